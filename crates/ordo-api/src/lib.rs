@@ -1,0 +1,14 @@
+//! Kubernetes API semantics for ordo, free of I/O: the resource registry, defaulting,
+//! validation, patches, selectors, Table printers and `Status` errors.
+
+pub use k8s_openapi;
+
+pub mod duration;
+pub mod openapi;
+pub mod patch;
+pub mod printers;
+pub mod resources;
+pub mod selector;
+pub mod status;
+pub mod defaults;
+pub mod validation;

@@ -1,0 +1,248 @@
+//! The resources ordo serves: names, scope, subresources, and typed decoding through k8s-openapi.
+
+use serde_json::Value;
+
+/// Static description of one served resource (one row of discovery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceInfo {
+    /// API group, `""` for the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    /// Plural resource name used in URLs.
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub namespaced: bool,
+    /// Has a `status` subresource (status writes kept apart from spec writes).
+    pub status: bool,
+    /// Has a `scale` subresource (autoscaling/v1 Scale).
+    pub scale: bool,
+    /// `metadata.generation` is maintained (bumped on spec changes).
+    pub generation: bool,
+}
+
+impl ResourceInfo {
+    /// `apps/v1` or `v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+    /// `statefulsets.apps` or `pods`.
+    pub fn qualified(&self) -> String {
+        crate::status::qualified(self.plural, self.group)
+    }
+    /// Storage key prefix of all objects of this resource (trailing slash).
+    pub fn key_prefix(&self) -> String {
+        format!("/registry/{}/", self.qualified())
+    }
+    /// Storage key prefix of the objects in one namespace, or of all of them if `ns` is None.
+    pub fn ns_prefix(&self, ns: Option<&str>) -> String {
+        match ns {
+            Some(ns) if self.namespaced => format!("{}{}/", self.key_prefix(), ns),
+            _ => self.key_prefix(),
+        }
+    }
+    /// Storage key of one object.
+    pub fn key(&self, ns: Option<&str>, name: &str) -> String {
+        format!("{}{}", self.ns_prefix(ns), name)
+    }
+    /// The URL path prefix of the group-version (`/api/v1`, `/apis/apps/v1`).
+    pub fn gv_path(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
+    }
+}
+
+macro_rules! res {
+    ($group:expr, $version:expr, $kind:expr, $plural:expr, $singular:expr, [$($short:expr),*], [$($cat:expr),*], ns=$ns:expr, status=$st:expr, scale=$sc:expr, gen=$gen:expr) => {
+        ResourceInfo { group: $group, version: $version, kind: $kind, plural: $plural, singular: $singular,
+            short_names: &[$($short),*], categories: &[$($cat),*], namespaced: $ns, status: $st, scale: $sc, generation: $gen }
+    };
+}
+
+/// Every resource ordo serves, in discovery order.
+pub static RESOURCES: &[ResourceInfo] = &[
+    res!("", "v1", "Binding", "bindings", "binding", [], [], ns = true, status = false, scale = false, gen = false),
+    res!("", "v1", "ConfigMap", "configmaps", "configmap", ["cm"], [], ns = true, status = false, scale = false, gen = false),
+    res!("", "v1", "Endpoints", "endpoints", "endpoints", ["ep"], [], ns = true, status = false, scale = false, gen = false),
+    res!("", "v1", "Event", "events", "event", ["ev"], [], ns = true, status = false, scale = false, gen = false),
+    res!("", "v1", "Namespace", "namespaces", "namespace", ["ns"], [], ns = false, status = true, scale = false, gen = false),
+    res!("", "v1", "Node", "nodes", "node", ["no"], [], ns = false, status = true, scale = false, gen = false),
+    res!("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", ["pvc"], [], ns = true, status = true, scale = false, gen = false),
+    res!("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", ["pv"], [], ns = false, status = true, scale = false, gen = false),
+    res!("", "v1", "Pod", "pods", "pod", ["po"], ["all"], ns = true, status = true, scale = false, gen = false),
+    res!("", "v1", "Secret", "secrets", "secret", [], [], ns = true, status = false, scale = false, gen = false),
+    res!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", ["sa"], [], ns = true, status = false, scale = false, gen = false),
+    res!("", "v1", "Service", "services", "service", ["svc"], ["all"], ns = true, status = true, scale = false, gen = false),
+    res!("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", [], [], ns = true, status = false, scale = false, gen = false),
+    res!("apps", "v1", "Deployment", "deployments", "deployment", ["deploy"], ["all"], ns = true, status = true, scale = true, gen = true),
+    res!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", ["rs"], ["all"], ns = true, status = true, scale = true, gen = true),
+    res!("apps", "v1", "StatefulSet", "statefulsets", "statefulset", ["sts"], ["all"], ns = true, status = true, scale = true, gen = true),
+    res!("coordination.k8s.io", "v1", "Lease", "leases", "lease", [], [], ns = true, status = false, scale = false, gen = false),
+    res!("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", [], [], ns = true, status = false, scale = false, gen = false),
+    res!("events.k8s.io", "v1", "Event", "events", "event", ["ev"], [], ns = true, status = false, scale = false, gen = false),
+    res!("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", ["sc"], [], ns = false, status = false, scale = false, gen = false),
+];
+
+/// The API groups served, in discovery order (`""` first).
+pub fn groups() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in RESOURCES {
+        if !out.contains(&r.group) {
+            out.push(r.group);
+        }
+    }
+    out
+}
+
+/// Looks a resource up by group, version and plural name.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
+    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// Looks a resource up by group and kind.
+pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
+    RESOURCES.iter().find(|r| r.group == group && r.kind == kind)
+}
+
+/// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
+pub fn is_stored(r: &ResourceInfo) -> bool {
+    r.plural != "bindings"
+}
+
+/// The result of decoding a request body through the typed k8s-openapi struct.
+pub struct Decoded {
+    /// The object as the typed struct re-encodes it (unknown fields dropped).
+    pub object: Value,
+    /// Paths of fields the schema does not declare (e.g. `spec.foo`).
+    pub unknown_fields: Vec<String>,
+}
+
+macro_rules! typed_roundtrip {
+    ($group:expr, $kind:expr, $v:expr, { $( ($g:expr, $k:expr) => $t:ty ),* $(,)? }) => {
+        match ($group, $kind) {
+            $( ($g, $k) => serde_json::from_value::<$t>($v).and_then(serde_json::to_value), )*
+            _ => Ok($v),
+        }
+    };
+}
+
+/// Decodes `obj` as the typed object of `info` and encodes it again: this drops fields the
+/// schema does not know (reported in `unknown_fields`) and rejects wrong types with the
+/// message upstream prints (`<Kind> in version "v1" cannot be handled as a <Kind>: ...`).
+pub fn decode(info: &ResourceInfo, obj: Value) -> Result<Decoded, String> {
+    use k8s_openapi::api::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc, events::v1 as events, storage::v1 as storage};
+    let original = obj.clone();
+    let typed = typed_roundtrip!(info.group, info.kind, obj, {
+        ("", "ConfigMap") => core::ConfigMap,
+        ("", "Endpoints") => core::Endpoints,
+        ("", "Event") => core::Event,
+        ("", "Namespace") => core::Namespace,
+        ("", "Node") => core::Node,
+        ("", "PersistentVolumeClaim") => core::PersistentVolumeClaim,
+        ("", "PersistentVolume") => core::PersistentVolume,
+        ("", "Pod") => core::Pod,
+        ("", "Secret") => core::Secret,
+        ("", "ServiceAccount") => core::ServiceAccount,
+        ("", "Service") => core::Service,
+        ("", "Binding") => core::Binding,
+        ("apps", "ControllerRevision") => apps::ControllerRevision,
+        ("apps", "Deployment") => apps::Deployment,
+        ("apps", "ReplicaSet") => apps::ReplicaSet,
+        ("apps", "StatefulSet") => apps::StatefulSet,
+        ("coordination.k8s.io", "Lease") => coord::Lease,
+        ("discovery.k8s.io", "EndpointSlice") => disc::EndpointSlice,
+        ("events.k8s.io", "Event") => events::Event,
+        ("storage.k8s.io", "StorageClass") => storage::StorageClass,
+    })
+    .map_err(|e| format!("{} in version \"{}\" cannot be handled as a {}: {e}", info.kind, info.version, info.kind))?;
+    let mut unknown_fields = Vec::new();
+    find_unknown(&original, &typed, "", &mut unknown_fields);
+    Ok(Decoded { object: typed, unknown_fields })
+}
+
+/// Decodes an `autoscaling/v1` Scale.
+pub fn decode_scale(obj: Value) -> Result<Value, String> {
+    serde_json::from_value::<k8s_openapi::api::autoscaling::v1::Scale>(obj)
+        .and_then(serde_json::to_value)
+        .map_err(|e| format!("Scale in version \"v1\" cannot be handled as a Scale: {e}"))
+}
+
+/// Decodes a `meta.k8s.io/v1` DeleteOptions body.
+pub fn decode_delete_options(obj: Value) -> Result<Value, String> {
+    serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions>(obj)
+        .and_then(serde_json::to_value)
+        .map_err(|e| format!("DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions: {e}"))
+}
+
+/// Fields present (and not null) in `original` but absent after the typed round trip.
+/// Free-form maps (labels, annotations, data...) survive the round trip, so they never show up.
+fn find_unknown(original: &Value, typed: &Value, path: &str, out: &mut Vec<String>) {
+    match (original, typed) {
+        (Value::Object(o), Value::Object(t)) => {
+            for (k, v) in o {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match t.get(k) {
+                    Some(tv) => find_unknown(v, tv, &p, out),
+                    None if !v.is_null() && !is_empty_container(v) => out.push(p),
+                    None => {}
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(t)) => {
+            for (i, (ov, tv)) in o.iter().zip(t.iter()).enumerate() {
+                find_unknown(ov, tv, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_empty_container(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.is_empty()) || matches!(v, Value::Array(a) if a.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_fields_are_found_and_dropped() {
+        let info = find("apps", "v1", "statefulsets").unwrap();
+        let d = decode(
+            info,
+            json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"w","labels":{"x":"y"}},
+                   "spec":{"replicas":1,"foo":1,"selector":{"matchLabels":{"a":"b"}},
+                           "template":{"metadata":{"creationTimestamp":null},"spec":{"containers":[{"name":"c","image":"i","bar":true}]}}}}),
+        )
+        .unwrap();
+        assert_eq!(d.unknown_fields, vec!["spec.foo", "spec.template.spec.containers[0].bar"]);
+        assert!(d.object["spec"].get("foo").is_none());
+        assert_eq!(d.object["metadata"]["labels"]["x"], "y");
+    }
+
+    #[test]
+    fn wrong_types_are_rejected() {
+        let info = find("apps", "v1", "statefulsets").unwrap();
+        let err = decode(info, json!({"metadata":{"name":"w"},"spec":{"replicas":"three"}})).err().unwrap();
+        assert!(err.starts_with("StatefulSet in version \"v1\" cannot be handled as a StatefulSet:"), "{err}");
+    }
+
+    #[test]
+    fn keys_and_lookup() {
+        let sts = find_kind("apps", "StatefulSet").unwrap();
+        assert_eq!(sts.key(Some("default"), "web"), "/registry/statefulsets.apps/default/web");
+        let ns = find("", "v1", "namespaces").unwrap();
+        assert_eq!(ns.key(Some("x"), "default"), "/registry/namespaces/default");
+        assert_eq!(groups()[0], "");
+    }
+}

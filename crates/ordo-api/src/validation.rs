@@ -1,0 +1,89 @@
+//! Upstream validation (`ValidateXxx` / `ValidateXxxUpdate`) of decoded, defaulted JSON
+//! objects, producing [`Cause`]s with upstream's field paths and message texts (kubectl
+//! prints them verbatim).
+
+mod apps;
+mod container;
+mod core;
+mod meta;
+mod names;
+mod network;
+mod pod;
+mod quantity;
+mod storage;
+mod util;
+
+#[cfg(test)]
+mod tests_apps;
+#[cfg(test)]
+mod tests_core;
+#[cfg(test)]
+mod tests_pod;
+
+use crate::status::Cause;
+use names::NameRule;
+use serde_json::Value;
+
+/// Validation on create (`ValidateXxx`), as upstream: field paths like
+/// `spec.template.spec.containers[0].image`, messages exactly upstream's. Unknown kinds get
+/// only the object-meta rules.
+pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
+    match kind {
+        "Pod" => pod::validate_pod_create(obj),
+        "Service" => network::validate_service(obj),
+        "Endpoints" => network::validate_endpoints(obj),
+        "EndpointSlice" => network::validate_endpoint_slice(obj),
+        "Namespace" => core::validate_namespace(obj),
+        "Node" => core::validate_node(obj),
+        "PersistentVolume" => storage::validate_pv(obj),
+        "PersistentVolumeClaim" => storage::validate_pvc(obj),
+        "StorageClass" => storage::validate_storage_class(obj),
+        "ConfigMap" => core::validate_config_map(obj),
+        "Secret" => core::validate_secret(obj),
+        "ServiceAccount" => meta::validate_object_meta(obj, Some(true), NameRule::Subdomain),
+        "Event" => core::validate_event(obj),
+        "Lease" => core::validate_lease(obj),
+        "StatefulSet" => apps::validate_statefulset(obj),
+        "Deployment" => apps::validate_deployment(obj),
+        "ReplicaSet" => apps::validate_replicaset(obj),
+        "ControllerRevision" => apps::validate_controller_revision(obj),
+        _ => meta::validate_object_meta(obj, None, NameRule::Subdomain),
+    }
+}
+
+/// Validation on update (`ValidateXxxUpdate`): the create rules plus immutable fields
+/// (StatefulSet spec, workload selectors, Pod spec, Service cluster IPs, PVC spec, ...)
+/// and unchanged `metadata.name`/`namespace`/`uid`/`creationTimestamp`.
+pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
+    let meta_update = || meta::validate_object_meta_update(new, old);
+    match kind {
+        "Pod" => pod::validate_pod_update(new, old),
+        "Service" => network::validate_service_update(new, old),
+        "Endpoints" => concat(meta_update(), network::validate_endpoints(new)),
+        "EndpointSlice" => {
+            let mut errs = concat(meta_update(), network::validate_endpoint_slice(new));
+            util::immutable_str(&mut errs, "addressType", util::se(new, "addressType"), util::se(old, "addressType"));
+            errs
+        }
+        "Namespace" => meta_update(),
+        "Node" => core::validate_node_update(new, old),
+        "PersistentVolume" => storage::validate_pv_update(new, old),
+        "PersistentVolumeClaim" => storage::validate_pvc_update(new, old),
+        "StorageClass" => concat(storage::validate_storage_class(new), storage::validate_storage_class_update(new, old)),
+        "ConfigMap" => core::validate_config_map_update(new, old),
+        "Secret" => core::validate_secret_update(new, old),
+        "ServiceAccount" => concat(meta_update(), validate_create(kind, new)),
+        "Event" => concat(meta_update(), core::validate_event(new)),
+        "Lease" => concat(meta_update(), core::validate_lease(new)),
+        "StatefulSet" => apps::validate_statefulset_update(new, old),
+        "Deployment" => apps::validate_deployment_update(new, old),
+        "ReplicaSet" => apps::validate_replicaset_update(new, old),
+        "ControllerRevision" => apps::validate_controller_revision_update(new, old),
+        _ => meta_update(),
+    }
+}
+
+fn concat(mut a: Vec<Cause>, b: Vec<Cause>) -> Vec<Cause> {
+    a.extend(b);
+    a
+}

@@ -1,0 +1,125 @@
+//! The ordo API server: Kubernetes REST semantics (discovery, OpenAPI, CRUD, patch, watch,
+//! subresources, Tables) over an [`ordo_store::Store`], served over HTTPS with bearer tokens.
+//!
+//! Start reading at [`ApiServer::serve`], then `router.rs` (path → handler) and `rest.rs`
+//! (the verbs).
+
+mod alloc;
+mod bootstrap;
+mod delete;
+pub mod discovery;
+pub mod meta;
+pub mod pki;
+mod rest;
+mod router;
+mod table;
+mod watch;
+
+use anyhow::{Context, Result};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use ordo_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower::Service;
+
+/// Largest request body accepted (upstream's limit): larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Shared state of the API server.
+pub struct ApiServer {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) token: String,
+    pub(crate) service_cidr: alloc::Cidr,
+    pub(crate) advertise: String,
+    openapi_cache: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<u8>>>>,
+}
+
+/// How the API server is set up.
+pub struct Config {
+    pub store: Arc<dyn Store>,
+    /// Bearer token clients must present.
+    pub token: String,
+    /// Service IP range (first address is the `kubernetes` Service).
+    pub service_cidr: String,
+    /// Address clients reach the server at (for the `kubernetes` endpoints and discovery).
+    pub advertise: SocketAddr,
+}
+
+impl ApiServer {
+    /// Builds the server and creates the objects every cluster has (namespaces, the
+    /// `kubernetes` Service).
+    pub async fn new(cfg: Config) -> Result<Arc<ApiServer>> {
+        let server = Arc::new(ApiServer {
+            store: cfg.store,
+            token: cfg.token,
+            service_cidr: alloc::Cidr::parse(&cfg.service_cidr).context("parsing the service CIDR")?,
+            advertise: cfg.advertise.to_string(),
+            openapi_cache: Default::default(),
+        });
+        bootstrap::ensure_defaults(&server, cfg.advertise).await?;
+        Ok(server)
+    }
+
+    /// The axum router serving the whole API (authentication included).
+    pub fn router(self: &Arc<Self>) -> axum::Router {
+        router::router(self.clone())
+    }
+
+    /// Serves HTTPS on `listener` until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, tls: rustls::ServerConfig) -> Result<()> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let app = self.router();
+        tokio::spawn(compaction_loop(self.store.clone()));
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let tls = match acceptor.accept(tcp).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::debug!(%peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                };
+                let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let mut app = app.clone();
+                    async move { app.call(req.map(axum::body::Body::new)).await }
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).await {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+            });
+        }
+    }
+}
+
+/// Compacts store history older than five minutes, once a minute, as kube-apiserver does.
+async fn compaction_loop(store: Arc<dyn Store>) {
+    let mut seen: std::collections::VecDeque<i64> = Default::default();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Ok(rev) = store.current_revision().await {
+            seen.push_back(rev);
+            if seen.len() > 5 {
+                let old = seen.pop_front().unwrap_or(0);
+                if old > 0 {
+                    if let Err(e) = store.compact(old).await {
+                        tracing::debug!("compaction to {old}: {e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The cluster CA, the API server's serving certificate and the bearer token, generated at
+//! first start and kept in the data directory.
+
+use anyhow::{Context, Result};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// PEM material the server and its clients need.
+pub struct Pki {
+    pub ca_cert_pem: String,
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
+    /// The bearer token that authenticates clients (the admin user).
+    pub token: String,
+    pub dir: PathBuf,
+}
+
+fn write_private(path: &Path, data: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(data.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn random_token() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..48).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+impl Pki {
+    /// Loads the PKI from `dir/pki`, creating what is missing. The serving certificate is
+    /// re-issued when it does not cover `extra_ips` (for example a new bind address).
+    pub fn load_or_create(dir: &Path, extra_ips: &[IpAddr]) -> Result<Pki> {
+        let dir = dir.join("pki");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let (ca_cert_pem, ca_key_pem) = match (
+            std::fs::read_to_string(dir.join("ca.crt")),
+            std::fs::read_to_string(dir.join("ca.key")),
+        ) {
+            (Ok(c), Ok(k)) => (c, k),
+            _ => {
+                let key = KeyPair::generate()?;
+                let mut params = CertificateParams::new(Vec::<String>::new())?;
+                params.distinguished_name.push(DnType::CommonName, "ordo-ca");
+                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+                params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+                params.not_after = rcgen::date_time_ymd(2036, 1, 1);
+                let cert = params.self_signed(&key)?;
+                write_private(&dir.join("ca.key"), &key.serialize_pem())?;
+                std::fs::write(dir.join("ca.crt"), cert.pem())?;
+                let _ = std::fs::remove_file(dir.join("server.crt"));
+                (cert.pem(), key.serialize_pem())
+            }
+        };
+        let mut ips: Vec<IpAddr> = vec!["127.0.0.1".parse()?, "10.96.0.1".parse()?];
+        for ip in extra_ips {
+            if !ips.contains(ip) && !ip.is_unspecified() {
+                ips.push(*ip);
+            }
+        }
+        let stamp = ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let current = std::fs::read_to_string(dir.join("server.ips")).unwrap_or_default();
+        let (server_cert_pem, server_key_pem) = match (
+            std::fs::read_to_string(dir.join("server.crt")),
+            std::fs::read_to_string(dir.join("server.key")),
+        ) {
+            (Ok(c), Ok(k)) if current == stamp => (c, k),
+            _ => {
+                let ca_key = KeyPair::from_pem(&ca_key_pem).context("reading the CA key")?;
+                let issuer = Issuer::from_ca_cert_pem(&ca_cert_pem, ca_key).context("reading the CA certificate")?;
+                let key = KeyPair::generate()?;
+                let names = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"];
+                let mut params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+                params.distinguished_name.push(DnType::CommonName, "ordo-apiserver");
+                for ip in &ips {
+                    params.subject_alt_names.push(SanType::IpAddress(*ip));
+                }
+                params.not_after = rcgen::date_time_ymd(2036, 1, 1);
+                let cert = params.signed_by(&key, &issuer)?;
+                write_private(&dir.join("server.key"), &key.serialize_pem())?;
+                std::fs::write(dir.join("server.crt"), cert.pem())?;
+                std::fs::write(dir.join("server.ips"), &stamp)?;
+                (cert.pem(), key.serialize_pem())
+            }
+        };
+        let token = match std::fs::read_to_string(dir.join("token")) {
+            Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
+            _ => {
+                let t = random_token();
+                write_private(&dir.join("token"), &t)?;
+                t
+            }
+        };
+        Ok(Pki { ca_cert_pem, server_cert_pem, server_key_pem, token, dir })
+    }
+
+    /// A rustls server configuration for the serving certificate (ALPN h2 and http/1.1).
+    pub fn server_config(&self) -> Result<rustls::ServerConfig> {
+        let certs = rustls_pemfile::certs(&mut self.server_cert_pem.as_bytes()).collect::<std::result::Result<Vec<_>, _>>()?;
+        let key = rustls_pemfile::private_key(&mut self.server_key_pem.as_bytes())?.context("no private key in server.key")?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)?;
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(cfg)
+    }
+
+    /// A kubeconfig for the admin user against `server_url`.
+    pub fn kubeconfig(&self, server_url: &str) -> String {
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD.encode(self.ca_cert_pem.as_bytes());
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: ordo\n  cluster:\n    server: {server_url}\n    certificate-authority-data: {ca}\nusers:\n- name: admin\n  user:\n    token: {}\ncontexts:\n- name: ordo\n  context:\n    cluster: ordo\n    user: admin\n    namespace: default\ncurrent-context: ordo\n",
+            self.token
+        )
+    }
+}

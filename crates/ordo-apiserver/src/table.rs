@@ -1,0 +1,46 @@
+//! Server-side printing: objects to `meta.k8s.io/v1` Tables.
+
+use crate::meta::Query;
+use ordo_api::printers;
+use ordo_api::resources::ResourceInfo;
+use serde_json::{json, Value};
+
+/// A Table of `objs`; `includeObject` decides what `rows[].object` carries (PartialObjectMetadata
+/// by default, the full object with `Object`, nothing with `None`).
+pub(crate) fn to_table(info: &ResourceInfo, objs: &[Value], q: &Query, rv: &str, with_columns: bool) -> Value {
+    let now = chrono::Utc::now();
+    let include = q.get("includeObject").unwrap_or("Metadata");
+    let rows: Vec<Value> = objs
+        .iter()
+        .map(|o| {
+            let mut row = json!({"cells": printers::cells(info.kind, o, now)});
+            match include {
+                "None" => {}
+                "Object" => row["object"] = with_type(info, o),
+                _ => {
+                    row["object"] = json!({
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": "meta.k8s.io/v1",
+                        "metadata": o.get("metadata").cloned().unwrap_or(json!({})),
+                    })
+                }
+            }
+            row
+        })
+        .collect();
+    let mut t = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": rv}, "rows": rows});
+    if with_columns {
+        t["columnDefinitions"] = json!(printers::columns(info.kind));
+    }
+    t
+}
+
+/// The object with `kind` and `apiVersion` set.
+pub(crate) fn with_type(info: &ResourceInfo, o: &Value) -> Value {
+    let mut o = o.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.insert("kind".into(), json!(info.kind));
+        m.insert("apiVersion".into(), json!(info.api_version()));
+    }
+    o
+}

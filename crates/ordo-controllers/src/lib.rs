@@ -1,0 +1,23 @@
+//! The controllers of ordo. Each is a client of the Kubernetes API only (kube-rs watch +
+//! requests against ordo's own API server), exactly as kube-controller-manager is.
+
+pub mod deployment;
+pub mod events;
+pub mod gc;
+pub mod namespace;
+pub mod replicaset;
+pub mod scheduler;
+pub mod statefulset;
+
+/// Runs every controller and the scheduler until one fails.
+pub async fn run(client: kube::Client) -> anyhow::Result<()> {
+    tokio::try_join!(
+        statefulset::run(client.clone()),
+        replicaset::run(client.clone()),
+        deployment::run(client.clone()),
+        gc::run(client.clone()),
+        namespace::run(client.clone()),
+        scheduler::run(client.clone()),
+    )?;
+    Ok(())
+}

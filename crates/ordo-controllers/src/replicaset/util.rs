@@ -1,0 +1,178 @@
+//! Helpers shared by the ReplicaSet and Deployment controllers: label selectors, pod
+//! readiness/availability, controller references, adoption decisions and the error type
+//! the kube runtime wants from a reconciler.
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::jiff::Timestamp;
+use std::collections::BTreeMap;
+
+/// Reconciler error: any error, as a `std::error::Error`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(#[from] pub anyhow::Error);
+
+impl From<kube::Error> for Error {
+    fn from(e: kube::Error) -> Self {
+        Error(e.into())
+    }
+}
+
+/// Whether `labels` satisfy `sel` (matchLabels and matchExpressions). An empty selector
+/// matches nothing here: validation forbids it for workloads and adopting every pod of a
+/// namespace would be worse than doing nothing.
+pub fn selector_matches(sel: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
+    let empty = BTreeMap::new();
+    let labels = labels.unwrap_or(&empty);
+    let ml = sel.match_labels.as_ref();
+    let me = sel.match_expressions.as_ref();
+    if ml.is_none_or(|m| m.is_empty()) && me.is_none_or(|m| m.is_empty()) {
+        return false;
+    }
+    if let Some(ml) = ml {
+        if ml.iter().any(|(k, v)| labels.get(k) != Some(v)) {
+            return false;
+        }
+    }
+    for req in me.into_iter().flatten() {
+        let val = labels.get(&req.key);
+        let values = req.values.as_deref().unwrap_or_default();
+        let ok = match req.operator.as_str() {
+            "In" => val.is_some_and(|v| values.contains(v)),
+            "NotIn" => val.is_none_or(|v| !values.contains(v)),
+            "Exists" => val.is_some(),
+            "DoesNotExist" => val.is_none(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Neither terminal (Succeeded/Failed) nor being deleted (upstream `IsPodActive`).
+pub fn is_pod_active(pod: &Pod) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    !matches!(phase, Some("Succeeded") | Some("Failed")) && pod.metadata.deletion_timestamp.is_none()
+}
+
+/// When the pod's Ready condition last became True, if it is True.
+pub fn ready_since(pod: &Pod) -> Option<Option<Timestamp>> {
+    let conds = pod.status.as_ref()?.conditions.as_ref()?;
+    let c = conds.iter().find(|c| c.type_ == "Ready")?;
+    (c.status == "True").then(|| c.last_transition_time.as_ref().map(|t| t.0))
+}
+
+/// The pod's Ready condition is True.
+pub fn is_pod_ready(pod: &Pod) -> bool {
+    ready_since(pod).is_some()
+}
+
+/// Ready for at least `min_ready_seconds` (upstream `IsPodAvailable`).
+pub fn is_pod_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bool {
+    match ready_since(pod) {
+        None => false,
+        Some(_) if min_ready_seconds <= 0 => true,
+        Some(None) => false,
+        Some(Some(t)) => t.as_millisecond() + i64::from(min_ready_seconds) * 1000 < now.as_millisecond(),
+    }
+}
+
+/// The controller owner reference of an object, if any.
+pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
+    meta.owner_references.as_ref()?.iter().find(|r| r.controller == Some(true))
+}
+
+/// A controller owner reference (`controller` and `blockOwnerDeletion` true).
+pub fn controller_ref(api_version: &str, kind: &str, meta: &ObjectMeta) -> OwnerReference {
+    OwnerReference {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        name: meta.name.clone().unwrap_or_default(),
+        uid: meta.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// What a controller does with an object its selector may or may not match
+/// (upstream `ControllerRefManager.ClaimObject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours and matching.
+    Keep,
+    /// Orphan that matches: set our controller reference.
+    Adopt,
+    /// Ours but no longer matching: drop our reference.
+    Release,
+    /// Not ours.
+    Ignore,
+}
+
+/// Decides the claim of `owner` (with `selector`) on `obj`.
+pub fn claim(owner: &ObjectMeta, selector: &LabelSelector, obj: &ObjectMeta) -> Claim {
+    let matches = selector_matches(selector, obj.labels.as_ref());
+    match controller_of(obj) {
+        Some(r) if Some(&r.uid) != owner.uid.as_ref() => Claim::Ignore,
+        Some(_) if matches => Claim::Keep,
+        Some(_) if owner.deletion_timestamp.is_some() => Claim::Ignore,
+        Some(_) => Claim::Release,
+        None if owner.deletion_timestamp.is_some() || !matches || obj.deletion_timestamp.is_some() || obj.namespace != owner.namespace => Claim::Ignore,
+        None => Claim::Adopt,
+    }
+}
+
+/// The owner references of `obj` after adopting (`add`) or releasing (`uid` removed).
+pub fn owner_refs_after(obj: &ObjectMeta, add: Option<OwnerReference>, remove_uid: Option<&str>) -> Vec<OwnerReference> {
+    let mut refs: Vec<OwnerReference> = obj.owner_references.clone().unwrap_or_default().into_iter().filter(|r| Some(r.uid.as_str()) != remove_uid).collect();
+    if let Some(a) = add {
+        refs.retain(|r| r.uid != a.uid);
+        refs.push(a);
+    }
+    refs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    fn labels(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn selectors() {
+        let sel = LabelSelector { match_labels: Some(labels(&[("app", "x")])), ..Default::default() };
+        assert!(selector_matches(&sel, Some(&labels(&[("app", "x"), ("b", "c")]))));
+        assert!(!selector_matches(&sel, Some(&labels(&[("app", "y")]))));
+        assert!(!selector_matches(&sel, None));
+        let sel = LabelSelector {
+            match_expressions: Some(vec![
+                LabelSelectorRequirement { key: "tier".into(), operator: "In".into(), values: Some(vec!["a".into(), "b".into()]) },
+                LabelSelectorRequirement { key: "x".into(), operator: "DoesNotExist".into(), values: None },
+            ]),
+            ..Default::default()
+        };
+        assert!(selector_matches(&sel, Some(&labels(&[("tier", "b")]))));
+        assert!(!selector_matches(&sel, Some(&labels(&[("tier", "b"), ("x", "1")]))));
+        assert!(!selector_matches(&LabelSelector::default(), Some(&labels(&[("a", "b")]))));
+    }
+
+    #[test]
+    fn claims() {
+        let owner = ObjectMeta { name: Some("rs".into()), namespace: Some("d".into()), uid: Some("u1".into()), ..Default::default() };
+        let sel = LabelSelector { match_labels: Some(labels(&[("app", "x")])), ..Default::default() };
+        let mut pod = ObjectMeta { namespace: Some("d".into()), labels: Some(labels(&[("app", "x")])), ..Default::default() };
+        assert_eq!(claim(&owner, &sel, &pod), Claim::Adopt);
+        pod.owner_references = Some(vec![controller_ref("apps/v1", "ReplicaSet", &owner)]);
+        assert_eq!(claim(&owner, &sel, &pod), Claim::Keep);
+        pod.labels = Some(labels(&[("app", "y")]));
+        assert_eq!(claim(&owner, &sel, &pod), Claim::Release);
+        pod.owner_references.as_mut().unwrap()[0].uid = "other".into();
+        assert_eq!(claim(&owner, &sel, &pod), Claim::Ignore);
+        let refs = owner_refs_after(&pod, None, Some("other"));
+        assert!(refs.is_empty());
+    }
+}

@@ -1,0 +1,60 @@
+//! The node agent (ordo's kubelet): registers this machine as a Node, keeps its Lease and
+//! status fresh, and runs the pods the scheduler binds to it through a [`runtime::Runtime`]
+//! (simulated today; runc next). A client of the Kubernetes API only.
+//!
+//! Start reading at [`run`], then [`agent`] (the watch loop and pod workers).
+
+pub mod agent;
+pub mod events;
+pub mod ipam;
+pub mod node;
+pub mod runtime;
+pub mod status;
+
+use std::sync::Arc;
+
+/// Which container runtime runs the pods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// Real containers with runc.
+    Runc,
+    /// Simulated pods: no processes; pods become Running and Ready after `sim_start_delay`.
+    Sim,
+}
+
+/// How the agent is set up.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub node_name: String,
+    pub runtime: RuntimeKind,
+    /// Data directory of this node (images, pod state, volumes).
+    pub data_dir: std::path::PathBuf,
+    /// Simulated runtime: time from pod start to Running/Ready.
+    pub sim_start_delay: std::time::Duration,
+}
+
+/// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
+/// then runs the pods bound to it.
+pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
+    let rt: Arc<dyn runtime::Runtime> = match cfg.runtime {
+        RuntimeKind::Sim => Arc::new(runtime::sim::SimRuntime::new(cfg.sim_start_delay)),
+        // The runc runtime is not written yet: pods run simulated, but the node says so.
+        RuntimeKind::Runc => {
+            tracing::warn!("the runc runtime is not available yet; running pods simulated");
+            Arc::new(runtime::sim::SimRuntime::new(cfg.sim_start_delay))
+        }
+    };
+    let facts = node::HostFacts::probe(cfg.runtime, &rt.version());
+    let pod_cidr = facts.pod_cidr.clone();
+    let events = events::EventSink::new(client.clone(), &cfg.node_name);
+    let registered = node::register(&client, &cfg.node_name, &facts, &events).await?;
+    let heartbeat = tokio::spawn(node::heartbeat(client.clone(), cfg.node_name.clone(), facts, registered));
+    let agent = agent::Agent::new(client, &cfg.node_name, &pod_cidr, rt, events)?;
+    tokio::select! {
+        r = agent.run() => r,
+        r = heartbeat => match r {
+            Ok(r) => r,
+            Err(e) => anyhow::bail!("node heartbeat panicked: {e}"),
+        },
+    }
+}

@@ -1,0 +1,99 @@
+//! The seam between the agent loop and whatever runs containers. The agent decides *what*
+//! (which pods, which IP, which status and events); a [`Runtime`] does the *how*. `sim` is
+//! the simulated runtime; `runc` plugs in here without touching the agent loop.
+
+pub mod sim;
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// An image the runtime has made present.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// What `containerStatuses[].imageID` shows.
+    pub image_id: String,
+    /// True when no pull was needed (event `Pulled` "... already present on machine").
+    pub already_present: bool,
+}
+
+/// A container that has been started.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartedContainer {
+    /// `<runtime>://<id>`, as `containerStatuses[].containerID` shows it.
+    pub container_id: String,
+    pub started_at: Time,
+}
+
+/// How a container ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerExit {
+    pub name: String,
+    pub container_id: String,
+    pub exit_code: i32,
+    /// `Completed`, `Error`, `OOMKilled`...
+    pub reason: String,
+    pub started_at: Option<Time>,
+    pub finished_at: Time,
+}
+
+/// The state of one container as the runtime sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ContainerState {
+    Running(StartedContainer),
+    Exited(ContainerExit),
+}
+
+/// What runs pods. All methods take the pod's UID as its identity; they are idempotent.
+#[async_trait::async_trait]
+pub trait Runtime: Send + Sync + 'static {
+    /// The node's `containerRuntimeVersion`: `sim://0.1`, `runc://1.1`.
+    fn version(&self) -> String;
+
+    /// Whether [`Runtime::prepare_sandbox`] and the container starts complete at once, so the
+    /// agent may write the pod's status once (Running) instead of twice (ContainerCreating, Running).
+    fn starts_instantly(&self) -> bool;
+
+    /// Creates the pod's sandbox: network namespace with `ip` (None: host network), cgroup,
+    /// volumes. The simulated runtime spends its start delay here.
+    async fn prepare_sandbox(&self, pod: &Pod, ip: Option<Ipv4Addr>) -> anyhow::Result<()>;
+
+    /// Makes `image` present on the node (pulling it if needed).
+    async fn ensure_image(&self, image: &str) -> anyhow::Result<ImageInfo>;
+
+    /// Creates one container in the pod's sandbox; returns its runtime id.
+    async fn create_container(&self, pod: &Pod, container: &Container, image: &ImageInfo) -> anyhow::Result<String>;
+
+    /// Starts a created container.
+    async fn start_container(&self, pod: &Pod, container_id: &str) -> anyhow::Result<StartedContainer>;
+
+    /// Stops every container of the pod (TERM, then KILL after `grace`) and reports how each ended.
+    async fn stop_pod(&self, uid: &str, grace: Duration) -> anyhow::Result<Vec<ContainerExit>>;
+
+    /// Removes the sandbox and everything in it. Unknown pods are fine.
+    async fn remove_pod(&self, uid: &str) -> anyhow::Result<()>;
+
+    /// The state of the pod's containers by name; None if the runtime does not know the pod.
+    async fn pod_status(&self, uid: &str) -> Option<Vec<(String, ContainerState)>>;
+
+    /// Takes over a pod that was running before the agent restarted. False if its containers
+    /// are gone, in which case the agent starts it again.
+    async fn adopt(&self, pod: &Pod) -> bool;
+
+    /// UIDs of the pods the runtime holds (to clean up pods deleted while the agent was down).
+    async fn list_pods(&self) -> Vec<String>;
+}
+
+/// A short stable hex digest of `parts` (simulated ids).
+pub fn digest(parts: &[&str]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut out = String::with_capacity(64);
+    for round in 0u8..4 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        round.hash(&mut h);
+        parts.hash(&mut h);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}

@@ -1,0 +1,134 @@
+//! WAL checkpoints without stalling the writer.
+//!
+//! Automatic checkpoints are off (they would run inside the writer's commits). Instead:
+//! - every [`CHECKPOINT_EVERY`] writes the writer asks the checkpointer thread for a PASSIVE
+//!   checkpoint on its own connection: it copies WAL frames into the database file while the
+//!   writer goes on appending;
+//! - SQLite only starts the WAL file over when a write begins with the WAL fully copied, which
+//!   never happens under sustained writes. So once the WAL exceeds [`RESTART_FRAMES`], the writer
+//!   itself runs a RESTART checkpoint between two groups: little is left to copy, and it waits at
+//!   most [`RESTART_WAIT`] for readers still on old snapshots (else it retries later).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::schema::BUSY_TIMEOUT;
+
+/// Writes after which the checkpointer thread is asked for a checkpoint.
+const CHECKPOINT_EVERY: u64 = 256;
+/// WAL size (in pages) from which the writer restarts the WAL.
+const RESTART_FRAMES: i64 = 8192;
+/// Longest the writer waits for readers when restarting the WAL.
+const RESTART_WAIT: Duration = Duration::from_millis(5);
+/// Writes to wait before trying a restart again after readers prevented one.
+const RESTART_BACKOFF: u64 = 128;
+
+pub(super) struct Checkpointer {
+    tx: SyncSender<()>,
+    handle: JoinHandle<()>,
+    /// Held while a checkpoint runs: the writer never waits for the checkpointer.
+    running: Arc<Mutex<()>>,
+    /// WAL size in pages, as of the last checkpoint.
+    wal_frames: Arc<AtomicI64>,
+    since_checkpoint: u64,
+    restart_backoff: u64,
+}
+
+impl Checkpointer {
+    pub fn start(conn: Connection) -> std::io::Result<Checkpointer> {
+        let (tx, rx) = sync_channel(1);
+        let running = Arc::new(Mutex::new(()));
+        let wal_frames = Arc::new(AtomicI64::new(0));
+        let (r, w) = (running.clone(), wal_frames.clone());
+        let handle = std::thread::Builder::new()
+            .name("ordo-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(conn, rx, r, w))?;
+        Ok(Checkpointer {
+            tx,
+            handle,
+            running,
+            wal_frames,
+            since_checkpoint: 0,
+            restart_backoff: 0,
+        })
+    }
+
+    /// Called by the writer after a commit of `writes` writes.
+    pub fn wrote(&mut self, writes: u64) {
+        self.since_checkpoint += writes;
+        self.restart_backoff = self.restart_backoff.saturating_sub(writes);
+        // A full channel means a checkpoint is already asked for.
+        if self.since_checkpoint >= CHECKPOINT_EVERY && self.tx.try_send(()).is_ok() {
+            self.since_checkpoint = 0;
+        }
+    }
+
+    /// Called by the writer between groups, on its connection.
+    pub fn restart_if_large(&mut self, conn: &Connection) {
+        if self.restart_backoff > 0 || self.wal_frames.load(Ordering::Relaxed) < RESTART_FRAMES {
+            return;
+        }
+        let Ok(_running) = self.running.try_lock() else {
+            return;
+        };
+        let _ = conn.busy_timeout(RESTART_WAIT);
+        let t0 = std::time::Instant::now();
+        let result = checkpoint(conn, "RESTART");
+        eprintln!("restart {:?} {:?}", t0.elapsed(), result);
+        let _ = conn.busy_timeout(BUSY_TIMEOUT);
+        match result {
+            Ok((false, frames, _)) => {
+                tracing::debug!(frames, "wal restarted");
+                self.wal_frames.store(0, Ordering::Relaxed);
+            }
+            Ok((true, frames, _)) => {
+                tracing::debug!(frames, "wal restart deferred: readers on old snapshots");
+                self.restart_backoff = RESTART_BACKOFF;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "wal restart failed");
+                self.restart_backoff = RESTART_BACKOFF;
+            }
+        }
+    }
+
+    pub fn stop(self) {
+        drop(self.tx);
+        if self.handle.join().is_err() {
+            tracing::error!("sqlite checkpointer panicked");
+        }
+    }
+}
+
+/// Runs `PRAGMA wal_checkpoint(mode)`; returns (busy, WAL pages, pages copied).
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(bool, i64, i64)> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+        Ok((r.get::<_, i64>(0)? != 0, r.get(1)?, r.get(2)?))
+    })
+}
+
+fn checkpoint_loop(
+    conn: Connection,
+    rx: Receiver<()>,
+    running: Arc<Mutex<()>>,
+    wal_frames: Arc<AtomicI64>,
+) {
+    while rx.recv().is_ok() {
+        let _running = running.lock().unwrap_or_else(|e| e.into_inner());
+        let t0 = std::time::Instant::now();
+        let r = checkpoint(&conn, "PASSIVE");
+        if t0.elapsed() > std::time::Duration::from_millis(4) { eprintln!("slow ckpt {:?} {:?}", t0.elapsed(), r); }
+        match r {
+            Ok((_, frames, copied)) => {
+                wal_frames.store(frames, Ordering::Relaxed);
+                tracing::trace!(frames, copied, "wal checkpoint");
+            }
+            Err(e) => tracing::warn!(error = %e, "wal checkpoint failed"),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Connection setup, schema and row decoding of the SQLite engine.
+//!
+//! Tables:
+//! - `kv`: the current value of every key (`key` is a BLOB so that byte order is the order).
+//! - `history`: one row per revision: the new value (NULL for a deletion) and the previous one;
+//!   it serves watches and is trimmed by compaction.
+//! - `meta`: `revision` (the last assigned revision) and `compacted` (history at and below it is
+//!   gone).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+
+use crate::{KeyValue, Revision, StoreError, WatchEvent};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS kv (
+    key        BLOB PRIMARY KEY,
+    value      BLOB NOT NULL,
+    create_rev INTEGER NOT NULL,
+    mod_rev    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+    rev             INTEGER PRIMARY KEY,
+    key             BLOB NOT NULL,
+    value           BLOB,
+    create_rev      INTEGER NOT NULL,
+    prev_value      BLOB,
+    prev_create_rev INTEGER,
+    prev_mod_rev    INTEGER
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', 1), ('revision', 0), ('compacted', 0);
+";
+
+/// How long a connection waits for a lock before failing with "database is locked".
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(format!("sqlite: {e}"))
+}
+
+/// Opens a connection with the pragmas every connection of the engine uses.
+pub(super) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers never block the writer; FULL: every commit is fsynced before it is
+    // acknowledged, so an acknowledged write survives a crash or a power loss.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(%mode, "sqlite did not switch to WAL mode");
+    }
+    // No automatic checkpoints: they would run inside the writer's commits and stall them; the
+    // checkpointer thread does them instead (see `writer.rs`).
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL;
+         PRAGMA foreign_keys=OFF;
+         PRAGMA temp_store=MEMORY;
+         PRAGMA cache_size=-16384;
+         PRAGMA journal_size_limit=67108864;
+         PRAGMA wal_autocheckpoint=0;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// Creates the tables if needed; returns `(revision, compacted)`.
+pub(super) fn init(conn: &Connection) -> rusqlite::Result<(Revision, Revision)> {
+    conn.execute_batch(SCHEMA)?;
+    let meta_rev = meta(conn, "revision")?;
+    // Defensive: never hand out a revision that is already used, even if `meta` lagged.
+    let hist_rev: Option<Revision> =
+        conn.query_row("SELECT max(rev) FROM history", [], |r| r.get(0))?;
+    let kv_rev: Option<Revision> =
+        conn.query_row("SELECT max(mod_rev) FROM kv", [], |r| r.get(0))?;
+    let revision = meta_rev.max(hist_rev.unwrap_or(0)).max(kv_rev.unwrap_or(0));
+    Ok((revision, meta(conn, "compacted")?))
+}
+
+pub(super) fn meta(conn: &Connection, name: &str) -> rusqlite::Result<Revision> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+pub(super) fn key_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Decodes `key, value, create_rev, mod_rev`.
+pub(super) fn kv_row(row: &Row<'_>) -> rusqlite::Result<KeyValue> {
+    Ok(KeyValue {
+        key: key_string(row.get(0)?),
+        value: row.get(1)?,
+        create_revision: row.get(2)?,
+        mod_revision: row.get(3)?,
+    })
+}
+
+/// Decodes `rev, key, value, create_rev, prev_value, prev_create_rev, prev_mod_rev`.
+pub(super) fn history_event(row: &Row<'_>) -> rusqlite::Result<WatchEvent> {
+    let rev: Revision = row.get(0)?;
+    let key = key_string(row.get(1)?);
+    let value: Option<Vec<u8>> = row.get(2)?;
+    let create_revision: Revision = row.get(3)?;
+    let prev_value: Option<Vec<u8>> = row.get(4)?;
+    let prev = match prev_value {
+        Some(value) => Some(KeyValue {
+            key: key.clone(),
+            value,
+            create_revision: row.get::<_, Option<Revision>>(5)?.unwrap_or(0),
+            mod_revision: row.get::<_, Option<Revision>>(6)?.unwrap_or(0),
+        }),
+        None => None,
+    };
+    Ok(match (value, prev) {
+        (Some(value), prev) => WatchEvent::Put {
+            kv: KeyValue {
+                key,
+                value,
+                create_revision,
+                mod_revision: rev,
+            },
+            prev,
+        },
+        (None, Some(prev)) => WatchEvent::Delete {
+            prev,
+            revision: rev,
+        },
+        (None, None) => WatchEvent::Delete {
+            prev: KeyValue {
+                key,
+                value: Vec::new(),
+                create_revision,
+                mod_revision: 0,
+            },
+            revision: rev,
+        },
+    })
+}

@@ -1,0 +1,173 @@
+//! `ordo`: the command line. Wiring only; the work is done by the library crates.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use ordo_apiserver::{pki::Pki, ApiServer, Config};
+use ordo_store::Store;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "ordo", version, about = "Runs stateful services the way Kubernetes does; real kubectl talks to it unchanged.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum StoreKind {
+    /// Embedded SQLite file in the data directory.
+    Sqlite,
+    /// An external etcd cluster (for several machines / HA).
+    Etcd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum RuntimeKind {
+    /// Real containers with runc.
+    Runc,
+    /// Simulated pods (like kwok): no processes, for large-scale tests and benchmarks.
+    Sim,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server, controllers, scheduler, a local node agent and cluster DNS.
+    Server(ServerArgs),
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Where ordo keeps its state: store, certificates, token, kubeconfig, volumes, images.
+    #[arg(long, default_value = "/var/lib/ordo", env = "ORDO_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Address and port the HTTPS API listens on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    bind: SocketAddr,
+    /// Storage engine.
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
+    /// etcd client URLs, comma separated (with --store etcd).
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:2379")]
+    etcd_endpoints: Vec<String>,
+    /// Key prefix of ordo's data in etcd (several clusters can share one etcd).
+    #[arg(long, default_value = "/ordo")]
+    etcd_prefix: String,
+    /// Container runtime of the local node agent.
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Runc)]
+    runtime: RuntimeKind,
+    /// Service virtual IP range; its first address is the `kubernetes` Service.
+    #[arg(long, default_value = "10.96.0.0/12")]
+    service_cidr: String,
+    /// Pod IP range; each node gets a /24 of it.
+    #[arg(long, default_value = "10.244.0.0/16")]
+    pod_cidr: String,
+    /// Name of the local node (defaults to the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// Simulated runtime: milliseconds from pod start to Running and Ready.
+    #[arg(long, default_value_t = 0)]
+    sim_start_delay_ms: u64,
+    /// Serve the API only: no controllers, scheduler or node agent.
+    #[arg(long)]
+    api_only: bool,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ordo_apiserver=debug`.
+    #[arg(long, default_value = "info", env = "ORDO_LOG")]
+    log: String,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server(args) => {
+            tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&args.log)).with_writer(std::io::stderr).init();
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(server(args))
+        }
+    }
+}
+
+async fn open_store(args: &ServerArgs) -> Result<Arc<dyn Store>> {
+    Ok(match args.store {
+        StoreKind::Sqlite => {
+            let path = args.data_dir.join("ordo.db");
+            Arc::new(ordo_store::sqlite::SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?)
+        }
+        StoreKind::Etcd => Arc::new(
+            ordo_store::etcd::EtcdStore::connect(&args.etcd_endpoints, &args.etcd_prefix)
+                .await
+                .with_context(|| format!("connecting to etcd at {}", args.etcd_endpoints.join(",")))?,
+        ),
+    })
+}
+
+async fn server(args: ServerArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    let store = open_store(&args).await?;
+    let pki = Pki::load_or_create(&args.data_dir, &[args.bind.ip()])?;
+    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("listening on {} (is another server running?)", args.bind))?;
+    let bound = listener.local_addr()?;
+    let url = format!("https://{}", if bound.ip().is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), bound.port()) } else { bound });
+    let kubeconfig = args.data_dir.join("kubeconfig.yaml");
+    std::fs::write(&kubeconfig, pki.kubeconfig(&url)).with_context(|| format!("writing {}", kubeconfig.display()))?;
+    let api = ApiServer::new(Config { store, token: pki.token.clone(), service_cidr: args.service_cidr.clone(), advertise: bound }).await?;
+    let tls = pki.server_config()?;
+    let serving = tokio::spawn(api.serve(listener, tls));
+    let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    let mut background = tokio::task::JoinSet::new();
+    if !args.api_only {
+        let kubeconfig_doc = kube::config::Kubeconfig::read_from(&kubeconfig)?;
+        let client_cfg = kube::Config::from_custom_kubeconfig(kubeconfig_doc, &kube::config::KubeConfigOptions::default()).await?;
+        let client = kube::Client::try_from(client_cfg)?;
+        background.spawn(ordo_controllers::run(client.clone()));
+        let agent = ordo_node::AgentConfig {
+            node_name: node_name.clone(),
+            runtime: match args.runtime {
+                RuntimeKind::Runc => ordo_node::RuntimeKind::Runc,
+                RuntimeKind::Sim => ordo_node::RuntimeKind::Sim,
+            },
+            data_dir: args.data_dir.clone(),
+            sim_start_delay: std::time::Duration::from_millis(args.sim_start_delay_ms),
+        };
+        background.spawn(ordo_node::run(client, agent));
+    }
+    let store_desc = match args.store {
+        StoreKind::Sqlite => format!("sqlite {}", args.data_dir.join("ordo.db").display()),
+        StoreKind::Etcd => format!("etcd {} (prefix {})", args.etcd_endpoints.join(","), args.etcd_prefix),
+    };
+    eprintln!("ordo server ready in {} ms", started.elapsed().as_millis());
+    eprintln!("  API         {url}");
+    eprintln!("  store       {store_desc}");
+    eprintln!("  data dir    {}", args.data_dir.display());
+    eprintln!("  node        {node_name} (runtime {:?})", args.runtime);
+    eprintln!("  services    {}   pods {}", args.service_cidr, args.pod_cidr);
+    eprintln!("  kubeconfig  {}", kubeconfig.display());
+    eprintln!("export KUBECONFIG={}", kubeconfig.display());
+    tokio::select! {
+        r = serving => { r??; }
+        Some(r) = background.join_next() => {
+            match r {
+                Ok(Ok(())) => anyhow::bail!("a controller or the node agent stopped"),
+                Ok(Err(e)) => return Err(e.context("a controller or the node agent failed")),
+                Err(e) => anyhow::bail!("a controller or the node agent panicked: {e}"),
+            }
+        }
+        _ = shutdown_signal() => { eprintln!("ordo server: shutting down"); }
+    }
+    Ok(())
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_lowercase()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "ordo-node".into())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

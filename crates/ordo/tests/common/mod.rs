@@ -1,0 +1,191 @@
+//! Harness for end-to-end tests: a real `ordo server` process on a free loopback port and
+//! the real kubectl binary, each test with its own data dir and discovery cache.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `ordo server`, stopped (by PID) when dropped.
+pub struct Server {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub kubeconfig: PathBuf,
+    cache: tempfile::TempDir,
+    /// kubectl binary used by [`Server::kubectl`].
+    pub kubectl_bin: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    /// Starts a server with the SQLite store and the simulated runtime.
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra flags.
+    pub fn start_with(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
+        cmd.arg("server")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--runtime", "sim", "--log", "info"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log);
+        let child = cmd.spawn().expect("starting ordo server");
+        let kubeconfig = dir.path().join("kubeconfig.yaml");
+        let s = Server { child, dir, port, kubeconfig, cache: tempfile::tempdir().unwrap(), kubectl_bin: "/usr/bin/kubectl".into() };
+        s.wait_ready();
+        s
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.kubeconfig.exists() && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                let out = Command::new("curl").args(["-sk", &format!("https://127.0.0.1:{}/readyz", self.port)]).output();
+                if out.map(|o| o.stdout == b"ok").unwrap_or(false) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("ordo server did not become ready; log:\n{}", self.log());
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The bearer token.
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pki/token")).unwrap().trim().to_string()
+    }
+
+    /// Runs kubectl with this server's kubeconfig and a private discovery cache.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_stdin(args, None)
+    }
+
+    /// Runs kubectl with `stdin` fed to it.
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut cmd = Command::new(&self.kubectl_bin);
+        cmd.arg("--kubeconfig").arg(&self.kubeconfig).arg("--cache-dir").arg(self.cache.path()).args(args);
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("running kubectl");
+        if let Some(s) = stdin {
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs kubectl and returns stdout, panicking with stderr on failure.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(out.status.success(), "kubectl {args:?} failed:\nstdout: {}\nstderr: {}\nserver log tail:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), tail(&self.log()));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs kubectl expecting failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(!out.status.success(), "kubectl {args:?} unexpectedly succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Applies a manifest given as text.
+    pub fn apply(&self, manifest: &str) -> String {
+        let out = self.kubectl_stdin(&["apply", "-f", "-"], Some(manifest));
+        assert!(out.status.success(), "apply failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Polls `f` until it returns true (or panics after `secs`).
+    pub fn eventually(&self, secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if f() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("timed out waiting for {what}; server log tail:\n{}", tail(&self.log()));
+    }
+
+    /// Sends SIGTERM and waits.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The last 40 lines of a log.
+pub fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Splits a kubectl table into rows of whitespace-separated cells.
+pub fn table(out: &str) -> Vec<Vec<String>> {
+    out.lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect()
+}
+
+/// The walkthrough manifest (headless Service + StatefulSet), with a local image name.
+pub const WALKTHROUGH: &str = r#"apiVersion: v1
+kind: Service
+metadata:
+  name: nginx-stateful-service
+  labels: {app: nginx-stateful-service}
+spec:
+  ports: [{port: 80, name: web-port}]
+  clusterIP: None
+  selector: {app: nginx-stateful}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: nginx-statefulset
+  labels: {app: nginx-stateful}
+spec:
+  serviceName: nginx-stateful-service
+  replicas: 3
+  selector: {matchLabels: {app: nginx-stateful}}
+  template:
+    metadata: {labels: {app: nginx-stateful}}
+    spec:
+      containers:
+      - name: nginx-container
+        image: nginx:1.25.4
+        ports: [{containerPort: 80, name: web-port}]
+"#;
