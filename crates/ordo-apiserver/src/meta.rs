@@ -66,6 +66,14 @@ pub fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Null);
     }
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        return Err(ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"),
+            details: None,
+        });
+    }
     if content_type.contains("yaml") && serde_json::from_slice::<Value>(body).is_err() {
         return serde_yaml::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
     }

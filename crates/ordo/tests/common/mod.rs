@@ -30,9 +30,13 @@ impl Server {
 
     /// Starts a server with extra flags.
     pub fn start_with(extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), extra)
+    }
+
+    /// Starts a server on an existing data directory (for restarts).
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         let port = free_port();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("server.log")).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
         cmd.arg("server")
             .arg("--data-dir")
@@ -127,6 +131,9 @@ impl Server {
 
     /// Sends SIGTERM and waits.
     pub fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -137,6 +144,14 @@ impl Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Kills the server with SIGKILL (no chance to flush anything) and returns its data dir.
+    pub fn kill9(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        dir
     }
 
     pub fn data_dir(&self) -> &Path {
