@@ -187,10 +187,10 @@ async fn route(server: &Arc<ApiServer>, req: Request) -> Result<Response, ApiErr
             let obj = parse_body(&content_type, &body)?;
             server.bind(&target, obj).await.map(|v| json_response(StatusCode::CREATED, &v))
         }
-        (_, true, Some(s)) if matches!(s, "log" | "exec" | "attach" | "portforward") && target.info.plural == "pods" => Err(ApiError::bad_request(format!(
-            "pods/{s} needs a node agent serving pod {}; none answered",
-            target.name.as_deref().unwrap_or("")
-        ))),
+        (_, true, Some(s)) if matches!(s, "log" | "exec" | "attach" | "portforward") && target.info.plural == "pods" => {
+            let s = s.to_string();
+            server.proxy_pod(&target, &s, &query, req).await
+        }
         _ => Err(ApiError::method_not_allowed(format!("the server does not allow this method on the requested resource ({method} {})", path))),
     }
 }
