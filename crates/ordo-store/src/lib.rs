@@ -37,7 +37,8 @@ pub struct KeyValue {
 /// A change seen by a watch, in revision order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchEvent {
-    /// The key was created (`prev` is `None`) or updated (`prev` is the value before).
+    /// The key was created (`prev` is `None`) or updated (`prev` is the value before, or `None`
+    /// when a replayed event's previous revision has been compacted, as in etcd).
     Put {
         kv: KeyValue,
         prev: Option<KeyValue>,

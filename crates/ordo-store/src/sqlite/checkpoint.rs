@@ -6,8 +6,9 @@
 //!   writer goes on appending;
 //! - SQLite only starts the WAL file over when a write begins with the WAL fully copied, which
 //!   never happens under sustained writes. So once the WAL exceeds [`RESTART_FRAMES`], the writer
-//!   itself runs a RESTART checkpoint between two groups: little is left to copy, and it waits at
-//!   most [`RESTART_WAIT`] for readers still on old snapshots (else it retries later).
+//!   itself runs a RESTART checkpoint when its queue is empty (nobody waits for it), or between
+//!   two groups once the WAL exceeds [`FORCE_RESTART_FRAMES`]: little is left to copy, and it
+//!   waits at most [`RESTART_WAIT`] for readers still on old snapshots (else it retries later).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -21,8 +22,10 @@ use super::schema::BUSY_TIMEOUT;
 
 /// Writes after which the checkpointer thread is asked for a checkpoint.
 const CHECKPOINT_EVERY: u64 = 256;
-/// WAL size (in pages) from which the writer restarts the WAL.
+/// WAL size (in pages) from which the writer restarts the WAL when idle.
 const RESTART_FRAMES: i64 = 8192;
+/// WAL size (in pages) from which the writer restarts the WAL even when writes are waiting.
+const FORCE_RESTART_FRAMES: i64 = 65536;
 /// Longest the writer waits for readers when restarting the WAL.
 const RESTART_WAIT: Duration = Duration::from_millis(5);
 /// Writes to wait before trying a restart again after readers prevented one.
@@ -68,18 +71,21 @@ impl Checkpointer {
         }
     }
 
-    /// Called by the writer between groups, on its connection.
-    pub fn restart_if_large(&mut self, conn: &Connection) {
-        if self.restart_backoff > 0 || self.wal_frames.load(Ordering::Relaxed) < RESTART_FRAMES {
+    /// Called by the writer between groups, on its connection; `idle` when no write is queued.
+    pub fn restart_if_large(&mut self, conn: &Connection, idle: bool) {
+        let limit = if idle {
+            RESTART_FRAMES
+        } else {
+            FORCE_RESTART_FRAMES
+        };
+        if self.restart_backoff > 0 || self.wal_frames.load(Ordering::Relaxed) < limit {
             return;
         }
         let Ok(_running) = self.running.try_lock() else {
             return;
         };
         let _ = conn.busy_timeout(RESTART_WAIT);
-        let t0 = std::time::Instant::now();
         let result = checkpoint(conn, "RESTART");
-        eprintln!("restart {:?} {:?}", t0.elapsed(), result);
         let _ = conn.busy_timeout(BUSY_TIMEOUT);
         match result {
             Ok((false, frames, _)) => {
@@ -120,10 +126,7 @@ fn checkpoint_loop(
 ) {
     while rx.recv().is_ok() {
         let _running = running.lock().unwrap_or_else(|e| e.into_inner());
-        let t0 = std::time::Instant::now();
-        let r = checkpoint(&conn, "PASSIVE");
-        if t0.elapsed() > std::time::Duration::from_millis(4) { eprintln!("slow ckpt {:?} {:?}", t0.elapsed(), r); }
-        match r {
+        match checkpoint(&conn, "PASSIVE") {
             Ok((_, frames, copied)) => {
                 wal_frames.store(frames, Ordering::Relaxed);
                 tracing::trace!(frames, copied, "wal checkpoint");

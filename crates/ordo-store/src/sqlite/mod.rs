@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, Semaphore};
 
 use self::checkpoint::Checkpointer;
 use self::schema::{db_err, kv_row};
@@ -40,8 +40,9 @@ pub struct SqliteOptions {
     /// Committed groups buffered for live watchers; a watcher that falls further behind catches
     /// up from the history table instead.
     pub watch_buffer: usize,
-    /// Read connections kept open when idle (more are opened under load).
-    pub idle_readers: usize,
+    /// Reads running at once, each on its own connection and blocking thread; more reads wait
+    /// for a free slot (keeps the CPU for the writer on small machines).
+    pub readers: usize,
 }
 
 impl Default for SqliteOptions {
@@ -49,7 +50,7 @@ impl Default for SqliteOptions {
         Self {
             max_batch: 512,
             watch_buffer: 1024,
-            idle_readers: 16,
+            readers: 4,
         }
     }
 }
@@ -78,7 +79,7 @@ struct Inner {
     writes: Option<mpsc::UnboundedSender<WriteRequest>>,
     writer: Option<JoinHandle<()>>,
     readers: Mutex<Vec<Connection>>,
-    idle_readers: usize,
+    read_slots: Arc<Semaphore>,
     events: broadcast::Sender<EventBatch>,
     shared: Arc<Shared>,
 }
@@ -105,10 +106,31 @@ impl Inner {
         };
         let result = f(&mut conn);
         let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < self.idle_readers {
-            pool.push(conn);
-        }
+        pool.push(conn);
         result.map_err(db_err)
+    }
+
+    /// Runs `f` on a pooled read connection on a blocking thread, once a read slot is free.
+    async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let slot = self
+            .read_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Unavailable("sqlite store closed".into()))?;
+        let inner = self.clone();
+        // The slot moves into the task: it is held until the read ends, even if the caller
+        // stops waiting.
+        tokio::task::spawn_blocking(move || {
+            let result = inner.with_reader(f);
+            drop(slot);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("sqlite read task failed: {e}")))?
     }
 }
 
@@ -160,7 +182,7 @@ impl SqliteStore {
                 writes: Some(tx),
                 writer: Some(handle),
                 readers: Mutex::new(Vec::new()),
-                idle_readers: options.idle_readers,
+                read_slots: Arc::new(Semaphore::new(options.readers.max(1))),
                 events,
                 shared,
             }),
@@ -207,16 +229,6 @@ impl SqliteStore {
         })
     }
 
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.with_reader(f))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("sqlite read task failed: {e}")))?
-    }
-
     async fn write(&self, op: WriteOp) -> Result<WriteOutcome> {
         let (reply, rx) = oneshot::channel();
         let queue = self.inner.writes.as_ref().ok_or_else(|| writer_gone(()))?;
@@ -246,12 +258,15 @@ impl Store for SqliteStore {
 
     async fn get(&self, key: &str) -> Result<Option<KeyValue>> {
         let key = key.to_owned();
-        self.read(move |conn| {
-            conn.prepare_cached("SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?1")?
+        self.inner
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?1",
+                )?
                 .query_row([key.as_bytes()], kv_row)
                 .optional()
-        })
-        .await
+            })
+            .await
     }
 
     async fn list(
@@ -264,27 +279,28 @@ impl Store for SqliteStore {
         // Keys are UTF-8, which never contains 0xff: a fine upper bound for "no bound".
         let end = prefix_end(prefix.as_bytes()).unwrap_or_else(|| vec![0xff]);
         let fetch: i64 = if limit == 0 { -1 } else { limit as i64 + 1 };
-        self.read(move |conn| {
-            // One read transaction: the revision and the rows come from the same snapshot.
-            let tx = conn.transaction()?;
-            let revision = schema::meta(&tx, "revision")?;
-            let mut items = tx
-                .prepare_cached(
-                    "SELECT key, value, create_rev, mod_rev FROM kv \
+        self.inner
+            .read(move |conn| {
+                // One read transaction: the revision and the rows come from the same snapshot.
+                let tx = conn.transaction()?;
+                let revision = schema::meta(&tx, "revision")?;
+                let mut items = tx
+                    .prepare_cached(
+                        "SELECT key, value, create_rev, mod_rev FROM kv \
                      WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
-                )?
-                .query_map(params![start, end, fetch], kv_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            tx.commit()?;
-            let more = limit > 0 && items.len() > limit;
-            items.truncate(if limit == 0 { items.len() } else { limit });
-            Ok(ListPage {
-                items,
-                revision,
-                more,
+                    )?
+                    .query_map(params![start, end, fetch], kv_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                tx.commit()?;
+                let more = limit > 0 && items.len() > limit;
+                items.truncate(if limit == 0 { items.len() } else { limit });
+                Ok(ListPage {
+                    items,
+                    revision,
+                    more,
+                })
             })
-        })
-        .await
+            .await
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue> {

@@ -1,9 +1,11 @@
 //! Connection setup, schema and row decoding of the SQLite engine.
 //!
 //! Tables:
-//! - `kv`: the current value of every key (`key` is a BLOB so that byte order is the order).
-//! - `history`: one row per revision: the new value (NULL for a deletion) and the previous one;
-//!   it serves watches and is trimmed by compaction.
+//! - `kv`: the current value of every key (`key` is a BLOB so that byte order is the order; a
+//!   rowid table because values are large).
+//! - `history`: one row per revision, serving watches, trimmed by compaction: the new value, or
+//!   for a deletion (`deleted = 1`) the last value. The previous value of an update is the
+//!   history row at `prev_mod_rev` (gone if compacted, as in etcd), so values are stored once.
 //! - `meta`: `revision` (the last assigned revision) and `compacted` (history at and below it is
 //!   gone).
 
@@ -16,19 +18,19 @@ use crate::{KeyValue, Revision, StoreError, WatchEvent};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS kv (
-    key        BLOB PRIMARY KEY,
+    id         INTEGER PRIMARY KEY,
+    key        BLOB NOT NULL UNIQUE,
     value      BLOB NOT NULL,
     create_rev INTEGER NOT NULL,
     mod_rev    INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS history (
-    rev             INTEGER PRIMARY KEY,
-    key             BLOB NOT NULL,
-    value           BLOB,
-    create_rev      INTEGER NOT NULL,
-    prev_value      BLOB,
-    prev_create_rev INTEGER,
-    prev_mod_rev    INTEGER
+    rev          INTEGER PRIMARY KEY,
+    key          BLOB NOT NULL,
+    value        BLOB NOT NULL,
+    deleted      INTEGER NOT NULL,
+    create_rev   INTEGER NOT NULL,
+    prev_mod_rev INTEGER
 );
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
@@ -108,44 +110,49 @@ pub(super) fn kv_row(row: &Row<'_>) -> rusqlite::Result<KeyValue> {
     })
 }
 
-/// Decodes `rev, key, value, create_rev, prev_value, prev_create_rev, prev_mod_rev`.
+/// Reads history rows `rev > after` of keys in `[lo, hi)`, oldest first, with their previous
+/// values; decoded by [`history_event`].
+pub(super) const HISTORY_SQL: &str = "\
+    SELECT h.rev, h.key, h.value, h.deleted, h.create_rev, h.prev_mod_rev, p.value, p.create_rev \
+    FROM history h LEFT JOIN history p ON p.rev = h.prev_mod_rev AND h.deleted = 0 \
+    WHERE h.rev > ?1 AND h.key >= ?2 AND h.key < ?3 ORDER BY h.rev LIMIT ?4";
+
+/// Decodes a row of [`HISTORY_SQL`].
 pub(super) fn history_event(row: &Row<'_>) -> rusqlite::Result<WatchEvent> {
     let rev: Revision = row.get(0)?;
     let key = key_string(row.get(1)?);
-    let value: Option<Vec<u8>> = row.get(2)?;
-    let create_revision: Revision = row.get(3)?;
-    let prev_value: Option<Vec<u8>> = row.get(4)?;
-    let prev = match prev_value {
-        Some(value) => Some(KeyValue {
-            key: key.clone(),
-            value,
-            create_revision: row.get::<_, Option<Revision>>(5)?.unwrap_or(0),
-            mod_revision: row.get::<_, Option<Revision>>(6)?.unwrap_or(0),
-        }),
-        None => None,
-    };
-    Ok(match (value, prev) {
-        (Some(value), prev) => WatchEvent::Put {
-            kv: KeyValue {
+    let value: Vec<u8> = row.get(2)?;
+    let deleted: bool = row.get(3)?;
+    let create_revision: Revision = row.get(4)?;
+    let prev_mod: Option<Revision> = row.get(5)?;
+    if deleted {
+        return Ok(WatchEvent::Delete {
+            prev: KeyValue {
                 key,
                 value,
                 create_revision,
-                mod_revision: rev,
-            },
-            prev,
-        },
-        (None, Some(prev)) => WatchEvent::Delete {
-            prev,
-            revision: rev,
-        },
-        (None, None) => WatchEvent::Delete {
-            prev: KeyValue {
-                key,
-                value: Vec::new(),
-                create_revision,
-                mod_revision: 0,
+                mod_revision: prev_mod.unwrap_or(0),
             },
             revision: rev,
+        });
+    }
+    let prev_value: Option<Vec<u8>> = row.get(6)?;
+    let prev = match (prev_mod, prev_value) {
+        (Some(mod_revision), Some(value)) => Some(KeyValue {
+            key: key.clone(),
+            value,
+            create_revision: row.get(7)?,
+            mod_revision,
+        }),
+        _ => None,
+    };
+    Ok(WatchEvent::Put {
+        kv: KeyValue {
+            key,
+            value,
+            create_revision,
+            mod_revision: rev,
         },
+        prev,
     })
 }

@@ -18,16 +18,13 @@ use futures::StreamExt;
 use rusqlite::params;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::schema::{history_event, meta};
+use super::schema::{history_event, meta, HISTORY_SQL};
 use super::writer::EventBatch;
 use super::Inner;
 use crate::{Result, Revision, StoreError, WatchEvent, WatchStream};
 
 /// History rows read per catch-up query.
 const CHUNK: usize = 512;
-
-const HISTORY_SQL: &str = "SELECT rev, key, value, create_rev, prev_value, prev_create_rev, \
-     prev_mod_rev FROM history WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev LIMIT ?4";
 
 pub(super) fn start(inner: Arc<Inner>, prefix: &str, after: Revision) -> Result<WatchStream> {
     let after = after.max(0);
@@ -119,8 +116,8 @@ impl WatchState {
     async fn catch_up(&mut self) -> Result<()> {
         let (lo, hi, after) = (self.lo.clone(), self.hi.clone(), self.scanned);
         let inner = self.inner.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            inner.with_reader(move |conn| {
+        let read = inner
+            .read(move |conn| {
                 // One snapshot: compaction mark, revision and rows agree.
                 let tx = conn.transaction()?;
                 let compacted = meta(&tx, "compacted")?;
@@ -134,9 +131,7 @@ impl WatchState {
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(Ok((events, revision)))
             })
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("sqlite watch task failed: {e}")))??;
+            .await?;
         let (events, revision) = read.map_err(|compacted| StoreError::Compacted {
             requested: after,
             compacted,

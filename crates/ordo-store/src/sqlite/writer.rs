@@ -96,6 +96,11 @@ impl Writer {
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                 }
             } else {
+                if self.rx.is_empty() {
+                    if let Some(checkpointer) = &mut self.checkpointer {
+                        checkpointer.restart_if_large(&self.conn, true);
+                    }
+                }
                 match self.rx.blocking_recv() {
                     Some(req) => batch.push(req),
                     None => break,
@@ -117,7 +122,7 @@ impl Writer {
 
     fn commit(&mut self, batch: &mut Vec<WriteRequest>) {
         if let Some(checkpointer) = &mut self.checkpointer {
-            checkpointer.restart_if_large(&self.conn);
+            checkpointer.restart_if_large(&self.conn, false);
         }
         let (ops, replies): (Vec<WriteOp>, Vec<_>) =
             batch.drain(..).map(|r| (r.op, r.reply)).unzip();
@@ -127,11 +132,14 @@ impl Writer {
             events: Vec::new(),
         };
         let purge = self.purge_pending;
-        let t0 = std::time::Instant::now();
-        let n = ops.len();
-        let r = commit_group(&mut self.conn, ops, &mut state, self.revision, self.compacted, purge);
-        if t0.elapsed() > std::time::Duration::from_millis(4) { eprintln!("slow commit {:?} n={n}", t0.elapsed()); }
-        match r {
+        match commit_group(
+            &mut self.conn,
+            ops,
+            &mut state,
+            self.revision,
+            self.compacted,
+            purge,
+        ) {
             Ok((outcomes, purge_more)) => {
                 let writes = state.revision - self.revision;
                 self.purge_pending = purge_more;
@@ -258,22 +266,22 @@ fn insert_history(
     conn: &Connection,
     rev: Revision,
     key: &str,
-    value: Option<&[u8]>,
+    value: &[u8],
+    deleted: bool,
     create_rev: Revision,
-    prev: Option<&KeyValue>,
+    prev_mod_rev: Option<Revision>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO history (rev, key, value, create_rev, prev_value, prev_create_rev, \
-         prev_mod_rev) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO history (rev, key, value, deleted, create_rev, prev_mod_rev) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         rev,
         key.as_bytes(),
         value,
+        deleted,
         create_rev,
-        prev.map(|p| p.value.as_slice()),
-        prev.map(|p| p.create_revision),
-        prev.map(|p| p.mod_revision),
+        prev_mod_rev
     ])?;
     Ok(())
 }
@@ -296,7 +304,7 @@ fn apply(
             if inserted == 0 {
                 return Ok(Err(StoreError::AlreadyExists(key)));
             }
-            insert_history(conn, next, &key, Some(&value), next, None)?;
+            insert_history(conn, next, &key, &value, false, next, None)?;
             state.revision = next;
             let kv = KeyValue {
                 key,
@@ -325,9 +333,10 @@ fn apply(
                 conn,
                 next,
                 &key,
-                Some(&value),
+                &value,
+                false,
                 prev.create_revision,
-                Some(&prev),
+                Some(prev.mod_revision),
             )?;
             state.revision = next;
             let kv = KeyValue {
@@ -349,7 +358,15 @@ fn apply(
             };
             conn.prepare_cached("DELETE FROM kv WHERE key = ?1")?
                 .execute([key.as_bytes()])?;
-            insert_history(conn, next, &key, None, prev.create_revision, Some(&prev))?;
+            insert_history(
+                conn,
+                next,
+                &key,
+                &prev.value,
+                true,
+                prev.create_revision,
+                Some(prev.mod_revision),
+            )?;
             state.revision = next;
             state.events.push(WatchEvent::Delete {
                 prev: prev.clone(),
