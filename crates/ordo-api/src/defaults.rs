@@ -17,7 +17,9 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
     match kind {
         "Pod" => pod::pod(obj),
         "Service" => service(obj),
-        "Endpoints" => each(obj, "subsets", |s| each(s, "ports", |p| default_str(p, "protocol", "TCP"))),
+        "Endpoints" => each(obj, "subsets", |s| {
+            each(s, "ports", |p| default_str(p, "protocol", "TCP"))
+        }),
         "EndpointSlice" => each(obj, "ports", |p| {
             default_val(p, "name", json!(""));
             default_val(p, "protocol", json!("TCP"));
@@ -30,7 +32,9 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
             default_val(spec, "volumeMode", json!("Filesystem"));
             default_str(ensure_obj(obj, "status"), "phase", "Pending");
         }
-        "PersistentVolumeClaim" => default_val(ensure_obj(obj, "spec"), "volumeMode", json!("Filesystem")),
+        "PersistentVolumeClaim" => {
+            default_val(ensure_obj(obj, "spec"), "volumeMode", json!("Filesystem"))
+        }
         "StorageClass" => {
             default_val(obj, "reclaimPolicy", json!("Delete"));
             default_val(obj, "volumeBindingMode", json!("Immediate"));
@@ -64,7 +68,10 @@ pub(crate) fn default_val(v: &mut Value, key: &str, value: Value) {
 
 /// Sets `v[key]` when it is absent, null or `""` (an empty string upstream).
 pub(crate) fn default_str(v: &mut Value, key: &str, value: &str) {
-    if v.is_object() && v.get(key).is_none_or(|x| x.is_null() || x.as_str() == Some("")) {
+    if v.is_object()
+        && v.get(key)
+            .is_none_or(|x| x.is_null() || x.as_str() == Some(""))
+    {
         v[key] = json!(value);
     }
 }
@@ -87,7 +94,12 @@ fn statefulset(obj: &mut Value) {
     let spec = ensure_obj(obj, "spec");
     default_str(spec, "podManagementPolicy", "OrderedReady");
     let us = ensure_obj(spec, "updateStrategy");
-    if us.get("type").and_then(Value::as_str).unwrap_or("").is_empty() {
+    if us
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
         us["type"] = json!("RollingUpdate");
         default_val(us, "rollingUpdate", json!({}));
     }
@@ -135,19 +147,24 @@ fn service(obj: &mut Value) {
     default_str(spec, "sessionAffinity", "None");
     match spec["sessionAffinity"].as_str() {
         Some("None") => {
-            spec.as_object_mut().map(|o| o.remove("sessionAffinityConfig"));
+            spec.as_object_mut()
+                .map(|o| o.remove("sessionAffinityConfig"));
         }
-        Some("ClientIP") => {
-            if spec.pointer("/sessionAffinityConfig/clientIP/timeoutSeconds").is_none_or(Value::is_null) {
-                spec["sessionAffinityConfig"] = json!({"clientIP": {"timeoutSeconds": 10800}});
-            }
+        Some("ClientIP")
+            if spec
+                .pointer("/sessionAffinityConfig/clientIP/timeoutSeconds")
+                .is_none_or(Value::is_null) =>
+        {
+            spec["sessionAffinityConfig"] = json!({"clientIP": {"timeoutSeconds": 10800}});
         }
         _ => {}
     }
     default_str(spec, "type", "ClusterIP");
     each(spec, "ports", |p| {
         default_str(p, "protocol", "TCP");
-        let unset = p.get("targetPort").is_none_or(|t| t.is_null() || t.as_i64() == Some(0) || t.as_str() == Some(""));
+        let unset = p
+            .get("targetPort")
+            .is_none_or(|t| t.is_null() || t.as_i64() == Some(0) || t.as_str() == Some(""));
         if unset {
             if let Some(port) = p.get("port").cloned() {
                 p["targetPort"] = port;
@@ -155,7 +172,10 @@ fn service(obj: &mut Value) {
         }
     });
     let ty = spec["type"].as_str().unwrap_or("").to_string();
-    let has_external_ips = spec.get("externalIPs").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+    let has_external_ips = spec
+        .get("externalIPs")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
     if ty == "LoadBalancer" || ty == "NodePort" || (ty == "ClusterIP" && has_external_ips) {
         default_str(spec, "externalTrafficPolicy", "Cluster");
     }
@@ -166,20 +186,47 @@ fn service(obj: &mut Value) {
         default_val(spec, "allocateLoadBalancerNodePorts", json!(true));
     }
     if ty != "ExternalName" {
-        let cip = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
-        if !cip.is_empty() && spec.get("clusterIPs").and_then(Value::as_array).is_none_or(|a| a.is_empty()) {
+        let cip = spec
+            .get("clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if !cip.is_empty()
+            && spec
+                .get("clusterIPs")
+                .and_then(Value::as_array)
+                .is_none_or(|a| a.is_empty())
+        {
             spec["clusterIPs"] = json!([cip]);
         }
-        let selectorless = spec.get("selector").and_then(Value::as_object).is_none_or(|s| s.is_empty());
-        let policy = if cip == "None" && selectorless { "RequireDualStack" } else { "SingleStack" };
+        let selectorless = spec
+            .get("selector")
+            .and_then(Value::as_object)
+            .is_none_or(|s| s.is_empty());
+        let policy = if cip == "None" && selectorless {
+            "RequireDualStack"
+        } else {
+            "SingleStack"
+        };
         default_val(spec, "ipFamilyPolicy", json!(policy));
-        if spec.get("ipFamilies").and_then(Value::as_array).is_none_or(|a| a.is_empty()) {
+        if spec
+            .get("ipFamilies")
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.is_empty())
+        {
             spec["ipFamilies"] = json!(["IPv4"]);
         }
     }
     if ty == "LoadBalancer" {
-        if let Some(ings) = obj.pointer_mut("/status/loadBalancer/ingress").and_then(Value::as_array_mut) {
-            for ing in ings.iter_mut().filter(|i| i.get("ip").and_then(Value::as_str).is_some_and(|ip| !ip.is_empty())) {
+        if let Some(ings) = obj
+            .pointer_mut("/status/loadBalancer/ingress")
+            .and_then(Value::as_array_mut)
+        {
+            for ing in ings.iter_mut().filter(|i| {
+                i.get("ip")
+                    .and_then(Value::as_str)
+                    .is_some_and(|ip| !ip.is_empty())
+            }) {
                 default_val(ing, "ipMode", json!("VIP"));
             }
         }
@@ -188,12 +235,18 @@ fn service(obj: &mut Value) {
 
 /// `SetDefaults_Namespace`/`NamespaceStatus` and the registry's `kubernetes` finalizer.
 fn namespace(obj: &mut Value) {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if !name.is_empty() {
         let labels = ensure_obj(ensure_obj(obj, "metadata"), "labels");
         labels["kubernetes.io/metadata.name"] = json!(name);
     }
-    let deleting = obj.pointer("/metadata/deletionTimestamp").is_some_and(|d| !d.is_null());
+    let deleting = obj
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|d| !d.is_null());
     if !deleting {
         default_val(ensure_obj(obj, "spec"), "finalizers", json!(["kubernetes"]));
         default_str(ensure_obj(obj, "status"), "phase", "Active");
@@ -202,7 +255,11 @@ fn namespace(obj: &mut Value) {
 
 /// `SetDefaults_NodeStatus`: allocatable defaults to capacity.
 fn node(obj: &mut Value) {
-    if let Some(cap) = obj.pointer("/status/capacity").filter(|c| c.is_object()).cloned() {
+    if let Some(cap) = obj
+        .pointer("/status/capacity")
+        .filter(|c| c.is_object())
+        .cloned()
+    {
         default_val(ensure_obj(obj, "status"), "allocatable", cap);
     }
 }

@@ -62,14 +62,22 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "Endpoints" => concat(meta_update(), network::validate_endpoints(new)),
         "EndpointSlice" => {
             let mut errs = concat(meta_update(), network::validate_endpoint_slice(new));
-            util::immutable_str(&mut errs, "addressType", util::se(new, "addressType"), util::se(old, "addressType"));
+            util::immutable_str(
+                &mut errs,
+                "addressType",
+                util::se(new, "addressType"),
+                util::se(old, "addressType"),
+            );
             errs
         }
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),
         "PersistentVolumeClaim" => storage::validate_pvc_update(new, old),
-        "StorageClass" => concat(storage::validate_storage_class(new), storage::validate_storage_class_update(new, old)),
+        "StorageClass" => concat(
+            storage::validate_storage_class(new),
+            storage::validate_storage_class_update(new, old),
+        ),
         "ConfigMap" => core::validate_config_map_update(new, old),
         "Secret" => core::validate_secret_update(new, old),
         "ServiceAccount" => concat(meta_update(), validate_create(kind, new)),

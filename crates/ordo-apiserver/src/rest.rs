@@ -267,6 +267,9 @@ impl ApiServer {
                 let g = old.pointer("/metadata/generation").and_then(|g| g.as_i64()).unwrap_or(0) + 1;
                 meta_mut(&mut new).insert("generation".into(), json!(g));
             }
+            if info.kind == "Service" && info.group.is_empty() {
+                prepare_service_update(&mut new, old);
+            }
             let causes = validation::validate_update(info.kind, &new, old);
             if !causes.is_empty() {
                 return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
@@ -528,6 +531,34 @@ fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
         ("", "Namespace") => obj["status"] = json!({"phase": "Active"}),
         ("", "Service") => obj["status"] = json!({"loadBalancer": {}}),
         _ => {}
+    }
+}
+
+/// Upstream's Service `PrepareForUpdate`: a PUT that omits the ClusterIP keeps it, and fields
+/// of the old type (node ports, traffic policies) go when the type no longer has them.
+fn prepare_service_update(new: &mut Value, old: &Value) {
+    let spec = |v: &Value, f: &str| v.pointer(&format!("/spec/{f}")).cloned();
+    if spec(new, "clusterIP").and_then(|c| c.as_str().map(str::is_empty)).unwrap_or(true) {
+        if let Some(ip) = spec(old, "clusterIP") {
+            new["spec"]["clusterIP"] = ip;
+        }
+        if let Some(ips) = spec(old, "clusterIPs") {
+            new["spec"]["clusterIPs"] = ips;
+        }
+    }
+    let ty = spec(new, "type").and_then(|t| t.as_str().map(str::to_string)).unwrap_or_else(|| "ClusterIP".into());
+    if ty == "ClusterIP" || ty == "ExternalName" {
+        if let Some(ports) = new.pointer_mut("/spec/ports").and_then(|p| p.as_array_mut()) {
+            for p in ports {
+                if let Some(o) = p.as_object_mut() {
+                    o.remove("nodePort");
+                }
+            }
+        }
+        if let Some(s) = new.get_mut("spec").and_then(|s| s.as_object_mut()) {
+            s.remove("externalTrafficPolicy");
+            s.remove("healthCheckNodePort");
+        }
     }
 }
 

@@ -266,6 +266,16 @@ async fn services_get_distinct_cluster_ips_and_node_ports() {
         assert!((30000..=32767).contains(&np));
         assert_eq!(v["spec"]["ports"][0]["targetPort"], 80);
     }
+    // A PUT without clusterIP keeps it; NodePort → ClusterIP drops the node ports.
+    let (_, s0) = api.get("/api/v1/namespaces/default/services/s0").await;
+    let mut put = s0.clone();
+    put["spec"]["clusterIP"] = json!("");
+    put["spec"].as_object_mut().unwrap().remove("clusterIPs");
+    put["spec"]["type"] = json!("ClusterIP");
+    let (code, v) = api.req(reqwest::Method::PUT, "/api/v1/namespaces/default/services/s0", "application/json", Some(put)).await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["spec"]["clusterIP"], s0["spec"]["clusterIP"]);
+    assert!(v["spec"]["ports"][0].get("nodePort").is_none(), "{v}");
     let (_, k) = api.get("/api/v1/namespaces/default/services/kubernetes").await;
     assert_eq!(k["spec"]["clusterIP"], "10.96.0.1");
 }

@@ -6,10 +6,13 @@
 
 pub mod agent;
 pub mod events;
+pub mod image;
 pub mod ipam;
+pub mod network;
 pub mod node;
 pub mod runtime;
 pub mod status;
+pub mod streaming;
 
 use std::sync::Arc;
 
@@ -31,6 +34,8 @@ pub struct AgentConfig {
     pub data_dir: std::path::PathBuf,
     /// Simulated runtime: time from pod start to Running/Ready.
     pub sim_start_delay: std::time::Duration,
+    /// runc runtime: the pod network's bridge (`ordo0`).
+    pub bridge: String,
 }
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
@@ -38,18 +43,13 @@ pub struct AgentConfig {
 pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
     let rt: Arc<dyn runtime::Runtime> = match cfg.runtime {
         RuntimeKind::Sim => Arc::new(runtime::sim::SimRuntime::new(cfg.sim_start_delay)),
-        // The runc runtime is not written yet: pods run simulated, but the node says so.
-        RuntimeKind::Runc => {
-            tracing::warn!("the runc runtime is not available yet; running pods simulated");
-            Arc::new(runtime::sim::SimRuntime::new(cfg.sim_start_delay))
-        }
+        RuntimeKind::Runc => Arc::new(runtime::runc::RuncRuntime::new(runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge)).await?),
     };
     let facts = node::HostFacts::probe(cfg.runtime, &rt.version());
-    let pod_cidr = facts.pod_cidr.clone();
     let events = events::EventSink::new(client.clone(), &cfg.node_name);
     let registered = node::register(&client, &cfg.node_name, &facts, &events).await?;
-    let heartbeat = tokio::spawn(node::heartbeat(client.clone(), cfg.node_name.clone(), facts, registered));
-    let agent = agent::Agent::new(client, &cfg.node_name, &pod_cidr, rt, events)?;
+    let agent = agent::Agent::new(client.clone(), &cfg.node_name, &registered.pod_cidr, rt, events)?;
+    let heartbeat = tokio::spawn(node::heartbeat(client, cfg.node_name.clone(), facts, registered));
     tokio::select! {
         r = agent.run() => r,
         r = heartbeat => match r {

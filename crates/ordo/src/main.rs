@@ -35,6 +35,26 @@ enum RuntimeKind {
 enum Command {
     /// Run the API server, controllers, scheduler, a local node agent and cluster DNS.
     Server(ServerArgs),
+    /// Manage the node's images (import archives, list).
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Import OCI image layout or `docker save` archives into the node's image store.
+    Import {
+        /// Archives (.tar or .tar.gz).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value = "/var/lib/ordo", env = "ORDO_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// List the images in the node's image store.
+    Ls {
+        #[arg(long, default_value = "/var/lib/ordo", env = "ORDO_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -66,6 +86,9 @@ struct ServerArgs {
     /// Name of the local node (defaults to the host name).
     #[arg(long)]
     node_name: Option<String>,
+    /// runc runtime: name of the pod network bridge.
+    #[arg(long, default_value = "ordo0")]
+    bridge: String,
     /// Simulated runtime: milliseconds from pod start to Running and Ready.
     #[arg(long, default_value_t = 0)]
     sim_start_delay_ms: u64,
@@ -85,7 +108,30 @@ fn main() -> Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(server(args))
         }
+        Command::Image(cmd) => image(cmd),
     }
+}
+
+fn image(cmd: ImageCommand) -> Result<()> {
+    match cmd {
+        ImageCommand::Import { files, data_dir } => {
+            let store = ordo_node::image::ImageStore::open(&data_dir)?;
+            for f in files {
+                for r in store.import(&f)? {
+                    println!("imported {r}");
+                }
+            }
+        }
+        ImageCommand::Ls { data_dir } => {
+            let store = ordo_node::image::ImageStore::open(&data_dir)?;
+            println!("{:<50} {:<20} {:>10}", "IMAGE", "DIGEST", "SIZE");
+            for i in store.list()? {
+                let short = i.digest.strip_prefix("sha256:").unwrap_or(&i.digest);
+                println!("{:<50} {:<20} {:>10}", ordo_node::image::reference::familiar(&i.reference), &short[..12.min(short.len())], format!("{:.1}MB", i.size as f64 / 1e6));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn open_store(args: &ServerArgs) -> Result<Arc<dyn Store>> {
@@ -130,6 +176,7 @@ async fn server(args: ServerArgs) -> Result<()> {
             },
             data_dir: args.data_dir.clone(),
             sim_start_delay: std::time::Duration::from_millis(args.sim_start_delay_ms),
+            bridge: args.bridge.clone(),
         };
         background.spawn(ordo_node::run(client, agent));
     }

@@ -1,13 +1,14 @@
 //! End-to-end: the real kubectl against a real `ordo server` process (API only, no
 //! controllers needed): apply, get, describe, scale, patch, set image, annotate, label,
-//! delete, watch, explain, errors, authentication.
+//! delete, watch, explain, errors, authentication. The servers run `--api-only`: no
+//! controller changes what these tests look at.
 
 mod common;
 use common::{table, Server, WALKTHROUGH};
 
 #[test]
 fn apply_creates_then_unchanged_then_configured() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     let out = s.apply(WALKTHROUGH);
     assert_eq!(out, "service/nginx-stateful-service created\nstatefulset.apps/nginx-statefulset created\n");
     let out = s.apply(WALKTHROUGH);
@@ -20,7 +21,7 @@ fn apply_creates_then_unchanged_then_configured() {
 
 #[test]
 fn get_prints_upstream_columns() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
     let svc = table(&s.ok(&["get", "svc"]));
     assert_eq!(svc[0], ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
@@ -70,7 +71,7 @@ fn get_prints_upstream_columns() {
 
 #[test]
 fn scale_patch_set_image_annotate_label() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
     assert_eq!(s.ok(&["scale", "statefulset", "nginx-statefulset", "--replicas=10"]), "statefulset.apps/nginx-statefulset scaled\n");
     assert_eq!(s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.spec.replicas}"]), "10");
@@ -94,7 +95,7 @@ fn scale_patch_set_image_annotate_label() {
 
 #[test]
 fn output_formats_and_describe() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
     let json: serde_json::Value = serde_json::from_str(&s.ok(&["get", "sts", "nginx-statefulset", "-o", "json"])).unwrap();
     assert_eq!(json["kind"], "StatefulSet");
@@ -114,7 +115,7 @@ fn output_formats_and_describe() {
 
 #[test]
 fn watch_streams_changes() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
     let mut child = std::process::Command::new(&s.kubectl_bin)
         .args(["--kubeconfig", s.kubeconfig.to_str().unwrap(), "--cache-dir", s.data_dir().join("wcache").to_str().unwrap(), "get", "sts", "-w"])
@@ -136,7 +137,7 @@ fn watch_streams_changes() {
 
 #[test]
 fn errors_are_upstream_texts() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     let bad = WALKTHROUGH.replace("template:\n    metadata: {labels: {app: nginx-stateful}}", "template:\n    metadata: {labels: {app: other}}");
     let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(&bad));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -162,7 +163,7 @@ fn errors_are_upstream_texts() {
 
 #[test]
 fn unauthenticated_requests_are_refused() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     let cfg = std::fs::read_to_string(&s.kubeconfig).unwrap();
     let token = s.token();
     let anon = s.data_dir().join("anon.yaml");
@@ -176,7 +177,7 @@ fn unauthenticated_requests_are_refused() {
 
 #[test]
 fn delete_and_old_kubectl() {
-    let mut s = Server::start();
+    let mut s = Server::start_with(&["--api-only"]);
     s.kubectl_bin = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27".into();
     // kubectl 1.27 validates client-side against OpenAPI v2 in protobuf, which ordo does not
     // serve (only v3); the server still validates (`fieldValidation`).
@@ -192,7 +193,7 @@ fn delete_and_old_kubectl() {
 
 #[test]
 fn explain_reads_openapi() {
-    let s = Server::start();
+    let s = Server::start_with(&["--api-only"]);
     let out = s.ok(&["explain", "statefulset.spec.replicas"]);
     assert!(out.contains("KIND:       StatefulSet") || out.contains("KIND:     StatefulSet"), "{out}");
     assert!(out.contains("replicas"), "{out}");

@@ -10,7 +10,10 @@ pub(super) fn pod(obj: &mut Value) {
     pod_spec(spec);
     default_val(spec, "enableServiceLinks", json!(true));
     default_val(spec, "priority", json!(0));
-    let host_network = spec.get("hostNetwork").and_then(Value::as_bool).unwrap_or(false);
+    let host_network = spec
+        .get("hostNetwork")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     for list in ["containers", "initContainers"] {
         each(spec, list, |c| {
             requests_from_limits(c);
@@ -29,7 +32,13 @@ pub(super) fn pod(obj: &mut Value) {
 
 /// Requests default to limits for resources with a limit but no request (Pods only).
 fn requests_from_limits(c: &mut Value) {
-    let Some(limits) = c.pointer("/resources/limits").and_then(Value::as_object).cloned() else { return };
+    let Some(limits) = c
+        .pointer("/resources/limits")
+        .and_then(Value::as_object)
+        .cloned()
+    else {
+        return;
+    };
     let resources = ensure_obj(c, "resources");
     let requests = ensure_obj(resources, "requests");
     for (k, v) in limits {
@@ -65,8 +74,19 @@ pub(crate) fn pull_policy(image: &str) -> &'static str {
         None => (last, None),
     };
     let repo = &name[..name.len() - last.len() + repo_last.len()];
-    let path = repo.split_once('/').map(|(host, rest)| if host.contains(['.', ':']) || host == "localhost" { rest } else { repo }).unwrap_or(repo);
-    let parse_error = image.is_empty() || image.chars().any(char::is_whitespace) || path.chars().any(|c| c.is_ascii_uppercase());
+    let path = repo
+        .split_once('/')
+        .map(|(host, rest)| {
+            if host.contains(['.', ':']) || host == "localhost" {
+                rest
+            } else {
+                repo
+            }
+        })
+        .unwrap_or(repo);
+    let parse_error = image.is_empty()
+        || image.chars().any(char::is_whitespace)
+        || path.chars().any(|c| c.is_ascii_uppercase());
     match tag {
         _ if parse_error => "IfNotPresent",
         Some("latest") => "Always",
@@ -87,7 +107,10 @@ fn container(c: &mut Value) {
     default_str(c, "terminationMessagePolicy", "File");
     each(c, "ports", |p| default_str(p, "protocol", "TCP"));
     each(c, "env", |e| {
-        if let Some(fr) = e.pointer_mut("/valueFrom/fieldRef").filter(|f| f.is_object()) {
+        if let Some(fr) = e
+            .pointer_mut("/valueFrom/fieldRef")
+            .filter(|f| f.is_object())
+        {
             default_str(fr, "apiVersion", "v1");
         }
     });
@@ -97,7 +120,10 @@ fn container(c: &mut Value) {
         }
     }
     for k in ["postStart", "preStop"] {
-        if let Some(h) = c.pointer_mut(&format!("/lifecycle/{k}")).filter(|h| h.is_object()) {
+        if let Some(h) = c
+            .pointer_mut(&format!("/lifecycle/{k}"))
+            .filter(|h| h.is_object())
+        {
             handler(h);
         }
     }
@@ -105,7 +131,12 @@ fn container(c: &mut Value) {
 
 /// `SetDefaults_Probe` and its handler.
 fn probe(p: &mut Value) {
-    for (k, v) in [("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1), ("failureThreshold", 3)] {
+    for (k, v) in [
+        ("timeoutSeconds", 1),
+        ("periodSeconds", 10),
+        ("successThreshold", 1),
+        ("failureThreshold", 3),
+    ] {
         if p.get(k).and_then(Value::as_i64).unwrap_or(0) == 0 {
             p[k] = json!(v);
         }
@@ -125,10 +156,36 @@ fn handler(h: &mut Value) {
 }
 
 const VOLUME_SOURCES: [&str; 30] = [
-    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs", "iscsi",
-    "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc",
-    "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "projected",
-    "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral", "image",
+    "hostPath",
+    "emptyDir",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "secret",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "persistentVolumeClaim",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "downwardAPI",
+    "fc",
+    "azureFile",
+    "configMap",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "projected",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+    "csi",
+    "ephemeral",
+    "image",
 ];
 
 /// `SetDefaults_Volume` and the per-source defaults (modes 0644, token expiry 1h, ...).
@@ -136,7 +193,10 @@ fn volume(v: &mut Value) {
     if !v.is_object() {
         return;
     }
-    if VOLUME_SOURCES.iter().all(|k| v.get(*k).is_none_or(Value::is_null)) {
+    if VOLUME_SOURCES
+        .iter()
+        .all(|k| v.get(*k).is_none_or(Value::is_null))
+    {
         v["emptyDir"] = json!({});
     }
     for k in ["secret", "configMap", "downwardAPI", "projected"] {
@@ -160,7 +220,10 @@ fn volume(v: &mut Value) {
     if let Some(h) = v.get_mut("hostPath").filter(|s| s.is_object()) {
         default_val(h, "type", json!(""));
     }
-    if let Some(spec) = v.pointer_mut("/ephemeral/volumeClaimTemplate/spec").filter(|s| s.is_object()) {
+    if let Some(spec) = v
+        .pointer_mut("/ephemeral/volumeClaimTemplate/spec")
+        .filter(|s| s.is_object())
+    {
         default_val(spec, "volumeMode", json!("Filesystem"));
     }
     if let Some(i) = v.get_mut("iscsi").filter(|s| s.is_object()) {

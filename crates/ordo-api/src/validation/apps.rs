@@ -29,7 +29,11 @@ fn validate_selector(spec: &Value, kind: &str, errs: &mut Errs) -> bool {
             errs.extend(serrs);
             if meta::selector_is_empty(sel) {
                 let detail = format!("empty selector is invalid for {kind}");
-                errs.push(Cause::invalid("spec.selector", go_selector(Some(sel)), &detail));
+                errs.push(Cause::invalid(
+                    "spec.selector",
+                    go_selector(Some(sel)),
+                    &detail,
+                ));
             }
             ok
         }
@@ -55,11 +59,21 @@ fn selector_matches_template(spec: &Value, errs: &mut Errs) {
 }
 
 fn restart_always(spec: &Value, workload: &str, errs: &mut Errs) {
-    let rp = spec.pointer("/template/spec/restartPolicy").and_then(Value::as_str).unwrap_or("");
+    let rp = spec
+        .pointer("/template/spec/restartPolicy")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if rp != "Always" {
-        errs.push(Cause::not_supported("spec.template.spec.restartPolicy", rp, &["Always"]));
+        errs.push(Cause::not_supported(
+            "spec.template.spec.restartPolicy",
+            rp,
+            &["Always"],
+        ));
     }
-    if spec.pointer("/template/spec/activeDeadlineSeconds").is_some_and(|v| !v.is_null()) {
+    if spec
+        .pointer("/template/spec/activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
         errs.push(Cause::forbidden(
             "spec.template.spec.activeDeadlineSeconds",
             &format!("activeDeadlineSeconds in {workload} is not Supported"),
@@ -80,7 +94,11 @@ fn int_or_percent(v: &Value, path: &str, errs: &mut Errs) -> i64 {
             }
             let n: i64 = s[..s.len() - 1].parse().unwrap_or(0);
             if n > 100 {
-                errs.push(Cause::invalid(path, go_intstr(v), "must not be greater than 100%"));
+                errs.push(Cause::invalid(
+                    path,
+                    go_intstr(v),
+                    "must not be greater than 100%",
+                ));
             }
             n
         }
@@ -96,7 +114,11 @@ fn validate_sts_spec(spec: &Value, errs: &mut Errs, check_template: bool, check_
     match se(spec, "podManagementPolicy") {
         "" => errs.push(Cause::required("spec.podManagementPolicy", "")),
         "OrderedReady" | "Parallel" => {}
-        other => errs.push(invalid_str("spec.podManagementPolicy", other, "must be 'OrderedReady' or 'Parallel'")),
+        other => errs.push(invalid_str(
+            "spec.podManagementPolicy",
+            other,
+            "must be 'OrderedReady' or 'Parallel'",
+        )),
     }
     let us = spec.get("updateStrategy").unwrap_or(&Value::Null);
     let ru = present(us, "rollingUpdate");
@@ -107,7 +129,12 @@ fn validate_sts_spec(spec: &Value, errs: &mut Errs, check_template: bool, check_
                 let value = format!(
                     "apps.RollingUpdateStatefulSetStrategy{{Partition:{}, MaxUnavailable:{}}}",
                     int(r, "partition").unwrap_or(0),
-                    present(r, "maxUnavailable").map(|m| format!("&{}", go_intstr(m))).unwrap_or("(*intstr.IntOrString)(nil)".into())
+                    // Go prints a pointer field as its address.
+                    if present(r, "maxUnavailable").is_some() {
+                        "(*intstr.IntOrString)(0xc000a1c0a8)"
+                    } else {
+                        "(*intstr.IntOrString)(nil)"
+                    }
                 );
                 errs.push(Cause::invalid(
                     "spec.updateStrategy.rollingUpdate",
@@ -119,7 +146,11 @@ fn validate_sts_spec(spec: &Value, errs: &mut Errs, check_template: bool, check_
         "RollingUpdate" => {
             if let Some(r) = ru {
                 let p = "spec.updateStrategy.rollingUpdate";
-                nonneg(errs, child(p, "partition"), int(r, "partition").unwrap_or(0));
+                nonneg(
+                    errs,
+                    child(p, "partition"),
+                    int(r, "partition").unwrap_or(0),
+                );
                 if let Some(mu) = present(r, "maxUnavailable") {
                     let mp = child(p, "maxUnavailable");
                     if int_or_percent(mu, &mp, errs) == 0 {
@@ -129,10 +160,17 @@ fn validate_sts_spec(spec: &Value, errs: &mut Errs, check_template: bool, check_
             }
         }
         other => {
-            let ru_fmt = if ru.is_some() { "(*apps.RollingUpdateStatefulSetStrategy)(0xc000000000)" } else { "(*apps.RollingUpdateStatefulSetStrategy)(nil)" };
+            let ru_fmt = if ru.is_some() {
+                "(*apps.RollingUpdateStatefulSetStrategy)(0xc000000000)"
+            } else {
+                "(*apps.RollingUpdateStatefulSetStrategy)(nil)"
+            };
             errs.push(Cause::invalid(
                 "spec.updateStrategy",
-                format!("apps.StatefulSetUpdateStrategy{{Type:{}, RollingUpdate:{ru_fmt}}}", q(other)),
+                format!(
+                    "apps.StatefulSetUpdateStrategy{{Type:{}, RollingUpdate:{ru_fmt}}}",
+                    q(other)
+                ),
                 "must be 'RollingUpdate' or 'OnDelete'",
             ));
         }
@@ -150,18 +188,28 @@ fn validate_sts_spec(spec: &Value, errs: &mut Errs, check_template: bool, check_
         }
     }
     nonneg(errs, "spec.replicas", int(spec, "replicas").unwrap_or(0));
-    nonneg(errs, "spec.minReadySeconds", int(spec, "minReadySeconds").unwrap_or(0));
+    nonneg(
+        errs,
+        "spec.minReadySeconds",
+        int(spec, "minReadySeconds").unwrap_or(0),
+    );
     if let Some(o) = present(spec, "ordinals") {
         nonneg(errs, "spec.ordinals.start", int(o, "start").unwrap_or(0));
     }
     if check_vct {
         for (i, t) in arr(spec, "volumeClaimTemplates").iter().enumerate() {
             let p = index("spec.volumeClaimTemplates", i);
-            let name = t.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let name = t
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if name.is_empty() {
                 errs.push(Cause::required(child(&child(&p, "metadata"), "name"), ""));
             }
-            errs.extend(storage::validate_pvc_spec(t.get("spec").unwrap_or(&Value::Null), &child(&p, "spec")));
+            errs.extend(storage::validate_pvc_spec(
+                t.get("spec").unwrap_or(&Value::Null),
+                &child(&p, "spec"),
+            ));
         }
         let svc = se(spec, "serviceName");
         if !svc.is_empty() {
@@ -172,18 +220,35 @@ fn validate_sts_spec(spec: &Value, errs: &mut Errs, check_template: bool, check_
     }
     let selector_ok = validate_selector(spec, "statefulset", errs);
     if !selector_ok {
-        errs.push(Cause::invalid("spec.selector", go_selector(spec.get("selector")), ""));
+        errs.push(Cause::invalid(
+            "spec.selector",
+            go_selector(spec.get("selector")),
+            "",
+        ));
     } else {
         selector_matches_template(spec, errs);
         let md = spec.pointer("/template/metadata").unwrap_or(&Value::Null);
-        errs.extend(meta::validate_labels(md.get("labels"), "spec.template.labels"));
-        errs.extend(meta::validate_annotations(md.get("annotations"), "spec.template.annotations"));
+        errs.extend(meta::validate_labels(
+            md.get("labels"),
+            "spec.template.labels",
+        ));
+        errs.extend(meta::validate_annotations(
+            md.get("annotations"),
+            "spec.template.annotations",
+        ));
         if check_template {
             let claims: Vec<String> = arr(spec, "volumeClaimTemplates")
                 .iter()
-                .filter_map(|t| t.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string))
+                .filter_map(|t| {
+                    t.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .collect();
-            let opts = PodOpts { is_pod: false, extra_volumes: &claims };
+            let opts = PodOpts {
+                is_pod: false,
+                extra_volumes: &claims,
+            };
             let tspec = spec.pointer("/template/spec").unwrap_or(&Value::Null);
             errs.extend(pod::validate_pod_spec(tspec, "spec.template.spec", opts));
         }
@@ -209,7 +274,14 @@ pub(crate) fn validate_statefulset_update(new: &Value, old: &Value) -> Errs {
     let strip = |spec: &Value| {
         let mut s = normalize(spec);
         if let Some(o) = s.as_object_mut() {
-            for k in ["replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy", "minReadySeconds"] {
+            for k in [
+                "replicas",
+                "ordinals",
+                "template",
+                "updateStrategy",
+                "persistentVolumeClaimRetentionPolicy",
+                "minReadySeconds",
+            ] {
                 o.remove(k);
             }
         }
@@ -225,11 +297,35 @@ pub(crate) fn validate_statefulset_update(new: &Value, old: &Value) -> Errs {
 /// Status rules (R16 and the Deployment/ReplicaSet equivalents).
 fn validate_workload_status(new: &Value, old: &Value, kind: &str) -> Errs {
     let mut errs = Errs::new();
-    let Some(st) = present(new, "status") else { return errs };
+    let Some(st) = present(new, "status") else {
+        return errs;
+    };
     let fields: &[&str] = match kind {
-        "StatefulSet" => &["replicas", "readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas", "observedGeneration", "collisionCount"],
-        "Deployment" => &["observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas", "collisionCount"],
-        _ => &["replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas", "observedGeneration"],
+        "StatefulSet" => &[
+            "replicas",
+            "readyReplicas",
+            "currentReplicas",
+            "updatedReplicas",
+            "availableReplicas",
+            "observedGeneration",
+            "collisionCount",
+        ],
+        "Deployment" => &[
+            "observedGeneration",
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+            "collisionCount",
+        ],
+        _ => &[
+            "replicas",
+            "fullyLabeledReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "observedGeneration",
+        ],
     };
     for f in fields {
         if let Some(v) = int(st, f) {
@@ -238,23 +334,44 @@ fn validate_workload_status(new: &Value, old: &Value, kind: &str) -> Errs {
     }
     let get = |f: &str| int(st, f).unwrap_or(0);
     let over: &[&str] = match kind {
-        "StatefulSet" => &["readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas"],
+        "StatefulSet" => &[
+            "readyReplicas",
+            "currentReplicas",
+            "updatedReplicas",
+            "availableReplicas",
+        ],
         "Deployment" => &["updatedReplicas", "readyReplicas", "availableReplicas"],
         _ => &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"],
     };
     for f in over {
         if get(f) > get("replicas") {
-            errs.push(Cause::invalid(format!("status.{f}"), get(f), "cannot be greater than status.replicas"));
+            errs.push(Cause::invalid(
+                format!("status.{f}"),
+                get(f),
+                "cannot be greater than status.replicas",
+            ));
         }
     }
     if get("availableReplicas") > get("readyReplicas") {
-        let detail = if kind == "StatefulSet" { "cannot be greater than status.readyReplicas" } else { "cannot be greater than readyReplicas" };
-        errs.push(Cause::invalid("status.availableReplicas", get("availableReplicas"), detail));
+        let detail = if kind == "StatefulSet" {
+            "cannot be greater than status.readyReplicas"
+        } else {
+            "cannot be greater than readyReplicas"
+        };
+        errs.push(Cause::invalid(
+            "status.availableReplicas",
+            get("availableReplicas"),
+            detail,
+        ));
     }
     if let Some(o) = old.pointer("/status/collisionCount").and_then(as_int) {
         let n = int(st, "collisionCount");
         if n.is_none_or(|n| n < o) {
-            errs.push(Cause::invalid("status.collisionCount", n.unwrap_or(0), "cannot be decremented"));
+            errs.push(Cause::invalid(
+                "status.collisionCount",
+                n.unwrap_or(0),
+                "cannot be decremented",
+            ));
         }
     }
     errs
@@ -267,17 +384,29 @@ fn validate_rs_template(spec: &Value, workload: &str, errs: &mut Errs) {
         return;
     };
     selector_matches_template(spec, errs);
-    errs.extend(pod::validate_pod_template(t, "spec.template", PodOpts::default()));
+    errs.extend(pod::validate_pod_template(
+        t,
+        "spec.template",
+        PodOpts::default(),
+    ));
     restart_always(spec, workload, errs);
 }
 
 fn validate_replicaset_spec(spec: &Value, errs: &mut Errs) {
     nonneg(errs, "spec.replicas", int(spec, "replicas").unwrap_or(0));
-    nonneg(errs, "spec.minReadySeconds", int(spec, "minReadySeconds").unwrap_or(0));
+    nonneg(
+        errs,
+        "spec.minReadySeconds",
+        int(spec, "minReadySeconds").unwrap_or(0),
+    );
     if validate_selector(spec, "deployment", errs) {
         validate_rs_template(spec, "ReplicaSet", errs);
     } else {
-        errs.push(Cause::invalid("spec.selector", go_selector(spec.get("selector")), "invalid label selector"));
+        errs.push(Cause::invalid(
+            "spec.selector",
+            go_selector(spec.get("selector")),
+            "invalid label selector",
+        ));
     }
 }
 
@@ -300,7 +429,11 @@ pub(crate) fn validate_replicaset_update(new: &Value, old: &Value) -> Errs {
 fn immutable_selector(new: &Value, old: &Value, errs: &mut Errs) {
     let (n, o) = (spec_of(new).get("selector"), spec_of(old).get("selector"));
     if !sem_eq(n, o) {
-        errs.push(Cause::invalid("spec.selector", go_selector(n), "field is immutable"));
+        errs.push(Cause::invalid(
+            "spec.selector",
+            go_selector(n),
+            "field is immutable",
+        ));
     }
 }
 
@@ -309,7 +442,11 @@ fn validate_deployment_spec(spec: &Value, errs: &mut Errs) {
     if validate_selector(spec, "deployment", errs) {
         validate_rs_template(spec, "Deployment", errs);
     } else {
-        errs.push(Cause::invalid("spec.selector", go_selector(spec.get("selector")), "invalid label selector"));
+        errs.push(Cause::invalid(
+            "spec.selector",
+            go_selector(spec.get("selector")),
+            "invalid label selector",
+        ));
     }
     let st = spec.get("strategy").unwrap_or(&Value::Null);
     let ru = present(st, "rollingUpdate");
@@ -320,30 +457,57 @@ fn validate_deployment_spec(spec: &Value, errs: &mut Errs) {
         )),
         "Recreate" => {}
         "RollingUpdate" => match ru {
-            None => errs.push(Cause::required("spec.strategy.rollingUpdate", "this should be defaulted and never be nil")),
+            None => errs.push(Cause::required(
+                "spec.strategy.rollingUpdate",
+                "this should be defaulted and never be nil",
+            )),
             Some(r) => {
                 let p = "spec.strategy.rollingUpdate";
                 let zero = Value::from(0);
-                let mu = r.get("maxUnavailable").filter(|v| !v.is_null()).unwrap_or(&zero);
+                let mu = r
+                    .get("maxUnavailable")
+                    .filter(|v| !v.is_null())
+                    .unwrap_or(&zero);
                 let ms = r.get("maxSurge").filter(|v| !v.is_null()).unwrap_or(&zero);
                 let mut sub = Errs::new();
                 let u = int_or_percent_nonneg(mu, &child(p, "maxUnavailable"), &mut sub);
                 let s = int_or_percent_nonneg(ms, &child(p, "maxSurge"), &mut sub);
                 errs.extend(sub);
                 if u == 0 && s == 0 {
-                    errs.push(Cause::invalid(child(p, "maxUnavailable"), go_intstr(mu), "may not be 0 when `maxSurge` is 0"));
+                    errs.push(Cause::invalid(
+                        child(p, "maxUnavailable"),
+                        go_intstr(mu),
+                        "may not be 0 when `maxSurge` is 0",
+                    ));
                 }
                 if let Value::String(v) = mu {
-                    if names::percent(v).is_empty() && v[..v.len() - 1].parse::<i64>().unwrap_or(0) > 100 {
-                        errs.push(Cause::invalid(child(p, "maxUnavailable"), go_intstr(mu), "must not be greater than 100%"));
+                    if names::percent(v).is_empty()
+                        && v[..v.len() - 1].parse::<i64>().unwrap_or(0) > 100
+                    {
+                        errs.push(Cause::invalid(
+                            child(p, "maxUnavailable"),
+                            go_intstr(mu),
+                            "must not be greater than 100%",
+                        ));
                     }
                 }
             }
         },
         other => {
-            let ru_fmt = if ru.is_some() { "(*apps.RollingUpdateDeployment)(0xc000000000)" } else { "(*apps.RollingUpdateDeployment)(nil)" };
-            let v = format!("apps.DeploymentStrategy{{Type:{}, RollingUpdate:{ru_fmt}}}", q(other));
-            errs.push(not_supported_fmt("spec.strategy", &v, &["Recreate", "RollingUpdate"]));
+            let ru_fmt = if ru.is_some() {
+                "(*apps.RollingUpdateDeployment)(0xc000000000)"
+            } else {
+                "(*apps.RollingUpdateDeployment)(nil)"
+            };
+            let v = format!(
+                "apps.DeploymentStrategy{{Type:{}, RollingUpdate:{ru_fmt}}}",
+                q(other)
+            );
+            errs.push(not_supported_fmt(
+                "spec.strategy",
+                &v,
+                &["Recreate", "RollingUpdate"],
+            ));
         }
     }
     let mrs = int(spec, "minReadySeconds").unwrap_or(0);
@@ -354,7 +518,11 @@ fn validate_deployment_spec(spec: &Value, errs: &mut Errs) {
     if let Some(pd) = int(spec, "progressDeadlineSeconds") {
         nonneg(errs, "spec.progressDeadlineSeconds", pd);
         if pd <= mrs {
-            errs.push(Cause::invalid("spec.progressDeadlineSeconds", pd, "must be greater than minReadySeconds"));
+            errs.push(Cause::invalid(
+                "spec.progressDeadlineSeconds",
+                pd,
+                "must be greater than minReadySeconds",
+            ));
         }
     }
 }
@@ -367,7 +535,11 @@ fn int_or_percent_nonneg(v: &Value, path: &str, errs: &mut Errs) -> i64 {
             for m in &msgs {
                 errs.push(Cause::invalid(path, go_intstr(v), m));
             }
-            if msgs.is_empty() { s[..s.len() - 1].parse().unwrap_or(0) } else { s.parse().unwrap_or(0) }
+            if msgs.is_empty() {
+                s[..s.len() - 1].parse().unwrap_or(0)
+            } else {
+                s.parse().unwrap_or(0)
+            }
         }
         other => {
             let n = as_int(other).unwrap_or(0);
@@ -410,7 +582,10 @@ pub(crate) fn validate_controller_revision_update(new: &Value, old: &Value) -> E
     if !sem_eq(new.get("data"), old.get("data")) {
         let raw = new.get("data").map(|d| d.to_string()).unwrap_or_default();
         let bytes: Vec<String> = raw.bytes().map(|b| format!("0x{b:x}")).collect();
-        let value = format!("runtime.RawExtension{{Raw:[]uint8{{{}}}, Object:runtime.Object(nil)}}", bytes.join(", "));
+        let value = format!(
+            "runtime.RawExtension{{Raw:[]uint8{{{}}}, Object:runtime.Object(nil)}}",
+            bytes.join(", ")
+        );
         errs.push(Cause::invalid("data", value, "field is immutable"));
     }
     errs

@@ -7,7 +7,8 @@ use crate::status::Cause;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const QUANTITY_RE: &str = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+const QUANTITY_RE: &str =
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 const ENV_FIELD_PATHS: [&str; 9] = [
     "metadata.name",
     "metadata.namespace",
@@ -69,7 +70,10 @@ pub(crate) fn validate_common(c: &Value, volumes: &BTreeSet<String>, path: &str)
     }
     errs.extend(validate_ports(arr(c, "ports"), &child(path, "ports")));
     errs.extend(validate_env(arr(c, "env"), &child(path, "env")));
-    errs.extend(validate_env_from(arr(c, "envFrom"), &child(path, "envFrom")));
+    errs.extend(validate_env_from(
+        arr(c, "envFrom"),
+        &child(path, "envFrom"),
+    ));
     errs.extend(validate_mounts(c, volumes, path));
     match se(c, "imagePullPolicy") {
         "Always" | "IfNotPresent" | "Never" => {}
@@ -95,7 +99,11 @@ pub(crate) fn validate_ids(sc: &Value, path: &str) -> Errs {
     for k in ["runAsUser", "runAsGroup", "fsGroup"] {
         if let Some(v) = int(sc, k) {
             if !(0..=2147483647).contains(&v) {
-                errs.push(Cause::invalid(child(path, k), v, &names::inclusive_range_error(0, 2147483647)));
+                errs.push(Cause::invalid(
+                    child(path, k),
+                    v,
+                    &names::inclusive_range_error(0, 2147483647),
+                ));
             }
         }
     }
@@ -142,7 +150,11 @@ pub(crate) fn validate_protocol(p: &Value, path: &str) -> Errs {
     match se(p, "protocol") {
         "" => vec![Cause::required(child(path, "protocol"), "")],
         "TCP" | "UDP" | "SCTP" => vec![],
-        other => vec![Cause::not_supported(child(path, "protocol"), other, &["SCTP", "TCP", "UDP"])],
+        other => vec![Cause::not_supported(
+            child(path, "protocol"),
+            other,
+            &["SCTP", "TCP", "UDP"],
+        )],
     }
 }
 
@@ -159,7 +171,11 @@ fn validate_env(vars: &[Value], path: &str) -> Errs {
             }
         }
         if let Some(vf) = present(ev, "valueFrom") {
-            errs.extend(validate_value_from(vf, !se(ev, "value").is_empty(), &child(&ip, "valueFrom")));
+            errs.extend(validate_value_from(
+                vf,
+                !se(ev, "value").is_empty(),
+                &child(&ip, "valueFrom"),
+            ));
         }
     }
     errs
@@ -170,11 +186,19 @@ fn validate_value_from(vf: &Value, has_value: bool, path: &str) -> Errs {
     let mut n = 0;
     if let Some(fr) = present(vf, "fieldRef") {
         n += 1;
-        errs.extend(validate_field_ref(fr, &ENV_FIELD_PATHS, &child(path, "fieldRef")));
+        errs.extend(validate_field_ref(
+            fr,
+            &ENV_FIELD_PATHS,
+            &child(path, "fieldRef"),
+        ));
     }
     if let Some(rr) = present(vf, "resourceFieldRef") {
         n += 1;
-        errs.extend(validate_resource_field_ref(rr, false, &child(path, "resourceFieldRef")));
+        errs.extend(validate_resource_field_ref(
+            rr,
+            false,
+            &child(path, "resourceFieldRef"),
+        ));
     }
     for k in ["configMapKeyRef", "secretKeyRef"] {
         if let Some(r) = present(vf, k) {
@@ -201,9 +225,17 @@ fn validate_value_from(vf: &Value, has_value: bool, path: &str) -> Errs {
             "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
         ));
     } else if has_value {
-        errs.push(invalid_str(path, "", "may not be specified when `value` is not empty"));
+        errs.push(invalid_str(
+            path,
+            "",
+            "may not be specified when `value` is not empty",
+        ));
     } else if n > 1 {
-        errs.push(invalid_str(path, "", "may not have more than one field specified at a time"));
+        errs.push(invalid_str(
+            path,
+            "",
+            "may not have more than one field specified at a time",
+        ));
     }
     errs
 }
@@ -228,7 +260,11 @@ pub(crate) fn validate_field_ref(fr: &Value, allowed: &[&str], path: &str) -> Er
         (!DOWNWARD_LABELS.contains(&fp)).then(|| format!("field label not supported: {fp}"))
     };
     if let Some(e) = conv_err {
-        errs.push(invalid_str(child(path, "fieldPath"), fp, &format!("error converting fieldPath: {e}")));
+        errs.push(invalid_str(
+            child(path, "fieldPath"),
+            fp,
+            &format!("error converting fieldPath: {e}"),
+        ));
         return errs;
     }
     match subscripted {
@@ -263,7 +299,11 @@ pub(crate) fn validate_resource_field_ref(rr: &Value, volume: bool, path: &str) 
     }
     let hugepages = res.starts_with("requests.hugepages-") || res.starts_with("limits.hugepages-");
     if !RESOURCE_FIELDS.contains(&res) && !hugepages {
-        return vec![Cause::not_supported(child(path, "resource"), res, &RESOURCE_FIELDS)];
+        return vec![Cause::not_supported(
+            child(path, "resource"),
+            res,
+            &RESOURCE_FIELDS,
+        )];
     }
     vec![]
 }
@@ -294,9 +334,17 @@ fn validate_env_from(sources: &[Value], path: &str) -> Errs {
             }
         }
         if n == 0 {
-            errs.push(invalid_str(path, "", "must specify one of: `configMapRef` or `secretRef`"));
+            errs.push(invalid_str(
+                path,
+                "",
+                "must specify one of: `configMapRef` or `secretRef`",
+            ));
         } else if n > 1 {
-            errs.push(invalid_str(path, "", "may not have more than one field specified at a time"));
+            errs.push(invalid_str(
+                path,
+                "",
+                "may not have more than one field specified at a time",
+            ));
         }
     }
     errs
@@ -317,8 +365,10 @@ pub(crate) fn local_descending_path(p: &str, path: &str) -> Errs {
 fn validate_mounts(c: &Value, volumes: &BTreeSet<String>, cpath: &str) -> Errs {
     let mut errs = Errs::new();
     let path = &child(cpath, "volumeMounts");
-    let devices: Vec<(&str, &str)> =
-        arr(c, "volumeDevices").iter().map(|d| (se(d, "name"), se(d, "devicePath"))).collect();
+    let devices: Vec<(&str, &str)> = arr(c, "volumeDevices")
+        .iter()
+        .map(|d| (se(d, "name"), se(d, "devicePath")))
+        .collect();
     let mut mount_points = BTreeSet::new();
     for (i, m) in arr(c, "volumeMounts").iter().enumerate() {
         let ip = index(path, i);
@@ -336,10 +386,18 @@ fn validate_mounts(c: &Value, volumes: &BTreeSet<String>, cpath: &str) -> Errs {
             errs.push(invalid_str(child(&ip, "mountPath"), mp, "must be unique"));
         }
         if devices.iter().any(|(n, _)| *n == name) {
-            errs.push(invalid_str(child(&ip, "name"), name, "must not already exist in volumeDevices"));
+            errs.push(invalid_str(
+                child(&ip, "name"),
+                name,
+                "must not already exist in volumeDevices",
+            ));
         }
         if devices.iter().any(|(_, p)| *p == mp) {
-            errs.push(invalid_str(child(&ip, "mountPath"), mp, "must not already exist as a path in volumeDevices"));
+            errs.push(invalid_str(
+                child(&ip, "mountPath"),
+                mp,
+                "must not already exist as a path in volumeDevices",
+            ));
         }
         let (sub, sub_expr) = (se(m, "subPath"), se(m, "subPathExpr"));
         if !sub.is_empty() {
@@ -347,7 +405,11 @@ fn validate_mounts(c: &Value, volumes: &BTreeSet<String>, cpath: &str) -> Errs {
         }
         if !sub_expr.is_empty() {
             if !sub.is_empty() {
-                errs.push(invalid_str(child(&ip, "subPathExpr"), sub_expr, "subPathExpr and subPath are mutually exclusive"));
+                errs.push(invalid_str(
+                    child(&ip, "subPathExpr"),
+                    sub_expr,
+                    "subPathExpr and subPath are mutually exclusive",
+                ));
             }
             errs.extend(local_descending_path(sub_expr, &child(path, "subPathExpr")));
         }
@@ -389,15 +451,27 @@ fn validate_resource_name(name: &str, path: &str) -> Errs {
         return msgs.iter().map(|m| invalid_str(path, name, m)).collect();
     }
     if !name.contains('/') {
-        let standard = matches!(name, "cpu" | "memory" | "ephemeral-storage" | "storage" | "pods" | "services")
-            || name.starts_with("hugepages-")
+        let standard = matches!(
+            name,
+            "cpu" | "memory" | "ephemeral-storage" | "storage" | "pods" | "services"
+        ) || name.starts_with("hugepages-")
             || name.starts_with("requests.")
             || name.starts_with("limits.");
         if !standard {
-            return vec![invalid_str(path, name, "must be a standard resource type or fully qualified")];
+            return vec![invalid_str(
+                path,
+                name,
+                "must be a standard resource type or fully qualified",
+            )];
         }
-        if !(matches!(name, "cpu" | "memory" | "ephemeral-storage") || name.starts_with("hugepages-")) {
-            return vec![invalid_str(path, name, "must be a standard resource for containers")];
+        if !(matches!(name, "cpu" | "memory" | "ephemeral-storage")
+            || name.starts_with("hugepages-"))
+        {
+            return vec![invalid_str(
+                path,
+                name,
+                "must be a standard resource for containers",
+            )];
         }
     }
     vec![]
@@ -410,10 +484,16 @@ pub(crate) fn validate_resources(r: &Value, path: &str) -> Errs {
     let parse = |errs: &mut Errs, v: &Value, p: &str| -> Option<Quantity> {
         let q = quantity::parse_json(v);
         match q {
-            None => errs.push(invalid_str(p, &v.as_str().map(str::to_string).unwrap_or(v.to_string()), QUANTITY_RE)),
-            Some(q) if q.nanos < 0 => {
-                errs.push(invalid_str(p, &q.canonical(), "must be greater than or equal to 0"))
-            }
+            None => errs.push(invalid_str(
+                p,
+                &v.as_str().map(str::to_string).unwrap_or(v.to_string()),
+                QUANTITY_RE,
+            )),
+            Some(q) if q.nanos < 0 => errs.push(invalid_str(
+                p,
+                &q.canonical(),
+                "must be greater than or equal to 0",
+            )),
             _ => {}
         }
         q
@@ -433,19 +513,26 @@ pub(crate) fn validate_resources(r: &Value, path: &str) -> Errs {
         let p = key(&req_path, k);
         errs.extend(validate_resource_name(k, &p));
         let rq = parse(&mut errs, &requests.unwrap()[k], &p);
-        match (rq, limits.and_then(|l| l.get(k)).and_then(quantity::parse_json)) {
+        match (
+            rq,
+            limits.and_then(|l| l.get(k)).and_then(quantity::parse_json),
+        ) {
             (Some(rq), Some(lq)) => {
                 if rq.nanos != lq.nanos && !overcommit_allowed(k) {
                     let d = format!("must be equal to {k} limit of {}", lq.canonical());
                     errs.push(invalid_str(&req_path, &rq.canonical(), &d));
                 } else if rq.nanos > lq.nanos {
-                    let d = format!("must be less than or equal to {k} limit of {}", lq.canonical());
+                    let d = format!(
+                        "must be less than or equal to {k} limit of {}",
+                        lq.canonical()
+                    );
                     errs.push(invalid_str(&req_path, &rq.canonical(), &d));
                 }
             }
-            (_, None) if !overcommit_allowed(k) => {
-                errs.push(Cause::required(&lim_path, "Limit must be set for non overcommitable resources"))
-            }
+            (_, None) if !overcommit_allowed(k) => errs.push(Cause::required(
+                &lim_path,
+                "Limit must be set for non overcommitable resources",
+            )),
             _ => {}
         }
     }
@@ -455,12 +542,21 @@ pub(crate) fn validate_resources(r: &Value, path: &str) -> Errs {
 /// `ValidatePortNumOrName` for an `IntOrString` port.
 pub(crate) fn port_num_or_name(v: Option<&Value>, path: &str) -> Errs {
     match v {
-        Some(Value::String(name)) => names::port_name(name).iter().map(|m| invalid_str(path, name, m)).collect(),
+        Some(Value::String(name)) => names::port_name(name)
+            .iter()
+            .map(|m| invalid_str(path, name, m))
+            .collect(),
         Some(n) => {
             let n = as_int(n).unwrap_or(0);
-            names::port_num(n).iter().map(|m| Cause::invalid(path, n, m)).collect()
+            names::port_num(n)
+                .iter()
+                .map(|m| Cause::invalid(path, n, m))
+                .collect()
         }
-        None => names::port_num(0).iter().map(|m| Cause::invalid(path, 0, m)).collect(),
+        None => names::port_num(0)
+            .iter()
+            .map(|m| Cause::invalid(path, 0, m))
+            .collect(),
     }
 }
 
@@ -468,17 +564,26 @@ pub(crate) fn port_num_or_name(v: Option<&Value>, path: &str) -> Errs {
 fn validate_handler(h: &Value, grace: Option<i64>, lifecycle: bool, path: &str) -> Errs {
     let mut errs = Errs::new();
     let mut n = 0;
-    let kinds: &[&str] = if lifecycle { &["exec", "httpGet", "tcpSocket", "sleep"] } else { &["exec", "httpGet", "tcpSocket", "grpc"] };
+    let kinds: &[&str] = if lifecycle {
+        &["exec", "httpGet", "tcpSocket", "sleep"]
+    } else {
+        &["exec", "httpGet", "tcpSocket", "grpc"]
+    };
     for k in kinds {
         let Some(a) = present(h, k) else { continue };
         let p = child(path, k);
         if n > 0 {
-            errs.push(Cause::forbidden(p, "may not specify more than 1 handler type"));
+            errs.push(Cause::forbidden(
+                p,
+                "may not specify more than 1 handler type",
+            ));
             continue;
         }
         n += 1;
         match *k {
-            "exec" if arr(a, "command").is_empty() => errs.push(Cause::required(child(&p, "command"), "")),
+            "exec" if arr(a, "command").is_empty() => {
+                errs.push(Cause::required(child(&p, "command"), ""))
+            }
             "httpGet" => {
                 if se(a, "path").is_empty() {
                     errs.push(Cause::required(child(&p, "path"), ""));
@@ -486,13 +591,20 @@ fn validate_handler(h: &Value, grace: Option<i64>, lifecycle: bool, path: &str) 
                 errs.extend(port_num_or_name(a.get("port"), &child(&p, "port")));
                 let scheme = se(a, "scheme");
                 if !matches!(scheme, "HTTP" | "HTTPS") {
-                    errs.push(Cause::not_supported(child(&p, "scheme"), scheme, &["HTTP", "HTTPS"]));
+                    errs.push(Cause::not_supported(
+                        child(&p, "scheme"),
+                        scheme,
+                        &["HTTP", "HTTPS"],
+                    ));
                 }
             }
             "tcpSocket" => errs.extend(port_num_or_name(a.get("port"), &child(&p, "port"))),
             "grpc" => {
                 let port = int(a, "port").unwrap_or(0);
-                errs.extend(port_num_or_name(Some(&Value::from(port)), &child(&p, "port")));
+                errs.extend(port_num_or_name(
+                    Some(&Value::from(port)),
+                    &child(&p, "port"),
+                ));
             }
             "sleep" => {
                 let secs = int(a, "seconds").unwrap_or(0);
@@ -514,12 +626,22 @@ fn validate_handler(h: &Value, grace: Option<i64>, lifecycle: bool, path: &str) 
 
 fn validate_probe(p: &Value, grace: Option<i64>, kind: &str, path: &str) -> Errs {
     let mut errs = validate_handler(p, grace, false, path);
-    for k in ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] {
+    for k in [
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
         nonneg(&mut errs, child(path, k), int(p, k).unwrap_or(0));
     }
     if let Some(t) = int(p, "terminationGracePeriodSeconds") {
         if t <= 0 {
-            errs.push(Cause::invalid(child(path, "terminationGracePeriodSeconds"), t, "must be greater than 0"));
+            errs.push(Cause::invalid(
+                child(path, "terminationGracePeriodSeconds"),
+                t,
+                "must be greater than 0",
+            ));
         }
         if kind == "readinessProbe" {
             errs.push(Cause::invalid(
@@ -532,7 +654,11 @@ fn validate_probe(p: &Value, grace: Option<i64>, kind: &str, path: &str) -> Errs
     if kind != "readinessProbe" {
         let st = int(p, "successThreshold").unwrap_or(0);
         if st != 1 {
-            errs.push(Cause::invalid(child(path, "successThreshold"), st, "must be 1"));
+            errs.push(Cause::invalid(
+                child(path, "successThreshold"),
+                st,
+                "must be 1",
+            ));
         }
     }
     errs
@@ -544,7 +670,12 @@ pub(crate) fn validate_probes_and_lifecycle(c: &Value, grace: Option<i64>, path:
     if let Some(l) = present(c, "lifecycle") {
         for k in ["postStart", "preStop"] {
             if let Some(h) = present(l, k) {
-                errs.extend(validate_handler(h, grace, true, &child(&child(path, "lifecycle"), k)));
+                errs.extend(validate_handler(
+                    h,
+                    grace,
+                    true,
+                    &child(&child(path, "lifecycle"), k),
+                ));
             }
         }
     }

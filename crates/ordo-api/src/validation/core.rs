@@ -18,7 +18,11 @@ pub(crate) fn validate_namespace(ns: &Value) -> Errs {
             errs.push(invalid_str("spec.finalizers", f, &m));
         }
         if !f.contains('/') && !["kubernetes", "orphan", "foregroundDeletion"].contains(&f) {
-            errs.push(invalid_str("spec.finalizers", f, "name is neither a standard finalizer name nor is it fully qualified"));
+            errs.push(invalid_str(
+                "spec.finalizers",
+                f,
+                "name is neither a standard finalizer name nor is it fully qualified",
+            ));
         }
     }
     errs
@@ -27,7 +31,10 @@ pub(crate) fn validate_namespace(ns: &Value) -> Errs {
 fn validate_taints(node: &Value) -> Errs {
     let mut errs = Errs::new();
     let mut seen: Vec<(String, String)> = Vec::new();
-    for (i, t) in arr(node.get("spec").unwrap_or(&Value::Null), "taints").iter().enumerate() {
+    for (i, t) in arr(node.get("spec").unwrap_or(&Value::Null), "taints")
+        .iter()
+        .enumerate()
+    {
         // Upstream builds this path from `metadata`.
         let p = index("metadata.taints", i);
         let (k, v, eff) = (se(t, "key"), se(t, "value"), se(t, "effect"));
@@ -39,12 +46,22 @@ fn validate_taints(node: &Value) -> Errs {
         match eff {
             "" => errs.push(Cause::required(child(&p, "effect"), "")),
             "NoSchedule" | "PreferNoSchedule" | "NoExecute" => {}
-            other => errs.push(Cause::not_supported(child(&p, "effect"), other, &["NoSchedule", "PreferNoSchedule", "NoExecute"])),
+            other => errs.push(Cause::not_supported(
+                child(&p, "effect"),
+                other,
+                &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+            )),
         }
         if seen.contains(&(k.to_string(), eff.to_string())) {
-            let dup = format!("core.Taint{{Key:{}, Value:{}, Effect:{}, TimeAdded:(*v1.Time)(nil)}}", q(k), q(v), q(eff));
+            let dup = format!(
+                "core.Taint{{Key:{}, Value:{}, Effect:{}, TimeAdded:(*v1.Time)(nil)}}",
+                q(k),
+                q(v),
+                q(eff)
+            );
             let mut c = Cause::duplicate(&p, dup);
-            c.message.push_str(": taints must be unique by key and effect pair");
+            c.message
+                .push_str(": taints must be unique by key and effect pair");
             errs.push(c);
             continue;
         }
@@ -83,13 +100,22 @@ pub(crate) fn validate_node_update(new: &Value, old: &Value) -> Errs {
     let mut errs = meta::validate_object_meta_update(new, old);
     errs.extend(validate_taints(new));
     let null = Value::Null;
-    let (ns, os) = (new.get("spec").unwrap_or(&null), old.get("spec").unwrap_or(&null));
+    let (ns, os) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
     if !arr(os, "podCIDRs").is_empty() && arr(os, "podCIDRs") != arr(ns, "podCIDRs") {
-        errs.push(Cause::forbidden("spec.podCIDRs", "node updates may not change podCIDR except from \"\" to valid"));
+        errs.push(Cause::forbidden(
+            "spec.podCIDRs",
+            "node updates may not change podCIDR except from \"\" to valid",
+        ));
     }
     let old_pid = se(os, "providerID");
     if !old_pid.is_empty() && old_pid != se(ns, "providerID") {
-        errs.push(Cause::forbidden("spec.providerID", "node updates may not change providerID except from \"\" to valid"));
+        errs.push(Cause::forbidden(
+            "spec.providerID",
+            "node updates may not change providerID except from \"\" to valid",
+        ));
     }
     errs
 }
@@ -114,7 +140,11 @@ pub(crate) fn validate_config_map(cm: &Value) -> Errs {
             errs.push(invalid_str(key("data", &k), &k, &m));
         }
         if obj(cm, "binaryData").is_some_and(|b| b.contains_key(&k)) {
-            errs.push(invalid_str(key("data", &k), &k, "duplicate of key present in binaryData"));
+            errs.push(invalid_str(
+                key("data", &k),
+                &k,
+                "duplicate of key present in binaryData",
+            ));
         }
         size += v.len();
     }
@@ -155,7 +185,10 @@ pub(crate) fn validate_secret(secret: &Value) -> Errs {
     if size > MAX_SECRET_SIZE {
         errs.push(too_long("data", MAX_SECRET_SIZE));
     }
-    let has = |k: &str| obj(secret, "data").is_some_and(|d| d.contains_key(k)) || obj(secret, "stringData").is_some_and(|d| d.contains_key(k));
+    let has = |k: &str| {
+        obj(secret, "data").is_some_and(|d| d.contains_key(k))
+            || obj(secret, "stringData").is_some_and(|d| d.contains_key(k))
+    };
     let need = |errs: &mut Errs, k: &str| {
         if !has(k) {
             errs.push(Cause::required(key("data", k), ""));
@@ -163,9 +196,14 @@ pub(crate) fn validate_secret(secret: &Value) -> Errs {
     };
     match se(secret, "type") {
         "kubernetes.io/service-account-token" => {
-            let sa = secret.pointer("/metadata/annotations/kubernetes.io~1service-account.name").and_then(Value::as_str);
+            let sa = secret
+                .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
+                .and_then(Value::as_str);
             if sa.is_none_or(str::is_empty) {
-                errs.push(Cause::required("metadata.annotations[kubernetes.io/service-account.name]", ""));
+                errs.push(Cause::required(
+                    "metadata.annotations[kubernetes.io/service-account.name]",
+                    "",
+                ));
             }
         }
         "kubernetes.io/dockercfg" => need(&mut errs, ".dockercfg"),
@@ -196,9 +234,21 @@ pub(crate) fn validate_secret_update(new: &Value, old: &Value) -> Errs {
 /// `ValidateEvent` (core/v1 rules).
 pub(crate) fn validate_event(ev: &Value) -> Errs {
     let mut errs = meta::validate_object_meta(ev, Some(true), NameRule::Subdomain);
-    let ns = ev.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("");
-    let involved_ns = ev.pointer("/involvedObject/namespace").and_then(Value::as_str).unwrap_or("");
-    let mismatch = || invalid_str("involvedObject.namespace", involved_ns, "does not match event.namespace");
+    let ns = ev
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let involved_ns = ev
+        .pointer("/involvedObject/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mismatch = || {
+        invalid_str(
+            "involvedObject.namespace",
+            involved_ns,
+            "does not match event.namespace",
+        )
+    };
     if present(ev, "eventTime").is_none() {
         if involved_ns.is_empty() {
             if !ns.is_empty() && ns != "default" {
@@ -233,7 +283,11 @@ pub(crate) fn validate_lease(lease: &Value) -> Errs {
     let spec = lease.get("spec").unwrap_or(&Value::Null);
     if let Some(d) = int(spec, "leaseDurationSeconds") {
         if d <= 0 {
-            errs.push(Cause::invalid("spec.leaseDurationSeconds", d, "must be greater than 0"));
+            errs.push(Cause::invalid(
+                "spec.leaseDurationSeconds",
+                d,
+                "must be greater than 0",
+            ));
         }
     }
     if let Some(t) = int(spec, "leaseTransitions") {

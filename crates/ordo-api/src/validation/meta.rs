@@ -26,7 +26,10 @@ pub(crate) fn validate_labels(labels: Option<&Value>, path: &str) -> Errs {
 
 /// `ValidateLabelName`.
 pub(crate) fn validate_label_name(k: &str, path: &str) -> Errs {
-    names::qualified_name(k).iter().map(|m| invalid_str(path, k, m)).collect()
+    names::qualified_name(k)
+        .iter()
+        .map(|m| invalid_str(path, k, m))
+        .collect()
 }
 
 /// `ValidateAnnotations`: lower-cased keys are qualified names; total size ≤ 256 KiB.
@@ -47,7 +50,10 @@ pub(crate) fn validate_annotations(annotations: Option<&Value>, path: &str) -> E
 
 fn validate_finalizers(meta: &Value, path: &str) -> Errs {
     let mut errs = Errs::new();
-    let fins: Vec<&str> = arr(meta, "finalizers").iter().filter_map(Value::as_str).collect();
+    let fins: Vec<&str> = arr(meta, "finalizers")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     for f in &fins {
         for m in names::qualified_name(f) {
             errs.push(invalid_str(path, f, &m));
@@ -86,13 +92,25 @@ fn validate_owner_references(meta: &Value, path: &str) -> Errs {
     let mut controller: Option<String> = None;
     for r in refs {
         if se(r, "apiVersion").is_empty() {
-            errs.push(invalid_str(child(path, "apiVersion"), "", "version must not be empty"));
+            errs.push(invalid_str(
+                child(path, "apiVersion"),
+                "",
+                "version must not be empty",
+            ));
         }
         if se(r, "kind").is_empty() {
-            errs.push(invalid_str(child(path, "kind"), "", "kind must not be empty"));
+            errs.push(invalid_str(
+                child(path, "kind"),
+                "",
+                "kind must not be empty",
+            ));
         }
         if se(r, "name").is_empty() {
-            errs.push(invalid_str(child(path, "name"), "", "name must not be empty"));
+            errs.push(invalid_str(
+                child(path, "name"),
+                "",
+                "name must not be empty",
+            ));
         }
         if se(r, "uid").is_empty() {
             errs.push(invalid_str(child(path, "uid"), "", "uid must not be empty"));
@@ -126,7 +144,10 @@ pub(crate) fn validate_object_meta(obj: &Value, scope: Scope, rule: NameRule) ->
     }
     let name = se(meta, "name");
     if name.is_empty() {
-        errs.push(Cause::required(child(path, "name"), "name or generateName is required"));
+        errs.push(Cause::required(
+            child(path, "name"),
+            "name or generateName is required",
+        ));
     } else {
         for m in rule.check(name, false) {
             errs.push(invalid_str(child(path, "name"), name, &m));
@@ -140,15 +161,24 @@ pub(crate) fn validate_object_meta(obj: &Value, scope: Scope, rule: NameRule) ->
                 errs.push(invalid_str(child(path, "namespace"), ns, &m));
             }
         }
-        Some(false) if !ns.is_empty() => errs.push(Cause::forbidden(child(path, "namespace"), "not allowed on this type")),
+        Some(false) if !ns.is_empty() => errs.push(Cause::forbidden(
+            child(path, "namespace"),
+            "not allowed on this type",
+        )),
         _ => {}
     }
     if let Some(g) = int(meta, "generation") {
         nonneg(&mut errs, child(path, "generation"), g);
     }
     errs.extend(validate_labels(meta.get("labels"), &child(path, "labels")));
-    errs.extend(validate_annotations(meta.get("annotations"), &child(path, "annotations")));
-    errs.extend(validate_owner_references(meta, &child(path, "ownerReferences")));
+    errs.extend(validate_annotations(
+        meta.get("annotations"),
+        &child(path, "annotations"),
+    ));
+    errs.extend(validate_owner_references(
+        meta,
+        &child(path, "ownerReferences"),
+    ));
     errs.extend(validate_finalizers(meta, &child(path, "finalizers")));
     errs
 }
@@ -165,9 +195,15 @@ pub(crate) fn validate_object_meta_update(new: &Value, old: &Value) -> Errs {
     let path = "metadata";
     let mut errs = Errs::new();
     if present(om, "deletionTimestamp").is_some() {
-        let old_f: Vec<&str> = arr(om, "finalizers").iter().filter_map(Value::as_str).collect();
-        let mut extra: Vec<&str> =
-            arr(nm, "finalizers").iter().filter_map(Value::as_str).filter(|f| !old_f.contains(f)).collect();
+        let old_f: Vec<&str> = arr(om, "finalizers")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut extra: Vec<&str> = arr(nm, "finalizers")
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|f| !old_f.contains(f))
+            .collect();
         extra.sort();
         extra.dedup();
         if !extra.is_empty() {
@@ -183,20 +219,52 @@ pub(crate) fn validate_object_meta_update(new: &Value, old: &Value) -> Errs {
     }
     if let (Some(n), Some(o)) = (int(nm, "generation"), int(om, "generation")) {
         if n < o {
-            errs.push(Cause::invalid(child(path, "generation"), n, "must not be decremented"));
+            errs.push(Cause::invalid(
+                child(path, "generation"),
+                n,
+                "must not be decremented",
+            ));
         }
     }
-    immutable_str(&mut errs, &child(path, "name"), se(nm, "name"), se(om, "name"));
-    immutable_str(&mut errs, &child(path, "namespace"), se(nm, "namespace"), se(om, "namespace"));
-    for k in ["uid", "creationTimestamp", "deletionTimestamp"] {
+    immutable_str(
+        &mut errs,
+        &child(path, "name"),
+        se(nm, "name"),
+        se(om, "name"),
+    );
+    immutable_str(
+        &mut errs,
+        &child(path, "namespace"),
+        se(nm, "namespace"),
+        se(om, "namespace"),
+    );
+    if let (Some(n), Some(o)) = (s(nm, "uid"), s(om, "uid")) {
+        immutable_str(&mut errs, &child(path, "uid"), n, o);
+    }
+    for k in ["creationTimestamp", "deletionTimestamp"] {
         if let (Some(n), Some(o)) = (s(nm, k), s(om, k)) {
-            immutable_str(&mut errs, &child(path, k), n, o);
+            if n != o {
+                errs.push(Cause::invalid(
+                    child(path, k),
+                    go_time(n),
+                    "field is immutable",
+                ));
+            }
         }
     }
     errs.extend(validate_labels(nm.get("labels"), &child(path, "labels")));
-    errs.extend(validate_annotations(nm.get("annotations"), &child(path, "annotations")));
-    errs.extend(validate_owner_references(nm, &child(path, "ownerReferences")));
-    let fins: Vec<&str> = arr(nm, "finalizers").iter().filter_map(Value::as_str).collect();
+    errs.extend(validate_annotations(
+        nm.get("annotations"),
+        &child(path, "annotations"),
+    ));
+    errs.extend(validate_owner_references(
+        nm,
+        &child(path, "ownerReferences"),
+    ));
+    let fins: Vec<&str> = arr(nm, "finalizers")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     errs.extend(kube_finalizer_names(&fins, &child(path, "finalizers")));
     errs
 }
@@ -204,8 +272,13 @@ pub(crate) fn validate_object_meta_update(new: &Value, old: &Value) -> Errs {
 /// `ValidateLabelSelector` (strict label values).
 pub(crate) fn validate_label_selector(sel: Option<&Value>, path: &str) -> Errs {
     let mut errs = Errs::new();
-    let Some(sel) = sel.filter(|s| !s.is_null()) else { return errs };
-    errs.extend(validate_labels(sel.get("matchLabels"), &child(path, "matchLabels")));
+    let Some(sel) = sel.filter(|s| !s.is_null()) else {
+        return errs;
+    };
+    errs.extend(validate_labels(
+        sel.get("matchLabels"),
+        &child(path, "matchLabels"),
+    ));
     for (i, e) in arr(sel, "matchExpressions").iter().enumerate() {
         let p = index(&child(path, "matchExpressions"), i);
         let values = arr(e, "values");
@@ -220,7 +293,11 @@ pub(crate) fn validate_label_selector(sel: Option<&Value>, path: &str) -> Errs {
                 "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
             )),
             "Exists" | "DoesNotExist" => {}
-            op => errs.push(invalid_str(child(&p, "operator"), op, "not a valid selector operator")),
+            op => errs.push(invalid_str(
+                child(&p, "operator"),
+                op,
+                "not a valid selector operator",
+            )),
         }
         errs.extend(validate_label_name(se(e, "key"), &child(&p, "key")));
         for (j, v) in values.iter().enumerate() {

@@ -9,8 +9,10 @@ const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alp
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const QUALIFIED_NAME_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const CONFIG_KEY_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
-const PERCENT_MSG: &str = "a valid percent string must be a numeric string followed by an ending '%'";
+const CONFIG_KEY_MSG: &str =
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
+const PERCENT_MSG: &str =
+    "a valid percent string must be a numeric string followed by an ending '%'";
 
 /// `must be no more than N characters`.
 pub(crate) fn max_len_error(n: usize) -> String {
@@ -56,7 +58,8 @@ fn matches_dns1123_subdomain(s: &str) -> bool {
 fn matches_qualified_part(s: &str) -> bool {
     let alnum = |c: char| c.is_ascii_alphanumeric();
     !s.is_empty()
-        && s.chars().all(|c| alnum(c) || c == '-' || c == '_' || c == '.')
+        && s.chars()
+            .all(|c| alnum(c) || c == '-' || c == '_' || c == '.')
         && s.starts_with(alnum)
         && s.ends_with(alnum)
 }
@@ -71,7 +74,11 @@ pub(crate) fn dns1123_label(s: &str) -> Vec<String> {
         if matches_dns1123_subdomain(s) {
             errs.push("must not contain dots".to_string());
         } else {
-            errs.push(regex_error(DNS1123_LABEL_MSG, DNS1123_LABEL_FMT, &["my-name", "123-abc"]));
+            errs.push(regex_error(
+                DNS1123_LABEL_MSG,
+                DNS1123_LABEL_FMT,
+                &["my-name", "123-abc"],
+            ));
         }
     }
     errs
@@ -98,7 +105,11 @@ pub(crate) fn dns1035_label(s: &str) -> Vec<String> {
     }
     let ok = matches_dns1123_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase());
     if !ok {
-        errs.push(regex_error(DNS1035_LABEL_MSG, DNS1035_LABEL_FMT, &["my-name", "abc-123"]));
+        errs.push(regex_error(
+            DNS1035_LABEL_MSG,
+            DNS1035_LABEL_FMT,
+            &["my-name", "abc-123"],
+        ));
     }
     errs
 }
@@ -123,7 +134,11 @@ pub(crate) enum NameRule {
 impl NameRule {
     /// Checks `name`; `prefix` is true for `generateName` (a trailing dash is allowed).
     pub(crate) fn check(self, name: &str, prefix: bool) -> Vec<String> {
-        let name = if prefix { mask_trailing_dash(name) } else { name.to_string() };
+        let name = if prefix {
+            mask_trailing_dash(name)
+        } else {
+            name.to_string()
+        };
         match self {
             NameRule::Subdomain => dns1123_subdomain(&name),
             NameRule::Label => dns1123_label(&name),
@@ -165,7 +180,11 @@ pub(crate) fn qualified_name(value: &str) -> Vec<String> {
     if !matches_qualified_part(name) {
         errs.push(format!(
             "name part {}",
-            regex_error(QUALIFIED_NAME_MSG, QUALIFIED_NAME_FMT, &["MyName", "my.name", "123-abc"])
+            regex_error(
+                QUALIFIED_NAME_MSG,
+                QUALIFIED_NAME_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
         ));
     }
     errs
@@ -179,7 +198,11 @@ pub(crate) fn label_value(value: &str) -> Vec<String> {
     }
     if !value.is_empty() && !matches_qualified_part(value) {
         let fmt = format!("({QUALIFIED_NAME_FMT})?");
-        errs.push(regex_error(LABEL_VALUE_MSG, &fmt, &["MyValue", "my_value", "12345"]));
+        errs.push(regex_error(
+            LABEL_VALUE_MSG,
+            &fmt,
+            &["MyValue", "my_value", "12345"],
+        ));
     }
     errs
 }
@@ -190,9 +213,16 @@ pub(crate) fn config_map_key(value: &str) -> Vec<String> {
     if value.len() > 253 {
         errs.push(max_len_error(253));
     }
-    let ok = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+    let ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
     if !ok {
-        errs.push(regex_error(CONFIG_KEY_MSG, "[-._a-zA-Z0-9]+", &["key.name", "KEY_NAME", "key-name"]));
+        errs.push(regex_error(
+            CONFIG_KEY_MSG,
+            "[-._a-zA-Z0-9]+",
+            &["key.name", "KEY_NAME", "key-name"],
+        ));
     }
     if value == "." {
         errs.push("must not be '.'".to_string());
@@ -210,8 +240,14 @@ pub(crate) fn port_name(port: &str) -> Vec<String> {
     if port.len() > 15 {
         errs.push(max_len_error(15));
     }
-    if port.is_empty() || !port.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
+    if port.is_empty()
+        || !port
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        errs.push(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
+        );
     }
     if !port.chars().any(|c| c.is_ascii_lowercase()) {
         errs.push("must contain at least one letter (a-z)".to_string());
@@ -268,9 +304,12 @@ pub(crate) fn is_ip(value: &str) -> bool {
     }
     let parts: Vec<&str> = value.split('.').collect();
     parts.len() == 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n <= 255))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && p.chars().all(|c| c.is_ascii_digit())
+                && p.parse::<u16>().is_ok_and(|n| n <= 255)
+        })
 }
 
 /// The message of `IsValidIP`.
@@ -288,7 +327,10 @@ mod tests {
             vec!["a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"]
         );
         assert_eq!(dns1123_label("a.b"), vec!["must not contain dots"]);
-        assert_eq!(dns1123_label(&"a".repeat(64)), vec!["must be no more than 63 characters"]);
+        assert_eq!(
+            dns1123_label(&"a".repeat(64)),
+            vec!["must be no more than 63 characters"]
+        );
     }
 
     #[test]
@@ -312,7 +354,10 @@ mod tests {
     #[test]
     fn ports_keys_and_percent() {
         assert!(port_name("http").is_empty());
-        assert_eq!(port_name("80"), vec!["must contain at least one letter (a-z)"]);
+        assert_eq!(
+            port_name("80"),
+            vec!["must contain at least one letter (a-z)"]
+        );
         assert_eq!(port_num(0), vec!["must be between 1 and 65535, inclusive"]);
         assert!(config_map_key("a.b_C-1").is_empty());
         assert_eq!(config_map_key("..").len(), 1);

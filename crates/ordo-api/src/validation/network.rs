@@ -26,34 +26,67 @@ pub(crate) fn non_special_ip(ip: &str, path: &str) -> Errs {
     } else {
         None
     };
-    let Some(addr) = parsed else { return vec![invalid_str(path, ip, "must be a valid IP address")] };
+    let Some(addr) = parsed else {
+        return vec![invalid_str(path, ip, "must be a valid IP address")];
+    };
     let mut errs = Errs::new();
     let (unspecified, loopback, ll_unicast, ll_multicast) = match addr {
         IpAddr::V4(a) => {
             let o = a.octets();
-            (a.is_unspecified(), a.is_loopback(), o[0] == 169 && o[1] == 254, o[0] == 224 && o[1] == 0 && o[2] == 0)
+            (
+                a.is_unspecified(),
+                a.is_loopback(),
+                o[0] == 169 && o[1] == 254,
+                o[0] == 224 && o[1] == 0 && o[2] == 0,
+            )
         }
         IpAddr::V6(a) => {
             let s = a.segments();
-            (a.is_unspecified(), a.is_loopback(), (s[0] & 0xffc0) == 0xfe80, (s[0] & 0xff0f) == 0xff02)
+            (
+                a.is_unspecified(),
+                a.is_loopback(),
+                (s[0] & 0xffc0) == 0xfe80,
+                (s[0] & 0xff0f) == 0xff02,
+            )
         }
     };
     if unspecified {
-        errs.push(invalid_str(path, ip, &format!("may not be unspecified ({ip})")));
+        errs.push(invalid_str(
+            path,
+            ip,
+            &format!("may not be unspecified ({ip})"),
+        ));
     }
     if loopback {
-        errs.push(invalid_str(path, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)"));
+        errs.push(invalid_str(
+            path,
+            ip,
+            "may not be in the loopback range (127.0.0.0/8, ::1/128)",
+        ));
     }
     if ll_unicast {
-        errs.push(invalid_str(path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"));
+        errs.push(invalid_str(
+            path,
+            ip,
+            "may not be in the link-local range (169.254.0.0/16, fe80::/10)",
+        ));
     }
     if ll_multicast {
-        errs.push(invalid_str(path, ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"));
+        errs.push(invalid_str(
+            path,
+            ip,
+            "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)",
+        ));
     }
     errs
 }
 
-fn validate_service_port(p: &Value, require_name: bool, names_seen: &mut BTreeSet<String>, path: &str) -> Errs {
+fn validate_service_port(
+    p: &Value,
+    require_name: bool,
+    names_seen: &mut BTreeSet<String>,
+    path: &str,
+) -> Errs {
     let mut errs = Errs::new();
     let name = se(p, "name");
     if require_name && name.is_empty() {
@@ -71,7 +104,10 @@ fn validate_service_port(p: &Value, require_name: bool, names_seen: &mut BTreeSe
         errs.push(Cause::invalid(child(path, "port"), port, &m));
     }
     errs.extend(validate_protocol(p, path));
-    errs.extend(port_num_or_name(p.get("targetPort"), &child(path, "targetPort")));
+    errs.extend(port_num_or_name(
+        p.get("targetPort"),
+        &child(path, "targetPort"),
+    ));
     if let Some(ap) = s(p, "appProtocol") {
         for m in names::qualified_name(ap) {
             errs.push(invalid_str(child(path, "appProtocol"), ap, &m));
@@ -85,17 +121,28 @@ fn validate_cluster_ips(spec: &Value) -> Errs {
     if se(spec, "type") == "ExternalName" {
         return errs;
     }
-    let ips: Vec<&str> = arr(spec, "clusterIPs").iter().map(|v| v.as_str().unwrap_or("")).collect();
+    let ips: Vec<&str> = arr(spec, "clusterIPs")
+        .iter()
+        .map(|v| v.as_str().unwrap_or(""))
+        .collect();
     let ips_fmt = go_strings(spec.get("clusterIPs"));
     let cip = se(spec, "clusterIP");
     if !cip.is_empty() {
         if ips.is_empty() {
             errs.push(Cause::required("spec.clusterIPs", ""));
         } else if ips[0] != cip {
-            errs.push(Cause::invalid("spec.clusterIPs", &ips_fmt, "first value must match `clusterIP`"));
+            errs.push(Cause::invalid(
+                "spec.clusterIPs",
+                &ips_fmt,
+                "first value must match `clusterIP`",
+            ));
         }
     } else if !ips.is_empty() {
-        errs.push(Cause::invalid("spec.clusterIPs", &ips_fmt, "must be empty when `clusterIP` is not specified"));
+        errs.push(Cause::invalid(
+            "spec.clusterIPs",
+            &ips_fmt,
+            "must be empty when `clusterIP` is not specified",
+        ));
     }
     let mut seen = BTreeSet::new();
     for (i, f) in arr(spec, "ipFamilies").iter().enumerate() {
@@ -122,23 +169,39 @@ fn validate_cluster_ips(spec: &Value) -> Errs {
         if i == 0 && *ip == "None" {
             if ips.len() > 1 {
                 bad = true;
-                errs.push(Cause::invalid("spec.clusterIPs", &ips_fmt, "'None' must be the first and only value"));
+                errs.push(Cause::invalid(
+                    "spec.clusterIPs",
+                    &ips_fmt,
+                    "'None' must be the first and only value",
+                ));
             }
             continue;
         }
         if !names::is_ip(ip) {
             bad = true;
-            errs.push(invalid_str(index("spec.clusterIPs", i), ip, names::INVALID_IP));
+            errs.push(invalid_str(
+                index("spec.clusterIPs", i),
+                ip,
+                names::INVALID_IP,
+            ));
         }
     }
     if ips.len() > 2 {
-        errs.push(Cause::invalid("spec.clusterIPs", &ips_fmt, "may only hold up to 2 values"));
+        errs.push(Cause::invalid(
+            "spec.clusterIPs",
+            &ips_fmt,
+            "may only hold up to 2 values",
+        ));
     }
     if bad {
         return errs;
     }
     if ips.len() > 1 && ips[0].contains(':') == ips[1].contains(':') {
-        errs.push(Cause::invalid("spec.clusterIPs", &ips_fmt, "may specify no more than one IP for each IP family"));
+        errs.push(Cause::invalid(
+            "spec.clusterIPs",
+            &ips_fmt,
+            "may specify no more than one IP for each IP family",
+        ));
     }
     if !is_headless(spec) {
         for (i, f) in arr(spec, "ipFamilies").iter().enumerate().take(ips.len()) {
@@ -180,11 +243,17 @@ pub(crate) fn validate_service(svc: &Value) -> Errs {
         "ExternalName" => {
             for k in ["clusterIPs", "ipFamilies"] {
                 if !arr(spec, k).is_empty() {
-                    errs.push(Cause::forbidden(child("spec", k), "may not be set for ExternalName services"));
+                    errs.push(Cause::forbidden(
+                        child("spec", k),
+                        "may not be set for ExternalName services",
+                    ));
                 }
             }
             if present(spec, "ipFamilyPolicy").is_some() {
-                errs.push(Cause::forbidden("spec.ipFamilyPolicy", "may not be set for ExternalName services"));
+                errs.push(Cause::forbidden(
+                    "spec.ipFamilyPolicy",
+                    "may not be set for ExternalName services",
+                ));
             }
             let cname = se(spec, "externalName").trim_end_matches('.');
             if cname.is_empty() {
@@ -199,19 +268,27 @@ pub(crate) fn validate_service(svc: &Value) -> Errs {
     }
     let mut seen = BTreeSet::new();
     for (i, p) in ports.iter().enumerate() {
-        errs.extend(validate_service_port(p, ports.len() > 1, &mut seen, &index("spec.ports", i)));
+        errs.extend(validate_service_port(
+            p,
+            ports.len() > 1,
+            &mut seen,
+            &index("spec.ports", i),
+        ));
     }
     if present(spec, "selector").is_some() {
         errs.extend(meta::validate_labels(spec.get("selector"), "spec.selector"));
     }
     match se(spec, "sessionAffinity") {
         "" => errs.push(Cause::required("spec.sessionAffinity", "")),
-        "None" if present(spec, "sessionAffinityConfig").is_some() => {
-            errs.push(Cause::forbidden("spec.sessionAffinityConfig", "must not be set when session affinity is None"))
-        }
+        "None" if present(spec, "sessionAffinityConfig").is_some() => errs.push(Cause::forbidden(
+            "spec.sessionAffinityConfig",
+            "must not be set when session affinity is None",
+        )),
         "None" => {}
         "ClientIP" => {
-            let t = spec.pointer("/sessionAffinityConfig/clientIP/timeoutSeconds").and_then(as_int);
+            let t = spec
+                .pointer("/sessionAffinityConfig/clientIP/timeoutSeconds")
+                .and_then(as_int);
             match t {
                 None => errs.push(Cause::required(
                     "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
@@ -225,7 +302,11 @@ pub(crate) fn validate_service(svc: &Value) -> Errs {
                 _ => {}
             }
         }
-        other => errs.push(Cause::not_supported("spec.sessionAffinity", other, &["ClientIP", "None"])),
+        other => errs.push(Cause::not_supported(
+            "spec.sessionAffinity",
+            other,
+            &["ClientIP", "None"],
+        )),
     }
     errs.extend(validate_cluster_ips(spec));
     for (i, ip) in arr(spec, "externalIPs").iter().enumerate() {
@@ -252,8 +333,13 @@ pub(crate) fn validate_service(svc: &Value) -> Errs {
         let np = int(p, "nodePort").unwrap_or(0);
         if np != 0 {
             if ty == "ClusterIP" {
-                errs.push(Cause::forbidden(child(&pp, "nodePort"), "may not be used when `type` is 'ClusterIP'"));
-            } else if matches!(ty, "NodePort" | "LoadBalancer") && !(NODE_PORT_RANGE.0..=NODE_PORT_RANGE.1).contains(&np) {
+                errs.push(Cause::forbidden(
+                    child(&pp, "nodePort"),
+                    "may not be used when `type` is 'ClusterIP'",
+                ));
+            } else if matches!(ty, "NodePort" | "LoadBalancer")
+                && !(NODE_PORT_RANGE.0..=NODE_PORT_RANGE.1).contains(&np)
+            {
                 errs.push(Cause::invalid(
                     child(&pp, "nodePort"),
                     np,
@@ -274,26 +360,44 @@ pub(crate) fn validate_service(svc: &Value) -> Errs {
         }
     }
     if !arr(spec, "loadBalancerSourceRanges").is_empty() && ty != "LoadBalancer" {
-        errs.push(Cause::forbidden("spec.LoadBalancerSourceRanges", "may only be used when `type` is 'LoadBalancer'"));
+        errs.push(Cause::forbidden(
+            "spec.LoadBalancerSourceRanges",
+            "may only be used when `type` is 'LoadBalancer'",
+        ));
     }
     if present(spec, "allocateLoadBalancerNodePorts").is_some() && ty != "LoadBalancer" {
-        errs.push(Cause::forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"));
+        errs.push(Cause::forbidden(
+            "spec.allocateLoadBalancerNodePorts",
+            "may only be used when `type` is 'LoadBalancer'",
+        ));
     }
     if ty == "LoadBalancer" && present(spec, "allocateLoadBalancerNodePorts").is_none() {
         errs.push(Cause::required("allocateLoadBalancerNodePorts", ""));
     }
     if ty != "LoadBalancer" && present(spec, "loadBalancerClass").is_some() {
-        errs.push(Cause::forbidden("spec.loadBalancerClass", "may only be used when `type` is 'LoadBalancer'"));
+        errs.push(Cause::forbidden(
+            "spec.loadBalancerClass",
+            "may only be used when `type` is 'LoadBalancer'",
+        ));
     }
-    let externally = matches!(ty, "LoadBalancer" | "NodePort") || (ty == "ClusterIP" && !arr(spec, "externalIPs").is_empty());
+    let externally = matches!(ty, "LoadBalancer" | "NodePort")
+        || (ty == "ClusterIP" && !arr(spec, "externalIPs").is_empty());
     let etp = se(spec, "externalTrafficPolicy");
     if !externally && !etp.is_empty() {
-        errs.push(invalid_str("spec.externalTrafficPolicy", etp, "may only be set for externally-accessible services"));
+        errs.push(invalid_str(
+            "spec.externalTrafficPolicy",
+            etp,
+            "may only be set for externally-accessible services",
+        ));
     } else if externally {
         match etp {
             "" => errs.push(Cause::required("spec.externalTrafficPolicy", "")),
             "Cluster" | "Local" => {}
-            other => errs.push(Cause::not_supported("spec.externalTrafficPolicy", other, &["Cluster", "Local"])),
+            other => errs.push(Cause::not_supported(
+                "spec.externalTrafficPolicy",
+                other,
+                &["Cluster", "Local"],
+            )),
         }
     }
     let hc = int(spec, "healthCheckNodePort").unwrap_or(0);
@@ -308,14 +412,20 @@ pub(crate) fn validate_service(svc: &Value) -> Errs {
         None if matches!(ty, "ClusterIP" | "NodePort" | "LoadBalancer") => {
             errs.push(Cause::required("spec.internalTrafficPolicy", ""))
         }
-        Some(p) if !matches!(p, "Cluster" | "Local") => {
-            errs.push(Cause::not_supported("spec.internalTrafficPolicy", p, &["Cluster", "Local"]))
-        }
+        Some(p) if !matches!(p, "Cluster" | "Local") => errs.push(Cause::not_supported(
+            "spec.internalTrafficPolicy",
+            p,
+            &["Cluster", "Local"],
+        )),
         _ => {}
     }
     if let Some(td) = s(spec, "trafficDistribution") {
         if td != "PreferClose" {
-            errs.push(Cause::not_supported("spec.trafficDistribution", td, &["PreferClose"]));
+            errs.push(Cause::not_supported(
+                "spec.trafficDistribution",
+                td,
+                &["PreferClose"],
+            ));
         }
     }
     errs
@@ -325,11 +435,23 @@ pub(crate) fn validate_service(svc: &Value) -> Errs {
 /// unspecified cluster IPs, node ports and health-check port keep their old values.
 fn patch_allocated(new: &Value, old: &Value) -> Value {
     let mut n = new.clone();
-    let (os, ty_old) = (old.get("spec").cloned().unwrap_or(Value::Null), old.pointer("/spec/type").and_then(Value::as_str));
-    let ty_new = n.pointer("/spec/type").and_then(Value::as_str).map(str::to_string);
-    let Some(ns) = n.get_mut("spec").and_then(Value::as_object_mut) else { return n };
+    let (os, ty_old) = (
+        old.get("spec").cloned().unwrap_or(Value::Null),
+        old.pointer("/spec/type").and_then(Value::as_str),
+    );
+    let ty_new = n
+        .pointer("/spec/type")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let Some(ns) = n.get_mut("spec").and_then(Value::as_object_mut) else {
+        return n;
+    };
     if ty_old != Some("ExternalName") && ty_new.as_deref() != Some("ExternalName") {
-        let empty = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(|a| a.is_empty()));
+        let empty = |v: Option<&Value>| {
+            v.is_none_or(|v| {
+                v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(|a| a.is_empty())
+            })
+        };
         if empty(ns.get("clusterIP")) {
             if let Some(v) = present(&os, "clusterIP") {
                 ns.insert("clusterIP".into(), v.clone());
@@ -342,16 +464,26 @@ fn patch_allocated(new: &Value, old: &Value) -> Value {
                 }
             }
         }
-        if ns.get("clusterIP") != os.get("clusterIP") && ns.get("clusterIPs") == os.get("clusterIPs") {
-            if let Some(ip) = ns.get("clusterIP").filter(|v| v.as_str().is_some_and(|s| !s.is_empty())).cloned() {
+        if ns.get("clusterIP") != os.get("clusterIP")
+            && ns.get("clusterIPs") == os.get("clusterIPs")
+        {
+            if let Some(ip) = ns
+                .get("clusterIP")
+                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+                .cloned()
+            {
                 ns.insert("clusterIPs".into(), Value::Array(vec![ip]));
             }
         }
     }
-    if let Some(ports) = ns.get_mut("ports").and_then(Value::as_array_mut) {
+    let keeps_node_ports = matches!(ns.get("type").and_then(Value::as_str), Some("NodePort") | Some("LoadBalancer"));
+    if let Some(ports) = ns.get_mut("ports").and_then(Value::as_array_mut).filter(|_| keeps_node_ports) {
         for p in ports.iter_mut() {
             if int(p, "nodePort").unwrap_or(0) == 0 {
-                let prev = arr(&os, "ports").iter().find(|o| o.get("port") == p.get("port")).and_then(|o| present(o, "nodePort"));
+                let prev = arr(&os, "ports")
+                    .iter()
+                    .find(|o| o.get("port") == p.get("port"))
+                    .and_then(|o| present(o, "nodePort"));
                 if let (Some(prev), Some(pm)) = (prev, p.as_object_mut()) {
                     pm.insert("nodePort".into(), prev.clone());
                 }
@@ -371,26 +503,47 @@ pub(crate) fn validate_service_update(new: &Value, old: &Value) -> Errs {
     let new = &patch_allocated(new, old);
     let mut errs = meta::validate_object_meta_update(new, old);
     let null = Value::Null;
-    let (ns, os) = (new.get("spec").unwrap_or(&null), old.get("spec").unwrap_or(&null));
+    let (ns, os) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
     let ext = se(ns, "type") == "ExternalName" || se(os, "type") == "ExternalName";
     let (nh, oh) = (is_headless(ns), is_headless(os));
     let (ni, oi): (Vec<&str>, Vec<&str>) = (
-        arr(ns, "clusterIPs").iter().map(|v| v.as_str().unwrap_or("")).collect(),
-        arr(os, "clusterIPs").iter().map(|v| v.as_str().unwrap_or("")).collect(),
+        arr(ns, "clusterIPs")
+            .iter()
+            .map(|v| v.as_str().unwrap_or(""))
+            .collect(),
+        arr(os, "clusterIPs")
+            .iter()
+            .map(|v| v.as_str().unwrap_or(""))
+            .collect(),
     );
     let ips_fmt = go_strings(ns.get("clusterIPs"));
-    if !ext && !(nh && oh) {
+    if !(ext || nh && oh) {
         if ni.len() == oi.len() {
             for i in 0..oi.len() {
                 if oi[i] != ni[i] {
-                    errs.push(Cause::invalid(index("spec.clusterIPs", i), &ips_fmt, "may not change once set"));
+                    errs.push(Cause::invalid(
+                        index("spec.clusterIPs", i),
+                        &ips_fmt,
+                        "may not change once set",
+                    ));
                 }
             }
         } else if oi.len() > ni.len() {
             if ni.is_empty() {
-                errs.push(Cause::invalid("spec.clusterIPs[0]", &ips_fmt, "primary clusterIP can not be unset"));
+                errs.push(Cause::invalid(
+                    "spec.clusterIPs[0]",
+                    &ips_fmt,
+                    "primary clusterIP can not be unset",
+                ));
             } else if ni[0] != oi[0] {
-                errs.push(Cause::invalid("spec.clusterIPs[0]", &ips_fmt, "may not change once set"));
+                errs.push(Cause::invalid(
+                    "spec.clusterIPs[0]",
+                    &ips_fmt,
+                    "may not change once set",
+                ));
             }
             if ni.len() == 1 && s(ns, "ipFamilyPolicy") != Some("SingleStack") {
                 let v = s(ns, "ipFamilyPolicy").map(q).unwrap_or("null".into());
@@ -401,25 +554,51 @@ pub(crate) fn validate_service_update(new: &Value, old: &Value) -> Errs {
                 ));
             }
         } else if !oi.is_empty() && ni[0] != oi[0] {
-            errs.push(Cause::invalid("spec.clusterIPs[0]", &ips_fmt, "may not change once set"));
+            errs.push(Cause::invalid(
+                "spec.clusterIPs[0]",
+                &ips_fmt,
+                "may not change once set",
+            ));
         }
     }
     let (nf, of) = (arr(ns, "ipFamilies"), arr(os, "ipFamilies"));
     if !ext && nh == oh && !nh && !nf.is_empty() {
         let fam_fmt = go_strings(ns.get("ipFamilies"));
         if nf.len() == of.len() && nf != of {
-            errs.push(Cause::invalid("spec.ipFamilies[0]", fam_fmt, "may not change once set"));
+            errs.push(Cause::invalid(
+                "spec.ipFamilies[0]",
+                fam_fmt,
+                "may not change once set",
+            ));
         } else if nf.len() != of.len() && !of.is_empty() && nf[0] != of[0] {
-            errs.push(Cause::invalid("spec.ipFamilies[0]", &ips_fmt, "may not change once set"));
+            errs.push(Cause::invalid(
+                "spec.ipFamilies[0]",
+                &ips_fmt,
+                "may not change once set",
+            ));
         }
     }
-    if se(ns, "type") == "LoadBalancer" && se(os, "type") == "LoadBalancer" && ns.get("loadBalancerClass") != os.get("loadBalancerClass") {
+    if se(ns, "type") == "LoadBalancer"
+        && se(os, "type") == "LoadBalancer"
+        && ns.get("loadBalancerClass") != os.get("loadBalancerClass")
+    {
         let v = s(ns, "loadBalancerClass").map(q).unwrap_or("null".into());
-        errs.push(Cause::invalid("spec.loadBalancerClass", v, "may not change once set"));
+        errs.push(Cause::invalid(
+            "spec.loadBalancerClass",
+            v,
+            "may not change once set",
+        ));
     }
-    let needs_hc = |sp: &Value| se(sp, "type") == "LoadBalancer" && se(sp, "externalTrafficPolicy") == "Local";
-    if needs_hc(ns) && needs_hc(os) && int(ns, "healthCheckNodePort") != int(os, "healthCheckNodePort") {
-        errs.push(Cause::forbidden("spec.healthCheckNodePort", "field is immutable"));
+    let needs_hc =
+        |sp: &Value| se(sp, "type") == "LoadBalancer" && se(sp, "externalTrafficPolicy") == "Local";
+    if needs_hc(ns)
+        && needs_hc(os)
+        && int(ns, "healthCheckNodePort") != int(os, "healthCheckNodePort")
+    {
+        errs.push(Cause::forbidden(
+            "spec.healthCheckNodePort",
+            "field is immutable",
+        ));
     }
     errs.extend(validate_service(new));
     errs
@@ -454,7 +633,10 @@ pub(crate) fn validate_endpoints(ep: &Value) -> Errs {
     for (i, ss) in arr(ep, "subsets").iter().enumerate() {
         let p = index("subsets", i);
         if arr(ss, "addresses").is_empty() && arr(ss, "notReadyAddresses").is_empty() {
-            errs.push(Cause::required(&p, "must specify `addresses` or `notReadyAddresses`"));
+            errs.push(Cause::required(
+                &p,
+                "must specify `addresses` or `notReadyAddresses`",
+            ));
         }
         for k in ["addresses", "notReadyAddresses"] {
             for (j, a) in arr(ss, k).iter().enumerate() {
@@ -479,7 +661,11 @@ pub(crate) fn validate_endpoints(ep: &Value) -> Errs {
         }
         let ports = arr(ss, "ports");
         for (j, pt) in ports.iter().enumerate() {
-            errs.extend(validate_endpoint_port(pt, ports.len() > 1, &index(&child(&p, "ports"), j)));
+            errs.extend(validate_endpoint_port(
+                pt,
+                ports.len() > 1,
+                &index(&child(&p, "ports"), j),
+            ));
         }
     }
     errs
@@ -492,7 +678,11 @@ pub(crate) fn validate_endpoint_slice(es: &Value) -> Errs {
     match at {
         "" => errs.push(Cause::required("addressType", "")),
         "IPv4" | "IPv6" | "FQDN" => {}
-        other => errs.push(Cause::not_supported("addressType", other, &["FQDN", "IPv4", "IPv6"])),
+        other => errs.push(Cause::not_supported(
+            "addressType",
+            other,
+            &["FQDN", "IPv4", "IPv6"],
+        )),
     }
     let eps = arr(es, "endpoints");
     if eps.len() > 1000 {
@@ -513,7 +703,11 @@ pub(crate) fn validate_endpoint_slice(es: &Value) -> Errs {
                     "IPv4" | "IPv6" => {
                         let ok = names::is_ip(a) && (a.contains(':') == (at == "IPv6"));
                         if !ok {
-                            errs.push(invalid_str(&aj, a, &format!("must be a valid {at} address")));
+                            errs.push(invalid_str(
+                                &aj,
+                                a,
+                                &format!("must be a valid {at} address"),
+                            ));
                         }
                         errs.extend(non_special_ip(a, &aj));
                     }

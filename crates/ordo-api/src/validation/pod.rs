@@ -11,8 +11,13 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 const FILE_MODE_MSG: &str = "must be a number between 0 and 0777 (octal), both inclusive";
-const VOLUME_FIELD_PATHS: [&str; 5] =
-    ["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"];
+const VOLUME_FIELD_PATHS: [&str; 5] = [
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+];
 /// Volume sources in upstream's check order: (JSON key, path used in the "more than 1" error).
 const VOLUME_SOURCES: [(&str, &str); 30] = [
     ("emptyDir", "emptyDir"),
@@ -62,10 +67,16 @@ pub(crate) fn validate_pod_create(pod: &Value) -> Errs {
     let mut errs = validate_pod_meta_and_spec(pod);
     let spec = pod.get("spec").unwrap_or(&Value::Null);
     if !arr(spec, "ephemeralContainers").is_empty() {
-        errs.push(Cause::forbidden("spec.ephemeralContainers", "cannot be set on create"));
+        errs.push(Cause::forbidden(
+            "spec.ephemeralContainers",
+            "cannot be set on create",
+        ));
     }
     if !se(spec, "nodeName").is_empty() && !arr(spec, "schedulingGates").is_empty() {
-        errs.push(Cause::forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"));
+        errs.push(Cause::forbidden(
+            "spec.nodeName",
+            "cannot be set until all schedulingGates have been cleared",
+        ));
     }
     errs
 }
@@ -73,7 +84,14 @@ pub(crate) fn validate_pod_create(pod: &Value) -> Errs {
 fn validate_pod_meta_and_spec(pod: &Value) -> Errs {
     let mut errs = meta::validate_object_meta(pod, Some(true), NameRule::Subdomain);
     let spec = pod.get("spec").unwrap_or(&Value::Null);
-    errs.extend(validate_pod_spec(spec, "spec", PodOpts { is_pod: true, ..Default::default() }));
+    errs.extend(validate_pod_spec(
+        spec,
+        "spec",
+        PodOpts {
+            is_pod: true,
+            ..Default::default()
+        },
+    ));
     for k in ["containers", "initContainers"] {
         for (i, c) in arr(spec, k).iter().enumerate() {
             let image = se(c, "image");
@@ -93,7 +111,10 @@ fn validate_pod_meta_and_spec(pod: &Value) -> Errs {
 pub(crate) fn validate_pod_template(template: &Value, path: &str, opts: PodOpts) -> Errs {
     let md = template.get("metadata").unwrap_or(&Value::Null);
     let mut errs = meta::validate_labels(md.get("labels"), &child(path, "labels"));
-    errs.extend(meta::validate_annotations(md.get("annotations"), &child(path, "annotations")));
+    errs.extend(meta::validate_annotations(
+        md.get("annotations"),
+        &child(path, "annotations"),
+    ));
     let spec = template.get("spec").unwrap_or(&Value::Null);
     errs.extend(validate_pod_spec(spec, &child(path, "spec"), opts));
     if !arr(spec, "ephemeralContainers").is_empty() {
@@ -110,7 +131,10 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, opts: PodOpts) -> Errs
     let mut errs = Errs::new();
     let grace = int(spec, "terminationGracePeriodSeconds");
     if present(spec, "terminationGracePeriodSeconds").is_none() {
-        errs.push(Cause::required(child(path, "terminationGracePeriodSeconds"), ""));
+        errs.push(Cause::required(
+            child(path, "terminationGracePeriodSeconds"),
+            "",
+        ));
     }
     let (mut vols, verrs) = validate_volumes(arr(spec, "volumes"), &child(path, "volumes"));
     errs.extend(verrs);
@@ -120,7 +144,11 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, opts: PodOpts) -> Errs
     match se(spec, "restartPolicy") {
         "Always" | "OnFailure" | "Never" => {}
         "" => errs.push(Cause::required(child(path, "restartPolicy"), "")),
-        other => errs.push(Cause::not_supported(child(path, "restartPolicy"), other, &["Always", "OnFailure", "Never"])),
+        other => errs.push(Cause::not_supported(
+            child(path, "restartPolicy"),
+            other,
+            &["Always", "OnFailure", "Never"],
+        )),
     }
     let dns = se(spec, "dnsPolicy");
     match dns {
@@ -132,20 +160,31 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, opts: PodOpts) -> Errs
             &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
         )),
     }
-    errs.extend(meta::validate_labels(spec.get("nodeSelector"), &child(path, "nodeSelector")));
+    errs.extend(meta::validate_labels(
+        spec.get("nodeSelector"),
+        &child(path, "nodeSelector"),
+    ));
     if let Some(sc) = present(spec, "securityContext") {
         errs.extend(container::validate_ids(sc, &child(path, "securityContext")));
     }
     for (i, s) in arr(spec, "imagePullSecrets").iter().enumerate() {
         if s.as_object().is_some_and(|o| o.keys().any(|k| k != "name")) {
-            errs.push(Cause::invalid(index(&child(path, "imagePullSecrets"), i), "core.LocalObjectReference{...}", "only name may be set"));
+            errs.push(Cause::invalid(
+                index(&child(path, "imagePullSecrets"), i),
+                "core.LocalObjectReference{...}",
+                "only name may be set",
+            ));
         }
     }
     errs.extend(validate_dns_config(spec, dns, &child(path, "dnsConfig")));
     for (i, g) in arr(spec, "readinessGates").iter().enumerate() {
         let ct = se(g, "conditionType");
         for m in names::qualified_name(ct) {
-            errs.push(invalid_str(child(&index(&child(path, "readinessGates"), i), "conditionType"), ct, &m));
+            errs.push(invalid_str(
+                child(&index(&child(path, "readinessGates"), i), "conditionType"),
+                ct,
+                &m,
+            ));
         }
     }
     let mut gates = BTreeSet::new();
@@ -159,7 +198,7 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, opts: PodOpts) -> Errs
             errs.push(Cause::duplicate(&p, q(n)));
         }
     }
-    for k in ["serviceAccountName", "nodeName", "priorityClassName"] {
+    for k in ["serviceAccountName", "nodeName"] {
         let v = se(spec, k);
         if !v.is_empty() {
             for m in names::dns1123_subdomain(v) {
@@ -169,7 +208,11 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, opts: PodOpts) -> Errs
     }
     if let Some(ads) = int(spec, "activeDeadlineSeconds") {
         if !(1..=i32::MAX as i64).contains(&ads) {
-            errs.push(Cause::invalid(child(path, "activeDeadlineSeconds"), ads, &names::inclusive_range_error(1, i32::MAX as i64)));
+            errs.push(Cause::invalid(
+                child(path, "activeDeadlineSeconds"),
+                ads,
+                &names::inclusive_range_error(1, i32::MAX as i64),
+            ));
         }
     }
     for k in ["hostname", "subdomain"] {
@@ -180,7 +223,10 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, opts: PodOpts) -> Errs
             }
         }
     }
-    errs.extend(validate_tolerations(arr(spec, "tolerations"), &child(path, "tolerations")));
+    errs.extend(validate_tolerations(
+        arr(spec, "tolerations"),
+        &child(path, "tolerations"),
+    ));
     for (i, h) in arr(spec, "hostAliases").iter().enumerate() {
         let p = index(&child(path, "hostAliases"), i);
         let ip = se(h, "ip");
@@ -194,17 +240,32 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &str, opts: PodOpts) -> Errs
             }
         }
     }
+    let pc = se(spec, "priorityClassName");
+    if !pc.is_empty() {
+        for m in names::dns1123_subdomain(pc) {
+            errs.push(invalid_str(child(path, "priorityClassName"), pc, &m));
+        }
+    }
     if let Some(pp) = s(spec, "preemptionPolicy") {
         match pp {
             "PreemptLowerPriority" | "Never" => {}
             "" => errs.push(Cause::required(child(path, "preemptionPolicy"), "")),
-            other => errs.push(Cause::not_supported(child(path, "preemptionPolicy"), other, &["PreemptLowerPriority", "Never"])),
+            other => errs.push(Cause::not_supported(
+                child(path, "preemptionPolicy"),
+                other,
+                &["PreemptLowerPriority", "Never"],
+            )),
         }
     }
     errs
 }
 
-fn validate_containers(spec: &Value, vols: &BTreeSet<String>, grace: Option<i64>, path: &str) -> Errs {
+fn validate_containers(
+    spec: &Value,
+    vols: &BTreeSet<String>,
+    grace: Option<i64>,
+    path: &str,
+) -> Errs {
     let mut errs = Errs::new();
     let containers = arr(spec, "containers");
     let cpath = child(path, "containers");
@@ -220,7 +281,10 @@ fn validate_containers(spec: &Value, vols: &BTreeSet<String>, grace: Option<i64>
             }
             errs.extend(container::validate_probes_and_lifecycle(c, grace, &p));
             if present(c, "restartPolicy").is_some() {
-                errs.push(Cause::forbidden(child(&p, "restartPolicy"), "may not be set for non-init containers"));
+                errs.push(Cause::forbidden(
+                    child(&p, "restartPolicy"),
+                    "may not be set for non-init containers",
+                ));
             }
         }
         errs.extend(container::host_port_conflicts(containers, &cpath));
@@ -232,7 +296,11 @@ fn validate_containers(spec: &Value, vols: &BTreeSet<String>, grace: Option<i64>
         let restart_always = match s(c, "restartPolicy") {
             Some("Always") => true,
             Some(other) => {
-                errs.push(Cause::not_supported(child(&p, "restartPolicy"), other, &["Always"]));
+                errs.push(Cause::not_supported(
+                    child(&p, "restartPolicy"),
+                    other,
+                    &["Always"],
+                ));
                 false
             }
             None => false,
@@ -243,13 +311,24 @@ fn validate_containers(spec: &Value, vols: &BTreeSet<String>, grace: Option<i64>
         } else if !name.is_empty() {
             all_names.insert(name.to_string());
         }
-        errs.extend(container::host_port_conflicts(std::slice::from_ref(c), &ipath));
+        errs.extend(container::host_port_conflicts(
+            std::slice::from_ref(c),
+            &ipath,
+        ));
         if restart_always {
             errs.extend(container::validate_probes_and_lifecycle(c, grace, &p));
         } else {
-            for k in ["lifecycle", "livenessProbe", "readinessProbe", "startupProbe"] {
+            for k in [
+                "lifecycle",
+                "livenessProbe",
+                "readinessProbe",
+                "startupProbe",
+            ] {
                 if present(c, k).is_some() {
-                    errs.push(Cause::forbidden(child(&p, k), "may not be set for init containers without restartPolicy=Always"));
+                    errs.push(Cause::forbidden(
+                        child(&p, k),
+                        "may not be set for init containers without restartPolicy=Always",
+                    ));
                 }
             }
         }
@@ -273,10 +352,20 @@ fn host_network_ports(spec: &Value, path: &str, is_pod: bool) -> Errs {
     }
     for (i, c) in arr(spec, "containers").iter().enumerate() {
         for (j, p) in arr(c, "ports").iter().enumerate() {
-            let (hp, cp) = (int(p, "hostPort").unwrap_or(0), int(p, "containerPort").unwrap_or(0));
+            let (hp, cp) = (
+                int(p, "hostPort").unwrap_or(0),
+                int(p, "containerPort").unwrap_or(0),
+            );
             if (is_pod || hp != 0) && hp != cp {
-                let f = child(&index(&child(&index(&child(path, "containers"), i), "ports"), j), "hostPort");
-                errs.push(Cause::invalid(f, hp, "must match `containerPort` when `hostNetwork` is true"));
+                let f = child(
+                    &index(&child(&index(&child(path, "containers"), i), "ports"), j),
+                    "hostPort",
+                );
+                errs.push(Cause::invalid(
+                    f,
+                    hp,
+                    "must match `containerPort` when `hostNetwork` is true",
+                ));
             }
         }
     }
@@ -288,7 +377,12 @@ fn validate_dns_config(spec: &Value, dns_policy: &str, path: &str) -> Errs {
     let cfg = present(spec, "dnsConfig");
     if dns_policy == "None" {
         match cfg {
-            None => return vec![Cause::required(path, "must provide `dnsConfig` when `dnsPolicy` is None")],
+            None => {
+                return vec![Cause::required(
+                    path,
+                    "must provide `dnsConfig` when `dnsPolicy` is None",
+                )]
+            }
             Some(c) if arr(c, "nameservers").is_empty() => {
                 return vec![Cause::required(
                     child(path, "nameservers"),
@@ -301,17 +395,28 @@ fn validate_dns_config(spec: &Value, dns_policy: &str, path: &str) -> Errs {
     if let Some(c) = cfg {
         let ns = arr(c, "nameservers");
         if ns.len() > 3 {
-            errs.push(Cause::invalid(child(path, "nameservers"), go_strings(c.get("nameservers")), "must not have more than 3 nameservers"));
+            errs.push(Cause::invalid(
+                child(path, "nameservers"),
+                go_strings(c.get("nameservers")),
+                "must not have more than 3 nameservers",
+            ));
         }
         for (i, n) in ns.iter().enumerate() {
             let n = n.as_str().unwrap_or("");
             if !names::is_ip(n) {
-                errs.push(invalid_str(index(&child(path, "nameservers"), i), n, names::INVALID_IP));
+                errs.push(invalid_str(
+                    index(&child(path, "nameservers"), i),
+                    n,
+                    names::INVALID_IP,
+                ));
             }
         }
         for (i, o) in arr(c, "options").iter().enumerate() {
             if se(o, "name").is_empty() {
-                errs.push(Cause::required(index(&child(path, "options"), i), "must not be empty"));
+                errs.push(Cause::required(
+                    index(&child(path, "options"), i),
+                    "must not be empty",
+                ));
             }
         }
     }
@@ -323,7 +428,12 @@ pub(crate) fn validate_tolerations(tolerations: &[Value], path: &str) -> Errs {
     let mut errs = Errs::new();
     for (i, t) in tolerations.iter().enumerate() {
         let p = index(path, i);
-        let (k, op, v, eff) = (se(t, "key"), se(t, "operator"), se(t, "value"), se(t, "effect"));
+        let (k, op, v, eff) = (
+            se(t, "key"),
+            se(t, "operator"),
+            se(t, "value"),
+            se(t, "effect"),
+        );
         if !k.is_empty() {
             errs.extend(meta::validate_label_name(k, &child(&p, "key")));
         }
@@ -335,7 +445,11 @@ pub(crate) fn validate_tolerations(tolerations: &[Value], path: &str) -> Errs {
             ));
         }
         if present(t, "tolerationSeconds").is_some() && eff != "NoExecute" {
-            errs.push(invalid_str(child(&p, "effect"), eff, "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+            errs.push(invalid_str(
+                child(&p, "effect"),
+                eff,
+                "effect must be 'NoExecute' when `tolerationSeconds` is set",
+            ));
         }
         match op {
             "Equal" | "" => {
@@ -344,14 +458,24 @@ pub(crate) fn validate_tolerations(tolerations: &[Value], path: &str) -> Errs {
                     errs.push(invalid_str(child(&p, "operator"), v, &msgs.join(";")));
                 }
             }
-            "Exists" if !v.is_empty() => {
-                errs.push(invalid_str(child(&p, "operator"), v, "value must be empty when `operator` is 'Exists'"))
-            }
+            "Exists" if !v.is_empty() => errs.push(invalid_str(
+                child(&p, "operator"),
+                v,
+                "value must be empty when `operator` is 'Exists'",
+            )),
             "Exists" => {}
-            other => errs.push(Cause::not_supported(child(&p, "operator"), other, &["Equal", "Exists"])),
+            other => errs.push(Cause::not_supported(
+                child(&p, "operator"),
+                other,
+                &["Equal", "Exists"],
+            )),
         }
         if !eff.is_empty() && !matches!(eff, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
-            errs.push(Cause::not_supported(child(&p, "effect"), eff, &["NoSchedule", "PreferNoSchedule", "NoExecute"]));
+            errs.push(Cause::not_supported(
+                child(&p, "effect"),
+                eff,
+                &["NoSchedule", "PreferNoSchedule", "NoExecute"],
+            ));
         }
     }
     errs
@@ -390,7 +514,10 @@ fn validate_volume_source(vol: &Value, path: &str) -> Errs {
     for (k, err_key) in VOLUME_SOURCES {
         let Some(src) = present(vol, k) else { continue };
         if n > 0 {
-            errs.push(Cause::forbidden(child(path, err_key), "may not specify more than 1 volume type"));
+            errs.push(Cause::forbidden(
+                child(path, err_key),
+                "may not specify more than 1 volume type",
+            ));
             continue;
         }
         n += 1;
@@ -403,8 +530,16 @@ fn validate_volume_source(vol: &Value, path: &str) -> Errs {
         match k {
             "hostPath" => {
                 required(&mut errs, "path");
-                if src.get("path").and_then(Value::as_str).is_some_and(|x| x.split('/').any(|s| s == "..")) {
-                    errs.push(invalid_str(child(&p, "path"), se(src, "path"), "must not contain '..'"));
+                if src
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|x| x.split('/').any(|s| s == ".."))
+                {
+                    errs.push(invalid_str(
+                        child(&p, "path"),
+                        se(src, "path"),
+                        "must not contain '..'",
+                    ));
                 }
             }
             "secret" => {
@@ -420,7 +555,11 @@ fn validate_volume_source(vol: &Value, path: &str) -> Errs {
                 required(&mut errs, "server");
                 required(&mut errs, "path");
                 if !se(src, "path").starts_with('/') {
-                    errs.push(invalid_str(child(&p, "path"), se(src, "path"), "must be an absolute path"));
+                    errs.push(invalid_str(
+                        child(&p, "path"),
+                        se(src, "path"),
+                        "must be an absolute path",
+                    ));
                 }
             }
             "csi" => required(&mut errs, "driver"),
@@ -435,7 +574,10 @@ fn validate_volume_source(vol: &Value, path: &str) -> Errs {
                 None => errs.push(Cause::required(child(&p, "volumeClaimTemplate"), "")),
                 Some(t) => {
                     let sp = child(&child(&p, "volumeClaimTemplate"), "spec");
-                    errs.extend(storage::validate_pvc_spec(t.get("spec").unwrap_or(&Value::Null), &sp));
+                    errs.extend(storage::validate_pvc_spec(
+                        t.get("spec").unwrap_or(&Value::Null),
+                        &sp,
+                    ));
                 }
             },
             _ => {}
@@ -479,7 +621,11 @@ fn local_path(item: &Value, p: &str) -> Errs {
     }
     errs.extend(local_descending_path(target, &child(p, "path")));
     if target.starts_with("..") && !target.starts_with("../") {
-        errs.push(invalid_str(child(p, "path"), target, "must not start with '..'"));
+        errs.push(invalid_str(
+            child(p, "path"),
+            target,
+            "must not start with '..'",
+        ));
     }
     errs
 }
@@ -488,13 +634,28 @@ fn downward_api_file(item: &Value, path: &str) -> Errs {
     let mut errs = local_path(item, path);
     match (present(item, "fieldRef"), present(item, "resourceFieldRef")) {
         (Some(fr), rr) => {
-            errs.extend(container::validate_field_ref(fr, &VOLUME_FIELD_PATHS, &child(path, "fieldRef")));
+            errs.extend(container::validate_field_ref(
+                fr,
+                &VOLUME_FIELD_PATHS,
+                &child(path, "fieldRef"),
+            ));
             if rr.is_some() {
-                errs.push(invalid_str(path, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"));
+                errs.push(invalid_str(
+                    path,
+                    "resource",
+                    "fieldRef and resourceFieldRef can not be specified simultaneously",
+                ));
             }
         }
-        (None, Some(rr)) => errs.extend(container::validate_resource_field_ref(rr, true, &child(path, "resourceFieldRef"))),
-        (None, None) => errs.push(Cause::required(path, "one of fieldRef and resourceFieldRef is required")),
+        (None, Some(rr)) => errs.extend(container::validate_resource_field_ref(
+            rr,
+            true,
+            &child(path, "resourceFieldRef"),
+        )),
+        (None, None) => errs.push(Cause::required(
+            path,
+            "one of fieldRef and resourceFieldRef is required",
+        )),
     }
     file_mode(&mut errs, item, "mode", path);
     errs
@@ -506,12 +667,18 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Errs {
     let mut errs = meta::validate_object_meta_update(new, old);
     errs.extend(validate_pod_meta_and_spec(new));
     let null = Value::Null;
-    let (ns, os) = (new.get("spec").unwrap_or(&null), old.get("spec").unwrap_or(&null));
+    let (ns, os) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
     for k in ["containers", "initContainers"] {
         let (nc, oc) = (arr(ns, k), arr(os, k));
         let p = child("spec", k);
         if nc.len() != oc.len() {
-            errs.push(Cause::forbidden(p, "pod updates may not add or remove containers"));
+            errs.push(Cause::forbidden(
+                p,
+                "pod updates may not add or remove containers",
+            ));
             return errs;
         }
         for (i, c) in nc.iter().enumerate() {
@@ -521,16 +688,31 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Errs {
         }
     }
     let ads_path = "spec.activeDeadlineSeconds";
-    match (int(ns, "activeDeadlineSeconds"), int(os, "activeDeadlineSeconds")) {
+    match (
+        int(ns, "activeDeadlineSeconds"),
+        int(os, "activeDeadlineSeconds"),
+    ) {
         (Some(n), _) if !(0..=i32::MAX as i64).contains(&n) => {
-            errs.push(Cause::invalid(ads_path, n, &names::inclusive_range_error(0, i32::MAX as i64)));
+            errs.push(Cause::invalid(
+                ads_path,
+                n,
+                &names::inclusive_range_error(0, i32::MAX as i64),
+            ));
             return errs;
         }
         (Some(n), Some(o)) if o < n => {
-            errs.push(Cause::invalid(ads_path, n, "must be less than or equal to previous value"));
+            errs.push(Cause::invalid(
+                ads_path,
+                n,
+                "must be less than or equal to previous value",
+            ));
             return errs;
         }
-        (None, Some(_)) => errs.push(Cause::invalid(ads_path, "null", "must not update from a positive integer to nil value")),
+        (None, Some(_)) => errs.push(Cause::invalid(
+            ads_path,
+            "null",
+            "must not update from a positive integer to nil value",
+        )),
         _ => {}
     }
     let (nt, ot) = (arr(ns, "tolerations"), arr(os, "tolerations"));
@@ -540,16 +722,25 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Errs {
         t
     };
     if !ot.iter().all(|o| nt.iter().any(|n| strip(n) == strip(o))) {
-        errs.push(Cause::forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds"));
+        errs.push(Cause::forbidden(
+            "spec.tolerations",
+            "existing toleration can not be modified except its tolerationSeconds",
+        ));
     } else {
         errs.extend(validate_tolerations(nt, "spec.tolerations"));
     }
-    let old_gates: Vec<&str> = arr(os, "schedulingGates").iter().map(|g| se(g, "name")).collect();
+    let old_gates: Vec<&str> = arr(os, "schedulingGates")
+        .iter()
+        .map(|g| se(g, "name"))
+        .collect();
     for (i, g) in arr(ns, "schedulingGates").iter().enumerate() {
         if !old_gates.contains(&se(g, "name")) {
             errs.push(Cause::forbidden(
                 child(&index("spec.schedulingGates", i), "name"),
-                &format!("only deletion is allowed, but found new scheduling gate '{}'", se(g, "name")),
+                &format!(
+                    "only deletion is allowed, but found new scheduling gate '{}'",
+                    se(g, "name")
+                ),
             ));
         }
     }
@@ -572,7 +763,9 @@ pub(crate) fn validate_pod_update(new: &Value, old: &Value) -> Errs {
             }
         }
     }
-    if int(os, "terminationGracePeriodSeconds").is_some_and(|g| g < 0) && int(&munged, "terminationGracePeriodSeconds") == Some(1) {
+    if int(os, "terminationGracePeriodSeconds").is_some_and(|g| g < 0)
+        && int(&munged, "terminationGracePeriodSeconds") == Some(1)
+    {
         munged["terminationGracePeriodSeconds"] = os["terminationGracePeriodSeconds"].clone();
     }
     if !sem_eq(Some(&munged), Some(os)) {

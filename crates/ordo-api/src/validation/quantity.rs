@@ -19,7 +19,9 @@ impl Quantity {
             Some(r) => (true, r),
             None => (false, s.strip_prefix('+').unwrap_or(s)),
         };
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let (num, suffix) = rest.split_at(num_end);
         if num.is_empty() || num == "." || num.matches('.').count() > 1 {
             return None;
@@ -27,7 +29,11 @@ impl Quantity {
         let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
         // value = digits × 10^(-frac_len)
         let digits: String = format!("{int_part}{frac_part}");
-        let mantissa: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let mantissa: i128 = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().ok()?
+        };
         let frac_len = frac_part.len() as i32;
         let (mut binary, mut exponent) = (false, false);
         let (mul2, exp10): (u32, i32) = match suffix {
@@ -61,7 +67,11 @@ impl Quantity {
             let d = 10i128.checked_pow((-scale) as u32)?;
             (base + d - 1) / d
         };
-        Some(Quantity { nanos: if neg { -nanos } else { nanos }, binary, exponent })
+        Some(Quantity {
+            nanos: if neg { -nanos } else { nanos },
+            binary,
+            exponent,
+        })
     }
 
     /// Upstream `Quantity.String()` (canonical form).
@@ -88,7 +98,11 @@ impl Quantity {
             e += 3;
         }
         let suffix = if self.exponent {
-            if e == 0 { String::new() } else { format!("e{e}") }
+            if e == 0 {
+                String::new()
+            } else {
+                format!("e{e}")
+            }
         } else {
             match e {
                 -9 => "n",
@@ -110,7 +124,10 @@ impl Quantity {
 
 /// Parses a JSON quantity (string or number).
 pub(crate) fn parse_json(v: &serde_json::Value) -> Option<Quantity> {
-    let raw = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let raw = v
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string());
     Quantity::parse(&raw)
 }
 

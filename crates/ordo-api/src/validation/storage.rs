@@ -7,25 +7,58 @@ use super::util::*;
 use crate::status::Cause;
 use serde_json::Value;
 
-const ACCESS_MODES: [&str; 4] = ["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
+const ACCESS_MODES: [&str; 4] = [
+    "ReadOnlyMany",
+    "ReadWriteMany",
+    "ReadWriteOnce",
+    "ReadWriteOncePod",
+];
 const VOLUME_MODES: [&str; 2] = ["Block", "Filesystem"];
 /// The `PersistentVolumeSource` members of a PV spec.
 const PV_SOURCES: [&str; 24] = [
-    "hostPath", "gcePersistentDisk", "awsElasticBlockStore", "glusterfs", "flocker", "nfs", "rbd", "quobyte",
-    "cephfs", "iscsi", "cinder", "fc", "flexVolume", "azureFile", "vsphereVolume", "photonPersistentDisk",
-    "portworxVolume", "azureDisk", "scaleIO", "local", "storageos", "csi", "gitRepo", "secret",
+    "hostPath",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "glusterfs",
+    "flocker",
+    "nfs",
+    "rbd",
+    "quobyte",
+    "cephfs",
+    "iscsi",
+    "cinder",
+    "fc",
+    "flexVolume",
+    "azureFile",
+    "vsphereVolume",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "azureDisk",
+    "scaleIO",
+    "local",
+    "storageos",
+    "csi",
+    "gitRepo",
+    "secret",
 ];
 
 fn validate_access_modes(spec: &Value, path: &str, required_detail: &str) -> Errs {
     let mut errs = Errs::new();
-    let modes: Vec<&str> = arr(spec, "accessModes").iter().map(|m| m.as_str().unwrap_or("")).collect();
+    let modes: Vec<&str> = arr(spec, "accessModes")
+        .iter()
+        .map(|m| m.as_str().unwrap_or(""))
+        .collect();
     if modes.is_empty() {
         errs.push(Cause::required(child(path, "accessModes"), required_detail));
     }
     let (mut rwop, mut other) = (false, false);
     for m in &modes {
         if !ACCESS_MODES.contains(m) {
-            errs.push(Cause::not_supported(child(path, "accessModes"), m, &ACCESS_MODES));
+            errs.push(Cause::not_supported(
+                child(path, "accessModes"),
+                m,
+                &ACCESS_MODES,
+            ));
         } else if *m == "ReadWriteOncePod" {
             rwop = true;
         } else {
@@ -33,7 +66,10 @@ fn validate_access_modes(spec: &Value, path: &str, required_detail: &str) -> Err
         }
     }
     if rwop && other {
-        errs.push(Cause::forbidden(child(path, "accessModes"), "may not use ReadWriteOncePod with other access modes"));
+        errs.push(Cause::forbidden(
+            child(path, "accessModes"),
+            "may not use ReadWriteOncePod with other access modes",
+        ));
     }
     errs
 }
@@ -43,12 +79,19 @@ fn validate_class_name(spec: &Value, k: &str, path: &str) -> Errs {
     if v.is_empty() {
         return vec![];
     }
-    names::dns1123_subdomain(v).iter().map(|m| invalid_str(child(path, k), v, m)).collect()
+    names::dns1123_subdomain(v)
+        .iter()
+        .map(|m| invalid_str(child(path, k), v, m))
+        .collect()
 }
 
 fn validate_volume_mode(spec: &Value, path: &str) -> Errs {
     match s(spec, "volumeMode") {
-        Some(m) if !VOLUME_MODES.contains(&m) => vec![Cause::not_supported(child(path, "volumeMode"), m, &VOLUME_MODES)],
+        Some(m) if !VOLUME_MODES.contains(&m) => vec![Cause::not_supported(
+            child(path, "volumeMode"),
+            m,
+            &VOLUME_MODES,
+        )],
         _ => vec![],
     }
 }
@@ -57,14 +100,28 @@ fn validate_volume_mode(spec: &Value, path: &str) -> Errs {
 pub(crate) fn validate_pvc_spec(spec: &Value, path: &str) -> Errs {
     let mut errs = validate_access_modes(spec, path, "at least 1 access mode is required");
     if let Some(sel) = present(spec, "selector") {
-        errs.extend(meta::validate_label_selector(Some(sel), &child(path, "selector")));
+        errs.extend(meta::validate_label_selector(
+            Some(sel),
+            &child(path, "selector"),
+        ));
     }
     let storage_path = key(&child(path, "resources"), "storage");
-    match spec.pointer("/resources/requests/storage").filter(|v| !v.is_null()) {
+    match spec
+        .pointer("/resources/requests/storage")
+        .filter(|v| !v.is_null())
+    {
         None => errs.push(Cause::required(&storage_path, "")),
         Some(v) => match quantity::parse_json(v) {
-            None => errs.push(invalid_str(&storage_path, &v.to_string(), "must be a valid resource quantity")),
-            Some(q) if q.nanos <= 0 => errs.push(invalid_str(&storage_path, &q.canonical(), "must be greater than zero")),
+            None => errs.push(invalid_str(
+                &storage_path,
+                &v.to_string(),
+                "must be a valid resource quantity",
+            )),
+            Some(q) if q.nanos <= 0 => errs.push(invalid_str(
+                &storage_path,
+                &q.canonical(),
+                "must be greater than zero",
+            )),
             _ => {}
         },
     }
@@ -80,7 +137,11 @@ pub(crate) fn validate_pvc_spec(spec: &Value, path: &str) -> Errs {
                 errs.push(Cause::required(child(&p, "kind"), ""));
             }
             if se(ds, "apiGroup").is_empty() && se(ds, "kind") != "PersistentVolumeClaim" {
-                errs.push(invalid_str(&p, se(ds, "kind"), "must be 'PersistentVolumeClaim' when referencing the default apiGroup"));
+                errs.push(invalid_str(
+                    &p,
+                    se(ds, "kind"),
+                    "must be 'PersistentVolumeClaim' when referencing the default apiGroup",
+                ));
             }
         }
     }
@@ -91,12 +152,16 @@ pub(crate) fn validate_pvc_spec(spec: &Value, path: &str) -> Errs {
 /// `ValidatePersistentVolumeClaim`.
 pub(crate) fn validate_pvc(pvc: &Value) -> Errs {
     let mut errs = meta::validate_object_meta(pvc, Some(true), NameRule::Subdomain);
-    errs.extend(validate_pvc_spec(pvc.get("spec").unwrap_or(&Value::Null), "spec"));
+    errs.extend(validate_pvc_spec(
+        pvc.get("spec").unwrap_or(&Value::Null),
+        "spec",
+    ));
     errs
 }
 
 fn storage_of(spec: &Value) -> Option<quantity::Quantity> {
-    spec.pointer("/resources/requests/storage").and_then(quantity::parse_json)
+    spec.pointer("/resources/requests/storage")
+        .and_then(quantity::parse_json)
 }
 
 /// `ValidatePersistentVolumeClaimUpdate`: the spec is immutable except `volumeName` (once),
@@ -106,7 +171,10 @@ pub(crate) fn validate_pvc_update(new: &Value, old: &Value) -> Errs {
     let mut errs = meta::validate_object_meta_update(new, old);
     errs.extend(validate_pvc(new));
     let null = Value::Null;
-    let (ns, os) = (new.get("spec").unwrap_or(&null), old.get("spec").unwrap_or(&null));
+    let (ns, os) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
     let (mut nc, mut oc) = (normalize(ns), normalize(os));
     if se(os, "volumeName").is_empty() {
         match nc.get("volumeName").cloned() {
@@ -117,7 +185,9 @@ pub(crate) fn validate_pvc_update(new: &Value, old: &Value) -> Errs {
         }
     }
     if present(os, "storageClassName").is_none() && present(ns, "storageClassName").is_some() {
-        let ann = old.pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class").and_then(Value::as_str);
+        let ann = old
+            .pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
+            .and_then(Value::as_str);
         if ann.is_none_or(|a| Some(a) == s(ns, "storageClassName")) {
             nc.as_object_mut().map(|o| o.remove("storageClassName"));
         }
@@ -125,11 +195,17 @@ pub(crate) fn validate_pvc_update(new: &Value, old: &Value) -> Errs {
     let bound = new.pointer("/status/phase").and_then(Value::as_str) == Some("Bound");
     if bound {
         if nc.pointer("/resources/requests").is_some() {
-            let old_storage = os.pointer("/resources/requests/storage").cloned().unwrap_or(Value::Null);
+            let old_storage = os
+                .pointer("/resources/requests/storage")
+                .cloned()
+                .unwrap_or(Value::Null);
             nc["resources"]["requests"]["storage"] = normalize(&old_storage);
         }
         if nc.get("volumeAttributesClassName").is_some() {
-            nc["volumeAttributesClassName"] = oc.get("volumeAttributesClassName").cloned().unwrap_or(Value::Null);
+            nc["volumeAttributesClassName"] = oc
+                .get("volumeAttributesClassName")
+                .cloned()
+                .unwrap_or(Value::Null);
         }
     }
     if !sem_eq(Some(&nc), Some(&oc)) {
@@ -141,18 +217,32 @@ pub(crate) fn validate_pvc_update(new: &Value, old: &Value) -> Errs {
     }
     if let (Some(n), Some(o)) = (storage_of(ns), storage_of(os)) {
         if n.nanos < o.nanos {
-            let status = old.pointer("/status/capacity/storage").and_then(quantity::parse_json).map(|q| q.nanos).unwrap_or(0);
+            let status = old
+                .pointer("/status/capacity/storage")
+                .and_then(quantity::parse_json)
+                .map(|q| q.nanos)
+                .unwrap_or(0);
             if n.nanos <= status {
-                errs.push(Cause::forbidden("spec.resources.requests.storage", "field can not be less than status.capacity"));
+                errs.push(Cause::forbidden(
+                    "spec.resources.requests.storage",
+                    "field can not be less than status.capacity",
+                ));
             }
         }
     }
     if s(ns, "volumeMode") != s(os, "volumeMode") {
-        errs.push(Cause::invalid("volumeMode", s(ns, "volumeMode").map(q).unwrap_or("null".into()), "field is immutable"));
+        errs.push(Cause::invalid(
+            "volumeMode",
+            s(ns, "volumeMode").map(q).unwrap_or("null".into()),
+            "field is immutable",
+        ));
     }
     if present(os, "volumeAttributesClassName").is_some() {
         match s(ns, "volumeAttributesClassName") {
-            None => errs.push(Cause::forbidden("spec.volumeAttributesClassName", "update from non-nil value to nil is forbidden")),
+            None => errs.push(Cause::forbidden(
+                "spec.volumeAttributesClassName",
+                "update from non-nil value to nil is forbidden",
+            )),
             Some("") => errs.push(Cause::forbidden(
                 "spec.volumeAttributesClassName",
                 "update from non-nil value to an empty string is forbidden",
@@ -174,8 +264,21 @@ pub(crate) fn validate_pv(pv: &Value) -> Errs {
         errs.push(Cause::required(child(path, "capacity"), ""));
     }
     if cap.is_none_or(|c| !c.contains_key("storage") || c.len() > 1) {
-        let keys: Vec<String> = cap.map(|c| c.keys().map(|k| q(k)).collect()).unwrap_or_default();
-        errs.push(not_supported_fmt(child(path, "capacity"), &format!("core.ResourceList{{{}}}", keys.join(", ")), &["storage"]));
+        let value = match cap {
+            None => "core.ResourceList(nil)".to_string(),
+            Some(c) => {
+                let keys: Vec<String> = c
+                    .keys()
+                    .map(|k| format!("{}:resource.Quantity{{...}}", q(k)))
+                    .collect();
+                format!("core.ResourceList{{{}}}", keys.join(", "))
+            }
+        };
+        errs.push(not_supported_fmt(
+            child(path, "capacity"),
+            &value,
+            &["storage"],
+        ));
     }
     if let Some(c) = cap {
         for (k, v) in c {
@@ -183,29 +286,43 @@ pub(crate) fn validate_pv(pv: &Value) -> Errs {
             match quantity::parse_json(v) {
                 Some(q) if q.nanos > 0 => {}
                 Some(q) => errs.push(invalid_str(p, &q.canonical(), "must be greater than zero")),
-                None => errs.push(invalid_str(p, &v.to_string(), "must be a valid resource quantity")),
+                None => errs.push(invalid_str(
+                    p,
+                    &v.to_string(),
+                    "must be a valid resource quantity",
+                )),
             }
         }
     }
     match s(spec, "persistentVolumeReclaimPolicy") {
-        Some(p) if !p.is_empty() && !matches!(p, "Delete" | "Recycle" | "Retain") => errs.push(Cause::not_supported(
-            child(path, "persistentVolumeReclaimPolicy"),
-            p,
-            &["Delete", "Recycle", "Retain"],
-        )),
+        Some(p) if !p.is_empty() && !matches!(p, "Delete" | "Recycle" | "Retain") => {
+            errs.push(Cause::not_supported(
+                child(path, "persistentVolumeReclaimPolicy"),
+                p,
+                &["Delete", "Recycle", "Retain"],
+            ))
+        }
         _ => {}
     }
     let mut n = 0;
-    for k in PV_SOURCES.iter().filter(|k| !matches!(**k, "gitRepo" | "secret")) {
+    for k in PV_SOURCES
+        .iter()
+        .filter(|k| !matches!(**k, "gitRepo" | "secret"))
+    {
         if let Some(src) = present(spec, k) {
             if n > 0 {
-                errs.push(Cause::forbidden(child(path, k), "may not specify more than 1 volume type"));
+                errs.push(Cause::forbidden(
+                    child(path, k),
+                    "may not specify more than 1 volume type",
+                ));
                 continue;
             }
             n += 1;
             let p = child(path, k);
             match *k {
-                "hostPath" | "local" if se(src, "path").is_empty() => errs.push(Cause::required(child(&p, "path"), "")),
+                "hostPath" | "local" if se(src, "path").is_empty() => {
+                    errs.push(Cause::required(child(&p, "path"), ""))
+                }
                 "nfs" => {
                     for f in ["server", "path"] {
                         if se(src, f).is_empty() {
@@ -224,7 +341,10 @@ pub(crate) fn validate_pv(pv: &Value) -> Errs {
                 _ => {}
             }
             if *k == "local" && present(spec, "nodeAffinity").is_none() {
-                errs.push(Cause::required(child(path, "nodeAffinity"), "Local volume requires node affinity"));
+                errs.push(Cause::required(
+                    child(path, "nodeAffinity"),
+                    "Local volume requires node affinity",
+                ));
             }
         }
     }
@@ -241,7 +361,10 @@ pub(crate) fn validate_pv_update(new: &Value, old: &Value) -> Errs {
     let mut errs = meta::validate_object_meta_update(new, old);
     errs.extend(validate_pv(new));
     let null = Value::Null;
-    let (ns, os) = (new.get("spec").unwrap_or(&null), old.get("spec").unwrap_or(&null));
+    let (ns, os) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
     let pick = |spec: &Value| -> Value {
         let mut m = serde_json::Map::new();
         for k in PV_SOURCES {
@@ -260,10 +383,20 @@ pub(crate) fn validate_pv_update(new: &Value, old: &Value) -> Errs {
         ));
     }
     if s(ns, "volumeMode") != s(os, "volumeMode") {
-        errs.push(Cause::invalid("volumeMode", s(ns, "volumeMode").map(q).unwrap_or("null".into()), "field is immutable"));
+        errs.push(Cause::invalid(
+            "volumeMode",
+            s(ns, "volumeMode").map(q).unwrap_or("null".into()),
+            "field is immutable",
+        ));
     }
-    if present(os, "nodeAffinity").is_some() && !sem_eq(ns.get("nodeAffinity"), os.get("nodeAffinity")) {
-        errs.push(Cause::invalid("nodeAffinity", "core.VolumeNodeAffinity{...}", "field is immutable, except for updating from beta label to GA"));
+    if present(os, "nodeAffinity").is_some()
+        && !sem_eq(ns.get("nodeAffinity"), os.get("nodeAffinity"))
+    {
+        errs.push(Cause::invalid(
+            "nodeAffinity",
+            "core.VolumeNodeAffinity{...}",
+            "field is immutable, except for updating from beta label to GA",
+        ));
     }
     errs
 }
@@ -284,18 +417,26 @@ pub(crate) fn validate_storage_class(sc: &Value) -> Errs {
         errs.push(too_many("parameters", params.unwrap().len(), 512));
     }
     if params.is_some_and(|p| p.contains_key("")) {
-        errs.push(Cause::invalid("parameters", go_map(sc.get("parameters")), "key cannot be empty"));
+        errs.push(Cause::invalid(
+            "parameters",
+            go_map(sc.get("parameters")),
+            "key cannot be empty",
+        ));
     }
     match s(sc, "reclaimPolicy") {
-        Some(p) if !p.is_empty() && !matches!(p, "Delete" | "Retain") => {
-            errs.push(Cause::not_supported("reclaimPolicy", p, &["Delete", "Retain"]))
-        }
+        Some(p) if !p.is_empty() && !matches!(p, "Delete" | "Retain") => errs.push(
+            Cause::not_supported("reclaimPolicy", p, &["Delete", "Retain"]),
+        ),
         _ => {}
     }
     match s(sc, "volumeBindingMode") {
         None => errs.push(Cause::required("volumeBindingMode", "")),
         Some(m) if !matches!(m, "Immediate" | "WaitForFirstConsumer") => {
-            errs.push(Cause::not_supported("volumeBindingMode", m, &["Immediate", "WaitForFirstConsumer"]))
+            errs.push(Cause::not_supported(
+                "volumeBindingMode",
+                m,
+                &["Immediate", "WaitForFirstConsumer"],
+            ))
         }
         _ => {}
     }
@@ -306,14 +447,28 @@ pub(crate) fn validate_storage_class(sc: &Value) -> Errs {
 pub(crate) fn validate_storage_class_update(new: &Value, old: &Value) -> Errs {
     let mut errs = meta::validate_object_meta_update(new, old);
     if !sem_eq(new.get("parameters"), old.get("parameters")) {
-        errs.push(Cause::forbidden("parameters", "updates to parameters are forbidden."));
+        errs.push(Cause::forbidden(
+            "parameters",
+            "updates to parameters are forbidden.",
+        ));
     }
     if se(new, "provisioner") != se(old, "provisioner") {
-        errs.push(Cause::forbidden("provisioner", "updates to provisioner are forbidden."));
+        errs.push(Cause::forbidden(
+            "provisioner",
+            "updates to provisioner are forbidden.",
+        ));
     }
     if se(new, "reclaimPolicy") != se(old, "reclaimPolicy") {
-        errs.push(Cause::forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden."));
+        errs.push(Cause::forbidden(
+            "reclaimPolicy",
+            "updates to reclaimPolicy are forbidden.",
+        ));
     }
-    immutable_str(&mut errs, "volumeBindingMode", se(new, "volumeBindingMode"), se(old, "volumeBindingMode"));
+    immutable_str(
+        &mut errs,
+        "volumeBindingMode",
+        se(new, "volumeBindingMode"),
+        se(old, "volumeBindingMode"),
+    );
     errs
 }

@@ -28,7 +28,11 @@ pub(crate) fn key(path: &str, k: &str) -> String {
 
 /// `Not found: <value>` (upstream `field.NotFound`).
 pub(crate) fn not_found(field: impl Into<String>, value: &str) -> Cause {
-    Cause { reason: "FieldValueNotFound", field: field.into(), message: format!("Not found: {}", q(value)) }
+    Cause {
+        reason: "FieldValueNotFound",
+        field: field.into(),
+        message: format!("Not found: {}", q(value)),
+    }
 }
 
 /// `Too long: may not be more than N bytes` (upstream `field.TooLong`).
@@ -55,19 +59,30 @@ pub(crate) fn invalid_str(field: impl Into<String>, s: &str, detail: &str) -> Ca
 }
 
 /// `Unsupported value: <formatted>: supported values: ...` for non-string values.
-pub(crate) fn not_supported_fmt(field: impl Into<String>, formatted: &str, supported: &[&str]) -> Cause {
+pub(crate) fn not_supported_fmt(
+    field: impl Into<String>,
+    formatted: &str,
+    supported: &[&str],
+) -> Cause {
     let list: Vec<String> = supported.iter().map(|s| q(s)).collect();
     Cause {
         reason: "FieldValueNotSupported",
         field: field.into(),
-        message: format!("Unsupported value: {formatted}: supported values: {}", list.join(", ")),
+        message: format!(
+            "Unsupported value: {formatted}: supported values: {}",
+            list.join(", ")
+        ),
     }
 }
 
 /// `Invalid value: <v>: must be greater than or equal to 0` when `v < 0`.
 pub(crate) fn nonneg(errs: &mut Errs, field: impl Into<String>, v: i64) {
     if v < 0 {
-        errs.push(Cause::invalid(field, v, "must be greater than or equal to 0"));
+        errs.push(Cause::invalid(
+            field,
+            v,
+            "must be greater than or equal to 0",
+        ));
     }
 }
 
@@ -95,12 +110,16 @@ pub(crate) fn int(v: &Value, k: &str) -> Option<i64> {
 
 /// A JSON number as an integer.
 pub(crate) fn as_int(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+    v.as_i64()
+        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
 }
 
 /// Array at `v[k]`, empty when absent.
 pub(crate) fn arr<'a>(v: &'a Value, k: &str) -> &'a [Value] {
-    v.get(k).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(k)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// Object at `v[k]`.
@@ -122,7 +141,18 @@ pub(crate) fn flag(v: &Value, k: &str) -> bool {
 pub(crate) fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = v
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -139,7 +169,9 @@ pub(crate) fn q(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -152,7 +184,10 @@ pub(crate) fn go_map(v: Option<&Value>) -> String {
     match v.and_then(Value::as_object) {
         None => "map[string]string(nil)".to_string(),
         Some(_) => {
-            let parts: Vec<String> = string_map(v).iter().map(|(k, v)| format!("{}:{}", q(k), q(v))).collect();
+            let parts: Vec<String> = string_map(v)
+                .iter()
+                .map(|(k, v)| format!("{}:{}", q(k), q(v)))
+                .collect();
             format!("map[string]string{{{}}}", parts.join(", "))
         }
     }
@@ -190,15 +225,32 @@ pub(crate) fn go_selector(v: Option<&Value>) -> String {
             format!("[]v1.LabelSelectorRequirement{{{}}}", parts.join(", "))
         }
     };
-    format!("v1.LabelSelector{{MatchLabels:{}, MatchExpressions:{exprs}}}", go_map(v.get("matchLabels")))
+    format!(
+        "v1.LabelSelector{{MatchLabels:{}, MatchExpressions:{exprs}}}",
+        go_map(v.get("matchLabels"))
+    )
 }
 
 /// Go `%#v` of an `intstr.IntOrString` value.
 pub(crate) fn go_intstr(v: &Value) -> String {
     match v {
         Value::String(s) => format!("intstr.IntOrString{{Type:1, IntVal:0, StrVal:{}}}", q(s)),
-        other => format!("intstr.IntOrString{{Type:0, IntVal:{}, StrVal:\"\"}}", as_int(other).unwrap_or(0)),
+        other => format!(
+            "intstr.IntOrString{{Type:0, IntVal:{}, StrVal:\"\"}}",
+            as_int(other).unwrap_or(0)
+        ),
     }
+}
+
+/// Go `time.Time.String()` of an RFC 3339 timestamp (`2024-01-02 00:00:00 +0000 UTC`).
+pub(crate) fn go_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S +0000 UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| q(rfc3339))
 }
 
 /// A value with nulls, empty arrays/objects removed and integral floats made integers, so
@@ -255,7 +307,9 @@ pub(crate) fn spec_diff(type_name: &str, old: Option<&Value>, new: Option<&Value
         }
         let go_name = {
             let mut c = k.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         };
         if let Some(v) = o.get(k) {
             out.push_str(&format!("- \t{go_name}: {},\n", normalize(v)));
@@ -275,20 +329,32 @@ mod tests {
 
     #[test]
     fn go_formatting() {
-        assert_eq!(go_map(Some(&json!({"c": "d", "a": "b"}))), r#"map[string]string{"a":"b", "c":"d"}"#);
+        assert_eq!(
+            go_map(Some(&json!({"c": "d", "a": "b"}))),
+            r#"map[string]string{"a":"b", "c":"d"}"#
+        );
         assert_eq!(go_map(None), "map[string]string(nil)");
         assert_eq!(
             go_selector(Some(&json!({"matchLabels": {"app": "x"}}))),
             r#"v1.LabelSelector{MatchLabels:map[string]string{"app":"x"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}"#
         );
-        assert_eq!(go_intstr(&json!(0)), r#"intstr.IntOrString{Type:0, IntVal:0, StrVal:""}"#);
-        assert_eq!(go_intstr(&json!("5%")), r#"intstr.IntOrString{Type:1, IntVal:0, StrVal:"5%"}"#);
+        assert_eq!(
+            go_intstr(&json!(0)),
+            r#"intstr.IntOrString{Type:0, IntVal:0, StrVal:""}"#
+        );
+        assert_eq!(
+            go_intstr(&json!("5%")),
+            r#"intstr.IntOrString{Type:1, IntVal:0, StrVal:"5%"}"#
+        );
         assert_eq!(q("a\"b\n"), r#""a\"b\n""#);
     }
 
     #[test]
     fn semantic_equality() {
-        assert!(sem_eq(Some(&json!({"a": null, "b": [], "c": 1.0})), Some(&json!({"c": 1}))));
+        assert!(sem_eq(
+            Some(&json!({"a": null, "b": [], "c": 1.0})),
+            Some(&json!({"c": 1}))
+        ));
         assert!(sem_eq(None, Some(&json!({}))));
         assert!(!sem_eq(Some(&json!({"a": 1})), Some(&json!({"a": 2}))));
     }

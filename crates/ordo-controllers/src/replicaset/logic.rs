@@ -49,14 +49,39 @@ fn log_bucket(t: Option<Timestamp>, now: Timestamp) -> i64 {
 
 fn max_restarts(pod: &Pod) -> (i32, i32) {
     let st = pod.status.as_ref();
-    let regular = st.and_then(|s| s.container_statuses.as_ref()).map(|c| c.iter().map(|c| c.restart_count).max().unwrap_or(0)).unwrap_or(0);
-    let sidecars: Vec<&str> = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref()).map(|ics| ics.iter().filter(|c| c.restart_policy.as_deref() == Some("Always")).map(|c| c.name.as_str()).collect()).unwrap_or_default();
-    let sidecar = st.and_then(|s| s.init_container_statuses.as_ref()).map(|c| c.iter().filter(|c| sidecars.contains(&c.name.as_str())).map(|c| c.restart_count).max().unwrap_or(0)).unwrap_or(0);
+    let regular = st
+        .and_then(|s| s.container_statuses.as_ref())
+        .map(|c| c.iter().map(|c| c.restart_count).max().unwrap_or(0))
+        .unwrap_or(0);
+    let sidecars: Vec<&str> = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .map(|ics| {
+            ics.iter()
+                .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                .map(|c| c.name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let sidecar = st
+        .and_then(|s| s.init_container_statuses.as_ref())
+        .map(|c| {
+            c.iter()
+                .filter(|c| sidecars.contains(&c.name.as_str()))
+                .map(|c| c.restart_count)
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
     (regular, sidecar)
 }
 
 fn node(pod: &Pod) -> &str {
-    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .unwrap_or("")
 }
 
 /// Upstream `ActivePodsWithRanks.Less` as a total order (log-bucketed times, as with the
@@ -64,9 +89,22 @@ fn node(pod: &Pod) -> &str {
 /// not ready < ready, lower deletion cost, more co-located pods, more recently ready,
 /// more restarts, newer, then uid. Smaller = deleted first.
 pub fn deletion_order(a: &Pod, rank_a: usize, b: &Pod, rank_b: usize, now: Timestamp) -> Ordering {
-    let cost = |p: &Pod| p.metadata.annotations.as_ref().and_then(|a| a.get(DELETION_COST)).and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+    let cost = |p: &Pod| {
+        p.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(DELETION_COST))
+            .and_then(|c| c.parse::<i32>().ok())
+            .unwrap_or(0)
+    };
     let both_ready = is_pod_ready(a) && is_pod_ready(b);
-    let ready_bucket = |p: &Pod| if both_ready { log_bucket(ready_since(p).flatten(), now) } else { 0 };
+    let ready_bucket = |p: &Pod| {
+        if both_ready {
+            log_bucket(ready_since(p).flatten(), now)
+        } else {
+            0
+        }
+    };
     let created = |p: &Pod| log_bucket(p.metadata.creation_timestamp.as_ref().map(|t| t.0), now);
     (!node(a).is_empty())
         .cmp(&!node(b).is_empty())
@@ -95,11 +133,18 @@ pub fn pods_to_delete<'a>(pods: &[&'a Pod], diff: usize, now: Timestamp) -> Vec<
 
 /// The pod the ReplicaSet creates from its template: `generateName: <rs>-`, controller ref.
 pub fn new_pod(rs: &ReplicaSet) -> Pod {
-    let tmpl = rs.spec.as_ref().and_then(|s| s.template.clone()).unwrap_or_default();
+    let tmpl = rs
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.clone())
+        .unwrap_or_default();
     let tm = tmpl.metadata.unwrap_or_default();
     Pod {
         metadata: ObjectMeta {
-            generate_name: Some(format!("{}-", rs.metadata.name.as_deref().unwrap_or_default())),
+            generate_name: Some(format!(
+                "{}-",
+                rs.metadata.name.as_deref().unwrap_or_default()
+            )),
             namespace: rs.metadata.namespace.clone(),
             labels: tm.labels,
             annotations: tm.annotations,
@@ -114,14 +159,34 @@ pub fn new_pod(rs: &ReplicaSet) -> Pod {
 
 /// The status for `pods` (the active pods the ReplicaSet owns), keeping conditions, with a
 /// `ReplicaFailure` condition when creating or deleting failed (upstream `calculateStatus`).
-pub fn calculate_status(rs: &ReplicaSet, pods: &[&Pod], manage_error: Option<(&str, String)>, now: Timestamp) -> ReplicaSetStatus {
+pub fn calculate_status(
+    rs: &ReplicaSet,
+    pods: &[&Pod],
+    manage_error: Option<(&str, String)>,
+    now: Timestamp,
+) -> ReplicaSetStatus {
     let spec = rs.spec.clone().unwrap_or_default();
     let min_ready = spec.min_ready_seconds.unwrap_or(0);
-    let tmpl_labels = spec.template.as_ref().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
+    let tmpl_labels = spec
+        .template
+        .as_ref()
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
     let mut st = rs.status.clone().unwrap_or_default();
-    let fully = pods.iter().filter(|p| tmpl_labels.iter().all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v))).count();
+    let fully = pods
+        .iter()
+        .filter(|p| {
+            tmpl_labels
+                .iter()
+                .all(|(k, v)| p.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v))
+        })
+        .count();
     let ready = pods.iter().filter(|p| is_pod_ready(p)).count();
-    let available = pods.iter().filter(|p| is_pod_available(p, min_ready, now)).count();
+    let available = pods
+        .iter()
+        .filter(|p| is_pod_available(p, min_ready, now))
+        .count();
     let mut conds: Vec<ReplicaSetCondition> = st.conditions.take().unwrap_or_default();
     let has_failure = conds.iter().any(|c| c.type_ == "ReplicaFailure");
     match manage_error {
@@ -137,15 +202,21 @@ pub fn calculate_status(rs: &ReplicaSet, pods: &[&Pod], manage_error: Option<(&s
     }
     st.conditions = (!conds.is_empty()).then_some(conds);
     st.replicas = pods.len() as i32;
-    st.fully_labeled_replicas = Some(fully as i32);
-    st.ready_replicas = Some(ready as i32);
-    st.available_replicas = Some(available as i32);
+    // Zero counts are omitted, as upstream's `omitempty` does.
+    let nz = |x: usize| (x != 0).then_some(x as i32);
+    st.fully_labeled_replicas = nz(fully);
+    st.ready_replicas = nz(ready);
+    st.available_replicas = nz(available);
     st.observed_generation = rs.metadata.generation;
     st
 }
 
 /// When a pod that is ready but not yet available becomes available (for a requeue).
-pub fn next_available_in(rs: &ReplicaSet, pods: &[&Pod], now: Timestamp) -> Option<std::time::Duration> {
+pub fn next_available_in(
+    rs: &ReplicaSet,
+    pods: &[&Pod],
+    now: Timestamp,
+) -> Option<std::time::Duration> {
     let min_ready = rs.spec.as_ref()?.min_ready_seconds.unwrap_or(0);
     if min_ready <= 0 {
         return None;
@@ -160,7 +231,9 @@ pub fn next_available_in(rs: &ReplicaSet, pods: &[&Pod], now: Timestamp) -> Opti
 
 /// Whether `pod` belongs to `rs` by selector (used to sort adopted pods in).
 pub fn selects(rs: &ReplicaSet, pod: &Pod) -> bool {
-    rs.spec.as_ref().is_some_and(|s| selector_matches(&s.selector, pod.metadata.labels.as_ref()))
+    rs.spec
+        .as_ref()
+        .is_some_and(|s| selector_matches(&s.selector, pod.metadata.labels.as_ref()))
 }
 
 #[cfg(test)]
@@ -172,14 +245,41 @@ mod tests {
         Timestamp::from_second(now.as_second() - secs_ago).unwrap()
     }
 
-    fn pod(name: &str, node: &str, phase: &str, ready_ago: Option<i64>, restarts: i32, created_ago: i64, now: Timestamp) -> Pod {
+    fn pod(
+        name: &str,
+        node: &str,
+        phase: &str,
+        ready_ago: Option<i64>,
+        restarts: i32,
+        created_ago: i64,
+        now: Timestamp,
+    ) -> Pod {
         Pod {
-            metadata: ObjectMeta { name: Some(name.into()), uid: Some(name.into()), creation_timestamp: Some(Time(ts(created_ago, now))), ..Default::default() },
-            spec: Some(PodSpec { node_name: (!node.is_empty()).then(|| node.to_string()), ..Default::default() }),
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                uid: Some(name.into()),
+                creation_timestamp: Some(Time(ts(created_ago, now))),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                node_name: (!node.is_empty()).then(|| node.to_string()),
+                ..Default::default()
+            }),
             status: Some(PodStatus {
                 phase: Some(phase.into()),
-                conditions: ready_ago.map(|a| vec![PodCondition { type_: "Ready".into(), status: "True".into(), last_transition_time: Some(Time(ts(a, now))), ..Default::default() }]),
-                container_statuses: Some(vec![ContainerStatus { name: "c".into(), restart_count: restarts, ..Default::default() }]),
+                conditions: ready_ago.map(|a| {
+                    vec![PodCondition {
+                        type_: "Ready".into(),
+                        status: "True".into(),
+                        last_transition_time: Some(Time(ts(a, now))),
+                        ..Default::default()
+                    }]
+                }),
+                container_statuses: Some(vec![ContainerStatus {
+                    name: "c".into(),
+                    restart_count: restarts,
+                    ..Default::default()
+                }]),
                 ..Default::default()
             }),
         }
@@ -187,7 +287,10 @@ mod tests {
 
     fn order(pods: &[Pod], now: Timestamp) -> Vec<String> {
         let refs: Vec<&Pod> = pods.iter().collect();
-        pods_to_delete(&refs, pods.len() - 1, now).iter().map(|p| p.metadata.name.clone().unwrap()).collect()
+        pods_to_delete(&refs, pods.len() - 1, now)
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect()
     }
 
     #[test]
@@ -208,13 +311,16 @@ mod tests {
             pod("unknown", "n1", "Unknown", None, 0, 200, now),
             pod("running-notready", "n1", "Running", None, 0, 200, now),
         ];
-        assert_eq!(order(&pods, now), vec!["unscheduled", "pending", "unknown", "running-notready"]);
+        assert_eq!(
+            order(&pods, now),
+            vec!["unscheduled", "pending", "unknown", "running-notready"]
+        );
     }
 
     #[test]
     fn victims_recent_ready_restarts_newer() {
         let now = Timestamp::now();
-        let pods = vec![
+        let pods = [
             pod("old-ready", "n1", "Running", Some(10_000), 0, 20_000, now),
             pod("recent-ready", "n2", "Running", Some(10), 0, 20_000, now),
             pod("restarts", "n3", "Running", Some(10_000), 5, 20_000, now),
@@ -225,7 +331,9 @@ mod tests {
         let all: Vec<String> = {
             let mut r: Vec<(&Pod, usize)> = refs.iter().map(|p| (*p, 1)).collect();
             r.sort_by(|(a, ra), (b, rb)| deletion_order(a, *ra, b, *rb, now));
-            r.iter().map(|(p, _)| p.metadata.name.clone().unwrap()).collect()
+            r.iter()
+                .map(|(p, _)| p.metadata.name.clone().unwrap())
+                .collect()
         };
         assert_eq!(all, vec!["recent-ready", "restarts", "newer", "old-ready"]);
     }
@@ -235,9 +343,16 @@ mod tests {
         let now = Timestamp::now();
         let mut cheap = pod("cheap", "n1", "Running", Some(100), 0, 200, now);
         cheap.metadata.annotations = Some([(DELETION_COST.to_string(), "-5".to_string())].into());
-        let pods = vec![pod("alone", "n2", "Running", Some(100), 0, 200, now), pod("doubled", "n1", "Running", Some(100), 0, 200, now), cheap];
+        let pods = [
+            pod("alone", "n2", "Running", Some(100), 0, 200, now),
+            pod("doubled", "n1", "Running", Some(100), 0, 200, now),
+            cheap,
+        ];
         let refs: Vec<&Pod> = pods.iter().collect();
-        let names: Vec<String> = pods_to_delete(&refs, 2, now).iter().map(|p| p.metadata.name.clone().unwrap()).collect();
+        let names: Vec<String> = pods_to_delete(&refs, 2, now)
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap())
+            .collect();
         assert_eq!(names, vec!["cheap", "doubled"]);
     }
 
@@ -246,24 +361,52 @@ mod tests {
         let now = Timestamp::now();
         let mut rs = ReplicaSet::default();
         rs.metadata.generation = Some(3);
-        rs.spec = Some(k8s_openapi::api::apps::v1::ReplicaSetSpec { min_ready_seconds: Some(30), ..Default::default() });
-        let pods = [pod("a", "n", "Running", Some(60), 0, 100, now), pod("b", "n", "Running", Some(5), 0, 100, now), pod("c", "n", "Pending", None, 0, 100, now)];
+        rs.spec = Some(k8s_openapi::api::apps::v1::ReplicaSetSpec {
+            min_ready_seconds: Some(30),
+            ..Default::default()
+        });
+        let pods = [
+            pod("a", "n", "Running", Some(60), 0, 100, now),
+            pod("b", "n", "Running", Some(5), 0, 100, now),
+            pod("c", "n", "Pending", None, 0, 100, now),
+        ];
         let refs: Vec<&Pod> = pods.iter().collect();
         let st = calculate_status(&rs, &refs, None, now);
-        assert_eq!((st.replicas, st.ready_replicas, st.available_replicas, st.observed_generation), (3, Some(2), Some(1), Some(3)));
+        assert_eq!(
+            (
+                st.replicas,
+                st.ready_replicas,
+                st.available_replicas,
+                st.observed_generation
+            ),
+            (3, Some(2), Some(1), Some(3))
+        );
         let wait = next_available_in(&rs, &refs, now).unwrap();
         assert!(wait.as_secs() >= 24 && wait.as_secs() <= 26, "{wait:?}");
         let st = calculate_status(&rs, &refs, Some(("FailedCreate", "boom".into())), now);
-        assert_eq!(st.conditions.unwrap()[0].reason.as_deref(), Some("FailedCreate"));
+        assert_eq!(
+            st.conditions.unwrap()[0].reason.as_deref(),
+            Some("FailedCreate")
+        );
     }
 
     #[test]
     fn pod_from_template() {
-        let mut rs = ReplicaSet::default();
-        rs.metadata = ObjectMeta { name: Some("web-abc".into()), namespace: Some("d".into()), uid: Some("u".into()), ..Default::default() };
+        let rs = ReplicaSet {
+            metadata: ObjectMeta {
+                name: Some("web-abc".into()),
+                namespace: Some("d".into()),
+                uid: Some("u".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         let p = new_pod(&rs);
         assert_eq!(p.metadata.generate_name.as_deref(), Some("web-abc-"));
         let r = &p.metadata.owner_references.unwrap()[0];
-        assert_eq!((r.kind.as_str(), r.controller, r.block_owner_deletion), ("ReplicaSet", Some(true), Some(true)));
+        assert_eq!(
+            (r.kind.as_str(), r.controller, r.block_owner_deletion),
+            ("ReplicaSet", Some(true), Some(true))
+        );
     }
 }

@@ -17,10 +17,16 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
-use logic::{calculate_status, new_pod, next_available_in, pods_to_delete, slow_start_batches, BURST_REPLICAS};
+use logic::{
+    calculate_status, new_pod, next_available_in, pods_to_delete, slow_start_batches,
+    BURST_REPLICAS,
+};
 use std::sync::Arc;
 use std::time::Duration;
-use util::{claim, controller_of, controller_ref, is_pod_active, owner_refs_after, selector_matches, Claim, Error};
+use util::{
+    claim, controller_of, controller_ref, is_pod_active, owner_refs_after, owner_refs_patch,
+    selector_matches, status_patch, Claim, Error,
+};
 
 struct Ctx {
     client: Client,
@@ -29,23 +35,38 @@ struct Ctx {
 
 /// Runs the ReplicaSet controller until the watch streams end.
 pub async fn run(client: Client) -> anyhow::Result<()> {
-    let ctx = Arc::new(Ctx { client: client.clone(), recorder: Recorder::new(client.clone(), "replicaset-controller") });
-    let controller = Controller::new(Api::<ReplicaSet>::all(client.clone()), watcher::Config::default());
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        recorder: Recorder::new(client.clone(), "replicaset-controller"),
+    });
+    let controller = Controller::new(
+        Api::<ReplicaSet>::all(client.clone()),
+        watcher::Config::default(),
+    );
     let store = controller.store();
     controller
-        .watches(Api::<Pod>::all(client), watcher::Config::default(), move |pod: Pod| {
-            let ns = pod.namespace().unwrap_or_default();
-            match controller_of(&pod.metadata) {
-                Some(r) if r.kind == "ReplicaSet" => vec![ObjectRef::new(&r.name).within(&ns)],
-                Some(_) => vec![],
-                None => store
-                    .state()
-                    .iter()
-                    .filter(|rs| rs.namespace().as_deref() == Some(ns.as_str()) && rs.spec.as_ref().is_some_and(|s| selector_matches(&s.selector, pod.metadata.labels.as_ref())))
-                    .map(|rs| ObjectRef::from_obj(rs.as_ref()))
-                    .collect(),
-            }
-        })
+        .watches(
+            Api::<Pod>::all(client),
+            watcher::Config::default(),
+            move |pod: Pod| {
+                let ns = pod.namespace().unwrap_or_default();
+                match controller_of(&pod.metadata) {
+                    Some(r) if r.kind == "ReplicaSet" => vec![ObjectRef::new(&r.name).within(&ns)],
+                    Some(_) => vec![],
+                    None => store
+                        .state()
+                        .iter()
+                        .filter(|rs| {
+                            rs.namespace().as_deref() == Some(ns.as_str())
+                                && rs.spec.as_ref().is_some_and(|s| {
+                                    selector_matches(&s.selector, pod.metadata.labels.as_ref())
+                                })
+                        })
+                        .map(|rs| ObjectRef::from_obj(rs.as_ref()))
+                        .collect(),
+                }
+            },
+        )
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -98,11 +119,22 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
                 continue;
             }
             Claim::Ignore => continue,
-            Claim::Adopt => owner_refs_after(&pod.metadata, Some(controller_ref("apps/v1", "ReplicaSet", &rs.metadata)), None),
+            Claim::Adopt => owner_refs_after(
+                &pod.metadata,
+                Some(controller_ref("apps/v1", "ReplicaSet", &rs.metadata)),
+                None,
+            ),
             Claim::Release => owner_refs_after(&pod.metadata, None, rs.metadata.uid.as_deref()),
         };
-        let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "resourceVersion": pod.metadata.resource_version}});
-        match pod_api.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        let patch = owner_refs_patch(&pod.metadata, &refs);
+        match pod_api
+            .patch(
+                &pod.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
             Ok(p) if decision == Claim::Adopt => owned.push(p),
             Ok(_) => {}
             Err(e) => tracing::debug!("{decision:?} of pod {}/{}: {e}", ns, pod.name_any()),
@@ -116,15 +148,29 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
         if owned.len() < want {
             let n = (want - owned.len()).min(BURST_REPLICAS);
             let template = new_pod(&rs);
+            let pp = PostParams::default();
             for batch in slow_start_batches(n) {
-                let results = futures::future::join_all((0..batch).map(|_| pod_api.create(&PostParams::default(), &template))).await;
+                let results =
+                    futures::future::join_all((0..batch).map(|_| pod_api.create(&pp, &template)))
+                        .await;
                 for r in results {
                     match r {
-                        Ok(p) => ctx.recorder.record(&rs, EventType::Normal, "SuccessfulCreate", &format!("Created pod: {}", p.name_any())).await,
+                        Ok(p) => {
+                            ctx.recorder
+                                .record(
+                                    &rs,
+                                    EventType::Normal,
+                                    "SuccessfulCreate",
+                                    &format!("Created pod: {}", p.name_any()),
+                                )
+                                .await
+                        }
                         Err(e) if namespace_terminating(&e) => {}
                         Err(e) => {
                             let msg = format!("Error creating: {}", api_message(&e));
-                            ctx.recorder.record(&rs, EventType::Warning, "FailedCreate", &msg).await;
+                            ctx.recorder
+                                .record(&rs, EventType::Warning, "FailedCreate", &msg)
+                                .await;
                             manage_error = Some(("FailedCreate", api_message(&e)));
                         }
                     }
@@ -137,17 +183,39 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
             let refs: Vec<&Pod> = owned.iter().collect();
             let victims = pods_to_delete(&refs, (owned.len() - want).min(BURST_REPLICAS), now);
             let results = futures::future::join_all(victims.iter().map(|p| {
-                let dp = DeleteParams { preconditions: Some(Preconditions { uid: p.metadata.uid.clone(), resource_version: None }), ..Default::default() };
+                let dp = DeleteParams {
+                    preconditions: Some(Preconditions {
+                        uid: p.metadata.uid.clone(),
+                        resource_version: None,
+                    }),
+                    ..Default::default()
+                };
                 let (api, pname) = (pod_api.clone(), p.name_any());
                 async move { (pname.clone(), api.delete(&pname, &dp).await) }
             }))
             .await;
             for (pname, r) in results {
                 match r {
-                    Ok(_) => ctx.recorder.record(&rs, EventType::Normal, "SuccessfulDelete", &format!("Deleted pod: {pname}")).await,
+                    Ok(_) => {
+                        ctx.recorder
+                            .record(
+                                &rs,
+                                EventType::Normal,
+                                "SuccessfulDelete",
+                                &format!("Deleted pod: {pname}"),
+                            )
+                            .await
+                    }
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => {
-                        ctx.recorder.record(&rs, EventType::Warning, "FailedDelete", &format!("Error deleting: {}", api_message(&e))).await;
+                        ctx.recorder
+                            .record(
+                                &rs,
+                                EventType::Warning,
+                                "FailedDelete",
+                                &format!("Error deleting: {}", api_message(&e)),
+                            )
+                            .await;
                         manage_error = Some(("FailedDelete", api_message(&e)));
                     }
                 }
@@ -158,14 +226,15 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
     let refs: Vec<&Pod> = owned.iter().collect();
     let status = calculate_status(&rs, &refs, manage_error.clone(), now);
     if rs.status.as_ref() != Some(&status) {
-        let mut body = serde_json::to_value(&status).map_err(anyhow::Error::from)?;
-        if status.conditions.is_none() {
-            body["conditions"] = serde_json::Value::Null;
-        }
-        rs_api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&serde_json::json!({ "status": body }))).await?;
+        let patch = status_patch(rs.status.as_ref(), &status);
+        rs_api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
     }
     if manage_error.is_some() {
         return Ok(Action::requeue(Duration::from_secs(2)));
     }
-    Ok(Action::requeue(next_available_in(&rs, &refs, now).unwrap_or(Duration::from_secs(300))))
+    Ok(Action::requeue(
+        next_available_in(&rs, &refs, now).unwrap_or(Duration::from_secs(300)),
+    ))
 }

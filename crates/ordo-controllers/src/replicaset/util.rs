@@ -54,7 +54,8 @@ pub fn selector_matches(sel: &LabelSelector, labels: Option<&BTreeMap<String, St
 /// Neither terminal (Succeeded/Failed) nor being deleted (upstream `IsPodActive`).
 pub fn is_pod_active(pod: &Pod) -> bool {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    !matches!(phase, Some("Succeeded") | Some("Failed")) && pod.metadata.deletion_timestamp.is_none()
+    !matches!(phase, Some("Succeeded") | Some("Failed"))
+        && pod.metadata.deletion_timestamp.is_none()
 }
 
 /// When the pod's Ready condition last became True, if it is True.
@@ -75,13 +76,18 @@ pub fn is_pod_available(pod: &Pod, min_ready_seconds: i32, now: Timestamp) -> bo
         None => false,
         Some(_) if min_ready_seconds <= 0 => true,
         Some(None) => false,
-        Some(Some(t)) => t.as_millisecond() + i64::from(min_ready_seconds) * 1000 < now.as_millisecond(),
+        Some(Some(t)) => {
+            t.as_millisecond() + i64::from(min_ready_seconds) * 1000 < now.as_millisecond()
+        }
     }
 }
 
 /// The controller owner reference of an object, if any.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references.as_ref()?.iter().find(|r| r.controller == Some(true))
+    meta.owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true))
 }
 
 /// A controller owner reference (`controller` and `blockOwnerDeletion` true).
@@ -118,19 +124,65 @@ pub fn claim(owner: &ObjectMeta, selector: &LabelSelector, obj: &ObjectMeta) -> 
         Some(_) if matches => Claim::Keep,
         Some(_) if owner.deletion_timestamp.is_some() => Claim::Ignore,
         Some(_) => Claim::Release,
-        None if owner.deletion_timestamp.is_some() || !matches || obj.deletion_timestamp.is_some() || obj.namespace != owner.namespace => Claim::Ignore,
+        None if owner.deletion_timestamp.is_some()
+            || !matches
+            || obj.deletion_timestamp.is_some()
+            || obj.namespace != owner.namespace =>
+        {
+            Claim::Ignore
+        }
         None => Claim::Adopt,
     }
 }
 
 /// The owner references of `obj` after adopting (`add`) or releasing (`uid` removed).
-pub fn owner_refs_after(obj: &ObjectMeta, add: Option<OwnerReference>, remove_uid: Option<&str>) -> Vec<OwnerReference> {
-    let mut refs: Vec<OwnerReference> = obj.owner_references.clone().unwrap_or_default().into_iter().filter(|r| Some(r.uid.as_str()) != remove_uid).collect();
+pub fn owner_refs_after(
+    obj: &ObjectMeta,
+    add: Option<OwnerReference>,
+    remove_uid: Option<&str>,
+) -> Vec<OwnerReference> {
+    let mut refs: Vec<OwnerReference> = obj
+        .owner_references
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| Some(r.uid.as_str()) != remove_uid)
+        .collect();
     if let Some(a) = add {
         refs.retain(|r| r.uid != a.uid);
         refs.push(a);
     }
     refs
+}
+
+/// A JSON merge patch setting the owner references (`null` when none are left, as
+/// upstream's delete directive leaves no field), guarded by the resourceVersion.
+pub fn owner_refs_patch(meta: &ObjectMeta, refs: &[OwnerReference]) -> serde_json::Value {
+    let refs = if refs.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::json!(refs)
+    };
+    serde_json::json!({"metadata": {"ownerReferences": refs, "resourceVersion": meta.resource_version}})
+}
+
+/// A JSON merge patch `{"status": new}` that also clears (with `null`) the top-level
+/// status fields `old` had and `new` lacks.
+pub fn status_patch<T: serde::Serialize>(old: Option<&T>, new: &T) -> serde_json::Value {
+    let mut body = serde_json::to_value(new).unwrap_or_default();
+    if let (Some(o), Some(b)) = (
+        old.and_then(|o| serde_json::to_value(o).ok()),
+        body.as_object_mut(),
+    ) {
+        for k in o
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            b.entry(k).or_insert(serde_json::Value::Null);
+        }
+    }
+    serde_json::json!({ "status": body })
 }
 
 #[cfg(test)]
@@ -139,32 +191,66 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn selectors() {
-        let sel = LabelSelector { match_labels: Some(labels(&[("app", "x")])), ..Default::default() };
-        assert!(selector_matches(&sel, Some(&labels(&[("app", "x"), ("b", "c")]))));
+        let sel = LabelSelector {
+            match_labels: Some(labels(&[("app", "x")])),
+            ..Default::default()
+        };
+        assert!(selector_matches(
+            &sel,
+            Some(&labels(&[("app", "x"), ("b", "c")]))
+        ));
         assert!(!selector_matches(&sel, Some(&labels(&[("app", "y")]))));
         assert!(!selector_matches(&sel, None));
         let sel = LabelSelector {
             match_expressions: Some(vec![
-                LabelSelectorRequirement { key: "tier".into(), operator: "In".into(), values: Some(vec!["a".into(), "b".into()]) },
-                LabelSelectorRequirement { key: "x".into(), operator: "DoesNotExist".into(), values: None },
+                LabelSelectorRequirement {
+                    key: "tier".into(),
+                    operator: "In".into(),
+                    values: Some(vec!["a".into(), "b".into()]),
+                },
+                LabelSelectorRequirement {
+                    key: "x".into(),
+                    operator: "DoesNotExist".into(),
+                    values: None,
+                },
             ]),
             ..Default::default()
         };
         assert!(selector_matches(&sel, Some(&labels(&[("tier", "b")]))));
-        assert!(!selector_matches(&sel, Some(&labels(&[("tier", "b"), ("x", "1")]))));
-        assert!(!selector_matches(&LabelSelector::default(), Some(&labels(&[("a", "b")]))));
+        assert!(!selector_matches(
+            &sel,
+            Some(&labels(&[("tier", "b"), ("x", "1")]))
+        ));
+        assert!(!selector_matches(
+            &LabelSelector::default(),
+            Some(&labels(&[("a", "b")]))
+        ));
     }
 
     #[test]
     fn claims() {
-        let owner = ObjectMeta { name: Some("rs".into()), namespace: Some("d".into()), uid: Some("u1".into()), ..Default::default() };
-        let sel = LabelSelector { match_labels: Some(labels(&[("app", "x")])), ..Default::default() };
-        let mut pod = ObjectMeta { namespace: Some("d".into()), labels: Some(labels(&[("app", "x")])), ..Default::default() };
+        let owner = ObjectMeta {
+            name: Some("rs".into()),
+            namespace: Some("d".into()),
+            uid: Some("u1".into()),
+            ..Default::default()
+        };
+        let sel = LabelSelector {
+            match_labels: Some(labels(&[("app", "x")])),
+            ..Default::default()
+        };
+        let mut pod = ObjectMeta {
+            namespace: Some("d".into()),
+            labels: Some(labels(&[("app", "x")])),
+            ..Default::default()
+        };
         assert_eq!(claim(&owner, &sel, &pod), Claim::Adopt);
         pod.owner_references = Some(vec![controller_ref("apps/v1", "ReplicaSet", &owner)]);
         assert_eq!(claim(&owner, &sel, &pod), Claim::Keep);

@@ -2,6 +2,7 @@
 //! (which pods, which IP, which status and events); a [`Runtime`] does the *how*. `sim` is
 //! the simulated runtime; `runc` plugs in here without touching the agent loop.
 
+pub mod runc;
 pub mod sim;
 
 use k8s_openapi::api::core::v1::{Container, Pod};

@@ -64,7 +64,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn start_container(&self, pod: &Pod, container_id: &str) -> anyhow::Result<StartedContainer> {
-        let now = Time(chrono::Utc::now());
+        let now = crate::status::now();
         let mut pods = self.pods.lock().unwrap();
         let c = pods.get_mut(&uid(pod)).and_then(|cs| cs.iter_mut().find(|(_, i, _)| i == container_id)).ok_or_else(|| anyhow::anyhow!("container {container_id} not found"))?;
         let started_at = c.2.get_or_insert(now).clone();
@@ -72,7 +72,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn stop_pod(&self, uid: &str, _grace: Duration) -> anyhow::Result<Vec<ContainerExit>> {
-        let now = Time(chrono::Utc::now());
+        let now = crate::status::now();
         let mut pods = self.pods.lock().unwrap();
         let Some(cs) = pods.get_mut(uid) else { return Ok(vec![]) };
         let exits = cs

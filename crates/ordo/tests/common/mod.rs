@@ -19,7 +19,11 @@ pub struct Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Server {
@@ -35,21 +39,48 @@ impl Server {
 
     /// Starts a server on an existing data directory (for restarts).
     pub fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::start_in_with_runtime(dir, "sim", extra)
+    }
+
+    /// Starts a server with the runc runtime (real pods; needs root). Test images go in
+    /// `<data dir>/images/import` first: see [`Server::start_runc_in`].
+    pub fn start_runc(extra: &[&str]) -> Server {
+        Self::start_in_with_runtime(tempfile::tempdir().unwrap(), "runc", extra)
+    }
+
+    /// Starts a runc server on `dir`, which may already hold image archives to import.
+    pub fn start_runc_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::start_in_with_runtime(dir, "runc", extra)
+    }
+
+    /// Starts a server with the given `--runtime` (clap refuses the flag twice).
+    pub fn start_in_with_runtime(dir: tempfile::TempDir, runtime: &str, extra: &[&str]) -> Server {
         let port = free_port();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("server.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("server.log"))
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
         cmd.arg("server")
             .arg("--data-dir")
             .arg(dir.path())
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
-            .args(["--runtime", "sim", "--log", "info"])
+            .args(["--runtime", runtime, "--log", "info"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(log);
         let child = cmd.spawn().expect("starting ordo server");
         let kubeconfig = dir.path().join("kubeconfig.yaml");
-        let s = Server { child, dir, port, kubeconfig, cache: tempfile::tempdir().unwrap(), kubectl_bin: "/usr/bin/kubectl".into() };
+        let s = Server {
+            child,
+            dir,
+            port,
+            kubeconfig,
+            cache: tempfile::tempdir().unwrap(),
+            kubectl_bin: "/usr/bin/kubectl".into(),
+        };
         s.wait_ready();
         s
     }
@@ -57,8 +88,12 @@ impl Server {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if self.kubeconfig.exists() && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                let out = Command::new("curl").args(["-sk", &format!("https://127.0.0.1:{}/readyz", self.port)]).output();
+            if self.kubeconfig.exists()
+                && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            {
+                let out = Command::new("curl")
+                    .args(["-sk", &format!("https://127.0.0.1:{}/readyz", self.port)])
+                    .output();
                 if out.map(|o| o.stdout == b"ok").unwrap_or(false) {
                     return;
                 }
@@ -75,7 +110,10 @@ impl Server {
 
     /// The bearer token.
     pub fn token(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("pki/token")).unwrap().trim().to_string()
+        std::fs::read_to_string(self.dir.path().join("pki/token"))
+            .unwrap()
+            .trim()
+            .to_string()
     }
 
     /// Runs kubectl with this server's kubeconfig and a private discovery cache.
@@ -87,8 +125,18 @@ impl Server {
     pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         use std::io::Write;
         let mut cmd = Command::new(&self.kubectl_bin);
-        cmd.arg("--kubeconfig").arg(&self.kubeconfig).arg("--cache-dir").arg(self.cache.path()).args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.cache.path())
+            .args(args);
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("running kubectl");
         if let Some(s) = stdin {
             child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
@@ -99,21 +147,35 @@ impl Server {
     /// Runs kubectl and returns stdout, panicking with stderr on failure.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(out.status.success(), "kubectl {args:?} failed:\nstdout: {}\nstderr: {}\nserver log tail:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), tail(&self.log()));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}\nserver log tail:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            tail(&self.log())
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
     /// Runs kubectl expecting failure; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
-        assert!(!out.status.success(), "kubectl {args:?} unexpectedly succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 
     /// Applies a manifest given as text.
     pub fn apply(&self, manifest: &str) -> String {
         let out = self.kubectl_stdin(&["apply", "-f", "-"], Some(manifest));
-        assert!(out.status.success(), "apply failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -126,7 +188,10 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("timed out waiting for {what}; server log tail:\n{}", tail(&self.log()));
+        panic!(
+            "timed out waiting for {what}; server log tail:\n{}",
+            tail(&self.log())
+        );
     }
 
     /// Sends SIGTERM and waits.
@@ -134,7 +199,10 @@ impl Server {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -173,7 +241,9 @@ pub fn tail(s: &str) -> String {
 
 /// Splits a kubectl table into rows of whitespace-separated cells.
 pub fn table(out: &str) -> Vec<Vec<String>> {
-    out.lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect()
+    out.lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
 }
 
 /// The walkthrough manifest (headless Service + StatefulSet), with a local image name.

@@ -1,0 +1,234 @@
+//! Garbage collector: deletes objects whose owners are gone (background), deletes
+//! dependents before their owner (`foregroundDeletion` finalizer) or orphans them
+//! (`orphan` finalizer), for every listable/watchable kind discovery reports. It keeps a
+//! reflector per kind, and after any change rescans the whole graph; decisions are made
+//! by [`graph::decide`].
+
+pub mod graph;
+
+use crate::replicaset::is_not_found;
+use futures::StreamExt;
+use graph::{Action, Node, Policy};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions,
+    PropagationPolicy,
+};
+use kube::discovery::{verbs, Discovery, Scope};
+use kube::runtime::reflector::{self, store::Writer, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::Client;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// A served kind: its API resource, scope, and cache.
+struct Kind {
+    pub ar: ApiResource,
+    pub namespaced: bool,
+    pub store: Store<DynamicObject>,
+}
+
+/// The kinds discovery reports that can be listed, watched, patched and deleted.
+pub(crate) async fn discover(client: &Client) -> Vec<(ApiResource, bool)> {
+    loop {
+        match Discovery::new(client.clone()).run().await {
+            Ok(d) => {
+                let mut out = Vec::new();
+                for g in d.groups() {
+                    for (ar, caps) in g.recommended_resources() {
+                        if [verbs::LIST, verbs::WATCH, verbs::DELETE, verbs::PATCH]
+                            .iter()
+                            .all(|v| caps.supports_operation(v))
+                        {
+                            out.push((ar, caps.scope == Scope::Namespaced));
+                        }
+                    }
+                }
+                return out;
+            }
+            Err(e) => {
+                tracing::debug!("discovery failed: {e}; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// The API of one object of `ar`.
+pub(crate) fn api_for(
+    client: &Client,
+    ar: &ApiResource,
+    namespaced: bool,
+    ns: Option<&str>,
+) -> Api<DynamicObject> {
+    match ns {
+        Some(ns) if namespaced => Api::namespaced_with(client.clone(), ns, ar),
+        _ => Api::all_with(client.clone(), ar),
+    }
+}
+
+/// Runs the garbage collector.
+pub async fn run(client: Client) -> anyhow::Result<()> {
+    let notify = Arc::new(Notify::new());
+    let mut kinds = Vec::new();
+    for (ar, namespaced) in discover(&client).await {
+        let writer = Writer::new(ar.clone());
+        let store = writer.as_reader();
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        let n = notify.clone();
+        tokio::spawn(
+            reflector::reflector(
+                writer,
+                watcher(api, watcher::Config::default()).default_backoff(),
+            )
+            .for_each(move |_| {
+                n.notify_one();
+                futures::future::ready(())
+            }),
+        );
+        kinds.push(Kind {
+            ar,
+            namespaced,
+            store,
+        });
+    }
+    for k in &kinds {
+        if tokio::time::timeout(Duration::from_secs(30), k.store.wait_until_ready())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "garbage collector: {} cache not ready after 30s",
+                k.ar.plural
+            );
+        }
+    }
+    loop {
+        let _ = tokio::time::timeout(Duration::from_secs(5), notify.notified()).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Err(e) = scan(&client, &kinds).await {
+            tracing::debug!("garbage collection pass: {e}");
+        }
+    }
+}
+
+fn snapshot(kinds: &[Kind]) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    for (ri, k) in kinds.iter().enumerate() {
+        for o in k.store.state() {
+            let m = &o.metadata;
+            nodes.push(Node {
+                resource: ri,
+                namespace: m.namespace.clone(),
+                name: m.name.clone().unwrap_or_default(),
+                uid: m.uid.clone().unwrap_or_default(),
+                owners: m.owner_references.clone().unwrap_or_default(),
+                finalizers: m.finalizers.clone().unwrap_or_default(),
+                deleting: m.deletion_timestamp.is_some(),
+                resource_version: m.resource_version.clone(),
+            });
+        }
+    }
+    nodes
+}
+
+/// Whether the owner `r` of an object in `ns` is really gone (live GET, uid compared).
+async fn owner_absent(
+    client: &Client,
+    kinds: &[Kind],
+    ns: Option<&str>,
+    r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
+) -> bool {
+    let Some(k) = kinds
+        .iter()
+        .find(|k| k.ar.api_version == r.api_version && k.ar.kind == r.kind)
+    else {
+        return false;
+    };
+    match api_for(client, &k.ar, k.namespaced, ns)
+        .get_opt(&r.name)
+        .await
+    {
+        Ok(None) => true,
+        Ok(Some(o)) => o.metadata.uid.as_deref() != Some(r.uid.as_str()),
+        Err(_) => false,
+    }
+}
+
+async fn scan(client: &Client, kinds: &[Kind]) -> anyhow::Result<()> {
+    let nodes = snapshot(kinds);
+    let mut absent = HashSet::new();
+    for (dep, r) in graph::unknown_owners(&nodes) {
+        if owner_absent(client, kinds, nodes[dep].namespace.as_deref(), &r).await {
+            absent.insert(r.uid.clone());
+        }
+    }
+    for action in graph::decide(&nodes, &absent) {
+        let n = match &action {
+            Action::RemoveOwners { node, .. }
+            | Action::Delete { node, .. }
+            | Action::RemoveFinalizer { node, .. } => &nodes[*node],
+        };
+        let k = &kinds[n.resource];
+        let api = api_for(client, &k.ar, k.namespaced, n.namespace.as_deref());
+        let what = format!(
+            "{} {}/{}",
+            k.ar.kind,
+            n.namespace.as_deref().unwrap_or(""),
+            n.name
+        );
+        let res = match &action {
+            Action::RemoveOwners { uids, .. } => {
+                let refs: Vec<_> = n.owners.iter().filter(|r| !uids.contains(&r.uid)).collect();
+                let refs = if refs.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::json!(refs)
+                };
+                let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "resourceVersion": n.resource_version}});
+                api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map(|_| ())
+            }
+            Action::RemoveFinalizer { finalizer, .. } => {
+                let fins: Vec<&String> = n
+                    .finalizers
+                    .iter()
+                    .filter(|f| f.as_str() != *finalizer)
+                    .collect();
+                let fins = if fins.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::json!(fins)
+                };
+                let patch = serde_json::json!({"metadata": {"finalizers": fins, "resourceVersion": n.resource_version}});
+                api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .map(|_| ())
+            }
+            Action::Delete { policy, .. } => {
+                let dp = DeleteParams {
+                    propagation_policy: Some(match policy {
+                        Policy::Background => PropagationPolicy::Background,
+                        Policy::Foreground => PropagationPolicy::Foreground,
+                        Policy::Orphan => PropagationPolicy::Orphan,
+                    }),
+                    preconditions: Some(Preconditions {
+                        uid: Some(n.uid.clone()),
+                        resource_version: None,
+                    }),
+                    ..Default::default()
+                };
+                tracing::debug!("garbage collector: deleting {what} ({policy:?})");
+                api.delete(&n.name, &dp).await.map(|_| ())
+            }
+        };
+        match res {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => tracing::debug!("garbage collector: {action:?} on {what}: {e}"),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Whether a pod fits a node (upstream's filter plugins, simplified): node Ready,
+//! schedulable, node selector and required node affinity, taints, and resources
+//! (pod count, cpu, memory requests). Pure functions, no I/O.
+
+use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, Pod, Taint, Toleration};
+use std::collections::BTreeMap;
+
+/// What a pod asks of a node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requests {
+    pub cpu_milli: i64,
+    pub memory: i64,
+}
+
+/// What is already placed on a node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub pods: i64,
+    pub cpu_milli: i64,
+    pub memory: i64,
+}
+
+impl Usage {
+    pub fn add(&mut self, r: Requests) {
+        self.pods += 1;
+        self.cpu_milli += r.cpu_milli;
+        self.memory += r.memory;
+    }
+
+    pub fn sub(&mut self, r: Requests) {
+        self.pods -= 1;
+        self.cpu_milli -= r.cpu_milli;
+        self.memory -= r.memory;
+    }
+}
+
+/// A quantity (`100m`, `1.5`, `128Mi`, `1G`, `1e3`) in thousandths, rounded up.
+pub fn milli(q: &str) -> Option<i64> {
+    let q = q.trim();
+    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(q.len());
+    let (num, suffix) = q.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse().ok()?),
+        _ => return None,
+    };
+    Some((n * mult * 1000.0).ceil() as i64)
+}
+
+/// The pod's effective requests: the sum over its containers, or the largest init
+/// container's if that is more (upstream's rule), plus the pod overhead.
+pub fn requests(pod: &Pod) -> Requests {
+    let get = |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, k: &str| m.and_then(|m| m.get(k)).and_then(|q| milli(&q.0)).unwrap_or(0);
+    let Some(spec) = pod.spec.as_ref() else { return Requests::default() };
+    let mut r = Requests::default();
+    for c in &spec.containers {
+        let req = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        r.cpu_milli += get(req, "cpu");
+        r.memory += get(req, "memory") / 1000;
+    }
+    for c in spec.init_containers.iter().flatten() {
+        let req = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+        r.cpu_milli = r.cpu_milli.max(get(req, "cpu"));
+        r.memory = r.memory.max(get(req, "memory") / 1000);
+    }
+    let overhead = spec.overhead.as_ref();
+    r.cpu_milli += get(overhead, "cpu");
+    r.memory += get(overhead, "memory") / 1000;
+    r
+}
+
+/// Whether the node's Ready condition is True.
+pub fn node_ready(node: &Node) -> bool {
+    node.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn tolerates(tolerations: &[Toleration], key: &str, value: &str, effect: &str) -> bool {
+    tolerations.iter().any(|t| {
+        let effect_ok = t.effect.as_deref().is_none_or(|e| e.is_empty() || e == effect);
+        let key_ok = match t.operator.as_deref().unwrap_or("Equal") {
+            "Exists" => t.key.as_deref().is_none_or(|k| k.is_empty() || k == key),
+            _ => t.key.as_deref() == Some(key) && t.value.as_deref().unwrap_or("") == value,
+        };
+        effect_ok && key_ok
+    })
+}
+
+fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
+    let values = r.values.as_deref().unwrap_or_default();
+    match r.operator.as_str() {
+        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
+        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
+        "Exists" => value.is_some(),
+        "DoesNotExist" => value.is_none(),
+        "Gt" | "Lt" => {
+            let (Some(v), Some(bound)) = (value.and_then(|v| v.parse::<i64>().ok()), values.first().and_then(|b| b.parse::<i64>().ok())) else { return false };
+            if r.operator == "Gt" {
+                v > bound
+            } else {
+                v < bound
+            }
+        }
+        _ => false,
+    }
+}
+
+/// `spec.nodeSelector` and required node affinity.
+fn selector_matches(pod: &Pod, node: &Node) -> bool {
+    let empty = BTreeMap::new();
+    let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
+    let spec = pod.spec.as_ref();
+    if let Some(sel) = spec.and_then(|s| s.node_selector.as_ref()) {
+        if !sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+            return false;
+        }
+    }
+    let required = spec.and_then(|s| s.affinity.as_ref()).and_then(|a| a.node_affinity.as_ref()).and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref());
+    let Some(required) = required else { return true };
+    let name = node.metadata.name.clone().unwrap_or_default();
+    required.node_selector_terms.iter().any(|term| {
+        let exprs = term.match_expressions.iter().flatten().all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)));
+        let fields = term.match_fields.iter().flatten().all(|r| requirement_matches(r, (r.key == "metadata.name").then_some(name.as_str())));
+        (term.match_expressions.is_some() || term.match_fields.is_some()) && exprs && fields
+    })
+}
+
+/// Why `pod` does not fit `node` (upstream's reason strings), or None if it fits.
+pub fn unfit_reason(pod: &Pod, req: Requests, node: &Node, used: Usage) -> Option<String> {
+    let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.clone()).unwrap_or_default();
+    if !node_ready(node) && !tolerates(&tolerations, "node.kubernetes.io/not-ready", "", "NoSchedule") {
+        return Some("node(s) had untolerated taint {node.kubernetes.io/not-ready: }".into());
+    }
+    if node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false) && !tolerates(&tolerations, "node.kubernetes.io/unschedulable", "", "NoSchedule") {
+        return Some("node(s) were unschedulable".into());
+    }
+    if !selector_matches(pod, node) {
+        return Some("node(s) didn't match Pod's node affinity/selector".into());
+    }
+    let taints: Vec<Taint> = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+    if let Some(t) = taints.iter().find(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerates(&tolerations, &t.key, t.value.as_deref().unwrap_or(""), &t.effect)) {
+        return Some(format!("node(s) had untolerated taint {{{}: {}}}", t.key, t.value.as_deref().unwrap_or("")));
+    }
+    let alloc = node.status.as_ref().and_then(|s| s.allocatable.as_ref());
+    let cap = |k: &str| alloc.and_then(|a| a.get(k)).and_then(|q| milli(&q.0));
+    if let Some(pods) = cap("pods") {
+        if (used.pods + 1) * 1000 > pods {
+            return Some("Too many pods".into());
+        }
+    }
+    if req.cpu_milli > 0 {
+        if let Some(cpu) = cap("cpu") {
+            if used.cpu_milli + req.cpu_milli > cpu {
+                return Some("Insufficient cpu".into());
+            }
+        }
+    }
+    if req.memory > 0 {
+        if let Some(mem) = cap("memory") {
+            if used.memory + req.memory > mem / 1000 {
+                return Some("Insufficient memory".into());
+            }
+        }
+    }
+    None
+}
+
+/// Picks the feasible node with the fewest pods (then the least requested cpu, then the
+/// name), or returns upstream's FailedScheduling message.
+pub fn choose<'a>(pod: &Pod, nodes: impl Iterator<Item = (&'a Node, Usage)>) -> Result<String, String> {
+    let req = requests(pod);
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut best: Option<(i64, i64, String)> = None;
+    let mut total = 0;
+    for (node, used) in nodes {
+        total += 1;
+        match unfit_reason(pod, req, node, used) {
+            Some(r) => *reasons.entry(r).or_default() += 1,
+            None => {
+                let key = (used.pods, used.cpu_milli, node.metadata.name.clone().unwrap_or_default());
+                if best.as_ref().is_none_or(|b| key < *b) {
+                    best = Some(key);
+                }
+            }
+        }
+    }
+    if let Some((_, _, name)) = best {
+        return Ok(name);
+    }
+    if total == 0 {
+        return Err("no nodes available to schedule pods".into());
+    }
+    let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    parts.sort();
+    Err(format!("0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.", parts.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Container, NodeCondition, NodeSpec, NodeStatus, PodSpec, ResourceRequirements};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn node(name: &str, ready: bool, labels: &[(&str, &str)]) -> Node {
+        Node {
+            metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()), ..Default::default() },
+            spec: Some(NodeSpec::default()),
+            status: Some(NodeStatus {
+                conditions: Some(vec![NodeCondition { type_: "Ready".into(), status: if ready { "True" } else { "False" }.into(), ..Default::default() }]),
+                allocatable: Some([("cpu", "2"), ("memory", "4Gi"), ("pods", "110")].into_iter().map(|(k, v)| (k.to_string(), Quantity(v.into()))).collect()),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn pod(cpu: Option<&str>) -> Pod {
+        let resources = cpu.map(|c| ResourceRequirements { requests: Some([("cpu".to_string(), Quantity(c.into()))].into()), ..Default::default() });
+        Pod { spec: Some(PodSpec { containers: vec![Container { name: "c".into(), resources, ..Default::default() }], ..Default::default() }), ..Default::default() }
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(milli("100m"), Some(100));
+        assert_eq!(milli("2"), Some(2000));
+        assert_eq!(milli("0.5"), Some(500));
+        assert_eq!(milli("1Ki"), Some(1_024_000));
+        assert_eq!(milli("1e3"), Some(1_000_000));
+        assert_eq!(milli("1G"), Some(1_000_000_000_000));
+        assert_eq!(milli("abc"), None);
+    }
+
+    #[test]
+    fn spreads_by_pod_count() {
+        let (a, b) = (node("a", true, &[]), node("b", true, &[]));
+        let got = choose(&pod(None), [(&a, Usage { pods: 3, ..Default::default() }), (&b, Usage { pods: 1, ..Default::default() })].into_iter());
+        assert_eq!(got, Ok("b".into()));
+    }
+
+    #[test]
+    fn reports_why_nothing_fits() {
+        let a = node("a", true, &[("disk", "hdd")]);
+        let mut b = node("b", true, &[]);
+        b.spec.as_mut().unwrap().unschedulable = Some(true);
+        let c = node("c", false, &[]);
+        let mut p = pod(None);
+        p.spec.as_mut().unwrap().node_selector = Some([("disk".to_string(), "ssd".to_string())].into());
+        let err = choose(&p, [(&a, Usage::default()), (&b, Usage::default()), (&c, Usage::default())].into_iter()).unwrap_err();
+        assert_eq!(
+            err,
+            "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        );
+        assert_eq!(choose(&p, std::iter::empty()).unwrap_err(), "no nodes available to schedule pods");
+    }
+
+    #[test]
+    fn resources_and_selector_fit() {
+        let a = node("a", true, &[("disk", "ssd")]);
+        assert_eq!(unfit_reason(&pod(Some("3")), requests(&pod(Some("3"))), &a, Usage::default()), Some("Insufficient cpu".into()));
+        assert_eq!(unfit_reason(&pod(Some("1")), requests(&pod(Some("1"))), &a, Usage { pods: 0, cpu_milli: 1500, memory: 0 }), Some("Insufficient cpu".into()));
+        assert_eq!(unfit_reason(&pod(None), Requests::default(), &a, Usage { pods: 110, ..Default::default() }), Some("Too many pods".into()));
+        let mut p = pod(Some("1"));
+        p.spec.as_mut().unwrap().node_selector = Some([("disk".to_string(), "ssd".to_string())].into());
+        assert_eq!(unfit_reason(&p, requests(&p), &a, Usage::default()), None);
+    }
+
+    #[test]
+    fn taints_need_tolerations() {
+        let mut a = node("a", true, &[]);
+        a.spec.as_mut().unwrap().taints = Some(vec![Taint { key: "dedicated".into(), value: Some("db".into()), effect: "NoSchedule".into(), ..Default::default() }]);
+        let mut p = pod(None);
+        assert_eq!(unfit_reason(&p, Requests::default(), &a, Usage::default()), Some("node(s) had untolerated taint {dedicated: db}".into()));
+        p.spec.as_mut().unwrap().tolerations = Some(vec![Toleration { key: Some("dedicated".into()), operator: Some("Equal".into()), value: Some("db".into()), effect: Some("NoSchedule".into()), ..Default::default() }]);
+        assert_eq!(unfit_reason(&p, Requests::default(), &a, Usage::default()), None);
+    }
+}

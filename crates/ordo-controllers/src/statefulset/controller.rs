@@ -1,0 +1,349 @@
+//! The thin I/O shell: a kube-runtime `Controller` over StatefulSets, triggered by their pods,
+//! ControllerRevisions and claims. Each sync reads the set, pods, claims and revisions live from
+//! the API (no stale cache, so no duplicate creates or deletes), plans, writes, then records status.
+
+use super::plan::{self, Action, Input, RevisionRef};
+use super::revision::{self, UpdateChoice};
+use super::{adopt, identity, status};
+use crate::events::{EventType, Recorder};
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action as Next, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Component name on Events.
+pub const COMPONENT: &str = "statefulset-controller";
+
+struct Ctx {
+    client: Client,
+    recorder: Recorder,
+}
+
+/// A failed sync; retried after a short delay.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    #[error("{0}")]
+    Sync(String),
+}
+
+/// Runs the controller until the watch streams end.
+pub async fn run(client: Client) -> anyhow::Result<()> {
+    let controller = Controller::new(Api::<StatefulSet>::all(client.clone()), watcher::Config::default());
+    let (pod_sets, claim_sets) = (controller.store(), controller.store());
+    let ctx = Arc::new(Ctx { recorder: Recorder::new(client.clone(), COMPONENT), client: client.clone() });
+    controller
+        .owns(Api::<ControllerRevision>::all(client.clone()), watcher::Config::default())
+        .watches(Api::<Pod>::all(client.clone()), watcher::Config::default(), move |pod: Pod| {
+            sets_for(&pod_sets, &pod.metadata, identity::parent_and_ordinal(&pod.name_any()).map(|(p, _)| p.to_string()))
+        })
+        .watches(Api::<PersistentVolumeClaim>::all(client), watcher::Config::default(), move |pvc: PersistentVolumeClaim| {
+            sets_for(&claim_sets, &pvc.metadata, None)
+        })
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!("statefulset controller: {e}");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+/// The sets an object's change concerns: its StatefulSet controller, else (orphans) every set
+/// in its namespace whose selector matches (and, for pods, whose name is the pod's parent).
+fn sets_for(
+    sets: &Store<StatefulSet>,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    parent: Option<String>,
+) -> Vec<ObjectRef<StatefulSet>> {
+    let ns = meta.namespace.clone().unwrap_or_default();
+    if let Some(r) = identity::controller_of(meta) {
+        return match (r.kind.as_str(), r.api_version.starts_with("apps/")) {
+            ("StatefulSet", true) => vec![ObjectRef::new(&r.name).within(&ns)],
+            ("Pod", _) => {
+                // A claim owned by a pod (whenScaled=Delete): its set is in the claim's name.
+                sets.state()
+                    .iter()
+                    .filter(|s| s.namespace().as_deref() == Some(&ns) && r.name.starts_with(&format!("{}-", s.name_any())))
+                    .map(|s| ObjectRef::from_obj(s.as_ref()))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+    }
+    sets.state()
+        .iter()
+        .filter(|s| s.namespace().as_deref() == Some(&ns))
+        .filter(|s| parent.as_ref().is_none_or(|p| *p == s.name_any()))
+        .filter(|s| adopt::labels_match(adopt::selector(s).as_ref(), meta))
+        .map(|s| ObjectRef::from_obj(s.as_ref()))
+        .collect()
+}
+
+fn error_policy(set: Arc<StatefulSet>, err: &Error, _ctx: Arc<Ctx>) -> Next {
+    tracing::info!("syncing StatefulSet {}/{}: {err}", set.namespace().unwrap_or_default(), set.name_any());
+    Next::requeue(Duration::from_secs(2))
+}
+
+async fn reconcile(obj: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Next, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
+    let Some(set) = sets.get_opt(&obj.name_any()).await? else { return Ok(Next::await_change()) };
+    Sync { ctx: &ctx, ns: &ns, set }.run().await
+}
+
+/// One sync of one set.
+struct Sync<'a> {
+    ctx: &'a Ctx,
+    ns: &'a str,
+    set: StatefulSet,
+}
+
+impl Sync<'_> {
+    fn api<K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>>(&self) -> Api<K> {
+        Api::namespaced(self.ctx.client.clone(), self.ns)
+    }
+
+    async fn run(self) -> Result<Next, Error> {
+        let set = &self.set;
+        let pods = self.claim_pods().await?;
+        let mut revisions = self.claim_revisions().await?;
+        revision::sort_revisions(&mut revisions);
+        let claims: BTreeMap<String, PersistentVolumeClaim> = self
+            .api::<PersistentVolumeClaim>()
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .map(|c| (c.name_any(), c))
+            .collect();
+
+        let mut collision_count = set.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
+        let update = self.update_revision(&mut revisions, &mut collision_count).await?;
+        let update_name = update.metadata.name.clone().unwrap_or_default();
+        let current_name = set.status.as_ref().and_then(|s| s.current_revision.clone());
+        let current = revisions.iter().find(|r| r.metadata.name == current_name).cloned().unwrap_or_else(|| update.clone());
+        let current_name = current.metadata.name.clone().unwrap_or_default();
+        if let Some(cause) = revision::change_cause_refresh(set, &revisions, &update_name) {
+            self.set_change_cause(&update_name, &cause).await;
+        }
+
+        let (Some(update_tpl), Some(current_tpl)) = (revision::revision_template(&update), revision::revision_template(&current)) else {
+            return Err(Error::Sync(format!("revision {update_name} or {current_name} has unreadable data")));
+        };
+        let now_ms = k8s_openapi::jiff::Timestamp::now().as_millisecond();
+        let input = Input {
+            set,
+            pods: &pods,
+            claims: &claims,
+            current: RevisionRef { name: &current_name, template: &current_tpl },
+            update: RevisionRef { name: &update_name, template: &update_tpl },
+            collision_count,
+            now_ms,
+        };
+        let planned = plan::plan(&input);
+        let outcome = self.execute(planned.actions).await;
+
+        if status::differs(set, &planned.status) {
+            let patch = status::patch(&planned.status);
+            self.api::<StatefulSet>().patch_status(&set.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        }
+        for name in revision::revisions_to_prune(set, &pods, &revisions, &current_name, &update_name) {
+            match self.api::<ControllerRevision>().delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        outcome?;
+        Ok(match planned.recheck_at_ms {
+            Some(at) => Next::requeue(Duration::from_millis((at - now_ms).clamp(10, 3_600_000) as u64 + 20)),
+            None => Next::requeue(Duration::from_secs(300)),
+        })
+    }
+
+    /// Pods the set owns after adoption and release (`getPodsForStatefulSet`).
+    async fn claim_pods(&self) -> Result<Vec<Pod>, Error> {
+        let set = &self.set;
+        let api = self.api::<Pod>();
+        let selector = adopt::selector(set);
+        let mut owned = Vec::new();
+        for pod in api.list(&ListParams::default()).await?.items {
+            let matches = adopt::labels_match(selector.as_ref(), &pod.metadata) && identity::is_member_of(set, &pod);
+            match adopt::decide(set, &pod.metadata, matches) {
+                adopt::Claim::Keep => owned.push(pod),
+                adopt::Claim::Adopt => match adopt::apply(&api, set, &pod, true).await {
+                    Ok(p) => owned.push(p),
+                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                },
+                adopt::Claim::Release => match adopt::apply(&api, set, &pod, false).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                },
+                adopt::Claim::Ignore => {}
+            }
+        }
+        Ok(owned)
+    }
+
+    /// Revisions the set controls, orphans matching its selector adopted.
+    async fn claim_revisions(&self) -> Result<Vec<ControllerRevision>, Error> {
+        let set = &self.set;
+        let api = self.api::<ControllerRevision>();
+        let selector = adopt::selector(set);
+        let mut owned = Vec::new();
+        for cr in api.list(&ListParams::default()).await?.items {
+            let matches = adopt::labels_match(selector.as_ref(), &cr.metadata);
+            match adopt::decide(set, &cr.metadata, matches) {
+                // Revisions are never released upstream: keep ours even if labels drifted.
+                adopt::Claim::Keep | adopt::Claim::Release => owned.push(cr),
+                adopt::Claim::Adopt => match adopt::apply(&api, set, &cr, true).await {
+                    Ok(c) => owned.push(c),
+                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                },
+                adopt::Claim::Ignore => {}
+            }
+        }
+        Ok(owned)
+    }
+
+    /// `getStatefulSetRevisions`: reuse, bump (rollback) or create the update revision.
+    async fn update_revision(&self, revisions: &mut Vec<ControllerRevision>, collision_count: &mut i32) -> Result<ControllerRevision, Error> {
+        let set = &self.set;
+        let api = self.api::<ControllerRevision>();
+        match revision::choose_update(set, revisions, *collision_count) {
+            UpdateChoice::Latest(name) => Ok(revisions.iter().find(|r| r.metadata.name.as_deref() == Some(&name)).cloned().unwrap_or_default()),
+            UpdateChoice::Bump { name, revision: n } => {
+                let patch = serde_json::json!({ "revision": n });
+                let cr = api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+                if let Some(r) = revisions.iter_mut().find(|r| r.metadata.name.as_deref() == Some(&name)) {
+                    r.revision = n;
+                }
+                revision::sort_revisions(revisions);
+                Ok(cr)
+            }
+            UpdateChoice::Create(mut cr) => loop {
+                match api.create(&PostParams::default(), &cr).await {
+                    Ok(created) => {
+                        revisions.push(created.clone());
+                        return Ok(created);
+                    }
+                    Err(kube::Error::Api(s)) if s.is_already_exists() => {
+                        let name = cr.metadata.name.clone().unwrap_or_default();
+                        let existing = api.get(&name).await?;
+                        if revision::equal_revision(&existing, &cr) {
+                            return Ok(existing);
+                        }
+                        *collision_count += 1;
+                        cr = Box::new(revision::new_revision(set, cr.revision, *collision_count));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            },
+        }
+    }
+
+    /// ordo's deviation: the update revision takes a change-cause set after it was created.
+    async fn set_change_cause(&self, name: &str, cause: &str) {
+        let patch = serde_json::json!({"metadata": {"annotations": {revision::CHANGE_CAUSE: cause}}});
+        if let Err(e) = self.api::<ControllerRevision>().patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            tracing::debug!("recording change-cause on {name}: {e}");
+        }
+    }
+
+    async fn event(&self, ty: EventType, reason: &str, message: String) {
+        self.ctx.recorder.record(&self.set, ty, reason, &message).await;
+    }
+
+    /// Executes actions in order, stopping at the first failure (events as upstream).
+    async fn execute(&self, actions: Vec<Action>) -> Result<(), Error> {
+        let set_name = self.set.name_any();
+        let mut iter = actions.into_iter().peekable();
+        while let Some(action) = iter.next() {
+            match action {
+                Action::CreateClaim { claim, pod } => {
+                    let claim_name = claim.name_any();
+                    match self.api::<PersistentVolumeClaim>().create(&PostParams::default(), &claim).await {
+                        Ok(_) => {
+                            let msg = format!("create Claim {claim_name} Pod {pod} in StatefulSet {set_name} success");
+                            self.event(EventType::Normal, "SuccessfulCreate", msg).await;
+                        }
+                        Err(kube::Error::Api(s)) if s.is_already_exists() => {}
+                        Err(e) => {
+                            let err = err_text(&e);
+                            let msg = format!("create Claim {claim_name} for Pod {pod} in StatefulSet {set_name} failed error: {err}");
+                            self.event(EventType::Warning, "FailedCreate", msg).await;
+                            if matches!(iter.peek(), Some(Action::CreatePod(p)) if p.name_any() == pod) {
+                                let msg = format!("create Pod {pod} in StatefulSet {set_name} failed error: failed to create PVC {claim_name}: {err}");
+                                self.event(EventType::Warning, "FailedCreate", msg).await;
+                            }
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Action::CreatePod(pod) => {
+                    let name = pod.name_any();
+                    match self.api::<Pod>().create(&PostParams::default(), &pod).await {
+                        Ok(_) => self.event(EventType::Normal, "SuccessfulCreate", format!("create Pod {name} in StatefulSet {set_name} successful")).await,
+                        // A pod of that name exists but is not ours (e.g. just released): retry soon.
+                        Err(kube::Error::Api(s)) if s.is_already_exists() => {
+                            return Err(Error::Sync(format!("pod {name} already exists")));
+                        }
+                        Err(e) => {
+                            let msg = format!("create Pod {name} in StatefulSet {set_name} failed error: {}", err_text(&e));
+                            self.event(EventType::Warning, "FailedCreate", msg).await;
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Action::DeletePod { name } => match self.api::<Pod>().delete(&name, &DeleteParams::default()).await {
+                    Ok(_) => self.event(EventType::Normal, "SuccessfulDelete", format!("delete Pod {name} in StatefulSet {set_name} successful")).await,
+                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    Err(e) => {
+                        let msg = format!("delete Pod {name} in StatefulSet {set_name} failed error: {}", err_text(&e));
+                        self.event(EventType::Warning, "FailedDelete", msg).await;
+                        return Err(e.into());
+                    }
+                },
+                Action::UpdatePod(pod) => {
+                    let name = pod.name_any();
+                    match self.api::<Pod>().replace(&name, &PostParams::default(), &pod).await {
+                        Ok(_) => self.event(EventType::Normal, "SuccessfulUpdate", format!("update Pod {name} in StatefulSet {set_name} successful")).await,
+                        Err(e) => {
+                            let msg = format!("update Pod {name} in StatefulSet {set_name} failed error: {}", err_text(&e));
+                            self.event(EventType::Warning, "FailedUpdate", msg).await;
+                            return Err(e.into());
+                        }
+                    }
+                }
+                Action::SetClaimOwners { claim, pod } => {
+                    let name = claim.name_any();
+                    if let Err(e) = self.api::<PersistentVolumeClaim>().replace(&name, &PostParams::default(), &claim).await {
+                        return Err(Error::Sync(format!("Could not update claim {name} for {pod} delete policy ownerRefs: {}", err_text(&e))));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The message of an API error as client-go prints it (the Status message).
+fn err_text(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,126 @@
+//! Reading image archives and unpacking layers: plain or gzip tarballs, OCI whiteouts turned
+//! into overlayfs whiteouts (a 0/0 character device; `trusted.overlay.opaque` on directories).
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// A reader over `path` that undoes gzip compression when the file starts with its magic.
+pub fn open_maybe_gzip(path: &Path) -> anyhow::Result<Box<dyn Read>> {
+    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic)?;
+    let f = BufReader::new(File::open(path)?);
+    Ok(if n == 2 && magic == [0x1f, 0x8b] { Box::new(flate2::read::GzDecoder::new(f)) } else { Box::new(f) })
+}
+
+/// Extracts an archive (plain or gzip tar) into `into`, which must exist.
+pub fn extract(archive: &Path, into: &Path) -> anyhow::Result<()> {
+    let mut a = tar::Archive::new(open_maybe_gzip(archive)?);
+    a.set_preserve_permissions(true);
+    a.unpack(into).with_context(|| format!("extracting {}", archive.display()))
+}
+
+/// Copies `src` to `dst` (a temporary name), returning the sha256 of the bytes as `sha256:<hex>`
+/// and the size.
+pub fn copy_hashed(src: &Path, dst: &Path) -> anyhow::Result<(String, u64)> {
+    let mut input = File::open(src).with_context(|| format!("opening {}", src.display()))?;
+    let mut out = File::create(dst).with_context(|| format!("creating {}", dst.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        size += n as u64;
+    }
+    out.sync_all()?;
+    Ok((format!("sha256:{}", hex(&h.finalize())), size))
+}
+
+/// sha256 of a byte slice as `sha256:<hex>`.
+pub fn sha256(data: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(data)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The relative path of a tar entry, refusing absolute parts and `..`.
+fn clean(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir | Component::RootDir => {}
+            Component::ParentDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Unpacks one layer blob into `dest` (created), in overlayfs form.
+pub fn unpack_layer(blob: &Path, dest: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    let mut a = tar::Archive::new(open_maybe_gzip(blob)?);
+    a.set_preserve_permissions(true);
+    a.set_preserve_ownerships(true);
+    a.set_preserve_mtime(true);
+    a.set_unpack_xattrs(false);
+    for entry in a.entries().with_context(|| format!("reading layer {}", blob.display()))? {
+        let mut entry = entry?;
+        let Some(rel) = clean(&entry.path()?) else { continue };
+        let Some(file_name) = rel.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            continue;
+        };
+        if let Some(hidden) = file_name.strip_prefix(".wh.") {
+            let parent = dest.join(rel.parent().unwrap_or(Path::new("")));
+            std::fs::create_dir_all(&parent)?;
+            if hidden == ".wh..opq" {
+                set_opaque(&parent)?;
+            } else {
+                let target = parent.join(hidden);
+                let _ = std::fs::remove_file(&target);
+                nix::sys::stat::mknod(&target, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0).with_context(|| format!("whiteout {}", target.display()))?;
+            }
+            continue;
+        }
+        entry.unpack_in(dest).with_context(|| format!("unpacking {} from {}", rel.display(), blob.display()))?;
+    }
+    Ok(())
+}
+
+#[allow(unsafe_code)]
+fn set_opaque(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
+    let name = c"trusted.overlay.opaque";
+    // SAFETY: both strings are NUL-terminated and outlive the call; the value is 1 byte.
+    let rc = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), b"y".as_ptr().cast(), 1, 0) };
+    anyhow::ensure!(rc == 0, "marking {} opaque: {}", dir.display(), std::io::Error::last_os_error());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_refuses_escapes() {
+        assert_eq!(clean(Path::new("./bin/sh")), Some(PathBuf::from("bin/sh")));
+        assert_eq!(clean(Path::new("/etc/passwd")), Some(PathBuf::from("etc/passwd")));
+        assert_eq!(clean(Path::new("../x")), None);
+    }
+
+    #[test]
+    fn sha256_of_bytes() {
+        assert_eq!(sha256(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+}

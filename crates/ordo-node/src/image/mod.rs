@@ -1,0 +1,348 @@
+//! The node's image store under `DATA/images/`: content-addressed blobs
+//! (`blobs/sha256/<hex>`), unpacked layers (`layers/<hex>/`, overlayfs lower dirs) and the
+//! references that name manifests (`refs.json`).
+//!
+//! Images arrive by [`ImageStore::import`] of an OCI image layout archive or a `docker save`
+//! archive, or by dropping archives into `DATA/images/import/` (imported when the agent starts,
+//! like k3s air-gap images). Pulling from registries is not implemented yet.
+
+mod archive;
+pub mod reference;
+
+use anyhow::Context;
+use oci_spec::image::{Config, ImageConfiguration, ImageIndex, ImageManifest};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One named image as `ordo image ls` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// Normalised reference (`docker.io/library/nginx:1.25.4`).
+    pub reference: String,
+    /// Manifest digest (`sha256:...`).
+    pub digest: String,
+    /// Compressed size of config and layers in bytes.
+    pub size: u64,
+}
+
+/// What a container needs of an image.
+#[derive(Clone, Debug)]
+pub struct ResolvedImage {
+    pub reference: String,
+    /// `docker.io/library/nginx@sha256:<manifest>`, as `containerStatuses[].imageID` shows it.
+    pub image_id: String,
+    /// The image's run configuration (entrypoint, cmd, env, working dir, user).
+    pub config: Option<Config>,
+    /// Unpacked layer directories, bottom layer first.
+    pub layers: Vec<PathBuf>,
+}
+
+/// The error of an image that is not in the store and cannot be pulled. The agent can
+/// `downcast_ref` it to show `ErrImagePull` / `ImagePullBackOff` instead of a sandbox error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageNotPresent {
+    /// The reference as the pod names it.
+    pub image: String,
+}
+
+impl std::fmt::Display for ImageNotPresent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "image {:?} not present on node and pulling is not available", self.image)
+    }
+}
+
+impl std::error::Error for ImageNotPresent {}
+
+/// The image store of one node.
+pub struct ImageStore {
+    root: PathBuf,
+    lock: Mutex<()>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Refs {
+    /// Normalised reference → manifest digest.
+    refs: BTreeMap<String, String>,
+}
+
+impl ImageStore {
+    /// Opens (creating) the store under `data_dir/images`.
+    pub fn open(data_dir: &Path) -> anyhow::Result<ImageStore> {
+        let root = data_dir.join("images");
+        for d in ["blobs/sha256", "layers", "import", "tmp"] {
+            std::fs::create_dir_all(root.join(d)).with_context(|| format!("creating {}", root.join(d).display()))?;
+        }
+        Ok(ImageStore { root, lock: Mutex::new(()) })
+    }
+
+    /// The auto-import folder (`DATA/images/import`).
+    pub fn import_dir(&self) -> PathBuf {
+        self.root.join("import")
+    }
+
+    fn blob(&self, digest: &str) -> anyhow::Result<PathBuf> {
+        let hex = digest.strip_prefix("sha256:").ok_or_else(|| anyhow::anyhow!("unsupported digest {digest:?}"))?;
+        anyhow::ensure!(hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()), "bad digest {digest:?}");
+        Ok(self.root.join("blobs/sha256").join(hex))
+    }
+
+    fn read_refs(&self) -> anyhow::Result<Refs> {
+        match std::fs::read(self.root.join("refs.json")) {
+            Ok(b) => Ok(serde_json::from_slice(&b).context("reading refs.json")?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Refs::default()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write_refs(&self, refs: &Refs) -> anyhow::Result<()> {
+        let tmp = self.root.join(format!("tmp/refs.{}.json", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_vec_pretty(refs)?)?;
+        std::fs::rename(&tmp, self.root.join("refs.json"))?;
+        Ok(())
+    }
+
+    /// Stores the file `src` as a blob; checks it against `expected` when given.
+    fn put_blob(&self, src: &Path, expected: Option<&str>) -> anyhow::Result<String> {
+        let tmp = self.root.join(format!("tmp/blob.{}.{}", std::process::id(), unique()));
+        let (digest, _) = archive::copy_hashed(src, &tmp)?;
+        if let Some(e) = expected {
+            if e != digest {
+                let _ = std::fs::remove_file(&tmp);
+                anyhow::bail!("blob {} has digest {digest}, expected {e}", src.display());
+            }
+        }
+        std::fs::rename(&tmp, self.blob(&digest)?)?;
+        Ok(digest)
+    }
+
+    fn put_bytes(&self, data: &[u8]) -> anyhow::Result<String> {
+        let digest = archive::sha256(data);
+        let path = self.blob(&digest)?;
+        if !path.exists() {
+            let tmp = self.root.join(format!("tmp/blob.{}.{}", std::process::id(), unique()));
+            std::fs::write(&tmp, data)?;
+            std::fs::rename(&tmp, path)?;
+        }
+        Ok(digest)
+    }
+
+    /// Imports an OCI image layout archive or a `docker save` archive (plain or gzip tar).
+    /// Returns the normalised references it named.
+    pub fn import(&self, archive_path: &Path) -> anyhow::Result<Vec<String>> {
+        let _g = self.lock.lock().unwrap();
+        let tmp = self.root.join(format!("tmp/import.{}.{}", std::process::id(), unique()));
+        std::fs::create_dir_all(&tmp)?;
+        let result = (|| {
+            archive::extract(archive_path, &tmp)?;
+            let named = if tmp.join("index.json").exists() {
+                self.import_oci_layout(&tmp)?
+            } else if tmp.join("manifest.json").exists() {
+                self.import_docker_save(&tmp)?
+            } else {
+                anyhow::bail!("{} is neither an OCI image layout (index.json) nor a docker save archive (manifest.json)", archive_path.display());
+            };
+            anyhow::ensure!(!named.is_empty(), "{} names no image (no io.containerd.image.name, ref.name or RepoTags)", archive_path.display());
+            let mut refs = self.read_refs()?;
+            for (r, d) in &named {
+                self.unpack_layers(d)?;
+                refs.refs.insert(r.clone(), d.clone());
+            }
+            self.write_refs(&refs)?;
+            Ok(named.into_iter().map(|(r, _)| r).collect())
+        })();
+        let _ = std::fs::remove_dir_all(&tmp);
+        result.with_context(|| format!("importing {}", archive_path.display()))
+    }
+
+    /// (reference, manifest digest) pairs of an extracted OCI layout.
+    fn import_oci_layout(&self, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+        let index: ImageIndex = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?).context("parsing index.json")?;
+        let layout_blob =
+            |d: &str| -> anyhow::Result<PathBuf> { Ok(dir.join("blobs/sha256").join(d.strip_prefix("sha256:").ok_or_else(|| anyhow::anyhow!("unsupported digest {d}"))?)) };
+        let mut out = Vec::new();
+        for desc in index.manifests() {
+            let annotations = desc.annotations().clone().unwrap_or_default();
+            let name = annotations
+                .get("io.containerd.image.name")
+                .cloned()
+                .or_else(|| annotations.get("org.opencontainers.image.ref.name").filter(|n| n.contains('/') || n.contains(':')).cloned());
+            let Some(name) = name else {
+                tracing::warn!("image manifest {} has no full image name; skipped", desc.digest());
+                continue;
+            };
+            let mut digest = desc.digest().to_string();
+            let mut body = std::fs::read(layout_blob(&digest)?)?;
+            if desc.media_type().to_string().contains("index") || desc.media_type().to_string().contains("manifest.list") {
+                // A multi-platform image: take linux/amd64 (or the only manifest).
+                let nested: ImageIndex = serde_json::from_slice(&body)?;
+                let pick = nested
+                    .manifests()
+                    .iter()
+                    .find(|m| m.platform().as_ref().map(|p| p.os().to_string() == "linux" && p.architecture().to_string() == "amd64").unwrap_or(false))
+                    .or_else(|| nested.manifests().first())
+                    .ok_or_else(|| anyhow::anyhow!("image index {digest} is empty"))?;
+                self.put_blob(&layout_blob(&digest)?, Some(&digest))?;
+                digest = pick.digest().to_string();
+                body = std::fs::read(layout_blob(&digest)?)?;
+            }
+            let manifest: ImageManifest = serde_json::from_slice(&body).with_context(|| format!("parsing manifest {digest}"))?;
+            self.put_blob(&layout_blob(manifest.config().digest().as_ref())?, Some(manifest.config().digest().as_ref()))?;
+            for l in manifest.layers() {
+                self.put_blob(&layout_blob(l.digest().as_ref())?, Some(l.digest().as_ref()))?;
+            }
+            self.put_blob(&layout_blob(&digest)?, Some(&digest))?;
+            out.push((reference::normalize(&name)?, digest));
+        }
+        Ok(out)
+    }
+
+    /// (reference, manifest digest) pairs of an extracted `docker save` archive; an OCI
+    /// manifest is written for each image.
+    fn import_docker_save(&self, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Entry {
+            config: String,
+            #[serde(default)]
+            repo_tags: Option<Vec<String>>,
+            layers: Vec<String>,
+        }
+        let entries: Vec<Entry> = serde_json::from_slice(&std::fs::read(dir.join("manifest.json"))?).context("parsing manifest.json")?;
+        let mut out = Vec::new();
+        for e in entries {
+            let config_path = dir.join(&e.config);
+            let config_digest = self.put_blob(&config_path, None)?;
+            let config_size = std::fs::metadata(&config_path)?.len();
+            let mut layers = Vec::new();
+            for l in &e.layers {
+                let p = dir.join(l);
+                let d = self.put_blob(&p, None)?;
+                let gz = archive::open_maybe_gzip(&p).map(|_| is_gzip(&p)).unwrap_or(false);
+                let mt = if gz { "application/vnd.oci.image.layer.v1.tar+gzip" } else { "application/vnd.oci.image.layer.v1.tar" };
+                layers.push(serde_json::json!({"mediaType": mt, "digest": d, "size": std::fs::metadata(&p)?.len()}));
+            }
+            let manifest = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+                "layers": layers,
+            });
+            let digest = self.put_bytes(&serde_json::to_vec(&manifest)?)?;
+            for t in e.repo_tags.into_iter().flatten() {
+                out.push((reference::normalize(&t)?, digest.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn manifest(&self, digest: &str) -> anyhow::Result<ImageManifest> {
+        serde_json::from_slice(&std::fs::read(self.blob(digest)?).with_context(|| format!("manifest {digest} missing from the store"))?)
+            .with_context(|| format!("parsing manifest {digest}"))
+    }
+
+    /// Unpacks the layers of a manifest that are not unpacked yet; returns their directories.
+    fn unpack_layers(&self, manifest_digest: &str) -> anyhow::Result<Vec<PathBuf>> {
+        let m = self.manifest(manifest_digest)?;
+        let mut dirs = Vec::new();
+        for l in m.layers() {
+            let digest = l.digest().to_string();
+            let hex = digest.strip_prefix("sha256:").unwrap_or(&digest).to_string();
+            let dir = self.root.join("layers").join(&hex);
+            if !dir.exists() {
+                let tmp = self.root.join(format!("tmp/layer.{hex}.{}", unique()));
+                archive::unpack_layer(&self.blob(&digest)?, &tmp).with_context(|| format!("unpacking layer {digest}"))?;
+                if std::fs::rename(&tmp, &dir).is_err() {
+                    // Unpacked concurrently by someone else.
+                    let _ = std::fs::remove_dir_all(&tmp);
+                }
+            }
+            dirs.push(dir);
+        }
+        Ok(dirs)
+    }
+
+    /// Imports every `*.tar` / `*.tar.gz` in the import folder that was not imported before
+    /// (remembered by name, size and modification time). Returns how many archives were imported.
+    pub fn import_folder(&self) -> anyhow::Result<usize> {
+        let dir = self.import_dir();
+        let seen_path = dir.join(".imported");
+        let seen = std::fs::read_to_string(&seen_path).unwrap_or_default();
+        let mut seen_now = String::new();
+        let mut n = 0;
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            if !(name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
+                continue;
+            }
+            let md = std::fs::metadata(&p)?;
+            let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs()).unwrap_or(0);
+            let key = format!("{name} {} {mtime}", md.len());
+            if !seen.lines().any(|l| l == key) {
+                match self.import(&p) {
+                    Ok(refs) => {
+                        tracing::info!("imported {} from {}", refs.join(", "), p.display());
+                        n += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!("{e:#}");
+                        continue;
+                    }
+                }
+            }
+            seen_now.push_str(&key);
+            seen_now.push('\n');
+        }
+        std::fs::write(&seen_path, seen_now)?;
+        Ok(n)
+    }
+
+    /// The named images, sorted by reference.
+    pub fn list(&self) -> anyhow::Result<Vec<ImageSummary>> {
+        let refs = self.read_refs()?;
+        let mut out = Vec::new();
+        for (reference, digest) in refs.refs {
+            let size = self.manifest(&digest).map(|m| m.config().size() + m.layers().iter().map(|l| l.size()).sum::<u64>()).unwrap_or(0);
+            out.push(ImageSummary { reference, digest, size });
+        }
+        Ok(out)
+    }
+
+    /// Finds `reference` (any docker form, or `name@sha256:...`); `None` when not present.
+    pub fn resolve(&self, reference: &str) -> anyhow::Result<Option<ResolvedImage>> {
+        let norm = reference::normalize(reference)?;
+        let refs = self.read_refs()?;
+        let found = match norm.split_once('@') {
+            Some((_, want)) => refs.refs.iter().find(|(r, d)| *d == want && reference::repository(r) == reference::repository(&norm)).map(|(_, d)| d.clone()),
+            None => refs.refs.get(&norm).cloned(),
+        };
+        let Some(digest) = found else { return Ok(None) };
+        let manifest = self.manifest(&digest)?;
+        let config: ImageConfiguration = serde_json::from_slice(&std::fs::read(self.blob(manifest.config().digest().as_ref())?)?).context("parsing image config")?;
+        let layers = {
+            let _g = self.lock.lock().unwrap();
+            self.unpack_layers(&digest)?
+        };
+        Ok(Some(ResolvedImage { image_id: format!("{}@{digest}", reference::repository(&norm)), reference: norm, config: config.config().clone(), layers }))
+    }
+}
+
+fn is_gzip(p: &Path) -> bool {
+    use std::io::Read;
+    let mut m = [0u8; 2];
+    std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut m)).is_ok() && m == [0x1f, 0x8b]
+}
+
+/// A process-unique suffix for temporary names.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0);
+    (N.fetch_add(1, Ordering::Relaxed) << 32) | t
+}
+
+#[cfg(test)]
+mod tests;

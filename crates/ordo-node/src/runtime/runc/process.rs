@@ -1,0 +1,156 @@
+//! Driving the `runc` binary (with ordo's own `--root`) and watching container processes exit.
+
+use anyhow::Context;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::process::Command;
+
+/// The `runc` binary and its state directory.
+#[derive(Clone, Debug)]
+pub struct Runc {
+    pub bin: PathBuf,
+    pub root: PathBuf,
+}
+
+/// What `runc state` reports.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct State {
+    pub status: String,
+    pub pid: i32,
+}
+
+impl Runc {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.arg("--root").arg(&self.root).stdin(Stdio::null());
+        c
+    }
+
+    /// `runc --version` as `1.1.5`.
+    pub async fn version(&self) -> anyhow::Result<String> {
+        let out = Command::new(&self.bin).arg("--version").output().await.with_context(|| format!("running {} --version", self.bin.display()))?;
+        anyhow::ensure!(out.status.success(), "{} --version failed", self.bin.display());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v = text.lines().next().and_then(|l| l.split_whitespace().nth(2)).unwrap_or("unknown");
+        Ok(v.split('+').next().unwrap_or(v).to_string())
+    }
+
+    /// `runc create`: the container's stdout and stderr go to `log` (appended). Returns the
+    /// init process's PID. ordo, as child subreaper, becomes its parent when runc exits.
+    pub async fn create(&self, id: &str, bundle: &Path, log: &Path) -> anyhow::Result<i32> {
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).with_context(|| format!("opening {}", log.display()))?;
+        let err = out.try_clone()?;
+        let runc_log = bundle.join("runc.log");
+        let pid_file = bundle.join("pid");
+        let status = self
+            .cmd()
+            .arg("--log")
+            .arg(&runc_log)
+            .arg("--log-format")
+            .arg("json")
+            .arg("create")
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .arg(id)
+            .stdout(out)
+            .stderr(err)
+            .status()
+            .await
+            .context("running runc create")?;
+        if !status.success() {
+            anyhow::bail!("runc create {id}: {}", last_error(&runc_log));
+        }
+        let pid = std::fs::read_to_string(&pid_file).with_context(|| format!("reading {}", pid_file.display()))?;
+        pid.trim().parse().with_context(|| format!("bad pid file {}", pid_file.display()))
+    }
+
+    /// `runc start`.
+    pub async fn start(&self, id: &str) -> anyhow::Result<()> {
+        let out = self.cmd().arg("start").arg(id).output().await.context("running runc start")?;
+        anyhow::ensure!(out.status.success(), "runc start {id}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        Ok(())
+    }
+
+    /// `runc delete --force` (kills what is left); unknown containers are fine.
+    pub async fn delete(&self, id: &str) -> anyhow::Result<()> {
+        let out = self.cmd().arg("delete").arg("--force").arg(id).output().await.context("running runc delete")?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        anyhow::ensure!(out.status.success() || err.contains("does not exist"), "runc delete {id}: {}", err.trim());
+        Ok(())
+    }
+
+    /// `runc state`; None when runc does not know the container.
+    pub async fn state(&self, id: &str) -> Option<State> {
+        let out = self.cmd().arg("state").arg(id).output().await.ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+}
+
+/// The last error message of a runc `--log-format json` log.
+fn last_error(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "error")
+        .and_then(|v| v["msg"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "failed (no message in runc's log)".into())
+}
+
+/// How a container process ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exited {
+    /// Exit status, or 128 + signal; None when the process was not ordo's child (adopted
+    /// after a restart) and its status could not be read.
+    pub code: Option<i32>,
+    pub at: Time,
+}
+
+/// Filled in when the process exits.
+pub type ExitCell = Arc<Mutex<Option<Exited>>>;
+
+/// Watches `pid` on a thread of its own: `waitpid` when it is ordo's child, else polling
+/// `/proc` (a container adopted after a restart belongs to another reaper).
+pub fn watch(pid: i32) -> ExitCell {
+    let cell: ExitCell = Arc::new(Mutex::new(None));
+    let out = cell.clone();
+    std::thread::Builder::new()
+        .name(format!("wait-{pid}"))
+        .spawn(move || {
+            let code = loop {
+                match waitpid(Pid::from_raw(pid), None) {
+                    Ok(WaitStatus::Exited(_, c)) => break Some(c),
+                    Ok(WaitStatus::Signaled(_, s, _)) => break Some(128 + s as i32),
+                    Ok(_) => continue,
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(_) => {
+                        while alive(pid) {
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                        break None;
+                    }
+                }
+            };
+            *out.lock().unwrap() = Some(Exited { code, at: crate::status::now() });
+        })
+        .expect("spawning a wait thread");
+    cell
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')).unwrap_or(false),
+        Err(_) => false,
+    }
+}

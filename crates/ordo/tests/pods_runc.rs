@@ -1,0 +1,168 @@
+//! End-to-end with real containers: `ordo server --runtime runc`, the test images built by
+//! `images/build.sh` and imported from `DATA/images/import`, the real kubectl. A pod of
+//! nginx becomes Running 1/1 and serves its page on the pod IP; a pod whose image is not on
+//! the node reports why; deleting the pods removes every trace from the host.
+//!
+//! Needs root and runc (skipped otherwise). One real-pod test at a time (file lock): they
+//! share the bridge, the pod CIDR and the service route.
+
+mod common;
+use common::Server;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BRIDGE: &str = "ordoe2e0";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn can_run() -> bool {
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let runc = Command::new("runc").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    if !root || !runc {
+        eprintln!("skipping: needs root and runc (root={root}, runc={runc})");
+    }
+    root && runc
+}
+
+/// A server whose node has the test images waiting in its import folder.
+fn runc_server() -> Server {
+    let images = repo().join("target/test-images");
+    let st = Command::new("bash").arg(repo().join("images/build.sh")).arg(&images).status().unwrap();
+    assert!(st.success(), "images/build.sh failed");
+    let dir = tempfile::tempdir().unwrap();
+    let import = dir.path().join("images/import");
+    std::fs::create_dir_all(&import).unwrap();
+    for a in ["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"] {
+        std::fs::copy(images.join(a), import.join(a)).unwrap();
+    }
+    Server::start_runc_in(dir, &["--bridge", BRIDGE])
+}
+
+fn curl(url: &str) -> Option<String> {
+    let out = Command::new("curl").args(["-sf", "--max-time", "2", url]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// What the node left on the host: namespaces, the bridge, mounts under the data dir.
+fn leftovers(data: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/run/netns") {
+        out.extend(rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.starts_with(&format!("{BRIDGE}-"))));
+    }
+    if Path::new(&format!("/sys/class/net/{BRIDGE}")).exists() {
+        out.push(format!("bridge {BRIDGE}"));
+    }
+    let d = data.to_string_lossy().to_string();
+    out.extend(std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&d)).map(str::to_string));
+    out
+}
+
+/// Best-effort removal of everything a failed test may have left (containers by their runc
+/// ids, mounts, namespaces, the bridge, ip_forward), after the server stopped.
+fn force_cleanup(data: &Path) {
+    let root = data.join("runc");
+    if let Ok(out) = Command::new("runc").arg("--root").arg(&root).args(["list", "-q"]).output() {
+        for id in String::from_utf8_lossy(&out.stdout).lines() {
+            let _ = Command::new("runc").arg("--root").arg(&root).args(["delete", "--force", id]).status();
+        }
+    }
+    let d = data.to_string_lossy().to_string();
+    for l in std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&d)) {
+        if let Some(mp) = l.split(' ').nth(4) {
+            let _ = Command::new("umount").args(["-l", mp]).status();
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir("/run/netns") {
+        for e in rd.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{BRIDGE}-"))) {
+            let _ = Command::new("ip").args(["netns", "delete", &e.file_name().to_string_lossy()]).status();
+        }
+    }
+    let _ = Command::new("ip").args(["link", "delete", BRIDGE]).status();
+    let _ = Command::new("ip").args(["route", "delete", "unreachable", "10.96.0.0/12"]).status();
+    if let Ok(v) = std::fs::read_to_string(data.join("network/ip_forward.orig")) {
+        let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", v.trim());
+    }
+}
+
+#[test]
+fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
+    if !can_run() {
+        return;
+    }
+    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
+    lock.lock().unwrap();
+    let forward_before = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let s = runc_server();
+    let data = s.data_dir().to_path_buf();
+    let mut server = Some(s);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&mut server)));
+    if let Some(mut s) = server.take() {
+        s.stop();
+        if r.is_err() {
+            eprintln!("server log tail:\n{}", common::tail(&s.log()));
+        }
+    }
+    if r.is_err() {
+        force_cleanup(&data);
+    }
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(), forward_before);
+}
+
+fn scenario(server: &mut Option<Server>) {
+    let s = server.as_ref().unwrap();
+    // The node registers once its runtime is up (images imported).
+    s.eventually(30, "the node", || s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/"));
+    let node = s.ok(&["get", "nodes", "-o", "jsonpath={.items[0].status.nodeInfo.containerRuntimeVersion}"]);
+    assert!(node.starts_with("runc://1."), "{node}");
+
+    let t0 = Instant::now();
+    s.ok(&["run", "web", "--image=nginx:1.25.4"]);
+    s.eventually(60, "pod web Running 1/1", || s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.phase} {.status.containerStatuses[0].ready}"]) == "Running true");
+    let ready_in = t0.elapsed();
+    let row = s.ok(&["get", "pod", "web", "--no-headers"]);
+    assert!(row.split_whitespace().take(3).eq(["web", "1/1", "Running"]), "{row}");
+    let ip = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.podIP}"]);
+    assert!(ip.starts_with("10.244.0."), "{ip}");
+    let id = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].imageID}"]);
+    assert!(id.starts_with("runc://") && id.contains(" docker.io/library/nginx@sha256:"), "{id}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let page = loop {
+        if let Some(p) = curl(&format!("http://{ip}/")) {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "pod {ip} does not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    eprintln!("kubectl run -> Running 1/1 in {ready_in:?}; page served after {:?}", t0.elapsed());
+    assert!(page.contains("nginx 1.25.4"), "{page}");
+
+    // ordo dies (SIGKILL) and comes back: the running container is adopted, not restarted.
+    let dir = server.take().unwrap().kill9();
+    let t2 = Instant::now();
+    *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+    let s = server.as_ref().unwrap();
+    s.eventually(30, "the restarted node to be Ready", || s.ok(&["get", "nodes", "-o", "jsonpath={.items[0].status.conditions[?(@.type==\"Ready\")].status}"]) == "True");
+    eprintln!("restart: node Ready again after {:?}", t2.elapsed());
+    let after = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].imageID}"]);
+    assert_eq!(after, id, "the container was adopted");
+    assert!(curl(&format!("http://{ip}/")).unwrap().contains("nginx 1.25.4"));
+
+    // An image the node does not have: the pod says why and stays pending.
+    s.ok(&["run", "missing", "--image=nginx:9.9"]);
+    s.eventually(30, "an event about the missing image", || {
+        s.ok(&["get", "events", "--field-selector", "involvedObject.name=missing"]).contains("not present on node and pulling is not available")
+    });
+
+    let t1 = Instant::now();
+    s.ok(&["delete", "pod", "web", "missing", "--wait=true"]);
+    eprintln!("kubectl delete (nginx, SIGQUIT) took {:?}", t1.elapsed());
+    s.eventually(20, "the node to clean up", || leftovers(s.data_dir()).is_empty());
+    assert_eq!(std::fs::read_dir(s.data_dir().join("pods")).unwrap().count(), 0);
+}
