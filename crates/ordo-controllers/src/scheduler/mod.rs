@@ -30,6 +30,8 @@ pub const SCHEDULER_NAME: &str = "default-scheduler";
 const BIND_CONCURRENCY: usize = 32;
 const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Event recorders (each writes one event at a time).
+const RECORDERS: usize = 8;
 
 /// What the run loop must do after a decision.
 #[derive(Debug)]
@@ -234,7 +236,9 @@ type BindResult = (String, bool, bool);
 
 /// Runs the scheduler until an unrecoverable error.
 pub async fn run(client: Client) -> anyhow::Result<()> {
-    let recorder = Recorder::new(client.clone(), SCHEDULER_NAME);
+    // Several recorders: one serializes its writes, and each pod always uses the same one
+    // (so repeated FailedScheduling events still aggregate).
+    let recorders: Arc<Vec<Recorder>> = Arc::new((0..RECORDERS).map(|_| Recorder::new(client.clone(), SCHEDULER_NAME)).collect());
     let mut pod_stream = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()).default_backoff().boxed();
     let mut node_stream = watcher(Api::<Node>::all(client.clone()), watcher::Config::default()).default_backoff().boxed();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<BindResult>();
@@ -270,7 +274,7 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
         for action in s.schedule(Instant::now()) {
             match action {
                 Action::Bind { pod, node } => {
-                    let (client, recorder, done, permits) = (client.clone(), recorder.clone(), done_tx.clone(), permits.clone());
+                    let (client, recorder, done, permits) = (client.clone(), recorder_for(&recorders, &pod), done_tx.clone(), permits.clone());
                     tokio::spawn(async move {
                         let _permit = permits.acquire().await;
                         let r = bind(&client, &pod, &node).await;
@@ -294,15 +298,25 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
                     });
                 }
                 Action::Unschedulable { pod, message } => {
-                    let (client, recorder) = (client.clone(), recorder.clone());
+                    let (client, recorder, permits) = (client.clone(), recorder_for(&recorders, &pod), permits.clone());
                     tokio::spawn(async move {
-                        recorder.record(pod.as_ref(), EventType::Warning, "FailedScheduling", &message).await;
+                        let permit = permits.acquire().await;
                         mark_unschedulable(&client, &pod, &message).await;
+                        drop(permit);
+                        recorder.record(pod.as_ref(), EventType::Warning, "FailedScheduling", &message).await;
                     });
                 }
             }
         }
     }
+}
+
+/// The recorder of `pod` (always the same one for a pod).
+fn recorder_for(recorders: &[Recorder], pod: &Pod) -> Recorder {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pod.metadata.uid.hash(&mut h);
+    recorders[(h.finish() as usize) % recorders.len()].clone()
 }
 
 /// POSTs a v1 Binding of `pod` to `node`.
@@ -316,14 +330,15 @@ async fn bind(client: &Client, pod: &Pod, node: &str) -> Result<(), kube::Error>
     Ok(())
 }
 
-/// Sets `PodScheduled=False` (reason Unschedulable) unless the pod already says so.
+/// Sets `PodScheduled=False` (reason Unschedulable) unless the pod already says so. The patch
+/// carries the pod's resourceVersion, so it cannot land on a pod bound in the meantime.
 async fn mark_unschedulable(client: &Client, pod: &Pod, message: &str) {
     let current = pod.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"));
     if current.is_some_and(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable") && c.message.as_deref() == Some(message)) {
         return;
     }
     let since = current.filter(|c| c.status == "False").and_then(|c| c.last_transition_time.clone()).unwrap_or_else(|| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()));
-    let patch = json!({"status": {"conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message, "lastProbeTime": null, "lastTransitionTime": since}]}});
+    let patch = json!({"metadata": {"resourceVersion": pod.metadata.resource_version}, "status": {"conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message, "lastProbeTime": null, "lastTransitionTime": since}]}});
     let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
     if let Err(e) = api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Strategic(&patch)).await {
         tracing::debug!("marking pod {} unschedulable: {e}", pod.name_any());

@@ -26,13 +26,17 @@ pub enum Claim {
 
 /// The set's selector; `None` if it cannot be parsed (nothing then matches).
 pub fn selector(set: &StatefulSet) -> Option<LabelSelector> {
-    let sel = set.spec.as_ref().map(|s| serde_json::to_value(&s.selector).unwrap_or(Value::Null))?;
+    let sel = set
+        .spec
+        .as_ref()
+        .map(|s| serde_json::to_value(&s.selector).unwrap_or(Value::Null))?;
     LabelSelector::from_label_selector(&sel).ok()
 }
 
 /// Whether `meta`'s labels satisfy the selector (an unparsable selector matches nothing).
 pub fn labels_match(selector: Option<&LabelSelector>, meta: &ObjectMeta) -> bool {
-    let labels = serde_json::to_value(meta.labels.clone().unwrap_or_default()).unwrap_or(Value::Null);
+    let labels =
+        serde_json::to_value(meta.labels.clone().unwrap_or_default()).unwrap_or(Value::Null);
     selector.is_some_and(|s| s.matches(&labels))
 }
 
@@ -49,7 +53,10 @@ pub fn decide(set: &StatefulSet, meta: &ObjectMeta, matches: bool) -> Claim {
         }
         Some(_) => Claim::Ignore,
         None => {
-            if matches && set.metadata.deletion_timestamp.is_none() && meta.deletion_timestamp.is_none() {
+            if matches
+                && set.metadata.deletion_timestamp.is_none()
+                && meta.deletion_timestamp.is_none()
+            {
                 Claim::Adopt
             } else {
                 Claim::Ignore
@@ -61,7 +68,13 @@ pub fn decide(set: &StatefulSet, meta: &ObjectMeta, matches: bool) -> Claim {
 /// The ownerReferences after adopting (ours appended) or releasing (ours removed).
 pub fn new_owner_refs(set: &StatefulSet, meta: &ObjectMeta, adopt: bool) -> Vec<OwnerReference> {
     let uid = set.metadata.uid.as_deref().unwrap_or_default();
-    let mut refs: Vec<OwnerReference> = meta.owner_references.iter().flatten().filter(|r| r.uid != uid).cloned().collect();
+    let mut refs: Vec<OwnerReference> = meta
+        .owner_references
+        .iter()
+        .flatten()
+        .filter(|r| r.uid != uid)
+        .cloned()
+        .collect();
     if adopt {
         refs.push(identity::controller_ref(set));
     }
@@ -74,8 +87,13 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
     let refs = new_owner_refs(set, obj.meta(), adopt);
-    let refs = if refs.is_empty() { Value::Null } else { serde_json::to_value(&refs).unwrap_or(Value::Null) };
+    let refs = if refs.is_empty() {
+        Value::Null
+    } else {
+        serde_json::to_value(&refs).unwrap_or(Value::Null)
+    };
     let patch = json!({"metadata": {"ownerReferences": refs}});
     let name = obj.meta().name.clone().unwrap_or_default();
-    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
 }

@@ -11,9 +11,15 @@ use std::collections::BTreeMap;
 
 /// The retention policy as (whenDeleted is Delete, whenScaled is Delete); unset means Retain.
 pub fn policy(set: &StatefulSet) -> (bool, bool) {
-    let p = set.spec.as_ref().and_then(|s| s.persistent_volume_claim_retention_policy.as_ref());
+    let p = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.persistent_volume_claim_retention_policy.as_ref());
     let is_delete = |v: Option<&String>| v.map(String::as_str) == Some("Delete");
-    (is_delete(p.and_then(|p| p.when_deleted.as_ref())), is_delete(p.and_then(|p| p.when_scaled.as_ref())))
+    (
+        is_delete(p.and_then(|p| p.when_deleted.as_ref())),
+        is_delete(p.and_then(|p| p.when_scaled.as_ref())),
+    )
 }
 
 /// An owner we may put on a claim: the set (`apps/v1 StatefulSet`) or the pod (`v1 Pod`).
@@ -60,12 +66,19 @@ fn pod_owner(pod: &Pod) -> Owner<'_> {
 }
 
 fn refs(claim: &PersistentVolumeClaim) -> &[OwnerReference] {
-    claim.metadata.owner_references.as_deref().unwrap_or_default()
+    claim
+        .metadata
+        .owner_references
+        .as_deref()
+        .unwrap_or_default()
 }
 
 /// The first ref naming `owner` carries another UID (a previous incarnation).
 fn has_stale_ref(claim: &PersistentVolumeClaim, owner: &Owner) -> bool {
-    refs(claim).iter().find(|r| owner.matches(r)).is_some_and(|r| r.uid != owner.uid)
+    refs(claim)
+        .iter()
+        .find(|r| owner.matches(r))
+        .is_some_and(|r| r.uid != owner.uid)
 }
 
 fn has_ref(claim: &PersistentVolumeClaim, uid: &str) -> bool {
@@ -92,9 +105,10 @@ fn has_unexpected_controller(claim: &PersistentVolumeClaim, set: &StatefulSet, p
 fn has_non_controller_owner(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> bool {
     let set_uid = set.metadata.uid.as_deref().unwrap_or_default();
     let pod_uid = pod.metadata.uid.as_deref().unwrap_or_default();
-    refs(claim)
-        .iter()
-        .any(|r| (r.uid == set_uid || (!pod_uid.is_empty() && r.uid == pod_uid)) && r.controller != Some(true))
+    refs(claim).iter().any(|r| {
+        (r.uid == set_uid || (!pod_uid.is_empty() && r.uid == pod_uid))
+            && r.controller != Some(true)
+    })
 }
 
 /// Whether the claim's ownerRefs already agree with the policy (`isClaimOwnerUpToDate`).
@@ -118,10 +132,18 @@ pub fn owner_up_to_date(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &
 }
 
 /// The ownerRefs the claim should carry (`updateClaimOwnerRefForSetAndPod`).
-pub fn updated_owner_refs(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> Vec<OwnerReference> {
+pub fn updated_owner_refs(
+    claim: &PersistentVolumeClaim,
+    set: &StatefulSet,
+    pod: &Pod,
+) -> Vec<OwnerReference> {
     let unexpected = has_unexpected_controller(claim, set, pod);
     let (so, po) = (set_owner(set), pod_owner(pod));
-    let mut out: Vec<OwnerReference> = refs(claim).iter().filter(|r| !so.matches(r) && !po.matches(r)).cloned().collect();
+    let mut out: Vec<OwnerReference> = refs(claim)
+        .iter()
+        .filter(|r| !so.matches(r) && !po.matches(r))
+        .cloned()
+        .collect();
     if unexpected {
         return out;
     }
@@ -145,14 +167,22 @@ pub fn initial_owner_refs(set: &StatefulSet) -> Option<Vec<OwnerReference>> {
 /// `PodClaimIsStale`: with whenScaled=Delete, a claim of this ordinal still owned by a previous
 /// pod (ref to the pod's name with another UID, or any UID when the pod is not yet created)
 /// blocks the pod's creation until the garbage collector removes it.
-pub fn claim_is_stale(set: &StatefulSet, claims: &BTreeMap<String, PersistentVolumeClaim>, pod: &Pod) -> bool {
+pub fn claim_is_stale(
+    set: &StatefulSet,
+    claims: &BTreeMap<String, PersistentVolumeClaim>,
+    pod: &Pod,
+) -> bool {
     let (_, scaled) = policy(set);
     if !scaled {
         return false;
     }
-    let Some(ord) = identity::ordinal(pod) else { return false };
+    let Some(ord) = identity::ordinal(pod) else {
+        return false;
+    };
     identity::claims_for(set, ord).iter().any(|(_, c)| {
         let name = c.metadata.name.as_deref().unwrap_or_default();
-        claims.get(name).is_some_and(|existing| has_stale_ref(existing, &pod_owner(pod)))
+        claims
+            .get(name)
+            .is_some_and(|existing| has_stale_ref(existing, &pod_owner(pod)))
     })
 }

@@ -37,17 +37,36 @@ pub enum Error {
 
 /// Runs the controller until the watch streams end.
 pub async fn run(client: Client) -> anyhow::Result<()> {
-    let controller = Controller::new(Api::<StatefulSet>::all(client.clone()), watcher::Config::default());
+    let controller = Controller::new(
+        Api::<StatefulSet>::all(client.clone()),
+        watcher::Config::default(),
+    );
     let (pod_sets, claim_sets) = (controller.store(), controller.store());
-    let ctx = Arc::new(Ctx { recorder: Recorder::new(client.clone(), COMPONENT), client: client.clone() });
+    let ctx = Arc::new(Ctx {
+        recorder: Recorder::new(client.clone(), COMPONENT),
+        client: client.clone(),
+    });
     controller
-        .owns(Api::<ControllerRevision>::all(client.clone()), watcher::Config::default())
-        .watches(Api::<Pod>::all(client.clone()), watcher::Config::default(), move |pod: Pod| {
-            sets_for(&pod_sets, &pod.metadata, identity::parent_and_ordinal(&pod.name_any()).map(|(p, _)| p.to_string()))
-        })
-        .watches(Api::<PersistentVolumeClaim>::all(client), watcher::Config::default(), move |pvc: PersistentVolumeClaim| {
-            sets_for(&claim_sets, &pvc.metadata, None)
-        })
+        .owns(
+            Api::<ControllerRevision>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .watches(
+            Api::<Pod>::all(client.clone()),
+            watcher::Config::default(),
+            move |pod: Pod| {
+                sets_for(
+                    &pod_sets,
+                    &pod.metadata,
+                    identity::parent_and_ordinal(&pod.name_any()).map(|(p, _)| p.to_string()),
+                )
+            },
+        )
+        .watches(
+            Api::<PersistentVolumeClaim>::all(client),
+            watcher::Config::default(),
+            move |pvc: PersistentVolumeClaim| sets_for(&claim_sets, &pvc.metadata, None),
+        )
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -73,7 +92,10 @@ fn sets_for(
                 // A claim owned by a pod (whenScaled=Delete): its set is in the claim's name.
                 sets.state()
                     .iter()
-                    .filter(|s| s.namespace().as_deref() == Some(&ns) && r.name.starts_with(&format!("{}-", s.name_any())))
+                    .filter(|s| {
+                        s.namespace().as_deref() == Some(&ns)
+                            && r.name.starts_with(&format!("{}-", s.name_any()))
+                    })
                     .map(|s| ObjectRef::from_obj(s.as_ref()))
                     .collect()
             }
@@ -90,15 +112,27 @@ fn sets_for(
 }
 
 fn error_policy(set: Arc<StatefulSet>, err: &Error, _ctx: Arc<Ctx>) -> Next {
-    tracing::info!("syncing StatefulSet {}/{}: {err}", set.namespace().unwrap_or_default(), set.name_any());
+    tracing::info!(
+        "syncing StatefulSet {}/{}: {err}",
+        set.namespace().unwrap_or_default(),
+        set.name_any()
+    );
     Next::requeue(Duration::from_secs(2))
 }
 
 async fn reconcile(obj: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Next, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(set) = sets.get_opt(&obj.name_any()).await? else { return Ok(Next::await_change()) };
-    Sync { ctx: &ctx, ns: &ns, set }.run().await
+    let Some(set) = sets.get_opt(&obj.name_any()).await? else {
+        return Ok(Next::await_change());
+    };
+    Sync {
+        ctx: &ctx,
+        ns: &ns,
+        set,
+    }
+    .run()
+    .await
 }
 
 /// One sync of one set.
@@ -109,7 +143,9 @@ struct Sync<'a> {
 }
 
 impl Sync<'_> {
-    fn api<K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>>(&self) -> Api<K> {
+    fn api<K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>>(
+        &self,
+    ) -> Api<K> {
         Api::namespaced(self.ctx.client.clone(), self.ns)
     }
 
@@ -127,26 +163,47 @@ impl Sync<'_> {
             .map(|c| (c.name_any(), c))
             .collect();
 
-        let mut collision_count = set.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
-        let update = self.update_revision(&mut revisions, &mut collision_count).await?;
+        let mut collision_count = set
+            .status
+            .as_ref()
+            .and_then(|s| s.collision_count)
+            .unwrap_or(0);
+        let update = self
+            .update_revision(&mut revisions, &mut collision_count)
+            .await?;
         let update_name = update.metadata.name.clone().unwrap_or_default();
         let current_name = set.status.as_ref().and_then(|s| s.current_revision.clone());
-        let current = revisions.iter().find(|r| r.metadata.name == current_name).cloned().unwrap_or_else(|| update.clone());
+        let current = revisions
+            .iter()
+            .find(|r| r.metadata.name == current_name)
+            .cloned()
+            .unwrap_or_else(|| update.clone());
         let current_name = current.metadata.name.clone().unwrap_or_default();
         if let Some(cause) = revision::change_cause_refresh(set, &revisions, &update_name) {
             self.set_change_cause(&update_name, &cause).await;
         }
 
-        let (Some(update_tpl), Some(current_tpl)) = (revision::revision_template(&update), revision::revision_template(&current)) else {
-            return Err(Error::Sync(format!("revision {update_name} or {current_name} has unreadable data")));
+        let (Some(update_tpl), Some(current_tpl)) = (
+            revision::revision_template(&update),
+            revision::revision_template(&current),
+        ) else {
+            return Err(Error::Sync(format!(
+                "revision {update_name} or {current_name} has unreadable data"
+            )));
         };
         let now_ms = k8s_openapi::jiff::Timestamp::now().as_millisecond();
         let input = Input {
             set,
             pods: &pods,
             claims: &claims,
-            current: RevisionRef { name: &current_name, template: &current_tpl },
-            update: RevisionRef { name: &update_name, template: &update_tpl },
+            current: RevisionRef {
+                name: &current_name,
+                template: &current_tpl,
+            },
+            update: RevisionRef {
+                name: &update_name,
+                template: &update_tpl,
+            },
             collision_count,
             now_ms,
         };
@@ -155,10 +212,22 @@ impl Sync<'_> {
 
         if status::differs(set, &planned.status) {
             let patch = status::patch(&planned.status);
-            self.api::<StatefulSet>().patch_status(&set.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            self.api::<StatefulSet>()
+                .patch_status(
+                    &set.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await?;
         }
-        for name in revision::revisions_to_prune(set, &pods, &revisions, &current_name, &update_name) {
-            match self.api::<ControllerRevision>().delete(&name, &DeleteParams::default()).await {
+        for name in
+            revision::revisions_to_prune(set, &pods, &revisions, &current_name, &update_name)
+        {
+            match self
+                .api::<ControllerRevision>()
+                .delete(&name, &DeleteParams::default())
+                .await
+            {
                 Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.is_not_found() => {}
                 Err(e) => return Err(e.into()),
@@ -166,7 +235,9 @@ impl Sync<'_> {
         }
         outcome?;
         Ok(match planned.recheck_at_ms {
-            Some(at) => Next::requeue(Duration::from_millis((at - now_ms).clamp(10, 3_600_000) as u64 + 20)),
+            Some(at) => Next::requeue(Duration::from_millis(
+                (at - now_ms).clamp(10, 3_600_000) as u64 + 20,
+            )),
             None => Next::requeue(Duration::from_secs(300)),
         })
     }
@@ -178,7 +249,8 @@ impl Sync<'_> {
         let selector = adopt::selector(set);
         let mut owned = Vec::new();
         for pod in api.list(&ListParams::default()).await?.items {
-            let matches = adopt::labels_match(selector.as_ref(), &pod.metadata) && identity::is_member_of(set, &pod);
+            let matches = adopt::labels_match(selector.as_ref(), &pod.metadata)
+                && identity::is_member_of(set, &pod);
             match adopt::decide(set, &pod.metadata, matches) {
                 adopt::Claim::Keep => owned.push(pod),
                 adopt::Claim::Adopt => match adopt::apply(&api, set, &pod, true).await {
@@ -220,15 +292,28 @@ impl Sync<'_> {
     }
 
     /// `getStatefulSetRevisions`: reuse, bump (rollback) or create the update revision.
-    async fn update_revision(&self, revisions: &mut Vec<ControllerRevision>, collision_count: &mut i32) -> Result<ControllerRevision, Error> {
+    async fn update_revision(
+        &self,
+        revisions: &mut Vec<ControllerRevision>,
+        collision_count: &mut i32,
+    ) -> Result<ControllerRevision, Error> {
         let set = &self.set;
         let api = self.api::<ControllerRevision>();
         match revision::choose_update(set, revisions, *collision_count) {
-            UpdateChoice::Latest(name) => Ok(revisions.iter().find(|r| r.metadata.name.as_deref() == Some(&name)).cloned().unwrap_or_default()),
+            UpdateChoice::Latest(name) => Ok(revisions
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some(&name))
+                .cloned()
+                .unwrap_or_default()),
             UpdateChoice::Bump { name, revision: n } => {
                 let patch = serde_json::json!({ "revision": n });
-                let cr = api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-                if let Some(r) = revisions.iter_mut().find(|r| r.metadata.name.as_deref() == Some(&name)) {
+                let cr = api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await?;
+                if let Some(r) = revisions
+                    .iter_mut()
+                    .find(|r| r.metadata.name.as_deref() == Some(&name))
+                {
                     r.revision = n;
                 }
                 revision::sort_revisions(revisions);
@@ -247,7 +332,7 @@ impl Sync<'_> {
                             return Ok(existing);
                         }
                         *collision_count += 1;
-                        cr = Box::new(revision::new_revision(set, cr.revision, *collision_count));
+                        *cr = revision::new_revision(set, cr.revision, *collision_count);
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -257,14 +342,22 @@ impl Sync<'_> {
 
     /// ordo's deviation: the update revision takes a change-cause set after it was created.
     async fn set_change_cause(&self, name: &str, cause: &str) {
-        let patch = serde_json::json!({"metadata": {"annotations": {revision::CHANGE_CAUSE: cause}}});
-        if let Err(e) = self.api::<ControllerRevision>().patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        let patch =
+            serde_json::json!({"metadata": {"annotations": {revision::CHANGE_CAUSE: cause}}});
+        if let Err(e) = self
+            .api::<ControllerRevision>()
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             tracing::debug!("recording change-cause on {name}: {e}");
         }
     }
 
     async fn event(&self, ty: EventType, reason: &str, message: String) {
-        self.ctx.recorder.record(&self.set, ty, reason, &message).await;
+        self.ctx
+            .recorder
+            .record(&self.set, ty, reason, &message)
+            .await;
     }
 
     /// Executes actions in order, stopping at the first failure (events as upstream).
@@ -275,7 +368,11 @@ impl Sync<'_> {
             match action {
                 Action::CreateClaim { claim, pod } => {
                     let claim_name = claim.name_any();
-                    match self.api::<PersistentVolumeClaim>().create(&PostParams::default(), &claim).await {
+                    match self
+                        .api::<PersistentVolumeClaim>()
+                        .create(&PostParams::default(), &claim)
+                        .await
+                    {
                         Ok(_) => {
                             let msg = format!("create Claim {claim_name} Pod {pod} in StatefulSet {set_name} success");
                             self.event(EventType::Normal, "SuccessfulCreate", msg).await;
@@ -285,7 +382,8 @@ impl Sync<'_> {
                             let err = err_text(&e);
                             let msg = format!("create Claim {claim_name} for Pod {pod} in StatefulSet {set_name} failed error: {err}");
                             self.event(EventType::Warning, "FailedCreate", msg).await;
-                            if matches!(iter.peek(), Some(Action::CreatePod(p)) if p.name_any() == pod) {
+                            if matches!(iter.peek(), Some(Action::CreatePod(p)) if p.name_any() == pod)
+                            {
                                 let msg = format!("create Pod {pod} in StatefulSet {set_name} failed error: failed to create PVC {claim_name}: {err}");
                                 self.event(EventType::Warning, "FailedCreate", msg).await;
                             }
@@ -296,33 +394,71 @@ impl Sync<'_> {
                 Action::CreatePod(pod) => {
                     let name = pod.name_any();
                     match self.api::<Pod>().create(&PostParams::default(), &pod).await {
-                        Ok(_) => self.event(EventType::Normal, "SuccessfulCreate", format!("create Pod {name} in StatefulSet {set_name} successful")).await,
+                        Ok(_) => {
+                            self.event(
+                                EventType::Normal,
+                                "SuccessfulCreate",
+                                format!("create Pod {name} in StatefulSet {set_name} successful"),
+                            )
+                            .await
+                        }
                         // A pod of that name exists but is not ours (e.g. just released): retry soon.
                         Err(kube::Error::Api(s)) if s.is_already_exists() => {
                             return Err(Error::Sync(format!("pod {name} already exists")));
                         }
                         Err(e) => {
-                            let msg = format!("create Pod {name} in StatefulSet {set_name} failed error: {}", err_text(&e));
+                            let msg = format!(
+                                "create Pod {name} in StatefulSet {set_name} failed error: {}",
+                                err_text(&e)
+                            );
                             self.event(EventType::Warning, "FailedCreate", msg).await;
                             return Err(e.into());
                         }
                     }
                 }
-                Action::DeletePod { name } => match self.api::<Pod>().delete(&name, &DeleteParams::default()).await {
-                    Ok(_) => self.event(EventType::Normal, "SuccessfulDelete", format!("delete Pod {name} in StatefulSet {set_name} successful")).await,
+                Action::DeletePod { name } => match self
+                    .api::<Pod>()
+                    .delete(&name, &DeleteParams::default())
+                    .await
+                {
+                    Ok(_) => {
+                        self.event(
+                            EventType::Normal,
+                            "SuccessfulDelete",
+                            format!("delete Pod {name} in StatefulSet {set_name} successful"),
+                        )
+                        .await
+                    }
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => {
-                        let msg = format!("delete Pod {name} in StatefulSet {set_name} failed error: {}", err_text(&e));
+                        let msg = format!(
+                            "delete Pod {name} in StatefulSet {set_name} failed error: {}",
+                            err_text(&e)
+                        );
                         self.event(EventType::Warning, "FailedDelete", msg).await;
                         return Err(e.into());
                     }
                 },
                 Action::UpdatePod(pod) => {
                     let name = pod.name_any();
-                    match self.api::<Pod>().replace(&name, &PostParams::default(), &pod).await {
-                        Ok(_) => self.event(EventType::Normal, "SuccessfulUpdate", format!("update Pod {name} in StatefulSet {set_name} successful")).await,
+                    match self
+                        .api::<Pod>()
+                        .replace(&name, &PostParams::default(), &pod)
+                        .await
+                    {
+                        Ok(_) => {
+                            self.event(
+                                EventType::Normal,
+                                "SuccessfulUpdate",
+                                format!("update Pod {name} in StatefulSet {set_name} successful"),
+                            )
+                            .await
+                        }
                         Err(e) => {
-                            let msg = format!("update Pod {name} in StatefulSet {set_name} failed error: {}", err_text(&e));
+                            let msg = format!(
+                                "update Pod {name} in StatefulSet {set_name} failed error: {}",
+                                err_text(&e)
+                            );
                             self.event(EventType::Warning, "FailedUpdate", msg).await;
                             return Err(e.into());
                         }
@@ -330,8 +466,15 @@ impl Sync<'_> {
                 }
                 Action::SetClaimOwners { claim, pod } => {
                     let name = claim.name_any();
-                    if let Err(e) = self.api::<PersistentVolumeClaim>().replace(&name, &PostParams::default(), &claim).await {
-                        return Err(Error::Sync(format!("Could not update claim {name} for {pod} delete policy ownerRefs: {}", err_text(&e))));
+                    if let Err(e) = self
+                        .api::<PersistentVolumeClaim>()
+                        .replace(&name, &PostParams::default(), &claim)
+                        .await
+                    {
+                        return Err(Error::Sync(format!(
+                            "Could not update claim {name} for {pod} delete policy ownerRefs: {}",
+                            err_text(&e)
+                        )));
                     }
                 }
             }

@@ -38,12 +38,20 @@ pub fn is_member_of(set: &StatefulSet, pod: &Pod) -> bool {
 
 /// `spec.replicas` (default 1).
 pub fn replicas(set: &StatefulSet) -> i32 {
-    set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1).max(0)
+    set.spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1)
+        .max(0)
 }
 
 /// `spec.ordinals.start` (0 when unset).
 pub fn start_ordinal(set: &StatefulSet) -> i32 {
-    set.spec.as_ref().and_then(|s| s.ordinals.as_ref()).and_then(|o| o.start).unwrap_or(0)
+    set.spec
+        .as_ref()
+        .and_then(|s| s.ordinals.as_ref())
+        .and_then(|o| o.start)
+        .unwrap_or(0)
 }
 
 /// Whether `ordinal` lies in `[start, start + replicas)`.
@@ -54,22 +62,35 @@ pub fn in_range(set: &StatefulSet, ordinal: i32) -> bool {
 
 /// `<set>-<ordinal>`.
 pub fn pod_name(set: &StatefulSet, ordinal: i32) -> String {
-    format!("{}-{ordinal}", set.metadata.name.as_deref().unwrap_or_default())
+    format!(
+        "{}-{ordinal}",
+        set.metadata.name.as_deref().unwrap_or_default()
+    )
 }
 
 /// `<template>-<set>-<ordinal>`.
 pub fn claim_name(template: &str, set: &StatefulSet, ordinal: i32) -> String {
-    format!("{template}-{}-{ordinal}", set.metadata.name.as_deref().unwrap_or_default())
+    format!(
+        "{template}-{}-{ordinal}",
+        set.metadata.name.as_deref().unwrap_or_default()
+    )
 }
 
 /// `spec.minReadySeconds` (default 0).
 pub fn min_ready_seconds(set: &StatefulSet) -> i32 {
-    set.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0).max(0)
+    set.spec
+        .as_ref()
+        .and_then(|s| s.min_ready_seconds)
+        .unwrap_or(0)
+        .max(0)
 }
 
 /// True for `podManagementPolicy: Parallel` (upstream's "burst").
 pub fn allows_burst(set: &StatefulSet) -> bool {
-    set.spec.as_ref().and_then(|s| s.pod_management_policy.as_deref()) == Some("Parallel")
+    set.spec
+        .as_ref()
+        .and_then(|s| s.pod_management_policy.as_deref())
+        == Some("Parallel")
 }
 
 /// True for `updateStrategy.type: OnDelete`.
@@ -89,7 +110,13 @@ pub fn update_strategy_type(set: &StatefulSet) -> &str {
 
 /// `updateStrategy.rollingUpdate.partition`, or `None` when `rollingUpdate` is nil.
 pub fn partition(set: &StatefulSet) -> Option<i32> {
-    let ru = set.spec.as_ref()?.update_strategy.as_ref()?.rolling_update.as_ref()?;
+    let ru = set
+        .spec
+        .as_ref()?
+        .update_strategy
+        .as_ref()?
+        .rolling_update
+        .as_ref()?;
     Some(ru.partition.unwrap_or(0).max(0))
 }
 
@@ -105,7 +132,10 @@ pub fn max_unavailable(set: &StatefulSet) -> i32 {
     let n = match value {
         None => 1,
         Some(IntOrString::Int(i)) => *i,
-        Some(IntOrString::String(s)) => match s.strip_suffix('%').and_then(|p| p.trim().parse::<i64>().ok()) {
+        Some(IntOrString::String(s)) => match s
+            .strip_suffix('%')
+            .and_then(|p| p.trim().parse::<i64>().ok())
+        {
             Some(pct) => ((pct * replicas(set) as i64) / 100) as i32,
             None => s.trim().parse::<i32>().unwrap_or(1),
         },
@@ -127,13 +157,18 @@ pub fn controller_ref(set: &StatefulSet) -> OwnerReference {
 
 /// The pod's controller ownerReference, if any.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references.iter().flatten().find(|r| r.controller == Some(true))
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
 }
 
 /// The claims a pod at `ordinal` uses, keyed by template name, in template order
 /// (`getPersistentVolumeClaims`): labels = template labels overlaid with `selector.matchLabels`.
 pub fn claims_for(set: &StatefulSet, ordinal: i32) -> Vec<(String, PersistentVolumeClaim)> {
-    let Some(spec) = set.spec.as_ref() else { return Vec::new() };
+    let Some(spec) = set.spec.as_ref() else {
+        return Vec::new();
+    };
     let match_labels = spec.selector.match_labels.clone().unwrap_or_default();
     spec.volume_claim_templates
         .iter()
@@ -177,9 +212,16 @@ pub fn new_pod(set: &StatefulSet, template: &PodTemplateSpec, ordinal: i32, revi
     update_identity(set, &mut pod);
     let spec = pod.spec.get_or_insert_with(Default::default);
     spec.hostname = pod.metadata.name.clone();
-    spec.subdomain = set.spec.as_ref().and_then(|s| s.service_name.clone()).filter(|s| !s.is_empty());
+    spec.subdomain = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.service_name.clone())
+        .filter(|s| !s.is_empty());
     update_storage(set, &mut pod);
-    pod.metadata.labels.get_or_insert_with(BTreeMap::new).insert(REVISION_LABEL.into(), revision.into());
+    pod.metadata
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(REVISION_LABEL.into(), revision.into());
     pod
 }
 
@@ -214,7 +256,11 @@ pub fn update_storage(set: &StatefulSet, pod: &mut Pod) {
             ..Default::default()
         })
         .collect();
-    volumes.extend(current.into_iter().filter(|v| !claims.iter().any(|(t, _)| *t == v.name)));
+    volumes.extend(
+        current
+            .into_iter()
+            .filter(|v| !claims.iter().any(|(t, _)| *t == v.name)),
+    );
     spec.volumes = Some(volumes);
 }
 
@@ -234,12 +280,17 @@ pub fn identity_matches(set: &StatefulSet, pod: &Pod) -> bool {
 
 /// Whether every claim template is mounted from the right claim (`storageMatches`).
 pub fn storage_matches(set: &StatefulSet, pod: &Pod) -> bool {
-    let Some(ord) = ordinal(pod) else { return false };
+    let Some(ord) = ordinal(pod) else {
+        return false;
+    };
     let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_ref());
     claims_for(set, ord).iter().all(|(template, claim)| {
         volumes.into_iter().flatten().any(|v| {
             v.name == *template
-                && v.persistent_volume_claim.as_ref().map(|p| p.claim_name.as_str()) == claim.metadata.name.as_deref()
+                && v.persistent_volume_claim
+                    .as_ref()
+                    .map(|p| p.claim_name.as_str())
+                    == claim.metadata.name.as_deref()
         })
     })
 }
@@ -255,7 +306,10 @@ pub fn pod_revision(pod: &Pod) -> &str {
 }
 
 fn phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default()
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or_default()
 }
 
 /// `status.phase == Failed`.
@@ -286,8 +340,18 @@ pub fn is_running_and_ready(pod: &Pod) -> bool {
 /// When the pod became Ready (ms since the epoch; `i64::MIN` if Ready without a transition time),
 /// or `None` when it is not Ready.
 pub fn ready_since_ms(pod: &Pod) -> Option<i64> {
-    let cond = pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")?;
-    (cond.status == "True").then(|| cond.last_transition_time.as_ref().map_or(i64::MIN, |t| t.0.as_millisecond()))
+    let cond = pod
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")?;
+    (cond.status == "True").then(|| {
+        cond.last_transition_time
+            .as_ref()
+            .map_or(i64::MIN, |t| t.0.as_millisecond())
+    })
 }
 
 /// `podutil.IsPodAvailable`: Ready, and for at least `min_ready_seconds` if that is positive.
@@ -303,12 +367,16 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32, now_ms: i64) -> bool {
 /// When a Ready but not yet available pod becomes available (ms since the epoch).
 pub fn available_at_ms(pod: &Pod, min_ready_seconds: i32) -> Option<i64> {
     match ready_since_ms(pod) {
-        Some(since) if min_ready_seconds > 0 && since != i64::MIN => Some(since + i64::from(min_ready_seconds) * 1000 + 1),
+        Some(since) if min_ready_seconds > 0 && since != i64::MIN => {
+            Some(since + i64::from(min_ready_seconds) * 1000 + 1)
+        }
         _ => None,
     }
 }
 
 /// Not Running+Ready+Available, or terminating (`isUnavailable`).
 pub fn is_unavailable(pod: &Pod, min_ready_seconds: i32, now_ms: i64) -> bool {
-    !is_running_and_ready(pod) || !is_available(pod, min_ready_seconds, now_ms) || is_terminating(pod)
+    !is_running_and_ready(pod)
+        || !is_available(pod, min_ready_seconds, now_ms)
+        || is_terminating(pod)
 }

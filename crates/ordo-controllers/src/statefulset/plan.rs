@@ -35,7 +35,10 @@ pub struct Input<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// Create a claim for `pod` (event `SuccessfulCreate` "create Claim … Pod … success").
-    CreateClaim { claim: PersistentVolumeClaim, pod: String },
+    CreateClaim {
+        claim: PersistentVolumeClaim,
+        pod: String,
+    },
     /// Create a pod (event `SuccessfulCreate` "create Pod … successful").
     CreatePod(Box<Pod>),
     /// Delete a pod (event `SuccessfulDelete`).
@@ -43,7 +46,10 @@ pub enum Action {
     /// Replace a pod whose identity, storage or claims drifted (event `SuccessfulUpdate`).
     UpdatePod(Box<Pod>),
     /// Rewrite a claim's ownerReferences for the retention policy (no event).
-    SetClaimOwners { claim: PersistentVolumeClaim, pod: String },
+    SetClaimOwners {
+        claim: PersistentVolumeClaim,
+        pod: String,
+    },
 }
 
 /// The outcome of planning.
@@ -80,7 +86,10 @@ pub fn plan(input: &Input) -> Plan {
     for pod in input.pods {
         match identity::ordinal(pod) {
             Some(ord) if identity::in_range(set, ord) => {
-                slots[(ord - start) as usize] = Some(Slot { pod: pod.clone(), exists: true });
+                slots[(ord - start) as usize] = Some(Slot {
+                    pod: pod.clone(),
+                    exists: true,
+                });
             }
             Some(_) => condemned.push(pod),
             None => {}
@@ -90,10 +99,20 @@ pub fn plan(input: &Input) -> Plan {
     let replicas: Vec<Slot> = slots
         .into_iter()
         .enumerate()
-        .map(|(i, s)| s.unwrap_or_else(|| Slot { pod: new_versioned_pod(input, start + i as i32), exists: false }))
+        .map(|(i, s)| {
+            s.unwrap_or_else(|| Slot {
+                pod: new_versioned_pod(input, start + i as i32),
+                exists: false,
+            })
+        })
         .collect();
 
-    let existing: Vec<&Pod> = replicas.iter().filter(|s| s.exists).map(|s| &s.pod).chain(condemned.iter().copied()).collect();
+    let existing: Vec<&Pod> = replicas
+        .iter()
+        .filter(|s| s.exists)
+        .map(|s| &s.pod)
+        .chain(condemned.iter().copied())
+        .collect();
     let mut st = StatefulSetStatus {
         observed_generation: set.metadata.generation,
         current_revision: Some(input.current.name.to_string()),
@@ -101,19 +120,37 @@ pub fn plan(input: &Input) -> Plan {
         collision_count: Some(input.collision_count),
         ..Default::default()
     };
-    status::count(&mut st, &existing, min_ready, input.current.name, input.update.name, input.now_ms);
+    status::count(
+        &mut st,
+        &existing,
+        min_ready,
+        input.current.name,
+        input.update.name,
+        input.now_ms,
+    );
     let recheck_at_ms = existing
         .iter()
-        .filter(|p| identity::is_running_and_ready(p) && !identity::is_available(p, min_ready, input.now_ms))
+        .filter(|p| {
+            identity::is_running_and_ready(p) && !identity::is_available(p, min_ready, input.now_ms)
+        })
         .filter_map(|p| identity::available_at_ms(p, min_ready))
         .min();
 
-    let mut planner = Planner { input, monotonic: !identity::allows_burst(set), min_ready, actions: Vec::new() };
+    let mut planner = Planner {
+        input,
+        monotonic: !identity::allows_burst(set),
+        min_ready,
+        actions: Vec::new(),
+    };
     if set.metadata.deletion_timestamp.is_none() {
         planner.run(&replicas, &condemned, &mut st);
     }
     status::complete_update(set, &mut st);
-    Plan { actions: planner.actions, status: st, recheck_at_ms }
+    Plan {
+        actions: planner.actions,
+        status: st,
+        recheck_at_ms,
+    }
 }
 
 /// `newVersionedStatefulSetPod`: below the partition (or below `currentReplicas` when
@@ -125,11 +162,19 @@ fn new_versioned_pod(input: &Input, ordinal: i32) -> Pod {
     let use_current = match identity::partition(set) {
         Some(p) => ordinal < start + p,
         None => {
-            let cur = set.status.as_ref().and_then(|s| s.current_replicas).unwrap_or(0);
+            let cur = set
+                .status
+                .as_ref()
+                .and_then(|s| s.current_replicas)
+                .unwrap_or(0);
             rolling && ordinal < start + cur
         }
     };
-    let rev = if use_current { input.current } else { input.update };
+    let rev = if use_current {
+        input.current
+    } else {
+        input.update
+    };
     identity::new_pod(set, rev.template, ordinal, rev.name)
 }
 
@@ -197,7 +242,10 @@ impl Planner<'_> {
             return true;
         }
         let retention_ok = self.claims_match_retention(pod);
-        let (id_ok, storage_ok) = (identity::identity_matches(set, pod), identity::storage_matches(set, pod));
+        let (id_ok, storage_ok) = (
+            identity::identity_matches(set, pod),
+            identity::storage_matches(set, pod),
+        );
         if id_ok && storage_ok && retention_ok {
             return false;
         }
@@ -220,13 +268,18 @@ impl Planner<'_> {
     /// (`createMissingPersistentVolumeClaims` for Pending pods).
     fn create_missing_claims(&mut self, pod: &Pod, fix_owners: bool) {
         let set = self.input.set;
-        let Some(ord) = identity::ordinal(pod) else { return };
+        let Some(ord) = identity::ordinal(pod) else {
+            return;
+        };
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
         for (_, mut claim) in identity::claims_for(set, ord) {
             let name = claim.metadata.name.clone().unwrap_or_default();
             if !self.input.claims.contains_key(&name) {
                 claim.metadata.owner_references = claims::initial_owner_refs(set);
-                self.actions.push(Action::CreateClaim { claim, pod: pod_name.clone() });
+                self.actions.push(Action::CreateClaim {
+                    claim,
+                    pod: pod_name.clone(),
+                });
             }
         }
         if fix_owners {
@@ -237,20 +290,29 @@ impl Planner<'_> {
     /// `ClaimsMatchRetentionPolicy`: missing claims count as matching.
     fn claims_match_retention(&self, pod: &Pod) -> bool {
         let set = self.input.set;
-        let Some(ord) = identity::ordinal(pod) else { return true };
+        let Some(ord) = identity::ordinal(pod) else {
+            return true;
+        };
         identity::claims_for(set, ord).iter().all(|(_, c)| {
             let name = c.metadata.name.as_deref().unwrap_or_default();
-            self.input.claims.get(name).is_none_or(|existing| claims::owner_up_to_date(existing, set, pod))
+            self.input
+                .claims
+                .get(name)
+                .is_none_or(|existing| claims::owner_up_to_date(existing, set, pod))
         })
     }
 
     /// `UpdatePodClaimForRetentionPolicy`: rewrites ownerRefs of the pod's claims that disagree.
     fn fix_claims(&mut self, pod: &Pod) {
         let set = self.input.set;
-        let Some(ord) = identity::ordinal(pod) else { return };
+        let Some(ord) = identity::ordinal(pod) else {
+            return;
+        };
         for (_, c) in identity::claims_for(set, ord) {
             let name = c.metadata.name.as_deref().unwrap_or_default();
-            let Some(existing) = self.input.claims.get(name) else { continue };
+            let Some(existing) = self.input.claims.get(name) else {
+                continue;
+            };
             if claims::owner_up_to_date(existing, set, pod) {
                 continue;
             }
@@ -258,7 +320,10 @@ impl Planner<'_> {
             let refs = claims::updated_owner_refs(existing, set, pod);
             claim.metadata.owner_references = Some(refs);
             if claim.metadata.owner_references != existing.metadata.owner_references {
-                self.actions.push(Action::SetClaimOwners { claim, pod: pod.metadata.name.clone().unwrap_or_default() });
+                self.actions.push(Action::SetClaimOwners {
+                    claim,
+                    pod: pod.metadata.name.clone().unwrap_or_default(),
+                });
             }
         }
     }
@@ -271,11 +336,14 @@ impl Planner<'_> {
         let is_first = pod.metadata.name.as_deref() == first_unavailable;
         if self.monotonic
             && !is_first
-            && (!identity::is_running_and_ready(pod) || !identity::is_available(pod, self.min_ready, self.input.now_ms))
+            && (!identity::is_running_and_ready(pod)
+                || !identity::is_available(pod, self.min_ready, self.input.now_ms))
         {
             return true;
         }
-        self.actions.push(Action::DeletePod { name: pod.metadata.name.clone().unwrap_or_default() });
+        self.actions.push(Action::DeletePod {
+            name: pod.metadata.name.clone().unwrap_or_default(),
+        });
         true
     }
 
@@ -285,7 +353,9 @@ impl Planner<'_> {
         let (now, update) = (self.input.now_ms, self.input.update.name);
         let update_min = identity::partition(set).unwrap_or(0).max(0) as usize;
         let max_unavailable = identity::max_unavailable(set);
-        let stale = |s: &Slot| identity::pod_revision(&s.pod) != update && !identity::is_terminating(&s.pod);
+        let stale = |s: &Slot| {
+            identity::pod_revision(&s.pod) != update && !identity::is_terminating(&s.pod)
+        };
 
         if max_unavailable <= 1 {
             // Upstream's one-at-a-time path: delete the highest stale pod, or wait for the
@@ -294,7 +364,9 @@ impl Planner<'_> {
                 let slot = &replicas[target];
                 if stale(slot) {
                     if slot.exists {
-                        self.actions.push(Action::DeletePod { name: slot.pod.metadata.name.clone().unwrap_or_default() });
+                        self.actions.push(Action::DeletePod {
+                            name: slot.pod.metadata.name.clone().unwrap_or_default(),
+                        });
                     }
                     st.current_replicas = Some(st.current_replicas.unwrap_or(0) - 1);
                     return;
@@ -310,8 +382,10 @@ impl Planner<'_> {
         // upstream before the #137409 fix, a stale pod that is itself unavailable does not
         // consume the budget — replacing it cannot make things worse — so a pod stuck at a
         // broken revision is always replaced.
-        let mut unavailable =
-            replicas.iter().filter(|s| identity::is_unavailable(&s.pod, self.min_ready, now)).count() as i32;
+        let mut unavailable = replicas
+            .iter()
+            .filter(|s| identity::is_unavailable(&s.pod, self.min_ready, now))
+            .count() as i32;
         for target in (update_min..replicas.len()).rev() {
             let slot = &replicas[target];
             if !stale(slot) || !slot.exists {
@@ -323,7 +397,9 @@ impl Planner<'_> {
                 }
                 unavailable += 1;
             }
-            self.actions.push(Action::DeletePod { name: slot.pod.metadata.name.clone().unwrap_or_default() });
+            self.actions.push(Action::DeletePod {
+                name: slot.pod.metadata.name.clone().unwrap_or_default(),
+            });
             st.current_replicas = Some(st.current_replicas.unwrap_or(0) - 1);
         }
     }

@@ -20,7 +20,9 @@ pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
 pub fn patch_data(template: &PodTemplateSpec) -> Value {
     let mut t = serde_json::to_value(template).unwrap_or(Value::Null);
     if let Some(obj) = t.as_object_mut() {
-        let meta = obj.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+        let meta = obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(m) = meta.as_object_mut() {
             m.entry("creationTimestamp").or_insert(Value::Null);
         }
@@ -35,7 +37,11 @@ fn sorted(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
         other => other.clone(),
@@ -66,7 +72,9 @@ pub fn fnv32(chunks: &[&[u8]]) -> u32 {
 /// `rand.SafeEncodeString`: each byte mapped onto an alphabet without vowels.
 pub fn safe_encode(s: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    s.chars().map(|c| ALPHABET[(c as usize) % ALPHABET.len()] as char).collect()
+    s.chars()
+        .map(|c| ALPHABET[(c as usize) % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// `HashControllerRevision`: FNV-32 of the data bytes plus the decimal collision count.
@@ -90,7 +98,10 @@ pub fn revision_name(set_name: &str, hash: &str) -> String {
 
 /// The set's template (empty when the spec is missing).
 pub fn set_template(set: &StatefulSet) -> PodTemplateSpec {
-    set.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default()
+    set.spec
+        .as_ref()
+        .map(|s| s.template.clone())
+        .unwrap_or_default()
 }
 
 /// A new revision of `set` (`newRevision`): data from the template, labels = template labels +
@@ -99,11 +110,18 @@ pub fn new_revision(set: &StatefulSet, revision: i64, collision_count: i32) -> C
     let template = set_template(set);
     let data = patch_data(&template);
     let h = hash(&canonical_bytes(&data), Some(collision_count));
-    let mut labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+    let mut labels = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
     labels.insert(HASH_LABEL.into(), h.clone());
     ControllerRevision {
         metadata: ObjectMeta {
-            name: Some(revision_name(set.metadata.name.as_deref().unwrap_or_default(), &h)),
+            name: Some(revision_name(
+                set.metadata.name.as_deref().unwrap_or_default(),
+                &h,
+            )),
             namespace: set.metadata.namespace.clone(),
             labels: Some(labels),
             annotations: Some(set.metadata.annotations.clone().unwrap_or_default()),
@@ -162,16 +180,24 @@ pub enum UpdateChoice {
 }
 
 /// The update-revision choice of `getStatefulSetRevisions`; `revisions` sorted.
-pub fn choose_update(set: &StatefulSet, revisions: &[ControllerRevision], collision_count: i32) -> UpdateChoice {
+pub fn choose_update(
+    set: &StatefulSet,
+    revisions: &[ControllerRevision],
+    collision_count: i32,
+) -> UpdateChoice {
     let candidate = new_revision(set, next_revision(revisions), collision_count);
-    let last_equal = revisions.iter().rev().find(|r| equal_revision(r, &candidate));
+    let last_equal = revisions
+        .iter()
+        .rev()
+        .find(|r| equal_revision(r, &candidate));
     match (last_equal, revisions.last()) {
         (Some(eq), Some(latest)) if equal_revision(latest, eq) => {
             UpdateChoice::Latest(latest.metadata.name.clone().unwrap_or_default())
         }
-        (Some(eq), _) => {
-            UpdateChoice::Bump { name: eq.metadata.name.clone().unwrap_or_default(), revision: candidate.revision }
-        }
+        (Some(eq), _) => UpdateChoice::Bump {
+            name: eq.metadata.name.clone().unwrap_or_default(),
+            revision: candidate.revision,
+        },
         (None, _) => UpdateChoice::Create(Box::new(candidate)),
     }
 }
@@ -185,16 +211,26 @@ pub fn revisions_to_prune(
     current: &str,
     update: &str,
 ) -> Vec<String> {
-    let limit = set.spec.as_ref().and_then(|s| s.revision_history_limit).unwrap_or(10);
+    let limit = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.revision_history_limit)
+        .unwrap_or(10);
     if limit < 0 {
         return Vec::new();
     }
     let mut live: BTreeSet<&str> = [current, update].into_iter().collect();
     live.extend(pods.iter().map(identity::pod_revision));
-    let history: Vec<&ControllerRevision> =
-        revisions.iter().filter(|r| !live.contains(r.metadata.name.as_deref().unwrap_or_default())).collect();
+    let history: Vec<&ControllerRevision> = revisions
+        .iter()
+        .filter(|r| !live.contains(r.metadata.name.as_deref().unwrap_or_default()))
+        .collect();
     let excess = history.len().saturating_sub(limit as usize);
-    history.into_iter().take(excess).filter_map(|r| r.metadata.name.clone()).collect()
+    history
+        .into_iter()
+        .take(excess)
+        .filter_map(|r| r.metadata.name.clone())
+        .collect()
 }
 
 /// ordo's change-cause refresh (walkthrough step 5): when the set carries a
@@ -202,13 +238,26 @@ pub fn revisions_to_prune(
 /// revision was made (e.g. `kubectl annotate` after `set image`), so the update revision takes
 /// it. Returns the annotation value to write on `update`, if any. A rollback re-uses an old
 /// revision whose own cause is kept, since the set's cause is then already recorded elsewhere.
-pub fn change_cause_refresh(set: &StatefulSet, revisions: &[ControllerRevision], update: &str) -> Option<String> {
+pub fn change_cause_refresh(
+    set: &StatefulSet,
+    revisions: &[ControllerRevision],
+    update: &str,
+) -> Option<String> {
     let cause = set.metadata.annotations.as_ref()?.get(CHANGE_CAUSE)?;
-    let recorded = |r: &ControllerRevision| r.metadata.annotations.as_ref().and_then(|a| a.get(CHANGE_CAUSE)) == Some(cause);
+    let recorded = |r: &ControllerRevision| {
+        r.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(CHANGE_CAUSE))
+            == Some(cause)
+    };
     if revisions.iter().any(recorded) {
         return None;
     }
-    revisions.iter().any(|r| r.metadata.name.as_deref() == Some(update)).then(|| cause.clone())
+    revisions
+        .iter()
+        .any(|r| r.metadata.name.as_deref() == Some(update))
+        .then(|| cause.clone())
 }
 
 /// Labels of a revision as a map (for selector matching).

@@ -46,7 +46,10 @@ pub fn count(
 /// updated and ready. Applies to OnDelete too (upstream fixed #73492 in 1.36).
 pub fn complete_update(set: &StatefulSet, status: &mut StatefulSetStatus) {
     let want = identity::replicas(set);
-    if status.updated_replicas.unwrap_or(0) == want && status.ready_replicas.unwrap_or(0) == want && status.replicas == want {
+    if status.updated_replicas.unwrap_or(0) == want
+        && status.ready_replicas.unwrap_or(0) == want
+        && status.replicas == want
+    {
         status.current_replicas = status.updated_replicas;
         status.current_revision = status.update_revision.clone();
     }

@@ -219,7 +219,7 @@ impl ImageStore {
             for l in &e.layers {
                 let p = dir.join(l);
                 let d = self.put_blob(&p, None)?;
-                let gz = archive::open_maybe_gzip(&p).map(|_| is_gzip(&p)).unwrap_or(false);
+                let gz = is_gzip(&p);
                 let mt = if gz { "application/vnd.oci.image.layer.v1.tar+gzip" } else { "application/vnd.oci.image.layer.v1.tar" };
                 layers.push(serde_json::json!({"mediaType": mt, "digest": d, "size": std::fs::metadata(&p)?.len()}));
             }

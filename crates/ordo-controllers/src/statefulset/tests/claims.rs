@@ -16,7 +16,13 @@ fn with_claims(replicas: i32, policy: serde_json::Value) -> World {
 }
 
 fn owners(w: &World, claim: &str) -> Vec<(String, String)> {
-    w.claims[claim].metadata.owner_references.iter().flatten().map(|r| (r.kind.clone(), r.name.clone())).collect()
+    w.claims[claim]
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .map(|r| (r.kind.clone(), r.name.clone()))
+        .collect()
 }
 
 #[test]
@@ -26,12 +32,28 @@ fn claims_are_created_before_pods_and_mounted() {
     assert_eq!(w.take_log(), ["claim www-web-0", "create web-0"]);
     let c = &w.claims["www-web-0"];
     let labels = c.metadata.labels.as_ref().unwrap();
-    assert_eq!((labels["tier"].as_str(), labels["app"].as_str()), ("data", "nginx"));
+    assert_eq!(
+        (labels["tier"].as_str(), labels["app"].as_str()),
+        ("data", "nginx")
+    );
     assert!(c.metadata.owner_references.is_none());
-    let vols = w.pods["web-0"].spec.as_ref().unwrap().volumes.clone().unwrap();
+    let vols = w.pods["web-0"]
+        .spec
+        .as_ref()
+        .unwrap()
+        .volumes
+        .clone()
+        .unwrap();
     let names: Vec<&str> = vols.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["www", "cfg"], "the template's www volume is replaced by the claim");
-    assert_eq!(vols[0].persistent_volume_claim.as_ref().unwrap().claim_name, "www-web-0");
+    assert_eq!(
+        names,
+        ["www", "cfg"],
+        "the template's www volume is replaced by the claim"
+    );
+    assert_eq!(
+        vols[0].persistent_volume_claim.as_ref().unwrap().claim_name,
+        "www-web-0"
+    );
     w.settle();
     // Existing claims are reused: deleting a pod does not create a claim again.
     w.take_log();
@@ -54,7 +76,10 @@ fn pending_pod_gets_its_missing_claim_back() {
 fn when_deleted_delete_owns_claims_by_the_set() {
     let mut w = with_claims(1, json!({"whenDeleted": "Delete", "whenScaled": "Retain"}));
     w.settle();
-    assert_eq!(owners(&w, "www-web-0"), [("StatefulSet".to_string(), "web".to_string())]);
+    assert_eq!(
+        owners(&w, "www-web-0"),
+        [("StatefulSet".to_string(), "web".to_string())]
+    );
     // Back to Retain: the ref is removed, the pod updated as upstream does.
     w.take_log();
     w.edit(json!({"persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain"}}));
@@ -67,21 +92,44 @@ fn when_deleted_delete_owns_claims_by_the_set() {
 fn when_scaled_delete_gives_condemned_claims_to_their_pod_before_deletion() {
     let mut w = with_claims(3, json!({"whenDeleted": "Retain", "whenScaled": "Delete"}));
     w.settle();
-    assert!(owners(&w, "www-web-2").is_empty(), "in-range claims have no owner");
+    assert!(
+        owners(&w, "www-web-2").is_empty(),
+        "in-range claims have no owner"
+    );
     w.take_log();
     w.edit(json!({"replicas": 1}));
     w.sync();
-    assert_eq!(w.take_log(), ["owners www-web-2", "owners www-web-1", "delete web-2"]);
-    assert_eq!(owners(&w, "www-web-2"), [("Pod".to_string(), "web-2".to_string())]);
+    assert_eq!(
+        w.take_log(),
+        ["owners www-web-2", "owners www-web-1", "delete web-2"]
+    );
+    assert_eq!(
+        owners(&w, "www-web-2"),
+        [("Pod".to_string(), "web-2".to_string())]
+    );
     let pod_uid = w.pods["web-2"].metadata.uid.clone().unwrap();
-    assert_eq!(w.claims["www-web-2"].metadata.owner_references.as_ref().unwrap()[0].uid, pod_uid);
+    assert_eq!(
+        w.claims["www-web-2"]
+            .metadata
+            .owner_references
+            .as_ref()
+            .unwrap()[0]
+            .uid,
+        pod_uid
+    );
     // Both Delete: in range -> set; condemned -> pod only.
     let mut w = with_claims(2, json!({"whenDeleted": "Delete", "whenScaled": "Delete"}));
     w.settle();
     w.edit(json!({"replicas": 1}));
     w.sync();
-    assert_eq!(owners(&w, "www-web-0"), [("StatefulSet".to_string(), "web".to_string())]);
-    assert_eq!(owners(&w, "www-web-1"), [("Pod".to_string(), "web-1".to_string())]);
+    assert_eq!(
+        owners(&w, "www-web-0"),
+        [("StatefulSet".to_string(), "web".to_string())]
+    );
+    assert_eq!(
+        owners(&w, "www-web-1"),
+        [("Pod".to_string(), "web-1".to_string())]
+    );
 }
 
 #[test]
@@ -90,14 +138,24 @@ fn stale_claim_blocks_recreation_and_foreign_controller_is_respected() {
     w.settle();
     // The claim still points at a previous web-0 (GC has not removed it yet).
     let mut c = w.claims["www-web-0"].clone();
-    c.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-        api_version: "v1".into(), kind: "Pod".into(), name: "web-0".into(), uid: "old".into(), controller: Some(true), ..Default::default()
-    }]);
+    c.metadata.owner_references = Some(vec![
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            name: "web-0".into(),
+            uid: "old".into(),
+            controller: Some(true),
+            ..Default::default()
+        },
+    ]);
     w.claims.insert("www-web-0".into(), c);
     w.pods.clear();
     w.take_log();
     w.sync();
-    assert!(w.take_log().is_empty(), "pod creation waits for the stale claim to go");
+    assert!(
+        w.take_log().is_empty(),
+        "pod creation waits for the stale claim to go"
+    );
     w.claims.clear();
     w.sync();
     assert_eq!(w.take_log(), ["claim www-web-0", "create web-0"]);
@@ -106,12 +164,22 @@ fn stale_claim_blocks_recreation_and_foreign_controller_is_respected() {
     let mut w = with_claims(2, json!({"whenDeleted": "Delete", "whenScaled": "Delete"}));
     w.settle();
     let mut c = w.claims["www-web-1"].clone();
-    c.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-        api_version: "v1".into(), kind: "ConfigMap".into(), name: "x".into(), uid: "cm".into(), controller: Some(true), ..Default::default()
-    }]);
+    c.metadata.owner_references = Some(vec![
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            name: "x".into(),
+            uid: "cm".into(),
+            controller: Some(true),
+            ..Default::default()
+        },
+    ]);
     w.claims.insert("www-web-1".into(), c);
     w.take_log();
     w.edit(json!({"replicas": 1}));
     w.sync();
-    assert_eq!(owners(&w, "www-web-1"), [("ConfigMap".to_string(), "x".to_string())]);
+    assert_eq!(
+        owners(&w, "www-web-1"),
+        [("ConfigMap".to_string(), "x".to_string())]
+    );
 }

@@ -9,33 +9,54 @@ fn fnv1_and_safe_encoding_match_go() {
     // Go: fnv.New32() of "" and "a".
     assert_eq!(revision::fnv32(&[b""]), 0x811c9dc5);
     assert_eq!(revision::fnv32(&[b"a"]), 0x050c5d7e);
-    assert_eq!(revision::fnv32(&[b"fo", b"obar"]), revision::fnv32(&[b"foobar"]));
+    assert_eq!(
+        revision::fnv32(&[b"fo", b"obar"]),
+        revision::fnv32(&[b"foobar"])
+    );
     assert_eq!(revision::safe_encode("0123456789"), "456789bcdf");
     let h = revision::hash(b"{}", Some(0));
     assert_eq!(h.len(), 10.min(h.len()));
     assert!(h.chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)));
-    assert_ne!(revision::hash(b"{}", Some(0)), revision::hash(b"{}", Some(1)));
+    assert_ne!(
+        revision::hash(b"{}", Some(0)),
+        revision::hash(b"{}", Some(1))
+    );
 }
 
 #[test]
 fn revision_object_shape() {
     let mut s = set(1, json!({}));
-    s.metadata.annotations = Some([("kubernetes.io/change-cause".to_string(), "initial".to_string())].into());
+    s.metadata.annotations = Some(
+        [(
+            "kubernetes.io/change-cause".to_string(),
+            "initial".to_string(),
+        )]
+        .into(),
+    );
     let cr = revision::new_revision(&s, 1, 0);
     let data = &cr.data.as_ref().unwrap().0;
     let text = String::from_utf8(revision::canonical_bytes(data)).unwrap();
     assert!(text.starts_with(r#"{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"nginx"}},"spec":{"containers":[{"#), "{text}");
     let hash = revision::hash(text.as_bytes(), Some(0));
-    assert_eq!(cr.metadata.name.as_deref(), Some(format!("web-{hash}").as_str()));
+    assert_eq!(
+        cr.metadata.name.as_deref(),
+        Some(format!("web-{hash}").as_str())
+    );
     let labels = cr.metadata.labels.as_ref().unwrap();
     assert_eq!(labels["app"], "nginx");
     assert_eq!(labels[revision::HASH_LABEL], hash);
-    assert_eq!(cr.metadata.annotations.as_ref().unwrap()["kubernetes.io/change-cause"], "initial");
+    assert_eq!(
+        cr.metadata.annotations.as_ref().unwrap()["kubernetes.io/change-cause"],
+        "initial"
+    );
     let r = &cr.metadata.owner_references.as_ref().unwrap()[0];
     assert_eq!((r.kind.as_str(), r.controller), ("StatefulSet", Some(true)));
     assert_eq!(cr.revision, 1);
     // The template round-trips.
-    assert_eq!(revision::revision_template(&cr).unwrap(), s.spec.unwrap().template);
+    assert_eq!(
+        revision::revision_template(&cr).unwrap(),
+        s.spec.unwrap().template
+    );
 }
 
 #[test]
@@ -46,19 +67,34 @@ fn non_template_changes_make_no_revision_and_rollback_reuses_the_old_one() {
     let r1 = w.revisions[0].metadata.name.clone().unwrap();
     w.edit(json!({"replicas": 3, "minReadySeconds": 0, "updateStrategy": {"rollingUpdate": {"partition": 0}}}));
     w.settle();
-    assert_eq!(w.revisions.len(), 1, "replicas/strategy changes are not revisions");
+    assert_eq!(
+        w.revisions.len(),
+        1,
+        "replicas/strategy changes are not revisions"
+    );
     w.set_image("nginx:1.26");
     w.settle();
     assert_eq!(w.revisions.len(), 2);
     let r2 = w.status().update_revision.unwrap();
-    assert_eq!(w.revisions.iter().find(|r| r.metadata.name.as_deref() == Some(&r2)).unwrap().revision, 2);
+    assert_eq!(
+        w.revisions
+            .iter()
+            .find(|r| r.metadata.name.as_deref() == Some(&r2))
+            .unwrap()
+            .revision,
+        2
+    );
     // Roll back: the old revision is reused with revision 3; no third object.
     w.set_image("nginx:1.25");
     w.settle();
     assert_eq!(w.revisions.len(), 2);
     assert_eq!(w.status().update_revision.as_deref(), Some(r1.as_str()));
     assert_eq!(w.status().current_revision.as_deref(), Some(r1.as_str()));
-    let numbers: Vec<(String, i64)> = w.revisions.iter().map(|r| (r.metadata.name.clone().unwrap(), r.revision)).collect();
+    let numbers: Vec<(String, i64)> = w
+        .revisions
+        .iter()
+        .map(|r| (r.metadata.name.clone().unwrap(), r.revision))
+        .collect();
     assert_eq!(numbers, [(r2.clone(), 2), (r1.clone(), 3)]);
     assert!(w.pods.keys().all(|p| w.revision_of(p) == r1));
 }
@@ -72,11 +108,19 @@ fn history_is_pruned_to_the_limit_keeping_live_revisions() {
         w.settle();
     }
     // Live: current == update (1 object); plus at most 2 historic.
-    assert_eq!(w.revisions.len(), 3, "{:?}", w.revisions.iter().map(|r| r.revision).collect::<Vec<_>>());
+    assert_eq!(
+        w.revisions.len(),
+        3,
+        "{:?}",
+        w.revisions.iter().map(|r| r.revision).collect::<Vec<_>>()
+    );
     let nums: Vec<i64> = w.revisions.iter().map(|r| r.revision).collect();
     assert_eq!(nums, [4, 5, 6]);
     // Pods keep their revision alive.
-    assert_eq!(revision::revisions_to_prune(&w.set, &[], &w.revisions, "x", "y").len(), 1);
+    assert_eq!(
+        revision::revisions_to_prune(&w.set, &[], &w.revisions, "x", "y").len(),
+        1
+    );
     let pods = vec![w.pods["web-0"].clone()];
     assert!(revision::revisions_to_prune(&w.set, &pods, &w.revisions, "x", "y").is_empty());
 }
@@ -86,7 +130,9 @@ fn name_collision_bumps_collision_count() {
     let mut w = World::new(set(1, json!({})));
     // Occupy the name the first revision would get with different data.
     let mut squatter = revision::new_revision(&w.set, 1, 0);
-    squatter.data = Some(k8s_openapi::apimachinery::pkg::runtime::RawExtension(json!({"other": true})));
+    squatter.data = Some(k8s_openapi::apimachinery::pkg::runtime::RawExtension(
+        json!({"other": true}),
+    ));
     squatter.revision = 0;
     let squatted = squatter.metadata.name.clone().unwrap();
     w.revisions.push(squatter);
@@ -94,7 +140,10 @@ fn name_collision_bumps_collision_count() {
     let st = w.status();
     assert_eq!(st.collision_count, Some(1));
     assert_ne!(st.update_revision.as_deref(), Some(squatted.as_str()));
-    assert_eq!(st.update_revision, Some(revision::new_revision(&w.set, 1, 1).metadata.name.unwrap()));
+    assert_eq!(
+        st.update_revision,
+        Some(revision::new_revision(&w.set, 1, 1).metadata.name.unwrap())
+    );
 }
 
 #[test]
@@ -104,10 +153,22 @@ fn change_cause_set_after_the_update_is_recorded_on_the_update_revision() {
     w.set_image("nginx:1.26");
     w.settle();
     let cause = |w: &World, n: i64| {
-        w.revisions.iter().find(|r| r.revision == n).and_then(|r| r.metadata.annotations.as_ref()?.get(revision::CHANGE_CAUSE).cloned())
+        w.revisions.iter().find(|r| r.revision == n).and_then(|r| {
+            r.metadata
+                .annotations
+                .as_ref()?
+                .get(revision::CHANGE_CAUSE)
+                .cloned()
+        })
     };
     assert_eq!(cause(&w, 2), None);
-    w.set.metadata.annotations = Some([(revision::CHANGE_CAUSE.to_string(), "downgraded to 1.26.1".to_string())].into());
+    w.set.metadata.annotations = Some(
+        [(
+            revision::CHANGE_CAUSE.to_string(),
+            "downgraded to 1.26.1".to_string(),
+        )]
+        .into(),
+    );
     w.sync();
     assert_eq!(cause(&w, 2).as_deref(), Some("downgraded to 1.26.1"));
     assert_eq!(cause(&w, 1), None);
@@ -117,7 +178,13 @@ fn change_cause_set_after_the_update_is_recorded_on_the_update_revision() {
     assert_eq!(cause(&w, 3), None);
     assert_eq!(cause(&w, 2).as_deref(), Some("downgraded to 1.26.1"));
     // A new cause after that goes to the (rolled back) update revision.
-    w.set.metadata.annotations = Some([(revision::CHANGE_CAUSE.to_string(), "rolled back".to_string())].into());
+    w.set.metadata.annotations = Some(
+        [(
+            revision::CHANGE_CAUSE.to_string(),
+            "rolled back".to_string(),
+        )]
+        .into(),
+    );
     w.sync();
     assert_eq!(cause(&w, 3).as_deref(), Some("rolled back"));
 }

@@ -57,7 +57,15 @@ pub struct World {
 
 impl World {
     pub fn new(set: StatefulSet) -> World {
-        World { set, pods: BTreeMap::new(), claims: BTreeMap::new(), revisions: Vec::new(), now_ms: 1_000_000, log: Vec::new(), uid: 0 }
+        World {
+            set,
+            pods: BTreeMap::new(),
+            claims: BTreeMap::new(),
+            revisions: Vec::new(),
+            now_ms: 1_000_000,
+            log: Vec::new(),
+            uid: 0,
+        }
     }
 
     /// Changes the spec like an API write (generation bump).
@@ -80,17 +88,30 @@ impl World {
     /// One sync, as the shell does it; actions applied to the world.
     pub fn sync(&mut self) -> Plan {
         revision::sort_revisions(&mut self.revisions);
-        let mut cc = self.set.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
+        let mut cc = self
+            .set
+            .status
+            .as_ref()
+            .and_then(|s| s.collision_count)
+            .unwrap_or(0);
         let update_name = match revision::choose_update(&self.set, &self.revisions, cc) {
             UpdateChoice::Latest(n) => n,
             UpdateChoice::Bump { name, revision } => {
-                self.revisions.iter_mut().find(|r| r.metadata.name.as_deref() == Some(&name)).unwrap().revision = revision;
+                self.revisions
+                    .iter_mut()
+                    .find(|r| r.metadata.name.as_deref() == Some(&name))
+                    .unwrap()
+                    .revision = revision;
                 revision::sort_revisions(&mut self.revisions);
                 name
             }
             UpdateChoice::Create(cr) => {
                 let mut cr = *cr;
-                while self.revisions.iter().any(|r| r.metadata.name == cr.metadata.name) {
+                while self
+                    .revisions
+                    .iter()
+                    .any(|r| r.metadata.name == cr.metadata.name)
+                {
                     cc += 1;
                     cr = revision::new_revision(&self.set, cr.revision, cc);
                 }
@@ -99,23 +120,56 @@ impl World {
                 n
             }
         };
-        if let Some(cause) = revision::change_cause_refresh(&self.set, &self.revisions, &update_name) {
-            let r = self.revisions.iter_mut().find(|r| r.metadata.name.as_deref() == Some(&update_name)).unwrap();
-            r.metadata.annotations.get_or_insert_with(Default::default).insert(revision::CHANGE_CAUSE.into(), cause);
+        if let Some(cause) =
+            revision::change_cause_refresh(&self.set, &self.revisions, &update_name)
+        {
+            let r = self
+                .revisions
+                .iter_mut()
+                .find(|r| r.metadata.name.as_deref() == Some(&update_name))
+                .unwrap();
+            r.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(revision::CHANGE_CAUSE.into(), cause);
         }
-        let cur_name = self.set.status.as_ref().and_then(|s| s.current_revision.clone());
-        let find = |n: &str| self.revisions.iter().find(|r| r.metadata.name.as_deref() == Some(n)).cloned();
+        let cur_name = self
+            .set
+            .status
+            .as_ref()
+            .and_then(|s| s.current_revision.clone());
+        let find = |n: &str| {
+            self.revisions
+                .iter()
+                .find(|r| r.metadata.name.as_deref() == Some(n))
+                .cloned()
+        };
         let update = find(&update_name).unwrap();
-        let current = cur_name.as_deref().and_then(find).unwrap_or_else(|| update.clone());
-        let (ut, ct) = (revision::revision_template(&update).unwrap(), revision::revision_template(&current).unwrap());
-        let (un, cn) = (update.metadata.name.clone().unwrap(), current.metadata.name.clone().unwrap());
+        let current = cur_name
+            .as_deref()
+            .and_then(find)
+            .unwrap_or_else(|| update.clone());
+        let (ut, ct) = (
+            revision::revision_template(&update).unwrap(),
+            revision::revision_template(&current).unwrap(),
+        );
+        let (un, cn) = (
+            update.metadata.name.clone().unwrap(),
+            current.metadata.name.clone().unwrap(),
+        );
         let pods: Vec<Pod> = self.pods.values().cloned().collect();
         let planned = plan::plan(&Input {
             set: &self.set,
             pods: &pods,
             claims: &self.claims,
-            current: RevisionRef { name: &cn, template: &ct },
-            update: RevisionRef { name: &un, template: &ut },
+            current: RevisionRef {
+                name: &cn,
+                template: &ct,
+            },
+            update: RevisionRef {
+                name: &un,
+                template: &ut,
+            },
             collision_count: cc,
             now_ms: self.now_ms,
         });
@@ -124,7 +178,8 @@ impl World {
         }
         self.set.status = Some(planned.status.clone());
         let prune = revision::revisions_to_prune(&self.set, &pods, &self.revisions, &cn, &un);
-        self.revisions.retain(|r| !prune.contains(r.metadata.name.as_ref().unwrap()));
+        self.revisions
+            .retain(|r| !prune.contains(r.metadata.name.as_ref().unwrap()));
         planned
     }
 
@@ -135,14 +190,21 @@ impl World {
                 let name = p.metadata.name.clone().unwrap();
                 assert!(!self.pods.contains_key(&name), "duplicate create of {name}");
                 p.metadata.uid = Some(self.next_uid());
-                p.status = Some(PodStatus { phase: Some("Pending".into()), ..Default::default() });
+                p.status = Some(PodStatus {
+                    phase: Some("Pending".into()),
+                    ..Default::default()
+                });
                 self.log.push(format!("create {name}"));
                 self.pods.insert(name, p);
             }
             Action::DeletePod { name } => {
                 let p = self.pods.get_mut(&name).expect("delete of a missing pod");
-                assert!(p.metadata.deletion_timestamp.is_none(), "double delete of {name}");
-                p.metadata.deletion_timestamp = Some(Time(Timestamp::from_millisecond(self.now_ms).unwrap()));
+                assert!(
+                    p.metadata.deletion_timestamp.is_none(),
+                    "double delete of {name}"
+                );
+                p.metadata.deletion_timestamp =
+                    Some(Time(Timestamp::from_millisecond(self.now_ms).unwrap()));
                 self.log.push(format!("delete {name}"));
             }
             Action::UpdatePod(p) => {
@@ -182,17 +244,28 @@ impl World {
     /// Marks a pod Running but not Ready.
     pub fn unready(&mut self, name: &str) {
         let p = self.pods.get_mut(name).unwrap();
-        p.status = Some(PodStatus { phase: Some("Running".into()), ..Default::default() });
+        p.status = Some(PodStatus {
+            phase: Some("Running".into()),
+            ..Default::default()
+        });
     }
 
     pub fn fail(&mut self, name: &str) {
         let p = self.pods.get_mut(name).unwrap();
-        p.status = Some(PodStatus { phase: Some("Failed".into()), ..Default::default() });
+        p.status = Some(PodStatus {
+            phase: Some("Failed".into()),
+            ..Default::default()
+        });
     }
 
     /// Readies every Pending pod.
     pub fn ready_pending(&mut self) {
-        let pending: Vec<String> = self.pods.iter().filter(|(_, p)| phase(p) == "Pending").map(|(n, _)| n.clone()).collect();
+        let pending: Vec<String> = self
+            .pods
+            .iter()
+            .filter(|(_, p)| phase(p) == "Pending")
+            .map(|(n, _)| n.clone())
+            .collect();
         for n in pending {
             self.ready(&n);
         }
@@ -200,7 +273,8 @@ impl World {
 
     /// Removes terminating pods (the kubelet finished).
     pub fn reap(&mut self) {
-        self.pods.retain(|_, p| p.metadata.deletion_timestamp.is_none());
+        self.pods
+            .retain(|_, p| p.metadata.deletion_timestamp.is_none());
     }
 
     /// Syncs, readies and reaps until nothing happens; returns the number of syncs.
@@ -222,7 +296,10 @@ impl World {
     }
 
     pub fn image_of(&self, pod: &str) -> String {
-        self.pods[pod].spec.as_ref().unwrap().containers[0].image.clone().unwrap()
+        self.pods[pod].spec.as_ref().unwrap().containers[0]
+            .image
+            .clone()
+            .unwrap()
     }
 
     pub fn status(&self) -> k8s_openapi::api::apps::v1::StatefulSetStatus {
@@ -236,5 +313,8 @@ impl World {
 }
 
 pub fn phase(p: &Pod) -> &str {
-    p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or_default()
+    p.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or_default()
 }
