@@ -76,8 +76,10 @@ impl ApiServer {
         let prefix = info.ns_prefix(t.ns());
         if let (Some(name), None) = (single_name(field), &start) {
             if t.ns().is_some() || !info.namespaced {
-                let kv = self.store.get(&info.key(t.ns(), &name)).await.map_err(|e| store_error(info, &name, e))?;
+                // The revision is read first: a watch from it then replays anything that changed
+                // after the get (at worst twice), never misses it.
                 let rev = self.store.current_revision().await.map_err(|e| store_error(info, &name, e))?;
+                let kv = self.store.get(&info.key(t.ns(), &name)).await.map_err(|e| store_error(info, &name, e))?;
                 let items = match kv {
                     Some(kv) => {
                         let o = object_from_kv(&kv)?;

@@ -546,3 +546,106 @@ fn claims_retention_adoption_and_release() {
             .is_empty()
     });
 }
+
+const PARALLEL: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: nginx-statefulset}
+spec:
+  serviceName: nginx
+  replicas: 3
+  podManagementPolicy: Parallel
+  updateStrategy: {type: OnDelete}
+  selector: {matchLabels: {app: par}}
+  template:
+    metadata: {labels: {app: par}}
+    spec:
+      containers: [{name: nginx-container, image: nginx:1.25.4}]
+"#;
+
+fn images(s: &Server) -> String {
+    s.ok(&[
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={.items[*].spec.containers[0].image}",
+    ])
+}
+
+#[test]
+fn parallel_on_delete_and_partition() {
+    let s = start();
+    let watch = PodWatch::start(&s);
+    s.apply(PARALLEL);
+    wait_ready(&s, 3, 20);
+    // Parallel: all three pods exist before any of them is Ready.
+    let evs = watch.events();
+    let first_ready = first(&evs, |e| e.ready).unwrap();
+    for i in 0..3 {
+        assert!(
+            first(&evs, |e| e.name == pod(i)).unwrap() < first_ready,
+            "{} created late",
+            pod(i)
+        );
+    }
+
+    // OnDelete: a template change restarts nothing ...
+    s.ok(&[
+        "set",
+        "image",
+        "statefulset/nginx-statefulset",
+        "nginx-container=nginx:1.26.1",
+    ]);
+    s.eventually(10, "new update revision", || {
+        sts_field(&s, ".status.updateRevision") != sts_field(&s, ".status.currentRevision")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(images(&s), "nginx:1.25.4 nginx:1.25.4 nginx:1.25.4");
+    // ... a deleted pod comes back at the update revision ...
+    s.ok(&["delete", "pod", "nginx-statefulset-1", "--wait=false"]);
+    s.eventually(20, "pod 1 replaced", || {
+        images(&s) == "nginx:1.25.4 nginx:1.26.1 nginx:1.25.4"
+    });
+    assert_eq!(sts_field(&s, ".status.updatedReplicas"), "1");
+    // ... and once every pod is updated, currentRevision is promoted.
+    s.ok(&[
+        "delete",
+        "pod",
+        "nginx-statefulset-0",
+        "nginx-statefulset-2",
+        "--wait=false",
+    ]);
+    s.eventually(20, "all replaced", || {
+        images(&s) == "nginx:1.26.1 nginx:1.26.1 nginx:1.26.1"
+    });
+    s.eventually(10, "currentRevision promoted", || {
+        sts_field(&s, ".status.currentRevision") == sts_field(&s, ".status.updateRevision")
+    });
+
+    // RollingUpdate with partition 2: only the pod at ordinal 2 moves to the next revision.
+    s.ok(&[
+        "patch",
+        "statefulset",
+        "nginx-statefulset",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}},"template":{"spec":{"containers":[{"name":"nginx-container","image":"nginx:1.27.0"}]}}}}"#,
+    ]);
+    let status = s.ok(&[
+        "rollout",
+        "status",
+        "statefulset/nginx-statefulset",
+        "--timeout=40s",
+    ]);
+    assert!(
+        status.contains("partitioned roll out complete: 1 new pods have been updated..."),
+        "{status}"
+    );
+    s.eventually(20, "pod 2 updated", || {
+        images(&s) == "nginx:1.26.1 nginx:1.26.1 nginx:1.27.0"
+    });
+    assert_ne!(
+        sts_field(&s, ".status.currentRevision"),
+        sts_field(&s, ".status.updateRevision")
+    );
+}

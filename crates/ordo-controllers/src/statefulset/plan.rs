@@ -257,10 +257,11 @@ impl Planner<'_> {
             identity::update_storage(set, &mut fixed);
             self.create_missing_claims(&fixed, false);
         }
-        if !retention_ok {
-            self.fix_claims(&fixed);
+        let claims_fixed = !retention_ok && self.fix_claims(&fixed) > 0;
+        // Upstream updates the pod whenever claims were re-owned too (event `SuccessfulUpdate`).
+        if !id_ok || !storage_ok || claims_fixed {
+            self.actions.push(Action::UpdatePod(Box::new(fixed)));
         }
-        self.actions.push(Action::UpdatePod(Box::new(fixed)));
         false
     }
 
@@ -303,11 +304,13 @@ impl Planner<'_> {
     }
 
     /// `UpdatePodClaimForRetentionPolicy`: rewrites ownerRefs of the pod's claims that disagree.
-    fn fix_claims(&mut self, pod: &Pod) {
+    /// Returns how many claims it rewrites.
+    fn fix_claims(&mut self, pod: &Pod) -> usize {
         let set = self.input.set;
         let Some(ord) = identity::ordinal(pod) else {
-            return;
+            return 0;
         };
+        let mut fixed = 0;
         for (_, c) in identity::claims_for(set, ord) {
             let name = c.metadata.name.as_deref().unwrap_or_default();
             let Some(existing) = self.input.claims.get(name) else {
@@ -320,12 +323,14 @@ impl Planner<'_> {
             let refs = claims::updated_owner_refs(existing, set, pod);
             claim.metadata.owner_references = Some(refs);
             if claim.metadata.owner_references != existing.metadata.owner_references {
+                fixed += 1;
                 self.actions.push(Action::SetClaimOwners {
                     claim,
                     pod: pod.metadata.name.clone().unwrap_or_default(),
                 });
             }
         }
+        fixed
     }
 
     /// `processCondemned`; true means "stop here" in OrderedReady mode.

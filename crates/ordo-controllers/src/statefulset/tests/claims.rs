@@ -183,3 +183,31 @@ fn stale_claim_blocks_recreation_and_foreign_controller_is_respected() {
         [("ConfigMap".to_string(), "x".to_string())]
     );
 }
+
+#[test]
+fn odd_owner_refs_do_not_cause_endless_pod_updates() {
+    let mut w = with_claims(1, json!({"whenDeleted": "Delete", "whenScaled": "Retain"}));
+    w.settle();
+    // A non-controller ref carrying the set's UID under another name never "matches" the policy.
+    let mut c = w.claims["www-web-0"].clone();
+    c.metadata
+        .owner_references
+        .get_or_insert_with(Vec::new)
+        .push(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: "StatefulSet".into(),
+                name: "renamed".into(),
+                uid: "set-uid".into(),
+                ..Default::default()
+            },
+        );
+    w.claims.insert("www-web-0".into(), c);
+    w.sync(); // may normalise the refs once
+    w.take_log();
+    for _ in 0..3 {
+        w.sync();
+    }
+    let log = w.take_log();
+    assert!(log.is_empty(), "converged, so no more writes: {log:?}");
+}
