@@ -2,15 +2,18 @@
 //! requests against ordo's own API server), exactly as kube-controller-manager is.
 
 pub mod deployment;
+pub mod endpointslice;
 pub mod events;
 pub mod gc;
 pub mod namespace;
 pub mod replicaset;
 pub mod scheduler;
 pub mod statefulset;
+pub mod volume;
 
-/// Runs every controller and the scheduler until one fails.
-pub async fn run(client: kube::Client) -> anyhow::Result<()> {
+/// Runs every controller and the scheduler until one fails; the local-path provisioner puts
+/// volume directories in `volumes_dir`.
+pub async fn run(client: kube::Client, volumes_dir: std::path::PathBuf) -> anyhow::Result<()> {
     tokio::try_join!(
         statefulset::run(client.clone()),
         replicaset::run(client.clone()),
@@ -18,6 +21,8 @@ pub async fn run(client: kube::Client) -> anyhow::Result<()> {
         gc::run(client.clone()),
         namespace::run(client.clone()),
         scheduler::run(client.clone()),
+        endpointslice::run(client.clone()),
+        volume::run(client.clone(), volumes_dir),
     )?;
     Ok(())
 }

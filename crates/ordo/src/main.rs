@@ -92,6 +92,16 @@ struct ServerArgs {
     /// Simulated runtime: milliseconds from pod start to Running and Ready.
     #[arg(long, default_value_t = 0)]
     sim_start_delay_ms: u64,
+    /// Where the local-path provisioner creates volume directories (default DATA/volumes).
+    #[arg(long)]
+    volumes_dir: Option<PathBuf>,
+    /// Cluster DNS address (UDP and TCP), reachable from every pod; `none` disables DNS.
+    #[arg(long, default_value = "10.96.0.10:53")]
+    cluster_dns: String,
+    /// Resolvers for names outside cluster.local (ADDR[:PORT],...); default: the host's
+    /// /etc/resolv.conf nameservers; `none` disables forwarding.
+    #[arg(long, value_delimiter = ',')]
+    dns_upstream: Vec<String>,
     /// Serve the API only: no controllers, scheduler or node agent.
     #[arg(long)]
     api_only: bool,
@@ -167,7 +177,8 @@ async fn server(args: ServerArgs) -> Result<()> {
         let kubeconfig_doc = kube::config::Kubeconfig::read_from(&kubeconfig)?;
         let client_cfg = kube::Config::from_custom_kubeconfig(kubeconfig_doc, &kube::config::KubeConfigOptions::default()).await?;
         let client = kube::Client::try_from(client_cfg)?;
-        background.spawn(ordo_controllers::run(client.clone()));
+        let volumes_dir = args.volumes_dir.clone().unwrap_or_else(|| args.data_dir.join("volumes"));
+        background.spawn(ordo_controllers::run(client.clone(), volumes_dir));
         let agent = ordo_node::AgentConfig {
             node_name: node_name.clone(),
             runtime: match args.runtime {
@@ -178,6 +189,9 @@ async fn server(args: ServerArgs) -> Result<()> {
             sim_start_delay: std::time::Duration::from_millis(args.sim_start_delay_ms),
             bridge: args.bridge.clone(),
         };
+        if let Some(dns) = dns_config(&args)? {
+            background.spawn(ordo_dns::run(client.clone(), dns));
+        }
         background.spawn(ordo_node::run(client, agent));
     }
     let store_desc = match args.store {
@@ -190,6 +204,7 @@ async fn server(args: ServerArgs) -> Result<()> {
     eprintln!("  data dir    {}", args.data_dir.display());
     eprintln!("  node        {node_name} (runtime {:?})", args.runtime);
     eprintln!("  services    {}   pods {}", args.service_cidr, args.pod_cidr);
+    eprintln!("  dns         {}", args.cluster_dns);
     eprintln!("  kubeconfig  {}", kubeconfig.display());
     eprintln!("export KUBECONFIG={}", kubeconfig.display());
     tokio::select! {
@@ -204,6 +219,17 @@ async fn server(args: ServerArgs) -> Result<()> {
         _ = shutdown_signal() => { eprintln!("ordo server: shutting down"); }
     }
     Ok(())
+}
+
+/// The cluster DNS settings from the flags, or `None` with `--cluster-dns none`.
+fn dns_config(args: &ServerArgs) -> Result<Option<ordo_dns::DnsConfig>> {
+    if args.cluster_dns == "none" {
+        return Ok(None);
+    }
+    let listen: SocketAddr = args.cluster_dns.parse().with_context(|| format!("--cluster-dns {:?}: expected ADDRESS:PORT or none", args.cluster_dns))?;
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let upstreams = ordo_dns::parse_upstreams(&args.dns_upstream, &resolv, listen)?;
+    Ok(Some(ordo_dns::DnsConfig { listen, upstreams, domain: "cluster.local".into(), service_cidr: args.service_cidr.clone() }))
 }
 
 fn host_name() -> String {
