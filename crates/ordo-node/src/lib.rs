@@ -36,16 +36,33 @@ pub struct AgentConfig {
     pub sim_start_delay: std::time::Duration,
     /// runc runtime: the pod network's bridge (`ordo0`).
     pub bridge: String,
+    /// Bearer token the API server presents to the agent's logs/exec endpoint.
+    pub token: String,
 }
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
 /// then runs the pods bound to it.
 pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
-    let rt: Arc<dyn runtime::Runtime> = match cfg.runtime {
-        RuntimeKind::Sim => Arc::new(runtime::sim::SimRuntime::new(cfg.sim_start_delay)),
-        RuntimeKind::Runc => Arc::new(runtime::runc::RuncRuntime::new(runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge)).await?),
+    let runc = match cfg.runtime {
+        RuntimeKind::Sim => None,
+        RuntimeKind::Runc => Some(Arc::new(runtime::runc::RuncRuntime::new(runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge)).await?)),
     };
-    let facts = node::HostFacts::probe(cfg.runtime, &rt.version());
+    let rt: Arc<dyn runtime::Runtime> = match &runc {
+        Some(r) => r.clone(),
+        None => Arc::new(runtime::sim::SimRuntime::new(cfg.sim_start_delay)),
+    };
+    let mut facts = node::HostFacts::probe(cfg.runtime, &rt.version());
+    // The logs/exec endpoint the API server proxies to, on a free port so that several
+    // servers can share a machine.
+    let listener = tokio::net::TcpListener::bind((node::HOST_IP, 0)).await?;
+    facts.kubelet_port = listener.local_addr()?.port();
+    let streams = Arc::new(streaming::PodStreams::new(client.clone(), runc));
+    let token = cfg.token.clone();
+    tokio::spawn(async move {
+        if let Err(e) = streaming::serve(listener, token, streams).await {
+            tracing::error!("the logs/exec endpoint stopped: {e:#}");
+        }
+    });
     let events = events::EventSink::new(client.clone(), &cfg.node_name);
     let registered = node::register(&client, &cfg.node_name, &facts, &events).await?;
     let agent = agent::Agent::new(client.clone(), &cfg.node_name, &registered.pod_cidr, rt, events)?;

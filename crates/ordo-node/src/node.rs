@@ -6,7 +6,10 @@ use crate::events::EventSink;
 use crate::status::now;
 use crate::RuntimeKind;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::api::core::v1::{DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus, NodeSystemInfo};
+use k8s_openapi::api::core::v1::{
+    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus,
+    NodeSystemInfo,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, OwnerReference, Time};
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -40,10 +43,15 @@ pub struct HostFacts {
     pub boot_id: String,
     pub architecture: String,
     pub runtime_version: String,
+    /// Port of the agent's logs/exec endpoint (`status.daemonEndpoints.kubeletEndpoint`).
+    pub kubelet_port: u16,
 }
 
 fn read(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 impl HostFacts {
@@ -52,20 +60,34 @@ impl HostFacts {
     /// /16 and the pod capacity follows; the runc node has the real CPU and memory, 110 pods
     /// and a /24.
     pub fn probe(kind: RuntimeKind, runtime_version: &str) -> HostFacts {
-        let host_cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let host_cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let host_mem_ki = read("/proc/meminfo")
-            .and_then(|m| m.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
+            .and_then(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("MemTotal:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
             .unwrap_or(1024 * 1024);
         let (cpu, memory_ki, pods, pod_cidr) = match kind {
             RuntimeKind::Runc => (host_cpus.to_string(), host_mem_ki, "110", "10.244.0.0/24"),
             RuntimeKind::Sim => ("512".to_string(), 2u64 << 30, "64512", "10.244.0.0/16"),
         };
         let os_image = read("/etc/os-release")
-            .and_then(|r| r.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
+            .and_then(|r| {
+                r.lines().find_map(|l| {
+                    l.strip_prefix("PRETTY_NAME=")
+                        .map(|v| v.trim_matches('"').to_string())
+                })
+            })
             .unwrap_or_else(|| "Linux".into());
         let hostname = read("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".into());
-        let machine_id = read("/etc/machine-id").unwrap_or_else(|| crate::runtime::digest(&["machine", &hostname])[..32].to_string());
+        let machine_id = read("/etc/machine-id")
+            .unwrap_or_else(|| crate::runtime::digest(&["machine", &hostname])[..32].to_string());
         HostFacts {
+            kubelet_port: 10250,
             hostname,
             cpu,
             memory_ki,
@@ -98,10 +120,30 @@ pub struct Registered {
 /// The node's conditions: no pressure, Ready.
 fn conditions(since: &BTreeMap<String, Time>, now: &Time) -> Vec<NodeCondition> {
     [
-        ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        (
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "kubelet has sufficient memory available",
+        ),
+        (
+            "DiskPressure",
+            "False",
+            "KubeletHasNoDiskPressure",
+            "kubelet has no disk pressure",
+        ),
+        (
+            "PIDPressure",
+            "False",
+            "KubeletHasSufficientPID",
+            "kubelet has sufficient PID available",
+        ),
+        (
+            "Ready",
+            "True",
+            "KubeletReady",
+            "kubelet is posting ready status",
+        ),
     ]
     .into_iter()
     .map(|(ty, status, reason, message)| NodeCondition {
@@ -115,18 +157,43 @@ fn conditions(since: &BTreeMap<String, Time>, now: &Time) -> Vec<NodeCondition> 
     .collect()
 }
 
-fn node_status(facts: &HostFacts, name: &str, since: &BTreeMap<String, Time>, now: &Time) -> NodeStatus {
-    let capacity: BTreeMap<String, Quantity> =
-        [("cpu", facts.cpu.clone()), ("memory", format!("{}Ki", facts.memory_ki)), ("pods", facts.pods.clone())].into_iter().map(|(k, v)| (k.to_string(), Quantity(v))).collect();
+fn node_status(
+    facts: &HostFacts,
+    name: &str,
+    since: &BTreeMap<String, Time>,
+    now: &Time,
+) -> NodeStatus {
+    let capacity: BTreeMap<String, Quantity> = [
+        ("cpu", facts.cpu.clone()),
+        ("memory", format!("{}Ki", facts.memory_ki)),
+        ("pods", facts.pods.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), Quantity(v)))
+    .collect();
     let mut allocatable = capacity.clone();
     // Upstream reserves the hard eviction threshold (100Mi) from allocatable memory.
-    allocatable.insert("memory".into(), Quantity(format!("{}Ki", facts.memory_ki.saturating_sub(100 * 1024))));
+    allocatable.insert(
+        "memory".into(),
+        Quantity(format!("{}Ki", facts.memory_ki.saturating_sub(100 * 1024))),
+    );
     NodeStatus {
         capacity: Some(capacity),
         allocatable: Some(allocatable),
         conditions: Some(conditions(since, now)),
-        addresses: Some(vec![NodeAddress { type_: "InternalIP".into(), address: HOST_IP.into() }, NodeAddress { type_: "Hostname".into(), address: name.into() }]),
-        daemon_endpoints: Some(NodeDaemonEndpoints { kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }) }),
+        addresses: Some(vec![
+            NodeAddress {
+                type_: "InternalIP".into(),
+                address: HOST_IP.into(),
+            },
+            NodeAddress {
+                type_: "Hostname".into(),
+                address: name.into(),
+            },
+        ]),
+        daemon_endpoints: Some(NodeDaemonEndpoints {
+            kubelet_endpoint: Some(DaemonEndpoint { port: facts.kubelet_port as i32 }),
+        }),
         node_info: Some(NodeSystemInfo {
             machine_id: facts.machine_id.clone(),
             system_uuid: facts.machine_id.clone(),
@@ -159,20 +226,43 @@ fn labels(name: &str, facts: &HostFacts) -> BTreeMap<String, String> {
 }
 
 fn annotations() -> BTreeMap<String, String> {
-    [("node.alpha.kubernetes.io/ttl", "0"), ("volumes.kubernetes.io/controller-managed-attach-detach", "true")].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    [
+        ("node.alpha.kubernetes.io/ttl", "0"),
+        (
+            "volumes.kubernetes.io/controller-managed-attach-detach",
+            "true",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 /// The Node object the agent registers.
 pub fn node_object(name: &str, facts: &HostFacts, now: &Time) -> Node {
     Node {
-        metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels(name, facts)), annotations: Some(annotations()), ..Default::default() },
-        spec: Some(NodeSpec { pod_cidr: Some(facts.pod_cidr.clone()), pod_cidrs: Some(vec![facts.pod_cidr.clone()]), ..Default::default() }),
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(labels(name, facts)),
+            annotations: Some(annotations()),
+            ..Default::default()
+        },
+        spec: Some(NodeSpec {
+            pod_cidr: Some(facts.pod_cidr.clone()),
+            pod_cidrs: Some(vec![facts.pod_cidr.clone()]),
+            ..Default::default()
+        }),
         status: Some(node_status(facts, name, &BTreeMap::new(), now)),
     }
 }
 
 /// Creates the Node, or brings an existing one (from an earlier run) up to date, and its Lease.
-pub async fn register(client: &Client, name: &str, facts: &HostFacts, events: &EventSink) -> anyhow::Result<Registered> {
+pub async fn register(
+    client: &Client,
+    name: &str,
+    facts: &HostFacts,
+    events: &EventSink,
+) -> anyhow::Result<Registered> {
     let api: Api<Node> = Api::all(client.clone());
     let now = now();
     let desired = node_object(name, facts, &now);
@@ -186,7 +276,13 @@ pub async fn register(client: &Client, name: &str, facts: &HostFacts, events: &E
     };
     let mut since = BTreeMap::new();
     let mut was_ready = was_ready;
-    for c in node.status.as_ref().and_then(|s| s.conditions.as_ref()).into_iter().flatten() {
+    for c in node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+    {
         let want = if c.type_ == "Ready" { "True" } else { "False" };
         if c.status == want {
             if let Some(t) = &c.last_transition_time {
@@ -197,30 +293,65 @@ pub async fn register(client: &Client, name: &str, facts: &HostFacts, events: &E
         }
     }
     // Labels, annotations and (when unset) the pod CIDR; then the status.
-    let mut meta_patch = json!({"metadata": {"labels": labels(name, facts), "annotations": annotations()}});
-    let current_cidr = node.spec.as_ref().and_then(|s| s.pod_cidr.clone()).filter(|c| !c.is_empty());
+    let mut meta_patch =
+        json!({"metadata": {"labels": labels(name, facts), "annotations": annotations()}});
+    let current_cidr = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_cidr.clone())
+        .filter(|c| !c.is_empty());
     if current_cidr.is_none() {
         meta_patch["spec"] = json!({"podCIDR": facts.pod_cidr, "podCIDRs": [facts.pod_cidr]});
     }
-    let node = api.patch(name, &PatchParams::default(), &Patch::Merge(&meta_patch)).await?;
+    let node = api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&meta_patch))
+        .await?;
     let status = node_status(facts, name, &since, &now);
     for c in status.conditions.iter().flatten() {
         since.entry(c.type_.clone()).or_insert_with(|| now.clone());
     }
-    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&json!({ "status": status }))).await?;
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(&json!({ "status": status })),
+    )
+    .await?;
     let uid = node.metadata.uid.clone().unwrap_or_default();
     let pod_cidr = current_cidr.unwrap_or_else(|| facts.pod_cidr.clone());
     renew_lease(client, name, &uid).await?;
     events.node("Normal", "Starting", "Starting kubelet.".into());
-    for reason in ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"] {
-        events.node("Normal", reason, format!("Node {name} status is now: {reason}"));
+    for reason in [
+        "NodeHasSufficientMemory",
+        "NodeHasNoDiskPressure",
+        "NodeHasSufficientPID",
+    ] {
+        events.node(
+            "Normal",
+            reason,
+            format!("Node {name} status is now: {reason}"),
+        );
     }
-    events.node("Normal", "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods".into());
+    events.node(
+        "Normal",
+        "NodeAllocatableEnforced",
+        "Updated Node Allocatable limit across pods".into(),
+    );
     if !was_ready {
-        events.node("Normal", "NodeReady", format!("Node {name} status is now: NodeReady"));
+        events.node(
+            "Normal",
+            "NodeReady",
+            format!("Node {name} status is now: NodeReady"),
+        );
     }
-    tracing::info!("node {name} registered (pod CIDR {pod_cidr}, runtime {})", facts.runtime_version);
-    Ok(Registered { uid, pod_cidr, since })
+    tracing::info!(
+        "node {name} registered (pod CIDR {pod_cidr}, runtime {})",
+        facts.runtime_version
+    );
+    Ok(Registered {
+        uid,
+        pod_cidr,
+        since,
+    })
 }
 
 /// Renews the node's Lease, creating it when missing.
@@ -228,17 +359,31 @@ async fn renew_lease(client: &Client, name: &str, node_uid: &str) -> anyhow::Res
     let api: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
     let renew = MicroTime(k8s_openapi::jiff::Timestamp::now());
     let patch = json!({"spec": {"holderIdentity": name, "leaseDurationSeconds": LEASE_DURATION_SECONDS, "renewTime": renew}});
-    match api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => {
             let lease = Lease {
                 metadata: ObjectMeta {
                     name: Some(name.into()),
                     namespace: Some("kube-node-lease".into()),
-                    owner_references: Some(vec![OwnerReference { api_version: "v1".into(), kind: "Node".into(), name: name.into(), uid: node_uid.into(), ..Default::default() }]),
+                    owner_references: Some(vec![OwnerReference {
+                        api_version: "v1".into(),
+                        kind: "Node".into(),
+                        name: name.into(),
+                        uid: node_uid.into(),
+                        ..Default::default()
+                    }]),
                     ..Default::default()
                 },
-                spec: Some(LeaseSpec { holder_identity: Some(name.into()), lease_duration_seconds: Some(LEASE_DURATION_SECONDS), renew_time: Some(renew), ..Default::default() }),
+                spec: Some(LeaseSpec {
+                    holder_identity: Some(name.into()),
+                    lease_duration_seconds: Some(LEASE_DURATION_SECONDS),
+                    renew_time: Some(renew),
+                    ..Default::default()
+                }),
             };
             match api.create(&PostParams::default(), &lease).await {
                 Ok(_) => Ok(()),
@@ -252,7 +397,12 @@ async fn renew_lease(client: &Client, name: &str, node_uid: &str) -> anyhow::Res
 
 /// Renews the Lease every 10 s and posts the node status every minute, re-registering the
 /// Node if it was deleted. Errors are logged and retried; this never returns on its own.
-pub async fn heartbeat(client: Client, name: String, facts: HostFacts, mut reg: Registered) -> anyhow::Result<()> {
+pub async fn heartbeat(
+    client: Client,
+    name: String,
+    facts: HostFacts,
+    mut reg: Registered,
+) -> anyhow::Result<()> {
     let api: Api<Node> = Api::all(client.clone());
     let mut lease_tick = tokio::time::interval(LEASE_RENEW);
     let mut status_tick = tokio::time::interval(STATUS_HEARTBEAT);
@@ -296,8 +446,17 @@ mod tests {
         assert_eq!(labels["node-role.kubernetes.io/control-plane"], "");
         assert_eq!(labels["kubernetes.io/hostname"], "node-1");
         let st = n.status.as_ref().unwrap();
-        let ready = st.conditions.as_ref().unwrap().iter().find(|c| c.type_ == "Ready").unwrap();
-        assert_eq!((ready.status.as_str(), ready.reason.as_deref()), ("True", Some("KubeletReady")));
+        let ready = st
+            .conditions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_deref()),
+            ("True", Some("KubeletReady"))
+        );
         assert_eq!(st.conditions.as_ref().unwrap().len(), 4);
         let info = st.node_info.as_ref().unwrap();
         assert_eq!(info.kubelet_version, "v1.33.0");

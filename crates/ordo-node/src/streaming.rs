@@ -315,3 +315,45 @@ mod tests {
         assert_eq!(f["details"]["causes"][0]["message"], "3");
     }
 }
+
+/// The node's [`StreamTarget`]: finds the pod through the API, then its container in the runc
+/// runtime. The simulated runtime has no processes, so it serves neither logs nor exec.
+pub struct PodStreams {
+    client: kube::Client,
+    runc: Option<Arc<crate::runtime::runc::RuncRuntime>>,
+}
+
+impl PodStreams {
+    pub fn new(client: kube::Client, runc: Option<Arc<crate::runtime::runc::RuncRuntime>>) -> PodStreams {
+        PodStreams { client, runc }
+    }
+
+    async fn uid(&self, namespace: &str, pod: &str) -> anyhow::Result<String> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(self.client.clone(), namespace);
+        let p = api.get(pod).await?;
+        p.metadata.uid.ok_or_else(|| anyhow::anyhow!("pod {pod} has no uid"))
+    }
+
+    fn runc(&self) -> anyhow::Result<&Arc<crate::runtime::runc::RuncRuntime>> {
+        self.runc.as_ref().ok_or_else(|| anyhow::anyhow!("this node runs the simulated runtime: its containers have no processes, logs or exec"))
+    }
+}
+
+#[async_trait::async_trait]
+impl StreamTarget for PodStreams {
+    async fn log_file(&self, namespace: &str, pod: &str, container: &str, previous: bool) -> anyhow::Result<PathBuf> {
+        let runc = self.runc()?;
+        if previous {
+            anyhow::bail!("previous terminated container \"{container}\" in pod \"{pod}\" not found");
+        }
+        let uid = self.uid(namespace, pod).await?;
+        Ok(runc.log_path(&uid, container))
+    }
+
+    async fn exec_command(&self, namespace: &str, pod: &str, container: &str, argv: &[String], _tty: bool) -> anyhow::Result<tokio::process::Command> {
+        let runc = self.runc()?;
+        let uid = self.uid(namespace, pod).await?;
+        let id = runc.container_id(&uid, container).ok_or_else(|| anyhow::anyhow!("container {container} not found in pod {pod}"))?;
+        Ok(runc.exec_command(&id, argv))
+    }
+}

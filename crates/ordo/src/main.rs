@@ -188,6 +188,7 @@ async fn server(args: ServerArgs) -> Result<()> {
             data_dir: args.data_dir.clone(),
             sim_start_delay: std::time::Duration::from_millis(args.sim_start_delay_ms),
             bridge: args.bridge.clone(),
+            token: pki.token.clone(),
         };
         if let Some(dns) = dns_config(&args)? {
             background.spawn(ordo_dns::run(client.clone(), dns));

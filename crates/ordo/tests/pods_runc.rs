@@ -143,6 +143,19 @@ fn scenario(server: &mut Option<Server>) {
     eprintln!("kubectl run -> Running 1/1 in {ready_in:?}; page served after {:?}", t0.elapsed());
     assert!(page.contains("nginx 1.25.4"), "{page}");
 
+    // kubectl logs and exec: through the API server to the agent's endpoint (WebSocket v5).
+    s.ok(&["run", "bb", "--image=busybox:1.28", "--", "sh", "-c", "echo hello; echo world; sleep 3600"]);
+    s.eventually(60, "pod bb Running", || s.ok(&["get", "pod", "bb", "-o", "jsonpath={.status.phase}"]) == "Running");
+    s.eventually(10, "bb's log", || s.ok(&["logs", "bb"]) == "hello\nworld\n");
+    assert_eq!(s.ok(&["logs", "bb", "--tail=1"]), "world\n");
+    assert_eq!(s.ok(&["exec", "bb", "--", "cat", "/etc/hostname"]).trim(), "bb");
+    let out = s.kubectl(&["exec", "bb", "--", "sh", "-c", "echo to-stderr >&2; exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("to-stderr") && err.contains("command terminated with exit code 3"), "{err}");
+    assert_eq!(s.ok_stdin(&["exec", "-i", "bb", "--", "cat"], "piped through stdin"), "piped through stdin");
+    s.ok(&["delete", "pod", "bb", "--grace-period=1"]);
+
     // ordo dies (SIGKILL) and comes back: the running container is adopted, not restarted.
     let dir = server.take().unwrap().kill9();
     let t2 = Instant::now();
@@ -164,5 +177,5 @@ fn scenario(server: &mut Option<Server>) {
     s.ok(&["delete", "pod", "web", "missing", "--wait=true"]);
     eprintln!("kubectl delete (nginx, SIGQUIT) took {:?}", t1.elapsed());
     s.eventually(20, "the node to clean up", || leftovers(s.data_dir()).is_empty());
-    assert_eq!(std::fs::read_dir(s.data_dir().join("pods")).unwrap().count(), 0);
+    s.eventually(20, "the pod directories to be removed", || std::fs::read_dir(s.data_dir().join("pods")).unwrap().count() == 0);
 }
