@@ -1,4 +1,5 @@
-//! Objects every cluster has: the four system namespaces and the `kubernetes` Service.
+//! Objects every cluster has: the four system namespaces, the `kubernetes` Service and the
+//! default `local-path` StorageClass.
 
 use crate::meta::{now_rfc3339, Query};
 use crate::router::Target;
@@ -35,6 +36,21 @@ pub(crate) async fn ensure_defaults(server: &Arc<ApiServer>, advertise: SocketAd
         if let Err(e) = server.create(&t, obj, &Query::default()).await {
             if e.code != 409 {
                 anyhow::bail!("creating the kubernetes Service: {e}");
+            }
+        }
+    }
+    let sc_info = resources::find("storage.k8s.io", "v1", "storageclasses").expect("storageclasses");
+    if server.store.get(&sc_info.key(None, "local-path")).await?.is_none() {
+        let t = Target { info: sc_info, ns: None, name: None, sub: None };
+        let obj = json!({
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "local-path", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true
+        });
+        if let Err(e) = server.create(&t, obj, &Query::default()).await {
+            if e.code != 409 {
+                anyhow::bail!("creating the local-path StorageClass: {e}");
             }
         }
     }

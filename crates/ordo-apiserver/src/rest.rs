@@ -157,6 +157,9 @@ impl ApiServer {
         }
         defaults::apply_defaults(info.kind, &mut obj);
         prepare_create(info, &mut obj);
+        if info.kind == "PersistentVolumeClaim" && info.group.is_empty() {
+            self.admit_default_storage_class(&mut obj).await?;
+        }
         let causes = validation::validate_create(info.kind, &obj);
         if !causes.is_empty() {
             return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
@@ -273,6 +276,9 @@ impl ApiServer {
             let causes = validation::validate_update(info.kind, &new, old);
             if !causes.is_empty() {
                 return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
+            }
+            if info.kind == "PersistentVolumeClaim" && info.group.is_empty() {
+                self.admit_claim_resize(&new, old).await?;
             }
             if info.kind == "Service" {
                 self.allocate_service(&mut new, Some(old)).await?;
@@ -481,6 +487,59 @@ impl ApiServer {
         }
     }
 
+    /// Storage classes in the store.
+    async fn storage_classes(&self) -> Result<Vec<Value>, ApiError> {
+        let info = resources::find("storage.k8s.io", "v1", "storageclasses").expect("storageclasses are served");
+        let page = self.store.list(&info.ns_prefix(None), None, 0).await.map_err(|e| store_error(info, "", e))?;
+        page.items.iter().map(object_from_kv).collect()
+    }
+
+    /// Admission `DefaultStorageClass`: a claim without a class gets the default one (the
+    /// newest if several are marked default).
+    async fn admit_default_storage_class(&self, pvc: &mut Value) -> Result<(), ApiError> {
+        if pvc.pointer("/spec/storageClassName").is_some() || pvc.pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class").is_some() {
+            return Ok(());
+        }
+        let is_default = |sc: &&Value| {
+            let a = |k: &str| sc.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1"))).and_then(Value::as_str) == Some("true");
+            a("storageclass.kubernetes.io/is-default-class") || a("storageclass.beta.kubernetes.io/is-default-class")
+        };
+        let classes = self.storage_classes().await?;
+        let newest = classes.iter().filter(is_default).max_by_key(|sc| (meta_str(sc, "creationTimestamp").unwrap_or("").to_string(), meta_str(sc, "name").unwrap_or("").to_string()));
+        if let Some(name) = newest.and_then(|sc| meta_str(sc, "name")) {
+            pvc["spec"]["storageClassName"] = json!(name);
+        }
+        Ok(())
+    }
+
+    /// Admission `PersistentVolumeClaimResize`: a claim may grow only if its class allows
+    /// volume expansion.
+    async fn admit_claim_resize(&self, new: &Value, old: &Value) -> Result<(), ApiError> {
+        let size = |v: &Value| v.pointer("/spec/resources/requests/storage").and_then(Value::as_str).and_then(quantity_value);
+        let (Some(n), Some(o)) = (size(new), size(old)) else { return Ok(()) };
+        if n <= o {
+            return Ok(());
+        }
+        let name = meta_str(new, "name").unwrap_or("");
+        if old.pointer("/status/phase").and_then(Value::as_str) != Some("Bound") {
+            return Err(ApiError::forbidden(format!("persistentvolumeclaims \"{name}\" is forbidden: Only bound persistent volume claims can be expanded")));
+        }
+        let class = |v: &Value| {
+            v.pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class").or_else(|| v.pointer("/spec/storageClassName")).and_then(Value::as_str).unwrap_or("").to_string()
+        };
+        let (nc, oc) = (class(new), class(old));
+        let allowed = !nc.is_empty()
+            && !oc.is_empty()
+            && nc == oc
+            && self.storage_classes().await?.iter().any(|sc| meta_str(sc, "name") == Some(nc.as_str()) && sc.get("allowVolumeExpansion") == Some(&json!(true)));
+        if allowed {
+            return Ok(());
+        }
+        Err(ApiError::forbidden(format!(
+            "persistentvolumeclaims \"{name}\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"
+        )))
+    }
+
     /// Cleanup after an object is gone from the store.
     pub(crate) async fn on_deleted(&self, info: &ResourceInfo, obj: &Value) {
         if info.kind == "Service" && info.group.is_empty() {
@@ -526,11 +585,53 @@ fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
                 obj["spec"]["serviceAccount"] = json!("default");
             }
         }
-        ("", "PersistentVolumeClaim") => obj["status"] = json!({"phase": "Pending"}),
-        ("", "PersistentVolume") => obj["status"] = json!({"phase": "Pending"}),
+        ("", "PersistentVolumeClaim") => {
+            obj["status"] = json!({"phase": "Pending"});
+            add_finalizer(obj, "kubernetes.io/pvc-protection");
+        }
+        ("", "PersistentVolume") => {
+            obj["status"] = json!({"phase": "Pending"});
+            add_finalizer(obj, "kubernetes.io/pv-protection");
+        }
         ("", "Namespace") => obj["status"] = json!({"phase": "Active"}),
         ("", "Service") => obj["status"] = json!({"loadBalancer": {}}),
         _ => {}
+    }
+}
+
+/// The value of a quantity (`1Gi`, `500M`, `1.5e9`), approximately; enough to compare sizes.
+fn quantity_value(q: &str) -> Option<f64> {
+    let q = q.trim();
+    let split = q.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-'))).unwrap_or(q.len());
+    let (num, suffix) = q.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// Admission `StorageObjectInUseProtection`: the protection finalizer of claims and volumes.
+fn add_finalizer(obj: &mut Value, finalizer: &str) {
+    let m = meta_mut(obj);
+    let list = m.entry("finalizers").or_insert_with(|| json!([]));
+    if let Some(a) = list.as_array_mut().filter(|a| !a.contains(&json!(finalizer))) {
+        a.push(json!(finalizer));
     }
 }
 

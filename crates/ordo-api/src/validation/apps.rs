@@ -3,6 +3,7 @@
 use super::meta;
 use super::names::{self, NameRule};
 use super::pod::{self, PodOpts};
+use super::quantity;
 use super::storage;
 use super::util::*;
 use crate::status::Cause;
@@ -287,11 +288,42 @@ pub(crate) fn validate_statefulset_update(new: &Value, old: &Value) -> Errs {
         }
         s
     };
-    if strip(spec_of(new)) != strip(spec_of(old)) {
+    let grown = claim_templates_grown(spec_of(new), spec_of(old), &mut errs);
+    if strip(&grown) != strip(spec_of(old)) {
         errs.push(Cause::forbidden("spec", STS_UPDATE_FORBIDDEN));
     }
     errs.extend(validate_workload_status(new, old, "StatefulSet"));
     errs
+}
+
+/// KEP-4650: the storage request of a claim template may grow (never shrink). Returns the
+/// new spec with each template's request put back to its old value, for the comparison of
+/// the fields that must not change.
+fn claim_templates_grown(new: &Value, old: &Value, errs: &mut Errs) -> Value {
+    const STORAGE: &str = "/spec/resources/requests/storage";
+    let mut out = new.clone();
+    let olds = arr(old, "volumeClaimTemplates");
+    let Some(news) = out.get_mut("volumeClaimTemplates").and_then(Value::as_array_mut) else {
+        return out;
+    };
+    for (i, (n, o)) in news.iter_mut().zip(olds.iter()).enumerate() {
+        let (Some(nv), Some(ov)) = (n.pointer(STORAGE).cloned(), o.pointer(STORAGE)) else {
+            continue;
+        };
+        let (Some(nq), Some(oq)) = (quantity::parse_json(&nv), quantity::parse_json(ov)) else {
+            continue;
+        };
+        if nq.nanos < oq.nanos {
+            errs.push(Cause::forbidden(
+                format!("{}.spec.resources.requests.storage", index("spec.volumeClaimTemplates", i)),
+                "field can not be less than previous value",
+            ));
+        }
+        if let Some(slot) = n.pointer_mut(STORAGE) {
+            *slot = ov.clone();
+        }
+    }
+    out
 }
 
 /// Status rules (R16 and the Deployment/ReplicaSet equivalents).

@@ -331,8 +331,8 @@ fn r15_only_some_spec_fields_may_change() {
         set(sts(), "/spec", "revisionHistoryLimit", json!(3)),
         with(
             sts(),
-            "/spec/volumeClaimTemplates/0/spec/resources/requests/storage",
-            json!("2Gi"),
+            "/spec/volumeClaimTemplates/0/spec/accessModes",
+            json!(["ReadWriteMany"]),
         ),
     ];
     for new in forbidden {
@@ -349,6 +349,17 @@ fn r15_only_some_spec_fields_may_change() {
     assert!(
         update("StatefulSet", new, sts()).is_empty(),
         "kubectl's creationTimestamp: null is not a change"
+    );
+}
+
+#[test]
+fn kep_4650_claim_template_storage_may_only_grow() {
+    const STORAGE: &str = "/spec/volumeClaimTemplates/0/spec/resources/requests/storage";
+    assert!(update("StatefulSet", with(sts(), STORAGE, json!("2Gi")), sts()).is_empty());
+    assert!(update("StatefulSet", with(sts(), STORAGE, json!("1024Mi")), sts()).is_empty());
+    assert_eq!(
+        update("StatefulSet", with(sts(), STORAGE, json!("512Mi")), sts()),
+        vec!["spec.volumeClaimTemplates[0].spec.resources.requests.storage: Forbidden: field can not be less than previous value"]
     );
 }
 
