@@ -43,8 +43,21 @@ enum Exit {
 
 impl Agent {
     /// An agent for `node` whose pods get addresses from `pod_cidr`.
-    pub fn new(client: Client, node: &str, pod_cidr: &str, rt: Arc<dyn Runtime>, events: EventSink) -> anyhow::Result<Arc<Agent>> {
-        Ok(Arc::new(Agent { client, node: node.into(), rt, ipam: Mutex::new(Ipam::new(pod_cidr)?), events, writes: Semaphore::new(WRITE_CONCURRENCY) }))
+    pub fn new(
+        client: Client,
+        node: &str,
+        pod_cidr: &str,
+        rt: Arc<dyn Runtime>,
+        events: EventSink,
+    ) -> anyhow::Result<Arc<Agent>> {
+        Ok(Arc::new(Agent {
+            client,
+            node: node.into(),
+            rt,
+            ipam: Mutex::new(Ipam::new(pod_cidr)?),
+            events,
+            writes: Semaphore::new(WRITE_CONCURRENCY),
+        }))
     }
 
     /// Watches this node's pods until the watch ends (it retries with backoff on errors).
@@ -77,18 +90,29 @@ impl Agent {
 
     /// After a (re)list: adopt the listed pods' addresses, hand every pod to its worker, and
     /// forget pods deleted while the watch was down.
-    async fn resync(self: &Arc<Self>, workers: &mut HashMap<String, watch::Sender<Pod>>, pods: Vec<Pod>, first: bool) {
+    async fn resync(
+        self: &Arc<Self>,
+        workers: &mut HashMap<String, watch::Sender<Pod>>,
+        pods: Vec<Pod>,
+        first: bool,
+    ) {
         let listed: HashSet<String> = pods.iter().filter_map(|p| p.uid()).collect();
         workers.retain(|uid, _| listed.contains(uid));
         {
             let mut ipam = self.ipam.lock().unwrap();
             for p in &pods {
-                let (Some(uid), Some(ip)) = (p.uid(), status::recorded_ip(p)) else { continue };
+                let (Some(uid), Some(ip)) = (p.uid(), status::recorded_ip(p)) else {
+                    continue;
+                };
                 if host_network(p) || ipam.get(&uid).is_some() {
                     continue;
                 }
                 if !ipam.reserve(&uid, ip) {
-                    tracing::warn!("pod {}/{}: its address {ip} is outside this node's pod CIDR or taken", p.namespace().unwrap_or_default(), p.name_any());
+                    tracing::warn!(
+                        "pod {}/{}: its address {ip} is outside this node's pod CIDR or taken",
+                        p.namespace().unwrap_or_default(),
+                        p.name_any()
+                    );
                 }
             }
         }
@@ -132,7 +156,10 @@ impl Agent {
     }
 
     async fn drive(&self, rx: &mut watch::Receiver<Pod>, pod: Pod) -> Exit {
-        let terminal = matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
+        let terminal = matches!(
+            pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+            Some("Succeeded") | Some("Failed")
+        );
         if pod.metadata.deletion_timestamp.is_none() && !terminal {
             let adopted = status::is_running_ready(&pod) && self.rt.adopt(&pod).await;
             if !adopted {
@@ -157,9 +184,12 @@ impl Agent {
             if rx.borrow().metadata.deletion_timestamp.is_some() {
                 let pod = rx.borrow().clone();
                 self.terminate(&pod).await;
-                // Wait for the watch to confirm the deletion.
-                while rx.changed().await.is_ok() {}
-                return Exit::Gone;
+                // Wait for the watch to confirm the deletion; try again if it does not come.
+                let gone = async { while rx.changed().await.is_ok() {} };
+                match tokio::time::timeout(Duration::from_secs(10), gone).await {
+                    Ok(()) => return Exit::Gone,
+                    Err(_) => continue,
+                }
             }
             if rx.changed().await.is_err() {
                 return Exit::Gone;
@@ -174,8 +204,17 @@ impl Agent {
             match self.start(&pod).await {
                 Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!("starting pod {}/{}: {e:#}", pod.namespace().unwrap_or_default(), pod.name_any());
-                    self.events.pod(&pod, "Warning", "FailedCreatePodSandBox", format!("Failed to create pod sandbox: {e:#}"));
+                    tracing::warn!(
+                        "starting pod {}/{}: {e:#}",
+                        pod.namespace().unwrap_or_default(),
+                        pod.name_any()
+                    );
+                    self.events.pod(
+                        &pod,
+                        "Warning",
+                        "FailedCreatePodSandBox",
+                        format!("Failed to create pod sandbox: {e:#}"),
+                    );
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
@@ -186,11 +225,17 @@ impl Agent {
     /// Accepts the pod: address, sandbox, containers, status.
     async fn start(&self, pod: &Pod) -> anyhow::Result<()> {
         let uid = pod.uid().unwrap_or_default();
-        let start_time = pod.status.as_ref().and_then(|s| s.start_time.clone()).unwrap_or_else(status::now);
+        let start_time = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.clone())
+            .unwrap_or_else(status::now);
         let ip = if host_network(pod) {
             None
         } else {
-            Some(self.ipam.lock().unwrap().allocate(&uid).ok_or_else(|| anyhow::anyhow!("no free address in the pod CIDR of node {}", self.node))?)
+            Some(self.ipam.lock().unwrap().allocate(&uid).ok_or_else(|| {
+                anyhow::anyhow!("no free address in the pod CIDR of node {}", self.node)
+            })?)
         };
         let mut latest = pod.clone();
         if !self.rt.starts_instantly() {
@@ -209,46 +254,118 @@ impl Agent {
         for c in &spec.containers {
             apps.push(self.run_container(pod, c, false).await?);
         }
-        let pod_ip = ip.map(|ip| ip.to_string()).unwrap_or_else(|| HOST_IP.to_string());
-        let st = status::running(&latest, HOST_IP, &pod_ip, &start_time, &inits, &apps, &status::now());
+        let pod_ip = ip
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| HOST_IP.to_string());
+        let st = status::running(
+            &latest,
+            HOST_IP,
+            &pod_ip,
+            &start_time,
+            &inits,
+            &apps,
+            &status::now(),
+        );
         self.write_status(pod, json!({ "status": st })).await?;
         Ok(())
     }
 
     /// Image, create, start for one container, with the kubelet's events.
-    async fn run_container(&self, pod: &Pod, c: &Container, init: bool) -> anyhow::Result<StartedInfo> {
+    async fn run_container(
+        &self,
+        pod: &Pod,
+        c: &Container,
+        init: bool,
+    ) -> anyhow::Result<StartedInfo> {
         let image = c.image.clone().unwrap_or_default();
         let info = self.rt.ensure_image(&image).await?;
-        let pulled = if info.already_present { format!("Container image \"{image}\" already present on machine") } else { format!("Successfully pulled image \"{image}\"") };
-        self.events.container(pod, init, &c.name, "Normal", "Pulled", pulled);
+        let pulled = if info.already_present {
+            format!("Container image \"{image}\" already present on machine")
+        } else {
+            format!("Successfully pulled image \"{image}\"")
+        };
+        self.events
+            .container(pod, init, &c.name, "Normal", "Pulled", pulled);
         let id = self.rt.create_container(pod, c, &info).await?;
-        self.events.container(pod, init, &c.name, "Normal", "Created", format!("Created container: {}", c.name));
+        self.events.container(
+            pod,
+            init,
+            &c.name,
+            "Normal",
+            "Created",
+            format!("Created container: {}", c.name),
+        );
         let started = self.rt.start_container(pod, &id).await?;
-        self.events.container(pod, init, &c.name, "Normal", "Started", format!("Started container {}", c.name));
-        Ok(StartedInfo { name: c.name.clone(), image, image_id: info.image_id, container_id: started.container_id, started_at: started.started_at })
+        self.events.container(
+            pod,
+            init,
+            &c.name,
+            "Normal",
+            "Started",
+            format!("Started container {}", c.name),
+        );
+        Ok(StartedInfo {
+            name: c.name.clone(),
+            image,
+            image_id: info.image_id,
+            container_id: started.container_id,
+            started_at: started.started_at,
+        })
     }
 
     /// Stops the pod's containers and deletes it for good (grace 0, UID precondition).
     async fn terminate(&self, pod: &Pod) {
         let uid = pod.uid().unwrap_or_default();
-        let grace = pod.metadata.deletion_grace_period_seconds.or_else(|| pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds)).unwrap_or(30).max(0) as u64;
+        let grace = pod
+            .metadata
+            .deletion_grace_period_seconds
+            .or_else(|| {
+                pod.spec
+                    .as_ref()
+                    .and_then(|s| s.termination_grace_period_seconds)
+            })
+            .unwrap_or(30)
+            .max(0) as u64;
         match self.rt.stop_pod(&uid, Duration::from_secs(grace)).await {
             Ok(exits) => {
                 for x in exits {
-                    self.events.container(pod, false, &x.name, "Normal", "Killing", format!("Stopping container {}", x.name));
+                    self.events.container(
+                        pod,
+                        false,
+                        &x.name,
+                        "Normal",
+                        "Killing",
+                        format!("Stopping container {}", x.name),
+                    );
                 }
             }
-            Err(e) => tracing::warn!("stopping pod {}/{}: {e:#}", pod.namespace().unwrap_or_default(), pod.name_any()),
+            Err(e) => tracing::warn!(
+                "stopping pod {}/{}: {e:#}",
+                pod.namespace().unwrap_or_default(),
+                pod.name_any()
+            ),
         }
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
-        let dp = DeleteParams { grace_period_seconds: Some(0), preconditions: Some(Preconditions { uid: Some(uid), resource_version: None }), ..Default::default() };
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+        let dp = DeleteParams {
+            grace_period_seconds: Some(0),
+            preconditions: Some(Preconditions {
+                uid: Some(uid),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
         for attempt in 0..5u32 {
             let _permit = self.writes.acquire().await;
             match api.delete(&pod.name_any(), &dp).await {
                 Ok(_) => return,
                 Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => return,
                 Err(e) => {
-                    tracing::warn!("deleting pod {}/{}: {e}", pod.namespace().unwrap_or_default(), pod.name_any());
+                    tracing::warn!(
+                        "deleting pod {}/{}: {e}",
+                        pod.namespace().unwrap_or_default(),
+                        pod.name_any()
+                    );
                     tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
                 }
             }
@@ -256,10 +373,22 @@ impl Agent {
     }
 
     /// Merge-patches the pod's status. `Ok(None)` when the pod is gone.
-    async fn write_status(&self, pod: &Pod, patch: serde_json::Value) -> anyhow::Result<Option<Pod>> {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+    async fn write_status(
+        &self,
+        pod: &Pod,
+        patch: serde_json::Value,
+    ) -> anyhow::Result<Option<Pod>> {
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
         let _permit = self.writes.acquire().await;
-        match api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match api
+            .patch_status(
+                &pod.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
             Ok(p) if p.uid() == pod.uid() => Ok(Some(p)),
             Ok(_) => Ok(None),
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
@@ -269,5 +398,8 @@ impl Agent {
 }
 
 fn host_network(pod: &Pod) -> bool {
-    pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false)
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.host_network)
+        .unwrap_or(false)
 }

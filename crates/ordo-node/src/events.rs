@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 
 /// At most this many Event creations in flight.
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 4;
 /// Events beyond this backlog are dropped (they are best effort, like upstream's).
 const BACKLOG: usize = 200_000;
 
@@ -29,8 +29,14 @@ impl EventSink {
         tokio::spawn(async move {
             let permits = Arc::new(Semaphore::new(CONCURRENCY));
             while let Some(ev) = rx.recv().await {
-                let Ok(permit) = permits.clone().acquire_owned().await else { return };
-                let ns = ev.metadata.namespace.clone().unwrap_or_else(|| "default".into());
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let ns = ev
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into());
                 let api: Api<Event> = Api::namespaced(client.clone(), &ns);
                 tokio::spawn(async move {
                     if let Err(e) = api.create(&PostParams::default(), &ev).await {
@@ -40,24 +46,46 @@ impl EventSink {
                 });
             }
         });
-        EventSink { tx, node: node.into(), seq: Arc::new(AtomicU64::new(0)) }
+        EventSink {
+            tx,
+            node: node.into(),
+            seq: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     fn send(&self, involved: ObjectReference, ty: &str, reason: &str, message: String) {
         let now = crate::status::now();
         let base = involved.name.clone().unwrap_or_default();
         // client-go names events `<object>.<UnixNano in hex>`, so names sort by time.
-        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
         let prev = self.seq.fetch_max(wall, Ordering::Relaxed);
-        let n = if prev >= wall { self.seq.fetch_add(1, Ordering::Relaxed) + 1 } else { wall };
-        let ns = involved.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into());
+        let n = if prev >= wall {
+            self.seq.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            wall
+        };
+        let ns = involved
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".into());
         let ev = Event {
-            metadata: ObjectMeta { name: Some(format!("{base}.{n:016x}")), namespace: Some(ns), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(format!("{base}.{n:016x}")),
+                namespace: Some(ns),
+                ..Default::default()
+            },
             involved_object: involved,
             reason: Some(reason.into()),
             message: Some(message),
             type_: Some(ty.into()),
-            source: Some(EventSource { component: Some("kubelet".into()), host: Some(self.node.to_string()) }),
+            source: Some(EventSource {
+                component: Some("kubelet".into()),
+                host: Some(self.node.to_string()),
+            }),
             first_timestamp: Some(now.clone()),
             last_timestamp: Some(now),
             count: Some(1),
@@ -71,8 +99,20 @@ impl EventSink {
     }
 
     /// An event about one container of a pod (`fieldPath: spec.containers{name}`).
-    pub fn container(&self, pod: &Pod, init: bool, container: &str, ty: &str, reason: &str, message: String) {
-        let field = if init { format!("spec.initContainers{{{container}}}") } else { format!("spec.containers{{{container}}}") };
+    pub fn container(
+        &self,
+        pod: &Pod,
+        init: bool,
+        container: &str,
+        ty: &str,
+        reason: &str,
+        message: String,
+    ) {
+        let field = if init {
+            format!("spec.initContainers{{{container}}}")
+        } else {
+            format!("spec.containers{{{container}}}")
+        };
         self.send(pod_ref(pod, Some(field)), ty, reason, message);
     }
 
@@ -83,7 +123,13 @@ impl EventSink {
 
     /// An event about this node (upstream's kubelet uses the node name as the UID).
     pub fn node(&self, ty: &str, reason: &str, message: String) {
-        let r = ObjectReference { kind: Some("Node".into()), name: Some(self.node.to_string()), uid: Some(self.node.to_string()), namespace: Some(String::new()), ..Default::default() };
+        let r = ObjectReference {
+            kind: Some("Node".into()),
+            name: Some(self.node.to_string()),
+            uid: Some(self.node.to_string()),
+            namespace: Some(String::new()),
+            ..Default::default()
+        };
         self.send(r, ty, reason, message);
     }
 }
@@ -97,6 +143,5 @@ fn pod_ref(pod: &Pod, field_path: Option<String>) -> ObjectReference {
         uid: pod.uid(),
         resource_version: pod.resource_version(),
         field_path,
-        ..Default::default()
     }
 }

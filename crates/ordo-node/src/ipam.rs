@@ -18,13 +18,28 @@ impl Ipam {
     /// A pool for `cidr` (`10.244.0.0/24`). The network address, the gateway (`.1`), the
     /// broadcast address and addresses ending in `.0` or `.255` are never handed out.
     pub fn new(cidr: &str) -> anyhow::Result<Ipam> {
-        let (addr, len) = cidr.split_once('/').ok_or_else(|| anyhow::anyhow!("pod CIDR {cidr:?} has no prefix length"))?;
-        let addr: Ipv4Addr = addr.parse().map_err(|_| anyhow::anyhow!("pod CIDR {cidr:?}: bad address"))?;
-        let len: u32 = len.parse().map_err(|_| anyhow::anyhow!("pod CIDR {cidr:?}: bad prefix length"))?;
-        anyhow::ensure!((8..=30).contains(&len), "pod CIDR {cidr:?}: prefix length must be between 8 and 30");
+        let (addr, len) = cidr
+            .split_once('/')
+            .ok_or_else(|| anyhow::anyhow!("pod CIDR {cidr:?} has no prefix length"))?;
+        let addr: Ipv4Addr = addr
+            .parse()
+            .map_err(|_| anyhow::anyhow!("pod CIDR {cidr:?}: bad address"))?;
+        let len: u32 = len
+            .parse()
+            .map_err(|_| anyhow::anyhow!("pod CIDR {cidr:?}: bad prefix length"))?;
+        anyhow::ensure!(
+            (8..=30).contains(&len),
+            "pod CIDR {cidr:?}: prefix length must be between 8 and 30"
+        );
         let size = 1u32 << (32 - len);
         let base = u32::from(addr) & !(size - 1);
-        Ok(Ipam { base, size, cursor: 2, owners: HashMap::new(), taken: HashSet::new() })
+        Ok(Ipam {
+            base,
+            size,
+            cursor: 2,
+            owners: HashMap::new(),
+            taken: HashSet::new(),
+        })
     }
 
     /// The gateway address (the first host address), which is also the bridge's.
@@ -44,7 +59,11 @@ impl Ipam {
         }
         for _ in 0..self.size {
             let off = self.cursor;
-            self.cursor = if self.cursor + 1 >= self.size { 2 } else { self.cursor + 1 };
+            self.cursor = if self.cursor + 1 >= self.size {
+                2
+            } else {
+                self.cursor + 1
+            };
             if self.usable(off) && !self.taken.contains(&off) {
                 self.taken.insert(off);
                 self.owners.insert(owner.to_string(), off);
@@ -87,7 +106,9 @@ impl Ipam {
 
     /// The address of `owner`, if it has one.
     pub fn get(&self, owner: &str) -> Option<Ipv4Addr> {
-        self.owners.get(owner).map(|off| Ipv4Addr::from(self.base + off))
+        self.owners
+            .get(owner)
+            .map(|off| Ipv4Addr::from(self.base + off))
     }
 
     /// How many addresses are in use.
@@ -124,7 +145,9 @@ mod tests {
     fn full_pool_and_wraparound() {
         let mut ipam = Ipam::new("10.0.0.0/29").unwrap();
         // .2 .. .6 (.7 is broadcast)
-        let got: Vec<_> = (0..5).map(|i| ipam.allocate(&i.to_string()).unwrap()).collect();
+        let got: Vec<_> = (0..5)
+            .map(|i| ipam.allocate(&i.to_string()).unwrap())
+            .collect();
         assert_eq!(got.last(), Some(&Ipv4Addr::new(10, 0, 0, 6)));
         assert_eq!(ipam.allocate("x"), None);
         ipam.release("0");
@@ -134,8 +157,12 @@ mod tests {
     #[test]
     fn large_pool_skips_dot_zero_and_dot_255() {
         let mut ipam = Ipam::new("10.244.0.0/16").unwrap();
-        let ips: Vec<_> = (0..600).map(|i| ipam.allocate(&i.to_string()).unwrap()).collect();
-        assert!(ips.iter().all(|ip| ip.octets()[3] != 0 && ip.octets()[3] != 255));
+        let ips: Vec<_> = (0..600)
+            .map(|i| ipam.allocate(&i.to_string()).unwrap())
+            .collect();
+        assert!(ips
+            .iter()
+            .all(|ip| ip.octets()[3] != 0 && ip.octets()[3] != 255));
         assert_eq!(ips[253], Ipv4Addr::new(10, 244, 1, 1));
     }
 

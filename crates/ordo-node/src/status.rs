@@ -2,7 +2,8 @@
 //! runtime did: Pending/ContainerCreating first, then Running with every container ready.
 
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -22,44 +23,147 @@ pub struct StartedInfo {
 }
 
 /// The order upstream's kubelet writes its conditions in (what `kubectl describe` prints).
-const OWN: [&str; 5] = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
+const OWN: [&str; 5] = [
+    "PodReadyToStartContainers",
+    "Initialized",
+    "Ready",
+    "ContainersReady",
+    "PodScheduled",
+];
 
 /// A condition whose `lastTransitionTime` is kept from `old` when the status did not change.
-fn condition(old: Option<&PodStatus>, ty: &str, ok: bool, reason: Option<&str>, message: Option<String>, now: &Time) -> PodCondition {
+fn condition(
+    old: Option<&PodStatus>,
+    ty: &str,
+    ok: bool,
+    reason: Option<&str>,
+    message: Option<String>,
+    now: &Time,
+) -> PodCondition {
     let status = if ok { "True" } else { "False" };
-    let prev = old.and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == ty));
-    let since = prev.filter(|p| p.status == status).and_then(|p| p.last_transition_time.clone()).unwrap_or_else(|| now.clone());
-    PodCondition { type_: ty.into(), status: status.into(), reason: reason.map(str::to_string), message, last_transition_time: Some(since), last_probe_time: None, ..Default::default() }
+    let prev = old
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == ty));
+    let since = prev
+        .filter(|p| p.status == status)
+        .and_then(|p| p.last_transition_time.clone())
+        .unwrap_or_else(|| now.clone());
+    PodCondition {
+        type_: ty.into(),
+        status: status.into(),
+        reason: reason.map(str::to_string),
+        message,
+        last_transition_time: Some(since),
+        last_probe_time: None,
+        ..Default::default()
+    }
 }
 
 /// Conditions in upstream order, then any condition owned by someone else (readiness gates,
 /// DisruptionTarget...) unchanged.
-fn conditions(pod: &Pod, sandbox: bool, initialized: bool, containers_ready: bool, now: &Time) -> Vec<PodCondition> {
+fn conditions(
+    pod: &Pod,
+    sandbox: bool,
+    initialized: bool,
+    containers_ready: bool,
+    now: &Time,
+) -> Vec<PodCondition> {
     let old = pod.status.as_ref();
     let spec = pod.spec.as_ref();
     let names = |init: bool| -> Vec<String> {
-        let cs = if init { spec.and_then(|s| s.init_containers.as_ref()) } else { spec.map(|s| &s.containers) };
+        let cs = if init {
+            spec.and_then(|s| s.init_containers.as_ref())
+        } else {
+            spec.map(|s| &s.containers)
+        };
         cs.into_iter().flatten().map(|c| c.name.clone()).collect()
     };
-    let mut out = vec![condition(old, "PodReadyToStartContainers", sandbox, None, None, now)];
+    let mut out = vec![condition(
+        old,
+        "PodReadyToStartContainers",
+        sandbox,
+        None,
+        None,
+        now,
+    )];
     out.push(if initialized {
         condition(old, "Initialized", true, None, None, now)
     } else {
-        condition(old, "Initialized", false, Some("ContainersNotInitialized"), Some(format!("containers with incomplete status: [{}]", names(true).join(" "))), now)
+        condition(
+            old,
+            "Initialized",
+            false,
+            Some("ContainersNotInitialized"),
+            Some(format!(
+                "containers with incomplete status: [{}]",
+                names(true).join(" ")
+            )),
+            now,
+        )
     });
-    let unready = format!("containers with unready status: [{}]", names(false).join(" "));
+    let unready = format!(
+        "containers with unready status: [{}]",
+        names(false).join(" ")
+    );
     // Readiness gates: Ready also needs each gate's condition True.
-    let gates: Vec<String> = spec.and_then(|s| s.readiness_gates.as_ref()).into_iter().flatten().map(|g| g.condition_type.clone()).collect();
-    let missing_gate = gates.iter().find(|g| !old.and_then(|s| s.conditions.as_ref()).into_iter().flatten().any(|c| &c.type_ == *g && c.status == "True"));
+    let gates: Vec<String> = spec
+        .and_then(|s| s.readiness_gates.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|g| g.condition_type.clone())
+        .collect();
+    let missing_gate = gates.iter().find(|g| {
+        !old.and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|c| &c.type_ == *g && c.status == "True")
+    });
     out.push(match (containers_ready, missing_gate) {
         (true, None) => condition(old, "Ready", true, None, None, now),
-        (true, Some(g)) => condition(old, "Ready", false, Some("ReadinessGatesNotReady"), Some(format!("corresponding condition of pod readiness gate \"{g}\" does not exist.")), now),
-        (false, _) => condition(old, "Ready", false, Some("ContainersNotReady"), Some(unready.clone()), now),
+        (true, Some(g)) => condition(
+            old,
+            "Ready",
+            false,
+            Some("ReadinessGatesNotReady"),
+            Some(format!(
+                "corresponding condition of pod readiness gate \"{g}\" does not exist."
+            )),
+            now,
+        ),
+        (false, _) => condition(
+            old,
+            "Ready",
+            false,
+            Some("ContainersNotReady"),
+            Some(unready.clone()),
+            now,
+        ),
     });
-    out.push(if containers_ready { condition(old, "ContainersReady", true, None, None, now) } else { condition(old, "ContainersReady", false, Some("ContainersNotReady"), Some(unready), now) });
-    let scheduled = old.and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled" && c.status == "True")).cloned();
+    out.push(if containers_ready {
+        condition(old, "ContainersReady", true, None, None, now)
+    } else {
+        condition(
+            old,
+            "ContainersReady",
+            false,
+            Some("ContainersNotReady"),
+            Some(unready),
+            now,
+        )
+    });
+    let scheduled = old
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.type_ == "PodScheduled" && c.status == "True")
+        })
+        .cloned();
     out.push(scheduled.unwrap_or_else(|| condition(None, "PodScheduled", true, None, None, now)));
-    for c in old.and_then(|s| s.conditions.as_ref()).into_iter().flatten() {
+    for c in old
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+    {
         if !OWN.contains(&c.type_.as_str()) {
             out.push(c.clone());
         }
@@ -75,7 +179,13 @@ fn waiting(name: &str, image: &str, reason: &str) -> ContainerStatus {
         ready: false,
         restart_count: 0,
         started: Some(false),
-        state: Some(ContainerState { waiting: Some(ContainerStateWaiting { reason: Some(reason.into()), message: None }), ..Default::default() }),
+        state: Some(ContainerState {
+            waiting: Some(ContainerStateWaiting {
+                reason: Some(reason.into()),
+                message: None,
+            }),
+            ..Default::default()
+        }),
         last_state: Some(ContainerState::default()),
         ..Default::default()
     }
@@ -88,7 +198,12 @@ fn addresses(status: &mut PodStatus, host_ip: &str) {
 
 fn base(pod: &Pod, phase: &str, host_ip: &str, start_time: &Time) -> PodStatus {
     let old = pod.status.as_ref();
-    let mut s = PodStatus { phase: Some(phase.into()), qos_class: old.and_then(|s| s.qos_class.clone()), start_time: Some(start_time.clone()), ..Default::default() };
+    let mut s = PodStatus {
+        phase: Some(phase.into()),
+        qos_class: old.and_then(|s| s.qos_class.clone()),
+        start_time: Some(start_time.clone()),
+        ..Default::default()
+    };
     addresses(&mut s, host_ip);
     s
 }
@@ -100,17 +215,39 @@ pub fn creating(pod: &Pod, host_ip: &str, start_time: &Time, now: &Time) -> PodS
     let inits = spec.init_containers.unwrap_or_default();
     let mut s = base(pod, "Pending", host_ip, start_time);
     s.conditions = Some(conditions(pod, false, inits.is_empty(), false, now));
-    let app_reason = if inits.is_empty() { "ContainerCreating" } else { "PodInitializing" };
+    let app_reason = if inits.is_empty() {
+        "ContainerCreating"
+    } else {
+        "PodInitializing"
+    };
     if !inits.is_empty() {
-        s.init_container_statuses = Some(inits.iter().map(|c| waiting(&c.name, c.image.as_deref().unwrap_or(""), "PodInitializing")).collect());
+        s.init_container_statuses = Some(
+            inits
+                .iter()
+                .map(|c| waiting(&c.name, c.image.as_deref().unwrap_or(""), "PodInitializing"))
+                .collect(),
+        );
     }
-    s.container_statuses = Some(spec.containers.iter().map(|c| waiting(&c.name, c.image.as_deref().unwrap_or(""), app_reason)).collect());
+    s.container_statuses = Some(
+        spec.containers
+            .iter()
+            .map(|c| waiting(&c.name, c.image.as_deref().unwrap_or(""), app_reason))
+            .collect(),
+    );
     s
 }
 
 /// The status once every container runs: Running, Ready (probes count as passing), with the
 /// pod IP. Init containers are reported as completed.
-pub fn running(pod: &Pod, host_ip: &str, pod_ip: &str, start_time: &Time, init: &[StartedInfo], containers: &[StartedInfo], now: &Time) -> PodStatus {
+pub fn running(
+    pod: &Pod,
+    host_ip: &str,
+    pod_ip: &str,
+    start_time: &Time,
+    init: &[StartedInfo],
+    containers: &[StartedInfo],
+    now: &Time,
+) -> PodStatus {
     let mut s = base(pod, "Running", host_ip, start_time);
     s.pod_ip = Some(pod_ip.into());
     s.pod_ips = Some(vec![PodIP { ip: pod_ip.into() }]);
@@ -154,7 +291,12 @@ pub fn running(pod: &Pod, host_ip: &str, pod_ip: &str, start_time: &Time, init: 
                 ready: true,
                 restart_count: 0,
                 started: Some(true),
-                state: Some(ContainerState { running: Some(ContainerStateRunning { started_at: Some(c.started_at.clone()) }), ..Default::default() }),
+                state: Some(ContainerState {
+                    running: Some(ContainerStateRunning {
+                        started_at: Some(c.started_at.clone()),
+                    }),
+                    ..Default::default()
+                }),
                 last_state: Some(ContainerState::default()),
                 ..Default::default()
             })
@@ -165,10 +307,14 @@ pub fn running(pod: &Pod, host_ip: &str, pod_ip: &str, start_time: &Time, init: 
 
 /// Whether the pod's status says Running and Ready with an IP (nothing left to do after a restart).
 pub fn is_running_ready(pod: &Pod) -> bool {
-    let Some(s) = pod.status.as_ref() else { return false };
+    let Some(s) = pod.status.as_ref() else {
+        return false;
+    };
     s.phase.as_deref() == Some("Running")
         && s.pod_ip.as_deref().is_some_and(|ip| !ip.is_empty())
-        && s.conditions.as_ref().is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        && s.conditions
+            .as_ref()
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// The pod IP recorded in the status, if any.
@@ -182,13 +328,26 @@ mod tests {
     use k8s_openapi::api::core::v1::{Container, PodSpec};
 
     fn pod(init: bool) -> Pod {
-        let c = |n: &str| Container { name: n.into(), image: Some("nginx:1.25.4".into()), ..Default::default() };
+        let c = |n: &str| Container {
+            name: n.into(),
+            image: Some("nginx:1.25.4".into()),
+            ..Default::default()
+        };
         Pod {
-            spec: Some(PodSpec { containers: vec![c("nginx-container")], init_containers: init.then(|| vec![c("init")]), ..Default::default() }),
+            spec: Some(PodSpec {
+                containers: vec![c("nginx-container")],
+                init_containers: init.then(|| vec![c("init")]),
+                ..Default::default()
+            }),
             status: Some(PodStatus {
                 phase: Some("Pending".into()),
                 qos_class: Some("BestEffort".into()),
-                conditions: Some(vec![PodCondition { type_: "PodScheduled".into(), status: "True".into(), last_transition_time: Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)), ..Default::default() }]),
+                conditions: Some(vec![PodCondition {
+                    type_: "PodScheduled".into(),
+                    status: "True".into(),
+                    last_transition_time: Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+                    ..Default::default()
+                }]),
                 ..Default::default()
             }),
             ..Default::default()
@@ -196,7 +355,12 @@ mod tests {
     }
 
     fn cond<'a>(s: &'a PodStatus, ty: &str) -> &'a PodCondition {
-        s.conditions.as_ref().unwrap().iter().find(|c| c.type_ == ty).unwrap()
+        s.conditions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|c| c.type_ == ty)
+            .unwrap()
     }
 
     #[test]
@@ -207,13 +371,44 @@ mod tests {
         assert_eq!(s.qos_class.as_deref(), Some("BestEffort"));
         assert_eq!(s.host_ip.as_deref(), Some("127.0.0.1"));
         assert!(s.pod_ip.is_none());
-        let types: Vec<_> = s.conditions.as_ref().unwrap().iter().map(|c| (c.type_.as_str(), c.status.as_str())).collect();
-        assert_eq!(types, [("PodReadyToStartContainers", "False"), ("Initialized", "True"), ("Ready", "False"), ("ContainersReady", "False"), ("PodScheduled", "True")]);
-        assert_eq!(cond(&s, "Ready").message.as_deref(), Some("containers with unready status: [nginx-container]"));
+        let types: Vec<_> = s
+            .conditions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| (c.type_.as_str(), c.status.as_str()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                ("PodReadyToStartContainers", "False"),
+                ("Initialized", "True"),
+                ("Ready", "False"),
+                ("ContainersReady", "False"),
+                ("PodScheduled", "True")
+            ]
+        );
+        assert_eq!(
+            cond(&s, "Ready").message.as_deref(),
+            Some("containers with unready status: [nginx-container]")
+        );
         // PodScheduled is kept as the binding wrote it.
-        assert_eq!(cond(&s, "PodScheduled").last_transition_time, Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)));
+        assert_eq!(
+            cond(&s, "PodScheduled").last_transition_time,
+            Some(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
+        );
         let cs = &s.container_statuses.as_ref().unwrap()[0];
-        assert_eq!(cs.state.as_ref().unwrap().waiting.as_ref().unwrap().reason.as_deref(), Some("ContainerCreating"));
+        assert_eq!(
+            cs.state
+                .as_ref()
+                .unwrap()
+                .waiting
+                .as_ref()
+                .unwrap()
+                .reason
+                .as_deref(),
+            Some("ContainerCreating")
+        );
         assert!(!cs.ready);
     }
 
@@ -225,22 +420,60 @@ mod tests {
         assert_eq!(cond(&creating, "Initialized").status, "False");
         p.status = Some(creating);
         let t1 = Time(t0.0 + k8s_openapi::jiff::SignedDuration::from_secs(5));
-        let info = |n: &str| StartedInfo { name: n.into(), image: "nginx:1.25.4".into(), image_id: "sim://sha256:x".into(), container_id: format!("sim://{n}"), started_at: t1.clone() };
-        let s = running(&p, "127.0.0.1", "10.244.0.2", &t0, &[info("init")], &[info("nginx-container")], &t1);
+        let info = |n: &str| StartedInfo {
+            name: n.into(),
+            image: "nginx:1.25.4".into(),
+            image_id: "sim://sha256:x".into(),
+            container_id: format!("sim://{n}"),
+            started_at: t1.clone(),
+        };
+        let s = running(
+            &p,
+            "127.0.0.1",
+            "10.244.0.2",
+            &t0,
+            &[info("init")],
+            &[info("nginx-container")],
+            &t1,
+        );
         assert_eq!(s.phase.as_deref(), Some("Running"));
         assert_eq!(s.pod_ip.as_deref(), Some("10.244.0.2"));
         assert_eq!(s.pod_ips.as_ref().unwrap()[0].ip, "10.244.0.2");
         assert_eq!(s.start_time, Some(t0.clone()));
-        for ty in ["Ready", "ContainersReady", "Initialized", "PodReadyToStartContainers"] {
+        for ty in [
+            "Ready",
+            "ContainersReady",
+            "Initialized",
+            "PodReadyToStartContainers",
+        ] {
             assert_eq!(cond(&s, ty).status, "True", "{ty}");
             assert_eq!(cond(&s, ty).last_transition_time, Some(t1.clone()), "{ty}");
         }
         let cs = &s.container_statuses.as_ref().unwrap()[0];
         assert!(cs.ready && cs.started == Some(true));
         assert_eq!(cs.container_id.as_deref(), Some("sim://nginx-container"));
-        assert_eq!(cs.state.as_ref().unwrap().running.as_ref().unwrap().started_at, Some(t1.clone()));
+        assert_eq!(
+            cs.state
+                .as_ref()
+                .unwrap()
+                .running
+                .as_ref()
+                .unwrap()
+                .started_at,
+            Some(t1.clone())
+        );
         let init = &s.init_container_statuses.as_ref().unwrap()[0];
-        assert_eq!(init.state.as_ref().unwrap().terminated.as_ref().unwrap().reason.as_deref(), Some("Completed"));
+        assert_eq!(
+            init.state
+                .as_ref()
+                .unwrap()
+                .terminated
+                .as_ref()
+                .unwrap()
+                .reason
+                .as_deref(),
+            Some("Completed")
+        );
         let mut p2 = p.clone();
         p2.status = Some(s);
         assert!(is_running_ready(&p2));
@@ -250,11 +483,17 @@ mod tests {
     #[test]
     fn readiness_gates_hold_ready_back() {
         let mut p = pod(false);
-        p.spec.as_mut().unwrap().readiness_gates = Some(vec![k8s_openapi::api::core::v1::PodReadinessGate { condition_type: "example.com/lb".into() }]);
+        p.spec.as_mut().unwrap().readiness_gates =
+            Some(vec![k8s_openapi::api::core::v1::PodReadinessGate {
+                condition_type: "example.com/lb".into(),
+            }]);
         let t = now();
         let s = running(&p, "127.0.0.1", "10.244.0.2", &t, &[], &[], &t);
         assert_eq!(cond(&s, "Ready").status, "False");
-        assert_eq!(cond(&s, "Ready").reason.as_deref(), Some("ReadinessGatesNotReady"));
+        assert_eq!(
+            cond(&s, "Ready").reason.as_deref(),
+            Some("ReadinessGatesNotReady")
+        );
         assert_eq!(cond(&s, "ContainersReady").status, "True");
     }
 }

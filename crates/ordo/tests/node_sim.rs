@@ -25,14 +25,31 @@ fn node_registers_ready_with_lease() {
     let node = rows[1][0].clone();
     let wide = table(&s.ok(&["get", "nodes", "-o", "wide"]));
     assert_eq!(wide[1][5], "127.0.0.1", "INTERNAL-IP in {wide:?}");
-    assert!(wide[1].last().unwrap().starts_with("sim://"), "CONTAINER-RUNTIME in {wide:?}");
+    assert!(
+        wide[1].last().unwrap().starts_with("sim://"),
+        "CONTAINER-RUNTIME in {wide:?}"
+    );
     let describe = s.ok(&["describe", "node", &node]);
-    for want in ["Roles:              control-plane", "KubeletReady", "kubelet is posting ready status", "Kubelet Version:            v1.33.0", "HolderIdentity:  ", "PodCIDR:", "Starting kubelet."] {
-        assert!(describe.contains(want), "describe node lacks {want:?}:\n{describe}");
+    for want in [
+        "Roles:              control-plane",
+        "KubeletReady",
+        "kubelet is posting ready status",
+        "Kubelet Version:            v1.33.0",
+        "HolderIdentity:  ",
+        "PodCIDR:",
+        "Starting kubelet.",
+    ] {
+        assert!(
+            describe.contains(want),
+            "describe node lacks {want:?}:\n{describe}"
+        );
     }
     let leases = table(&s.ok(&["get", "lease", "-n", "kube-node-lease"]));
     assert_eq!(leases[0], ["NAME", "HOLDER", "AGE"]);
-    assert!(leases.iter().any(|r| r[0] == node && r[1] == node), "lease of {node} in {leases:?}");
+    assert!(
+        leases.iter().any(|r| r[0] == node && r[1] == node),
+        "lease of {node} in {leases:?}"
+    );
 }
 
 #[test]
@@ -40,51 +57,95 @@ fn bare_pod_runs_becomes_ready_and_is_deleted() {
     let s = Server::start_with(&["--sim-start-delay-ms", "200"]);
     s.eventually(10, "a node", || s.ok(&["get", "nodes"]).contains(" Ready "));
     let node = node_name(&s);
-    assert_eq!(s.ok(&["run", "web", "--image=nginx:1.25.4"]), "pod/web created\n");
-    // ContainerCreating first (the simulated start takes 200 ms)...
-    let mut seen_creating = false;
+    // Watch the pod list while the pod starts: ContainerCreating first (the simulated start
+    // takes 200 ms), then Running.
+    let cache = tempfile::tempdir().unwrap();
+    let mut watch = std::process::Command::new(&s.kubectl_bin)
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(["get", "pods", "-w"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        s.ok(&["run", "web", "--image=nginx:1.25.4"]),
+        "pod/web created\n"
+    );
     let mut last = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let rows = table(&s.ok(&["get", "pods"]));
-        if rows.len() == 2 {
-            last = rows[1].clone();
-            if last[1] == "0/1" && last[2] == "ContainerCreating" {
-                seen_creating = true;
-            }
-            if last[1] == "1/1" && last[2] == "Running" {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(seen_creating, "never saw 0/1 ContainerCreating");
-    assert_eq!(&last[1..4], ["1/1", "Running", "0"], "pod row {last:?}");
+    s.eventually(10, "web to be Running", || {
+        last = table(&s.ok(&["get", "pods", "web", "--no-headers"])).remove(0);
+        last[1] == "1/1" && last[2] == "Running"
+    });
+    assert_eq!(last[3], "0", "restarts in {last:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = watch.kill();
+    let out = watch.wait_with_output().unwrap();
+    let rows = table(&String::from_utf8_lossy(&out.stdout));
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "web" && r[1] == "0/1" && r[2] == "ContainerCreating"),
+        "no 0/1 ContainerCreating in {rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "web" && r[1] == "1/1" && r[2] == "Running"),
+        "no 1/1 Running in {rows:?}"
+    );
     let wide = table(&s.ok(&["get", "pods", "-o", "wide"]));
     assert_eq!(wide[0][5..7], ["IP", "NODE"]);
     assert!(wide[1][5].starts_with("10.244.0."), "pod IP in {wide:?}");
     assert_eq!(wide[1][6], node);
-    assert_eq!(s.ok(&["wait", "--for=condition=Ready", "pod/web", "--timeout=20s"]), "pod/web condition met\n");
+    assert_eq!(
+        s.ok(&["wait", "--for=condition=Ready", "pod/web", "--timeout=20s"]),
+        "pod/web condition met\n"
+    );
     let status = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.phase} {.status.hostIP} {.status.containerStatuses[0].ready} {.status.containerStatuses[0].containerID}"]);
-    assert!(status.starts_with("Running 127.0.0.1 true sim://"), "{status}");
+    assert!(
+        status.starts_with("Running 127.0.0.1 true sim://"),
+        "{status}"
+    );
     // Events from the scheduler and the kubelet.
     s.eventually(10, "the pod's events", || {
         let ev = s.ok(&["get", "events"]);
-        ["Scheduled", "Pulled", "Created", "Started"].iter().all(|r| ev.contains(r))
+        ["Scheduled", "Pulled", "Created", "Started"]
+            .iter()
+            .all(|r| ev.contains(r))
     });
     let ev = s.ok(&["get", "events"]);
-    assert!(ev.contains(&format!("Successfully assigned default/web to {node}")), "{ev}");
-    assert!(ev.contains("Container image \"nginx:1.25.4\" already present on machine"), "{ev}");
+    assert!(
+        ev.contains(&format!("Successfully assigned default/web to {node}")),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("Container image \"nginx:1.25.4\" already present on machine"),
+        "{ev}"
+    );
     assert!(ev.contains("Created container: web"), "{ev}");
     assert!(ev.contains("Started container web"), "{ev}");
     let describe = s.ok(&["describe", "pod", "web"]);
-    assert!(describe.contains("default-scheduler  Successfully assigned default/web"), "{describe}");
+    assert!(
+        describe.contains("default-scheduler  Successfully assigned default/web"),
+        "{describe}"
+    );
     // Graceful deletion completes promptly (not after the 30 s grace period).
     let t = Instant::now();
     assert_eq!(s.ok(&["delete", "pod", "web"]), "pod \"web\" deleted\n");
-    assert!(t.elapsed() < Duration::from_secs(5), "delete took {:?}", t.elapsed());
-    assert_eq!(String::from_utf8_lossy(&s.kubectl(&["get", "pods"]).stderr), "No resources found in default namespace.\n");
-    s.eventually(10, "the Killing event", || s.ok(&["get", "events"]).contains("Stopping container web"));
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "delete took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&s.kubectl(&["get", "pods"]).stderr),
+        "No resources found in default namespace.\n"
+    );
+    s.eventually(10, "the Killing event", || {
+        s.ok(&["get", "events"]).contains("Stopping container web")
+    });
 }
 
 #[test]
@@ -103,14 +164,25 @@ spec:
     );
     s.eventually(10, "FailedScheduling", || {
         let d = s.ok(&["describe", "pod", "picky"]);
-        d.contains("FailedScheduling") && d.contains("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.")
+        d.contains("FailedScheduling")
+            && d.contains(
+                "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+            )
     });
     let cond = s.ok(&["get", "pod", "picky", "-o", "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].status} {.status.conditions[?(@.type==\"PodScheduled\")].reason}"]);
     assert_eq!(cond, "False Unschedulable");
     assert_eq!(table(&s.ok(&["get", "pods"]))[1][2], "Pending");
     s.ok(&["label", "node", &node, "disk=ssd"]);
-    s.ok(&["wait", "--for=condition=Ready", "pod/picky", "--timeout=20s"]);
-    assert_eq!(s.ok(&["get", "pod", "picky", "-o", "jsonpath={.spec.nodeName}"]), node);
+    s.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/picky",
+        "--timeout=20s",
+    ]);
+    assert_eq!(
+        s.ok(&["get", "pod", "picky", "-o", "jsonpath={.spec.nodeName}"]),
+        node
+    );
 }
 
 #[test]
@@ -118,11 +190,31 @@ fn many_pods_get_distinct_addresses() {
     let s = Server::start();
     s.eventually(10, "a node", || s.ok(&["get", "nodes"]).contains(" Ready "));
     let items: Vec<String> = (0..50).map(|i| format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","labels":{{"app":"bulk"}}}},"spec":{{"containers":[{{"name":"c","image":"nginx:1.25.4"}}]}}}}"#)).collect();
-    let list = format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, items.join(","));
+    let list = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    );
     let out = s.kubectl_stdin(&["create", "--validate=false", "-f", "-"], Some(&list));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    s.eventually(30, "50 running pods", || s.ok(&["get", "pods", "-l", "app=bulk", "--no-headers"]).lines().filter(|l| l.contains(" 1/1 ") && l.contains("Running")).count() == 50);
-    let ips = s.ok(&["get", "pods", "-l", "app=bulk", "-o", "jsonpath={.items[*].status.podIP}"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.eventually(30, "50 running pods", || {
+        s.ok(&["get", "pods", "-l", "app=bulk", "--no-headers"])
+            .lines()
+            .filter(|l| l.contains(" 1/1 ") && l.contains("Running"))
+            .count()
+            == 50
+    });
+    let ips = s.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=bulk",
+        "-o",
+        "jsonpath={.items[*].status.podIP}",
+    ]);
     let mut ips: Vec<&str> = ips.split_whitespace().collect();
     assert_eq!(ips.len(), 50);
     ips.sort();
@@ -136,15 +228,38 @@ fn pods_keep_their_addresses_across_a_restart() {
     s.eventually(10, "a node", || s.ok(&["get", "nodes"]).contains(" Ready "));
     s.ok(&["run", "keep", "--image=nginx:1.25.4"]);
     s.ok(&["wait", "--for=condition=Ready", "pod/keep", "--timeout=20s"]);
-    let before = s.ok(&["get", "pod", "keep", "-o", "jsonpath={.status.podIP} {.status.containerStatuses[0].containerID}"]);
+    let before = s.ok(&[
+        "get",
+        "pod",
+        "keep",
+        "-o",
+        "jsonpath={.status.podIP} {.status.containerStatuses[0].containerID}",
+    ]);
     let dir = s.kill9();
     let s2 = Server::start_in(dir, &["--node-name", "node-1"]);
-    s2.eventually(10, "a node", || s2.ok(&["get", "nodes"]).contains(" Ready "));
+    s2.eventually(10, "a node", || {
+        s2.ok(&["get", "nodes"]).contains(" Ready ")
+    });
     s2.ok(&["run", "fresh", "--image=nginx:1.25.4"]);
-    s2.ok(&["wait", "--for=condition=Ready", "pod/fresh", "--timeout=20s"]);
-    let after = s2.ok(&["get", "pod", "keep", "-o", "jsonpath={.status.podIP} {.status.containerStatuses[0].containerID}"]);
+    s2.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/fresh",
+        "--timeout=20s",
+    ]);
+    let after = s2.ok(&[
+        "get",
+        "pod",
+        "keep",
+        "-o",
+        "jsonpath={.status.podIP} {.status.containerStatuses[0].containerID}",
+    ]);
     assert_eq!(before, after);
     let fresh = s2.ok(&["get", "pod", "fresh", "-o", "jsonpath={.status.podIP}"]);
-    assert_ne!(fresh, before.split_whitespace().next().unwrap(), "the new pod got the adopted pod's address");
+    assert_ne!(
+        fresh,
+        before.split_whitespace().next().unwrap(),
+        "the new pod got the adopted pod's address"
+    );
     assert_eq!(s2.ok(&["delete", "pod", "keep"]), "pod \"keep\" deleted\n");
 }

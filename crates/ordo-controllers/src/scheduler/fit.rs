@@ -37,7 +37,9 @@ impl Usage {
 /// A quantity (`100m`, `1.5`, `128Mi`, `1G`, `1e3`) in thousandths, rounded up.
 pub fn milli(q: &str) -> Option<i64> {
     let q = q.trim();
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(q.len());
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(q.len());
     let (num, suffix) = q.split_at(split);
     let n: f64 = num.parse().ok()?;
     let mult: f64 = match suffix {
@@ -66,8 +68,16 @@ pub fn milli(q: &str) -> Option<i64> {
 /// The pod's effective requests: the sum over its containers, or the largest init
 /// container's if that is more (upstream's rule), plus the pod overhead.
 pub fn requests(pod: &Pod) -> Requests {
-    let get = |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>, k: &str| m.and_then(|m| m.get(k)).and_then(|q| milli(&q.0)).unwrap_or(0);
-    let Some(spec) = pod.spec.as_ref() else { return Requests::default() };
+    let get =
+        |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
+         k: &str| {
+            m.and_then(|m| m.get(k))
+                .and_then(|q| milli(&q.0))
+                .unwrap_or(0)
+        };
+    let Some(spec) = pod.spec.as_ref() else {
+        return Requests::default();
+    };
     let mut r = Requests::default();
     for c in &spec.containers {
         let req = c.resources.as_ref().and_then(|r| r.requests.as_ref());
@@ -87,12 +97,18 @@ pub fn requests(pod: &Pod) -> Requests {
 
 /// Whether the node's Ready condition is True.
 pub fn node_ready(node: &Node) -> bool {
-    node.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 fn tolerates(tolerations: &[Toleration], key: &str, value: &str, effect: &str) -> bool {
     tolerations.iter().any(|t| {
-        let effect_ok = t.effect.as_deref().is_none_or(|e| e.is_empty() || e == effect);
+        let effect_ok = t
+            .effect
+            .as_deref()
+            .is_none_or(|e| e.is_empty() || e == effect);
         let key_ok = match t.operator.as_deref().unwrap_or("Equal") {
             "Exists" => t.key.as_deref().is_none_or(|k| k.is_empty() || k == key),
             _ => t.key.as_deref() == Some(key) && t.value.as_deref().unwrap_or("") == value,
@@ -109,7 +125,12 @@ fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&str>) -> bool
         "Exists" => value.is_some(),
         "DoesNotExist" => value.is_none(),
         "Gt" | "Lt" => {
-            let (Some(v), Some(bound)) = (value.and_then(|v| v.parse::<i64>().ok()), values.first().and_then(|b| b.parse::<i64>().ok())) else { return false };
+            let (Some(v), Some(bound)) = (
+                value.and_then(|v| v.parse::<i64>().ok()),
+                values.first().and_then(|b| b.parse::<i64>().ok()),
+            ) else {
+                return false;
+            };
             if r.operator == "Gt" {
                 v > bound
             } else {
@@ -130,31 +151,84 @@ fn selector_matches(pod: &Pod, node: &Node) -> bool {
             return false;
         }
     }
-    let required = spec.and_then(|s| s.affinity.as_ref()).and_then(|a| a.node_affinity.as_ref()).and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref());
-    let Some(required) = required else { return true };
+    let required = spec
+        .and_then(|s| s.affinity.as_ref())
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        });
+    let Some(required) = required else {
+        return true;
+    };
     let name = node.metadata.name.clone().unwrap_or_default();
     required.node_selector_terms.iter().any(|term| {
-        let exprs = term.match_expressions.iter().flatten().all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)));
-        let fields = term.match_fields.iter().flatten().all(|r| requirement_matches(r, (r.key == "metadata.name").then_some(name.as_str())));
+        let exprs = term
+            .match_expressions
+            .iter()
+            .flatten()
+            .all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)));
+        let fields =
+            term.match_fields.iter().flatten().all(|r| {
+                requirement_matches(r, (r.key == "metadata.name").then_some(name.as_str()))
+            });
         (term.match_expressions.is_some() || term.match_fields.is_some()) && exprs && fields
     })
 }
 
 /// Why `pod` does not fit `node` (upstream's reason strings), or None if it fits.
 pub fn unfit_reason(pod: &Pod, req: Requests, node: &Node, used: Usage) -> Option<String> {
-    let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.clone()).unwrap_or_default();
-    if !node_ready(node) && !tolerates(&tolerations, "node.kubernetes.io/not-ready", "", "NoSchedule") {
+    let tolerations = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.tolerations.clone())
+        .unwrap_or_default();
+    if !node_ready(node)
+        && !tolerates(
+            &tolerations,
+            "node.kubernetes.io/not-ready",
+            "",
+            "NoSchedule",
+        )
+    {
         return Some("node(s) had untolerated taint {node.kubernetes.io/not-ready: }".into());
     }
-    if node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false) && !tolerates(&tolerations, "node.kubernetes.io/unschedulable", "", "NoSchedule") {
+    if node
+        .spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false)
+        && !tolerates(
+            &tolerations,
+            "node.kubernetes.io/unschedulable",
+            "",
+            "NoSchedule",
+        )
+    {
         return Some("node(s) were unschedulable".into());
     }
     if !selector_matches(pod, node) {
         return Some("node(s) didn't match Pod's node affinity/selector".into());
     }
-    let taints: Vec<Taint> = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
-    if let Some(t) = taints.iter().find(|t| (t.effect == "NoSchedule" || t.effect == "NoExecute") && !tolerates(&tolerations, &t.key, t.value.as_deref().unwrap_or(""), &t.effect)) {
-        return Some(format!("node(s) had untolerated taint {{{}: {}}}", t.key, t.value.as_deref().unwrap_or("")));
+    let taints: Vec<Taint> = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.clone())
+        .unwrap_or_default();
+    if let Some(t) = taints.iter().find(|t| {
+        (t.effect == "NoSchedule" || t.effect == "NoExecute")
+            && !tolerates(
+                &tolerations,
+                &t.key,
+                t.value.as_deref().unwrap_or(""),
+                &t.effect,
+            )
+    }) {
+        return Some(format!(
+            "node(s) had untolerated taint {{{}: {}}}",
+            t.key,
+            t.value.as_deref().unwrap_or("")
+        ));
     }
     let alloc = node.status.as_ref().and_then(|s| s.allocatable.as_ref());
     let cap = |k: &str| alloc.and_then(|a| a.get(k)).and_then(|q| milli(&q.0));
@@ -182,7 +256,10 @@ pub fn unfit_reason(pod: &Pod, req: Requests, node: &Node, used: Usage) -> Optio
 
 /// Picks the feasible node with the fewest pods (then the least requested cpu, then the
 /// name), or returns upstream's FailedScheduling message.
-pub fn choose<'a>(pod: &Pod, nodes: impl Iterator<Item = (&'a Node, Usage)>) -> Result<String, String> {
+pub fn choose<'a>(
+    pod: &Pod,
+    nodes: impl Iterator<Item = (&'a Node, Usage)>,
+) -> Result<String, String> {
     let req = requests(pod);
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut best: Option<(i64, i64, String)> = None;
@@ -192,7 +269,11 @@ pub fn choose<'a>(pod: &Pod, nodes: impl Iterator<Item = (&'a Node, Usage)>) -> 
         match unfit_reason(pod, req, node, used) {
             Some(r) => *reasons.entry(r).or_default() += 1,
             None => {
-                let key = (used.pods, used.cpu_milli, node.metadata.name.clone().unwrap_or_default());
+                let key = (
+                    used.pods,
+                    used.cpu_milli,
+                    node.metadata.name.clone().unwrap_or_default(),
+                );
                 if best.as_ref().is_none_or(|b| key < *b) {
                     best = Some(key);
                 }
@@ -213,25 +294,58 @@ pub fn choose<'a>(pod: &Pod, nodes: impl Iterator<Item = (&'a Node, Usage)>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{Container, NodeCondition, NodeSpec, NodeStatus, PodSpec, ResourceRequirements};
+    use k8s_openapi::api::core::v1::{
+        Container, NodeCondition, NodeSpec, NodeStatus, PodSpec, ResourceRequirements,
+    };
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn node(name: &str, ready: bool, labels: &[(&str, &str)]) -> Node {
         Node {
-            metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                labels: Some(
+                    labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+                ..Default::default()
+            },
             spec: Some(NodeSpec::default()),
             status: Some(NodeStatus {
-                conditions: Some(vec![NodeCondition { type_: "Ready".into(), status: if ready { "True" } else { "False" }.into(), ..Default::default() }]),
-                allocatable: Some([("cpu", "2"), ("memory", "4Gi"), ("pods", "110")].into_iter().map(|(k, v)| (k.to_string(), Quantity(v.into()))).collect()),
+                conditions: Some(vec![NodeCondition {
+                    type_: "Ready".into(),
+                    status: if ready { "True" } else { "False" }.into(),
+                    ..Default::default()
+                }]),
+                allocatable: Some(
+                    [("cpu", "2"), ("memory", "4Gi"), ("pods", "110")]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), Quantity(v.into())))
+                        .collect(),
+                ),
                 ..Default::default()
             }),
         }
     }
 
     fn pod(cpu: Option<&str>) -> Pod {
-        let resources = cpu.map(|c| ResourceRequirements { requests: Some([("cpu".to_string(), Quantity(c.into()))].into()), ..Default::default() });
-        Pod { spec: Some(PodSpec { containers: vec![Container { name: "c".into(), resources, ..Default::default() }], ..Default::default() }), ..Default::default() }
+        let resources = cpu.map(|c| ResourceRequirements {
+            requests: Some([("cpu".to_string(), Quantity(c.into()))].into()),
+            ..Default::default()
+        });
+        Pod {
+            spec: Some(PodSpec {
+                containers: vec![Container {
+                    name: "c".into(),
+                    resources,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -248,7 +362,26 @@ mod tests {
     #[test]
     fn spreads_by_pod_count() {
         let (a, b) = (node("a", true, &[]), node("b", true, &[]));
-        let got = choose(&pod(None), [(&a, Usage { pods: 3, ..Default::default() }), (&b, Usage { pods: 1, ..Default::default() })].into_iter());
+        let got = choose(
+            &pod(None),
+            [
+                (
+                    &a,
+                    Usage {
+                        pods: 3,
+                        ..Default::default()
+                    },
+                ),
+                (
+                    &b,
+                    Usage {
+                        pods: 1,
+                        ..Default::default()
+                    },
+                ),
+            ]
+            .into_iter(),
+        );
         assert_eq!(got, Ok("b".into()));
     }
 
@@ -259,33 +392,95 @@ mod tests {
         b.spec.as_mut().unwrap().unschedulable = Some(true);
         let c = node("c", false, &[]);
         let mut p = pod(None);
-        p.spec.as_mut().unwrap().node_selector = Some([("disk".to_string(), "ssd".to_string())].into());
-        let err = choose(&p, [(&a, Usage::default()), (&b, Usage::default()), (&c, Usage::default())].into_iter()).unwrap_err();
+        p.spec.as_mut().unwrap().node_selector =
+            Some([("disk".to_string(), "ssd".to_string())].into());
+        let err = choose(
+            &p,
+            [
+                (&a, Usage::default()),
+                (&b, Usage::default()),
+                (&c, Usage::default()),
+            ]
+            .into_iter(),
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
         );
-        assert_eq!(choose(&p, std::iter::empty()).unwrap_err(), "no nodes available to schedule pods");
+        assert_eq!(
+            choose(&p, std::iter::empty()).unwrap_err(),
+            "no nodes available to schedule pods"
+        );
     }
 
     #[test]
     fn resources_and_selector_fit() {
         let a = node("a", true, &[("disk", "ssd")]);
-        assert_eq!(unfit_reason(&pod(Some("3")), requests(&pod(Some("3"))), &a, Usage::default()), Some("Insufficient cpu".into()));
-        assert_eq!(unfit_reason(&pod(Some("1")), requests(&pod(Some("1"))), &a, Usage { pods: 0, cpu_milli: 1500, memory: 0 }), Some("Insufficient cpu".into()));
-        assert_eq!(unfit_reason(&pod(None), Requests::default(), &a, Usage { pods: 110, ..Default::default() }), Some("Too many pods".into()));
+        assert_eq!(
+            unfit_reason(
+                &pod(Some("3")),
+                requests(&pod(Some("3"))),
+                &a,
+                Usage::default()
+            ),
+            Some("Insufficient cpu".into())
+        );
+        assert_eq!(
+            unfit_reason(
+                &pod(Some("1")),
+                requests(&pod(Some("1"))),
+                &a,
+                Usage {
+                    pods: 0,
+                    cpu_milli: 1500,
+                    memory: 0
+                }
+            ),
+            Some("Insufficient cpu".into())
+        );
+        assert_eq!(
+            unfit_reason(
+                &pod(None),
+                Requests::default(),
+                &a,
+                Usage {
+                    pods: 110,
+                    ..Default::default()
+                }
+            ),
+            Some("Too many pods".into())
+        );
         let mut p = pod(Some("1"));
-        p.spec.as_mut().unwrap().node_selector = Some([("disk".to_string(), "ssd".to_string())].into());
+        p.spec.as_mut().unwrap().node_selector =
+            Some([("disk".to_string(), "ssd".to_string())].into());
         assert_eq!(unfit_reason(&p, requests(&p), &a, Usage::default()), None);
     }
 
     #[test]
     fn taints_need_tolerations() {
         let mut a = node("a", true, &[]);
-        a.spec.as_mut().unwrap().taints = Some(vec![Taint { key: "dedicated".into(), value: Some("db".into()), effect: "NoSchedule".into(), ..Default::default() }]);
+        a.spec.as_mut().unwrap().taints = Some(vec![Taint {
+            key: "dedicated".into(),
+            value: Some("db".into()),
+            effect: "NoSchedule".into(),
+            ..Default::default()
+        }]);
         let mut p = pod(None);
-        assert_eq!(unfit_reason(&p, Requests::default(), &a, Usage::default()), Some("node(s) had untolerated taint {dedicated: db}".into()));
-        p.spec.as_mut().unwrap().tolerations = Some(vec![Toleration { key: Some("dedicated".into()), operator: Some("Equal".into()), value: Some("db".into()), effect: Some("NoSchedule".into()), ..Default::default() }]);
-        assert_eq!(unfit_reason(&p, Requests::default(), &a, Usage::default()), None);
+        assert_eq!(
+            unfit_reason(&p, Requests::default(), &a, Usage::default()),
+            Some("node(s) had untolerated taint {dedicated: db}".into())
+        );
+        p.spec.as_mut().unwrap().tolerations = Some(vec![Toleration {
+            key: Some("dedicated".into()),
+            operator: Some("Equal".into()),
+            value: Some("db".into()),
+            effect: Some("NoSchedule".into()),
+            ..Default::default()
+        }]);
+        assert_eq!(
+            unfit_reason(&p, Requests::default(), &a, Usage::default()),
+            None
+        );
     }
 }

@@ -31,7 +31,7 @@ const BIND_CONCURRENCY: usize = 32;
 const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Event recorders (each writes one event at a time).
-const RECORDERS: usize = 8;
+const RECORDERS: usize = 4;
 
 /// What the run loop must do after a decision.
 #[derive(Debug)]
@@ -65,11 +65,17 @@ fn uid_of(p: &Pod) -> String {
 }
 
 fn is_terminal(p: &Pod) -> bool {
-    matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
+    matches!(
+        p.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded") | Some("Failed")
+    )
 }
 
 fn ours(p: &Pod) -> bool {
-    p.spec.as_ref().and_then(|s| s.scheduler_name.as_deref()).is_none_or(|n| n.is_empty() || n == SCHEDULER_NAME)
+    p.spec
+        .as_ref()
+        .and_then(|s| s.scheduler_name.as_deref())
+        .is_none_or(|n| n.is_empty() || n == SCHEDULER_NAME)
 }
 
 impl Scheduler {
@@ -81,7 +87,8 @@ impl Scheduler {
             self.unassign(uid);
         }
         self.usage.entry(node.to_string()).or_default().add(req);
-        self.assigned.insert(uid.to_string(), (node.to_string(), req));
+        self.assigned
+            .insert(uid.to_string(), (node.to_string(), req));
     }
 
     fn unassign(&mut self, uid: &str) {
@@ -102,7 +109,11 @@ impl Scheduler {
     /// A pod was added or changed.
     pub fn pod_applied(&mut self, pod: Pod) {
         let uid = uid_of(&pod);
-        let node = pod.spec.as_ref().and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty());
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty());
         if let Some(node) = node {
             self.pending.remove(&uid);
             self.backoff.remove(&uid);
@@ -135,7 +146,11 @@ impl Scheduler {
 
     /// The pod watch (re)listed: rebuild from `pods` (assumptions of bindings in flight are kept).
     pub fn pods_listed(&mut self, pods: Vec<Pod>) {
-        let in_flight: Vec<(String, (String, Requests))> = self.binding.iter().filter_map(|u| self.assigned.get(u).map(|a| (u.clone(), a.clone()))).collect();
+        let in_flight: Vec<(String, (String, Requests))> = self
+            .binding
+            .iter()
+            .filter_map(|u| self.assigned.get(u).map(|a| (u.clone(), a.clone())))
+            .collect();
         self.assigned.clear();
         self.usage.clear();
         self.pending.clear();
@@ -181,14 +196,26 @@ impl Scheduler {
         }
         self.unassign(uid);
         if retry && self.pending.contains_key(uid) {
-            self.backoff.insert(uid.to_string(), (Instant::now() + INITIAL_BACKOFF, INITIAL_BACKOFF, self.changes));
+            self.backoff.insert(
+                uid.to_string(),
+                (
+                    Instant::now() + INITIAL_BACKOFF,
+                    INITIAL_BACKOFF,
+                    self.changes,
+                ),
+            );
         }
     }
 
     /// Moves backed-off pods whose time came (all of them if the cluster changed) to the queue.
     pub fn requeue(&mut self, now: Instant) {
         let changes = self.changes;
-        let due: Vec<String> = self.backoff.iter().filter(|(_, (at, _, seen))| *seen < changes || *at <= now).map(|(u, _)| u.clone()).collect();
+        let due: Vec<String> = self
+            .backoff
+            .iter()
+            .filter(|(_, (at, _, seen))| *seen < changes || *at <= now)
+            .map(|(u, _)| u.clone())
+            .collect();
         for uid in due {
             self.enqueue(&uid);
         }
@@ -202,19 +229,27 @@ impl Scheduler {
         let mut out = Vec::new();
         while let Some(uid) = self.queue.pop_front() {
             self.queued.remove(&uid);
-            let Some(pod) = self.pending.get(&uid) else { continue };
+            let Some(pod) = self.pending.get(&uid) else {
+                continue;
+            };
             if self.binding.contains(&uid) {
                 continue;
             }
             let usage = &self.usage;
-            let candidates = self.nodes.iter().map(|(name, n)| (n, usage.get(name).copied().unwrap_or_default()));
+            let candidates = self
+                .nodes
+                .iter()
+                .map(|(name, n)| (n, usage.get(name).copied().unwrap_or_default()));
             match fit::choose(pod, candidates) {
                 Ok(node) => {
                     let pod = pod.clone();
                     self.backoff.remove(&uid);
                     self.assign(&uid, &node, fit::requests(&pod));
                     self.binding.insert(uid);
-                    out.push(Action::Bind { pod: Box::new(pod), node });
+                    out.push(Action::Bind {
+                        pod: Box::new(pod),
+                        node,
+                    });
                 }
                 Err(message) => {
                     let pod = pod.clone();
@@ -223,7 +258,10 @@ impl Scheduler {
                         None => INITIAL_BACKOFF,
                     };
                     self.backoff.insert(uid, (now + next, next, self.changes));
-                    out.push(Action::Unschedulable { pod: Box::new(pod), message });
+                    out.push(Action::Unschedulable {
+                        pod: Box::new(pod),
+                        message,
+                    });
                 }
             }
         }
@@ -238,9 +276,17 @@ type BindResult = (String, bool, bool);
 pub async fn run(client: Client) -> anyhow::Result<()> {
     // Several recorders: one serializes its writes, and each pod always uses the same one
     // (so repeated FailedScheduling events still aggregate).
-    let recorders: Arc<Vec<Recorder>> = Arc::new((0..RECORDERS).map(|_| Recorder::new(client.clone(), SCHEDULER_NAME)).collect());
-    let mut pod_stream = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default()).default_backoff().boxed();
-    let mut node_stream = watcher(Api::<Node>::all(client.clone()), watcher::Config::default()).default_backoff().boxed();
+    let recorders: Arc<Vec<Recorder>> = Arc::new(
+        (0..RECORDERS)
+            .map(|_| Recorder::new(client.clone(), SCHEDULER_NAME))
+            .collect(),
+    );
+    let mut pod_stream = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .boxed();
+    let mut node_stream = watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .boxed();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<BindResult>();
     let permits = Arc::new(Semaphore::new(BIND_CONCURRENCY));
     let mut s = Scheduler::default();
@@ -274,7 +320,12 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
         for action in s.schedule(Instant::now()) {
             match action {
                 Action::Bind { pod, node } => {
-                    let (client, recorder, done, permits) = (client.clone(), recorder_for(&recorders, &pod), done_tx.clone(), permits.clone());
+                    let (client, recorder, done, permits) = (
+                        client.clone(),
+                        recorder_for(&recorders, &pod),
+                        done_tx.clone(),
+                        permits.clone(),
+                    );
                     tokio::spawn(async move {
                         let _permit = permits.acquire().await;
                         let r = bind(&client, &pod, &node).await;
@@ -282,15 +333,25 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
                         match r {
                             Ok(()) => {
                                 let _ = done.send((uid, true, false));
-                                let msg = format!("Successfully assigned {}/{} to {node}", pod.namespace().unwrap_or_default(), pod.name_any());
+                                let msg = format!(
+                                    "Successfully assigned {}/{} to {node}",
+                                    pod.namespace().unwrap_or_default(),
+                                    pod.name_any()
+                                );
                                 drop(_permit);
-                                recorder.record(pod.as_ref(), EventType::Normal, "Scheduled", &msg).await;
+                                recorder
+                                    .record(pod.as_ref(), EventType::Normal, "Scheduled", &msg)
+                                    .await;
                             }
                             Err(e) => {
                                 // 404: gone; 409: already bound or being deleted. Either way the watch tells.
                                 let retry = !matches!(&e, kube::Error::Api(s) if s.code == 404 || s.code == 409);
                                 if retry {
-                                    tracing::warn!("binding pod {}/{} to {node}: {e}", pod.namespace().unwrap_or_default(), pod.name_any());
+                                    tracing::warn!(
+                                        "binding pod {}/{} to {node}: {e}",
+                                        pod.namespace().unwrap_or_default(),
+                                        pod.name_any()
+                                    );
                                 }
                                 let _ = done.send((uid, false, retry));
                             }
@@ -298,12 +359,23 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
                     });
                 }
                 Action::Unschedulable { pod, message } => {
-                    let (client, recorder, permits) = (client.clone(), recorder_for(&recorders, &pod), permits.clone());
+                    let (client, recorder, permits) = (
+                        client.clone(),
+                        recorder_for(&recorders, &pod),
+                        permits.clone(),
+                    );
                     tokio::spawn(async move {
                         let permit = permits.acquire().await;
                         mark_unschedulable(&client, &pod, &message).await;
                         drop(permit);
-                        recorder.record(pod.as_ref(), EventType::Warning, "FailedScheduling", &message).await;
+                        recorder
+                            .record(
+                                pod.as_ref(),
+                                EventType::Warning,
+                                "FailedScheduling",
+                                &message,
+                            )
+                            .await;
                     });
                 }
             }
@@ -323,24 +395,59 @@ fn recorder_for(recorders: &[Recorder], pod: &Pod) -> Recorder {
 async fn bind(client: &Client, pod: &Pod, node: &str) -> Result<(), kube::Error> {
     let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
     let binding = Binding {
-        metadata: ObjectMeta { name: Some(pod.name_any()), namespace: pod.namespace(), uid: pod.uid(), ..Default::default() },
-        target: ObjectReference { api_version: Some("v1".into()), kind: Some("Node".into()), name: Some(node.into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(pod.name_any()),
+            namespace: pod.namespace(),
+            uid: pod.uid(),
+            ..Default::default()
+        },
+        target: ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Node".into()),
+            name: Some(node.into()),
+            ..Default::default()
+        },
     };
-    let _: serde_json::Value = api.create_subresource("binding", &pod.name_any(), &PostParams::default(), &binding).await?;
+    let _: serde_json::Value = api
+        .create_subresource("binding", &pod.name_any(), &PostParams::default(), &binding)
+        .await?;
     Ok(())
 }
 
 /// Sets `PodScheduled=False` (reason Unschedulable) unless the pod already says so. The patch
 /// carries the pod's resourceVersion, so it cannot land on a pod bound in the meantime.
 async fn mark_unschedulable(client: &Client, pod: &Pod, message: &str) {
-    let current = pod.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"));
-    if current.is_some_and(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable") && c.message.as_deref() == Some(message)) {
+    let current = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"));
+    if current.is_some_and(|c| {
+        c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+            && c.message.as_deref() == Some(message)
+    }) {
         return;
     }
-    let since = current.filter(|c| c.status == "False").and_then(|c| c.last_transition_time.clone()).unwrap_or_else(|| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()));
+    let since =
+        current
+            .filter(|c| c.status == "False")
+            .and_then(|c| c.last_transition_time.clone())
+            .unwrap_or_else(|| {
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::now(),
+                )
+            });
     let patch = json!({"metadata": {"resourceVersion": pod.metadata.resource_version}, "status": {"conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message, "lastProbeTime": null, "lastTransitionTime": since}]}});
     let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
-    if let Err(e) = api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Strategic(&patch)).await {
+    if let Err(e) = api
+        .patch_status(
+            &pod.name_any(),
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await
+    {
         tracing::debug!("marking pod {} unschedulable: {e}", pod.name_any());
     }
 }

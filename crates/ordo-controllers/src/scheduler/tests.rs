@@ -4,10 +4,17 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 fn node(name: &str, pods: &str) -> Node {
     Node {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
         spec: Some(NodeSpec::default()),
         status: Some(NodeStatus {
-            conditions: Some(vec![NodeCondition { type_: "Ready".into(), status: "True".into(), ..Default::default() }]),
+            conditions: Some(vec![NodeCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                ..Default::default()
+            }]),
             allocatable: Some([("pods".to_string(), Quantity(pods.into()))].into()),
             ..Default::default()
         }),
@@ -16,8 +23,21 @@ fn node(name: &str, pods: &str) -> Node {
 
 fn pod(uid: &str, node: Option<&str>) -> Pod {
     Pod {
-        metadata: ObjectMeta { name: Some(format!("p-{uid}")), namespace: Some("default".into()), uid: Some(uid.into()), ..Default::default() },
-        spec: Some(PodSpec { containers: vec![Container { name: "c".into(), ..Default::default() }], node_name: node.map(str::to_string), scheduler_name: Some(SCHEDULER_NAME.into()), ..Default::default() }),
+        metadata: ObjectMeta {
+            name: Some(format!("p-{uid}")),
+            namespace: Some("default".into()),
+            uid: Some(uid.into()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "c".into(),
+                ..Default::default()
+            }],
+            node_name: node.map(str::to_string),
+            scheduler_name: Some(SCHEDULER_NAME.into()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -47,17 +67,30 @@ fn waits_for_both_lists() {
     s.nodes_listed(vec![node("a", "110")]);
     assert!(s.schedule(Instant::now()).is_empty());
     s.pods_listed(vec![pod("1", None)]);
-    assert_eq!(binds(&s.schedule(Instant::now())), [("1".to_string(), "a".to_string())]);
+    assert_eq!(
+        binds(&s.schedule(Instant::now())),
+        [("1".to_string(), "a".to_string())]
+    );
 }
 
 #[test]
 fn spreads_with_assumed_pods_and_existing_ones() {
-    let mut s = synced(vec![node("a", "110"), node("b", "110")], vec![pod("x", Some("a"))]);
+    let mut s = synced(
+        vec![node("a", "110"), node("b", "110")],
+        vec![pod("x", Some("a"))],
+    );
     for u in ["1", "2", "3"] {
         s.pod_applied(pod(u, None));
     }
     let got = binds(&s.schedule(Instant::now()));
-    assert_eq!(got, [("1".into(), "b".into()), ("2".into(), "a".into()), ("3".into(), "b".into())]);
+    assert_eq!(
+        got,
+        [
+            ("1".into(), "b".into()),
+            ("2".into(), "a".into()),
+            ("3".into(), "b".into())
+        ]
+    );
     // The watch confirming a binding changes nothing; a second decision is not made.
     s.pod_applied(pod("1", Some("b")));
     s.bind_done("1", true, false);
@@ -73,7 +106,9 @@ fn unschedulable_pods_back_off_and_retry_when_nodes_change() {
     s.pod_applied(pod("1", None));
     let t0 = Instant::now();
     let acts = s.schedule(t0);
-    assert!(matches!(&acts[..], [Action::Unschedulable { message, .. }] if message.starts_with("0/1 nodes are available: 1 Too many pods.")));
+    assert!(
+        matches!(&acts[..], [Action::Unschedulable { message, .. }] if message.starts_with("0/1 nodes are available: 1 Too many pods."))
+    );
     // Its own status update does not requeue it.
     s.pod_applied(pod("1", None));
     s.requeue(t0);
@@ -87,7 +122,10 @@ fn unschedulable_pods_back_off_and_retry_when_nodes_change() {
     // Freed capacity: retried at once and bound.
     s.pod_deleted(&pod("x", Some("a")));
     s.requeue(t0 + Duration::from_secs(2));
-    assert_eq!(binds(&s.schedule(t0 + Duration::from_secs(2))), [("1".to_string(), "a".to_string())]);
+    assert_eq!(
+        binds(&s.schedule(t0 + Duration::from_secs(2))),
+        [("1".to_string(), "a".to_string())]
+    );
 }
 
 #[test]

@@ -22,7 +22,10 @@ pub struct SimRuntime {
 
 impl SimRuntime {
     pub fn new(start_delay: Duration) -> SimRuntime {
-        SimRuntime { start_delay, pods: Mutex::new(HashMap::new()) }
+        SimRuntime {
+            start_delay,
+            pods: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -49,10 +52,18 @@ impl Runtime for SimRuntime {
     }
 
     async fn ensure_image(&self, image: &str) -> anyhow::Result<ImageInfo> {
-        Ok(ImageInfo { image_id: format!("sim://sha256:{}", digest(&["image", image])), already_present: true })
+        Ok(ImageInfo {
+            image_id: format!("sim://sha256:{}", digest(&["image", image])),
+            already_present: true,
+        })
     }
 
-    async fn create_container(&self, pod: &Pod, container: &Container, _image: &ImageInfo) -> anyhow::Result<String> {
+    async fn create_container(
+        &self,
+        pod: &Pod,
+        container: &Container,
+        _image: &ImageInfo,
+    ) -> anyhow::Result<String> {
         let u = uid(pod);
         let id = digest(&["container", &u, &container.name]);
         let mut pods = self.pods.lock().unwrap();
@@ -63,22 +74,41 @@ impl Runtime for SimRuntime {
         Ok(id)
     }
 
-    async fn start_container(&self, pod: &Pod, container_id: &str) -> anyhow::Result<StartedContainer> {
+    async fn start_container(
+        &self,
+        pod: &Pod,
+        container_id: &str,
+    ) -> anyhow::Result<StartedContainer> {
         let now = crate::status::now();
         let mut pods = self.pods.lock().unwrap();
-        let c = pods.get_mut(&uid(pod)).and_then(|cs| cs.iter_mut().find(|(_, i, _)| i == container_id)).ok_or_else(|| anyhow::anyhow!("container {container_id} not found"))?;
+        let c = pods
+            .get_mut(&uid(pod))
+            .and_then(|cs| cs.iter_mut().find(|(_, i, _)| i == container_id))
+            .ok_or_else(|| anyhow::anyhow!("container {container_id} not found"))?;
         let started_at = c.2.get_or_insert(now).clone();
-        Ok(StartedContainer { container_id: format!("sim://{container_id}"), started_at })
+        Ok(StartedContainer {
+            container_id: format!("sim://{container_id}"),
+            started_at,
+        })
     }
 
     async fn stop_pod(&self, uid: &str, _grace: Duration) -> anyhow::Result<Vec<ContainerExit>> {
         let now = crate::status::now();
         let mut pods = self.pods.lock().unwrap();
-        let Some(cs) = pods.get_mut(uid) else { return Ok(vec![]) };
+        let Some(cs) = pods.get_mut(uid) else {
+            return Ok(vec![]);
+        };
         let exits = cs
             .iter()
             .filter(|(_, _, started)| started.is_some())
-            .map(|(name, id, started)| ContainerExit { name: name.clone(), container_id: format!("sim://{id}"), exit_code: 0, reason: "Completed".into(), started_at: started.clone(), finished_at: now.clone() })
+            .map(|(name, id, started)| ContainerExit {
+                name: name.clone(),
+                container_id: format!("sim://{id}"),
+                exit_code: 0,
+                reason: "Completed".into(),
+                started_at: started.clone(),
+                finished_at: now.clone(),
+            })
             .collect();
         // Stopped containers are no longer running; a second stop reports nothing.
         cs.clear();
@@ -93,15 +123,42 @@ impl Runtime for SimRuntime {
     async fn pod_status(&self, uid: &str) -> Option<Vec<(String, ContainerState)>> {
         let pods = self.pods.lock().unwrap();
         let cs = pods.get(uid)?;
-        Some(cs.iter().filter_map(|(name, id, started)| Some((name.clone(), ContainerState::Running(StartedContainer { container_id: format!("sim://{id}"), started_at: started.clone()? })))).collect())
+        Some(
+            cs.iter()
+                .filter_map(|(name, id, started)| {
+                    Some((
+                        name.clone(),
+                        ContainerState::Running(StartedContainer {
+                            container_id: format!("sim://{id}"),
+                            started_at: started.clone()?,
+                        }),
+                    ))
+                })
+                .collect(),
+        )
     }
 
     async fn adopt(&self, pod: &Pod) -> bool {
         let u = uid(pod);
         let mut running: SimPod = vec![];
-        for cs in pod.status.as_ref().and_then(|s| s.container_statuses.as_ref()).into_iter().flatten() {
-            let started = cs.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.clone());
-            let id = cs.container_id.as_deref().and_then(|c| c.strip_prefix("sim://")).map(str::to_string).unwrap_or_else(|| digest(&["container", &u, &cs.name]));
+        for cs in pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .into_iter()
+            .flatten()
+        {
+            let started = cs
+                .state
+                .as_ref()
+                .and_then(|s| s.running.as_ref())
+                .and_then(|r| r.started_at.clone());
+            let id = cs
+                .container_id
+                .as_deref()
+                .and_then(|c| c.strip_prefix("sim://"))
+                .map(str::to_string)
+                .unwrap_or_else(|| digest(&["container", &u, &cs.name]));
             running.push((cs.name.clone(), id, started));
         }
         self.pods.lock().unwrap().insert(u, running);
@@ -119,7 +176,14 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn pod() -> Pod {
-        Pod { metadata: ObjectMeta { name: Some("web".into()), uid: Some("u1".into()), ..Default::default() }, ..Default::default() }
+        Pod {
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                uid: Some("u1".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -130,7 +194,10 @@ mod tests {
         rt.prepare_sandbox(&p, None).await.unwrap();
         let img = rt.ensure_image("nginx:1.25.4").await.unwrap();
         assert!(img.already_present && img.image_id.starts_with("sim://sha256:"));
-        let c = Container { name: "nginx".into(), ..Default::default() };
+        let c = Container {
+            name: "nginx".into(),
+            ..Default::default()
+        };
         let id = rt.create_container(&p, &c, &img).await.unwrap();
         let started = rt.start_container(&p, &id).await.unwrap();
         assert_eq!(started.container_id, format!("sim://{id}"));
