@@ -13,6 +13,9 @@ use crate::status::{self, StartedInfo};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+
+/// The shortest time from a graceful DELETE to the pod leaving the API (see `terminate`).
+const MIN_TERMINATION: Duration = Duration::from_millis(500);
 use kube::runtime::watcher;
 use kube::runtime::WatchStreamExt;
 use kube::{Client, ResourceExt};
@@ -315,6 +318,7 @@ impl Agent {
 
     /// Stops the pod's containers and deletes it for good (grace 0, UID precondition).
     async fn terminate(&self, pod: &Pod) {
+        let began = std::time::Instant::now();
         let uid = pod.uid().unwrap_or_default();
         let grace = pod
             .metadata
@@ -344,6 +348,12 @@ impl Agent {
                 pod.namespace().unwrap_or_default(),
                 pod.name_any()
             ),
+        }
+        // A pod that vanishes within milliseconds of its DELETE can be re-created (same name,
+        // by its StatefulSet) before `kubectl delete` has listed it; kubectl then waits forever
+        // for a deletion it missed. A real kubelet never stops a pod that fast; keep a floor.
+        if grace > 0 {
+            tokio::time::sleep(MIN_TERMINATION.saturating_sub(began.elapsed())).await;
         }
         let api: Api<Pod> =
             Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
