@@ -35,19 +35,27 @@ struct EventKey {
     message: String,
 }
 
+/// Events already written: key → (namespace, name, count).
+type SeenEvents = Arc<Mutex<HashMap<EventKey, (String, String, i32)>>>;
+
 /// Records Events for one component (`statefulset-controller`, `kubelet`...).
 #[derive(Clone)]
 pub struct Recorder {
     client: Client,
     component: String,
     host: Option<String>,
-    seen: Arc<Mutex<HashMap<EventKey, (String, String, i32)>>>,
+    seen: SeenEvents,
 }
 
 impl Recorder {
     /// A recorder whose Events say `source.component = component`.
     pub fn new(client: Client, component: &str) -> Recorder {
-        Recorder { client, component: component.to_string(), host: None, seen: Default::default() }
+        Recorder {
+            client,
+            component: component.to_string(),
+            host: None,
+            seen: Default::default(),
+        }
     }
 
     /// Sets `source.host` (kubelet events carry the node name).
@@ -74,8 +82,17 @@ impl Recorder {
     }
 
     /// Records an event about the object `reference` points at.
-    pub async fn record_ref(&self, reference: ObjectReference, ty: EventType, reason: &str, message: &str) {
-        let ns = reference.namespace.clone().unwrap_or_else(|| "default".to_string());
+    pub async fn record_ref(
+        &self,
+        reference: ObjectReference,
+        ty: EventType,
+        reason: &str,
+        message: &str,
+    ) {
+        let ns = reference
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let key = EventKey {
@@ -85,27 +102,43 @@ impl Recorder {
             reason: reason.to_string(),
             message: message.to_string(),
         };
-        let mut seen = self.seen.lock().await;
-        if let Some((ens, name, count)) = seen.get(&key).cloned() {
+        // The lock is held only around lookups, never across a request.
+        let existing = self.seen.lock().await.get(&key).cloned();
+        if let Some((ens, name, count)) = existing {
             let patch = serde_json::json!({"count": count + 1, "lastTimestamp": now});
             let api_ns: Api<Event> = Api::namespaced(self.client.clone(), &ens);
-            match api_ns.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            match api_ns
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
                 Ok(_) => {
-                    seen.insert(key, (ens, name, count + 1));
+                    self.seen.lock().await.insert(key, (ens, name, count + 1));
                     return;
                 }
                 Err(e) => tracing::debug!("aggregating event {name}: {e}; creating a new one"),
             }
         }
         let base = reference.name.clone().unwrap_or_default();
-        let name = format!("{base}.{:016x}", rand::random::<u64>());
+        // As client-go: `<object>.<creation time in hex nanoseconds>`, so names sort by time.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let name = format!("{base}.{nanos:x}");
         let ev = Event {
-            metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(ns.clone()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(ns.clone()),
+                ..Default::default()
+            },
             involved_object: reference,
             reason: Some(reason.to_string()),
             message: Some(message.to_string()),
             type_: Some(ty.as_str().to_string()),
-            source: Some(EventSource { component: Some(self.component.clone()), host: self.host.clone() }),
+            source: Some(EventSource {
+                component: Some(self.component.clone()),
+                host: self.host.clone(),
+            }),
             first_timestamp: Some(now.clone()),
             last_timestamp: Some(now),
             count: Some(1),
@@ -115,6 +148,7 @@ impl Recorder {
         };
         match api.create(&PostParams::default(), &ev).await {
             Ok(_) => {
+                let mut seen = self.seen.lock().await;
                 if seen.len() > 4096 {
                     seen.clear();
                 }

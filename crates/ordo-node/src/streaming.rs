@@ -17,9 +17,22 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 #[async_trait::async_trait]
 pub trait StreamTarget: Send + Sync + 'static {
     /// The log file of a container (`previous`: of its last terminated instance).
-    async fn log_file(&self, namespace: &str, pod: &str, container: &str, previous: bool) -> anyhow::Result<PathBuf>;
+    async fn log_file(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> anyhow::Result<PathBuf>;
     /// A command that runs `argv` inside the container, ready to be spawned with piped stdio.
-    async fn exec_command(&self, namespace: &str, pod: &str, container: &str, argv: &[String], tty: bool) -> anyhow::Result<tokio::process::Command>;
+    async fn exec_command(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        argv: &[String],
+        tty: bool,
+    ) -> anyhow::Result<tokio::process::Command>;
 }
 
 struct Shared {
@@ -28,11 +41,21 @@ struct Shared {
 }
 
 /// Serves the endpoint on `listener` until the task is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, token: String, target: Arc<dyn StreamTarget>) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    token: String,
+    target: Arc<dyn StreamTarget>,
+) -> anyhow::Result<()> {
     let shared = Arc::new(Shared { token, target });
     let app = axum::Router::new()
-        .route("/containerLogs/{ns}/{pod}/{container}", axum::routing::get(logs))
-        .route("/exec/{ns}/{pod}/{container}", axum::routing::get(exec).post(exec))
+        .route(
+            "/containerLogs/{ns}/{pod}/{container}",
+            axum::routing::get(logs),
+        )
+        .route(
+            "/exec/{ns}/{pod}/{container}",
+            axum::routing::get(exec).post(exec),
+        )
         .with_state(shared);
     axum::serve(listener, app).await?;
     Ok(())
@@ -40,11 +63,20 @@ pub async fn serve(listener: tokio::net::TcpListener, token: String, target: Arc
 
 fn status_error(code: StatusCode, reason: &str, message: &str) -> Response {
     let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code.as_u16()});
-    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) == Some(shared.token.as_str())
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        == Some(shared.token.as_str())
 }
 
 /// The last `n` lines of `data`.
@@ -53,7 +85,11 @@ pub fn tail_lines(data: &[u8], n: usize) -> &[u8] {
         return &data[data.len()..];
     }
     let mut count = 0;
-    let end = if data.ends_with(b"\n") { data.len() - 1 } else { data.len() };
+    let end = if data.ends_with(b"\n") {
+        data.len() - 1
+    } else {
+        data.len()
+    };
     for i in (0..end).rev() {
         if data[i] == b'\n' {
             count += 1;
@@ -65,7 +101,12 @@ pub fn tail_lines(data: &[u8], n: usize) -> &[u8] {
     data
 }
 
-async fn logs(State(s): State<Arc<Shared>>, Path((ns, pod, container)): Path<(String, String, String)>, Query(q): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+async fn logs(
+    State(s): State<Arc<Shared>>,
+    Path((ns, pod, container)): Path<(String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     if !authorized(&s, &headers) {
         return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
@@ -84,7 +125,12 @@ async fn logs(State(s): State<Arc<Shared>>, Path((ns, pod, container)): Path<(St
     }
     let first = bytes::Bytes::copy_from_slice(start);
     if q.get("follow").is_none_or(|v| v != "true") {
-        return (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], first).into_response();
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            first,
+        )
+            .into_response();
     }
     // Follow: send what is there, then poll the file for appended bytes.
     let offset = data.len() as u64;
@@ -99,7 +145,9 @@ async fn logs(State(s): State<Arc<Shared>>, Path((ns, pod, container)): Path<(St
                 _ = tx.closed() => return,
                 _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
             }
-            let Ok(mut f) = tokio::fs::File::open(&path).await else { return };
+            let Ok(mut f) = tokio::fs::File::open(&path).await else {
+                return;
+            };
             let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
             if len < offset {
                 offset = 0;
@@ -129,21 +177,43 @@ async fn exec(
     if !authorized(&s, &headers) {
         return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
-    let pairs: Vec<(String, String)> = raw.as_deref().map(|r| url_pairs(r)).unwrap_or_default();
-    let argv: Vec<String> = pairs.iter().filter(|(k, _)| k == "command").map(|(_, v)| v.clone()).collect();
-    let flag = |k: &str| pairs.iter().any(|(a, v)| a == k && (v == "true" || v == "1"));
+    let pairs: Vec<(String, String)> = raw.as_deref().map(url_pairs).unwrap_or_default();
+    let argv: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "command")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let flag = |k: &str| {
+        pairs
+            .iter()
+            .any(|(a, v)| a == k && (v == "true" || v == "1"))
+    };
     let (stdin, tty) = (flag("stdin"), flag("tty"));
     let Ok(ws) = ws else {
-        return status_error(StatusCode::BAD_REQUEST, "BadRequest", "Upgrade request required");
+        return status_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Upgrade request required",
+        );
     };
     if argv.is_empty() {
-        return status_error(StatusCode::BAD_REQUEST, "BadRequest", "you must specify at least 1 command");
+        return status_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "you must specify at least 1 command",
+        );
     }
-    let cmd = match s.target.exec_command(&ns, &pod, &container, &argv, tty).await {
+    let cmd = match s
+        .target
+        .exec_command(&ns, &pod, &container, &argv, tty)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
     };
-    ws.protocols(["v5.channel.k8s.io", "v4.channel.k8s.io"]).on_upgrade(move |socket| run_exec(socket, cmd, stdin)).into_response()
+    ws.protocols(["v5.channel.k8s.io", "v4.channel.k8s.io"])
+        .on_upgrade(move |socket| run_exec(socket, cmd, stdin))
+        .into_response()
 }
 
 fn url_pairs(raw: &str) -> Vec<(String, String)> {
@@ -198,7 +268,13 @@ pub fn exit_status(code: i32) -> serde_json::Value {
 
 async fn run_exec(socket: WebSocket, mut cmd: tokio::process::Command, want_stdin: bool) {
     use std::process::Stdio;
-    cmd.stdin(if want_stdin { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if want_stdin {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let (mut sink, mut stream) = socket.split();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -211,7 +287,22 @@ async fn run_exec(socket: WebSocket, mut cmd: tokio::process::Command, want_stdi
     };
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Message>(64);
     let mut pumps = Vec::new();
-    for (channel, pipe) in [(1u8, child.stdout.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)), (2u8, child.stderr.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>))] {
+    for (channel, pipe) in [
+        (
+            1u8,
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ),
+        (
+            2u8,
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ),
+    ] {
         if let Some(mut pipe) = pipe {
             let tx = out_tx.clone();
             pumps.push(tokio::spawn(async move {
@@ -270,8 +361,15 @@ async fn run_exec(socket: WebSocket, mut cmd: tokio::process::Command, want_stdi
     }
     reader.abort();
     if let Ok(Some(mut sink)) = writer.await {
-        let _ = sink.send(frame(3, exit_status(code).to_string().as_bytes())).await;
-        let _ = sink.send(Message::Close(Some(axum::extract::ws::CloseFrame { code: 1000, reason: "".into() }))).await;
+        let _ = sink
+            .send(frame(3, exit_status(code).to_string().as_bytes()))
+            .await;
+        let _ = sink
+            .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                code: 1000,
+                reason: "".into(),
+            })))
+            .await;
         let _ = sink.close().await;
     }
 }
@@ -284,6 +382,71 @@ impl SignalNumber for std::process::ExitStatus {
     fn signal_number(&self) -> i32 {
         use std::os::unix::process::ExitStatusExt;
         self.signal().unwrap_or(0)
+    }
+}
+
+/// The node's [`StreamTarget`]: finds the pod through the API, then its container in the runc
+/// runtime. The simulated runtime has no processes, so it serves neither logs nor exec.
+pub struct PodStreams {
+    client: kube::Client,
+    runc: Option<Arc<crate::runtime::runc::RuncRuntime>>,
+}
+
+impl PodStreams {
+    pub fn new(
+        client: kube::Client,
+        runc: Option<Arc<crate::runtime::runc::RuncRuntime>>,
+    ) -> PodStreams {
+        PodStreams { client, runc }
+    }
+
+    async fn uid(&self, namespace: &str, pod: &str) -> anyhow::Result<String> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(self.client.clone(), namespace);
+        let p = api.get(pod).await?;
+        p.metadata
+            .uid
+            .ok_or_else(|| anyhow::anyhow!("pod {pod} has no uid"))
+    }
+
+    fn runc(&self) -> anyhow::Result<&Arc<crate::runtime::runc::RuncRuntime>> {
+        self.runc.as_ref().ok_or_else(|| anyhow::anyhow!("this node runs the simulated runtime: its containers have no processes, logs or exec"))
+    }
+}
+
+#[async_trait::async_trait]
+impl StreamTarget for PodStreams {
+    async fn log_file(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> anyhow::Result<PathBuf> {
+        let runc = self.runc()?;
+        if previous {
+            anyhow::bail!(
+                "previous terminated container \"{container}\" in pod \"{pod}\" not found"
+            );
+        }
+        let uid = self.uid(namespace, pod).await?;
+        Ok(runc.log_path(&uid, container))
+    }
+
+    async fn exec_command(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        argv: &[String],
+        _tty: bool,
+    ) -> anyhow::Result<tokio::process::Command> {
+        let runc = self.runc()?;
+        let uid = self.uid(namespace, pod).await?;
+        let id = runc
+            .container_id(&uid, container)
+            .ok_or_else(|| anyhow::anyhow!("container {container} not found in pod {pod}"))?;
+        Ok(runc.exec_command(&id, argv))
     }
 }
 
@@ -313,47 +476,5 @@ mod tests {
         let f = exit_status(3);
         assert_eq!(f["reason"], "NonZeroExitCode");
         assert_eq!(f["details"]["causes"][0]["message"], "3");
-    }
-}
-
-/// The node's [`StreamTarget`]: finds the pod through the API, then its container in the runc
-/// runtime. The simulated runtime has no processes, so it serves neither logs nor exec.
-pub struct PodStreams {
-    client: kube::Client,
-    runc: Option<Arc<crate::runtime::runc::RuncRuntime>>,
-}
-
-impl PodStreams {
-    pub fn new(client: kube::Client, runc: Option<Arc<crate::runtime::runc::RuncRuntime>>) -> PodStreams {
-        PodStreams { client, runc }
-    }
-
-    async fn uid(&self, namespace: &str, pod: &str) -> anyhow::Result<String> {
-        let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(self.client.clone(), namespace);
-        let p = api.get(pod).await?;
-        p.metadata.uid.ok_or_else(|| anyhow::anyhow!("pod {pod} has no uid"))
-    }
-
-    fn runc(&self) -> anyhow::Result<&Arc<crate::runtime::runc::RuncRuntime>> {
-        self.runc.as_ref().ok_or_else(|| anyhow::anyhow!("this node runs the simulated runtime: its containers have no processes, logs or exec"))
-    }
-}
-
-#[async_trait::async_trait]
-impl StreamTarget for PodStreams {
-    async fn log_file(&self, namespace: &str, pod: &str, container: &str, previous: bool) -> anyhow::Result<PathBuf> {
-        let runc = self.runc()?;
-        if previous {
-            anyhow::bail!("previous terminated container \"{container}\" in pod \"{pod}\" not found");
-        }
-        let uid = self.uid(namespace, pod).await?;
-        Ok(runc.log_path(&uid, container))
-    }
-
-    async fn exec_command(&self, namespace: &str, pod: &str, container: &str, argv: &[String], _tty: bool) -> anyhow::Result<tokio::process::Command> {
-        let runc = self.runc()?;
-        let uid = self.uid(namespace, pod).await?;
-        let id = runc.container_id(&uid, container).ok_or_else(|| anyhow::anyhow!("container {container} not found in pod {pod}"))?;
-        Ok(runc.exec_command(&id, argv))
     }
 }

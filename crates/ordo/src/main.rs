@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "ordo", version, about = "Runs stateful services the way Kubernetes does; real kubectl talks to it unchanged.")]
+#[command(
+    name = "ordo",
+    version,
+    about = "Runs stateful services the way Kubernetes does; real kubectl talks to it unchanged."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,7 +38,7 @@ enum RuntimeKind {
 #[derive(Subcommand)]
 enum Command {
     /// Run the API server, controllers, scheduler, a local node agent and cluster DNS.
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// Manage the node's images (import archives, list).
     #[command(subcommand)]
     Image(ImageCommand),
@@ -114,9 +118,14 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Server(args) => {
-            tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&args.log)).with_writer(std::io::stderr).init();
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(server(args))
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+                .with_writer(std::io::stderr)
+                .init();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(server(*args))
         }
         Command::Image(cmd) => image(cmd),
     }
@@ -137,7 +146,12 @@ fn image(cmd: ImageCommand) -> Result<()> {
             println!("{:<50} {:<20} {:>10}", "IMAGE", "DIGEST", "SIZE");
             for i in store.list()? {
                 let short = i.digest.strip_prefix("sha256:").unwrap_or(&i.digest);
-                println!("{:<50} {:<20} {:>10}", ordo_node::image::reference::familiar(&i.reference), &short[..12.min(short.len())], format!("{:.1}MB", i.size as f64 / 1e6));
+                println!(
+                    "{:<50} {:<20} {:>10}",
+                    ordo_node::image::reference::familiar(&i.reference),
+                    &short[..12.min(short.len())],
+                    format!("{:.1}MB", i.size as f64 / 1e6)
+                );
             }
         }
     }
@@ -148,36 +162,65 @@ async fn open_store(args: &ServerArgs) -> Result<Arc<dyn Store>> {
     Ok(match args.store {
         StoreKind::Sqlite => {
             let path = args.data_dir.join("ordo.db");
-            Arc::new(ordo_store::sqlite::SqliteStore::open(&path).with_context(|| format!("opening {}", path.display()))?)
+            Arc::new(
+                ordo_store::sqlite::SqliteStore::open(&path)
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )
         }
         StoreKind::Etcd => Arc::new(
             ordo_store::etcd::EtcdStore::connect(&args.etcd_endpoints, &args.etcd_prefix)
                 .await
-                .with_context(|| format!("connecting to etcd at {}", args.etcd_endpoints.join(",")))?,
+                .with_context(|| {
+                    format!("connecting to etcd at {}", args.etcd_endpoints.join(","))
+                })?,
         ),
     })
 }
 
 async fn server(args: ServerArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
     let store = open_store(&args).await?;
     let pki = Pki::load_or_create(&args.data_dir, &[args.bind.ip()])?;
-    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("listening on {} (is another server running?)", args.bind))?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("listening on {} (is another server running?)", args.bind))?;
     let bound = listener.local_addr()?;
-    let url = format!("https://{}", if bound.ip().is_unspecified() { SocketAddr::new([127, 0, 0, 1].into(), bound.port()) } else { bound });
+    let url = format!(
+        "https://{}",
+        if bound.ip().is_unspecified() {
+            SocketAddr::new([127, 0, 0, 1].into(), bound.port())
+        } else {
+            bound
+        }
+    );
     let kubeconfig = args.data_dir.join("kubeconfig.yaml");
-    std::fs::write(&kubeconfig, pki.kubeconfig(&url)).with_context(|| format!("writing {}", kubeconfig.display()))?;
-    let api = ApiServer::new(Config { store, token: pki.token.clone(), service_cidr: args.service_cidr.clone(), advertise: bound }).await?;
+    std::fs::write(&kubeconfig, pki.kubeconfig(&url))
+        .with_context(|| format!("writing {}", kubeconfig.display()))?;
+    let api = ApiServer::new(Config {
+        store,
+        token: pki.token.clone(),
+        service_cidr: args.service_cidr.clone(),
+        advertise: bound,
+    })
+    .await?;
     let tls = pki.server_config()?;
     let serving = tokio::spawn(api.serve(listener, tls));
     let node_name = args.node_name.clone().unwrap_or_else(host_name);
     let mut background = tokio::task::JoinSet::new();
     if !args.api_only {
         let kubeconfig_doc = kube::config::Kubeconfig::read_from(&kubeconfig)?;
-        let client_cfg = kube::Config::from_custom_kubeconfig(kubeconfig_doc, &kube::config::KubeConfigOptions::default()).await?;
+        let client_cfg = kube::Config::from_custom_kubeconfig(
+            kubeconfig_doc,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await?;
         let client = kube::Client::try_from(client_cfg)?;
-        let volumes_dir = args.volumes_dir.clone().unwrap_or_else(|| args.data_dir.join("volumes"));
+        let volumes_dir = args
+            .volumes_dir
+            .clone()
+            .unwrap_or_else(|| args.data_dir.join("volumes"));
         background.spawn(ordo_controllers::run(client.clone(), volumes_dir));
         let agent = ordo_node::AgentConfig {
             node_name: node_name.clone(),
@@ -197,14 +240,21 @@ async fn server(args: ServerArgs) -> Result<()> {
     }
     let store_desc = match args.store {
         StoreKind::Sqlite => format!("sqlite {}", args.data_dir.join("ordo.db").display()),
-        StoreKind::Etcd => format!("etcd {} (prefix {})", args.etcd_endpoints.join(","), args.etcd_prefix),
+        StoreKind::Etcd => format!(
+            "etcd {} (prefix {})",
+            args.etcd_endpoints.join(","),
+            args.etcd_prefix
+        ),
     };
     eprintln!("ordo server ready in {} ms", started.elapsed().as_millis());
     eprintln!("  API         {url}");
     eprintln!("  store       {store_desc}");
     eprintln!("  data dir    {}", args.data_dir.display());
     eprintln!("  node        {node_name} (runtime {:?})", args.runtime);
-    eprintln!("  services    {}   pods {}", args.service_cidr, args.pod_cidr);
+    eprintln!(
+        "  services    {}   pods {}",
+        args.service_cidr, args.pod_cidr
+    );
     eprintln!("  dns         {}", args.cluster_dns);
     eprintln!("  kubeconfig  {}", kubeconfig.display());
     eprintln!("export KUBECONFIG={}", kubeconfig.display());
@@ -227,14 +277,28 @@ fn dns_config(args: &ServerArgs) -> Result<Option<ordo_dns::DnsConfig>> {
     if args.cluster_dns == "none" {
         return Ok(None);
     }
-    let listen: SocketAddr = args.cluster_dns.parse().with_context(|| format!("--cluster-dns {:?}: expected ADDRESS:PORT or none", args.cluster_dns))?;
+    let listen: SocketAddr = args.cluster_dns.parse().with_context(|| {
+        format!(
+            "--cluster-dns {:?}: expected ADDRESS:PORT or none",
+            args.cluster_dns
+        )
+    })?;
     let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let upstreams = ordo_dns::parse_upstreams(&args.dns_upstream, &resolv, listen)?;
-    Ok(Some(ordo_dns::DnsConfig { listen, upstreams, domain: "cluster.local".into(), service_cidr: args.service_cidr.clone() }))
+    Ok(Some(ordo_dns::DnsConfig {
+        listen,
+        upstreams,
+        domain: "cluster.local".into(),
+        service_cidr: args.service_cidr.clone(),
+    }))
 }
 
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_lowercase()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "ordo-node".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_lowercase())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ordo-node".into())
 }
 
 async fn shutdown_signal() {

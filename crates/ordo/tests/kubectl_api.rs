@@ -10,12 +10,27 @@ use common::{table, Server, WALKTHROUGH};
 fn apply_creates_then_unchanged_then_configured() {
     let s = Server::start_with(&["--api-only"]);
     let out = s.apply(WALKTHROUGH);
-    assert_eq!(out, "service/nginx-stateful-service created\nstatefulset.apps/nginx-statefulset created\n");
+    assert_eq!(
+        out,
+        "service/nginx-stateful-service created\nstatefulset.apps/nginx-statefulset created\n"
+    );
     let out = s.apply(WALKTHROUGH);
-    assert_eq!(out, "service/nginx-stateful-service unchanged\nstatefulset.apps/nginx-statefulset unchanged\n");
+    assert_eq!(
+        out,
+        "service/nginx-stateful-service unchanged\nstatefulset.apps/nginx-statefulset unchanged\n"
+    );
     let out = s.apply(&WALKTHROUGH.replace("replicas: 3", "replicas: 4"));
-    assert_eq!(out, "service/nginx-stateful-service unchanged\nstatefulset.apps/nginx-statefulset configured\n");
-    let replicas = s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.spec.replicas} {.metadata.generation}"]);
+    assert_eq!(
+        out,
+        "service/nginx-stateful-service unchanged\nstatefulset.apps/nginx-statefulset configured\n"
+    );
+    let replicas = s.ok(&[
+        "get",
+        "sts",
+        "nginx-statefulset",
+        "-o",
+        "jsonpath={.spec.replicas} {.metadata.generation}",
+    ]);
     assert_eq!(replicas, "4 2");
 }
 
@@ -24,10 +39,29 @@ fn get_prints_upstream_columns() {
     let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
     let svc = table(&s.ok(&["get", "svc"]));
-    assert_eq!(svc[0], ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
-    let kubernetes = svc.iter().find(|r| r[0] == "kubernetes").expect("kubernetes service");
-    assert_eq!(&kubernetes[1..5], ["ClusterIP", "10.96.0.1", "<none>", "443/TCP"]);
-    let headless = svc.iter().find(|r| r[0] == "nginx-stateful-service").expect("headless service");
+    assert_eq!(
+        svc[0],
+        [
+            "NAME",
+            "TYPE",
+            "CLUSTER-IP",
+            "EXTERNAL-IP",
+            "PORT(S)",
+            "AGE"
+        ]
+    );
+    let kubernetes = svc
+        .iter()
+        .find(|r| r[0] == "kubernetes")
+        .expect("kubernetes service");
+    assert_eq!(
+        &kubernetes[1..5],
+        ["ClusterIP", "10.96.0.1", "<none>", "443/TCP"]
+    );
+    let headless = svc
+        .iter()
+        .find(|r| r[0] == "nginx-stateful-service")
+        .expect("headless service");
     assert_eq!(&headless[1..5], ["ClusterIP", "None", "<none>", "80/TCP"]);
     let sts = table(&s.ok(&["get", "sts"]));
     assert_eq!(sts[0], ["NAME", "READY", "AGE"]);
@@ -36,11 +70,17 @@ fn get_prints_upstream_columns() {
     assert_eq!(wide[0], ["NAME", "READY", "AGE", "CONTAINERS", "IMAGES"]);
     assert_eq!(wide[1][3..], ["nginx-container", "nginx:1.25.4"]);
     let pvc = s.kubectl(&["get", "pvc"]);
-    assert_eq!(String::from_utf8_lossy(&pvc.stderr), "No resources found in default namespace.\n");
+    assert_eq!(
+        String::from_utf8_lossy(&pvc.stderr),
+        "No resources found in default namespace.\n"
+    );
     let ns = table(&s.ok(&["get", "ns"]));
     assert_eq!(ns[0], ["NAME", "STATUS", "AGE"]);
     for n in ["default", "kube-node-lease", "kube-public", "kube-system"] {
-        assert!(ns.iter().any(|r| r[0] == n && r[1] == "Active"), "namespace {n} in {ns:?}");
+        assert!(
+            ns.iter().any(|r| r[0] == n && r[1] == "Active"),
+            "namespace {n} in {ns:?}"
+        );
     }
     // Every served kind lists with its own header.
     for (res, header) in [
@@ -73,42 +113,163 @@ fn get_prints_upstream_columns() {
 fn scale_patch_set_image_annotate_label() {
     let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
-    assert_eq!(s.ok(&["scale", "statefulset", "nginx-statefulset", "--replicas=10"]), "statefulset.apps/nginx-statefulset scaled\n");
-    assert_eq!(s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.spec.replicas}"]), "10");
-    assert_eq!(s.ok(&["patch", "statefulset", "nginx-statefulset", "-p", r#"{"spec":{"replicas":5}}"#]), "statefulset.apps/nginx-statefulset patched\n");
-    assert_eq!(s.ok(&["patch", "statefulset", "nginx-statefulset", "-p", r#"{"spec":{"replicas":5}}"#]), "statefulset.apps/nginx-statefulset patched (no change)\n");
-    assert_eq!(s.ok(&["patch", "statefulset", "nginx-statefulset", "--type", "merge", "-p", r#"{"spec":{"replicas":6}}"#]), "statefulset.apps/nginx-statefulset patched\n");
-    assert_eq!(s.ok(&["patch", "statefulset", "nginx-statefulset", "--type", "json", "-p", r#"[{"op":"replace","path":"/spec/replicas","value":7}]"#]), "statefulset.apps/nginx-statefulset patched\n");
-    assert_eq!(s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.spec.replicas}"]), "7");
-    assert_eq!(s.ok(&["set", "image", "statefulset/nginx-statefulset", "nginx-container=nginx:1.26.1"]), "statefulset.apps/nginx-statefulset image updated\n");
+    assert_eq!(
+        s.ok(&["scale", "statefulset", "nginx-statefulset", "--replicas=10"]),
+        "statefulset.apps/nginx-statefulset scaled\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "sts",
+            "nginx-statefulset",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "10"
+    );
+    assert_eq!(
+        s.ok(&[
+            "patch",
+            "statefulset",
+            "nginx-statefulset",
+            "-p",
+            r#"{"spec":{"replicas":5}}"#
+        ]),
+        "statefulset.apps/nginx-statefulset patched\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "patch",
+            "statefulset",
+            "nginx-statefulset",
+            "-p",
+            r#"{"spec":{"replicas":5}}"#
+        ]),
+        "statefulset.apps/nginx-statefulset patched (no change)\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "patch",
+            "statefulset",
+            "nginx-statefulset",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"replicas":6}}"#
+        ]),
+        "statefulset.apps/nginx-statefulset patched\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "patch",
+            "statefulset",
+            "nginx-statefulset",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/replicas","value":7}]"#
+        ]),
+        "statefulset.apps/nginx-statefulset patched\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "sts",
+            "nginx-statefulset",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "7"
+    );
+    assert_eq!(
+        s.ok(&[
+            "set",
+            "image",
+            "statefulset/nginx-statefulset",
+            "nginx-container=nginx:1.26.1"
+        ]),
+        "statefulset.apps/nginx-statefulset image updated\n"
+    );
     assert_eq!(s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"]), "nginx:1.26.1 80");
-    assert_eq!(s.ok(&["annotate", "statefulset/nginx-statefulset", "kubernetes.io/change-cause=downgraded to 1.26.1"]), "statefulset.apps/nginx-statefulset annotated\n");
-    assert_eq!(s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.metadata.annotations.kubernetes\\.io/change-cause}"]), "downgraded to 1.26.1");
-    assert_eq!(s.ok(&["label", "statefulset", "nginx-statefulset", "tier=web"]), "statefulset.apps/nginx-statefulset labeled\n");
+    assert_eq!(
+        s.ok(&[
+            "annotate",
+            "statefulset/nginx-statefulset",
+            "kubernetes.io/change-cause=downgraded to 1.26.1"
+        ]),
+        "statefulset.apps/nginx-statefulset annotated\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "sts",
+            "nginx-statefulset",
+            "-o",
+            "jsonpath={.metadata.annotations.kubernetes\\.io/change-cause}"
+        ]),
+        "downgraded to 1.26.1"
+    );
+    assert_eq!(
+        s.ok(&["label", "statefulset", "nginx-statefulset", "tier=web"]),
+        "statefulset.apps/nginx-statefulset labeled\n"
+    );
     let labels = s.ok(&["get", "sts", "--show-labels"]);
     assert!(labels.contains("app=nginx-stateful,tier=web"), "{labels}");
-    assert_eq!(s.ok(&["get", "sts", "-l", "tier=web", "-o", "name"]), "statefulset.apps/nginx-statefulset\n");
+    assert_eq!(
+        s.ok(&["get", "sts", "-l", "tier=web", "-o", "name"]),
+        "statefulset.apps/nginx-statefulset\n"
+    );
     assert_eq!(s.ok(&["get", "sts", "-l", "tier!=web", "-o", "name"]), "");
     // Generation counts spec changes only (create, scale, 3 patches, set image); metadata changes do not bump it.
-    assert_eq!(s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.metadata.generation}"]), "6");
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "sts",
+            "nginx-statefulset",
+            "-o",
+            "jsonpath={.metadata.generation}"
+        ]),
+        "6"
+    );
 }
 
 #[test]
 fn output_formats_and_describe() {
     let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
-    let json: serde_json::Value = serde_json::from_str(&s.ok(&["get", "sts", "nginx-statefulset", "-o", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["get", "sts", "nginx-statefulset", "-o", "json"])).unwrap();
     assert_eq!(json["kind"], "StatefulSet");
     assert_eq!(json["spec"]["podManagementPolicy"], "OrderedReady");
     assert_eq!(json["spec"]["updateStrategy"]["type"], "RollingUpdate");
-    assert_eq!(json["spec"]["updateStrategy"]["rollingUpdate"]["partition"], 0);
+    assert_eq!(
+        json["spec"]["updateStrategy"]["rollingUpdate"]["partition"],
+        0
+    );
     assert_eq!(json["spec"]["revisionHistoryLimit"], 10);
-    assert_eq!(json["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
-    assert!(json["metadata"]["uid"].as_str().is_some_and(|u| u.len() == 36));
+    assert_eq!(
+        json["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
+    assert!(json["metadata"]["uid"]
+        .as_str()
+        .is_some_and(|u| u.len() == 36));
     let yaml = s.ok(&["get", "svc", "nginx-stateful-service", "-o", "yaml"]);
-    assert!(yaml.contains("clusterIP: None") && yaml.contains("kind: Service"), "{yaml}");
+    assert!(
+        yaml.contains("clusterIP: None") && yaml.contains("kind: Service"),
+        "{yaml}"
+    );
     let d = s.ok(&["describe", "sts", "nginx-statefulset"]);
-    for line in ["Name:               nginx-statefulset", "Namespace:          default", "Replicas:           3 desired | 0 total", "Update Strategy:    RollingUpdate", "  Partition:        0", "Pods Status:        0 Running / 0 Waiting / 0 Succeeded / 0 Failed", "Volume Claims:     <none>", "    Image:         nginx:1.25.4"] {
+    for line in [
+        "Name:               nginx-statefulset",
+        "Namespace:          default",
+        "Replicas:           3 desired | 0 total",
+        "Update Strategy:    RollingUpdate",
+        "  Partition:        0",
+        "Pods Status:        0 Running / 0 Waiting / 0 Succeeded / 0 Failed",
+        "Volume Claims:     <none>",
+        "    Image:         nginx:1.25.4",
+    ] {
         assert!(d.contains(line), "describe lacks {line:?}:\n{d}");
     }
 }
@@ -118,7 +279,15 @@ fn watch_streams_changes() {
     let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
     let mut child = std::process::Command::new(&s.kubectl_bin)
-        .args(["--kubeconfig", s.kubeconfig.to_str().unwrap(), "--cache-dir", s.data_dir().join("wcache").to_str().unwrap(), "get", "sts", "-w"])
+        .args([
+            "--kubeconfig",
+            s.kubeconfig.to_str().unwrap(),
+            "--cache-dir",
+            s.data_dir().join("wcache").to_str().unwrap(),
+            "get",
+            "sts",
+            "-w",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -131,14 +300,25 @@ fn watch_streams_changes() {
     let out = child.wait_with_output().unwrap();
     let rows = table(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(rows[0], ["NAME", "READY", "AGE"], "{rows:?}");
-    assert!(rows.len() >= 4, "initial row + modified + deleted: {rows:?}");
-    assert!(rows[1..].iter().all(|r| r[0] == "nginx-statefulset" && r[1] == "0/3"), "{rows:?}");
+    assert!(
+        rows.len() >= 4,
+        "initial row + modified + deleted: {rows:?}"
+    );
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r[0] == "nginx-statefulset" && r[1] == "0/3"),
+        "{rows:?}"
+    );
 }
 
 #[test]
 fn errors_are_upstream_texts() {
     let s = Server::start_with(&["--api-only"]);
-    let bad = WALKTHROUGH.replace("template:\n    metadata: {labels: {app: nginx-stateful}}", "template:\n    metadata: {labels: {app: other}}");
+    let bad = WALKTHROUGH.replace(
+        "template:\n    metadata: {labels: {app: nginx-stateful}}",
+        "template:\n    metadata: {labels: {app: other}}",
+    );
     let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(&bad));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -146,15 +326,27 @@ fn errors_are_upstream_texts() {
         "{err}"
     );
     s.apply(WALKTHROUGH);
-    let err = s.fails(&["patch", "sts", "nginx-statefulset", "-p", r#"{"spec":{"serviceName":"other"}}"#]);
+    let err = s.fails(&[
+        "patch",
+        "sts",
+        "nginx-statefulset",
+        "-p",
+        r#"{"spec":{"serviceName":"other"}}"#,
+    ]);
     assert!(err.contains("The StatefulSet \"nginx-statefulset\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than"), "{err}");
     let err = s.fails(&["get", "sts", "nope"]);
-    assert_eq!(err, "Error from server (NotFound): statefulsets.apps \"nope\" not found\n");
+    assert_eq!(
+        err,
+        "Error from server (NotFound): statefulsets.apps \"nope\" not found\n"
+    );
     let out = s.kubectl_stdin(&["create", "-f", "-"], Some(WALKTHROUGH));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Error from server (AlreadyExists): error when creating \"STDIN\": services \"nginx-stateful-service\" already exists"), "{err}");
     let unknown = WALKTHROUGH.replace("  replicas: 3", "  replicas: 3\n  bogus: 1");
-    let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(&unknown.replace("nginx-statefulset", "other")));
+    let out = s.kubectl_stdin(
+        &["apply", "-f", "-"],
+        Some(&unknown.replace("nginx-statefulset", "other")),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown field \"spec.bogus\""), "{err}");
     let err = s.fails(&["scale", "sts", "nginx-statefulset", "--replicas=-1"]);
@@ -168,7 +360,17 @@ fn unauthenticated_requests_are_refused() {
     let token = s.token();
     let anon = s.data_dir().join("anon.yaml");
     std::fs::write(&anon, cfg.replace(&token, "wrong-token")).unwrap();
-    let out = std::process::Command::new(&s.kubectl_bin).args(["--kubeconfig", anon.to_str().unwrap(), "--cache-dir", s.data_dir().join("c2").to_str().unwrap(), "get", "pods"]).output().unwrap();
+    let out = std::process::Command::new(&s.kubectl_bin)
+        .args([
+            "--kubeconfig",
+            anon.to_str().unwrap(),
+            "--cache-dir",
+            s.data_dir().join("c2").to_str().unwrap(),
+            "get",
+            "pods",
+        ])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     // Same text as kube-apiserver gives kubectl for a bad token.
     let err = String::from_utf8_lossy(&out.stderr);
@@ -182,11 +384,21 @@ fn delete_and_old_kubectl() {
     // kubectl 1.27 validates client-side against OpenAPI v2 in protobuf, which ordo does not
     // serve (only v3); the server still validates (`fieldValidation`).
     let out = s.kubectl_stdin(&["apply", "--validate=false", "-f", "-"], Some(WALKTHROUGH));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("statefulset.apps/nginx-statefulset created"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("statefulset.apps/nginx-statefulset created"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sts = table(&s.ok(&["get", "sts"]));
     assert_eq!(sts[0], ["NAME", "READY", "AGE"]);
-    assert_eq!(s.ok(&["delete", "sts", "nginx-statefulset"]), "statefulset.apps \"nginx-statefulset\" deleted\n");
-    assert_eq!(s.ok(&["delete", "svc", "nginx-stateful-service"]), "service \"nginx-stateful-service\" deleted\n");
+    assert_eq!(
+        s.ok(&["delete", "sts", "nginx-statefulset"]),
+        "statefulset.apps \"nginx-statefulset\" deleted\n"
+    );
+    assert_eq!(
+        s.ok(&["delete", "svc", "nginx-stateful-service"]),
+        "service \"nginx-stateful-service\" deleted\n"
+    );
     let err = s.fails(&["get", "sts", "nginx-statefulset"]);
     assert!(err.contains("NotFound"), "{err}");
 }
@@ -195,6 +407,9 @@ fn delete_and_old_kubectl() {
 fn explain_reads_openapi() {
     let s = Server::start_with(&["--api-only"]);
     let out = s.ok(&["explain", "statefulset.spec.replicas"]);
-    assert!(out.contains("KIND:       StatefulSet") || out.contains("KIND:     StatefulSet"), "{out}");
+    assert!(
+        out.contains("KIND:       StatefulSet") || out.contains("KIND:     StatefulSet"),
+        "{out}"
+    );
     assert!(out.contains("replicas"), "{out}");
 }

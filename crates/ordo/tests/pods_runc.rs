@@ -19,8 +19,16 @@ fn repo() -> PathBuf {
 }
 
 fn can_run() -> bool {
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    let runc = Command::new("runc").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let runc = Command::new("runc")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !root || !runc {
         eprintln!("skipping: needs root and runc (root={root}, runc={runc})");
     }
@@ -30,7 +38,11 @@ fn can_run() -> bool {
 /// A server whose node has the test images waiting in its import folder.
 fn runc_server() -> Server {
     let images = repo().join("target/test-images");
-    let st = Command::new("bash").arg(repo().join("images/build.sh")).arg(&images).status().unwrap();
+    let st = Command::new("bash")
+        .arg(repo().join("images/build.sh"))
+        .arg(&images)
+        .status()
+        .unwrap();
     assert!(st.success(), "images/build.sh failed");
     let dir = tempfile::tempdir().unwrap();
     let import = dir.path().join("images/import");
@@ -42,21 +54,36 @@ fn runc_server() -> Server {
 }
 
 fn curl(url: &str) -> Option<String> {
-    let out = Command::new("curl").args(["-sf", "--max-time", "2", url]).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = Command::new("curl")
+        .args(["-sf", "--max-time", "2", url])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// What the node left on the host: namespaces, the bridge, mounts under the data dir.
 fn leftovers(data: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/run/netns") {
-        out.extend(rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.starts_with(&format!("{BRIDGE}-"))));
+        out.extend(
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(&format!("{BRIDGE}-"))),
+        );
     }
     if Path::new(&format!("/sys/class/net/{BRIDGE}")).exists() {
         out.push(format!("bridge {BRIDGE}"));
     }
     let d = data.to_string_lossy().to_string();
-    out.extend(std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&d)).map(str::to_string));
+    out.extend(
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&d))
+            .map(str::to_string),
+    );
     out
 }
 
@@ -64,24 +91,45 @@ fn leftovers(data: &Path) -> Vec<String> {
 /// ids, mounts, namespaces, the bridge, ip_forward), after the server stopped.
 fn force_cleanup(data: &Path) {
     let root = data.join("runc");
-    if let Ok(out) = Command::new("runc").arg("--root").arg(&root).args(["list", "-q"]).output() {
+    if let Ok(out) = Command::new("runc")
+        .arg("--root")
+        .arg(&root)
+        .args(["list", "-q"])
+        .output()
+    {
         for id in String::from_utf8_lossy(&out.stdout).lines() {
-            let _ = Command::new("runc").arg("--root").arg(&root).args(["delete", "--force", id]).status();
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(&root)
+                .args(["delete", "--force", id])
+                .status();
         }
     }
     let d = data.to_string_lossy().to_string();
-    for l in std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&d)) {
+    for l in std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&d))
+    {
         if let Some(mp) = l.split(' ').nth(4) {
             let _ = Command::new("umount").args(["-l", mp]).status();
         }
     }
     if let Ok(rd) = std::fs::read_dir("/run/netns") {
-        for e in rd.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{BRIDGE}-"))) {
-            let _ = Command::new("ip").args(["netns", "delete", &e.file_name().to_string_lossy()]).status();
+        for e in rd.filter_map(|e| e.ok()).filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{BRIDGE}-"))
+        }) {
+            let _ = Command::new("ip")
+                .args(["netns", "delete", &e.file_name().to_string_lossy()])
+                .status();
         }
     }
     let _ = Command::new("ip").args(["link", "delete", BRIDGE]).status();
-    let _ = Command::new("ip").args(["route", "delete", "unreachable", "10.96.0.0/12"]).status();
+    let _ = Command::new("ip")
+        .args(["route", "delete", "unreachable", "10.96.0.0/12"])
+        .status();
     if let Ok(v) = std::fs::read_to_string(data.join("network/ip_forward.orig")) {
         let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", v.trim());
     }
@@ -112,26 +160,50 @@ fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
         std::panic::resume_unwind(p);
     }
     assert_eq!(leftovers(&data), Vec::<String>::new());
-    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(), forward_before);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        forward_before
+    );
 }
 
 fn scenario(server: &mut Option<Server>) {
     let s = server.as_ref().unwrap();
     // The node registers once its runtime is up (images imported).
-    s.eventually(30, "the node", || s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/"));
-    let node = s.ok(&["get", "nodes", "-o", "jsonpath={.items[0].status.nodeInfo.containerRuntimeVersion}"]);
+    s.eventually(30, "the node", || {
+        s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/")
+    });
+    let node = s.ok(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[0].status.nodeInfo.containerRuntimeVersion}",
+    ]);
     assert!(node.starts_with("runc://1."), "{node}");
 
     let t0 = Instant::now();
     s.ok(&["run", "web", "--image=nginx:1.25.4"]);
-    s.eventually(60, "pod web Running 1/1", || s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.phase} {.status.containerStatuses[0].ready}"]) == "Running true");
+    s.eventually(60, "pod web Running 1/1", || {
+        s.ok(&[
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.status.phase} {.status.containerStatuses[0].ready}",
+        ]) == "Running true"
+    });
     let ready_in = t0.elapsed();
     let row = s.ok(&["get", "pod", "web", "--no-headers"]);
-    assert!(row.split_whitespace().take(3).eq(["web", "1/1", "Running"]), "{row}");
+    assert!(
+        row.split_whitespace().take(3).eq(["web", "1/1", "Running"]),
+        "{row}"
+    );
     let ip = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.podIP}"]);
     assert!(ip.starts_with("10.244.0."), "{ip}");
     let id = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].imageID}"]);
-    assert!(id.starts_with("runc://") && id.contains(" docker.io/library/nginx@sha256:"), "{id}");
+    assert!(
+        id.starts_with("runc://") && id.contains(" docker.io/library/nginx@sha256:"),
+        "{id}"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let page = loop {
         if let Some(p) = curl(&format!("http://{ip}/")) {
@@ -140,20 +212,42 @@ fn scenario(server: &mut Option<Server>) {
         assert!(Instant::now() < deadline, "pod {ip} does not answer");
         std::thread::sleep(Duration::from_millis(100));
     };
-    eprintln!("kubectl run -> Running 1/1 in {ready_in:?}; page served after {:?}", t0.elapsed());
+    eprintln!(
+        "kubectl run -> Running 1/1 in {ready_in:?}; page served after {:?}",
+        t0.elapsed()
+    );
     assert!(page.contains("nginx 1.25.4"), "{page}");
 
     // kubectl logs and exec: through the API server to the agent's endpoint (WebSocket v5).
-    s.ok(&["run", "bb", "--image=busybox:1.28", "--", "sh", "-c", "echo hello; echo world; sleep 3600"]);
-    s.eventually(60, "pod bb Running", || s.ok(&["get", "pod", "bb", "-o", "jsonpath={.status.phase}"]) == "Running");
+    s.ok(&[
+        "run",
+        "bb",
+        "--image=busybox:1.28",
+        "--",
+        "sh",
+        "-c",
+        "echo hello; echo world; sleep 3600",
+    ]);
+    s.eventually(60, "pod bb Running", || {
+        s.ok(&["get", "pod", "bb", "-o", "jsonpath={.status.phase}"]) == "Running"
+    });
     s.eventually(10, "bb's log", || s.ok(&["logs", "bb"]) == "hello\nworld\n");
     assert_eq!(s.ok(&["logs", "bb", "--tail=1"]), "world\n");
-    assert_eq!(s.ok(&["exec", "bb", "--", "cat", "/etc/hostname"]).trim(), "bb");
+    assert_eq!(
+        s.ok(&["exec", "bb", "--", "cat", "/etc/hostname"]).trim(),
+        "bb"
+    );
     let out = s.kubectl(&["exec", "bb", "--", "sh", "-c", "echo to-stderr >&2; exit 3"]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("to-stderr") && err.contains("command terminated with exit code 3"), "{err}");
-    assert_eq!(s.ok_stdin(&["exec", "-i", "bb", "--", "cat"], "piped through stdin"), "piped through stdin");
+    assert!(
+        err.contains("to-stderr") && err.contains("command terminated with exit code 3"),
+        "{err}"
+    );
+    assert_eq!(
+        s.ok_stdin(&["exec", "-i", "bb", "--", "cat"], "piped through stdin"),
+        "piped through stdin"
+    );
     s.ok(&["delete", "pod", "bb", "--grace-period=1"]);
 
     // ordo dies (SIGKILL) and comes back: the running container is adopted, not restarted.
@@ -161,21 +255,43 @@ fn scenario(server: &mut Option<Server>) {
     let t2 = Instant::now();
     *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
     let s = server.as_ref().unwrap();
-    s.eventually(30, "the restarted node to be Ready", || s.ok(&["get", "nodes", "-o", "jsonpath={.items[0].status.conditions[?(@.type==\"Ready\")].status}"]) == "True");
+    s.eventually(30, "the restarted node to be Ready", || {
+        s.ok(&[
+            "get",
+            "nodes",
+            "-o",
+            "jsonpath={.items[0].status.conditions[?(@.type==\"Ready\")].status}",
+        ]) == "True"
+    });
     eprintln!("restart: node Ready again after {:?}", t2.elapsed());
     let after = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].imageID}"]);
     assert_eq!(after, id, "the container was adopted");
-    assert!(curl(&format!("http://{ip}/")).unwrap().contains("nginx 1.25.4"));
+    assert!(curl(&format!("http://{ip}/"))
+        .unwrap()
+        .contains("nginx 1.25.4"));
 
     // An image the node does not have: the pod says why and stays pending.
     s.ok(&["run", "missing", "--image=nginx:9.9"]);
     s.eventually(30, "an event about the missing image", || {
-        s.ok(&["get", "events", "--field-selector", "involvedObject.name=missing"]).contains("not present on node and pulling is not available")
+        s.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=missing",
+        ])
+        .contains("not present on node and pulling is not available")
     });
 
     let t1 = Instant::now();
     s.ok(&["delete", "pod", "web", "missing", "--wait=true"]);
     eprintln!("kubectl delete (nginx, SIGQUIT) took {:?}", t1.elapsed());
-    s.eventually(20, "the node to clean up", || leftovers(s.data_dir()).is_empty());
-    s.eventually(20, "the pod directories to be removed", || std::fs::read_dir(s.data_dir().join("pods")).unwrap().count() == 0);
+    s.eventually(20, "the node to clean up", || {
+        leftovers(s.data_dir()).is_empty()
+    });
+    s.eventually(20, "the pod directories to be removed", || {
+        std::fs::read_dir(s.data_dir().join("pods"))
+            .unwrap()
+            .count()
+            == 0
+    });
 }

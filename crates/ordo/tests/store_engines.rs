@@ -11,18 +11,56 @@ fn acknowledged_writes_survive_kill_9() {
     s.apply(WALKTHROUGH);
     // (`kubectl create configmap` sends protobuf, which ordo does not decode; apply sends JSON.)
     for i in 0..20 {
-        s.apply(&format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm{i}}}\ndata: {{k: v{i}}}\n"));
+        s.apply(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm{i}}}\ndata: {{k: v{i}}}\n"
+        ));
     }
     s.ok(&["scale", "sts", "nginx-statefulset", "--replicas=7"]);
-    let rv_before: u64 = s.ok(&["get", "cm", "cm19", "-o", "jsonpath={.metadata.resourceVersion}"]).parse().unwrap();
+    let rv_before: u64 = s
+        .ok(&[
+            "get",
+            "cm",
+            "cm19",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+        .parse()
+        .unwrap();
     let dir = s.kill9();
     let s = Server::start_in(dir, &["--api-only"]);
-    assert_eq!(s.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.spec.replicas}"]), "7");
-    assert_eq!(s.ok(&["get", "cm", "cm19", "-o", "jsonpath={.data.k}"]), "v19");
-    assert_eq!(table(&s.ok(&["get", "cm", "--no-headers"])).iter().filter(|r| r[0].starts_with("cm")).count(), 20);
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "sts",
+            "nginx-statefulset",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "7"
+    );
+    assert_eq!(
+        s.ok(&["get", "cm", "cm19", "-o", "jsonpath={.data.k}"]),
+        "v19"
+    );
+    assert_eq!(
+        table(&s.ok(&["get", "cm", "--no-headers"]))
+            .iter()
+            .filter(|r| r[0].starts_with("cm"))
+            .count(),
+        20
+    );
     // The revision continues after the restart.
     s.apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n");
-    let rv_after: u64 = s.ok(&["get", "cm", "after", "-o", "jsonpath={.metadata.resourceVersion}"]).parse().unwrap();
+    let rv_after: u64 = s
+        .ok(&[
+            "get",
+            "cm",
+            "after",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+        .parse()
+        .unwrap();
     assert!(rv_after > rv_before, "{rv_after} > {rv_before}");
 }
 
@@ -40,19 +78,35 @@ impl Drop for Etcd {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_etcd() -> Etcd {
-    assert!(std::path::Path::new("/usr/bin/etcd").exists(), "etcd is not installed: run scripts/install-deps.sh (Debian package etcd-server)");
+    assert!(
+        std::path::Path::new("/usr/bin/etcd").exists(),
+        "etcd is not installed: run scripts/install-deps.sh (Debian package etcd-server)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let (client, peer) = (free_port(), free_port());
     let url = format!("http://127.0.0.1:{client}");
     let peer_url = format!("http://127.0.0.1:{peer}");
-    let child = Command::new("/usr/bin/etcd")
+    let mut child = Command::new("/usr/bin/etcd")
         .args(["--name", "default", "--data-dir"])
         .arg(dir.path().join("etcd"))
-        .args(["--listen-client-urls", &url, "--advertise-client-urls", &url, "--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+        .args([
+            "--listen-client-urls",
+            &url,
+            "--advertise-client-urls",
+            &url,
+            "--listen-peer-urls",
+            &peer_url,
+            "--initial-advertise-peer-urls",
+            &peer_url,
+        ])
         .args(["--initial-cluster", &format!("default={peer_url}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -60,26 +114,63 @@ fn start_etcd() -> Etcd {
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::time::Instant::now() < deadline {
-        let ok = Command::new("curl").args(["-s", &format!("{url}/health")]).output().map(|o| String::from_utf8_lossy(&o.stdout).contains("true")).unwrap_or(false);
+        let ok = Command::new("curl")
+            .args(["-s", &format!("{url}/health")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("true"))
+            .unwrap_or(false);
         if ok {
-            return Etcd { child, _dir: dir, url };
+            return Etcd {
+                child,
+                _dir: dir,
+                url,
+            };
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("etcd did not become healthy");
 }
 
 #[test]
 fn etcd_engine_serves_kubectl() {
     let etcd = start_etcd();
-    let s = Server::start_with(&["--api-only", "--store", "etcd", "--etcd-endpoints", &etcd.url]);
-    assert_eq!(s.apply(WALKTHROUGH), "service/nginx-stateful-service created\nstatefulset.apps/nginx-statefulset created\n");
-    assert_eq!(s.apply(WALKTHROUGH), "service/nginx-stateful-service unchanged\nstatefulset.apps/nginx-statefulset unchanged\n");
+    let s = Server::start_with(&[
+        "--api-only",
+        "--store",
+        "etcd",
+        "--etcd-endpoints",
+        &etcd.url,
+    ]);
+    assert_eq!(
+        s.apply(WALKTHROUGH),
+        "service/nginx-stateful-service created\nstatefulset.apps/nginx-statefulset created\n"
+    );
+    assert_eq!(
+        s.apply(WALKTHROUGH),
+        "service/nginx-stateful-service unchanged\nstatefulset.apps/nginx-statefulset unchanged\n"
+    );
     s.ok(&["scale", "sts", "nginx-statefulset", "--replicas=5"]);
     let sts = table(&s.ok(&["get", "sts"]));
     assert_eq!(sts[1][..2], ["nginx-statefulset", "0/5"]);
     assert!(s.log().contains("store       etcd"), "{}", s.log());
     // A second server on the same etcd sees the same objects.
-    let s2 = Server::start_with(&["--api-only", "--store", "etcd", "--etcd-endpoints", &etcd.url]);
-    assert_eq!(s2.ok(&["get", "sts", "nginx-statefulset", "-o", "jsonpath={.spec.replicas}"]), "5");
+    let s2 = Server::start_with(&[
+        "--api-only",
+        "--store",
+        "etcd",
+        "--etcd-endpoints",
+        &etcd.url,
+    ]);
+    assert_eq!(
+        s2.ok(&[
+            "get",
+            "sts",
+            "nginx-statefulset",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "5"
+    );
 }

@@ -5,7 +5,7 @@
 //! claim templates) and static hostPath volumes.
 
 mod common;
-use common::{Server, table};
+use common::{table, Server};
 use std::path::PathBuf;
 
 fn start() -> Server {
@@ -331,10 +331,9 @@ fn claims_and_claim_templates_expand() {
         ]),
         "2Gi"
     );
-    assert!(
-        s.ok(&["describe", "pvc", "www-web-0"])
-            .contains("Resize volume succeeded")
-    );
+    assert!(s
+        .ok(&["describe", "pvc", "www-web-0"])
+        .contains("Resize volume succeeded"));
     let e = s.fails(&[
         "patch",
         "pvc",
