@@ -3,6 +3,7 @@
 
 pub use k8s_openapi;
 
+pub mod defaults;
 pub mod duration;
 pub mod openapi;
 pub mod patch;
@@ -10,5 +11,4 @@ pub mod printers;
 pub mod resources;
 pub mod selector;
 pub mod status;
-pub mod defaults;
 pub mod validation;

@@ -18,16 +18,26 @@ pub fn group_versions() -> Vec<String> {
     out
 }
 
-fn add<T: JsonSchema>(g: &mut SchemaGenerator, names: &mut Vec<(String, &'static ResourceInfo)>, info: &'static ResourceInfo) {
+fn add<T: JsonSchema>(
+    g: &mut SchemaGenerator,
+    names: &mut Vec<(String, &'static ResourceInfo)>,
+    info: &'static ResourceInfo,
+) {
     g.subschema_for::<T>();
     names.push((T::schema_name().into_owned(), info));
 }
 
 fn schemas_for(gv: &str) -> (Map<String, Value>, Vec<(String, &'static ResourceInfo)>) {
-    use k8s_openapi::api::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc, events::v1 as events, storage::v1 as storage};
+    use k8s_openapi::api::{
+        apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc,
+        events::v1 as events, storage::v1 as storage,
+    };
     let mut g = SchemaSettings::openapi3().into_generator();
     let mut names = Vec::new();
-    for info in RESOURCES.iter().filter(|r| r.gv_path().trim_start_matches('/') == gv) {
+    for info in RESOURCES
+        .iter()
+        .filter(|r| r.gv_path().trim_start_matches('/') == gv)
+    {
         match (info.group, info.kind) {
             ("", "Binding") => add::<core::Binding>(&mut g, &mut names, info),
             ("", "ConfigMap") => add::<core::ConfigMap>(&mut g, &mut names, info),
@@ -35,20 +45,28 @@ fn schemas_for(gv: &str) -> (Map<String, Value>, Vec<(String, &'static ResourceI
             ("", "Event") => add::<core::Event>(&mut g, &mut names, info),
             ("", "Namespace") => add::<core::Namespace>(&mut g, &mut names, info),
             ("", "Node") => add::<core::Node>(&mut g, &mut names, info),
-            ("", "PersistentVolumeClaim") => add::<core::PersistentVolumeClaim>(&mut g, &mut names, info),
+            ("", "PersistentVolumeClaim") => {
+                add::<core::PersistentVolumeClaim>(&mut g, &mut names, info)
+            }
             ("", "PersistentVolume") => add::<core::PersistentVolume>(&mut g, &mut names, info),
             ("", "Pod") => add::<core::Pod>(&mut g, &mut names, info),
             ("", "Secret") => add::<core::Secret>(&mut g, &mut names, info),
             ("", "ServiceAccount") => add::<core::ServiceAccount>(&mut g, &mut names, info),
             ("", "Service") => add::<core::Service>(&mut g, &mut names, info),
-            ("apps", "ControllerRevision") => add::<apps::ControllerRevision>(&mut g, &mut names, info),
+            ("apps", "ControllerRevision") => {
+                add::<apps::ControllerRevision>(&mut g, &mut names, info)
+            }
             ("apps", "Deployment") => add::<apps::Deployment>(&mut g, &mut names, info),
             ("apps", "ReplicaSet") => add::<apps::ReplicaSet>(&mut g, &mut names, info),
             ("apps", "StatefulSet") => add::<apps::StatefulSet>(&mut g, &mut names, info),
             ("coordination.k8s.io", "Lease") => add::<coord::Lease>(&mut g, &mut names, info),
-            ("discovery.k8s.io", "EndpointSlice") => add::<disc::EndpointSlice>(&mut g, &mut names, info),
+            ("discovery.k8s.io", "EndpointSlice") => {
+                add::<disc::EndpointSlice>(&mut g, &mut names, info)
+            }
             ("events.k8s.io", "Event") => add::<events::Event>(&mut g, &mut names, info),
-            ("storage.k8s.io", "StorageClass") => add::<storage::StorageClass>(&mut g, &mut names, info),
+            ("storage.k8s.io", "StorageClass") => {
+                add::<storage::StorageClass>(&mut g, &mut names, info)
+            }
             _ => {}
         }
     }
@@ -79,13 +97,20 @@ pub fn document(gv: &str) -> Option<Value> {
     for (schema_name, info) in &names {
         let gvk = json!({"group": info.group, "version": info.version, "kind": info.kind});
         if let Some(Value::Object(s)) = schemas.get_mut(schema_name) {
-            s.insert("x-kubernetes-group-version-kind".into(), json!([gvk.clone()]));
+            s.insert(
+                "x-kubernetes-group-version-kind".into(),
+                json!([gvk.clone()]),
+            );
         }
         let reference = json!({"$ref": format!("#/components/schemas/{schema_name}")});
         let ok = json!({"200": {"description": "OK", "content": {"application/json": {"schema": reference}}}});
         let query = |name: &str| json!({"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": true}});
         let base = if info.namespaced {
-            format!("{}/namespaces/{{namespace}}/{}", info.gv_path(), info.plural)
+            format!(
+                "{}/namespaces/{{namespace}}/{}",
+                info.gv_path(),
+                info.plural
+            )
         } else {
             format!("{}/{}", info.gv_path(), info.plural)
         };
@@ -98,7 +123,13 @@ pub fn document(gv: &str) -> Option<Value> {
                 "responses": ok,
             })
         };
-        let write_params = || vec![query("dryRun"), query("fieldManager"), query("fieldValidation")];
+        let write_params = || {
+            vec![
+                query("dryRun"),
+                query("fieldManager"),
+                query("fieldValidation"),
+            ]
+        };
         paths.insert(
             base.clone(),
             json!({
@@ -135,16 +166,26 @@ mod tests {
         let doc = document("apis/apps/v1").unwrap();
         let p = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"]["patch"];
         assert_eq!(p["x-kubernetes-group-version-kind"]["kind"], "StatefulSet");
-        assert!(p["parameters"].as_array().unwrap().iter().any(|q| q["name"] == "fieldValidation"));
+        assert!(p["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["name"] == "fieldValidation"));
         let s = &doc["components"]["schemas"]["io.k8s.api.apps.v1.StatefulSet"];
-        assert_eq!(s["x-kubernetes-group-version-kind"][0]["kind"], "StatefulSet");
+        assert_eq!(
+            s["x-kubernetes-group-version-kind"][0]["kind"],
+            "StatefulSet"
+        );
         assert!(doc["components"]["schemas"]["io.k8s.api.apps.v1.StatefulSetSpec"].is_object());
     }
 
     #[test]
     fn root_lists_every_group_version() {
         let r = root(|_| "X".into());
-        assert_eq!(r["paths"]["api/v1"]["serverRelativeURL"], "/openapi/v3/api/v1?hash=X");
+        assert_eq!(
+            r["paths"]["api/v1"]["serverRelativeURL"],
+            "/openapi/v3/api/v1?hash=X"
+        );
         assert!(r["paths"]["apis/storage.k8s.io/v1"].is_object());
         assert!(document("apis/nope/v1").is_none());
     }

@@ -70,26 +70,266 @@ macro_rules! res {
 
 /// Every resource ordo serves, in discovery order.
 pub static RESOURCES: &[ResourceInfo] = &[
-    res!("", "v1", "Binding", "bindings", "binding", [], [], ns = true, status = false, scale = false, gen = false),
-    res!("", "v1", "ConfigMap", "configmaps", "configmap", ["cm"], [], ns = true, status = false, scale = false, gen = false),
-    res!("", "v1", "Endpoints", "endpoints", "endpoints", ["ep"], [], ns = true, status = false, scale = false, gen = false),
-    res!("", "v1", "Event", "events", "event", ["ev"], [], ns = true, status = false, scale = false, gen = false),
-    res!("", "v1", "Namespace", "namespaces", "namespace", ["ns"], [], ns = false, status = true, scale = false, gen = false),
-    res!("", "v1", "Node", "nodes", "node", ["no"], [], ns = false, status = true, scale = false, gen = false),
-    res!("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", ["pvc"], [], ns = true, status = true, scale = false, gen = false),
-    res!("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", ["pv"], [], ns = false, status = true, scale = false, gen = false),
-    res!("", "v1", "Pod", "pods", "pod", ["po"], ["all"], ns = true, status = true, scale = false, gen = false),
-    res!("", "v1", "Secret", "secrets", "secret", [], [], ns = true, status = false, scale = false, gen = false),
-    res!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", ["sa"], [], ns = true, status = false, scale = false, gen = false),
-    res!("", "v1", "Service", "services", "service", ["svc"], ["all"], ns = true, status = true, scale = false, gen = false),
-    res!("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision", [], [], ns = true, status = false, scale = false, gen = false),
-    res!("apps", "v1", "Deployment", "deployments", "deployment", ["deploy"], ["all"], ns = true, status = true, scale = true, gen = true),
-    res!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", ["rs"], ["all"], ns = true, status = true, scale = true, gen = true),
-    res!("apps", "v1", "StatefulSet", "statefulsets", "statefulset", ["sts"], ["all"], ns = true, status = true, scale = true, gen = true),
-    res!("coordination.k8s.io", "v1", "Lease", "leases", "lease", [], [], ns = true, status = false, scale = false, gen = false),
-    res!("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", [], [], ns = true, status = false, scale = false, gen = false),
-    res!("events.k8s.io", "v1", "Event", "events", "event", ["ev"], [], ns = true, status = false, scale = false, gen = false),
-    res!("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", ["sc"], [], ns = false, status = false, scale = false, gen = false),
+    res!(
+        "",
+        "v1",
+        "Binding",
+        "bindings",
+        "binding",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        "configmap",
+        ["cm"],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        "endpoints",
+        ["ep"],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        ["ev"],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        "namespace",
+        ["ns"],
+        [],
+        ns = false,
+        status = true,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        "node",
+        ["no"],
+        [],
+        ns = false,
+        status = true,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        ["pvc"],
+        [],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        "persistentvolume",
+        ["pv"],
+        [],
+        ns = false,
+        status = true,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        "pod",
+        ["po"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        "secret",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        "serviceaccount",
+        ["sa"],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "",
+        "v1",
+        "Service",
+        "services",
+        "service",
+        ["svc"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        "controllerrevision",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        "deployment",
+        ["deploy"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = true,
+        gen = true
+    ),
+    res!(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        "replicaset",
+        ["rs"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = true,
+        gen = true
+    ),
+    res!(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "statefulset",
+        ["sts"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = true,
+        gen = true
+    ),
+    res!(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        "lease",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        ["ev"],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        "storageclass",
+        ["sc"],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
 ];
 
 /// The API groups served, in discovery order (`""` first).
@@ -105,12 +345,16 @@ pub fn groups() -> Vec<&'static str> {
 
 /// Looks a resource up by group, version and plural name.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// Looks a resource up by group and kind.
 pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.kind == kind)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.kind == kind)
 }
 
 /// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
@@ -139,7 +383,10 @@ macro_rules! typed_roundtrip {
 /// schema does not know (reported in `unknown_fields`) and rejects wrong types with the
 /// message upstream prints (`<Kind> in version "v1" cannot be handled as a <Kind>: ...`).
 pub fn decode(info: &ResourceInfo, obj: Value) -> Result<Decoded, String> {
-    use k8s_openapi::api::{apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc, events::v1 as events, storage::v1 as storage};
+    use k8s_openapi::api::{
+        apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc,
+        events::v1 as events, storage::v1 as storage,
+    };
     let original = obj.clone();
     let typed = typed_roundtrip!(info.group, info.kind, obj, {
         ("", "ConfigMap") => core::ConfigMap,
@@ -163,10 +410,18 @@ pub fn decode(info: &ResourceInfo, obj: Value) -> Result<Decoded, String> {
         ("events.k8s.io", "Event") => events::Event,
         ("storage.k8s.io", "StorageClass") => storage::StorageClass,
     })
-    .map_err(|e| format!("{} in version \"{}\" cannot be handled as a {}: {e}", info.kind, info.version, info.kind))?;
+    .map_err(|e| {
+        format!(
+            "{} in version \"{}\" cannot be handled as a {}: {e}",
+            info.kind, info.version, info.kind
+        )
+    })?;
     let mut unknown_fields = Vec::new();
     find_unknown(&original, &typed, "", &mut unknown_fields);
-    Ok(Decoded { object: typed, unknown_fields })
+    Ok(Decoded {
+        object: typed,
+        unknown_fields,
+    })
 }
 
 /// Decodes an `autoscaling/v1` Scale.
@@ -180,7 +435,9 @@ pub fn decode_scale(obj: Value) -> Result<Value, String> {
 pub fn decode_delete_options(obj: Value) -> Result<Value, String> {
     serde_json::from_value::<k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions>(obj)
         .and_then(serde_json::to_value)
-        .map_err(|e| format!("DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions: {e}"))
+        .map_err(|e| {
+            format!("DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions: {e}")
+        })
 }
 
 /// Fields present (and not null) in `original` but absent after the typed round trip.
@@ -189,7 +446,11 @@ fn find_unknown(original: &Value, typed: &Value, path: &str, out: &mut Vec<Strin
     match (original, typed) {
         (Value::Object(o), Value::Object(t)) => {
             for (k, v) in o {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match t.get(k) {
                     Some(tv) => find_unknown(v, tv, &p, out),
                     None if !v.is_null() && !is_empty_container(v) => out.push(p),
@@ -225,7 +486,10 @@ mod tests {
                            "template":{"metadata":{"creationTimestamp":null},"spec":{"containers":[{"name":"c","image":"i","bar":true}]}}}}),
         )
         .unwrap();
-        assert_eq!(d.unknown_fields, vec!["spec.foo", "spec.template.spec.containers[0].bar"]);
+        assert_eq!(
+            d.unknown_fields,
+            vec!["spec.foo", "spec.template.spec.containers[0].bar"]
+        );
         assert!(d.object["spec"].get("foo").is_none());
         assert_eq!(d.object["metadata"]["labels"]["x"], "y");
     }
@@ -233,14 +497,25 @@ mod tests {
     #[test]
     fn wrong_types_are_rejected() {
         let info = find("apps", "v1", "statefulsets").unwrap();
-        let err = decode(info, json!({"metadata":{"name":"w"},"spec":{"replicas":"three"}})).err().unwrap();
-        assert!(err.starts_with("StatefulSet in version \"v1\" cannot be handled as a StatefulSet:"), "{err}");
+        let err = decode(
+            info,
+            json!({"metadata":{"name":"w"},"spec":{"replicas":"three"}}),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.starts_with("StatefulSet in version \"v1\" cannot be handled as a StatefulSet:"),
+            "{err}"
+        );
     }
 
     #[test]
     fn keys_and_lookup() {
         let sts = find_kind("apps", "StatefulSet").unwrap();
-        assert_eq!(sts.key(Some("default"), "web"), "/registry/statefulsets.apps/default/web");
+        assert_eq!(
+            sts.key(Some("default"), "web"),
+            "/registry/statefulsets.apps/default/web"
+        );
         let ns = find("", "v1", "namespaces").unwrap();
         assert_eq!(ns.key(Some("x"), "default"), "/registry/namespaces/default");
         assert_eq!(groups()[0], "");

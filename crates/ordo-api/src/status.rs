@@ -22,16 +22,32 @@ impl Cause {
             message.push_str(": ");
             message.push_str(detail);
         }
-        Cause { reason: "FieldValueInvalid", field: field.into(), message }
+        Cause {
+            reason: "FieldValueInvalid",
+            field: field.into(),
+            message,
+        }
     }
     /// `Required value` (upstream `field.Required`).
     pub fn required(field: impl Into<String>, detail: &str) -> Self {
-        let message = if detail.is_empty() { "Required value".to_string() } else { format!("Required value: {detail}") };
-        Cause { reason: "FieldValueRequired", field: field.into(), message }
+        let message = if detail.is_empty() {
+            "Required value".to_string()
+        } else {
+            format!("Required value: {detail}")
+        };
+        Cause {
+            reason: "FieldValueRequired",
+            field: field.into(),
+            message,
+        }
     }
     /// `Forbidden: <detail>` (upstream `field.Forbidden`).
     pub fn forbidden(field: impl Into<String>, detail: &str) -> Self {
-        Cause { reason: "FieldValueForbidden", field: field.into(), message: format!("Forbidden: {detail}") }
+        Cause {
+            reason: "FieldValueForbidden",
+            field: field.into(),
+            message: format!("Forbidden: {detail}"),
+        }
     }
     /// `Unsupported value: "x": supported values: "a", "b"` (upstream `field.NotSupported`).
     pub fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
@@ -39,12 +55,19 @@ impl Cause {
         Cause {
             reason: "FieldValueNotSupported",
             field: field.into(),
-            message: format!("Unsupported value: \"{value}\": supported values: {}", list.join(", ")),
+            message: format!(
+                "Unsupported value: \"{value}\": supported values: {}",
+                list.join(", ")
+            ),
         }
     }
     /// `Duplicate value: <value>` (upstream `field.Duplicate`).
     pub fn duplicate(field: impl Into<String>, value: impl std::fmt::Display) -> Self {
-        Cause { reason: "FieldValueDuplicate", field: field.into(), message: format!("Duplicate value: {value}") }
+        Cause {
+            reason: "FieldValueDuplicate",
+            field: field.into(),
+            message: format!("Duplicate value: {value}"),
+        }
     }
 }
 
@@ -77,7 +100,12 @@ pub fn qualified(resource: &str, group: &str) -> String {
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: String, details: Option<Value>) -> Self {
-        ApiError { code, reason, message, details }
+        ApiError {
+            code,
+            reason,
+            message,
+            details,
+        }
     }
     /// 404 `<resource>.<group> "<name>" not found`.
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
@@ -102,7 +130,10 @@ impl ApiError {
         Self::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", qualified(resource, group)),
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                qualified(resource, group)
+            ),
             Some(json!({"name": name, "group": group, "kind": resource})),
         )
     }
@@ -117,8 +148,15 @@ impl ApiError {
     }
     /// 422 `<Kind>.<group> "<name>" is invalid: ...` with causes.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: &[Cause]) -> Self {
-        let parts: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
-        let joined = if parts.len() == 1 { parts[0].clone() } else { format!("[{}]", parts.join(", ")) };
+        let parts: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
+        let joined = if parts.len() == 1 {
+            parts[0].clone()
+        } else {
+            format!("[{}]", parts.join(", "))
+        };
         let causes_json: Vec<Value> = causes
             .iter()
             .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
@@ -168,7 +206,12 @@ impl ApiError {
     }
     /// 500 InternalError.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {}", message.into()), None)
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+            None,
+        )
     }
     /// 503 ServiceUnavailable.
     pub fn unavailable(message: impl Into<String>) -> Self {
@@ -203,7 +246,11 @@ mod tests {
             "apps",
             "StatefulSet",
             "web",
-            &[Cause::invalid("spec.replicas", -1, "must be greater than or equal to 0")],
+            &[Cause::invalid(
+                "spec.replicas",
+                -1,
+                "must be greater than or equal to 0",
+            )],
         );
         let s = e.to_status();
         assert_eq!(s["code"], 422);
@@ -216,7 +263,13 @@ mod tests {
 
     #[test]
     fn not_found_core_group_has_no_suffix() {
-        assert_eq!(ApiError::not_found("", "pods", "x").message, "pods \"x\" not found");
-        assert_eq!(ApiError::not_found("apps", "statefulsets", "x").message, "statefulsets.apps \"x\" not found");
+        assert_eq!(
+            ApiError::not_found("", "pods", "x").message,
+            "pods \"x\" not found"
+        );
+        assert_eq!(
+            ApiError::not_found("apps", "statefulsets", "x").message,
+            "statefulsets.apps \"x\" not found"
+        );
     }
 }

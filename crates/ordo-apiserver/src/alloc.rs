@@ -15,12 +15,20 @@ pub struct Cidr {
 
 impl Cidr {
     pub fn parse(s: &str) -> anyhow::Result<Cidr> {
-        let (ip, bits) = s.split_once('/').ok_or_else(|| anyhow::anyhow!("{s}: expected ADDRESS/BITS"))?;
+        let (ip, bits) = s
+            .split_once('/')
+            .ok_or_else(|| anyhow::anyhow!("{s}: expected ADDRESS/BITS"))?;
         let ip: Ipv4Addr = ip.parse()?;
         let bits: u8 = bits.parse()?;
-        anyhow::ensure!((8..=30).contains(&bits), "{s}: prefix length must be between 8 and 30");
+        anyhow::ensure!(
+            (8..=30).contains(&bits),
+            "{s}: prefix length must be between 8 and 30"
+        );
         let mask = u32::MAX << (32 - bits);
-        Ok(Cidr { base: u32::from(ip) & mask, bits })
+        Ok(Cidr {
+            base: u32::from(ip) & mask,
+            bits,
+        })
     }
     /// The n-th address of the range.
     pub fn nth(&self, n: u32) -> Ipv4Addr {
@@ -47,7 +55,10 @@ fn store_err(e: StoreError) -> ApiError {
 
 /// Claims `ip` for `owner` (`ns/name`); false if it is taken.
 pub async fn claim_ip(store: &dyn Store, ip: Ipv4Addr, owner: &str) -> Result<bool, ApiError> {
-    match store.create(&format!("{IP_PREFIX}{ip}"), owner.as_bytes().to_vec()).await {
+    match store
+        .create(&format!("{IP_PREFIX}{ip}"), owner.as_bytes().to_vec())
+        .await
+    {
         Ok(_) => Ok(true),
         Err(StoreError::AlreadyExists(_)) => Ok(false),
         Err(e) => Err(store_err(e)),
@@ -56,7 +67,11 @@ pub async fn claim_ip(store: &dyn Store, ip: Ipv4Addr, owner: &str) -> Result<bo
 
 /// Allocates a free address of `cidr` for `owner`. The first address is reserved for the
 /// `kubernetes` Service, as upstream does.
-pub async fn allocate_ip(store: &dyn Store, cidr: &Cidr, owner: &str) -> Result<Ipv4Addr, ApiError> {
+pub async fn allocate_ip(
+    store: &dyn Store,
+    cidr: &Cidr,
+    owner: &str,
+) -> Result<Ipv4Addr, ApiError> {
     use rand::Rng;
     let size = cidr.size();
     let start = rand::rng().random_range(2..=size);
@@ -67,7 +82,9 @@ pub async fn allocate_ip(store: &dyn Store, cidr: &Cidr, owner: &str) -> Result<
             return Ok(ip);
         }
     }
-    Err(ApiError::internal("failed to allocate a serviceIP: range is full"))
+    Err(ApiError::internal(
+        "failed to allocate a serviceIP: range is full",
+    ))
 }
 
 /// Releases an address.
@@ -77,7 +94,10 @@ pub async fn release_ip(store: &dyn Store, ip: &str) {
 
 /// Claims a node port; false if it is taken.
 pub async fn claim_port(store: &dyn Store, port: u32, owner: &str) -> Result<bool, ApiError> {
-    match store.create(&format!("{PORT_PREFIX}{port}"), owner.as_bytes().to_vec()).await {
+    match store
+        .create(&format!("{PORT_PREFIX}{port}"), owner.as_bytes().to_vec())
+        .await
+    {
         Ok(_) => Ok(true),
         Err(StoreError::AlreadyExists(_)) => Ok(false),
         Err(e) => Err(store_err(e)),
@@ -95,7 +115,9 @@ pub async fn allocate_port(store: &dyn Store, owner: &str) -> Result<u32, ApiErr
             return Ok(port);
         }
     }
-    Err(ApiError::internal("failed to allocate a nodePort: range is full"))
+    Err(ApiError::internal(
+        "failed to allocate a nodePort: range is full",
+    ))
 }
 
 /// Releases a node port.

@@ -10,13 +10,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Creates what is missing; existing objects are left as they are.
-pub(crate) async fn ensure_defaults(server: &Arc<ApiServer>, advertise: SocketAddr) -> anyhow::Result<()> {
+pub(crate) async fn ensure_defaults(
+    server: &Arc<ApiServer>,
+    advertise: SocketAddr,
+) -> anyhow::Result<()> {
     let ns_info = resources::find("", "v1", "namespaces").expect("namespaces");
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         if server.store.get(&ns_info.key(None, ns)).await?.is_some() {
             continue;
         }
-        let t = Target { info: ns_info, ns: None, name: None, sub: None };
+        let t = Target {
+            info: ns_info,
+            ns: None,
+            name: None,
+            sub: None,
+        };
         let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}});
         if let Err(e) = server.create(&t, obj, &Query::default()).await {
             if e.code != 409 {
@@ -25,9 +33,19 @@ pub(crate) async fn ensure_defaults(server: &Arc<ApiServer>, advertise: SocketAd
         }
     }
     let svc_info = resources::find("", "v1", "services").expect("services");
-    if server.store.get(&svc_info.key(Some("default"), "kubernetes")).await?.is_none() {
+    if server
+        .store
+        .get(&svc_info.key(Some("default"), "kubernetes"))
+        .await?
+        .is_none()
+    {
         let ip = server.service_cidr.nth(1).to_string();
-        let t = Target { info: svc_info, ns: Some("default".into()), name: None, sub: None };
+        let t = Target {
+            info: svc_info,
+            ns: Some("default".into()),
+            name: None,
+            sub: None,
+        };
         let obj = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
@@ -39,9 +57,20 @@ pub(crate) async fn ensure_defaults(server: &Arc<ApiServer>, advertise: SocketAd
             }
         }
     }
-    let sc_info = resources::find("storage.k8s.io", "v1", "storageclasses").expect("storageclasses");
-    if server.store.get(&sc_info.key(None, "local-path")).await?.is_none() {
-        let t = Target { info: sc_info, ns: None, name: None, sub: None };
+    let sc_info =
+        resources::find("storage.k8s.io", "v1", "storageclasses").expect("storageclasses");
+    if server
+        .store
+        .get(&sc_info.key(None, "local-path"))
+        .await?
+        .is_none()
+    {
+        let t = Target {
+            info: sc_info,
+            ns: None,
+            name: None,
+            sub: None,
+        };
         let obj = json!({
             "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
             "metadata": {"name": "local-path", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},

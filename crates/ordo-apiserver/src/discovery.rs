@@ -4,9 +4,19 @@ use ordo_api::resources::{self, ResourceInfo, RESOURCES};
 use serde_json::{json, Value};
 
 /// The content type kubectl requires to use aggregated discovery.
-pub const AGGREGATED_CONTENT_TYPE: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
-const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 fn verbs(r: &ResourceInfo) -> Vec<&'static str> {
     if r.plural == "bindings" {
@@ -16,24 +26,68 @@ fn verbs(r: &ResourceInfo) -> Vec<&'static str> {
     }
 }
 
-fn subresources(r: &ResourceInfo) -> Vec<(&'static str, String, String, &'static str, Vec<&'static str>)> {
+fn subresources(
+    r: &ResourceInfo,
+) -> Vec<(
+    &'static str,
+    String,
+    String,
+    &'static str,
+    Vec<&'static str>,
+)> {
     let mut out = Vec::new();
     let gv = r.api_version();
     let _ = &gv;
     if r.scale {
-        out.push(("scale", "autoscaling".to_string(), "v1".to_string(), "Scale", vec!["get", "patch", "update"]));
+        out.push((
+            "scale",
+            "autoscaling".to_string(),
+            "v1".to_string(),
+            "Scale",
+            vec!["get", "patch", "update"],
+        ));
     }
     if r.status {
-        out.push(("status", r.group.to_string(), r.version.to_string(), r.kind, vec!["get", "patch", "update"]));
+        out.push((
+            "status",
+            r.group.to_string(),
+            r.version.to_string(),
+            r.kind,
+            vec!["get", "patch", "update"],
+        ));
     }
     if r.plural == "pods" {
-        out.push(("attach", String::new(), "v1".into(), "PodAttachOptions", vec!["create", "get"]));
-        out.push(("binding", String::new(), "v1".into(), "Binding", vec!["create"]));
-        out.push(("exec", String::new(), "v1".into(), "PodExecOptions", vec!["create", "get"]));
+        out.push((
+            "attach",
+            String::new(),
+            "v1".into(),
+            "PodAttachOptions",
+            vec!["create", "get"],
+        ));
+        out.push((
+            "binding",
+            String::new(),
+            "v1".into(),
+            "Binding",
+            vec!["create"],
+        ));
+        out.push((
+            "exec",
+            String::new(),
+            "v1".into(),
+            "PodExecOptions",
+            vec!["create", "get"],
+        ));
         out.push(("log", String::new(), "v1".into(), "Pod", vec!["get"]));
     }
     if r.plural == "namespaces" {
-        out.push(("finalize", String::new(), "v1".into(), "Namespace", vec!["update"]));
+        out.push((
+            "finalize",
+            String::new(),
+            "v1".into(),
+            "Namespace",
+            vec!["update"],
+        ));
     }
     out
 }
@@ -65,9 +119,18 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
 }
 
 fn aggregated_group(group: &str) -> Value {
-    let resources: Vec<Value> = RESOURCES.iter().filter(|r| r.group == group).map(aggregated_resource).collect();
-    let mut item = json!({"versions": [{"version": "v1", "resources": resources, "freshness": "Current"}]});
-    item["metadata"] = if group.is_empty() { json!({"creationTimestamp": null}) } else { json!({"name": group, "creationTimestamp": null}) };
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group)
+        .map(aggregated_resource)
+        .collect();
+    let mut item =
+        json!({"versions": [{"version": "v1", "resources": resources, "freshness": "Current"}]});
+    item["metadata"] = if group.is_empty() {
+        json!({"creationTimestamp": null})
+    } else {
+        json!({"name": group, "creationTimestamp": null})
+    };
     item
 }
 
@@ -93,7 +156,11 @@ fn group_entry(g: &str) -> Value {
 
 /// Legacy `/apis` document.
 pub fn legacy_apis() -> Value {
-    let groups: Vec<Value> = resources::groups().into_iter().filter(|g| !g.is_empty()).map(group_entry).collect();
+    let groups: Vec<Value> = resources::groups()
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(group_entry)
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -110,7 +177,10 @@ pub fn legacy_group(group: &str) -> Option<Value> {
 
 /// Legacy `APIResourceList` of one group-version.
 pub fn legacy_resources(group: &str, version: &str) -> Option<Value> {
-    let list: Vec<&ResourceInfo> = RESOURCES.iter().filter(|r| r.group == group && r.version == version).collect();
+    let list: Vec<&ResourceInfo> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .collect();
     if list.is_empty() {
         return None;
     }
@@ -133,8 +203,14 @@ pub fn legacy_resources(group: &str, version: &str) -> Option<Value> {
             resources.push(s);
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 /// `/version`: Kubernetes 1.33, so the kubectl dispatcher runs kubectl 1.33.

@@ -13,7 +13,9 @@ pub struct Query {
 
 impl Query {
     pub fn parse(q: Option<&str>) -> Query {
-        let all: Vec<(String, String)> = form_urlencoded::parse(q.unwrap_or("").as_bytes()).into_owned().collect();
+        let all: Vec<(String, String)> = form_urlencoded::parse(q.unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
         let map = all.iter().cloned().collect();
         Query { all, map }
     }
@@ -26,7 +28,11 @@ impl Query {
     }
     /// All values of a repeated parameter.
     pub fn values(&self, k: &str) -> Vec<String> {
-        self.all.iter().filter(|(a, _)| a == k).map(|(_, v)| v.clone()).collect()
+        self.all
+            .iter()
+            .filter(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -37,7 +43,9 @@ pub fn now_rfc3339() -> String {
 
 /// RFC 3339 timestamp `secs` seconds from now.
 pub fn rfc3339_in(secs: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(secs)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Five random characters from upstream's `generateName` alphabet.
@@ -45,7 +53,9 @@ pub fn random_suffix(n: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..n).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..n)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// `obj.metadata` as a mutable map, created if missing.
@@ -53,12 +63,16 @@ pub fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(|m| m.is_object()) {
         obj["metadata"] = json!({});
     }
-    obj["metadata"].as_object_mut().expect("metadata is an object")
+    obj["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object")
 }
 
 /// A string field of metadata.
 pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
-    obj.get("metadata").and_then(|m| m.get(field)).and_then(|v| v.as_str())
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(|v| v.as_str())
 }
 
 /// Parses a request body as JSON, or YAML when the content type says so.
@@ -75,7 +89,9 @@ pub fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
         });
     }
     if content_type.contains("yaml") && serde_json::from_slice::<Value>(body).is_err() {
-        return serde_yaml::from_slice::<Value>(body).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
+        return serde_yaml::from_slice::<Value>(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
 }

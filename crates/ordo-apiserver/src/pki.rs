@@ -2,7 +2,9 @@
 //! first start and kept in the data directory.
 
 use anyhow::{Context, Result};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +37,9 @@ fn random_token() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..48).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..48)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 impl Pki {
@@ -52,9 +56,15 @@ impl Pki {
             _ => {
                 let key = KeyPair::generate()?;
                 let mut params = CertificateParams::new(Vec::<String>::new())?;
-                params.distinguished_name.push(DnType::CommonName, "ordo-ca");
+                params
+                    .distinguished_name
+                    .push(DnType::CommonName, "ordo-ca");
                 params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+                params.key_usages = vec![
+                    KeyUsagePurpose::KeyCertSign,
+                    KeyUsagePurpose::CrlSign,
+                    KeyUsagePurpose::DigitalSignature,
+                ];
                 params.not_after = rcgen::date_time_ymd(2036, 1, 1);
                 let cert = params.self_signed(&key)?;
                 write_private(&dir.join("ca.key"), &key.serialize_pem())?;
@@ -69,7 +79,11 @@ impl Pki {
                 ips.push(*ip);
             }
         }
-        let stamp = ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let stamp = ips
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         let current = std::fs::read_to_string(dir.join("server.ips")).unwrap_or_default();
         let (server_cert_pem, server_key_pem) = match (
             std::fs::read_to_string(dir.join("server.crt")),
@@ -78,11 +92,22 @@ impl Pki {
             (Ok(c), Ok(k)) if current == stamp => (c, k),
             _ => {
                 let ca_key = KeyPair::from_pem(&ca_key_pem).context("reading the CA key")?;
-                let issuer = Issuer::from_ca_cert_pem(&ca_cert_pem, ca_key).context("reading the CA certificate")?;
+                let issuer = Issuer::from_ca_cert_pem(&ca_cert_pem, ca_key)
+                    .context("reading the CA certificate")?;
                 let key = KeyPair::generate()?;
-                let names = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"];
-                let mut params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
-                params.distinguished_name.push(DnType::CommonName, "ordo-apiserver");
+                let names = [
+                    "localhost",
+                    "kubernetes",
+                    "kubernetes.default",
+                    "kubernetes.default.svc",
+                    "kubernetes.default.svc.cluster.local",
+                ];
+                let mut params = CertificateParams::new(
+                    names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                )?;
+                params
+                    .distinguished_name
+                    .push(DnType::CommonName, "ordo-apiserver");
                 for ip in &ips {
                     params.subject_alt_names.push(SanType::IpAddress(*ip));
                 }
@@ -102,13 +127,21 @@ impl Pki {
                 t
             }
         };
-        Ok(Pki { ca_cert_pem, server_cert_pem, server_key_pem, token, dir })
+        Ok(Pki {
+            ca_cert_pem,
+            server_cert_pem,
+            server_key_pem,
+            token,
+            dir,
+        })
     }
 
     /// A rustls server configuration for the serving certificate (ALPN h2 and http/1.1).
     pub fn server_config(&self) -> Result<rustls::ServerConfig> {
-        let certs = rustls_pemfile::certs(&mut self.server_cert_pem.as_bytes()).collect::<std::result::Result<Vec<_>, _>>()?;
-        let key = rustls_pemfile::private_key(&mut self.server_key_pem.as_bytes())?.context("no private key in server.key")?;
+        let certs = rustls_pemfile::certs(&mut self.server_cert_pem.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let key = rustls_pemfile::private_key(&mut self.server_key_pem.as_bytes())?
+            .context("no private key in server.key")?;
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?

@@ -31,16 +31,26 @@ fn pick_container(pod: &Value, q: &Query) -> Result<String, ApiError> {
     let name = meta_str(pod, "name").unwrap_or("");
     let names: Vec<String> = ["initContainers", "containers", "ephemeralContainers"]
         .iter()
-        .flat_map(|f| pod.pointer(&format!("/spec/{f}")).and_then(|c| c.as_array()).cloned().unwrap_or_default())
+        .flat_map(|f| {
+            pod.pointer(&format!("/spec/{f}"))
+                .and_then(|c| c.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
         .filter_map(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_string))
         .collect();
     if let Some(c) = q.get("container").filter(|c| !c.is_empty()) {
         if names.iter().any(|n| n == c) {
             return Ok(c.to_string());
         }
-        return Err(ApiError::bad_request(format!("container {c} is not valid for pod {name}")));
+        return Err(ApiError::bad_request(format!(
+            "container {c} is not valid for pod {name}"
+        )));
     }
-    if let Some(c) = pod.pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container").and_then(|c| c.as_str()) {
+    if let Some(c) = pod
+        .pointer("/metadata/annotations/kubectl.kubernetes.io~1default-container")
+        .and_then(|c| c.as_str())
+    {
         return Ok(c.to_string());
     }
     pod.pointer("/spec/containers/0/name")
@@ -52,13 +62,29 @@ fn pick_container(pod: &Value, q: &Query) -> Result<String, ApiError> {
 /// Why a container cannot serve logs or exec yet (upstream's wording), if it cannot.
 fn waiting_reason(pod: &Value, container: &str) -> Option<String> {
     let name = meta_str(pod, "name").unwrap_or("");
-    let statuses = pod.pointer("/status/containerStatuses").and_then(|s| s.as_array()).cloned().unwrap_or_default();
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(|s| s.as_array())
+        .cloned()
+        .unwrap_or_default();
     let st = statuses.iter().find(|s| s["name"] == container);
     match st {
-        None => Some(format!("container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating")),
-        Some(s) if s.pointer("/state/waiting").is_some() && s.get("lastState").and_then(|l| l.get("terminated")).is_none() => {
-            let reason = s.pointer("/state/waiting/reason").and_then(|r| r.as_str()).unwrap_or("ContainerCreating");
-            Some(format!("container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"))
+        None => Some(format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
+        )),
+        Some(s)
+            if s.pointer("/state/waiting").is_some()
+                && s.get("lastState")
+                    .and_then(|l| l.get("terminated"))
+                    .is_none() =>
+        {
+            let reason = s
+                .pointer("/state/waiting/reason")
+                .and_then(|r| r.as_str())
+                .unwrap_or("ContainerCreating");
+            Some(format!(
+                "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
+            ))
         }
         _ => None,
     }
@@ -66,14 +92,27 @@ fn waiting_reason(pod: &Value, container: &str) -> Option<String> {
 
 impl ApiServer {
     /// Proxies a pod subresource request to the agent of the pod's node.
-    pub(crate) async fn proxy_pod(&self, t: &Target, sub: &str, q: &Query, mut req: Request) -> Result<Response, ApiError> {
-        let agent = agent_path(sub).ok_or_else(|| ApiError::bad_request(format!("unknown pod subresource {sub}")))?;
+    pub(crate) async fn proxy_pod(
+        &self,
+        t: &Target,
+        sub: &str,
+        q: &Query,
+        mut req: Request,
+    ) -> Result<Response, ApiError> {
+        let agent = agent_path(sub)
+            .ok_or_else(|| ApiError::bad_request(format!("unknown pod subresource {sub}")))?;
         let name = t.name.clone().unwrap_or_default();
         let ns = t.ns().unwrap_or("default").to_string();
         let (pod, _) = self.read(t.info, Some(&ns), &name).await?;
-        let node = pod.pointer("/spec/nodeName").and_then(|n| n.as_str()).unwrap_or("").to_string();
+        let node = pod
+            .pointer("/spec/nodeName")
+            .and_then(|n| n.as_str())
+            .unwrap_or("")
+            .to_string();
         if node.is_empty() {
-            return Err(ApiError::bad_request(format!("pod {name} does not have a host assigned")));
+            return Err(ApiError::bad_request(format!(
+                "pod {name} does not have a host assigned"
+            )));
         }
         let container = pick_container(&pod, q)?;
         if sub != "portforward" && !(sub == "log" && q.flag("previous")) {
@@ -82,8 +121,13 @@ impl ApiServer {
             }
         }
         let node_info = resources::find("", "v1", "nodes").expect("nodes are served");
-        let (node_obj, _) = self.read(node_info, None, &node).await.map_err(|_| ApiError::unavailable(format!("node {node} of pod {name} is not registered")))?;
-        let port = node_obj.pointer("/status/daemonEndpoints/kubeletEndpoint/Port").and_then(|p| p.as_u64()).unwrap_or(0);
+        let (node_obj, _) = self.read(node_info, None, &node).await.map_err(|_| {
+            ApiError::unavailable(format!("node {node} of pod {name} is not registered"))
+        })?;
+        let port = node_obj
+            .pointer("/status/daemonEndpoints/kubeletEndpoint/Port")
+            .and_then(|p| p.as_u64())
+            .unwrap_or(0);
         let addr = node_obj
             .pointer("/status/addresses")
             .and_then(|a| a.as_array())
@@ -92,34 +136,54 @@ impl ApiServer {
             .unwrap_or("")
             .to_string();
         if port == 0 || addr.is_empty() {
-            return Err(ApiError::unavailable(format!("node {node} does not serve {sub} (no kubelet endpoint in its status)")));
+            return Err(ApiError::unavailable(format!(
+                "node {node} does not serve {sub} (no kubelet endpoint in its status)"
+            )));
         }
         let path = match sub {
             "portforward" => format!("/{agent}/{ns}/{name}"),
             _ => format!("/{agent}/{ns}/{name}/{container}"),
         };
-        let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         let stream = tokio::net::TcpStream::connect((addr.as_str(), port as u16))
             .await
-            .map_err(|e| ApiError::unavailable(format!("cannot reach the agent of node {node} at {addr}:{port}: {e}")))?;
+            .map_err(|e| {
+                ApiError::unavailable(format!(
+                    "cannot reach the agent of node {node} at {addr}:{port}: {e}"
+                ))
+            })?;
         let _ = stream.set_nodelay(true);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(stream))
-            .await
-            .map_err(|e| ApiError::unavailable(format!("agent handshake: {e}")))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(stream))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("agent handshake: {e}")))?;
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
         });
-        let mut out = hyper::Request::builder().method(req.method().clone()).uri(format!("{path}{query}"));
+        let mut out = hyper::Request::builder()
+            .method(req.method().clone())
+            .uri(format!("{path}{query}"));
         for (k, v) in req.headers() {
             if k != header::AUTHORIZATION && k != header::HOST {
                 out = out.header(k, v);
             }
         }
-        out = out.header(header::HOST, format!("{addr}:{port}")).header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        out = out
+            .header(header::HOST, format!("{addr}:{port}"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
         let client_upgrade = hyper::upgrade::on(&mut req);
         let body = std::mem::replace(req.body_mut(), Body::empty());
-        let out = out.body(body).map_err(|e| ApiError::internal(e.to_string()))?;
-        let mut resp = sender.send_request(out).await.map_err(|e| ApiError::unavailable(format!("agent request: {e}")))?;
+        let out = out
+            .body(body)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut resp = sender
+            .send_request(out)
+            .await
+            .map_err(|e| ApiError::unavailable(format!("agent request: {e}")))?;
         if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
             let agent_upgrade = hyper::upgrade::on(&mut resp);
             tokio::spawn(async move {
@@ -128,7 +192,9 @@ impl ApiServer {
                         let (mut c, mut a) = (TokioIo::new(c), TokioIo::new(a));
                         let _ = tokio::io::copy_bidirectional(&mut c, &mut a).await;
                     }
-                    (c, a) => tracing::debug!("upgrade failed: client {:?} agent {:?}", c.err(), a.err()),
+                    (c, a) => {
+                        tracing::debug!("upgrade failed: client {:?} agent {:?}", c.err(), a.err())
+                    }
                 }
             });
             let mut r = Response::new(Body::empty());
@@ -142,7 +208,8 @@ impl ApiServer {
         *r.status_mut() = status;
         *r.headers_mut() = headers;
         if !r.headers().contains_key(header::CONTENT_TYPE) {
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         }
         Ok(r)
     }

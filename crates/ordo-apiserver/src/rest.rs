@@ -18,15 +18,21 @@ pub(crate) fn store_error(info: &ResourceInfo, name: &str, e: StoreError) -> Api
         StoreError::AlreadyExists(_) => ApiError::already_exists(info.group, info.plural, name),
         StoreError::NotFound(_) => ApiError::not_found(info.group, info.plural, name),
         StoreError::Conflict { .. } => ApiError::modified(info.group, info.plural, name),
-        StoreError::Compacted { .. } => ApiError::gone("The resourceVersion for the provided watch is too old."),
+        StoreError::Compacted { .. } => {
+            ApiError::gone("The resourceVersion for the provided watch is too old.")
+        }
         StoreError::Unavailable(m) => ApiError::unavailable(m),
     }
 }
 
 /// The object stored under a key, with `resourceVersion` set from the store revision.
 pub(crate) fn object_from_kv(kv: &KeyValue) -> Result<Value, ApiError> {
-    let mut v: Value = serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
-    meta_mut(&mut v).insert("resourceVersion".into(), Value::String(kv.mod_revision.to_string()));
+    let mut v: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
+    meta_mut(&mut v).insert(
+        "resourceVersion".into(),
+        Value::String(kv.mod_revision.to_string()),
+    );
     Ok(v)
 }
 
@@ -57,27 +63,53 @@ impl FieldValidation {
             None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
             Some("Ignore") => Ok(FieldValidation::Ignore),
             Some("Strict") => Ok(FieldValidation::Strict),
-            Some(o) => Err(ApiError::bad_request(format!("fieldValidation parameter unsupported: {o}"))),
+            Some(o) => Err(ApiError::bad_request(format!(
+                "fieldValidation parameter unsupported: {o}"
+            ))),
         }
     }
 }
 
 impl ApiServer {
     /// Reads one object; 404 if it does not exist.
-    pub(crate) async fn read(&self, info: &ResourceInfo, ns: Option<&str>, name: &str) -> Result<(Value, Revision), ApiError> {
-        match self.store.get(&info.key(ns, name)).await.map_err(|e| store_error(info, name, e))? {
+    pub(crate) async fn read(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<(Value, Revision), ApiError> {
+        match self
+            .store
+            .get(&info.key(ns, name))
+            .await
+            .map_err(|e| store_error(info, name, e))?
+        {
             Some(kv) => Ok((object_from_kv(&kv)?, kv.mod_revision)),
             None => Err(ApiError::not_found(info.group, info.plural, name)),
         }
     }
 
     /// Decodes a body through the typed schema, checks kind/apiVersion and unknown fields.
-    fn decode_body(&self, info: &ResourceInfo, mut obj: Value, q: &Query) -> Result<Value, ApiError> {
+    fn decode_body(
+        &self,
+        info: &ResourceInfo,
+        mut obj: Value,
+        q: &Query,
+    ) -> Result<Value, ApiError> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request(format!("the body of the request was not a {} object", info.kind)));
+            return Err(ApiError::bad_request(format!(
+                "the body of the request was not a {} object",
+                info.kind
+            )));
         }
-        let kind_ok = obj.get("kind").and_then(|k| k.as_str()).is_none_or(|k| k == info.kind);
-        let av_ok = obj.get("apiVersion").and_then(|k| k.as_str()).is_none_or(|a| a == info.api_version());
+        let kind_ok = obj
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .is_none_or(|k| k == info.kind);
+        let av_ok = obj
+            .get("apiVersion")
+            .and_then(|k| k.as_str())
+            .is_none_or(|a| a == info.api_version());
         if !kind_ok || !av_ok {
             return Err(ApiError::bad_request(format!(
                 "the API version in the data ({}) does not match the expected API version ({})",
@@ -90,8 +122,15 @@ impl ApiServer {
         let mode = FieldValidation::from_query(q)?;
         let decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
         if mode == FieldValidation::Strict && !decoded.unknown_fields.is_empty() {
-            let list: Vec<String> = decoded.unknown_fields.iter().map(|f| format!("unknown field \"{f}\"")).collect();
-            return Err(ApiError::bad_request(format!("strict decoding error: {}", list.join(", "))));
+            let list: Vec<String> = decoded
+                .unknown_fields
+                .iter()
+                .map(|f| format!("unknown field \"{f}\""))
+                .collect();
+            return Err(ApiError::bad_request(format!(
+                "strict decoding error: {}",
+                list.join(", ")
+            )));
         }
         if mode == FieldValidation::Warn {
             for f in &decoded.unknown_fields {
@@ -102,18 +141,34 @@ impl ApiServer {
     }
 
     /// `GET` of one object (or its Table).
-    pub(crate) async fn get(&self, t: &Target, q: &Query, table: bool) -> Result<Response, ApiError> {
+    pub(crate) async fn get(
+        &self,
+        t: &Target,
+        q: &Query,
+        table: bool,
+    ) -> Result<Response, ApiError> {
         let name = t.name.as_deref().unwrap_or_default();
         let (obj, rev) = self.read(t.info, t.ns(), name).await?;
         if table {
-            let v = crate::table::to_table(t.info, std::slice::from_ref(&obj), q, &rev.to_string(), true);
+            let v = crate::table::to_table(
+                t.info,
+                std::slice::from_ref(&obj),
+                q,
+                &rev.to_string(),
+                true,
+            );
             return Ok(json_response(StatusCode::OK, &v));
         }
         Ok(json_response(StatusCode::OK, &obj))
     }
 
     /// `POST` to a collection.
-    pub(crate) async fn create(&self, t: &Target, body: Value, q: &Query) -> Result<(StatusCode, Value), ApiError> {
+    pub(crate) async fn create(
+        &self,
+        t: &Target,
+        body: Value,
+        q: &Query,
+    ) -> Result<(StatusCode, Value), ApiError> {
         let info = t.info;
         let mut obj = self.decode_body(info, body, q)?;
         let ns = if info.namespaced {
@@ -173,7 +228,8 @@ impl ApiServer {
         let key = info.key(ns.as_deref(), &name);
         match self.store.create(&key, to_bytes(&obj)).await {
             Ok(kv) => {
-                meta_mut(&mut obj).insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                meta_mut(&mut obj)
+                    .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
                 Ok((StatusCode::CREATED, obj))
             }
             Err(e) => {
@@ -185,10 +241,17 @@ impl ApiServer {
         }
     }
 
-    async fn check_namespace_open(&self, info: &ResourceInfo, ns: &str, name: &str) -> Result<(), ApiError> {
+    async fn check_namespace_open(
+        &self,
+        info: &ResourceInfo,
+        ns: &str,
+        name: &str,
+    ) -> Result<(), ApiError> {
         let ns_info = resources::find("", "v1", "namespaces").expect("namespaces are served");
         let (nso, _) = self.read(ns_info, None, ns).await?;
-        if nso.pointer("/metadata/deletionTimestamp").is_some() || nso.pointer("/status/phase") == Some(&json!("Terminating")) {
+        if nso.pointer("/metadata/deletionTimestamp").is_some()
+            || nso.pointer("/status/phase") == Some(&json!("Terminating"))
+        {
             return Err(ApiError::forbidden(format!(
                 "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
                 info.qualified()
@@ -198,17 +261,26 @@ impl ApiServer {
     }
 
     /// `PUT` of an object, its `status` or (namespaces) `finalize`.
-    pub(crate) async fn update(&self, t: &Target, body: Value, q: &Query) -> Result<(StatusCode, Value), ApiError> {
+    pub(crate) async fn update(
+        &self,
+        t: &Target,
+        body: Value,
+        q: &Query,
+    ) -> Result<(StatusCode, Value), ApiError> {
         let info = t.info;
         let name = t.name.clone().unwrap_or_default();
         let mut obj = self.decode_body(info, body, q)?;
         if let Some(n) = meta_str(&obj, "name") {
             if n != name {
-                return Err(ApiError::bad_request(format!("the name of the object ({n}) does not match the name on the URL ({name})")));
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )));
             }
         }
         meta_mut(&mut obj).insert("name".into(), json!(name));
-        let precondition: Option<Revision> = meta_str(&obj, "resourceVersion").filter(|s| !s.is_empty()).map(|s| s.parse().unwrap_or(-1));
+        let precondition: Option<Revision> = meta_str(&obj, "resourceVersion")
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap_or(-1));
         let (old, rev) = self.read(info, t.ns(), &name).await?;
         if let Some(p) = precondition {
             if p != rev {
@@ -221,7 +293,14 @@ impl ApiServer {
 
     /// Applies the rules of an update (`sub` = None, `status` or `finalize`) and writes it
     /// if anything changed. `rev` is the revision `old` was read at.
-    pub(crate) async fn write_update(&self, t: &Target, old: &Value, rev: Revision, mut new: Value, q: &Query) -> Result<Value, ApiError> {
+    pub(crate) async fn write_update(
+        &self,
+        t: &Target,
+        old: &Value,
+        rev: Revision,
+        mut new: Value,
+        q: &Query,
+    ) -> Result<Value, ApiError> {
         let info = t.info;
         let name = meta_str(old, "name").unwrap_or_default().to_string();
         match t.sub.as_deref() {
@@ -255,7 +334,14 @@ impl ApiServer {
         {
             let om = old.get("metadata").cloned().unwrap_or(json!({}));
             let m = meta_mut(&mut new);
-            for k in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "generation"] {
+            for k in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "namespace",
+                "generation",
+            ] {
                 match om.get(k) {
                     Some(v) => m.insert(k.into(), v.clone()),
                     None => m.remove(k),
@@ -267,7 +353,11 @@ impl ApiServer {
         defaults::apply_defaults(info.kind, &mut new);
         if t.sub.is_none() {
             if info.generation && old.get("spec") != new.get("spec") {
-                let g = old.pointer("/metadata/generation").and_then(|g| g.as_i64()).unwrap_or(0) + 1;
+                let g = old
+                    .pointer("/metadata/generation")
+                    .and_then(|g| g.as_i64())
+                    .unwrap_or(0)
+                    + 1;
                 meta_mut(&mut new).insert("generation".into(), json!(g));
             }
             if info.kind == "Service" && info.group.is_empty() {
@@ -292,16 +382,36 @@ impl ApiServer {
         }
         let key = info.key(t.ns(), &name);
         let finalized = new.pointer("/metadata/deletionTimestamp").is_some()
-            && new.pointer("/metadata/finalizers").and_then(|f| f.as_array()).is_none_or(|a| a.is_empty())
-            && !(info.kind == "Pod" && new.pointer("/metadata/deletionGracePeriodSeconds").and_then(|g| g.as_i64()).unwrap_or(0) > 0)
-            && !(info.kind == "Namespace" && new.pointer("/spec/finalizers").and_then(|f| f.as_array()).is_some_and(|a| !a.is_empty()));
+            && new
+                .pointer("/metadata/finalizers")
+                .and_then(|f| f.as_array())
+                .is_none_or(|a| a.is_empty())
+            && !(info.kind == "Pod"
+                && new
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(|g| g.as_i64())
+                    .unwrap_or(0)
+                    > 0)
+            && !(info.kind == "Namespace"
+                && new
+                    .pointer("/spec/finalizers")
+                    .and_then(|f| f.as_array())
+                    .is_some_and(|a| !a.is_empty()));
         if finalized {
-            let (_, del_rev) = self.store.delete(&key, Some(rev)).await.map_err(|e| store_error(info, &name, e))?;
+            let (_, del_rev) = self
+                .store
+                .delete(&key, Some(rev))
+                .await
+                .map_err(|e| store_error(info, &name, e))?;
             self.on_deleted(info, &new).await;
             meta_mut(&mut new).insert("resourceVersion".into(), json!(del_rev.to_string()));
             return Ok(new);
         }
-        let kv = self.store.update(&key, to_bytes(&new), rev).await.map_err(|e| store_error(info, &name, e))?;
+        let kv = self
+            .store
+            .update(&key, to_bytes(&new), rev)
+            .await
+            .map_err(|e| store_error(info, &name, e))?;
         if info.kind == "Service" {
             self.release_service(old, Some(&new)).await;
         }
@@ -311,22 +421,39 @@ impl ApiServer {
 
     /// `PATCH` of an object or a subresource; retried on conflicts unless the patch pins a
     /// resourceVersion.
-    pub(crate) async fn patch(&self, t: &Target, content_type: &str, body: &[u8], q: &Query) -> Result<(StatusCode, Value), ApiError> {
+    pub(crate) async fn patch(
+        &self,
+        t: &Target,
+        content_type: &str,
+        body: &[u8],
+        q: &Query,
+    ) -> Result<(StatusCode, Value), ApiError> {
         let info = t.info;
         let name = t.name.clone().unwrap_or_default();
-        let ct = content_type.split(';').next().unwrap_or("").trim().to_string();
+        let ct = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let patch_doc: Value = match ct.as_str() {
             "application/apply-patch+yaml" => crate::meta::parse_body("yaml", body)?,
-            "application/json-patch+json" | "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
-            }
+            "application/json-patch+json"
+            | "application/merge-patch+json"
+            | "application/strategic-merge-patch+json" => serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
             other => return Err(ApiError::unsupported_media_type(other)),
         };
-        let pinned = patch_doc.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()).map(|s| s.to_string());
+        let pinned = patch_doc
+            .pointer("/metadata/resourceVersion")
+            .and_then(|v| v.as_str())
+            .map(|s| s.to_string());
         for _ in 0..8 {
             let (old, rev) = match self.read(info, t.ns(), &name).await {
                 Ok(x) => x,
-                Err(e) if e.code == 404 && ct == "application/apply-patch+yaml" && t.sub.is_none() => {
+                Err(e)
+                    if e.code == 404 && ct == "application/apply-patch+yaml" && t.sub.is_none() =>
+                {
                     // Server-side apply creates missing objects.
                     let mut obj = patch_doc.clone();
                     meta_mut(&mut obj).insert("name".into(), json!(name));
@@ -339,24 +466,47 @@ impl ApiServer {
                     return Err(ApiError::modified(info.group, info.plural, &name));
                 }
             }
-            let base = if t.sub.as_deref() == Some("scale") { scale_of(info, &old)? } else { old.clone() };
-            let kind = if t.sub.as_deref() == Some("scale") { "Scale" } else { info.kind };
+            let base = if t.sub.as_deref() == Some("scale") {
+                scale_of(info, &old)?
+            } else {
+                old.clone()
+            };
+            let kind = if t.sub.as_deref() == Some("scale") {
+                "Scale"
+            } else {
+                info.kind
+            };
             let patched = match ct.as_str() {
-                "application/json-patch+json" => patch::json_patch(&base, &patch_doc).map_err(|e| ApiError::invalid_patch(&e))?,
+                "application/json-patch+json" => {
+                    patch::json_patch(&base, &patch_doc).map_err(|e| ApiError::invalid_patch(&e))?
+                }
                 "application/merge-patch+json" => patch::json_merge_patch(&base, &patch_doc),
-                _ => patch::strategic_merge_patch(kind, &base, &patch_doc).map_err(|e| ApiError::invalid_patch(&e))?,
+                _ => patch::strategic_merge_patch(kind, &base, &patch_doc)
+                    .map_err(|e| ApiError::invalid_patch(&e))?,
             };
             let new = if t.sub.as_deref() == Some("scale") {
-                let replicas = patched.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+                let replicas = patched
+                    .pointer("/spec/replicas")
+                    .cloned()
+                    .unwrap_or(json!(0));
                 let mut n = old.clone();
                 n["spec"]["replicas"] = replicas;
                 n
             } else {
                 self.decode_body(info, patched, q)?
             };
-            let write_target = if t.sub.as_deref() == Some("scale") { Target { sub: None, ..t.clone() } } else { t.clone() };
+            let write_target = if t.sub.as_deref() == Some("scale") {
+                Target {
+                    sub: None,
+                    ..t.clone()
+                }
+            } else {
+                t.clone()
+            };
             match self.write_update(&write_target, &old, rev, new, q).await {
-                Ok(v) if t.sub.as_deref() == Some("scale") => return Ok((StatusCode::OK, scale_of(info, &v)?)),
+                Ok(v) if t.sub.as_deref() == Some("scale") => {
+                    return Ok((StatusCode::OK, scale_of(info, &v)?))
+                }
                 Ok(v) => return Ok((StatusCode::OK, v)),
                 Err(e) if e.code == 409 && e.reason == "Conflict" && pinned.is_none() => continue,
                 Err(e) => return Err(e),
@@ -367,55 +517,122 @@ impl ApiServer {
 
     /// `GET .../scale`.
     pub(crate) async fn get_scale(&self, t: &Target) -> Result<Value, ApiError> {
-        let (obj, _) = self.read(t.info, t.ns(), t.name.as_deref().unwrap_or_default()).await?;
+        let (obj, _) = self
+            .read(t.info, t.ns(), t.name.as_deref().unwrap_or_default())
+            .await?;
         scale_of(t.info, &obj)
     }
 
     /// `PUT .../scale`.
-    pub(crate) async fn update_scale(&self, t: &Target, body: Value, q: &Query) -> Result<Value, ApiError> {
+    pub(crate) async fn update_scale(
+        &self,
+        t: &Target,
+        body: Value,
+        q: &Query,
+    ) -> Result<Value, ApiError> {
         let name = t.name.clone().unwrap_or_default();
         let scale = resources::decode_scale(body).map_err(ApiError::bad_request)?;
         let (old, rev) = self.read(t.info, t.ns(), &name).await?;
-        if let Some(p) = scale.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()).filter(|s| !s.is_empty()) {
+        if let Some(p) = scale
+            .pointer("/metadata/resourceVersion")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+        {
             if p != rev.to_string() {
                 return Err(ApiError::modified(t.info.group, t.info.plural, &name));
             }
         }
-        let replicas = scale.pointer("/spec/replicas").and_then(|r| r.as_i64()).unwrap_or(0);
+        let replicas = scale
+            .pointer("/spec/replicas")
+            .and_then(|r| r.as_i64())
+            .unwrap_or(0);
         if replicas < 0 {
-            return Err(ApiError::invalid("autoscaling", "Scale", &name, &[ordo_api::status::Cause::invalid("spec.replicas", replicas, "must be greater than or equal to 0")]));
+            return Err(ApiError::invalid(
+                "autoscaling",
+                "Scale",
+                &name,
+                &[ordo_api::status::Cause::invalid(
+                    "spec.replicas",
+                    replicas,
+                    "must be greater than or equal to 0",
+                )],
+            ));
         }
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(replicas);
-        let v = self.write_update(&Target { sub: None, ..t.clone() }, &old, rev, new, q).await?;
+        let v = self
+            .write_update(
+                &Target {
+                    sub: None,
+                    ..t.clone()
+                },
+                &old,
+                rev,
+                new,
+                q,
+            )
+            .await?;
         scale_of(t.info, &v)
     }
 
     /// `POST pods/NAME/binding`: the scheduler assigns a pod to a node.
     pub(crate) async fn bind(&self, t: &Target, body: Value) -> Result<Value, ApiError> {
         let name = t.name.clone().unwrap_or_default();
-        let node = body.pointer("/target/name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+        let node = body
+            .pointer("/target/name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("")
+            .to_string();
         if node.is_empty() {
-            return Err(ApiError::invalid("", "Binding", &name, &[ordo_api::status::Cause::required("target.name", "")]));
+            return Err(ApiError::invalid(
+                "",
+                "Binding",
+                &name,
+                &[ordo_api::status::Cause::required("target.name", "")],
+            ));
         }
         for _ in 0..5 {
             let (old, rev) = self.read(t.info, t.ns(), &name).await?;
-            if let Some(cur) = old.pointer("/spec/nodeName").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
-                return Err(ApiError::conflict("", "pods", &name, &format!("pod {name} is already assigned to node \"{cur}\"")));
+            if let Some(cur) = old
+                .pointer("/spec/nodeName")
+                .and_then(|n| n.as_str())
+                .filter(|n| !n.is_empty())
+            {
+                return Err(ApiError::conflict(
+                    "",
+                    "pods",
+                    &name,
+                    &format!("pod {name} is already assigned to node \"{cur}\""),
+                ));
             }
             if old.pointer("/metadata/deletionTimestamp").is_some() {
-                return Err(ApiError::conflict("", "pods", &name, "pod is being deleted, cannot be assigned to a host"));
+                return Err(ApiError::conflict(
+                    "",
+                    "pods",
+                    &name,
+                    "pod is being deleted, cannot be assigned to a host",
+                ));
             }
             let mut new = old.clone();
             new["spec"]["nodeName"] = json!(node);
             let cond = json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now_rfc3339()});
-            let conds = new["status"]["conditions"].as_array().cloned().unwrap_or_default();
-            let mut conds: Vec<Value> = conds.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+            let conds = new["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut conds: Vec<Value> = conds
+                .into_iter()
+                .filter(|c| c["type"] != "PodScheduled")
+                .collect();
             conds.insert(0, cond);
             new["status"]["conditions"] = json!(conds);
             let key = t.info.key(t.ns(), &name);
             match self.store.update(&key, to_bytes(&new), rev).await {
-                Ok(_) => return Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})),
+                Ok(_) => {
+                    return Ok(
+                        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                    )
+                }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(store_error(t.info, &name, e)),
             }
@@ -425,20 +642,63 @@ impl ApiServer {
 
     /// Allocates the ClusterIP (on create) and missing NodePorts of a Service.
     async fn allocate_service(&self, svc: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
-        let owner = format!("{}/{}", meta_str(svc, "namespace").unwrap_or(""), meta_str(svc, "name").unwrap_or(""));
-        let ty = svc.pointer("/spec/type").and_then(|t| t.as_str()).unwrap_or("ClusterIP").to_string();
+        let owner = format!(
+            "{}/{}",
+            meta_str(svc, "namespace").unwrap_or(""),
+            meta_str(svc, "name").unwrap_or("")
+        );
+        let ty = svc
+            .pointer("/spec/type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("ClusterIP")
+            .to_string();
         if old.is_none() && ty != "ExternalName" {
-            let requested = svc.pointer("/spec/clusterIP").and_then(|c| c.as_str()).unwrap_or("").to_string();
+            let requested = svc
+                .pointer("/spec/clusterIP")
+                .and_then(|c| c.as_str())
+                .unwrap_or("")
+                .to_string();
             let ip = match requested.as_str() {
-                "" => alloc::allocate_ip(self.store.as_ref(), &self.service_cidr, &owner).await?.to_string(),
+                "" => alloc::allocate_ip(self.store.as_ref(), &self.service_cidr, &owner)
+                    .await?
+                    .to_string(),
                 "None" => "None".to_string(),
                 ip => {
-                    let parsed: std::net::Ipv4Addr = ip.parse().map_err(|_| ApiError::invalid("", "Service", &owner, &[ordo_api::status::Cause::invalid("spec.clusterIPs[0]", format!("\"{ip}\""), "must be a valid IP address")]))?;
+                    let parsed: std::net::Ipv4Addr = ip.parse().map_err(|_| {
+                        ApiError::invalid(
+                            "",
+                            "Service",
+                            &owner,
+                            &[ordo_api::status::Cause::invalid(
+                                "spec.clusterIPs[0]",
+                                format!("\"{ip}\""),
+                                "must be a valid IP address",
+                            )],
+                        )
+                    })?;
                     if !self.service_cidr.contains(parsed) {
-                        return Err(ApiError::invalid("", "Service", meta_str(svc, "name").unwrap_or(""), &[ordo_api::status::Cause::invalid("spec.clusterIPs", format!("[]string{{\"{ip}\"}}"), "failed to allocate IP: the provided IP is not in the valid range")]));
+                        return Err(ApiError::invalid(
+                            "",
+                            "Service",
+                            meta_str(svc, "name").unwrap_or(""),
+                            &[ordo_api::status::Cause::invalid(
+                                "spec.clusterIPs",
+                                format!("[]string{{\"{ip}\"}}"),
+                                "failed to allocate IP: the provided IP is not in the valid range",
+                            )],
+                        ));
                     }
                     if !alloc::claim_ip(self.store.as_ref(), parsed, &owner).await? {
-                        return Err(ApiError::invalid("", "Service", meta_str(svc, "name").unwrap_or(""), &[ordo_api::status::Cause::invalid("spec.clusterIPs", format!("[]string{{\"{ip}\"}}"), "failed to allocate IP: provided IP is already allocated")]));
+                        return Err(ApiError::invalid(
+                            "",
+                            "Service",
+                            meta_str(svc, "name").unwrap_or(""),
+                            &[ordo_api::status::Cause::invalid(
+                                "spec.clusterIPs",
+                                format!("[]string{{\"{ip}\"}}"),
+                                "failed to allocate IP: provided IP is already allocated",
+                            )],
+                        ));
                     }
                     ip.to_string()
                 }
@@ -447,21 +707,47 @@ impl ApiServer {
             svc["spec"]["clusterIPs"] = json!([ip]);
         }
         if ty == "NodePort" || ty == "LoadBalancer" {
-            let old_ports: Vec<Value> = old.and_then(|o| o.pointer("/spec/ports")).and_then(|p| p.as_array()).cloned().unwrap_or_default();
-            if let Some(ports) = svc.pointer_mut("/spec/ports").and_then(|p| p.as_array_mut()) {
+            let old_ports: Vec<Value> = old
+                .and_then(|o| o.pointer("/spec/ports"))
+                .and_then(|p| p.as_array())
+                .cloned()
+                .unwrap_or_default();
+            if let Some(ports) = svc
+                .pointer_mut("/spec/ports")
+                .and_then(|p| p.as_array_mut())
+            {
                 for p in ports.iter_mut() {
-                    let has = p.get("nodePort").and_then(|n| n.as_u64()).filter(|n| *n > 0);
+                    let has = p
+                        .get("nodePort")
+                        .and_then(|n| n.as_u64())
+                        .filter(|n| *n > 0);
                     let port_no = p.get("port").cloned();
-                    let previous = old_ports.iter().find(|o| o.get("port") == port_no.as_ref()).and_then(|o| o.get("nodePort")).and_then(|n| n.as_u64());
+                    let previous = old_ports
+                        .iter()
+                        .find(|o| o.get("port") == port_no.as_ref())
+                        .and_then(|o| o.get("nodePort"))
+                        .and_then(|n| n.as_u64());
                     match (has, previous) {
                         (Some(n), Some(prev)) if n == prev => {}
                         (Some(n), _) => {
                             if !alloc::claim_port(self.store.as_ref(), n as u32, &owner).await? {
-                                return Err(ApiError::invalid("", "Service", meta_str(svc, "name").unwrap_or(""), &[ordo_api::status::Cause::invalid("spec.ports[0].nodePort", n, "provided port is already allocated")]));
+                                return Err(ApiError::invalid(
+                                    "",
+                                    "Service",
+                                    meta_str(svc, "name").unwrap_or(""),
+                                    &[ordo_api::status::Cause::invalid(
+                                        "spec.ports[0].nodePort",
+                                        n,
+                                        "provided port is already allocated",
+                                    )],
+                                ));
                             }
                         }
                         (None, Some(prev)) => p["nodePort"] = json!(prev),
-                        (None, None) => p["nodePort"] = json!(alloc::allocate_port(self.store.as_ref(), &owner).await?),
+                        (None, None) => {
+                            p["nodePort"] =
+                                json!(alloc::allocate_port(self.store.as_ref(), &owner).await?)
+                        }
                     }
                 }
             }
@@ -472,7 +758,14 @@ impl ApiServer {
     /// Releases what `old` held that `new` (None: deleted) no longer holds.
     async fn release_service(&self, old: &Value, new: Option<&Value>) {
         let ports = |v: Option<&Value>| -> Vec<u64> {
-            v.and_then(|v| v.pointer("/spec/ports")).and_then(|p| p.as_array()).map(|a| a.iter().filter_map(|p| p.get("nodePort").and_then(|n| n.as_u64())).collect()).unwrap_or_default()
+            v.and_then(|v| v.pointer("/spec/ports"))
+                .and_then(|p| p.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.get("nodePort").and_then(|n| n.as_u64()))
+                        .collect()
+                })
+                .unwrap_or_default()
         };
         let keep = ports(new);
         for p in ports(Some(old)) {
@@ -481,7 +774,11 @@ impl ApiServer {
             }
         }
         if new.is_none() {
-            if let Some(ip) = old.pointer("/spec/clusterIP").and_then(|c| c.as_str()).filter(|c| !c.is_empty() && *c != "None") {
+            if let Some(ip) = old
+                .pointer("/spec/clusterIP")
+                .and_then(|c| c.as_str())
+                .filter(|c| !c.is_empty() && *c != "None")
+            {
                 alloc::release_ip(self.store.as_ref(), ip).await;
             }
         }
@@ -489,23 +786,42 @@ impl ApiServer {
 
     /// Storage classes in the store.
     async fn storage_classes(&self) -> Result<Vec<Value>, ApiError> {
-        let info = resources::find("storage.k8s.io", "v1", "storageclasses").expect("storageclasses are served");
-        let page = self.store.list(&info.ns_prefix(None), None, 0).await.map_err(|e| store_error(info, "", e))?;
+        let info = resources::find("storage.k8s.io", "v1", "storageclasses")
+            .expect("storageclasses are served");
+        let page = self
+            .store
+            .list(&info.ns_prefix(None), None, 0)
+            .await
+            .map_err(|e| store_error(info, "", e))?;
         page.items.iter().map(object_from_kv).collect()
     }
 
     /// Admission `DefaultStorageClass`: a claim without a class gets the default one (the
     /// newest if several are marked default).
     async fn admit_default_storage_class(&self, pvc: &mut Value) -> Result<(), ApiError> {
-        if pvc.pointer("/spec/storageClassName").is_some() || pvc.pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class").is_some() {
+        if pvc.pointer("/spec/storageClassName").is_some()
+            || pvc
+                .pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
+                .is_some()
+        {
             return Ok(());
         }
         let is_default = |sc: &&Value| {
-            let a = |k: &str| sc.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1"))).and_then(Value::as_str) == Some("true");
-            a("storageclass.kubernetes.io/is-default-class") || a("storageclass.beta.kubernetes.io/is-default-class")
+            let a = |k: &str| {
+                sc.pointer(&format!("/metadata/annotations/{}", k.replace('/', "~1")))
+                    .and_then(Value::as_str)
+                    == Some("true")
+            };
+            a("storageclass.kubernetes.io/is-default-class")
+                || a("storageclass.beta.kubernetes.io/is-default-class")
         };
         let classes = self.storage_classes().await?;
-        let newest = classes.iter().filter(is_default).max_by_key(|sc| (meta_str(sc, "creationTimestamp").unwrap_or("").to_string(), meta_str(sc, "name").unwrap_or("").to_string()));
+        let newest = classes.iter().filter(is_default).max_by_key(|sc| {
+            (
+                meta_str(sc, "creationTimestamp").unwrap_or("").to_string(),
+                meta_str(sc, "name").unwrap_or("").to_string(),
+            )
+        });
         if let Some(name) = newest.and_then(|sc| meta_str(sc, "name")) {
             pvc["spec"]["storageClassName"] = json!(name);
         }
@@ -515,8 +831,14 @@ impl ApiServer {
     /// Admission `PersistentVolumeClaimResize`: a claim may grow only if its class allows
     /// volume expansion.
     async fn admit_claim_resize(&self, new: &Value, old: &Value) -> Result<(), ApiError> {
-        let size = |v: &Value| v.pointer("/spec/resources/requests/storage").and_then(Value::as_str).and_then(quantity_value);
-        let (Some(n), Some(o)) = (size(new), size(old)) else { return Ok(()) };
+        let size = |v: &Value| {
+            v.pointer("/spec/resources/requests/storage")
+                .and_then(Value::as_str)
+                .and_then(quantity_value)
+        };
+        let (Some(n), Some(o)) = (size(new), size(old)) else {
+            return Ok(());
+        };
         if n <= o {
             return Ok(());
         }
@@ -525,13 +847,20 @@ impl ApiServer {
             return Err(ApiError::forbidden(format!("persistentvolumeclaims \"{name}\" is forbidden: Only bound persistent volume claims can be expanded")));
         }
         let class = |v: &Value| {
-            v.pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class").or_else(|| v.pointer("/spec/storageClassName")).and_then(Value::as_str).unwrap_or("").to_string()
+            v.pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
+                .or_else(|| v.pointer("/spec/storageClassName"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
         };
         let (nc, oc) = (class(new), class(old));
         let allowed = !nc.is_empty()
             && !oc.is_empty()
             && nc == oc
-            && self.storage_classes().await?.iter().any(|sc| meta_str(sc, "name") == Some(nc.as_str()) && sc.get("allowVolumeExpansion") == Some(&json!(true)));
+            && self.storage_classes().await?.iter().any(|sc| {
+                meta_str(sc, "name") == Some(nc.as_str())
+                    && sc.get("allowVolumeExpansion") == Some(&json!(true))
+            });
         if allowed {
             return Ok(());
         }
@@ -551,7 +880,12 @@ impl ApiServer {
     pub(crate) fn openapi_hash(&self, gv: &str) -> String {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        (gv, env!("CARGO_PKG_VERSION"), ordo_api::resources::RESOURCES.len()).hash(&mut h);
+        (
+            gv,
+            env!("CARGO_PKG_VERSION"),
+            ordo_api::resources::RESOURCES.len(),
+        )
+            .hash(&mut h);
         format!("{:016X}", h.finish())
     }
 
@@ -602,7 +936,9 @@ fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
 /// The value of a quantity (`1Gi`, `500M`, `1.5e9`), approximately; enough to compare sizes.
 fn quantity_value(q: &str) -> Option<f64> {
     let q = q.trim();
-    let split = q.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-'))).unwrap_or(q.len());
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(q.len());
     let (num, suffix) = q.split_at(split);
     let n: f64 = num.parse().ok()?;
     let mult = match suffix {
@@ -630,7 +966,10 @@ fn quantity_value(q: &str) -> Option<f64> {
 fn add_finalizer(obj: &mut Value, finalizer: &str) {
     let m = meta_mut(obj);
     let list = m.entry("finalizers").or_insert_with(|| json!([]));
-    if let Some(a) = list.as_array_mut().filter(|a| !a.contains(&json!(finalizer))) {
+    if let Some(a) = list
+        .as_array_mut()
+        .filter(|a| !a.contains(&json!(finalizer)))
+    {
         a.push(json!(finalizer));
     }
 }
@@ -639,7 +978,10 @@ fn add_finalizer(obj: &mut Value, finalizer: &str) {
 /// of the old type (node ports, traffic policies) go when the type no longer has them.
 fn prepare_service_update(new: &mut Value, old: &Value) {
     let spec = |v: &Value, f: &str| v.pointer(&format!("/spec/{f}")).cloned();
-    if spec(new, "clusterIP").and_then(|c| c.as_str().map(str::is_empty)).unwrap_or(true) {
+    if spec(new, "clusterIP")
+        .and_then(|c| c.as_str().map(str::is_empty))
+        .unwrap_or(true)
+    {
         if let Some(ip) = spec(old, "clusterIP") {
             new["spec"]["clusterIP"] = ip;
         }
@@ -647,9 +989,14 @@ fn prepare_service_update(new: &mut Value, old: &Value) {
             new["spec"]["clusterIPs"] = ips;
         }
     }
-    let ty = spec(new, "type").and_then(|t| t.as_str().map(str::to_string)).unwrap_or_else(|| "ClusterIP".into());
+    let ty = spec(new, "type")
+        .and_then(|t| t.as_str().map(str::to_string))
+        .unwrap_or_else(|| "ClusterIP".into());
     if ty == "ClusterIP" || ty == "ExternalName" {
-        if let Some(ports) = new.pointer_mut("/spec/ports").and_then(|p| p.as_array_mut()) {
+        if let Some(ports) = new
+            .pointer_mut("/spec/ports")
+            .and_then(|p| p.as_array_mut())
+        {
             for p in ports {
                 if let Some(o) = p.as_object_mut() {
                     o.remove("nodePort");
@@ -665,7 +1012,11 @@ fn prepare_service_update(new: &mut Value, old: &Value) {
 
 /// The pod's QoS class from its containers' requests and limits.
 fn qos_class(pod: &Value) -> &'static str {
-    let containers = pod.pointer("/spec/containers").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+    let containers = pod
+        .pointer("/spec/containers")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
     let mut any = false;
     let mut guaranteed = !containers.is_empty();
     for c in &containers {
@@ -694,7 +1045,9 @@ fn qos_class(pod: &Value) -> &'static str {
 /// The autoscaling/v1 Scale of a workload.
 pub(crate) fn scale_of(_info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
     let sel = obj.pointer("/spec/selector").cloned().unwrap_or(json!({}));
-    let selector = LabelSelector::from_label_selector(&sel).map(|s| s.to_string()).unwrap_or_default();
+    let selector = LabelSelector::from_label_selector(&sel)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let m = obj.get("metadata").cloned().unwrap_or(json!({}));
     Ok(json!({
         "kind": "Scale",

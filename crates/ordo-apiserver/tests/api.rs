@@ -19,35 +19,63 @@ async fn start() -> Api {
     let pki = Pki::load_or_create(dir.path(), &[]).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = ApiServer::new(Config { store, token: pki.token.clone(), service_cidr: "10.96.0.0/12".into(), advertise: addr }).await.unwrap();
+    let server = ApiServer::new(Config {
+        store,
+        token: pki.token.clone(),
+        service_cidr: "10.96.0.0/12".into(),
+        advertise: addr,
+    })
+    .await
+    .unwrap();
     tokio::spawn(server.serve(listener, pki.server_config().unwrap()));
     let ca = reqwest::Certificate::from_pem(pki.ca_cert_pem.as_bytes()).unwrap();
     let client = Client::builder().add_root_certificate(ca).build().unwrap();
-    Api { base: format!("https://127.0.0.1:{}", addr.port()), client, token: pki.token.clone(), _dir: dir }
+    Api {
+        base: format!("https://127.0.0.1:{}", addr.port()),
+        client,
+        token: pki.token.clone(),
+        _dir: dir,
+    }
 }
 
 impl Api {
-    async fn req(&self, method: reqwest::Method, path: &str, ct: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut r = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token).header("Content-Type", ct);
+    async fn req(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        ct: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Content-Type", ct);
         if let Some(b) = body {
             r = r.body(b.to_string());
         }
         let resp = r.send().await.unwrap();
         let code = resp.status();
         let text = resp.text().await.unwrap();
-        (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.req(reqwest::Method::GET, path, "application/json", None).await
+        self.req(reqwest::Method::GET, path, "application/json", None)
+            .await
     }
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.req(reqwest::Method::POST, path, "application/json", Some(body)).await
+        self.req(reqwest::Method::POST, path, "application/json", Some(body))
+            .await
     }
     async fn patch(&self, path: &str, ct: &str, body: Value) -> (StatusCode, Value) {
         self.req(reqwest::Method::PATCH, path, ct, Some(body)).await
     }
     async fn delete(&self, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.req(reqwest::Method::DELETE, path, "application/json", body).await
+        self.req(reqwest::Method::DELETE, path, "application/json", body)
+            .await
     }
 }
 
@@ -62,13 +90,31 @@ const STS: &str = "/apis/apps/v1/namespaces/default/statefulsets";
 #[tokio::test]
 async fn health_and_version_are_public_everything_else_needs_the_token() {
     let api = start().await;
-    let r = api.client.get(format!("{}/version", api.base)).send().await.unwrap();
+    let r = api
+        .client
+        .get(format!("{}/version", api.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!((v["major"].as_str(), v["minor"].as_str()), (Some("1"), Some("33")));
-    let r = api.client.get(format!("{}/readyz", api.base)).send().await.unwrap();
+    assert_eq!(
+        (v["major"].as_str(), v["minor"].as_str()),
+        (Some("1"), Some("33"))
+    );
+    let r = api
+        .client
+        .get(format!("{}/readyz", api.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = api.client.get(format!("{}/api/v1/pods", api.base)).send().await.unwrap();
+    let r = api
+        .client
+        .get(format!("{}/api/v1/pods", api.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["reason"], "Unauthorized");
@@ -81,18 +127,38 @@ async fn aggregated_discovery_has_the_exact_content_type() {
         .client
         .get(format!("{}/apis", api.base))
         .bearer_auth(&api.token)
-        .header("Accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
+        .header(
+            "Accept",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+        )
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["content-type"], "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+    );
     let v: Value = r.json().await.unwrap();
-    let apps = v["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == "apps").unwrap();
-    let sts = apps["versions"][0]["resources"].as_array().unwrap().iter().find(|r| r["resource"] == "statefulsets").unwrap();
+    let apps = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metadata"]["name"] == "apps")
+        .unwrap();
+    let sts = apps["versions"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "statefulsets")
+        .unwrap();
     assert_eq!(sts["shortNames"], json!(["sts"]));
     assert_eq!(sts["categories"], json!(["all"]));
     let (_, legacy) = api.get("/api/v1").await;
-    assert!(legacy["resources"].as_array().unwrap().iter().any(|r| r["name"] == "pods/status"));
+    assert!(legacy["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["name"] == "pods/status"));
 }
 
 #[tokio::test]
@@ -103,39 +169,105 @@ async fn create_get_conflict_and_generation() {
     assert_eq!(created["metadata"]["generation"], 1);
     assert_eq!(created["status"]["replicas"], 0);
     let (code, dup) = api.post(STS, sts("web")).await;
-    assert_eq!((code.as_u16(), dup["reason"].as_str()), (409, Some("AlreadyExists")));
+    assert_eq!(
+        (code.as_u16(), dup["reason"].as_str()),
+        (409, Some("AlreadyExists"))
+    );
     assert_eq!(dup["message"], "statefulsets.apps \"web\" already exists");
     // Stale resourceVersion on update → 409 Conflict.
     let mut stale = created.clone();
     stale["spec"]["replicas"] = json!(3);
-    let (code, _) = api.req(reqwest::Method::PUT, &format!("{STS}/web"), "application/json", Some(stale.clone())).await;
+    let (code, _) = api
+        .req(
+            reqwest::Method::PUT,
+            &format!("{STS}/web"),
+            "application/json",
+            Some(stale.clone()),
+        )
+        .await;
     assert_eq!(code, 200);
-    let (code, conflict) = api.req(reqwest::Method::PUT, &format!("{STS}/web"), "application/json", Some(stale)).await;
-    assert_eq!((code.as_u16(), conflict["reason"].as_str()), (409, Some("Conflict")));
+    let (code, conflict) = api
+        .req(
+            reqwest::Method::PUT,
+            &format!("{STS}/web"),
+            "application/json",
+            Some(stale),
+        )
+        .await;
+    assert_eq!(
+        (code.as_u16(), conflict["reason"].as_str()),
+        (409, Some("Conflict"))
+    );
     let (_, got) = api.get(&format!("{STS}/web")).await;
     assert_eq!(got["metadata"]["generation"], 2);
     // Metadata-only change: no generation bump. No-op patch: same resourceVersion.
-    let (_, labeled) = api.patch(&format!("{STS}/web"), "application/merge-patch+json", json!({"metadata": {"labels": {"x": "y"}}})).await;
+    let (_, labeled) = api
+        .patch(
+            &format!("{STS}/web"),
+            "application/merge-patch+json",
+            json!({"metadata": {"labels": {"x": "y"}}}),
+        )
+        .await;
     assert_eq!(labeled["metadata"]["generation"], 2);
-    let (_, again) = api.patch(&format!("{STS}/web"), "application/merge-patch+json", json!({"metadata": {"labels": {"x": "y"}}})).await;
-    assert_eq!(again["metadata"]["resourceVersion"], labeled["metadata"]["resourceVersion"]);
+    let (_, again) = api
+        .patch(
+            &format!("{STS}/web"),
+            "application/merge-patch+json",
+            json!({"metadata": {"labels": {"x": "y"}}}),
+        )
+        .await;
+    assert_eq!(
+        again["metadata"]["resourceVersion"],
+        labeled["metadata"]["resourceVersion"]
+    );
 }
 
 #[tokio::test]
 async fn status_and_spec_writes_are_kept_apart() {
     let api = start().await;
     api.post(STS, sts("web")).await;
-    let (code, v) = api.patch(&format!("{STS}/web/status"), "application/merge-patch+json", json!({"spec": {"replicas": 9}, "status": {"replicas": 2, "readyReplicas": 1}})).await;
+    let (code, v) = api
+        .patch(
+            &format!("{STS}/web/status"),
+            "application/merge-patch+json",
+            json!({"spec": {"replicas": 9}, "status": {"replicas": 2, "readyReplicas": 1}}),
+        )
+        .await;
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["status"]["readyReplicas"], 1);
-    assert_eq!(v["spec"]["replicas"], 2, "status writes must not change spec");
-    let (_, v) = api.patch(&format!("{STS}/web"), "application/merge-patch+json", json!({"spec": {"replicas": 4}, "status": {"readyReplicas": 7}})).await;
+    assert_eq!(
+        v["spec"]["replicas"], 2,
+        "status writes must not change spec"
+    );
+    let (_, v) = api
+        .patch(
+            &format!("{STS}/web"),
+            "application/merge-patch+json",
+            json!({"spec": {"replicas": 4}, "status": {"readyReplicas": 7}}),
+        )
+        .await;
     assert_eq!(v["spec"]["replicas"], 4);
-    assert_eq!(v["status"]["readyReplicas"], 1, "spec writes must not change status");
+    assert_eq!(
+        v["status"]["readyReplicas"], 1,
+        "spec writes must not change status"
+    );
     // The scale subresource.
-    let (code, scale) = api.patch(&format!("{STS}/web/scale"), "application/merge-patch+json", json!({"spec": {"replicas": 5}})).await;
+    let (code, scale) = api
+        .patch(
+            &format!("{STS}/web/scale"),
+            "application/merge-patch+json",
+            json!({"spec": {"replicas": 5}}),
+        )
+        .await;
     assert_eq!(code, 200, "{scale}");
-    assert_eq!((scale["kind"].as_str(), scale["spec"]["replicas"].as_i64(), scale["status"]["selector"].as_str()), (Some("Scale"), Some(5), Some("app=web")));
+    assert_eq!(
+        (
+            scale["kind"].as_str(),
+            scale["spec"]["replicas"].as_i64(),
+            scale["status"]["selector"].as_str()
+        ),
+        (Some("Scale"), Some(5), Some("app=web"))
+    );
 }
 
 #[tokio::test]
@@ -148,14 +280,33 @@ async fn validation_errors_have_causes() {
     assert_eq!(code, 422, "{v}");
     assert_eq!(v["reason"], "Invalid");
     assert_eq!(v["details"]["kind"], "StatefulSet");
-    let fields: Vec<&str> = v["details"]["causes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
-    assert!(fields.contains(&"spec.replicas") && fields.contains(&"spec.template.spec.containers[0].image"), "{fields:?}");
+    let fields: Vec<&str> = v["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"spec.replicas")
+            && fields.contains(&"spec.template.spec.containers[0].image"),
+        "{fields:?}"
+    );
     let mut unknown = sts("web2");
     unknown["spec"]["bogus"] = json!(true);
-    let (code, v) = api.post(&format!("{STS}?fieldValidation=Strict"), unknown.clone()).await;
+    let (code, v) = api
+        .post(&format!("{STS}?fieldValidation=Strict"), unknown.clone())
+        .await;
     assert_eq!(code, 400);
-    assert!(v["message"].as_str().unwrap().contains("unknown field \"spec.bogus\""), "{v}");
-    let (code, _) = api.post(&format!("{STS}?fieldValidation=Ignore"), unknown).await;
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field \"spec.bogus\""),
+        "{v}"
+    );
+    let (code, _) = api
+        .post(&format!("{STS}?fieldValidation=Ignore"), unknown)
+        .await;
     assert_eq!(code, 201);
 }
 
@@ -172,24 +323,44 @@ async fn list_pages_with_continue_and_selectors() {
     let api = start().await;
     for i in 0..5 {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm{i}"), "labels": {"even": (i % 2 == 0).to_string()}}});
-        assert_eq!(api.post("/api/v1/namespaces/default/configmaps", cm).await.0, 201);
+        assert_eq!(
+            api.post("/api/v1/namespaces/default/configmaps", cm)
+                .await
+                .0,
+            201
+        );
     }
-    let (_, p1) = api.get("/api/v1/namespaces/default/configmaps?limit=2").await;
+    let (_, p1) = api
+        .get("/api/v1/namespaces/default/configmaps?limit=2")
+        .await;
     assert_eq!(p1["items"].as_array().unwrap().len(), 2);
     let token = p1["metadata"]["continue"].as_str().unwrap().to_string();
-    let (_, p2) = api.get(&format!("/api/v1/namespaces/default/configmaps?limit=2&continue={token}")).await;
+    let (_, p2) = api
+        .get(&format!(
+            "/api/v1/namespaces/default/configmaps?limit=2&continue={token}"
+        ))
+        .await;
     assert_eq!(p2["items"][0]["metadata"]["name"], "cm2");
-    let (_, even) = api.get("/api/v1/namespaces/default/configmaps?labelSelector=even%3Dtrue").await;
+    let (_, even) = api
+        .get("/api/v1/namespaces/default/configmaps?labelSelector=even%3Dtrue")
+        .await;
     assert_eq!(even["items"].as_array().unwrap().len(), 3);
-    let (_, one) = api.get("/api/v1/configmaps?fieldSelector=metadata.name%3Dcm4").await;
+    let (_, one) = api
+        .get("/api/v1/configmaps?fieldSelector=metadata.name%3Dcm4")
+        .await;
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
-    let (code, _) = api.get("/api/v1/configmaps?fieldSelector=spec.nope%3Dx").await;
+    let (code, _) = api
+        .get("/api/v1/configmaps?fieldSelector=spec.nope%3Dx")
+        .await;
     assert_eq!(code, 400);
     let r = api
         .client
         .get(format!("{}/api/v1/namespaces/default/configmaps", api.base))
         .bearer_auth(&api.token)
-        .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+        .header(
+            "Accept",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        )
         .send()
         .await
         .unwrap();
@@ -204,26 +375,61 @@ async fn list_pages_with_continue_and_selectors() {
 async fn watch_replays_from_a_revision_and_filters() {
     let api = start().await;
     let (_, a) = api.post(STS, sts("a")).await;
-    let rv = a["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = a["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     api.post(STS, sts("b")).await;
-    api.patch(&format!("{STS}/a"), "application/merge-patch+json", json!({"spec": {"replicas": 3}})).await;
+    api.patch(
+        &format!("{STS}/a"),
+        "application/merge-patch+json",
+        json!({"spec": {"replicas": 3}}),
+    )
+    .await;
     api.delete(&format!("{STS}/b"), None).await;
     let r = api
         .client
-        .get(format!("{}{STS}?watch=true&resourceVersion={rv}&timeoutSeconds=1", api.base))
+        .get(format!(
+            "{}{STS}?watch=true&resourceVersion={rv}&timeoutSeconds=1",
+            api.base
+        ))
         .bearer_auth(&api.token)
         .send()
         .await
         .unwrap();
     let text = r.text().await.unwrap();
-    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kinds: Vec<(String, String)> = events.iter().map(|e| (e["type"].as_str().unwrap().to_string(), e["object"]["metadata"]["name"].as_str().unwrap().to_string())).collect();
-    assert_eq!(kinds, [("ADDED".into(), "b".into()), ("MODIFIED".into(), "a".into()), ("DELETED".into(), "b".into())]);
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ADDED".into(), "b".into()),
+            ("MODIFIED".into(), "a".into()),
+            ("DELETED".into(), "b".into())
+        ]
+    );
     assert!(events.iter().all(|e| e["object"]["kind"] == "StatefulSet"));
     // Field-selected watch from "0" starts with a synthetic ADDED.
     let r = api
         .client
-        .get(format!("{}{STS}?watch=true&fieldSelector=metadata.name%3Da&timeoutSeconds=1", api.base))
+        .get(format!(
+            "{}{STS}?watch=true&fieldSelector=metadata.name%3Da&timeoutSeconds=1",
+            api.base
+        ))
         .bearer_auth(&api.token)
         .send()
         .await
@@ -237,17 +443,29 @@ async fn finalizers_hold_deletion_until_removed() {
     let api = start().await;
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "f", "finalizers": ["example.com/hold"]}});
     api.post("/api/v1/namespaces/default/configmaps", cm).await;
-    let (code, v) = api.delete("/api/v1/namespaces/default/configmaps/f", None).await;
+    let (code, v) = api
+        .delete("/api/v1/namespaces/default/configmaps/f", None)
+        .await;
     assert_eq!(code, 200);
     assert!(v["metadata"]["deletionTimestamp"].is_string());
     let (code, _) = api.get("/api/v1/namespaces/default/configmaps/f").await;
     assert_eq!(code, 200);
-    api.patch("/api/v1/namespaces/default/configmaps/f", "application/merge-patch+json", json!({"metadata": {"finalizers": null}})).await;
+    api.patch(
+        "/api/v1/namespaces/default/configmaps/f",
+        "application/merge-patch+json",
+        json!({"metadata": {"finalizers": null}}),
+    )
+    .await;
     let (code, _) = api.get("/api/v1/namespaces/default/configmaps/f").await;
     assert_eq!(code, 404);
     // Orphan propagation is recorded as a finalizer for the garbage collector.
     api.post(STS, sts("o")).await;
-    let (_, v) = api.delete(&format!("{STS}/o"), Some(json!({"propagationPolicy": "Orphan"}))).await;
+    let (_, v) = api
+        .delete(
+            &format!("{STS}/o"),
+            Some(json!({"propagationPolicy": "Orphan"})),
+        )
+        .await;
     assert_eq!(v["metadata"]["finalizers"], json!(["orphan"]));
 }
 
@@ -272,11 +490,20 @@ async fn services_get_distinct_cluster_ips_and_node_ports() {
     put["spec"]["clusterIP"] = json!("");
     put["spec"].as_object_mut().unwrap().remove("clusterIPs");
     put["spec"]["type"] = json!("ClusterIP");
-    let (code, v) = api.req(reqwest::Method::PUT, "/api/v1/namespaces/default/services/s0", "application/json", Some(put)).await;
+    let (code, v) = api
+        .req(
+            reqwest::Method::PUT,
+            "/api/v1/namespaces/default/services/s0",
+            "application/json",
+            Some(put),
+        )
+        .await;
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["spec"]["clusterIP"], s0["spec"]["clusterIP"]);
     assert!(v["spec"]["ports"][0].get("nodePort").is_none(), "{v}");
-    let (_, k) = api.get("/api/v1/namespaces/default/services/kubernetes").await;
+    let (_, k) = api
+        .get("/api/v1/namespaces/default/services/kubernetes")
+        .await;
     assert_eq!(k["spec"]["clusterIP"], "10.96.0.1");
 }
 
@@ -284,7 +511,9 @@ async fn services_get_distinct_cluster_ips_and_node_ports() {
 async fn pods_on_a_node_are_deleted_gracefully() {
     let api = start().await;
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
-    let (_, v) = api.post("/api/v1/namespaces/default/pods", pod.clone()).await;
+    let (_, v) = api
+        .post("/api/v1/namespaces/default/pods", pod.clone())
+        .await;
     assert_eq!(v["status"]["phase"], "Pending");
     let (code, _) = api.post("/api/v1/namespaces/default/pods/p/binding", json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}})).await;
     assert_eq!(code, 201);
@@ -292,7 +521,12 @@ async fn pods_on_a_node_are_deleted_gracefully() {
     assert_eq!(v["metadata"]["deletionGracePeriodSeconds"], 30);
     let (code, _) = api.get("/api/v1/namespaces/default/pods/p").await;
     assert_eq!(code, 200, "a bound pod waits for its node");
-    let (code, _) = api.delete("/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0", None).await;
+    let (code, _) = api
+        .delete(
+            "/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0",
+            None,
+        )
+        .await;
     assert_eq!(code, 200);
     let (code, _) = api.get("/api/v1/namespaces/default/pods/p").await;
     assert_eq!(code, 404);
@@ -301,11 +535,25 @@ async fn pods_on_a_node_are_deleted_gracefully() {
 #[tokio::test]
 async fn namespaced_objects_need_an_open_namespace() {
     let api = start().await;
-    let (code, v) = api.post("/api/v1/namespaces/nope/configmaps", json!({"metadata": {"name": "x"}})).await;
-    assert_eq!((code.as_u16(), v["message"].as_str()), (404, Some("namespaces \"nope\" not found")));
-    api.post("/api/v1/namespaces", json!({"metadata": {"name": "t"}})).await;
+    let (code, v) = api
+        .post(
+            "/api/v1/namespaces/nope/configmaps",
+            json!({"metadata": {"name": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        (code.as_u16(), v["message"].as_str()),
+        (404, Some("namespaces \"nope\" not found"))
+    );
+    api.post("/api/v1/namespaces", json!({"metadata": {"name": "t"}}))
+        .await;
     let (_, v) = api.delete("/api/v1/namespaces/t", None).await;
     assert_eq!(v["status"]["phase"], "Terminating");
-    let (code, v) = api.post("/api/v1/namespaces/t/configmaps", json!({"metadata": {"name": "x"}})).await;
+    let (code, v) = api
+        .post(
+            "/api/v1/namespaces/t/configmaps",
+            json!({"metadata": {"name": "x"}}),
+        )
+        .await;
     assert_eq!(code, 403, "{v}");
 }

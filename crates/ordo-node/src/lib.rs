@@ -45,7 +45,13 @@ pub struct AgentConfig {
 pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
     let runc = match cfg.runtime {
         RuntimeKind::Sim => None,
-        RuntimeKind::Runc => Some(Arc::new(runtime::runc::RuncRuntime::new(runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge)).await?)),
+        RuntimeKind::Runc => Some(Arc::new(
+            runtime::runc::RuncRuntime::new(runtime::runc::RuncConfig::new(
+                &cfg.data_dir,
+                &cfg.bridge,
+            ))
+            .await?,
+        )),
     };
     let rt: Arc<dyn runtime::Runtime> = match &runc {
         Some(r) => r.clone(),
@@ -65,8 +71,19 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
     });
     let events = events::EventSink::new(client.clone(), &cfg.node_name);
     let registered = node::register(&client, &cfg.node_name, &facts, &events).await?;
-    let agent = agent::Agent::new(client.clone(), &cfg.node_name, &registered.pod_cidr, rt, events)?;
-    let heartbeat = tokio::spawn(node::heartbeat(client, cfg.node_name.clone(), facts, registered));
+    let agent = agent::Agent::new(
+        client.clone(),
+        &cfg.node_name,
+        &registered.pod_cidr,
+        rt,
+        events,
+    )?;
+    let heartbeat = tokio::spawn(node::heartbeat(
+        client,
+        cfg.node_name.clone(),
+        facts,
+        registered,
+    ));
     tokio::select! {
         r = agent.run() => r,
         r = heartbeat => match r {

@@ -192,7 +192,9 @@ fn node_status(
             },
         ]),
         daemon_endpoints: Some(NodeDaemonEndpoints {
-            kubelet_endpoint: Some(DaemonEndpoint { port: facts.kubelet_port as i32 }),
+            kubelet_endpoint: Some(DaemonEndpoint {
+                port: facts.kubelet_port as i32,
+            }),
         }),
         node_info: Some(NodeSystemInfo {
             machine_id: facts.machine_id.clone(),

@@ -303,7 +303,10 @@ fn claim_templates_grown(new: &Value, old: &Value, errs: &mut Errs) -> Value {
     const STORAGE: &str = "/spec/resources/requests/storage";
     let mut out = new.clone();
     let olds = arr(old, "volumeClaimTemplates");
-    let Some(news) = out.get_mut("volumeClaimTemplates").and_then(Value::as_array_mut) else {
+    let Some(news) = out
+        .get_mut("volumeClaimTemplates")
+        .and_then(Value::as_array_mut)
+    else {
         return out;
     };
     for (i, (n, o)) in news.iter_mut().zip(olds.iter()).enumerate() {
@@ -315,7 +318,10 @@ fn claim_templates_grown(new: &Value, old: &Value, errs: &mut Errs) -> Value {
         };
         if nq.nanos < oq.nanos {
             errs.push(Cause::forbidden(
-                format!("{}.spec.resources.requests.storage", index("spec.volumeClaimTemplates", i)),
+                format!(
+                    "{}.spec.resources.requests.storage",
+                    index("spec.volumeClaimTemplates", i)
+                ),
                 "field can not be less than previous value",
             ));
         }

@@ -476,8 +476,15 @@ fn patch_allocated(new: &Value, old: &Value) -> Value {
             }
         }
     }
-    let keeps_node_ports = matches!(ns.get("type").and_then(Value::as_str), Some("NodePort") | Some("LoadBalancer"));
-    if let Some(ports) = ns.get_mut("ports").and_then(Value::as_array_mut).filter(|_| keeps_node_ports) {
+    let keeps_node_ports = matches!(
+        ns.get("type").and_then(Value::as_str),
+        Some("NodePort") | Some("LoadBalancer")
+    );
+    if let Some(ports) = ns
+        .get_mut("ports")
+        .and_then(Value::as_array_mut)
+        .filter(|_| keeps_node_ports)
+    {
         for p in ports.iter_mut() {
             if int(p, "nodePort").unwrap_or(0) == 0 {
                 let prev = arr(&os, "ports")

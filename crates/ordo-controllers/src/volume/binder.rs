@@ -2,9 +2,9 @@
 //! volumes, asks for provisioning, keeps both phases, and reclaims released volumes.
 
 use super::{
-    ANN_BETA_STORAGE_PROVISIONER, ANN_BIND_COMPLETED, ANN_PROVISIONED_BY, ANN_SELECTED_NODE,
-    ANN_STORAGE_PROVISIONER, Action, PROVISIONER, Source, Step, World, ann, claim_class,
-    claim_request, provision, quantity_value, reference, volume_capacity, volume_class,
+    ann, claim_class, claim_request, provision, quantity_value, reference, volume_capacity,
+    volume_class, Action, Source, Step, World, ANN_BETA_STORAGE_PROVISIONER, ANN_BIND_COMPLETED,
+    ANN_PROVISIONED_BY, ANN_SELECTED_NODE, ANN_STORAGE_PROVISIONER, PROVISIONER,
 };
 use crate::events::EventType;
 use k8s_openapi::api::core::v1::{

@@ -3,7 +3,7 @@
 //! the volumes directory.
 
 use super::protection::pod_uses_claim;
-use super::{Action, Object, PROVISIONER, Source, World, plan, provision};
+use super::{plan, provision, Action, Object, Source, World, PROVISIONER};
 use crate::events::{EventType, Recorder};
 use crate::replicaset::{api_message, is_not_found};
 use futures::StreamExt;
@@ -12,10 +12,10 @@ use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, 
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::path::PathBuf;

@@ -4,8 +4,8 @@
 //! the requests of its existing claims `<template>-<set>-<ordinal>` raised.
 
 use super::{
-    Action, Source, Step, World, claim_class, claim_request, quantity_value, reference,
-    volume_capacity,
+    claim_class, claim_request, quantity_value, reference, volume_capacity, Action, Source, Step,
+    World,
 };
 use crate::events::EventType;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};

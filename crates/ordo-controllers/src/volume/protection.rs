@@ -1,7 +1,7 @@
 //! `kubernetes.io/pvc-protection` and `kubernetes.io/pv-protection`: a claim in use by a
 //! pod, and a bound volume, stay (Terminating) until they are no longer used.
 
-use super::{Action, Object, PV_PROTECTION, PVC_PROTECTION, Step, World};
+use super::{Action, Object, Step, World, PVC_PROTECTION, PV_PROTECTION};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 

@@ -1,7 +1,7 @@
 //! The local-path provisioner: one directory per claim, `DATA/volumes/pvc-<claim uid>`,
 //! exposed as a hostPath volume pinned to the consumer's node.
 
-use super::{ANN_CAPACITY_ENFORCED, ANN_PROVISIONED_BY, PROVISIONER, claim_request, reference};
+use super::{claim_request, reference, ANN_CAPACITY_ENFORCED, ANN_PROVISIONED_BY, PROVISIONER};
 use k8s_openapi::api::core::v1::{
     HostPathVolumeSource, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
     PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, VolumeNodeAffinity,

@@ -1,8 +1,8 @@
 //! Decisions of the binder, provisioner, protection and expansion on hand-made snapshots.
 
-use super::binder::{MSG_WAIT_FOR_FIRST_CONSUMER, find_best_match};
+use super::binder::{find_best_match, MSG_WAIT_FOR_FIRST_CONSUMER};
 use super::*;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use std::path::Path;
 
 fn obj<T: serde::de::DeserializeOwned>(v: Value) -> Arc<T> {

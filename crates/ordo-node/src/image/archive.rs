@@ -13,14 +13,19 @@ pub fn open_maybe_gzip(path: &Path) -> anyhow::Result<Box<dyn Read>> {
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic)?;
     let f = BufReader::new(File::open(path)?);
-    Ok(if n == 2 && magic == [0x1f, 0x8b] { Box::new(flate2::read::GzDecoder::new(f)) } else { Box::new(f) })
+    Ok(if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(flate2::read::GzDecoder::new(f))
+    } else {
+        Box::new(f)
+    })
 }
 
 /// Extracts an archive (plain or gzip tar) into `into`, which must exist.
 pub fn extract(archive: &Path, into: &Path) -> anyhow::Result<()> {
     let mut a = tar::Archive::new(open_maybe_gzip(archive)?);
     a.set_preserve_permissions(true);
-    a.unpack(into).with_context(|| format!("extracting {}", archive.display()))
+    a.unpack(into)
+        .with_context(|| format!("extracting {}", archive.display()))
 }
 
 /// Copies `src` to `dst` (a temporary name), returning the sha256 of the bytes as `sha256:<hex>`
@@ -74,9 +79,14 @@ pub fn unpack_layer(blob: &Path, dest: &Path) -> anyhow::Result<()> {
     a.set_preserve_ownerships(true);
     a.set_preserve_mtime(true);
     a.set_unpack_xattrs(false);
-    for entry in a.entries().with_context(|| format!("reading layer {}", blob.display()))? {
+    for entry in a
+        .entries()
+        .with_context(|| format!("reading layer {}", blob.display()))?
+    {
         let mut entry = entry?;
-        let Some(rel) = clean(&entry.path()?) else { continue };
+        let Some(rel) = clean(&entry.path()?) else {
+            continue;
+        };
         let Some(file_name) = rel.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
         };
@@ -88,11 +98,19 @@ pub fn unpack_layer(blob: &Path, dest: &Path) -> anyhow::Result<()> {
             } else {
                 let target = parent.join(hidden);
                 let _ = std::fs::remove_file(&target);
-                nix::sys::stat::mknod(&target, nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0).with_context(|| format!("whiteout {}", target.display()))?;
+                nix::sys::stat::mknod(
+                    &target,
+                    nix::sys::stat::SFlag::S_IFCHR,
+                    nix::sys::stat::Mode::empty(),
+                    0,
+                )
+                .with_context(|| format!("whiteout {}", target.display()))?;
             }
             continue;
         }
-        entry.unpack_in(dest).with_context(|| format!("unpacking {} from {}", rel.display(), blob.display()))?;
+        entry
+            .unpack_in(dest)
+            .with_context(|| format!("unpacking {} from {}", rel.display(), blob.display()))?;
     }
     Ok(())
 }
@@ -104,7 +122,12 @@ fn set_opaque(dir: &Path) -> anyhow::Result<()> {
     let name = c"trusted.overlay.opaque";
     // SAFETY: both strings are NUL-terminated and outlive the call; the value is 1 byte.
     let rc = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), b"y".as_ptr().cast(), 1, 0) };
-    anyhow::ensure!(rc == 0, "marking {} opaque: {}", dir.display(), std::io::Error::last_os_error());
+    anyhow::ensure!(
+        rc == 0,
+        "marking {} opaque: {}",
+        dir.display(),
+        std::io::Error::last_os_error()
+    );
     Ok(())
 }
 
@@ -115,12 +138,18 @@ mod tests {
     #[test]
     fn clean_refuses_escapes() {
         assert_eq!(clean(Path::new("./bin/sh")), Some(PathBuf::from("bin/sh")));
-        assert_eq!(clean(Path::new("/etc/passwd")), Some(PathBuf::from("etc/passwd")));
+        assert_eq!(
+            clean(Path::new("/etc/passwd")),
+            Some(PathBuf::from("etc/passwd"))
+        );
         assert_eq!(clean(Path::new("../x")), None);
     }
 
     #[test]
     fn sha256_of_bytes() {
-        assert_eq!(sha256(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 }

@@ -49,7 +49,11 @@ pub struct ImageNotPresent {
 
 impl std::fmt::Display for ImageNotPresent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "image {:?} not present on node and pulling is not available", self.image)
+        write!(
+            f,
+            "image {:?} not present on node and pulling is not available",
+            self.image
+        )
     }
 }
 
@@ -72,9 +76,13 @@ impl ImageStore {
     pub fn open(data_dir: &Path) -> anyhow::Result<ImageStore> {
         let root = data_dir.join("images");
         for d in ["blobs/sha256", "layers", "import", "tmp"] {
-            std::fs::create_dir_all(root.join(d)).with_context(|| format!("creating {}", root.join(d).display()))?;
+            std::fs::create_dir_all(root.join(d))
+                .with_context(|| format!("creating {}", root.join(d).display()))?;
         }
-        Ok(ImageStore { root, lock: Mutex::new(()) })
+        Ok(ImageStore {
+            root,
+            lock: Mutex::new(()),
+        })
     }
 
     /// The auto-import folder (`DATA/images/import`).
@@ -83,8 +91,13 @@ impl ImageStore {
     }
 
     fn blob(&self, digest: &str) -> anyhow::Result<PathBuf> {
-        let hex = digest.strip_prefix("sha256:").ok_or_else(|| anyhow::anyhow!("unsupported digest {digest:?}"))?;
-        anyhow::ensure!(hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()), "bad digest {digest:?}");
+        let hex = digest
+            .strip_prefix("sha256:")
+            .ok_or_else(|| anyhow::anyhow!("unsupported digest {digest:?}"))?;
+        anyhow::ensure!(
+            hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "bad digest {digest:?}"
+        );
         Ok(self.root.join("blobs/sha256").join(hex))
     }
 
@@ -97,7 +110,9 @@ impl ImageStore {
     }
 
     fn write_refs(&self, refs: &Refs) -> anyhow::Result<()> {
-        let tmp = self.root.join(format!("tmp/refs.{}.json", std::process::id()));
+        let tmp = self
+            .root
+            .join(format!("tmp/refs.{}.json", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec_pretty(refs)?)?;
         std::fs::rename(&tmp, self.root.join("refs.json"))?;
         Ok(())
@@ -105,7 +120,9 @@ impl ImageStore {
 
     /// Stores the file `src` as a blob; checks it against `expected` when given.
     fn put_blob(&self, src: &Path, expected: Option<&str>) -> anyhow::Result<String> {
-        let tmp = self.root.join(format!("tmp/blob.{}.{}", std::process::id(), unique()));
+        let tmp = self
+            .root
+            .join(format!("tmp/blob.{}.{}", std::process::id(), unique()));
         let (digest, _) = archive::copy_hashed(src, &tmp)?;
         if let Some(e) = expected {
             if e != digest {
@@ -121,7 +138,9 @@ impl ImageStore {
         let digest = archive::sha256(data);
         let path = self.blob(&digest)?;
         if !path.exists() {
-            let tmp = self.root.join(format!("tmp/blob.{}.{}", std::process::id(), unique()));
+            let tmp = self
+                .root
+                .join(format!("tmp/blob.{}.{}", std::process::id(), unique()));
             std::fs::write(&tmp, data)?;
             std::fs::rename(&tmp, path)?;
         }
@@ -132,7 +151,9 @@ impl ImageStore {
     /// Returns the normalised references it named.
     pub fn import(&self, archive_path: &Path) -> anyhow::Result<Vec<String>> {
         let _g = self.lock.lock().unwrap();
-        let tmp = self.root.join(format!("tmp/import.{}.{}", std::process::id(), unique()));
+        let tmp = self
+            .root
+            .join(format!("tmp/import.{}.{}", std::process::id(), unique()));
         std::fs::create_dir_all(&tmp)?;
         let result = (|| {
             archive::extract(archive_path, &tmp)?;
@@ -143,7 +164,11 @@ impl ImageStore {
             } else {
                 anyhow::bail!("{} is neither an OCI image layout (index.json) nor a docker save archive (manifest.json)", archive_path.display());
             };
-            anyhow::ensure!(!named.is_empty(), "{} names no image (no io.containerd.image.name, ref.name or RepoTags)", archive_path.display());
+            anyhow::ensure!(
+                !named.is_empty(),
+                "{} names no image (no io.containerd.image.name, ref.name or RepoTags)",
+                archive_path.display()
+            );
             let mut refs = self.read_refs()?;
             for (r, d) in &named {
                 self.unpack_layers(d)?;
@@ -158,39 +183,69 @@ impl ImageStore {
 
     /// (reference, manifest digest) pairs of an extracted OCI layout.
     fn import_oci_layout(&self, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
-        let index: ImageIndex = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?).context("parsing index.json")?;
-        let layout_blob =
-            |d: &str| -> anyhow::Result<PathBuf> { Ok(dir.join("blobs/sha256").join(d.strip_prefix("sha256:").ok_or_else(|| anyhow::anyhow!("unsupported digest {d}"))?)) };
+        let index: ImageIndex = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)
+            .context("parsing index.json")?;
+        let layout_blob = |d: &str| -> anyhow::Result<PathBuf> {
+            Ok(dir.join("blobs/sha256").join(
+                d.strip_prefix("sha256:")
+                    .ok_or_else(|| anyhow::anyhow!("unsupported digest {d}"))?,
+            ))
+        };
         let mut out = Vec::new();
         for desc in index.manifests() {
             let annotations = desc.annotations().clone().unwrap_or_default();
             let name = annotations
                 .get("io.containerd.image.name")
                 .cloned()
-                .or_else(|| annotations.get("org.opencontainers.image.ref.name").filter(|n| n.contains('/') || n.contains(':')).cloned());
+                .or_else(|| {
+                    annotations
+                        .get("org.opencontainers.image.ref.name")
+                        .filter(|n| n.contains('/') || n.contains(':'))
+                        .cloned()
+                });
             let Some(name) = name else {
-                tracing::warn!("image manifest {} has no full image name; skipped", desc.digest());
+                tracing::warn!(
+                    "image manifest {} has no full image name; skipped",
+                    desc.digest()
+                );
                 continue;
             };
             let mut digest = desc.digest().to_string();
             let mut body = std::fs::read(layout_blob(&digest)?)?;
-            if desc.media_type().to_string().contains("index") || desc.media_type().to_string().contains("manifest.list") {
+            if desc.media_type().to_string().contains("index")
+                || desc.media_type().to_string().contains("manifest.list")
+            {
                 // A multi-platform image: take linux/amd64 (or the only manifest).
                 let nested: ImageIndex = serde_json::from_slice(&body)?;
                 let pick = nested
                     .manifests()
                     .iter()
-                    .find(|m| m.platform().as_ref().map(|p| p.os().to_string() == "linux" && p.architecture().to_string() == "amd64").unwrap_or(false))
+                    .find(|m| {
+                        m.platform()
+                            .as_ref()
+                            .map(|p| {
+                                p.os().to_string() == "linux"
+                                    && p.architecture().to_string() == "amd64"
+                            })
+                            .unwrap_or(false)
+                    })
                     .or_else(|| nested.manifests().first())
                     .ok_or_else(|| anyhow::anyhow!("image index {digest} is empty"))?;
                 self.put_blob(&layout_blob(&digest)?, Some(&digest))?;
                 digest = pick.digest().to_string();
                 body = std::fs::read(layout_blob(&digest)?)?;
             }
-            let manifest: ImageManifest = serde_json::from_slice(&body).with_context(|| format!("parsing manifest {digest}"))?;
-            self.put_blob(&layout_blob(manifest.config().digest().as_ref())?, Some(manifest.config().digest().as_ref()))?;
+            let manifest: ImageManifest = serde_json::from_slice(&body)
+                .with_context(|| format!("parsing manifest {digest}"))?;
+            self.put_blob(
+                &layout_blob(manifest.config().digest().as_ref())?,
+                Some(manifest.config().digest().as_ref()),
+            )?;
             for l in manifest.layers() {
-                self.put_blob(&layout_blob(l.digest().as_ref())?, Some(l.digest().as_ref()))?;
+                self.put_blob(
+                    &layout_blob(l.digest().as_ref())?,
+                    Some(l.digest().as_ref()),
+                )?;
             }
             self.put_blob(&layout_blob(&digest)?, Some(&digest))?;
             out.push((reference::normalize(&name)?, digest));
@@ -209,7 +264,9 @@ impl ImageStore {
             repo_tags: Option<Vec<String>>,
             layers: Vec<String>,
         }
-        let entries: Vec<Entry> = serde_json::from_slice(&std::fs::read(dir.join("manifest.json"))?).context("parsing manifest.json")?;
+        let entries: Vec<Entry> =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json"))?)
+                .context("parsing manifest.json")?;
         let mut out = Vec::new();
         for e in entries {
             let config_path = dir.join(&e.config);
@@ -220,7 +277,11 @@ impl ImageStore {
                 let p = dir.join(l);
                 let d = self.put_blob(&p, None)?;
                 let gz = is_gzip(&p);
-                let mt = if gz { "application/vnd.oci.image.layer.v1.tar+gzip" } else { "application/vnd.oci.image.layer.v1.tar" };
+                let mt = if gz {
+                    "application/vnd.oci.image.layer.v1.tar+gzip"
+                } else {
+                    "application/vnd.oci.image.layer.v1.tar"
+                };
                 layers.push(serde_json::json!({"mediaType": mt, "digest": d, "size": std::fs::metadata(&p)?.len()}));
             }
             let manifest = serde_json::json!({
@@ -238,8 +299,11 @@ impl ImageStore {
     }
 
     fn manifest(&self, digest: &str) -> anyhow::Result<ImageManifest> {
-        serde_json::from_slice(&std::fs::read(self.blob(digest)?).with_context(|| format!("manifest {digest} missing from the store"))?)
-            .with_context(|| format!("parsing manifest {digest}"))
+        serde_json::from_slice(
+            &std::fs::read(self.blob(digest)?)
+                .with_context(|| format!("manifest {digest} missing from the store"))?,
+        )
+        .with_context(|| format!("parsing manifest {digest}"))
     }
 
     /// Unpacks the layers of a manifest that are not unpacked yet; returns their directories.
@@ -248,11 +312,15 @@ impl ImageStore {
         let mut dirs = Vec::new();
         for l in m.layers() {
             let digest = l.digest().to_string();
-            let hex = digest.strip_prefix("sha256:").unwrap_or(&digest).to_string();
+            let hex = digest
+                .strip_prefix("sha256:")
+                .unwrap_or(&digest)
+                .to_string();
             let dir = self.root.join("layers").join(&hex);
             if !dir.exists() {
                 let tmp = self.root.join(format!("tmp/layer.{hex}.{}", unique()));
-                archive::unpack_layer(&self.blob(&digest)?, &tmp).with_context(|| format!("unpacking layer {digest}"))?;
+                archive::unpack_layer(&self.blob(&digest)?, &tmp)
+                    .with_context(|| format!("unpacking layer {digest}"))?;
                 if std::fs::rename(&tmp, &dir).is_err() {
                     // Unpacked concurrently by someone else.
                     let _ = std::fs::remove_dir_all(&tmp);
@@ -271,15 +339,27 @@ impl ImageStore {
         let seen = std::fs::read_to_string(&seen_path).unwrap_or_default();
         let mut seen_now = String::new();
         let mut n = 0;
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
         entries.sort();
         for p in entries {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
             if !(name.ends_with(".tar") || name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
                 continue;
             }
             let md = std::fs::metadata(&p)?;
-            let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs()).unwrap_or(0);
+            let mtime = md
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
             let key = format!("{name} {} {mtime}", md.len());
             if !seen.lines().any(|l| l == key) {
                 match self.import(&p) {
@@ -305,8 +385,15 @@ impl ImageStore {
         let refs = self.read_refs()?;
         let mut out = Vec::new();
         for (reference, digest) in refs.refs {
-            let size = self.manifest(&digest).map(|m| m.config().size() + m.layers().iter().map(|l| l.size()).sum::<u64>()).unwrap_or(0);
-            out.push(ImageSummary { reference, digest, size });
+            let size = self
+                .manifest(&digest)
+                .map(|m| m.config().size() + m.layers().iter().map(|l| l.size()).sum::<u64>())
+                .unwrap_or(0);
+            out.push(ImageSummary {
+                reference,
+                digest,
+                size,
+            });
         }
         Ok(out)
     }
@@ -316,31 +403,51 @@ impl ImageStore {
         let norm = reference::normalize(reference)?;
         let refs = self.read_refs()?;
         let found = match norm.split_once('@') {
-            Some((_, want)) => refs.refs.iter().find(|(r, d)| *d == want && reference::repository(r) == reference::repository(&norm)).map(|(_, d)| d.clone()),
+            Some((_, want)) => refs
+                .refs
+                .iter()
+                .find(|(r, d)| {
+                    *d == want && reference::repository(r) == reference::repository(&norm)
+                })
+                .map(|(_, d)| d.clone()),
             None => refs.refs.get(&norm).cloned(),
         };
         let Some(digest) = found else { return Ok(None) };
         let manifest = self.manifest(&digest)?;
-        let config: ImageConfiguration = serde_json::from_slice(&std::fs::read(self.blob(manifest.config().digest().as_ref())?)?).context("parsing image config")?;
+        let config: ImageConfiguration = serde_json::from_slice(&std::fs::read(
+            self.blob(manifest.config().digest().as_ref())?,
+        )?)
+        .context("parsing image config")?;
         let layers = {
             let _g = self.lock.lock().unwrap();
             self.unpack_layers(&digest)?
         };
-        Ok(Some(ResolvedImage { image_id: format!("{}@{digest}", reference::repository(&norm)), reference: norm, config: config.config().clone(), layers }))
+        Ok(Some(ResolvedImage {
+            image_id: format!("{}@{digest}", reference::repository(&norm)),
+            reference: norm,
+            config: config.config().clone(),
+            layers,
+        }))
     }
 }
 
 fn is_gzip(p: &Path) -> bool {
     use std::io::Read;
     let mut m = [0u8; 2];
-    std::fs::File::open(p).and_then(|mut f| f.read_exact(&mut m)).is_ok() && m == [0x1f, 0x8b]
+    std::fs::File::open(p)
+        .and_then(|mut f| f.read_exact(&mut m))
+        .is_ok()
+        && m == [0x1f, 0x8b]
 }
 
 /// A process-unique suffix for temporary names.
 fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
     (N.fetch_add(1, Ordering::Relaxed) << 32) | t
 }
 

@@ -11,7 +11,10 @@ pub fn normalize(reference: &str) -> anyhow::Result<String> {
     anyhow::ensure!(!r.is_empty(), "empty image reference");
     let (name_tag, digest) = match r.split_once('@') {
         Some((n, d)) => {
-            anyhow::ensure!(d.contains(':') && !d.ends_with(':'), "image reference {reference:?}: bad digest {d:?}");
+            anyhow::ensure!(
+                d.contains(':') && !d.ends_with(':'),
+                "image reference {reference:?}: bad digest {d:?}"
+            );
             (n, Some(d))
         }
         None => (r, None),
@@ -19,23 +22,47 @@ pub fn normalize(reference: &str) -> anyhow::Result<String> {
     // A tag is a ':' after the last '/'; a ':' before it belongs to a registry port.
     let last_slash = name_tag.rfind('/').map(|i| i + 1).unwrap_or(0);
     let (name, tag) = match name_tag[last_slash..].rfind(':') {
-        Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
+        Some(i) => (
+            &name_tag[..last_slash + i],
+            Some(&name_tag[last_slash + i + 1..]),
+        ),
         None => (name_tag, None),
     };
-    anyhow::ensure!(!name.is_empty(), "image reference {reference:?} has no name");
+    anyhow::ensure!(
+        !name.is_empty(),
+        "image reference {reference:?} has no name"
+    );
     if let Some(t) = tag {
-        anyhow::ensure!(!t.is_empty() && t.len() <= 128 && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)), "image reference {reference:?}: bad tag {t:?}");
+        anyhow::ensure!(
+            !t.is_empty()
+                && t.len() <= 128
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+            "image reference {reference:?}: bad tag {t:?}"
+        );
     }
     let (domain, path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => (first.to_string(), rest.to_string()),
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (first.to_string(), rest.to_string())
+        }
         _ => (DEFAULT_DOMAIN.to_string(), name.to_string()),
     };
-    let domain = if domain == "index.docker.io" { DEFAULT_DOMAIN.to_string() } else { domain };
+    let domain = if domain == "index.docker.io" {
+        DEFAULT_DOMAIN.to_string()
+    } else {
+        domain
+    };
     anyhow::ensure!(
         path.split('/').all(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))),
         "image reference {reference:?}: repository name must be lowercase letters, digits and separators"
     );
-    let path = if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("library/{path}") } else { path };
+    let path = if domain == DEFAULT_DOMAIN && !path.contains('/') {
+        format!("library/{path}")
+    } else {
+        path
+    };
     let mut out = format!("{domain}/{path}");
     match (tag, digest) {
         (Some(t), _) => {
@@ -64,7 +91,11 @@ pub fn repository(normalized: &str) -> &str {
 
 /// The short form kubectl users write: `nginx:1.25.4` for `docker.io/library/nginx:1.25.4`.
 pub fn familiar(normalized: &str) -> String {
-    normalized.strip_prefix("docker.io/library/").or_else(|| normalized.strip_prefix("docker.io/")).unwrap_or(normalized).to_string()
+    normalized
+        .strip_prefix("docker.io/library/")
+        .or_else(|| normalized.strip_prefix("docker.io/"))
+        .unwrap_or(normalized)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -77,15 +108,27 @@ mod tests {
         assert_eq!(n("nginx:1.25.4"), "docker.io/library/nginx:1.25.4");
         assert_eq!(n("nginx"), "docker.io/library/nginx:latest");
         assert_eq!(n("busybox:1.28"), "docker.io/library/busybox:1.28");
-        assert_eq!(n("docker.io/library/nginx:1.25.4"), "docker.io/library/nginx:1.25.4");
-        assert_eq!(n("index.docker.io/library/nginx"), "docker.io/library/nginx:latest");
+        assert_eq!(
+            n("docker.io/library/nginx:1.25.4"),
+            "docker.io/library/nginx:1.25.4"
+        );
+        assert_eq!(
+            n("index.docker.io/library/nginx"),
+            "docker.io/library/nginx:latest"
+        );
         assert_eq!(n("bitnami/redis:7"), "docker.io/bitnami/redis:7");
         assert_eq!(n("registry.k8s.io/pause:3.9"), "registry.k8s.io/pause:3.9");
         assert_eq!(n("localhost:5000/app"), "localhost:5000/app:latest");
         assert_eq!(n("localhost/app:v1"), "localhost/app:v1");
         let d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        assert_eq!(n(&format!("nginx@{d}")), format!("docker.io/library/nginx@{d}"));
-        assert_eq!(n(&format!("nginx:1.25@{d}")), format!("docker.io/library/nginx:1.25@{d}"));
+        assert_eq!(
+            n(&format!("nginx@{d}")),
+            format!("docker.io/library/nginx@{d}")
+        );
+        assert_eq!(
+            n(&format!("nginx:1.25@{d}")),
+            format!("docker.io/library/nginx:1.25@{d}")
+        );
     }
 
     #[test]
@@ -99,10 +142,19 @@ mod tests {
 
     #[test]
     fn repository_and_familiar() {
-        assert_eq!(repository("docker.io/library/nginx:1.25.4"), "docker.io/library/nginx");
-        assert_eq!(repository("localhost:5000/app:latest"), "localhost:5000/app");
+        assert_eq!(
+            repository("docker.io/library/nginx:1.25.4"),
+            "docker.io/library/nginx"
+        );
+        assert_eq!(
+            repository("localhost:5000/app:latest"),
+            "localhost:5000/app"
+        );
         assert_eq!(familiar("docker.io/library/nginx:1.25.4"), "nginx:1.25.4");
         assert_eq!(familiar("docker.io/bitnami/redis:7"), "bitnami/redis:7");
-        assert_eq!(familiar("registry.k8s.io/pause:3.9"), "registry.k8s.io/pause:3.9");
+        assert_eq!(
+            familiar("registry.k8s.io/pause:3.9"),
+            "registry.k8s.io/pause:3.9"
+        );
     }
 }

@@ -48,7 +48,13 @@ fn oci_archive(name: &str, file: &[u8]) -> Vec<u8> {
     }))
     .unwrap();
     let blob = |d: &str| format!("blobs/sha256/{}", &d[7..]);
-    tar_of(&[("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#), ("index.json", &index), (&blob(&manifest_d), &manifest), (&blob(&config_d), &config), (&blob(&layer_d), &layer)])
+    tar_of(&[
+        ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#),
+        ("index.json", &index),
+        (&blob(&manifest_d), &manifest),
+        (&blob(&config_d), &config),
+        (&blob(&layer_d), &layer),
+    ])
 }
 
 #[test]
@@ -56,30 +62,60 @@ fn imports_an_oci_layout_archive_and_resolves_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = ImageStore::open(dir.path()).unwrap();
     let ar = dir.path().join("hello.tar");
-    std::fs::write(&ar, oci_archive("docker.io/library/hello:1.0", b"#!/bin/sh\necho hi\n")).unwrap();
-    assert_eq!(store.import(&ar).unwrap(), vec!["docker.io/library/hello:1.0".to_string()]);
+    std::fs::write(
+        &ar,
+        oci_archive("docker.io/library/hello:1.0", b"#!/bin/sh\necho hi\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        store.import(&ar).unwrap(),
+        vec!["docker.io/library/hello:1.0".to_string()]
+    );
     let list = store.list().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].reference, "docker.io/library/hello:1.0");
     assert!(list[0].size > 0);
 
-    let img = store.resolve("hello:1.0").unwrap().expect("resolves by the short name");
-    assert_eq!(img.image_id, format!("docker.io/library/hello@{}", list[0].digest));
+    let img = store
+        .resolve("hello:1.0")
+        .unwrap()
+        .expect("resolves by the short name");
+    assert_eq!(
+        img.image_id,
+        format!("docker.io/library/hello@{}", list[0].digest)
+    );
     let cfg = img.config.unwrap();
-    assert_eq!(cfg.entrypoint().as_deref(), Some(&["/bin/hello".to_string()][..]));
+    assert_eq!(
+        cfg.entrypoint().as_deref(),
+        Some(&["/bin/hello".to_string()][..])
+    );
     assert_eq!(cfg.working_dir().as_deref(), Some("/srv"));
     assert_eq!(img.layers.len(), 1);
-    assert_eq!(std::fs::read(img.layers[0].join("bin/hello")).unwrap(), b"#!/bin/sh\necho hi\n");
+    assert_eq!(
+        std::fs::read(img.layers[0].join("bin/hello")).unwrap(),
+        b"#!/bin/sh\necho hi\n"
+    );
     // The OCI whiteout became an overlayfs whiteout (character device 0/0).
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::symlink_metadata(img.layers[0].join("etc/gone")).unwrap().file_type().is_char_device());
+    assert!(std::fs::symlink_metadata(img.layers[0].join("etc/gone"))
+        .unwrap()
+        .file_type()
+        .is_char_device());
     // By digest too; unknown names are None.
-    assert!(store.resolve(&format!("hello@{}", list[0].digest)).unwrap().is_some());
+    assert!(store
+        .resolve(&format!("hello@{}", list[0].digest))
+        .unwrap()
+        .is_some());
     assert!(store.resolve("hello:2.0").unwrap().is_none());
     assert!(store.resolve("other").unwrap().is_none());
     // A second import is harmless; the temporary files are gone.
     store.import(&ar).unwrap();
-    assert_eq!(std::fs::read_dir(dir.path().join("images/tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("images/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -90,22 +126,46 @@ fn imports_a_docker_save_archive() {
     let config = br#"{"architecture":"amd64","os":"linux","config":{"Cmd":["cat","/hello.txt"]},"rootfs":{"type":"layers","diff_ids":[]}}"#;
     let manifest = br#"[{"Config":"cfg.json","RepoTags":["example.com/team/app:v2"],"Layers":["l1/layer.tar"]}]"#;
     let ar = dir.path().join("app.tar");
-    std::fs::write(&ar, tar_of(&[("manifest.json", manifest), ("cfg.json", config), ("l1/layer.tar", &layer)])).unwrap();
-    assert_eq!(store.import(&ar).unwrap(), vec!["example.com/team/app:v2".to_string()]);
+    std::fs::write(
+        &ar,
+        tar_of(&[
+            ("manifest.json", manifest),
+            ("cfg.json", config),
+            ("l1/layer.tar", &layer),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        store.import(&ar).unwrap(),
+        vec!["example.com/team/app:v2".to_string()]
+    );
     let img = store.resolve("example.com/team/app:v2").unwrap().unwrap();
-    assert_eq!(img.config.unwrap().cmd().clone().unwrap(), vec!["cat", "/hello.txt"]);
-    assert_eq!(std::fs::read(img.layers[0].join("hello.txt")).unwrap(), b"hi");
+    assert_eq!(
+        img.config.unwrap().cmd().clone().unwrap(),
+        vec!["cat", "/hello.txt"]
+    );
+    assert_eq!(
+        std::fs::read(img.layers[0].join("hello.txt")).unwrap(),
+        b"hi"
+    );
 }
 
 #[test]
 fn import_folder_imports_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = ImageStore::open(dir.path()).unwrap();
-    std::fs::write(store.import_dir().join("a.tar"), oci_archive("busybox:1.28", b"x")).unwrap();
+    std::fs::write(
+        store.import_dir().join("a.tar"),
+        oci_archive("busybox:1.28", b"x"),
+    )
+    .unwrap();
     std::fs::write(store.import_dir().join("notes.txt"), b"ignored").unwrap();
     assert_eq!(store.import_folder().unwrap(), 1);
     assert_eq!(store.import_folder().unwrap(), 0);
-    assert!(store.resolve("docker.io/library/busybox:1.28").unwrap().is_some());
+    assert!(store
+        .resolve("docker.io/library/busybox:1.28")
+        .unwrap()
+        .is_some());
 }
 
 #[test]

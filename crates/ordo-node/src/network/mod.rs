@@ -34,7 +34,12 @@ pub struct NetworkConfig {
 impl NetworkConfig {
     /// The conventional layout: bridge `bridge`, /24 slices, services in 10.96.0.0/12.
     pub fn new(bridge: &str, state_dir: &Path) -> NetworkConfig {
-        NetworkConfig { bridge: bridge.into(), prefix_len: 24, service_cidr: Some((Ipv4Addr::new(10, 96, 0, 0), 12)), state_dir: state_dir.into() }
+        NetworkConfig {
+            bridge: bridge.into(),
+            prefix_len: 24,
+            service_cidr: Some((Ipv4Addr::new(10, 96, 0, 0), 12)),
+            state_dir: state_dir.into(),
+        }
     }
 }
 
@@ -46,24 +51,39 @@ pub struct PodNetwork {
 
 /// The gateway (first host address) of the slice `ip/prefix_len` belongs to.
 pub fn gateway_of(ip: Ipv4Addr, prefix_len: u8) -> Ipv4Addr {
-    let mask = if prefix_len == 0 { 0 } else { u32::MAX << (32 - prefix_len as u32) };
+    let mask = if prefix_len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix_len as u32)
+    };
     Ipv4Addr::from((u32::from(ip) & mask) + 1)
 }
 
 /// The host-side veth name of a pod (at most 15 bytes).
 pub fn host_veth(uid: &str) -> String {
-    let hex: String = uid.chars().filter(|c| c.is_ascii_alphanumeric()).take(11).collect();
+    let hex: String = uid
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(11)
+        .collect();
     format!("ov{hex}")
 }
 
 fn peer_veth(uid: &str) -> String {
-    let hex: String = uid.chars().filter(|c| c.is_ascii_alphanumeric()).take(11).collect();
+    let hex: String = uid
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(11)
+        .collect();
     format!("op{hex}")
 }
 
 impl PodNetwork {
     pub fn new(cfg: NetworkConfig) -> PodNetwork {
-        PodNetwork { cfg, lock: tokio::sync::Mutex::new(()) }
+        PodNetwork {
+            cfg,
+            lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub fn config(&self) -> &NetworkConfig {
@@ -78,8 +98,17 @@ impl PodNetwork {
     /// UIDs of the pods that have a namespace on this bridge.
     pub fn pods(&self) -> Vec<String> {
         let prefix = format!("{}-", self.cfg.bridge);
-        let Ok(rd) = std::fs::read_dir(netns::NETNS_DIR) else { return vec![] };
-        rd.filter_map(|e| e.ok()).filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_prefix(&prefix)).map(str::to_string)).collect()
+        let Ok(rd) = std::fs::read_dir(netns::NETNS_DIR) else {
+            return vec![];
+        };
+        rd.filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_prefix(&prefix))
+                    .map(str::to_string)
+            })
+            .collect()
     }
 
     /// Creates the pod's namespace with `eth0` = `ip` on the bridge (idempotent); returns
@@ -105,7 +134,11 @@ impl PodNetwork {
             block_on(async {
                 let h = connect()?;
                 if let Some(idx) = link_index(&h, &veth).await? {
-                    h.link().del(idx).execute().await.with_context(|| format!("deleting {veth}"))?;
+                    h.link()
+                        .del(idx)
+                        .execute()
+                        .await
+                        .with_context(|| format!("deleting {veth}"))?;
                 }
                 anyhow::Ok(())
             })?;
@@ -120,7 +153,10 @@ impl PodNetwork {
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
 }
 
 /// A netlink connection in the calling thread's network namespace (inside a runtime).
@@ -145,16 +181,31 @@ fn exists(e: &rtnetlink::Error) -> bool {
 }
 
 async fn has_address(h: &Handle, idx: u32, ip: Ipv4Addr) -> anyhow::Result<bool> {
-    let addrs: Vec<_> = h.address().get().set_link_index_filter(idx).execute().try_collect().await?;
+    let addrs: Vec<_> = h
+        .address()
+        .get()
+        .set_link_index_filter(idx)
+        .execute()
+        .try_collect()
+        .await?;
     Ok(addrs.iter().any(|a| a.attributes.iter().any(|at| matches!(at, AddressAttribute::Address(IpAddr::V4(x)) | AddressAttribute::Local(IpAddr::V4(x)) if *x == ip))))
 }
 
-fn setup_blocking(cfg: &NetworkConfig, uid: &str, ip: Ipv4Addr, path: &Path) -> anyhow::Result<PathBuf> {
+fn setup_blocking(
+    cfg: &NetworkConfig,
+    uid: &str,
+    ip: Ipv4Addr,
+    path: &Path,
+) -> anyhow::Result<PathBuf> {
     let gw = gateway_of(ip, cfg.prefix_len);
     let (host, peer) = (host_veth(uid), peer_veth(uid));
     block_on(ensure_host_side(cfg, gw))?;
     let fresh = !netns::is_mounted(path);
-    let ns = netns::create(path.file_name().and_then(|n| n.to_str()).unwrap_or_default())?;
+    let ns = netns::create(
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default(),
+    )?;
     if !fresh {
         // An earlier attempt: done if eth0 has the address, else start over inside too.
         let stale_peer = peer.clone();
@@ -186,27 +237,68 @@ fn setup_blocking(cfg: &NetworkConfig, uid: &str, ip: Ipv4Addr, path: &Path) -> 
                 h.link().del(idx).execute().await?;
             }
         }
-        h.link().add().veth(peer.clone(), host.clone()).execute().await.with_context(|| format!("creating veth pair {host}/{peer}"))?;
-        let br = link_index(&h, &bridge).await?.ok_or_else(|| anyhow::anyhow!("bridge {bridge} vanished"))?;
-        let host_idx = link_index(&h, &host).await?.ok_or_else(|| anyhow::anyhow!("veth {host} vanished"))?;
-        h.link().set(host_idx).controller(br).execute().await.with_context(|| format!("attaching {host} to {bridge}"))?;
+        h.link()
+            .add()
+            .veth(peer.clone(), host.clone())
+            .execute()
+            .await
+            .with_context(|| format!("creating veth pair {host}/{peer}"))?;
+        let br = link_index(&h, &bridge)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("bridge {bridge} vanished"))?;
+        let host_idx = link_index(&h, &host)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("veth {host} vanished"))?;
+        h.link()
+            .set(host_idx)
+            .controller(br)
+            .execute()
+            .await
+            .with_context(|| format!("attaching {host} to {bridge}"))?;
         h.link().set(host_idx).up().execute().await?;
-        let peer_idx = link_index(&h, &peer).await?.ok_or_else(|| anyhow::anyhow!("veth {peer} vanished"))?;
+        let peer_idx = link_index(&h, &peer)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("veth {peer} vanished"))?;
         let f = std::fs::File::open(&ns)?;
         use std::os::fd::AsRawFd;
-        h.link().set(peer_idx).setns_by_fd(f.as_raw_fd()).execute().await.context("moving the veth into the pod namespace")?;
+        h.link()
+            .set(peer_idx)
+            .setns_by_fd(f.as_raw_fd())
+            .execute()
+            .await
+            .context("moving the veth into the pod namespace")?;
         anyhow::Ok(())
     })?;
     netns::run_in(&ns, move || {
         block_on(async move {
             let h = connect()?;
-            let lo = link_index(&h, "lo").await?.ok_or_else(|| anyhow::anyhow!("no lo in the pod namespace"))?;
+            let lo = link_index(&h, "lo")
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no lo in the pod namespace"))?;
             h.link().set(lo).up().execute().await?;
-            let idx = link_index(&h, &peer).await?.ok_or_else(|| anyhow::anyhow!("veth {peer} missing in the pod namespace"))?;
-            h.link().set(idx).name("eth0".into()).execute().await.context("renaming to eth0")?;
-            h.address().add(idx, IpAddr::V4(ip), prefix).execute().await.with_context(|| format!("adding {ip}/{prefix} to eth0"))?;
+            let idx = link_index(&h, &peer)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("veth {peer} missing in the pod namespace"))?;
+            h.link()
+                .set(idx)
+                .name("eth0".into())
+                .execute()
+                .await
+                .context("renaming to eth0")?;
+            h.address()
+                .add(idx, IpAddr::V4(ip), prefix)
+                .execute()
+                .await
+                .with_context(|| format!("adding {ip}/{prefix} to eth0"))?;
             h.link().set(idx).up().execute().await?;
-            h.route().add().v4().gateway(gw).output_interface(idx).execute().await.with_context(|| format!("adding the default route via {gw}"))?;
+            h.route()
+                .add()
+                .v4()
+                .gateway(gw)
+                .output_interface(idx)
+                .execute()
+                .await
+                .with_context(|| format!("adding the default route via {gw}"))?;
             Ok(())
         })
     })?;
@@ -222,18 +314,46 @@ async fn ensure_host_side(cfg: &NetworkConfig, gw: Ipv4Addr) -> anyhow::Result<(
             if let Err(e) = h.link().add().bridge(cfg.bridge.clone()).execute().await {
                 anyhow::ensure!(exists(&e), "creating bridge {}: {e}", cfg.bridge);
             }
-            link_index(&h, &cfg.bridge).await?.ok_or_else(|| anyhow::anyhow!("bridge {} vanished", cfg.bridge))?
+            link_index(&h, &cfg.bridge)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("bridge {} vanished", cfg.bridge))?
         }
     };
     if !has_address(&h, idx, gw).await? {
-        if let Err(e) = h.address().add(idx, IpAddr::V4(gw), cfg.prefix_len).execute().await {
-            anyhow::ensure!(exists(&e), "adding {gw}/{} to {}: {e}", cfg.prefix_len, cfg.bridge);
+        if let Err(e) = h
+            .address()
+            .add(idx, IpAddr::V4(gw), cfg.prefix_len)
+            .execute()
+            .await
+        {
+            anyhow::ensure!(
+                exists(&e),
+                "adding {gw}/{} to {}: {e}",
+                cfg.prefix_len,
+                cfg.bridge
+            );
         }
     }
-    h.link().set(idx).up().execute().await.with_context(|| format!("setting {} up", cfg.bridge))?;
+    h.link()
+        .set(idx)
+        .up()
+        .execute()
+        .await
+        .with_context(|| format!("setting {} up", cfg.bridge))?;
     if let Some((net, len)) = cfg.service_cidr {
-        if let Err(e) = h.route().add().v4().destination_prefix(net, len).kind(RouteType::Unreachable).execute().await {
-            anyhow::ensure!(exists(&e), "adding the unreachable route for {net}/{len}: {e}");
+        if let Err(e) = h
+            .route()
+            .add()
+            .v4()
+            .destination_prefix(net, len)
+            .kind(RouteType::Unreachable)
+            .execute()
+            .await
+        {
+            anyhow::ensure!(
+                exists(&e),
+                "adding the unreachable route for {net}/{len}: {e}"
+            );
         }
     }
     enable_forwarding(&cfg.state_dir)
@@ -242,7 +362,11 @@ async fn ensure_host_side(cfg: &NetworkConfig, gw: Ipv4Addr) -> anyhow::Result<(
 async fn remove_host_side(cfg: &NetworkConfig) -> anyhow::Result<()> {
     let h = connect()?;
     if let Some(idx) = link_index(&h, &cfg.bridge).await? {
-        h.link().del(idx).execute().await.with_context(|| format!("deleting bridge {}", cfg.bridge))?;
+        h.link()
+            .del(idx)
+            .execute()
+            .await
+            .with_context(|| format!("deleting bridge {}", cfg.bridge))?;
     }
     if let Some((net, len)) = cfg.service_cidr {
         let routes: Vec<_> = h.route().get(IpVersion::V4).execute().try_collect().await?;
@@ -251,8 +375,15 @@ async fn remove_host_side(cfg: &NetworkConfig) -> anyhow::Result<()> {
                 RouteAttribute::Destination(RouteAddress::Inet(d)) => Some(*d),
                 _ => None,
             });
-            if r.header.kind == RouteType::Unreachable && r.header.destination_prefix_length == len && dst == Some(net) {
-                h.route().del(r).execute().await.context("deleting the service route")?;
+            if r.header.kind == RouteType::Unreachable
+                && r.header.destination_prefix_length == len
+                && dst == Some(net)
+            {
+                h.route()
+                    .del(r)
+                    .execute()
+                    .await
+                    .context("deleting the service route")?;
             }
         }
     }
@@ -291,8 +422,14 @@ mod tests {
 
     #[test]
     fn names_and_gateways() {
-        assert_eq!(gateway_of(Ipv4Addr::new(10, 244, 0, 17), 24), Ipv4Addr::new(10, 244, 0, 1));
-        assert_eq!(gateway_of(Ipv4Addr::new(10, 244, 3, 200), 16), Ipv4Addr::new(10, 244, 0, 1));
+        assert_eq!(
+            gateway_of(Ipv4Addr::new(10, 244, 0, 17), 24),
+            Ipv4Addr::new(10, 244, 0, 1)
+        );
+        assert_eq!(
+            gateway_of(Ipv4Addr::new(10, 244, 3, 200), 16),
+            Ipv4Addr::new(10, 244, 0, 1)
+        );
         let v = host_veth("0b5e1c2a-7d4f-4e8a-9c1b-2f3e4d5c6b7a");
         assert_eq!(v, "ov0b5e1c2a7d4");
         assert!(v.len() <= 15 && peer_veth("0b5e1c2a-7d4f").len() <= 15);

@@ -16,7 +16,9 @@ pub fn path(name: &str) -> PathBuf {
 
 /// Whether `p` is a mounted network namespace (not just a leftover file).
 pub fn is_mounted(p: &Path) -> bool {
-    let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
     let want = p.to_string_lossy();
     mounts.lines().any(|l| l.split(' ').nth(4) == Some(&want))
 }
@@ -28,13 +30,24 @@ pub fn create(name: &str) -> anyhow::Result<PathBuf> {
         return Ok(p);
     }
     std::fs::create_dir_all(NETNS_DIR).with_context(|| format!("creating {NETNS_DIR}"))?;
-    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&p).with_context(|| format!("creating {}", p.display()))?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .with_context(|| format!("creating {}", p.display()))?;
     let target = p.clone();
     // unshare() changes only the calling thread; a throwaway thread keeps ours untouched.
     let r = std::thread::spawn(move || -> anyhow::Result<()> {
         unshare(CloneFlags::CLONE_NEWNET).context("unshare(CLONE_NEWNET)")?;
-        mount(Some("/proc/thread-self/ns/net"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .with_context(|| format!("bind-mounting the new namespace on {}", target.display()))?;
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .with_context(|| format!("bind-mounting the new namespace on {}", target.display()))?;
         Ok(())
     })
     .join()
@@ -58,7 +71,10 @@ pub fn remove(p: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs `f` on a new thread that has entered the namespace at `p` (blocking).
-pub fn run_in<T: Send + 'static>(p: &Path, f: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
+pub fn run_in<T: Send + 'static>(
+    p: &Path,
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
     let file = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
     std::thread::spawn(move || {
         setns(&file, CloneFlags::CLONE_NEWNET).context("setns(CLONE_NEWNET)")?;

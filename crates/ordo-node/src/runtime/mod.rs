@@ -64,10 +64,19 @@ pub trait Runtime: Send + Sync + 'static {
     async fn ensure_image(&self, image: &str) -> anyhow::Result<ImageInfo>;
 
     /// Creates one container in the pod's sandbox; returns its runtime id.
-    async fn create_container(&self, pod: &Pod, container: &Container, image: &ImageInfo) -> anyhow::Result<String>;
+    async fn create_container(
+        &self,
+        pod: &Pod,
+        container: &Container,
+        image: &ImageInfo,
+    ) -> anyhow::Result<String>;
 
     /// Starts a created container.
-    async fn start_container(&self, pod: &Pod, container_id: &str) -> anyhow::Result<StartedContainer>;
+    async fn start_container(
+        &self,
+        pod: &Pod,
+        container_id: &str,
+    ) -> anyhow::Result<StartedContainer>;
 
     /// Stops every container of the pod (TERM, then KILL after `grace`) and reports how each ended.
     async fn stop_pod(&self, uid: &str, grace: Duration) -> anyhow::Result<Vec<ContainerExit>>;

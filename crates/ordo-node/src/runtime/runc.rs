@@ -44,7 +44,13 @@ pub struct RuncConfig {
 impl RuncConfig {
     /// The defaults for `data_dir`: runc from PATH, bridge `ordo0`, cluster DNS 10.96.0.10.
     pub fn new(data_dir: &Path, bridge: &str) -> RuncConfig {
-        RuncConfig { data_dir: data_dir.into(), runc: "runc".into(), bridge: bridge.into(), dns: Dns::default(), host_ip: crate::node::HOST_IP.into() }
+        RuncConfig {
+            data_dir: data_dir.into(),
+            runc: "runc".into(),
+            bridge: bridge.into(),
+            dns: Dns::default(),
+            host_ip: crate::node::HOST_IP.into(),
+        }
     }
 }
 
@@ -106,7 +112,10 @@ impl RuncRuntime {
     /// Checks runc, makes ordo the child subreaper, opens the image store and imports the
     /// archives waiting in `DATA/images/import`.
     pub async fn new(cfg: RuncConfig) -> anyhow::Result<RuncRuntime> {
-        let runc = Runc { bin: cfg.runc.clone(), root: cfg.data_dir.join("runc") };
+        let runc = Runc {
+            bin: cfg.runc.clone(),
+            root: cfg.data_dir.join("runc"),
+        };
         let version = runc.version().await?;
         nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")?;
         for d in ["pods", "runc", "network"] {
@@ -116,11 +125,24 @@ impl RuncRuntime {
         let imp = images.clone();
         match tokio::task::spawn_blocking(move || imp.import_folder()).await? {
             Ok(0) => {}
-            Ok(n) => tracing::info!("imported {n} image archives from {}", images.import_dir().display()),
+            Ok(n) => tracing::info!(
+                "imported {n} image archives from {}",
+                images.import_dir().display()
+            ),
             Err(e) => tracing::warn!("importing images: {e:#}"),
         }
-        let net = PodNetwork::new(NetworkConfig::new(&cfg.bridge, &cfg.data_dir.join("network")));
-        Ok(RuncRuntime { cfg, runc, version, images, net, pods: Mutex::new(HashMap::new()) })
+        let net = PodNetwork::new(NetworkConfig::new(
+            &cfg.bridge,
+            &cfg.data_dir.join("network"),
+        ));
+        Ok(RuncRuntime {
+            cfg,
+            runc,
+            version,
+            images,
+            net,
+            pods: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The image store.
@@ -144,14 +166,25 @@ impl RuncRuntime {
 
     /// The runc id of a pod's container, if it was created.
     pub fn container_id(&self, uid: &str, container: &str) -> Option<String> {
-        read_json::<ContainerMeta>(&self.pod_dir(uid).join("containers").join(container).join("meta.json")).map(|m| m.id)
+        read_json::<ContainerMeta>(
+            &self
+                .pod_dir(uid)
+                .join("containers")
+                .join(container)
+                .join("meta.json"),
+        )
+        .map(|m| m.id)
     }
 
     /// A `runc exec` command running `argv` in a container (stdio to be piped by the caller).
     /// A terminal (`tty`) is not allocated: runc needs a console socket for that.
     pub fn exec_command(&self, id: &str, argv: &[String]) -> tokio::process::Command {
         let mut c = tokio::process::Command::new(&self.runc.bin);
-        c.arg("--root").arg(&self.runc.root).arg("exec").arg(id).args(argv);
+        c.arg("--root")
+            .arg(&self.runc.root)
+            .arg("exec")
+            .arg(id)
+            .args(argv);
         c.kill_on_drop(true);
         c
     }
@@ -160,7 +193,10 @@ impl RuncRuntime {
     async fn discard_container(&self, dir: &Path) {
         if let Some(m) = read_json::<ContainerMeta>(&dir.join("meta.json")) {
             if process::alive(m.pid) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(m.pid), nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(m.pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
             if let Err(e) = self.runc.delete(&m.id).await {
                 tracing::warn!("{e:#}");
@@ -181,14 +217,36 @@ impl RuncRuntime {
         for d in [&rootfs, &upper, &work] {
             std::fs::create_dir_all(d)?;
         }
-        let lower: Vec<String> = layers.iter().rev().map(|l| l.display().to_string()).collect();
-        let opts = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
-        match nix::mount::mount(Some("overlay"), &rootfs, Some("overlay"), nix::mount::MsFlags::empty(), Some(opts.as_str())) {
+        let lower: Vec<String> = layers
+            .iter()
+            .rev()
+            .map(|l| l.display().to_string())
+            .collect();
+        let opts = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.join(":"),
+            upper.display(),
+            work.display()
+        );
+        match nix::mount::mount(
+            Some("overlay"),
+            &rootfs,
+            Some("overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(opts.as_str()),
+        ) {
             Ok(()) => Ok(rootfs),
             Err(e) => {
-                tracing::warn!("overlay mount for {} failed ({e}); copying the image layers instead", rootfs.display());
+                tracing::warn!(
+                    "overlay mount for {} failed ({e}); copying the image layers instead",
+                    rootfs.display()
+                );
                 for l in layers {
-                    let st = std::process::Command::new("cp").arg("-a").arg(format!("{}/.", l.display())).arg(&rootfs).status()?;
+                    let st = std::process::Command::new("cp")
+                        .arg("-a")
+                        .arg(format!("{}/.", l.display()))
+                        .arg(&rootfs)
+                        .status()?;
                     anyhow::ensure!(st.success(), "copying layer {} failed", l.display());
                 }
                 Ok(rootfs)
@@ -205,13 +263,22 @@ impl RuncRuntime {
             Some(_) => "Error",
             None => "Unknown",
         };
-        Some(ContainerExit { name: m.name, container_id: format!("runc://{}", m.id), exit_code: code, reason: reason.into(), started_at: m.started_at, finished_at: x.at })
+        Some(ContainerExit {
+            name: m.name,
+            container_id: format!("runc://{}", m.id),
+            exit_code: code,
+            reason: reason.into(),
+            started_at: m.started_at,
+            finished_at: x.at,
+        })
     }
 }
 
 /// Removes the (empty) `/ordo` cgroups runc created under each v1 controller.
 fn remove_cgroup_parents() {
-    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else { return };
+    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
     for e in rd.filter_map(|e| e.ok()) {
         let _ = std::fs::remove_dir(e.path().join(CGROUP_PARENT.trim_start_matches('/')));
     }
@@ -235,18 +302,45 @@ impl Runtime for RuncRuntime {
         anyhow::ensure!(!uid.is_empty(), "pod has no UID");
         let dir = self.pod_dir(&uid);
         std::fs::create_dir_all(dir.join("containers"))?;
-        let host_network = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
+        let host_network = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.host_network)
+            .unwrap_or(false);
         let netns = match ip.filter(|_| !host_network) {
-            Some(ip) => Some(self.net.setup(&uid, ip).await.context("setting up the pod network")?),
+            Some(ip) => Some(
+                self.net
+                    .setup(&uid, ip)
+                    .await
+                    .context("setting up the pod network")?,
+            ),
             None => None,
         };
-        let hostname = if host_network { std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string() } else { files::hostname(pod) };
-        let hosts = if host_network { std::fs::read_to_string("/etc/hosts").unwrap_or_default() } else { files::hosts(pod, ip, &self.cfg.dns.domain) };
+        let hostname = if host_network {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        } else {
+            files::hostname(pod)
+        };
+        let hosts = if host_network {
+            std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+        } else {
+            files::hosts(pod, ip, &self.cfg.dns.domain)
+        };
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         std::fs::write(dir.join("hosts"), hosts)?;
         std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
-        std::fs::write(dir.join("resolv.conf"), files::resolv_conf(pod, &self.cfg.dns, &host_resolv))?;
-        let meta = PodMeta { ip: ip.filter(|_| !host_network), netns, hostname };
+        std::fs::write(
+            dir.join("resolv.conf"),
+            files::resolv_conf(pod, &self.cfg.dns, &host_resolv),
+        )?;
+        let meta = PodMeta {
+            ip: ip.filter(|_| !host_network),
+            netns,
+            hostname,
+        };
         write_json(&dir.join("pod.json"), &meta)?;
         self.pods.lock().unwrap().entry(uid).or_default().meta = meta;
         Ok(())
@@ -256,26 +350,48 @@ impl Runtime for RuncRuntime {
         let store = self.images.clone();
         let name = image.to_string();
         match tokio::task::spawn_blocking(move || store.resolve(&name)).await?? {
-            Some(img) => Ok(ImageInfo { image_id: img.image_id, already_present: true }),
-            None => Err(image::ImageNotPresent { image: image.into() }.into()),
+            Some(img) => Ok(ImageInfo {
+                image_id: img.image_id,
+                already_present: true,
+            }),
+            None => Err(image::ImageNotPresent {
+                image: image.into(),
+            }
+            .into()),
         }
     }
 
-    async fn create_container(&self, pod: &Pod, c: &Container, _image: &ImageInfo) -> anyhow::Result<String> {
+    async fn create_container(
+        &self,
+        pod: &Pod,
+        c: &Container,
+        _image: &ImageInfo,
+    ) -> anyhow::Result<String> {
         let uid = uid_of(pod);
-        let meta = self.pods.lock().unwrap().get(&uid).map(|p| p.meta.clone()).ok_or_else(|| anyhow::anyhow!("pod {uid} has no sandbox"))?;
+        let meta = self
+            .pods
+            .lock()
+            .unwrap()
+            .get(&uid)
+            .map(|p| p.meta.clone())
+            .ok_or_else(|| anyhow::anyhow!("pod {uid} has no sandbox"))?;
         let reference = c.image.clone().unwrap_or_default();
         let store = self.images.clone();
         let img = tokio::task::spawn_blocking(move || store.resolve(&reference))
             .await??
-            .ok_or_else(|| image::ImageNotPresent { image: c.image.clone().unwrap_or_default() })?;
+            .ok_or_else(|| image::ImageNotPresent {
+                image: c.image.clone().unwrap_or_default(),
+            })?;
         let pdir = self.pod_dir(&uid);
         let dir = pdir.join("containers").join(&c.name);
         // A container of this name from an earlier attempt goes first.
         let old = {
             let mut pods = self.pods.lock().unwrap();
             let st = pods.entry(uid.clone()).or_default();
-            let old = st.containers.iter().position(|x| x.meta.lock().unwrap().name == c.name);
+            let old = st
+                .containers
+                .iter()
+                .position(|x| x.meta.lock().unwrap().name == c.name);
             old.map(|i| st.containers.remove(i))
         };
         if old.is_some() || dir.exists() {
@@ -283,11 +399,16 @@ impl Runtime for RuncRuntime {
         }
         let layers = img.layers.clone();
         let d = dir.clone();
-        let rootfs = tokio::task::spawn_blocking(move || RuncRuntime::make_rootfs(&d, &layers)).await??;
+        let rootfs =
+            tokio::task::spawn_blocking(move || RuncRuntime::make_rootfs(&d, &layers)).await??;
         let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
         let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
         let image_user = img.config.as_ref().and_then(|i| i.user().clone());
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0).to_string();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            .to_string();
         let id = super::digest(&["runc", &uid, &c.name, &nanos]);
         let input = bundle::BundleInput {
             pod,
@@ -305,22 +426,58 @@ impl Runtime for RuncRuntime {
             user: bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?,
         };
         let spec = bundle::spec(&input)?;
-        spec.save(dir.join("config.json")).context("writing config.json")?;
-        let pid = self.runc.create(&id, &dir, &self.log_path(&uid, &c.name)).await?;
-        let stop_signal = img.config.as_ref().and_then(|i| i.stop_signal().clone()).unwrap_or_else(|| "SIGTERM".into());
-        let cm = ContainerMeta { name: c.name.clone(), id: id.clone(), pid, started_at: None, stop_signal };
+        spec.save(dir.join("config.json"))
+            .context("writing config.json")?;
+        let pid = self
+            .runc
+            .create(&id, &dir, &self.log_path(&uid, &c.name))
+            .await?;
+        let stop_signal = img
+            .config
+            .as_ref()
+            .and_then(|i| i.stop_signal().clone())
+            .unwrap_or_else(|| "SIGTERM".into());
+        let cm = ContainerMeta {
+            name: c.name.clone(),
+            id: id.clone(),
+            pid,
+            started_at: None,
+            stop_signal,
+        };
         write_json(&dir.join("meta.json"), &cm)?;
-        let ctr = Arc::new(Ctr { meta: Mutex::new(cm), exit: process::watch(pid), dir });
-        self.pods.lock().unwrap().entry(uid).or_default().containers.push(ctr);
+        let ctr = Arc::new(Ctr {
+            meta: Mutex::new(cm),
+            exit: process::watch(pid),
+            dir,
+        });
+        self.pods
+            .lock()
+            .unwrap()
+            .entry(uid)
+            .or_default()
+            .containers
+            .push(ctr);
         Ok(id)
     }
 
-    async fn start_container(&self, pod: &Pod, container_id: &str) -> anyhow::Result<StartedContainer> {
+    async fn start_container(
+        &self,
+        pod: &Pod,
+        container_id: &str,
+    ) -> anyhow::Result<StartedContainer> {
         let uid = uid_of(pod);
-        let ctr = self.pods.lock().unwrap().get(&uid).and_then(|p| p.containers.iter().find(|c| c.meta.lock().unwrap().id == container_id).cloned());
+        let ctr = self.pods.lock().unwrap().get(&uid).and_then(|p| {
+            p.containers
+                .iter()
+                .find(|c| c.meta.lock().unwrap().id == container_id)
+                .cloned()
+        });
         let ctr = ctr.ok_or_else(|| anyhow::anyhow!("container {container_id} not found"))?;
         if let Some(t) = ctr.meta.lock().unwrap().started_at.clone() {
-            return Ok(StartedContainer { container_id: format!("runc://{container_id}"), started_at: t });
+            return Ok(StartedContainer {
+                container_id: format!("runc://{container_id}"),
+                started_at: t,
+            });
         }
         self.runc.start(container_id).await?;
         let now = crate::status::now();
@@ -330,18 +487,34 @@ impl Runtime for RuncRuntime {
             m.clone()
         };
         write_json(&ctr.dir.join("meta.json"), &m)?;
-        Ok(StartedContainer { container_id: format!("runc://{container_id}"), started_at: now })
+        Ok(StartedContainer {
+            container_id: format!("runc://{container_id}"),
+            started_at: now,
+        })
     }
 
     async fn stop_pod(&self, uid: &str, grace: Duration) -> anyhow::Result<Vec<ContainerExit>> {
         use nix::sys::signal::{kill, Signal};
         use nix::unistd::Pid;
         use std::str::FromStr;
-        let ctrs: Vec<Arc<Ctr>> = self.pods.lock().unwrap().get(uid).map(|p| p.containers.clone()).unwrap_or_default();
-        let running: Vec<Arc<Ctr>> = ctrs.into_iter().filter(|c| c.exit.lock().unwrap().is_none()).collect();
+        let ctrs: Vec<Arc<Ctr>> = self
+            .pods
+            .lock()
+            .unwrap()
+            .get(uid)
+            .map(|p| p.containers.clone())
+            .unwrap_or_default();
+        let running: Vec<Arc<Ctr>> = ctrs
+            .into_iter()
+            .filter(|c| c.exit.lock().unwrap().is_none())
+            .collect();
         for c in &running {
             let m = c.meta.lock().unwrap().clone();
-            let sig = if grace.is_zero() { Signal::SIGKILL } else { Signal::from_str(&m.stop_signal).unwrap_or(Signal::SIGTERM) };
+            let sig = if grace.is_zero() {
+                Signal::SIGKILL
+            } else {
+                Signal::from_str(&m.stop_signal).unwrap_or(Signal::SIGTERM)
+            };
             let _ = kill(Pid::from_raw(m.pid), sig);
         }
         let deadline = Instant::now() + grace;
@@ -380,14 +553,24 @@ impl Runtime for RuncRuntime {
                 self.discard_container(&e.path()).await;
             }
         }
-        let meta = self.pods.lock().unwrap().remove(uid).map(|p| p.meta).or_else(|| read_json::<PodMeta>(&dir.join("pod.json")));
-        if meta.as_ref().map(|m| m.netns.is_some()).unwrap_or(false) || self.net.pods().iter().any(|u| u == uid) {
+        let meta = self
+            .pods
+            .lock()
+            .unwrap()
+            .remove(uid)
+            .map(|p| p.meta)
+            .or_else(|| read_json::<PodMeta>(&dir.join("pod.json")));
+        if meta.as_ref().map(|m| m.netns.is_some()).unwrap_or(false)
+            || self.net.pods().iter().any(|u| u == uid)
+        {
             self.net.teardown(uid).await?;
         }
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("removing {}", dir.display()))),
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("removing {}", dir.display())))
+            }
         }
         if self.list_pods().await.is_empty() {
             remove_cgroup_parents();
@@ -406,7 +589,13 @@ impl Runtime for RuncRuntime {
                     None => {
                         let m = c.meta.lock().unwrap();
                         let started_at = m.started_at.clone()?;
-                        Some((m.name.clone(), ContainerState::Running(StartedContainer { container_id: format!("runc://{}", m.id), started_at })))
+                        Some((
+                            m.name.clone(),
+                            ContainerState::Running(StartedContainer {
+                                container_id: format!("runc://{}", m.id),
+                                started_at,
+                            }),
+                        ))
                     }
                 })
                 .collect(),
@@ -416,33 +605,60 @@ impl Runtime for RuncRuntime {
     async fn adopt(&self, pod: &Pod) -> bool {
         let uid = uid_of(pod);
         let dir = self.pod_dir(&uid);
-        let Some(meta) = read_json::<PodMeta>(&dir.join("pod.json")) else { return false };
+        let Some(meta) = read_json::<PodMeta>(&dir.join("pod.json")) else {
+            return false;
+        };
         let mut ctrs = Vec::new();
-        let wanted: Vec<String> = pod.spec.as_ref().map(|s| s.containers.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+        let wanted: Vec<String> = pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default();
         for name in &wanted {
             let cdir = dir.join("containers").join(name);
-            let Some(mut m) = read_json::<ContainerMeta>(&cdir.join("meta.json")) else { break };
+            let Some(mut m) = read_json::<ContainerMeta>(&cdir.join("meta.json")) else {
+                break;
+            };
             match self.runc.state(&m.id).await {
                 Some(s) if s.status == "running" && m.started_at.is_some() => {
                     m.pid = s.pid;
-                    ctrs.push(Arc::new(Ctr { exit: process::watch(m.pid), meta: Mutex::new(m), dir: cdir }));
+                    ctrs.push(Arc::new(Ctr {
+                        exit: process::watch(m.pid),
+                        meta: Mutex::new(m),
+                        dir: cdir,
+                    }));
                 }
                 _ => break,
             }
         }
-        if ctrs.len() != wanted.len() || meta.netns.as_ref().map(|n| !network::netns::is_mounted(n)).unwrap_or(false) {
+        if ctrs.len() != wanted.len()
+            || meta
+                .netns
+                .as_ref()
+                .map(|n| !network::netns::is_mounted(n))
+                .unwrap_or(false)
+        {
             tracing::info!("pod {uid}: its containers are gone; starting it again");
             let _ = self.remove_pod(&uid).await;
             return false;
         }
-        self.pods.lock().unwrap().insert(uid, PodState { meta, containers: ctrs });
+        self.pods.lock().unwrap().insert(
+            uid,
+            PodState {
+                meta,
+                containers: ctrs,
+            },
+        );
         true
     }
 
     async fn list_pods(&self) -> Vec<String> {
         let mut out: Vec<String> = self.pods.lock().unwrap().keys().cloned().collect();
         if let Ok(rd) = std::fs::read_dir(self.cfg.data_dir.join("pods")) {
-            out.extend(rd.filter_map(|e| e.ok()).filter_map(|e| e.file_name().to_str().map(str::to_string)));
+            out.extend(
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string)),
+            );
         }
         out.extend(self.net.pods());
         out.sort();

@@ -6,8 +6,10 @@
 use k8s_openapi::api::core::v1::{Container, Pod};
 use oci_spec::image::Config as ImageConfig;
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
-    LinuxResourcesBuilder, MountBuilder, PosixRlimit, ProcessBuilder, RootBuilder, Spec, UserBuilder,
+    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
+    LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
+    LinuxResourcesBuilder, MountBuilder, PosixRlimit, ProcessBuilder, RootBuilder, Spec,
+    UserBuilder,
 };
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -15,8 +17,22 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// The capabilities container runtimes grant by default (containerd, Docker), NET_RAW included.
-pub const DEFAULT_CAPABILITIES: &[&str] =
-    &["CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"];
+pub const DEFAULT_CAPABILITIES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "MKNOD",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
+];
 
 /// Everything the spec is made from.
 pub struct BundleInput<'a> {
@@ -40,12 +56,31 @@ pub struct BundleInput<'a> {
 
 /// The runtime spec of the container.
 pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
-    let env = environment(i.pod, i.container, i.image, i.pod_ip, &i.host_ip, &i.hostname);
+    let env = environment(
+        i.pod,
+        i.container,
+        i.image,
+        i.pod_ip,
+        &i.host_ip,
+        &i.hostname,
+    );
     let args = argv(i.container, i.image, &env)?;
-    let cwd =
-        i.container.working_dir.clone().filter(|w| !w.is_empty()).or_else(|| i.image.and_then(|c| c.working_dir().clone()).filter(|w| !w.is_empty())).unwrap_or_else(|| "/".into());
+    let cwd = i
+        .container
+        .working_dir
+        .clone()
+        .filter(|w| !w.is_empty())
+        .or_else(|| {
+            i.image
+                .and_then(|c| c.working_dir().clone())
+                .filter(|w| !w.is_empty())
+        })
+        .unwrap_or_else(|| "/".into());
     let caps = capabilities(i.container);
-    let no_new_privs = security(i.container).and_then(|s| s.allow_privilege_escalation).map(|a| !a).unwrap_or(false);
+    let no_new_privs = security(i.container)
+        .and_then(|s| s.allow_privilege_escalation)
+        .map(|a| !a)
+        .unwrap_or(false);
     let process = ProcessBuilder::default()
         .terminal(false)
         .user(UserBuilder::default().uid(i.user.0).gid(i.user.1).build()?)
@@ -67,22 +102,66 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         .build()?;
     let mut mounts = oci_spec::runtime::get_default_mounts();
     // Docker's /dev/shm size (the OCI default is 64k).
-    for m in mounts.iter_mut().filter(|m| m.destination() == &PathBuf::from("/dev/shm")) {
-        m.set_options(Some(vec!["nosuid".into(), "noexec".into(), "nodev".into(), "mode=1777".into(), "size=65536k".into()]));
+    for m in mounts
+        .iter_mut()
+        .filter(|m| m.destination() == &PathBuf::from("/dev/shm"))
+    {
+        m.set_options(Some(vec![
+            "nosuid".into(),
+            "noexec".into(),
+            "nodev".into(),
+            "mode=1777".into(),
+            "size=65536k".into(),
+        ]));
     }
-    for (dst, src) in [("/etc/hosts", &i.hosts), ("/etc/hostname", &i.hostname_file), ("/etc/resolv.conf", &i.resolv_conf)] {
-        mounts.push(MountBuilder::default().destination(dst).typ("bind").source(src.clone()).options(vec!["rbind".to_string(), "rprivate".into(), "rw".into()]).build()?);
+    for (dst, src) in [
+        ("/etc/hosts", &i.hosts),
+        ("/etc/hostname", &i.hostname_file),
+        ("/etc/resolv.conf", &i.resolv_conf),
+    ] {
+        mounts.push(
+            MountBuilder::default()
+                .destination(dst)
+                .typ("bind")
+                .source(src.clone())
+                .options(vec!["rbind".to_string(), "rprivate".into(), "rw".into()])
+                .build()?,
+        );
     }
     let mut namespaces = Vec::new();
-    for t in [LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts, LinuxNamespaceType::Mount] {
+    for t in [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Mount,
+    ] {
         namespaces.push(LinuxNamespaceBuilder::default().typ(t).build()?);
     }
     if let Some(ns) = &i.netns {
-        namespaces.push(LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Network).path(ns.clone()).build()?);
+        namespaces.push(
+            LinuxNamespaceBuilder::default()
+                .typ(LinuxNamespaceType::Network)
+                .path(ns.clone())
+                .build()?,
+        );
     }
-    let mut resources = LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default().allow(false).access("rwm").build()?]);
-    let limits = i.container.resources.as_ref().and_then(|r| r.limits.clone()).unwrap_or_default();
-    let requests = i.container.resources.as_ref().and_then(|r| r.requests.clone()).unwrap_or_default();
+    let mut resources =
+        LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .access("rwm")
+            .build()?]);
+    let limits = i
+        .container
+        .resources
+        .as_ref()
+        .and_then(|r| r.limits.clone())
+        .unwrap_or_default();
+    let requests = i
+        .container
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.clone())
+        .unwrap_or_default();
     if let Some(bytes) = limits.get("memory").and_then(|q| parse_bytes(&q.0)) {
         resources = resources.memory(LinuxMemoryBuilder::default().limit(bytes).build()?);
     }
@@ -92,7 +171,11 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         cpu = cpu.quota(m * 100).period(100_000u64);
         any_cpu = true;
     }
-    if let Some(m) = requests.get("cpu").or_else(|| limits.get("cpu")).and_then(|q| parse_millicpu(&q.0)) {
+    if let Some(m) = requests
+        .get("cpu")
+        .or_else(|| limits.get("cpu"))
+        .and_then(|q| parse_millicpu(&q.0))
+    {
         cpu = cpu.shares(((m * 1024) / 1000).max(2) as u64);
         any_cpu = true;
     }
@@ -108,7 +191,12 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         .build()?;
     let mut spec = Spec::default();
     spec.set_process(Some(process))
-        .set_root(Some(RootBuilder::default().path(i.rootfs.clone()).readonly(false).build()?))
+        .set_root(Some(
+            RootBuilder::default()
+                .path(i.rootfs.clone())
+                .readonly(false)
+                .build()?,
+        ))
         .set_hostname(Some(i.hostname.clone()))
         .set_mounts(Some(mounts))
         .set_linux(Some(linux));
@@ -121,14 +209,27 @@ fn security(c: &Container) -> Option<&k8s_openapi::api::core::v1::SecurityContex
 
 /// The container's argv: `command` replaces the image Entrypoint and drops its Cmd; `args`
 /// replaces Cmd. `$(VAR)` references are expanded from the container's environment.
-pub fn argv(c: &Container, image: Option<&ImageConfig>, env: &[String]) -> anyhow::Result<Vec<String>> {
-    let entrypoint = image.and_then(|i| i.entrypoint().clone()).unwrap_or_default();
+pub fn argv(
+    c: &Container,
+    image: Option<&ImageConfig>,
+    env: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let entrypoint = image
+        .and_then(|i| i.entrypoint().clone())
+        .unwrap_or_default();
     let cmd = image.and_then(|i| i.cmd().clone()).unwrap_or_default();
     let command = c.command.clone().filter(|v| !v.is_empty());
     let args = c.args.clone().filter(|v| !v.is_empty());
     let mut out: Vec<String> = match (command, args) {
-        (Some(command), args) => command.iter().map(|s| expand(s, env)).chain(args.unwrap_or_default().iter().map(|s| expand(s, env))).collect(),
-        (None, Some(args)) => entrypoint.into_iter().chain(args.iter().map(|s| expand(s, env))).collect(),
+        (Some(command), args) => command
+            .iter()
+            .map(|s| expand(s, env))
+            .chain(args.unwrap_or_default().iter().map(|s| expand(s, env)))
+            .collect(),
+        (None, Some(args)) => entrypoint
+            .into_iter()
+            .chain(args.iter().map(|s| expand(s, env)))
+            .collect(),
         (None, None) => entrypoint.into_iter().chain(cmd).collect(),
     };
     if out.is_empty() {
@@ -141,7 +242,13 @@ pub fn argv(c: &Container, image: Option<&ImageConfig>, env: &[String]) -> anyho
 /// Kubernetes variable expansion: `$(NAME)` is replaced by its value when defined, `$$(NAME)`
 /// escapes to `$(NAME)`, anything else stays as written.
 pub fn expand(s: &str, env: &[String]) -> String {
-    let lookup = |name: &str| env.iter().rev().find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
+    let lookup = |name: &str| {
+        env.iter().rev().find_map(|kv| {
+            kv.split_once('=')
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    };
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find('$') {
@@ -181,9 +288,19 @@ pub fn expand(s: &str, env: &[String]) -> String {
 /// `KEY=value` pairs: the image's, then HOSTNAME, then the container's (later ones win, in the
 /// image's order). `valueFrom.fieldRef` is resolved from the pod; config maps and secrets
 /// are not available to the runtime yet and are left out.
-pub fn environment(pod: &Pod, c: &Container, image: Option<&ImageConfig>, pod_ip: Option<Ipv4Addr>, host_ip: &str, hostname: &str) -> Vec<String> {
+pub fn environment(
+    pod: &Pod,
+    c: &Container,
+    image: Option<&ImageConfig>,
+    pod_ip: Option<Ipv4Addr>,
+    host_ip: &str,
+    hostname: &str,
+) -> Vec<String> {
     let mut env: Vec<(String, String)> = Vec::new();
-    let set = |k: String, v: String, env: &mut Vec<(String, String)>| match env.iter_mut().find(|(ek, _)| *ek == k) {
+    let set = |k: String, v: String, env: &mut Vec<(String, String)>| match env
+        .iter_mut()
+        .find(|(ek, _)| *ek == k)
+    {
         Some(e) => e.1 = v,
         None => env.push((k, v)),
     };
@@ -211,23 +328,42 @@ pub fn environment(pod: &Pod, c: &Container, image: Option<&ImageConfig>, pod_ip
 }
 
 /// The downward API value of `path` (`metadata.name`, `status.podIP`...).
-pub fn field_value(pod: &Pod, path: &str, pod_ip: Option<Ipv4Addr>, host_ip: &str) -> Option<String> {
+pub fn field_value(
+    pod: &Pod,
+    path: &str,
+    pod_ip: Option<Ipv4Addr>,
+    host_ip: &str,
+) -> Option<String> {
     let m = &pod.metadata;
     let spec = pod.spec.as_ref();
-    let bracket = |p: &str, prefix: &str| p.strip_prefix(prefix).and_then(|r| r.strip_prefix("['").and_then(|r| r.strip_suffix("']"))).map(str::to_string);
+    let bracket = |p: &str, prefix: &str| {
+        p.strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix("['").and_then(|r| r.strip_suffix("']")))
+            .map(str::to_string)
+    };
     Some(match path {
         "metadata.name" => m.name.clone().unwrap_or_default(),
         "metadata.namespace" => m.namespace.clone().unwrap_or_else(|| "default".into()),
         "metadata.uid" => m.uid.clone().unwrap_or_default(),
         "spec.nodeName" => spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
-        "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()).unwrap_or_default(),
-        "status.podIP" | "status.podIPs" => pod_ip.map(|i| i.to_string()).unwrap_or_else(|| host_ip.to_string()),
+        "spec.serviceAccountName" => spec
+            .and_then(|s| s.service_account_name.clone())
+            .unwrap_or_default(),
+        "status.podIP" | "status.podIPs" => pod_ip
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| host_ip.to_string()),
         "status.hostIP" | "status.hostIPs" => host_ip.to_string(),
         p => {
             if let Some(k) = bracket(p, "metadata.labels") {
-                m.labels.as_ref().and_then(|l| l.get(&k).cloned()).unwrap_or_default()
+                m.labels
+                    .as_ref()
+                    .and_then(|l| l.get(&k).cloned())
+                    .unwrap_or_default()
             } else if let Some(k) = bracket(p, "metadata.annotations") {
-                m.annotations.as_ref().and_then(|l| l.get(&k).cloned()).unwrap_or_default()
+                m.annotations
+                    .as_ref()
+                    .and_then(|l| l.get(&k).cloned())
+                    .unwrap_or_default()
             } else {
                 return None;
             }
@@ -239,7 +375,10 @@ pub fn field_value(pod: &Pod, path: &str, pod_ip: Option<Ipv4Addr>, host_ip: &st
 /// (`ALL` works in both).
 pub fn capabilities(c: &Container) -> Capabilities {
     let parse = |s: &str| Capability::from_str(s.trim_start_matches("CAP_")).ok();
-    let mut set: HashSet<Capability> = DEFAULT_CAPABILITIES.iter().filter_map(|s| parse(s)).collect();
+    let mut set: HashSet<Capability> = DEFAULT_CAPABILITIES
+        .iter()
+        .filter_map(|s| parse(s))
+        .collect();
     let sc = security(c);
     if sc.and_then(|s| s.privileged).unwrap_or(false) {
         return all_capabilities();
@@ -307,41 +446,70 @@ fn all_capabilities() -> Capabilities {
         "SYSLOG",
         "WAKE_ALARM",
     ];
-    ALL.iter().filter_map(|s| Capability::from_str(s).ok()).collect()
+    ALL.iter()
+        .filter_map(|s| Capability::from_str(s).ok())
+        .collect()
 }
 
 /// The uid and gid the container runs as: `runAsUser`/`runAsGroup` (container over pod),
 /// else the image's `User` (`uid`, `name`, `uid:gid`, `name:group`) looked up in the image's
 /// `/etc/passwd` and `/etc/group` contents.
-pub fn user(pod: &Pod, c: &Container, image_user: Option<&str>, passwd: &str, group: &str) -> anyhow::Result<(u32, u32)> {
+pub fn user(
+    pod: &Pod,
+    c: &Container,
+    image_user: Option<&str>,
+    passwd: &str,
+    group: &str,
+) -> anyhow::Result<(u32, u32)> {
     let psc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
     let csc = security(c);
-    let run_as_user = csc.and_then(|s| s.run_as_user).or_else(|| psc.and_then(|s| s.run_as_user));
-    let run_as_group = csc.and_then(|s| s.run_as_group).or_else(|| psc.and_then(|s| s.run_as_group));
+    let run_as_user = csc
+        .and_then(|s| s.run_as_user)
+        .or_else(|| psc.and_then(|s| s.run_as_user));
+    let run_as_group = csc
+        .and_then(|s| s.run_as_group)
+        .or_else(|| psc.and_then(|s| s.run_as_group));
     let lookup_user = |name: &str| -> Option<(u32, u32)> {
         passwd.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 4 && (f[0] == name || f[2] == name)).then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?))).flatten()
+            (f.len() >= 4 && (f[0] == name || f[2] == name))
+                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+                .flatten()
         })
     };
     let lookup_group = |name: &str| -> Option<u32> {
-        name.parse().ok().or_else(|| group.lines().find_map(|l| l.split(':').collect::<Vec<_>>().get(2).filter(|_| l.split(':').next() == Some(name)).and_then(|g| g.parse().ok())))
+        name.parse().ok().or_else(|| {
+            group.lines().find_map(|l| {
+                l.split(':')
+                    .collect::<Vec<_>>()
+                    .get(2)
+                    .filter(|_| l.split(':').next() == Some(name))
+                    .and_then(|g| g.parse().ok())
+            })
+        })
     };
     let (mut uid, mut gid) = (0u32, 0u32);
     if let Some(u) = image_user.filter(|u| !u.is_empty()) {
-        let (un, gn) = u.split_once(':').map(|(a, b)| (a, Some(b))).unwrap_or((u, None));
+        let (un, gn) = u
+            .split_once(':')
+            .map(|(a, b)| (a, Some(b)))
+            .unwrap_or((u, None));
         match (un.parse::<u32>(), lookup_user(un)) {
             (_, Some((pu, pg))) => (uid, gid) = (pu, pg),
             (Ok(n), None) => (uid, gid) = (n, 0),
             (Err(_), None) => anyhow::bail!("image user {un:?} is not in the image's /etc/passwd"),
         }
         if let Some(g) = gn {
-            gid = lookup_group(g).ok_or_else(|| anyhow::anyhow!("image group {g:?} is not in the image's /etc/group"))?;
+            gid = lookup_group(g).ok_or_else(|| {
+                anyhow::anyhow!("image group {g:?} is not in the image's /etc/group")
+            })?;
         }
     }
     if let Some(u) = run_as_user {
         uid = u32::try_from(u)?;
-        gid = lookup_user(&uid.to_string()).map(|(_, g)| g).unwrap_or(if image_user.is_some() { gid } else { 0 });
+        gid = lookup_user(&uid.to_string())
+            .map(|(_, g)| g)
+            .unwrap_or(if image_user.is_some() { gid } else { 0 });
     }
     if let Some(g) = run_as_group {
         gid = u32::try_from(g)?;
@@ -352,7 +520,9 @@ pub fn user(pod: &Pod, c: &Container, image_user: Option<&str>, passwd: &str, gr
 /// Bytes of a Kubernetes quantity (`128Mi`, `1G`, `1e9`, `512`); None if malformed.
 pub fn parse_bytes(q: &str) -> Option<i64> {
     let q = q.trim();
-    let split = q.find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E').unwrap_or(q.len());
+    let split = q
+        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        .unwrap_or(q.len());
     let (num, suffix) = q.split_at(split);
     let mult: f64 = match suffix {
         "" => 1.0,

@@ -1,37 +1,76 @@
 use super::*;
-use k8s_openapi::api::core::v1::{Capabilities as K8sCaps, EnvVar, EnvVarSource, ObjectFieldSelector, PodSecurityContext, PodSpec, ResourceRequirements, SecurityContext};
+use k8s_openapi::api::core::v1::{
+    Capabilities as K8sCaps, EnvVar, EnvVarSource, ObjectFieldSelector, PodSecurityContext,
+    PodSpec, ResourceRequirements, SecurityContext,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use oci_spec::image::ConfigBuilder;
 
 fn pod() -> Pod {
     Pod {
-        metadata: ObjectMeta { name: Some("web-0".into()), namespace: Some("shop".into()), uid: Some("u-1".into()), ..Default::default() },
-        spec: Some(PodSpec { node_name: Some("n1".into()), ..Default::default() }),
+        metadata: ObjectMeta {
+            name: Some("web-0".into()),
+            namespace: Some("shop".into()),
+            uid: Some("u-1".into()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            node_name: Some("n1".into()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
 fn image(entrypoint: &[&str], cmd: &[&str]) -> ImageConfig {
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    ConfigBuilder::default().entrypoint(v(entrypoint)).cmd(v(cmd)).env(vec!["PATH=/bin".to_string(), "MODE=image".into()]).working_dir("/srv").build().unwrap()
+    ConfigBuilder::default()
+        .entrypoint(v(entrypoint))
+        .cmd(v(cmd))
+        .env(vec!["PATH=/bin".to_string(), "MODE=image".into()])
+        .working_dir("/srv")
+        .build()
+        .unwrap()
 }
 
 fn container(command: Option<&[&str]>, args: Option<&[&str]>) -> Container {
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    Container { name: "c".into(), command: command.map(v), args: args.map(v), ..Default::default() }
+    Container {
+        name: "c".into(),
+        command: command.map(v),
+        args: args.map(v),
+        ..Default::default()
+    }
 }
 
 #[test]
 fn argv_merges_like_kubernetes() {
     let img = image(&["/entry"], &["--cmd"]);
     let env = vec!["WHO=world".to_string()];
-    assert_eq!(argv(&container(None, None), Some(&img), &env).unwrap(), ["/entry", "--cmd"]);
+    assert_eq!(
+        argv(&container(None, None), Some(&img), &env).unwrap(),
+        ["/entry", "--cmd"]
+    );
     // command replaces Entrypoint and drops Cmd.
-    assert_eq!(argv(&container(Some(&["sh", "-c"]), None), Some(&img), &env).unwrap(), ["sh", "-c"]);
+    assert_eq!(
+        argv(&container(Some(&["sh", "-c"]), None), Some(&img), &env).unwrap(),
+        ["sh", "-c"]
+    );
     // args replaces Cmd only.
-    assert_eq!(argv(&container(None, Some(&["--x"])), Some(&img), &env).unwrap(), ["/entry", "--x"]);
-    assert_eq!(argv(&container(Some(&["echo"]), Some(&["hi $(WHO)", "$$(WHO)", "$(NOPE)"])), Some(&img), &env).unwrap(), ["echo", "hi world", "$(WHO)", "$(NOPE)"]);
+    assert_eq!(
+        argv(&container(None, Some(&["--x"])), Some(&img), &env).unwrap(),
+        ["/entry", "--x"]
+    );
+    assert_eq!(
+        argv(
+            &container(Some(&["echo"]), Some(&["hi $(WHO)", "$$(WHO)", "$(NOPE)"])),
+            Some(&img),
+            &env
+        )
+        .unwrap(),
+        ["echo", "hi world", "$(WHO)", "$(NOPE)"]
+    );
     assert!(argv(&container(None, None), None, &env).is_err());
 }
 
@@ -39,17 +78,68 @@ fn argv_merges_like_kubernetes() {
 fn environment_merges_image_container_and_field_refs() {
     let img = image(&[], &["sh"]);
     let mut c = container(None, None);
-    let field = |p: &str| Some(EnvVarSource { field_ref: Some(ObjectFieldSelector { field_path: p.into(), ..Default::default() }), ..Default::default() });
+    let field = |p: &str| {
+        Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: p.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    };
     c.env = Some(vec![
-        EnvVar { name: "MODE".into(), value: Some("pod".into()), ..Default::default() },
-        EnvVar { name: "POD_NAME".into(), value_from: field("metadata.name"), ..Default::default() },
-        EnvVar { name: "POD_NS".into(), value_from: field("metadata.namespace"), ..Default::default() },
-        EnvVar { name: "POD_IP".into(), value_from: field("status.podIP"), ..Default::default() },
-        EnvVar { name: "NODE".into(), value_from: field("spec.nodeName"), ..Default::default() },
-        EnvVar { name: "GREETING".into(), value: Some("in $(POD_NS)".into()), ..Default::default() },
+        EnvVar {
+            name: "MODE".into(),
+            value: Some("pod".into()),
+            ..Default::default()
+        },
+        EnvVar {
+            name: "POD_NAME".into(),
+            value_from: field("metadata.name"),
+            ..Default::default()
+        },
+        EnvVar {
+            name: "POD_NS".into(),
+            value_from: field("metadata.namespace"),
+            ..Default::default()
+        },
+        EnvVar {
+            name: "POD_IP".into(),
+            value_from: field("status.podIP"),
+            ..Default::default()
+        },
+        EnvVar {
+            name: "NODE".into(),
+            value_from: field("spec.nodeName"),
+            ..Default::default()
+        },
+        EnvVar {
+            name: "GREETING".into(),
+            value: Some("in $(POD_NS)".into()),
+            ..Default::default()
+        },
     ]);
-    let env = environment(&pod(), &c, Some(&img), Some(Ipv4Addr::new(10, 244, 0, 9)), "127.0.0.1", "web-0");
-    assert_eq!(env, ["PATH=/bin", "MODE=pod", "HOSTNAME=web-0", "POD_NAME=web-0", "POD_NS=shop", "POD_IP=10.244.0.9", "NODE=n1", "GREETING=in shop"]);
+    let env = environment(
+        &pod(),
+        &c,
+        Some(&img),
+        Some(Ipv4Addr::new(10, 244, 0, 9)),
+        "127.0.0.1",
+        "web-0",
+    );
+    assert_eq!(
+        env,
+        [
+            "PATH=/bin",
+            "MODE=pod",
+            "HOSTNAME=web-0",
+            "POD_NAME=web-0",
+            "POD_NS=shop",
+            "POD_IP=10.244.0.9",
+            "NODE=n1",
+            "GREETING=in shop"
+        ]
+    );
 }
 
 #[test]
@@ -60,9 +150,21 @@ fn capabilities_default_add_drop() {
     assert!(!caps.contains(&Capability::SysAdmin) && !caps.contains(&Capability::NetAdmin));
     assert_eq!(caps.len(), DEFAULT_CAPABILITIES.len());
     let mut c = container(None, None);
-    c.security_context = Some(SecurityContext { capabilities: Some(K8sCaps { add: Some(vec!["NET_ADMIN".into()]), drop: Some(vec!["ALL".into()]) }), ..Default::default() });
-    assert_eq!(capabilities(&c), [Capability::NetAdmin].into_iter().collect());
-    c.security_context = Some(SecurityContext { privileged: Some(true), ..Default::default() });
+    c.security_context = Some(SecurityContext {
+        capabilities: Some(K8sCaps {
+            add: Some(vec!["NET_ADMIN".into()]),
+            drop: Some(vec!["ALL".into()]),
+        }),
+        ..Default::default()
+    });
+    assert_eq!(
+        capabilities(&c),
+        [Capability::NetAdmin].into_iter().collect()
+    );
+    c.security_context = Some(SecurityContext {
+        privileged: Some(true),
+        ..Default::default()
+    });
     assert!(capabilities(&c).contains(&Capability::SysAdmin));
 }
 
@@ -73,12 +175,25 @@ fn users_resolve_against_the_image() {
     let p = pod();
     let c = container(None, None);
     assert_eq!(user(&p, &c, None, passwd, group).unwrap(), (0, 0));
-    assert_eq!(user(&p, &c, Some("nginx"), passwd, group).unwrap(), (101, 102));
-    assert_eq!(user(&p, &c, Some("1000:staff"), passwd, group).unwrap(), (1000, 50));
+    assert_eq!(
+        user(&p, &c, Some("nginx"), passwd, group).unwrap(),
+        (101, 102)
+    );
+    assert_eq!(
+        user(&p, &c, Some("1000:staff"), passwd, group).unwrap(),
+        (1000, 50)
+    );
     assert!(user(&p, &c, Some("ghost"), passwd, group).is_err());
     let mut p2 = pod();
-    p2.spec.as_mut().unwrap().security_context = Some(PodSecurityContext { run_as_user: Some(2000), run_as_group: Some(3000), ..Default::default() });
-    assert_eq!(user(&p2, &c, Some("nginx"), passwd, group).unwrap(), (2000, 3000));
+    p2.spec.as_mut().unwrap().security_context = Some(PodSecurityContext {
+        run_as_user: Some(2000),
+        run_as_group: Some(3000),
+        ..Default::default()
+    });
+    assert_eq!(
+        user(&p2, &c, Some("nginx"), passwd, group).unwrap(),
+        (2000, 3000)
+    );
 }
 
 #[test]
@@ -93,7 +208,12 @@ fn quantities() {
     assert_eq!(parse_millicpu("2"), Some(2000));
 }
 
-fn input<'a>(p: &'a Pod, c: &'a Container, img: &'a ImageConfig, netns: Option<&str>) -> BundleInput<'a> {
+fn input<'a>(
+    p: &'a Pod,
+    c: &'a Container,
+    img: &'a ImageConfig,
+    netns: Option<&str>,
+) -> BundleInput<'a> {
     BundleInput {
         pod: p,
         container: c,
@@ -116,7 +236,13 @@ fn spec_has_namespaces_mounts_limits_and_process() {
     let p = pod();
     let mut c = container(None, None);
     c.resources = Some(ResourceRequirements {
-        limits: Some([("memory".to_string(), Quantity("64Mi".into())), ("cpu".to_string(), Quantity("500m".into()))].into()),
+        limits: Some(
+            [
+                ("memory".to_string(), Quantity("64Mi".into())),
+                ("cpu".to_string(), Quantity("500m".into())),
+            ]
+            .into(),
+        ),
         requests: Some([("cpu".to_string(), Quantity("250m".into()))].into()),
         ..Default::default()
     });
@@ -126,25 +252,51 @@ fn spec_has_namespaces_mounts_limits_and_process() {
     assert_eq!(v["hostname"], "web-0");
     assert_eq!(v["root"]["path"], "/data/pods/u-1/containers/c/rootfs");
     assert_eq!(v["root"]["readonly"], false);
-    assert_eq!(v["process"]["args"], serde_json::json!(["nginx", "-g", "daemon off;"]));
+    assert_eq!(
+        v["process"]["args"],
+        serde_json::json!(["nginx", "-g", "daemon off;"])
+    );
     assert_eq!(v["process"]["cwd"], "/srv");
-    assert!(v["process"]["capabilities"]["bounding"].as_array().unwrap().contains(&serde_json::json!("CAP_NET_RAW")));
+    assert!(v["process"]["capabilities"]["bounding"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("CAP_NET_RAW")));
     let ns = v["linux"]["namespaces"].as_array().unwrap();
     for t in ["pid", "ipc", "uts", "mount"] {
-        assert!(ns.iter().any(|n| n["type"] == t && n.get("path").is_none()), "{t} in {ns:?}");
+        assert!(
+            ns.iter().any(|n| n["type"] == t && n.get("path").is_none()),
+            "{t} in {ns:?}"
+        );
     }
-    assert!(ns.iter().any(|n| n["type"] == "network" && n["path"] == "/run/netns/ordo0-u-1"));
+    assert!(ns
+        .iter()
+        .any(|n| n["type"] == "network" && n["path"] == "/run/netns/ordo0-u-1"));
     assert_eq!(v["linux"]["resources"]["memory"]["limit"], 64 << 20);
     assert_eq!(v["linux"]["resources"]["cpu"]["quota"], 50_000);
     assert_eq!(v["linux"]["resources"]["cpu"]["period"], 100_000);
     assert_eq!(v["linux"]["resources"]["cpu"]["shares"], 256);
     assert_eq!(v["linux"]["cgroupsPath"], "/ordo/abc");
     let mounts = v["mounts"].as_array().unwrap();
-    for (dst, src) in [("/etc/hosts", "/data/pods/u-1/hosts"), ("/etc/resolv.conf", "/data/pods/u-1/resolv.conf"), ("/etc/hostname", "/data/pods/u-1/hostname")] {
-        assert!(mounts.iter().any(|m| m["destination"] == dst && m["source"] == src && m["type"] == "bind"), "{dst}");
+    for (dst, src) in [
+        ("/etc/hosts", "/data/pods/u-1/hosts"),
+        ("/etc/resolv.conf", "/data/pods/u-1/resolv.conf"),
+        ("/etc/hostname", "/data/pods/u-1/hostname"),
+    ] {
+        assert!(
+            mounts
+                .iter()
+                .any(|m| m["destination"] == dst && m["source"] == src && m["type"] == "bind"),
+            "{dst}"
+        );
     }
-    assert!(mounts.iter().any(|m| m["destination"] == "/proc" && m["type"] == "proc"));
+    assert!(mounts
+        .iter()
+        .any(|m| m["destination"] == "/proc" && m["type"] == "proc"));
     // Host network: no network namespace.
     let s = spec(&input(&p, &c, &img, None)).unwrap();
-    assert!(!serde_json::to_value(&s).unwrap()["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n["type"] == "network"));
+    assert!(!serde_json::to_value(&s).unwrap()["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["type"] == "network"));
 }

@@ -15,13 +15,22 @@ pub struct Dns {
 
 impl Default for Dns {
     fn default() -> Dns {
-        Dns { nameserver: Ipv4Addr::new(10, 96, 0, 10), domain: "cluster.local".into() }
+        Dns {
+            nameserver: Ipv4Addr::new(10, 96, 0, 10),
+            domain: "cluster.local".into(),
+        }
     }
 }
 
 /// The pod's host name: `spec.hostname`, else the pod name (truncated to 63 bytes).
 pub fn hostname(pod: &Pod) -> String {
-    let h = pod.spec.as_ref().and_then(|s| s.hostname.clone()).filter(|h| !h.is_empty()).or_else(|| pod.metadata.name.clone()).unwrap_or_else(|| "pod".into());
+    let h = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.hostname.clone())
+        .filter(|h| !h.is_empty())
+        .or_else(|| pod.metadata.name.clone())
+        .unwrap_or_else(|| "pod".into());
     let h = &h[..h.len().min(63)];
     h.trim_end_matches(['-', '.']).to_string()
 }
@@ -46,11 +55,19 @@ pub fn hosts(pod: &Pod, ip: Option<Ipv4Addr>, domain: &str) -> String {
             None => s.push_str(&format!("{ip}\t{}\n", hostname(pod))),
         }
     }
-    let aliases = pod.spec.as_ref().and_then(|sp| sp.host_aliases.clone()).unwrap_or_default();
+    let aliases = pod
+        .spec
+        .as_ref()
+        .and_then(|sp| sp.host_aliases.clone())
+        .unwrap_or_default();
     if !aliases.is_empty() {
         s.push_str("\n# Entries added by HostAliases.\n");
         for a in aliases {
-            s.push_str(&format!("{}\t{}\n", a.ip, a.hostnames.unwrap_or_default().join("\t")));
+            s.push_str(&format!(
+                "{}\t{}\n",
+                a.ip,
+                a.hostnames.unwrap_or_default().join("\t")
+            ));
         }
     }
     s
@@ -64,12 +81,17 @@ pub fn resolv_conf(pod: &Pod, dns: &Dns, host: &str) -> String {
     let host_network = spec.host_network.unwrap_or(false);
     let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
     let d = &dns.domain;
-    let (mut servers, mut search, mut options): (Vec<String>, Vec<String>, Vec<String>) = match policy {
-        "None" => (vec![], vec![], vec![]),
-        "Default" => parse_host(host),
-        "ClusterFirst" if host_network => parse_host(host),
-        _ => (vec![dns.nameserver.to_string()], vec![format!("{ns}.svc.{d}"), format!("svc.{d}"), d.clone()], vec!["ndots:5".into()]),
-    };
+    let (mut servers, mut search, mut options): (Vec<String>, Vec<String>, Vec<String>) =
+        match policy {
+            "None" => (vec![], vec![], vec![]),
+            "Default" => parse_host(host),
+            "ClusterFirst" if host_network => parse_host(host),
+            _ => (
+                vec![dns.nameserver.to_string()],
+                vec![format!("{ns}.svc.{d}"), format!("svc.{d}"), d.clone()],
+                vec!["ndots:5".into()],
+            ),
+        };
     if let Some(cfg) = &spec.dns_config {
         servers.extend(cfg.nameservers.clone().unwrap_or_default());
         search.extend(cfg.searches.clone().unwrap_or_default());
@@ -118,8 +140,16 @@ mod tests {
 
     fn pod(name: &str, hostname: Option<&str>, subdomain: Option<&str>) -> Pod {
         Pod {
-            metadata: ObjectMeta { name: Some(name.into()), namespace: Some("shop".into()), ..Default::default() },
-            spec: Some(PodSpec { hostname: hostname.map(Into::into), subdomain: subdomain.map(Into::into), ..Default::default() }),
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("shop".into()),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                hostname: hostname.map(Into::into),
+                subdomain: subdomain.map(Into::into),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -130,11 +160,22 @@ mod tests {
         let h = hosts(&pod("web-0", None, None), ip, "cluster.local");
         assert!(h.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"));
         assert!(h.ends_with("10.244.0.7\tweb-0\n"), "{h}");
-        let h = hosts(&pod("web-0", Some("web-0"), Some("nginx")), ip, "cluster.local");
-        assert!(h.ends_with("10.244.0.7\tweb-0.nginx.shop.svc.cluster.local\tweb-0\n"), "{h}");
+        let h = hosts(
+            &pod("web-0", Some("web-0"), Some("nginx")),
+            ip,
+            "cluster.local",
+        );
+        assert!(
+            h.ends_with("10.244.0.7\tweb-0.nginx.shop.svc.cluster.local\tweb-0\n"),
+            "{h}"
+        );
         let mut p = pod("a", None, None);
-        p.spec.as_mut().unwrap().host_aliases = Some(vec![HostAlias { ip: "10.1.2.3".into(), hostnames: Some(vec!["foo".into(), "bar".into()]) }]);
-        assert!(hosts(&p, ip, "cluster.local").ends_with("# Entries added by HostAliases.\n10.1.2.3\tfoo\tbar\n"));
+        p.spec.as_mut().unwrap().host_aliases = Some(vec![HostAlias {
+            ip: "10.1.2.3".into(),
+            hostnames: Some(vec!["foo".into(), "bar".into()]),
+        }]);
+        assert!(hosts(&p, ip, "cluster.local")
+            .ends_with("# Entries added by HostAliases.\n10.1.2.3\tfoo\tbar\n"));
         assert_eq!(hostname(&pod("x", Some("h1"), None)), "h1");
     }
 
@@ -145,13 +186,22 @@ mod tests {
         assert_eq!(resolv_conf(&pod("a", None, None), &dns, host), "search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
         let mut p = pod("a", None, None);
         p.spec.as_mut().unwrap().dns_policy = Some("Default".into());
-        assert_eq!(resolv_conf(&p, &dns, host), "search example.com\nnameserver 1.1.1.1\n");
+        assert_eq!(
+            resolv_conf(&p, &dns, host),
+            "search example.com\nnameserver 1.1.1.1\n"
+        );
         p.spec.as_mut().unwrap().dns_policy = Some("None".into());
         p.spec.as_mut().unwrap().dns_config = Some(PodDNSConfig {
             nameservers: Some(vec!["10.0.0.53".into()]),
             searches: Some(vec!["a.b".into()]),
-            options: Some(vec![k8s_openapi::api::core::v1::PodDNSConfigOption { name: Some("ndots".into()), value: Some("2".into()) }]),
+            options: Some(vec![k8s_openapi::api::core::v1::PodDNSConfigOption {
+                name: Some("ndots".into()),
+                value: Some("2".into()),
+            }]),
         });
-        assert_eq!(resolv_conf(&p, &dns, host), "search a.b\nnameserver 10.0.0.53\noptions ndots:2\n");
+        assert_eq!(
+            resolv_conf(&p, &dns, host),
+            "search a.b\nnameserver 10.0.0.53\noptions ndots:2\n"
+        );
     }
 }

@@ -33,17 +33,33 @@ impl Runc {
 
     /// `runc --version` as `1.1.5`.
     pub async fn version(&self) -> anyhow::Result<String> {
-        let out = Command::new(&self.bin).arg("--version").output().await.with_context(|| format!("running {} --version", self.bin.display()))?;
-        anyhow::ensure!(out.status.success(), "{} --version failed", self.bin.display());
+        let out = Command::new(&self.bin)
+            .arg("--version")
+            .output()
+            .await
+            .with_context(|| format!("running {} --version", self.bin.display()))?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{} --version failed",
+            self.bin.display()
+        );
         let text = String::from_utf8_lossy(&out.stdout);
-        let v = text.lines().next().and_then(|l| l.split_whitespace().nth(2)).unwrap_or("unknown");
+        let v = text
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(2))
+            .unwrap_or("unknown");
         Ok(v.split('+').next().unwrap_or(v).to_string())
     }
 
     /// `runc create`: the container's stdout and stderr go to `log` (appended). Returns the
     /// init process's PID. ordo, as child subreaper, becomes its parent when runc exits.
     pub async fn create(&self, id: &str, bundle: &Path, log: &Path) -> anyhow::Result<i32> {
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).with_context(|| format!("opening {}", log.display()))?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
         let err = out.try_clone()?;
         let runc_log = bundle.join("runc.log");
         let pid_file = bundle.join("pid");
@@ -67,22 +83,46 @@ impl Runc {
         if !status.success() {
             anyhow::bail!("runc create {id}: {}", last_error(&runc_log));
         }
-        let pid = std::fs::read_to_string(&pid_file).with_context(|| format!("reading {}", pid_file.display()))?;
-        pid.trim().parse().with_context(|| format!("bad pid file {}", pid_file.display()))
+        let pid = std::fs::read_to_string(&pid_file)
+            .with_context(|| format!("reading {}", pid_file.display()))?;
+        pid.trim()
+            .parse()
+            .with_context(|| format!("bad pid file {}", pid_file.display()))
     }
 
     /// `runc start`.
     pub async fn start(&self, id: &str) -> anyhow::Result<()> {
-        let out = self.cmd().arg("start").arg(id).output().await.context("running runc start")?;
-        anyhow::ensure!(out.status.success(), "runc start {id}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        let out = self
+            .cmd()
+            .arg("start")
+            .arg(id)
+            .output()
+            .await
+            .context("running runc start")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "runc start {id}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
         Ok(())
     }
 
     /// `runc delete --force` (kills what is left); unknown containers are fine.
     pub async fn delete(&self, id: &str) -> anyhow::Result<()> {
-        let out = self.cmd().arg("delete").arg("--force").arg(id).output().await.context("running runc delete")?;
+        let out = self
+            .cmd()
+            .arg("delete")
+            .arg("--force")
+            .arg(id)
+            .output()
+            .await
+            .context("running runc delete")?;
         let err = String::from_utf8_lossy(&out.stderr);
-        anyhow::ensure!(out.status.success() || err.contains("does not exist"), "runc delete {id}: {}", err.trim());
+        anyhow::ensure!(
+            out.status.success() || err.contains("does not exist"),
+            "runc delete {id}: {}",
+            err.trim()
+        );
         Ok(())
     }
 
@@ -141,7 +181,10 @@ pub fn watch(pid: i32) -> ExitCell {
                     }
                 }
             };
-            *out.lock().unwrap() = Some(Exited { code, at: crate::status::now() });
+            *out.lock().unwrap() = Some(Exited {
+                code,
+                at: crate::status::now(),
+            });
         })
         .expect("spawning a wait thread");
     cell
@@ -150,7 +193,10 @@ pub fn watch(pid: i32) -> ExitCell {
 /// Whether `pid` exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')).unwrap_or(false),
+        Ok(s) => s
+            .rsplit_once(") ")
+            .map(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X'))
+            .unwrap_or(false),
         Err(_) => false,
     }
 }
