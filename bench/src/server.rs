@@ -1,0 +1,294 @@
+//! A real `ordo server` process on a free loopback port, an HTTPS client for it, and the
+//! measuring helpers every benchmark shares (percentiles, RSS, bulk creation).
+
+use anyhow::{bail, Context, Result};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Name the benchmarks give the local node (`--node-name`).
+pub const NODE: &str = "bench-node";
+
+/// A running `ordo server`, stopped with SIGTERM (then SIGKILL) when dropped.
+pub struct Server {
+    child: Child,
+    /// Kept alive for the data directory's lifetime.
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub token: String,
+    ca: Vec<u8>,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The `ordo` binary: `--ordo` or `target/release/ordo` of this workspace.
+pub fn ordo_bin(given: Option<&Path>) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/ordo"))
+}
+
+impl Server {
+    /// Starts `ordo server` with `extra` flags on a fresh data dir (or `dir`) and returns it
+    /// with the time from spawn to the first `/readyz` 200.
+    pub async fn start(
+        ordo: &Path,
+        dir: Option<tempfile::TempDir>,
+        extra: &[&str],
+    ) -> Result<(Server, Duration)> {
+        let dir = match dir {
+            Some(d) => d,
+            None => tempfile::Builder::new().prefix("ordo-bench.").tempdir()?,
+        };
+        let port = free_port()?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("server.log"))?;
+        // Probe client for readiness only: the CA does not exist before the server creates it.
+        let probe = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let ready_url = format!("https://127.0.0.1:{port}/readyz");
+        let started = Instant::now();
+        let child = Command::new(ordo)
+            .arg("server")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--node-name", NODE, "--log", "warn"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", ordo.display()))?;
+        let mut s = Server {
+            child,
+            dir,
+            url: format!("https://127.0.0.1:{port}"),
+            token: String::new(),
+            ca: Vec::new(),
+        };
+        loop {
+            if let Ok(r) = probe.get(&ready_url).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(60) || s.child.try_wait()?.is_some() {
+                bail!("ordo server did not become ready; log:\n{}", s.log());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let ready = started.elapsed();
+        let pki = s.dir.path().join("pki");
+        s.token = std::fs::read_to_string(pki.join("token"))?
+            .trim()
+            .to_string();
+        s.ca = std::fs::read(pki.join("ca.crt"))?;
+        Ok((s, ready))
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A new HTTP/1.1 client (its own connection pool) trusting the cluster CA, with the token.
+    pub fn client(&self) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&self.ca)?)
+            .http1_only()
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Client {
+            http,
+            base: self.url.clone(),
+            auth: format!("Bearer {}", self.token),
+        })
+    }
+
+    /// Resident set size of the server process in MiB (`VmRSS`).
+    pub fn rss_mib(&self) -> Result<f64> {
+        rss_mib(self.child.id())
+    }
+
+    /// SIGTERM, then SIGKILL after 20 s.
+    pub fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `VmRSS` of a process in MiB.
+pub fn rss_mib(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .context("no VmRSS")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kb / 1024.0)
+}
+
+/// An authenticated client of one server.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+impl Client {
+    /// A request to `path` (starting with `/`) with the bearer token.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", &self.auth)
+    }
+
+    /// GET `path` as JSON; fails on a non-2xx status.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        let r = self.req(reqwest::Method::GET, path).send().await?;
+        let code = r.status();
+        let body = r.bytes().await?;
+        if !code.is_success() {
+            bail!("GET {path}: {code}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(serde_json::from_slice(&body)?)
+    }
+
+    /// POST `obj` to `path`; fails on a non-2xx status.
+    pub async fn post(&self, path: &str, obj: &Value) -> Result<Value> {
+        let r = self
+            .req(reqwest::Method::POST, path)
+            .json(obj)
+            .send()
+            .await?;
+        let code = r.status();
+        let body = r.bytes().await?;
+        if !code.is_success() {
+            bail!("POST {path}: {code}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(serde_json::from_slice(&body)?)
+    }
+
+    /// DELETE `path` (with `gracePeriodSeconds`); 404 counts as done.
+    pub async fn delete(&self, path: &str, grace: Option<i64>) -> Result<()> {
+        let body = match grace {
+            Some(g) => {
+                json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": g})
+            }
+            None => json!({"kind": "DeleteOptions", "apiVersion": "v1"}),
+        };
+        let r = self
+            .req(reqwest::Method::DELETE, path)
+            .json(&body)
+            .send()
+            .await?;
+        if !r.status().is_success() && r.status() != reqwest::StatusCode::NOT_FOUND {
+            bail!("DELETE {path}: {}", r.status());
+        }
+        Ok(())
+    }
+}
+
+/// A pod named `name` in `default`, bound to the bench node when `bound`.
+pub fn pod(name: &str, bound: bool) -> Value {
+    let mut p = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "bench", "tier": "load"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.28", "command": ["sleep", "3600"],
+                                 "resources": {"requests": {"cpu": "1m", "memory": "1Mi"}}}]}
+    });
+    if bound {
+        p["spec"]["nodeName"] = json!(NODE);
+    }
+    p
+}
+
+/// Creates pods `prefix-00000`.. (`n` of them) with `conc` requests in flight; returns the
+/// elapsed time.
+pub async fn create_pods(
+    c: &Client,
+    prefix: &str,
+    n: usize,
+    conc: usize,
+    bound: bool,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let mut results = futures::stream::iter(0..n)
+        .map(|i| {
+            let c = c.clone();
+            let name = format!("{prefix}-{i:05}");
+            async move {
+                c.post("/api/v1/namespaces/default/pods", &pod(&name, bound))
+                    .await
+            }
+        })
+        .buffer_unordered(conc);
+    while let Some(r) = results.next().await {
+        r?;
+    }
+    Ok(started.elapsed())
+}
+
+/// The `p`-quantile (0..=1) of sorted samples.
+pub fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Milliseconds with two decimals.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+/// Prints one machine-readable result line: `RESULT bench key=value ...`.
+pub fn result(bench: &str, fields: &[(&str, String)]) {
+    let f: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("RESULT {bench} {}", f.join(" "));
+}
+
+/// The 1-minute load average, for noting how busy the machine was.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_string()
+}
