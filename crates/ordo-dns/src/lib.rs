@@ -129,13 +129,13 @@ pub async fn run(client: kube::Client, cfg: DnsConfig) -> anyhow::Result<()> {
             Err(e) => {
                 if !warned {
                     tracing::warn!(
-                        "cluster DNS cannot listen on {}: {e}; running without DNS and retrying every 5 s \
+                        "cluster DNS cannot listen on {}: {e}; running without DNS and retrying every second \
                          (the address must be on an interface, or pass --cluster-dns)",
                         cfg.listen
                     );
                     warned = true;
                 }
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }

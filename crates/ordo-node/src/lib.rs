@@ -36,6 +36,8 @@ pub struct AgentConfig {
     pub sim_start_delay: std::time::Duration,
     /// runc runtime: the pod network's bridge (`ordo0`).
     pub bridge: String,
+    /// The cluster DNS address written into pods' resolv.conf and put on the pod bridge.
+    pub cluster_dns: std::net::Ipv4Addr,
     /// Bearer token the API server presents to the agent's logs/exec endpoint.
     pub token: String,
 }
@@ -45,13 +47,11 @@ pub struct AgentConfig {
 pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
     let runc = match cfg.runtime {
         RuntimeKind::Sim => None,
-        RuntimeKind::Runc => Some(Arc::new(
-            runtime::runc::RuncRuntime::new(runtime::runc::RuncConfig::new(
-                &cfg.data_dir,
-                &cfg.bridge,
-            ))
-            .await?,
-        )),
+        RuntimeKind::Runc => {
+            let mut rc = runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge);
+            rc.dns.nameserver = cfg.cluster_dns;
+            Some(Arc::new(runtime::runc::RuncRuntime::new(rc).await?))
+        }
     };
     let rt: Arc<dyn runtime::Runtime> = match &runc {
         Some(r) => r.clone(),

@@ -232,6 +232,10 @@ async fn server(args: ServerArgs) -> Result<()> {
             sim_start_delay: std::time::Duration::from_millis(args.sim_start_delay_ms),
             bridge: args.bridge.clone(),
             token: pki.token.clone(),
+            cluster_dns: match args.cluster_dns.parse::<SocketAddr>() {
+                Ok(SocketAddr::V4(a)) => *a.ip(),
+                _ => std::net::Ipv4Addr::new(10, 96, 0, 10),
+            },
         };
         if let Some(dns) = dns_config(&args)? {
             background.spawn(ordo_dns::run(client.clone(), dns));

@@ -37,6 +37,11 @@ fn can_run() -> bool {
 
 /// A server whose node has the test images waiting in its import folder.
 fn runc_server() -> Server {
+    runc_server_with(&[])
+}
+
+/// [`runc_server`] with extra flags.
+fn runc_server_with(extra: &[&str]) -> Server {
     let images = repo().join("target/test-images");
     let st = Command::new("bash")
         .arg(repo().join("images/build.sh"))
@@ -50,7 +55,9 @@ fn runc_server() -> Server {
     for a in ["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"] {
         std::fs::copy(images.join(a), import.join(a)).unwrap();
     }
-    Server::start_runc_in(dir, &["--bridge", BRIDGE])
+    let mut flags = vec!["--bridge", BRIDGE];
+    flags.extend_from_slice(extra);
+    Server::start_runc_in(dir, &flags)
 }
 
 fn curl(url: &str) -> Option<String> {
@@ -294,4 +301,280 @@ fn scenario(server: &mut Option<Server>) {
             .count()
             == 0
     });
+}
+
+/// The seed walkthrough, steps 1–6, with real pods, real DNS and the real kubectl.
+#[test]
+fn walkthrough_with_real_pods() {
+    if !can_run() {
+        return;
+    }
+    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
+    lock.lock().unwrap();
+    let s = runc_server_with(&["--cluster-dns", "10.96.0.53:53"]);
+    let data = s.data_dir().to_path_buf();
+    let mut server = Some(s);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        walkthrough(server.as_ref().unwrap())
+    }));
+    if let Some(s) = server.as_ref() {
+        if r.is_ok() {
+            let _ = s.kubectl(&["delete", "sts", "nginx-statefulset", "--wait=false"]);
+            let _ = s.kubectl(&["delete", "pod", "dns-test", "--grace-period=1"]);
+            s.eventually(60, "every pod to go", || {
+                s.ok(&["get", "pods", "-o", "name"]).is_empty()
+            });
+            s.eventually(20, "the node to clean up", || {
+                leftovers(s.data_dir()).is_empty()
+            });
+        }
+    }
+    if let Some(mut s) = server.take() {
+        s.stop();
+        if r.is_err() {
+            eprintln!("server log tail:\n{}", common::tail(&s.log()));
+        }
+    }
+    if r.is_err() {
+        force_cleanup(&data);
+    }
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+}
+
+fn ready_pods(s: &Server) -> Vec<(String, String)> {
+    let out = s.ok(&["get", "pods", "-l", "app=nginx-stateful", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"]);
+    out.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3 && f[2] == "True").then(|| (f[0].to_string(), f[1].to_string()))
+        })
+        .collect()
+}
+
+fn walkthrough(s: &Server) {
+    let fqdn =
+        |i: u32| format!("nginx-statefulset-{i}.nginx-stateful-service.default.svc.cluster.local");
+    // 1. Create: pods appear one after another.
+    assert_eq!(
+        s.apply(common::WALKTHROUGH),
+        "service/nginx-stateful-service created\nstatefulset.apps/nginx-statefulset created\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&s.kubectl(&["get", "pvc"]).stderr),
+        "No resources found in default namespace.\n"
+    );
+    s.eventually(90, "3/3 ready", || {
+        common::table(&s.ok(&["get", "sts", "--no-headers"]))[0][1] == "3/3"
+    });
+    let created: Vec<String> = (0..3)
+        .map(|i| {
+            s.ok(&[
+                "get",
+                "pod",
+                &format!("nginx-statefulset-{i}"),
+                "-o",
+                "jsonpath={.metadata.creationTimestamp}",
+            ])
+        })
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] <= w[1]), "{created:?}");
+    let pods = common::table(&s.ok(&["get", "pods"]));
+    assert_eq!(pods[0], ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert!(
+        pods[1..].iter().all(|r| r[1] == "1/1" && r[2] == "Running"),
+        "{pods:?}"
+    );
+
+    // 2. Stable network identity through the headless Service, seen from inside a pod.
+    s.ok(&[
+        "run",
+        "dns-test",
+        "--image=busybox:1.28",
+        "--restart=Never",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    s.eventually(60, "dns-test Running", || {
+        s.ok(&["get", "pod", "dns-test", "-o", "jsonpath={.status.phase}"]) == "Running"
+    });
+    let ips: std::collections::HashMap<String, String> = ready_pods(s).into_iter().collect();
+    let mut answer = String::new();
+    s.eventually(30, "nslookup through the cluster DNS", || {
+        let out = s.kubectl(&["exec", "dns-test", "--", "nslookup", &fqdn(0)]);
+        answer = String::from_utf8_lossy(&out.stdout).into_owned();
+        out.status.success()
+    });
+    assert!(answer.contains("10.96.0.53"), "{answer}");
+    // (The test uses its own DNS address so that no other server on the machine can answer.
+    // Debian's busybox prints `Server: 10.96.0.53`, `Address: 10.96.0.53:53`; busybox 1.28 in the
+    // seed also printed the server's PTR name.)
+    assert!(
+        answer.contains(&ips["nginx-statefulset-0"]) && answer.contains(&fqdn(0)),
+        "{answer}"
+    );
+    for i in 0..3 {
+        let out = s.ok(&["exec", "dns-test", "--", "nslookup", &fqdn(i)]);
+        assert!(
+            out.contains(&ips[&format!("nginx-statefulset-{i}")]),
+            "each name resolves to its own pod: {out}"
+        );
+        let page = s.ok(&[
+            "exec",
+            "dns-test",
+            "--",
+            "wget",
+            "-qO-",
+            &format!("http://{}", fqdn(i)),
+        ]);
+        assert!(page.contains("nginx 1.25.4"), "{page}");
+    }
+    s.ok(&[
+        "exec",
+        "dns-test",
+        "--",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        &fqdn(0),
+    ]);
+
+    // 3. Scale up and down; describe.
+    assert_eq!(
+        s.ok(&["scale", "statefulset", "nginx-statefulset", "--replicas=10"]),
+        "statefulset.apps/nginx-statefulset scaled\n"
+    );
+    s.eventually(180, "10/10 ready", || {
+        common::table(&s.ok(&["get", "sts", "--no-headers"]))[0][1] == "10/10"
+    });
+    let d = s.ok(&["describe", "sts", "nginx-statefulset"]);
+    for line in [
+        "Replicas:           10 desired | 10 total",
+        "Update Strategy:    RollingUpdate",
+        "  Partition:        0",
+        "Pods Status:        10 Running / 0 Waiting / 0 Succeeded / 0 Failed",
+        "Volume Claims:     <none>",
+    ] {
+        assert!(d.contains(line), "describe lacks {line:?}:\n{d}");
+    }
+    assert!(d.contains("statefulset-controller  create Pod nginx-statefulset-9 in StatefulSet nginx-statefulset successful"), "{d}");
+    assert_eq!(
+        s.ok(&[
+            "patch",
+            "statefulset",
+            "nginx-statefulset",
+            "-p",
+            r#"{"spec":{"replicas":5}}"#
+        ]),
+        "statefulset.apps/nginx-statefulset patched\n"
+    );
+    s.eventually(120, "5 pods", || {
+        s.ok(&["get", "pods", "-l", "app=nginx-stateful", "-o", "name"])
+            .lines()
+            .count()
+            == 5
+    });
+    let names = s.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=nginx-stateful",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ]);
+    assert_eq!(
+        names,
+        (0..5)
+            .map(|i| format!("nginx-statefulset-{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+
+    // 4. Rolling update: every pod serves the new page.
+    assert_eq!(
+        s.ok(&[
+            "set",
+            "image",
+            "statefulset/nginx-statefulset",
+            "nginx-container=nginx:1.26.1"
+        ]),
+        "statefulset.apps/nginx-statefulset image updated\n"
+    );
+    let status = s.ok(&[
+        "rollout",
+        "status",
+        "statefulset/nginx-statefulset",
+        "--timeout=180s",
+    ]);
+    assert!(
+        status.contains("partitioned roll out complete: 5 new pods have been updated..."),
+        "{status}"
+    );
+    for (name, ip) in ready_pods(s) {
+        let page = s.ok(&[
+            "exec",
+            "dns-test",
+            "--",
+            "wget",
+            "-qO-",
+            &format!("http://{ip}/"),
+        ]);
+        assert!(page.contains("nginx 1.26.1"), "{name}: {page}");
+    }
+    let events = s.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=StatefulSet",
+        "--sort-by=.lastTimestamp",
+        "-o",
+        "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+    ]);
+    let deletes: Vec<&str> = events
+        .lines()
+        .filter(|l| l.starts_with("delete Pod"))
+        .collect();
+    let last_deletes: Vec<String> = deletes[deletes.len() - 5..]
+        .iter()
+        .map(|l| l.split_whitespace().nth(2).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        last_deletes,
+        (0..5)
+            .rev()
+            .map(|i| format!("nginx-statefulset-{i}"))
+            .collect::<Vec<_>>(),
+        "reverse ordinal order"
+    );
+
+    // 5. Change cause and history.
+    s.ok(&[
+        "annotate",
+        "statefulset/nginx-statefulset",
+        "kubernetes.io/change-cause=downgraded to 1.26.1",
+    ]);
+    let history = s.ok(&["rollout", "history", "statefulset/nginx-statefulset"]);
+    let rows = common::table(&history);
+    assert_eq!(rows[1], ["REVISION", "CHANGE-CAUSE"], "{history}");
+    assert_eq!(rows[2], ["1", "<none>"], "{history}");
+    assert_eq!(rows[3].join(" "), "2 downgraded to 1.26.1", "{history}");
+
+    // 6. Revisions live in ControllerRevisions, not ReplicaSets.
+    assert_eq!(
+        String::from_utf8_lossy(&s.kubectl(&["get", "rs", "-o", "wide"]).stderr),
+        "No resources found in default namespace.\n"
+    );
+    let crs = common::table(&s.ok(&["get", "controllerrevisions"]));
+    assert_eq!(crs[0], ["NAME", "CONTROLLER", "REVISION", "AGE"]);
+    assert_eq!(crs.len(), 3, "{crs:?}");
+    assert!(
+        crs[1..]
+            .iter()
+            .all(|r| r[1] == "statefulset.apps/nginx-statefulset"),
+        "{crs:?}"
+    );
 }

@@ -29,6 +29,8 @@ pub struct NetworkConfig {
     pub service_cidr: Option<(Ipv4Addr, u8)>,
     /// Where the network keeps its own state (the original `ip_forward`).
     pub state_dir: PathBuf,
+    /// The cluster DNS address, put on the bridge (as a /32) so that every pod reaches it.
+    pub cluster_dns: Option<Ipv4Addr>,
 }
 
 impl NetworkConfig {
@@ -39,6 +41,7 @@ impl NetworkConfig {
             prefix_len: 24,
             service_cidr: Some((Ipv4Addr::new(10, 96, 0, 0), 12)),
             state_dir: state_dir.into(),
+            cluster_dns: Some(Ipv4Addr::new(10, 96, 0, 10)),
         }
     }
 }
@@ -332,6 +335,17 @@ async fn ensure_host_side(cfg: &NetworkConfig, gw: Ipv4Addr) -> anyhow::Result<(
                 cfg.prefix_len,
                 cfg.bridge
             );
+        }
+    }
+    if let Some(dns) = cfg.cluster_dns {
+        if !has_address(&h, idx, dns).await? {
+            if let Err(e) = h.address().add(idx, IpAddr::V4(dns), 32).execute().await {
+                anyhow::ensure!(
+                    exists(&e),
+                    "adding the cluster DNS address {dns}/32 to {}: {e}",
+                    cfg.bridge
+                );
+            }
         }
     }
     h.link()

@@ -131,10 +131,9 @@ impl RuncRuntime {
             ),
             Err(e) => tracing::warn!("importing images: {e:#}"),
         }
-        let net = PodNetwork::new(NetworkConfig::new(
-            &cfg.bridge,
-            &cfg.data_dir.join("network"),
-        ));
+        let mut net_cfg = NetworkConfig::new(&cfg.bridge, &cfg.data_dir.join("network"));
+        net_cfg.cluster_dns = Some(cfg.dns.nameserver);
+        let net = PodNetwork::new(net_cfg);
         Ok(RuncRuntime {
             cfg,
             runc,

@@ -69,6 +69,13 @@ impl Server {
             .arg(format!("127.0.0.1:{port}"))
             .args(["--runtime", runtime, "--log", "info"])
             .args(extra)
+            // Only real-pod tests (run one at a time) take the cluster DNS address; the others
+            // pass their own loopback address or none, so parallel servers never compete for it.
+            .args(if runtime == "sim" && !extra.contains(&"--cluster-dns") {
+                &["--cluster-dns", "none"][..]
+            } else {
+                &[][..]
+            })
             .stdout(Stdio::null())
             .stderr(log);
         let child = cmd.spawn().expect("starting ordo server");
