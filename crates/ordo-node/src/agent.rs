@@ -212,12 +212,22 @@ impl Agent {
                         pod.namespace().unwrap_or_default(),
                         pod.name_any()
                     );
-                    self.events.pod(
-                        &pod,
-                        "Warning",
-                        "FailedCreatePodSandBox",
-                        format!("Failed to create pod sandbox: {e:#}"),
-                    );
+                    let missing = e
+                        .chain()
+                        .find_map(|c| c.downcast_ref::<crate::image::ImageNotPresent>())
+                        .cloned();
+                    match missing {
+                        Some(m) => {
+                            self.image_pull_failed(&pod, &m, backoff > Duration::from_secs(1))
+                                .await
+                        }
+                        None => self.events.pod(
+                            &pod,
+                            "Warning",
+                            "FailedCreatePodSandBox",
+                            format!("Failed to create pod sandbox: {e:#}"),
+                        ),
+                    }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
@@ -379,6 +389,68 @@ impl Agent {
                     tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
                 }
             }
+        }
+    }
+
+    /// An image the node does not have: `ErrImagePull` the first time, `ImagePullBackOff`
+    /// while retrying, in the container's waiting state and in events, as the kubelet reports.
+    async fn image_pull_failed(
+        &self,
+        pod: &Pod,
+        missing: &crate::image::ImageNotPresent,
+        backing_off: bool,
+    ) {
+        let reason = if backing_off {
+            "ImagePullBackOff"
+        } else {
+            "ErrImagePull"
+        };
+        if backing_off {
+            self.events.pod(
+                pod,
+                "Normal",
+                "BackOff",
+                format!("Back-off pulling image \"{}\"", missing.image),
+            );
+        } else {
+            self.events.pod(
+                pod,
+                "Warning",
+                "Failed",
+                format!("Failed to pull image \"{}\": {missing}", missing.image),
+            );
+        }
+        self.events
+            .pod(pod, "Warning", "Failed", format!("Error: {reason}"));
+        let message = if backing_off {
+            format!("Back-off pulling image \"{}\"", missing.image)
+        } else {
+            missing.to_string()
+        };
+        let statuses: Vec<serde_json::Value> = pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                let image = c.image.clone().unwrap_or_default();
+                let waiting = if image == missing.image {
+                    serde_json::json!({"reason": reason, "message": message})
+                } else {
+                    serde_json::json!({"reason": "ContainerCreating"})
+                };
+                serde_json::json!({"name": c.name, "image": image, "imageID": "", "ready": false, "restartCount": 0, "started": false, "state": {"waiting": waiting}})
+            })
+            .collect();
+        if let Err(e) = self
+            .write_status(
+                pod,
+                serde_json::json!({"status": {"containerStatuses": statuses}}),
+            )
+            .await
+        {
+            tracing::debug!("{e:#}");
         }
     }
 

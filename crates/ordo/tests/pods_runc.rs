@@ -288,6 +288,10 @@ fn scenario(server: &mut Option<Server>) {
         ])
         .contains("not present on node and pulling is not available")
     });
+    s.eventually(30, "STATUS ErrImagePull or ImagePullBackOff", || {
+        let row = common::table(&s.ok(&["get", "pod", "missing", "--no-headers"]));
+        matches!(row[0][2].as_str(), "ErrImagePull" | "ImagePullBackOff") && row[0][1] == "0/1"
+    });
 
     let t1 = Instant::now();
     s.ok(&["delete", "pod", "web", "missing", "--wait=true"]);
