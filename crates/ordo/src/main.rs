@@ -39,9 +39,45 @@ enum RuntimeKind {
 enum Command {
     /// Run the API server, controllers, scheduler, a local node agent and cluster DNS.
     Server(Box<ServerArgs>),
+    /// Run a node agent alone, joining the cluster of the API server at `--server`.
+    Agent(Box<AgentArgs>),
     /// Manage the node's images (import archives, list).
     #[command(subcommand)]
     Image(ImageCommand),
+}
+
+#[derive(clap::Args)]
+struct AgentArgs {
+    /// URL of the API server (`https://HOST:6443`).
+    #[arg(long)]
+    server: String,
+    /// File holding the bearer token (the server's `DATA/pki/token`).
+    #[arg(long)]
+    token_file: PathBuf,
+    /// The cluster CA certificate (the server's `DATA/pki/ca.crt`).
+    #[arg(long)]
+    ca_file: PathBuf,
+    /// This node's data directory (images, pods, runc state).
+    #[arg(long, default_value = "/var/lib/ordo-agent")]
+    data_dir: PathBuf,
+    /// Name of this node (defaults to the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// Container runtime.
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Runc)]
+    runtime: RuntimeKind,
+    /// Pod network bridge (runc runtime).
+    #[arg(long, default_value = "ordo0")]
+    bridge: String,
+    /// Cluster DNS address written into pods' resolv.conf.
+    #[arg(long, default_value = "10.96.0.10")]
+    cluster_dns: std::net::Ipv4Addr,
+    /// Simulated runtime: milliseconds from pod start to Running and Ready.
+    #[arg(long, default_value_t = 0)]
+    sim_start_delay_ms: u64,
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, default_value = "info", env = "ORDO_LOG")]
+    log: String,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +162,16 @@ fn main() -> Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(server(*args))
+        }
+        Command::Agent(args) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+                .with_writer(std::io::stderr)
+                .init();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(agent(*args))
         }
         Command::Image(cmd) => image(cmd),
     }
@@ -295,6 +341,49 @@ fn dns_config(args: &ServerArgs) -> Result<Option<ordo_dns::DnsConfig>> {
         domain: "cluster.local".into(),
         service_cidr: args.service_cidr.clone(),
     }))
+}
+
+/// `ordo agent`: the node agent alone, a client of a remote API server.
+async fn agent(args: AgentArgs) -> Result<()> {
+    use base64::Engine;
+    let token = std::fs::read_to_string(&args.token_file)
+        .with_context(|| format!("reading the token from {}", args.token_file.display()))?;
+    let ca = std::fs::read(&args.ca_file)
+        .with_context(|| format!("reading the CA certificate from {}", args.ca_file.display()))?;
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: ordo\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: agent\n  user:\n    token: {}\ncontexts:\n- name: ordo\n  context: {{cluster: ordo, user: agent}}\ncurrent-context: ordo\n",
+        args.server,
+        base64::engine::general_purpose::STANDARD.encode(&ca),
+        token.trim()
+    );
+    let doc = kube::config::Kubeconfig::from_yaml(&kubeconfig)?;
+    let cfg =
+        kube::Config::from_custom_kubeconfig(doc, &kube::config::KubeConfigOptions::default())
+            .await?;
+    let client = kube::Client::try_from(cfg)?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    eprintln!(
+        "ordo agent: node {node_name} (runtime {:?}) joining {}",
+        args.runtime, args.server
+    );
+    let agent = ordo_node::AgentConfig {
+        node_name,
+        runtime: match args.runtime {
+            RuntimeKind::Runc => ordo_node::RuntimeKind::Runc,
+            RuntimeKind::Sim => ordo_node::RuntimeKind::Sim,
+        },
+        data_dir: args.data_dir.clone(),
+        sim_start_delay: std::time::Duration::from_millis(args.sim_start_delay_ms),
+        bridge: args.bridge.clone(),
+        token: token.trim().to_string(),
+        cluster_dns: args.cluster_dns,
+    };
+    tokio::select! {
+        r = ordo_node::run(client, agent) => r,
+        _ = shutdown_signal() => { eprintln!("ordo agent: shutting down"); Ok(()) }
+    }
 }
 
 fn host_name() -> String {

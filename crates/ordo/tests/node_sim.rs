@@ -263,3 +263,61 @@ fn pods_keep_their_addresses_across_a_restart() {
     );
     assert_eq!(s2.ok(&["delete", "pod", "keep"]), "pod \"keep\" deleted\n");
 }
+
+/// `ordo agent` joins a second node to a running server; the scheduler spreads pods over both.
+#[test]
+fn a_second_node_joins_with_ordo_agent() {
+    let s = Server::start_with(&["--sim-start-delay-ms", "100"]);
+    let data = tempfile::tempdir().unwrap();
+    let pki = s.data_dir().join("pki");
+    let mut agent = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args([
+            "agent",
+            "--server",
+            &format!("https://127.0.0.1:{}", s.port),
+            "--runtime",
+            "sim",
+            "--node-name",
+            "node-2",
+        ])
+        .arg("--token-file")
+        .arg(pki.join("token"))
+        .arg("--ca-file")
+        .arg(pki.join("ca.crt"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.eventually(30, "two Ready nodes", || {
+            let out = s.ok(&["get", "nodes", "--no-headers"]);
+            out.lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
+                .count()
+                == 2
+        });
+        s.apply("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: spread}\nspec:\n  replicas: 6\n  selector: {matchLabels: {app: spread}}\n  template:\n    metadata: {labels: {app: spread}}\n    spec: {containers: [{name: c, image: nginx:1.25.4}]}\n");
+        s.eventually(30, "6 running pods on two nodes", || {
+            let out = s.ok(&[
+                "get",
+                "pods",
+                "-l",
+                "app=spread",
+                "-o",
+                "jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{\"\\n\"}{end}",
+            ]);
+            let running: Vec<&str> = out.lines().filter(|l| l.ends_with(" Running")).collect();
+            let nodes: std::collections::HashSet<&str> = running
+                .iter()
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            running.len() == 6 && nodes.len() == 2 && nodes.contains("node-2")
+        });
+    }));
+    let _ = agent.kill();
+    let _ = agent.wait();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
