@@ -6,6 +6,7 @@ command -v protoc >/dev/null || need+=(protobuf-compiler)   # etcd-client's buil
 command -v etcd >/dev/null || need+=(etcd-server)            # the etcd store engine and its tests
 command -v runc >/dev/null || need+=(runc)                   # real pods
 command -v curl >/dev/null || need+=(curl)
+command -v ip >/dev/null || need+=(iproute2)             # test clean-up of pod networks
 command -v cc >/dev/null || need+=(build-essential)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -38,6 +38,9 @@ pub struct AgentConfig {
     pub bridge: String,
     /// The cluster DNS address written into pods' resolv.conf and put on the pod bridge.
     pub cluster_dns: std::net::Ipv4Addr,
+    /// On SIGTERM/Ctrl-C stop and remove every pod of this node before returning (by
+    /// default pods keep running while ordo is down, as with the kubelet).
+    pub stop_pods_on_exit: bool,
     /// Bearer token the API server presents to the agent's logs/exec endpoint.
     pub token: String,
 }
@@ -75,7 +78,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         client.clone(),
         &cfg.node_name,
         &registered.pod_cidr,
-        rt,
+        rt.clone(),
         events,
     )?;
     let heartbeat = tokio::spawn(node::heartbeat(
@@ -84,11 +87,35 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         facts,
         registered,
     ));
+    let stop_on_signal = async {
+        if !cfg.stop_pods_on_exit {
+            return std::future::pending::<()>().await;
+        }
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
     tokio::select! {
         r = agent.run() => r,
         r = heartbeat => match r {
             Ok(r) => r,
             Err(e) => anyhow::bail!("node heartbeat panicked: {e}"),
         },
+        () = stop_on_signal => {
+            let pods = rt.list_pods().await;
+            tracing::info!("stopping {} pods before exit", pods.len());
+            for uid in pods {
+                if let Err(e) = rt.stop_pod(&uid, std::time::Duration::from_secs(10)).await {
+                    tracing::warn!("stopping pod {uid}: {e:#}");
+                }
+                if let Err(e) = rt.remove_pod(&uid).await {
+                    tracing::warn!("removing pod {uid}: {e:#}");
+                }
+            }
+            Ok(())
+        }
     }
 }

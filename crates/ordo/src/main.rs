@@ -142,6 +142,10 @@ struct ServerArgs {
     /// /etc/resolv.conf nameservers; `none` disables forwarding.
     #[arg(long, value_delimiter = ',')]
     dns_upstream: Vec<String>,
+    /// On Ctrl-C/SIGTERM stop and remove this node's pods before exiting (by default they keep
+    /// running while ordo is down, as with the kubelet, and are adopted at the next start).
+    #[arg(long)]
+    stop_pods_on_exit: bool,
     /// Serve the API only: no controllers, scheduler or node agent.
     #[arg(long)]
     api_only: bool,
@@ -278,6 +282,7 @@ async fn server(args: ServerArgs) -> Result<()> {
             sim_start_delay: std::time::Duration::from_millis(args.sim_start_delay_ms),
             bridge: args.bridge.clone(),
             token: pki.token.clone(),
+            stop_pods_on_exit: args.stop_pods_on_exit,
             cluster_dns: match args.cluster_dns.parse::<SocketAddr>() {
                 Ok(SocketAddr::V4(a)) => *a.ip(),
                 _ => std::net::Ipv4Addr::new(10, 96, 0, 10),
@@ -317,7 +322,14 @@ async fn server(args: ServerArgs) -> Result<()> {
                 Err(e) => anyhow::bail!("a controller or the node agent panicked: {e}"),
             }
         }
-        _ = shutdown_signal() => { eprintln!("ordo server: shutting down"); }
+        _ = shutdown_signal() => {
+            eprintln!("ordo server: shutting down");
+            if args.stop_pods_on_exit && !args.api_only {
+                // The node agent saw the signal too; it returns once its pods are stopped.
+                eprintln!("ordo server: stopping this node's pods");
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(60), background.join_next()).await;
+            }
+        }
     }
     Ok(())
 }
@@ -379,6 +391,7 @@ async fn agent(args: AgentArgs) -> Result<()> {
         bridge: args.bridge.clone(),
         token: token.trim().to_string(),
         cluster_dns: args.cluster_dns,
+        stop_pods_on_exit: false,
     };
     tokio::select! {
         r = ordo_node::run(client, agent) => r,

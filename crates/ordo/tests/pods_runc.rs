@@ -582,3 +582,51 @@ fn walkthrough(s: &Server) {
         "{crs:?}"
     );
 }
+
+/// `--stop-pods-on-exit`: on SIGTERM the server stops its pods and leaves nothing behind.
+#[test]
+fn stop_pods_on_exit_cleans_the_node() {
+    if !can_run() {
+        return;
+    }
+    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
+    lock.lock().unwrap();
+    let mut s = runc_server_with(&["--stop-pods-on-exit"]);
+    let data = s.data_dir().to_path_buf();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        s.ok(&[
+            "run",
+            "sleeper",
+            "--image=busybox:1.28",
+            "--",
+            "sleep",
+            "3600",
+        ]);
+        s.eventually(60, "sleeper Running", || {
+            s.ok(&["get", "pod", "sleeper", "-o", "jsonpath={.status.phase}"]) == "Running"
+        });
+        assert!(
+            !leftovers(&data).is_empty(),
+            "a running pod has a namespace and a bridge"
+        );
+    }));
+    s.stop();
+    let clean = leftovers(&data).is_empty();
+    let log = s.log();
+    if r.is_err() || !clean {
+        force_cleanup(&data);
+    }
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+    assert!(
+        clean,
+        "leftovers after SIGTERM with --stop-pods-on-exit; log:\n{}",
+        common::tail(&log)
+    );
+    assert!(
+        log.contains("stopping 1 pods before exit"),
+        "{}",
+        common::tail(&log)
+    );
+}
