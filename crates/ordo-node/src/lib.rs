@@ -53,7 +53,11 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         RuntimeKind::Runc => {
             let mut rc = runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge);
             rc.dns.nameserver = cfg.cluster_dns;
-            Some(Arc::new(runtime::runc::RuncRuntime::new(rc).await?))
+            Some(Arc::new(
+                runtime::runc::RuncRuntime::new(rc)
+                    .await?
+                    .with_client(client.clone()),
+            ))
         }
     };
     let rt: Arc<dyn runtime::Runtime> = match &runc {

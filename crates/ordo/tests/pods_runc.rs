@@ -154,7 +154,9 @@ fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
     let data = s.data_dir().to_path_buf();
     let mut server = Some(s);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&mut server)));
-    if let Some(mut s) = server.take() {
+    // The server (and its data dir, which force_cleanup reads) lives until the clean-up is done.
+    let mut stopped = server.take();
+    if let Some(s) = stopped.as_mut() {
         s.stop();
         if r.is_err() {
             eprintln!("server log tail:\n{}", common::tail(&s.log()));
@@ -163,6 +165,7 @@ fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
     if r.is_err() {
         force_cleanup(&data);
     }
+    drop(stopped);
     if let Err(p) = r {
         std::panic::resume_unwind(p);
     }
@@ -333,7 +336,9 @@ fn walkthrough_with_real_pods() {
             });
         }
     }
-    if let Some(mut s) = server.take() {
+    // The server (and its data dir, which force_cleanup reads) lives until the clean-up is done.
+    let mut stopped = server.take();
+    if let Some(s) = stopped.as_mut() {
         s.stop();
         if r.is_err() {
             eprintln!("server log tail:\n{}", common::tail(&s.log()));
@@ -342,6 +347,7 @@ fn walkthrough_with_real_pods() {
     if r.is_err() {
         force_cleanup(&data);
     }
+    drop(stopped);
     if let Err(p) = r {
         std::panic::resume_unwind(p);
     }
@@ -629,4 +635,199 @@ fn stop_pods_on_exit_cleans_the_node() {
         "{}",
         common::tail(&log)
     );
+}
+
+const STS_WITH_VOLUMES: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+data:
+  greeting: hello
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: web-secret
+data:
+  password: czNjcjN0
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web-volumes
+  template:
+    metadata:
+      labels:
+        app: web-volumes
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: app
+        image: busybox:1.28
+        command: ["sh", "-c", "hostname >> /data/names; sleep 3600"]
+        volumeMounts:
+        - name: data
+          mountPath: /data
+        - name: scratch
+          mountPath: /scratch
+        - name: config
+          mountPath: /config
+        - name: secret
+          mountPath: /secret
+      volumes:
+      - name: scratch
+        emptyDir:
+          medium: Memory
+          sizeLimit: 16Mi
+      - name: config
+        configMap:
+          name: web-config
+      - name: secret
+        secret:
+          secretName: web-secret
+          defaultMode: 0400
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: ["ReadWriteOnce"]
+      resources:
+        requests:
+          storage: 1Gi
+"#;
+
+/// A StatefulSet's claims are mounted into its pods; a replaced pod finds its data again.
+#[test]
+fn statefulset_volumes_keep_their_data() {
+    if !can_run() {
+        return;
+    }
+    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
+    lock.lock().unwrap();
+    let s = runc_server();
+    let data = s.data_dir().to_path_buf();
+    let mut server = Some(s);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sts_volumes(server.as_ref().unwrap())
+    }));
+    // The server (and its data dir, which force_cleanup reads) lives until the clean-up is done.
+    let mut stopped = server.take();
+    if let Some(s) = stopped.as_mut() {
+        s.stop();
+        if r.is_err() {
+            eprintln!("server log tail:\n{}", common::tail(&s.log()));
+        }
+    }
+    if r.is_err() {
+        force_cleanup(&data);
+    }
+    drop(stopped);
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+fn sts_volumes(s: &Server) {
+    let field = |pod: &str, path: &str| {
+        let out = s.kubectl(&["get", "pod", pod, "-o", &format!("jsonpath={{{path}}}")]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let running = |pod: &str| field(pod, ".status.phase") == "Running";
+    let names = |pod: &str| s.ok(&["exec", pod, "--", "cat", "/data/names"]);
+    s.apply(STS_WITH_VOLUMES);
+    s.eventually(120, "web-0 and web-1 Running", || {
+        running("web-0") && running("web-1")
+    });
+    s.eventually(10, "web-0's name in its volume", || {
+        names("web-0") == "web-0\n"
+    });
+    assert_eq!(names("web-1"), "web-1\n");
+    let uid0 = field("web-0", ".metadata.uid");
+    // The emptyDir is a directory of the pod on the host.
+    s.ok(&[
+        "exec",
+        "web-0",
+        "--",
+        "sh",
+        "-c",
+        "echo scratch > /scratch/f",
+    ]);
+    let scratch = s
+        .data_dir()
+        .join("pods")
+        .join(&uid0)
+        .join("volumes/scratch/f");
+    assert_eq!(std::fs::read_to_string(&scratch).unwrap(), "scratch\n");
+    let mounts = s.ok(&["exec", "web-0", "--", "cat", "/proc/mounts"]);
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.starts_with("tmpfs /scratch tmpfs") && l.contains("size=16384k")),
+        "{mounts}"
+    );
+    // Config maps and secrets are read-only files.
+    assert_eq!(
+        s.ok(&[
+            "exec",
+            "web-0",
+            "--",
+            "cat",
+            "/config/greeting",
+            "/secret/password"
+        ]),
+        "hellos3cr3t"
+    );
+    let write = s.kubectl(&["exec", "web-0", "--", "touch", "/config/x"]);
+    assert!(!write.status.success());
+
+    // The replacement of web-0 mounts the same claim: the data is kept.
+    s.ok(&["delete", "pod", "web-0"]);
+    s.eventually(120, "a new web-0 Running", || {
+        let uid = field("web-0", ".metadata.uid");
+        !uid.is_empty() && uid != uid0 && running("web-0")
+    });
+    s.eventually(10, "web-0 twice in its volume", || {
+        names("web-0") == "web-0\nweb-0\n"
+    });
+    assert_eq!(names("web-1"), "web-1\n");
+    // The emptyDir of the old pod went with it.
+    assert!(!s.data_dir().join("pods").join(&uid0).exists());
+
+    // The claims' volumes are directories under DATA/volumes.
+    let pvs: Vec<PathBuf> = std::fs::read_dir(s.data_dir().join("volumes"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(pvs.len(), 2, "{pvs:?}");
+    let mut contents: Vec<String> = pvs
+        .iter()
+        .map(|p| std::fs::read_to_string(p.join("names")).unwrap())
+        .collect();
+    contents.sort();
+    assert_eq!(contents, ["web-0\nweb-0\n", "web-1\n"]);
+
+    s.ok(&["delete", "sts", "web"]);
+    s.eventually(60, "the pods to go", || {
+        s.ok(&["get", "pods", "-o", "name"]).is_empty()
+    });
+    s.eventually(20, "the node to clean up", || {
+        leftovers(s.data_dir()).is_empty()
+    });
+    s.eventually(20, "the pod directories to be removed", || {
+        std::fs::read_dir(s.data_dir().join("pods"))
+            .unwrap()
+            .count()
+            == 0
+    });
+    // The volumes' data stays with the volumes.
+    assert!(pvs.iter().all(|p| p.join("names").is_file()));
 }

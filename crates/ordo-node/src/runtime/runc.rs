@@ -1,6 +1,7 @@
 //! The runc runtime: real containers. Per pod a sandbox directory `DATA/pods/<uid>/` (the
-//! pod's hosts/hostname/resolv.conf, container logs `<name>.log`, one OCI bundle per container
-//! under `containers/<name>/` with an overlayfs root over the image layers) and a network
+//! pod's hosts/hostname/resolv.conf, container logs `<name>.log`, volumes under `volumes/`
+//! (`volumes.rs`), one OCI bundle per container under `containers/<name>/` with an
+//! overlayfs root over the image layers) and a network
 //! namespace from [`crate::network`]. runc keeps its state under `DATA/runc`; ordo is the
 //! child subreaper of the container processes, so it collects their exit codes itself.
 //!
@@ -9,6 +10,7 @@
 mod bundle;
 mod files;
 mod process;
+mod volumes;
 
 pub use files::Dns;
 
@@ -60,6 +62,9 @@ struct PodMeta {
     ip: Option<Ipv4Addr>,
     netns: Option<PathBuf>,
     hostname: String,
+    /// The pod's volumes resolved to host paths.
+    #[serde(default)]
+    volumes: std::collections::BTreeMap<String, volumes::HostVolume>,
 }
 
 /// What survives a restart about a container (`containers/<name>/meta.json`).
@@ -92,6 +97,8 @@ pub struct RuncRuntime {
     images: Arc<ImageStore>,
     net: PodNetwork,
     pods: Mutex<HashMap<String, PodState>>,
+    /// Reads claims, volumes, config maps and secrets for pod volumes.
+    client: Option<kube::Client>,
 }
 
 fn uid_of(pod: &Pod) -> String {
@@ -141,7 +148,15 @@ impl RuncRuntime {
             images,
             net,
             pods: Mutex::new(HashMap::new()),
+            client: None,
         })
+    }
+
+    /// Gives the runtime an API client, needed for `persistentVolumeClaim`, `configMap` and
+    /// `secret` volumes.
+    pub fn with_client(mut self, client: kube::Client) -> RuncRuntime {
+        self.client = Some(client);
+        self
     }
 
     /// The image store.
@@ -301,6 +316,7 @@ impl Runtime for RuncRuntime {
         anyhow::ensure!(!uid.is_empty(), "pod has no UID");
         let dir = self.pod_dir(&uid);
         std::fs::create_dir_all(dir.join("containers"))?;
+        let volumes = volumes::prepare(pod, &dir, self.client.as_ref()).await?;
         let host_network = pod
             .spec
             .as_ref()
@@ -339,6 +355,7 @@ impl Runtime for RuncRuntime {
             ip: ip.filter(|_| !host_network),
             netns,
             hostname,
+            volumes,
         };
         write_json(&dir.join("pod.json"), &meta)?;
         self.pods.lock().unwrap().entry(uid).or_default().meta = meta;
@@ -424,7 +441,10 @@ impl Runtime for RuncRuntime {
             cgroups_path: format!("{CGROUP_PARENT}/{id}"),
             user: bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?,
         };
-        let spec = bundle::spec(&input)?;
+        let mut spec = bundle::spec(&input)?;
+        let mut mounts = spec.mounts().clone().unwrap_or_default();
+        mounts.extend(volumes::mounts(c, &meta.volumes)?);
+        spec.set_mounts(Some(mounts));
         spec.save(dir.join("config.json"))
             .context("writing config.json")?;
         let pid = self
@@ -564,6 +584,7 @@ impl Runtime for RuncRuntime {
         {
             self.net.teardown(uid).await?;
         }
+        volumes::cleanup(&dir)?;
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -1,0 +1,438 @@
+//! Pod volumes for runc containers. [`prepare`] resolves each of the pod's `spec.volumes` to a
+//! directory on the host when the sandbox is made: `emptyDir` (a directory, or a tmpfs for
+//! `medium: Memory`) and `configMap`/`secret` files under `DATA/pods/<uid>/volumes/<name>`,
+//! `hostPath` as is, `persistentVolumeClaim` the host path of the bound volume (read through
+//! the API; an unbound claim is an error, so the agent retries). [`mounts`] turns a
+//! container's `volumeMounts` into OCI bind mounts. [`cleanup`] unmounts the tmpfs volumes;
+//! nothing outside the pod directory is ever removed (PV data belongs to the volume).
+
+use anyhow::Context;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Volume,
+};
+use kube::Api;
+use oci_spec::runtime::{Mount, MountBuilder};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+/// A volume resolved to a host path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostVolume {
+    pub path: PathBuf,
+    /// Mounted read-only whatever the volumeMount says (configMap, secret, readOnly claims).
+    pub read_only: bool,
+}
+
+/// Where the pod's own volumes (emptyDir, configMap, secret) live.
+pub fn volumes_dir(pod_dir: &Path) -> PathBuf {
+    pod_dir.join("volumes")
+}
+
+/// Resolves and materialises every volume of the pod; idempotent. Volume types not handled
+/// here (projected, downwardAPI...) are left out with a warning.
+pub async fn prepare(
+    pod: &Pod,
+    pod_dir: &Path,
+    client: Option<&kube::Client>,
+) -> anyhow::Result<BTreeMap<String, HostVolume>> {
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let mut out = BTreeMap::new();
+    let vols = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.volumes.clone())
+        .unwrap_or_default();
+    for v in &vols {
+        let own = volumes_dir(pod_dir).join(&v.name);
+        let resolved = resolve(v, &own, ns, client)
+            .await
+            .with_context(|| format!("volume {:?}", v.name))?;
+        match resolved {
+            Some(h) => {
+                out.insert(v.name.clone(), h);
+            }
+            None => tracing::warn!(
+                "pod {ns}/{}: volume {:?} has a type the runc runtime does not support",
+                pod.metadata.name.as_deref().unwrap_or_default(),
+                v.name
+            ),
+        }
+    }
+    Ok(out)
+}
+
+fn client(c: Option<&kube::Client>) -> anyhow::Result<kube::Client> {
+    c.cloned()
+        .ok_or_else(|| anyhow::anyhow!("the runtime has no API client to read the volume from"))
+}
+
+async fn resolve(
+    v: &Volume,
+    own: &Path,
+    ns: &str,
+    c: Option<&kube::Client>,
+) -> anyhow::Result<Option<HostVolume>> {
+    let rw = |path: PathBuf| HostVolume {
+        path,
+        read_only: false,
+    };
+    if let Some(e) = &v.empty_dir {
+        make_dir(own, 0o777)?;
+        if e.medium.as_deref() == Some("Memory") && !mounted(own) {
+            let mut opts = "mode=1777".to_string();
+            if let Some(b) = e
+                .size_limit
+                .as_ref()
+                .and_then(|q| super::bundle::parse_bytes(&q.0))
+            {
+                opts.push_str(&format!(",size={b}"));
+            }
+            nix::mount::mount(
+                Some("tmpfs"),
+                own,
+                Some("tmpfs"),
+                nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
+                Some(opts.as_str()),
+            )
+            .with_context(|| format!("mounting a tmpfs on {}", own.display()))?;
+        }
+        return Ok(Some(rw(own.to_path_buf())));
+    }
+    if let Some(h) = &v.host_path {
+        let p = PathBuf::from(&h.path);
+        match h.type_.as_deref() {
+            Some("DirectoryOrCreate") if !p.exists() => std::fs::create_dir_all(&p)?,
+            Some("FileOrCreate") if !p.exists() => {
+                if let Some(parent) = p.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::File::create(&p)?;
+            }
+            Some("Directory") => anyhow::ensure!(p.is_dir(), "{} is not a directory", h.path),
+            Some("File") => anyhow::ensure!(p.is_file(), "{} is not a file", h.path),
+            _ => {}
+        }
+        return Ok(Some(rw(p)));
+    }
+    if let Some(claim) = &v.persistent_volume_claim {
+        let c = client(c)?;
+        let name = &claim.claim_name;
+        let pvc = Api::<PersistentVolumeClaim>::namespaced(c.clone(), ns)
+            .get_opt(name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("persistentvolumeclaim {name:?} not found"))?;
+        let phase = pvc.status.as_ref().and_then(|s| s.phase.clone());
+        let pv_name = pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_name.clone())
+            .filter(|n| !n.is_empty() && phase.as_deref() == Some("Bound"))
+            .ok_or_else(|| anyhow::anyhow!("persistentvolumeclaim {name:?} is not bound yet"))?;
+        let pv = Api::<PersistentVolume>::all(c).get(&pv_name).await?;
+        let path = pv_host_path(&pv).ok_or_else(|| {
+            anyhow::anyhow!("persistentvolume {pv_name:?} has no hostPath or local path")
+        })?;
+        if !path.exists() {
+            std::fs::create_dir_all(&path)?;
+        }
+        return Ok(Some(HostVolume {
+            path,
+            read_only: claim.read_only.unwrap_or(false),
+        }));
+    }
+    if let Some(cm) = &v.config_map {
+        let name = cm.name.as_str();
+        let found = Api::<ConfigMap>::namespaced(client(c)?, ns)
+            .get_opt(name)
+            .await?;
+        let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        match found {
+            Some(m) => {
+                for (k, s) in m.data.unwrap_or_default() {
+                    data.insert(k, s.into_bytes());
+                }
+                for (k, b) in m.binary_data.unwrap_or_default() {
+                    data.insert(k, b.0);
+                }
+            }
+            None if cm.optional.unwrap_or(false) => {}
+            None => anyhow::bail!("configmap {name:?} not found"),
+        }
+        write_files(own, &data, cm.items.as_deref(), cm.default_mode)?;
+        return Ok(Some(HostVolume {
+            path: own.to_path_buf(),
+            read_only: true,
+        }));
+    }
+    if let Some(sec) = &v.secret {
+        let name = sec.secret_name.clone().unwrap_or_default();
+        let found = Api::<Secret>::namespaced(client(c)?, ns)
+            .get_opt(&name)
+            .await?;
+        let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        match found {
+            Some(s) => {
+                for (k, b) in s.data.unwrap_or_default() {
+                    data.insert(k, b.0);
+                }
+                for (k, s) in s.string_data.unwrap_or_default() {
+                    data.insert(k, s.into_bytes());
+                }
+            }
+            None if sec.optional.unwrap_or(false) => {}
+            None => anyhow::bail!("secret {name:?} not found"),
+        }
+        write_files(own, &data, sec.items.as_deref(), sec.default_mode)?;
+        return Ok(Some(HostVolume {
+            path: own.to_path_buf(),
+            read_only: true,
+        }));
+    }
+    Ok(None)
+}
+
+/// The host directory behind a volume: `spec.hostPath.path` or `spec.local.path`.
+pub fn pv_host_path(pv: &PersistentVolume) -> Option<PathBuf> {
+    let spec = pv.spec.as_ref()?;
+    spec.host_path
+        .as_ref()
+        .map(|h| h.path.clone())
+        .or_else(|| spec.local.as_ref().map(|l| l.path.clone()))
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+fn make_dir(p: &Path, mode: u32) -> anyhow::Result<()> {
+    if !p.exists() {
+        std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+/// A relative path without `..`: safe to join under a volume.
+fn relative(p: &str) -> anyhow::Result<&Path> {
+    let path = Path::new(p);
+    anyhow::ensure!(
+        path.components().all(|c| matches!(c, Component::Normal(_))),
+        "path {p:?} must be relative and must not contain '..'"
+    );
+    Ok(path)
+}
+
+/// Writes `data` as files in `dir` (all keys, or `items` key -> path), mode `defaultMode` or
+/// the item's (0644 by default). Files of keys no longer present are left alone.
+pub fn write_files(
+    dir: &Path,
+    data: &BTreeMap<String, Vec<u8>>,
+    items: Option<&[KeyToPath]>,
+    default_mode: Option<i32>,
+) -> anyhow::Result<()> {
+    make_dir(dir, 0o755)?;
+    let default_mode = default_mode.unwrap_or(0o644) as u32;
+    let wanted: Vec<(&str, String, u32)> = match items {
+        Some(items) => items
+            .iter()
+            .map(|i| {
+                (
+                    i.key.as_str(),
+                    i.path.clone(),
+                    i.mode.map(|m| m as u32).unwrap_or(default_mode),
+                )
+            })
+            .collect(),
+        None => data
+            .keys()
+            .map(|k| (k.as_str(), k.clone(), default_mode))
+            .collect(),
+    };
+    for (key, path, mode) in wanted {
+        let bytes = data
+            .get(key)
+            .ok_or_else(|| anyhow::anyhow!("key {key:?} is not in the object"))?;
+        let f = dir.join(relative(&path)?);
+        if let Some(parent) = f.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&f, bytes).with_context(|| format!("writing {}", f.display()))?;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode & 0o7777))?;
+    }
+    Ok(())
+}
+
+/// The bind mounts of the container's `volumeMounts` (`subPath` directories are created).
+pub fn mounts(c: &Container, vols: &BTreeMap<String, HostVolume>) -> anyhow::Result<Vec<Mount>> {
+    let mut out = Vec::new();
+    for m in c.volume_mounts.iter().flatten() {
+        let Some(v) = vols.get(&m.name) else {
+            tracing::warn!(
+                "container {:?}: volume {:?} is not available; not mounted",
+                c.name,
+                m.name
+            );
+            continue;
+        };
+        anyhow::ensure!(
+            m.mount_path.starts_with('/'),
+            "mountPath {:?} must be absolute",
+            m.mount_path
+        );
+        let mut src = v.path.clone();
+        if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
+            src = src.join(relative(sub)?);
+            if !src.exists() {
+                std::fs::create_dir_all(&src)
+                    .with_context(|| format!("creating subPath {}", src.display()))?;
+            }
+        }
+        let ro = v.read_only || m.read_only.unwrap_or(false);
+        out.push(
+            MountBuilder::default()
+                .destination(&m.mount_path)
+                .typ("bind")
+                .source(src)
+                .options(vec![
+                    "rbind".to_string(),
+                    "rprivate".into(),
+                    if ro { "ro" } else { "rw" }.into(),
+                ])
+                .build()?,
+        );
+    }
+    Ok(out)
+}
+
+fn mounted(p: &Path) -> bool {
+    crate::network::netns::is_mounted(p)
+}
+
+/// Unmounts the pod's tmpfs volumes, so that its directory can be removed.
+pub fn cleanup(pod_dir: &Path) -> anyhow::Result<()> {
+    let Ok(rd) = std::fs::read_dir(volumes_dir(pod_dir)) else {
+        return Ok(());
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let p = e.path();
+        if mounted(&p) {
+            nix::mount::umount2(&p, nix::mount::MntFlags::MNT_DETACH)
+                .with_context(|| format!("unmounting {}", p.display()))?;
+        }
+        anyhow::ensure!(!mounted(&p), "{} is still mounted", p.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::VolumeMount;
+
+    #[test]
+    fn mounts_bind_sub_paths_read_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vols = BTreeMap::new();
+        vols.insert(
+            "data".to_string(),
+            HostVolume {
+                path: dir.path().into(),
+                read_only: false,
+            },
+        );
+        vols.insert(
+            "cfg".to_string(),
+            HostVolume {
+                path: dir.path().join("cfg"),
+                read_only: true,
+            },
+        );
+        let c = Container {
+            name: "c".into(),
+            volume_mounts: Some(vec![
+                VolumeMount {
+                    name: "data".into(),
+                    mount_path: "/data".into(),
+                    sub_path: Some("a/b".into()),
+                    ..Default::default()
+                },
+                VolumeMount {
+                    name: "cfg".into(),
+                    mount_path: "/etc/cfg".into(),
+                    ..Default::default()
+                },
+                VolumeMount {
+                    name: "missing".into(),
+                    mount_path: "/x".into(),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        };
+        let m = mounts(&c, &vols).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            m[0].source().as_deref(),
+            Some(dir.path().join("a/b").as_path())
+        );
+        assert!(dir.path().join("a/b").is_dir());
+        assert!(m[0].options().as_ref().unwrap().contains(&"rw".to_string()));
+        assert!(m[1].options().as_ref().unwrap().contains(&"ro".to_string()));
+        let bad = Container {
+            volume_mounts: Some(vec![VolumeMount {
+                name: "data".into(),
+                mount_path: "/d".into(),
+                sub_path: Some("../escape".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert!(mounts(&bad, &vols).is_err());
+    }
+
+    #[test]
+    fn files_follow_items_and_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: BTreeMap<String, Vec<u8>> = [
+            ("a".to_string(), b"1".to_vec()),
+            ("b".to_string(), b"2".to_vec()),
+        ]
+        .into();
+        write_files(&dir.path().join("all"), &data, None, Some(0o600)).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("all/b")).unwrap(), b"2");
+        let mode = std::fs::metadata(dir.path().join("all/a"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let items = [KeyToPath {
+            key: "a".into(),
+            path: "sub/x".into(),
+            mode: None,
+        }];
+        write_files(&dir.path().join("some"), &data, Some(&items), None).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("some/sub/x")).unwrap(), b"1");
+        assert!(!dir.path().join("some/b").exists());
+    }
+
+    #[tokio::test]
+    async fn host_path_and_empty_dir_resolve_without_a_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let hp = dir.path().join("made/here");
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "uid": "u"},
+            "spec": {"containers": [], "volumes": [
+                {"name": "scratch", "emptyDir": {}},
+                {"name": "host", "hostPath": {"path": hp, "type": "DirectoryOrCreate"}},
+                {"name": "token", "projected": {"sources": []}},
+            ]}
+        }))
+        .unwrap();
+        let v = prepare(&pod, dir.path(), None).await.unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v["scratch"].path, dir.path().join("volumes/scratch"));
+        assert!(v["scratch"].path.is_dir());
+        assert_eq!(v["host"].path, hp);
+        assert!(hp.is_dir());
+    }
+}
