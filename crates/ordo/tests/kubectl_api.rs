@@ -418,13 +418,24 @@ fn explain_reads_openapi() {
 fn examples_apply_cleanly() {
     let s = Server::start_with(&["--api-only"]);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
-    for f in ["stateful-nginx-without-pvc.yaml", "deployment-with-service.yaml", "dns-test-pod.yaml"] {
+    for f in [
+        "stateful-nginx-without-pvc.yaml",
+        "deployment-with-service.yaml",
+        "dns-test-pod.yaml",
+    ] {
         let out = s.ok(&["apply", "-f", &format!("{dir}/{f}")]);
         assert!(out.lines().all(|l| l.ends_with(" created")), "{f}: {out}");
     }
     // The PVC variant changes the StatefulSet's volumeClaimTemplates, which a StatefulSet
     // cannot do in place: it applies after the first one is gone.
     s.ok(&["delete", "sts", "nginx-statefulset"]);
-    let out = s.ok(&["apply", "-f", &format!("{dir}/stateful-nginx-with-pvc.yaml")]);
-    assert!(out.contains("statefulset.apps/nginx-statefulset created"), "{out}");
+    let out = s.ok(&[
+        "apply",
+        "-f",
+        &format!("{dir}/stateful-nginx-with-pvc.yaml"),
+    ]);
+    assert!(
+        out.contains("statefulset.apps/nginx-statefulset created"),
+        "{out}"
+    );
 }
