@@ -152,18 +152,26 @@ fn baseline_run(b: &Bundle, dir: &Path, i: usize) -> Result<Duration> {
             &dir.join("rootfs").display().to_string(),
         ],
     )?;
-    sh(
-        "runc",
-        &[
+    // The container inherits runc's stdio: no pipes, or waiting for their end would hang.
+    let id = format!("ordo-bench-b{i}");
+    let bundle = dir.display().to_string();
+    let st = Command::new("timeout")
+        .args([
+            "30",
+            "runc",
             "--root",
             "/run/ordo-bench-runc",
             "run",
             "-d",
             "--bundle",
-            &dir.display().to_string(),
-            &format!("ordo-bench-b{i}"),
-        ],
-    )?;
+            &bundle,
+            &id,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    ensure!(st.success(), "runc run failed: {st}");
     Ok(t.elapsed())
 }
 
@@ -223,6 +231,10 @@ pub async fn run(ordo: &Path, samples: usize) -> Result<()> {
         before.is_empty(),
         "leftovers from an earlier run: {before:?}"
     );
+    // `ip netns add` turns /run/netns into a shared bind mount the first time; doing that now,
+    // before ordo mounts pod namespaces there, keeps the baseline from hiding ordo's mounts.
+    sh("ip", &["netns", "add", "obench-probe"])?;
+    sh("ip", &["netns", "del", "obench-probe"])?;
     let dir = tempfile::Builder::new()
         .prefix("ordo-bench-runc.")
         .tempdir()?;

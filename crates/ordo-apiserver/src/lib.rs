@@ -34,6 +34,7 @@ pub struct ApiServer {
     pub(crate) service_cidr: alloc::Cidr,
     pub(crate) advertise: String,
     openapi_cache: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<u8>>>>,
+    pub(crate) watch_lines: watch::LineCache,
 }
 
 /// How the API server is set up.
@@ -54,9 +55,11 @@ impl ApiServer {
         let server = Arc::new(ApiServer {
             store: cfg.store,
             token: cfg.token,
-            service_cidr: alloc::Cidr::parse(&cfg.service_cidr).context("parsing the service CIDR")?,
+            service_cidr: alloc::Cidr::parse(&cfg.service_cidr)
+                .context("parsing the service CIDR")?,
             advertise: cfg.advertise.to_string(),
             openapi_cache: Default::default(),
+            watch_lines: Default::default(),
         });
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
         Ok(server)
@@ -68,7 +71,11 @@ impl ApiServer {
     }
 
     /// Serves HTTPS on `listener` until the task is dropped.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, tls: rustls::ServerConfig) -> Result<()> {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: rustls::ServerConfig,
+    ) -> Result<()> {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
         let app = self.router();
         tokio::spawn(compaction_loop(self.store.clone()));
@@ -92,12 +99,17 @@ impl ApiServer {
                         return;
                     }
                 };
-                let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let mut app = app.clone();
-                    async move { app.call(req.map(axum::body::Body::new)).await }
-                });
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let mut app = app.clone();
+                        async move { app.call(req.map(axum::body::Body::new)).await }
+                    },
+                );
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).await {
+                if let Err(e) = builder
+                    .serve_connection_with_upgrades(TokioIo::new(tls), svc)
+                    .await
+                {
                     tracing::debug!(%peer, "connection ended: {e}");
                 }
             });

@@ -3,8 +3,8 @@
 
 use crate::meta::{meta_str, Query};
 use crate::rest::{object_from_kv, store_error};
-use crate::router::{json_response, stream_response, Target};
-use crate::table::{to_table, with_type};
+use crate::router::{json_bytes_response, stream_response, Target};
+use crate::table::{table_row, to_table, with_type, with_type_owned};
 use crate::ApiServer;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,11 +15,13 @@ use ordo_api::selector::{field_value, FieldSelector, LabelSelector};
 use ordo_api::status::ApiError;
 use ordo_store::{Revision, StoreError, WatchEvent};
 use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 /// Whether `obj` passes both selectors.
 pub(crate) fn matches(obj: &Value, label: &LabelSelector, field: &FieldSelector) -> bool {
-    if !label.is_empty() && !label.matches(obj.pointer("/metadata/labels").unwrap_or(&Value::Null)) {
+    if !label.is_empty() && !label.matches(obj.pointer("/metadata/labels").unwrap_or(&Value::Null))
+    {
         return false;
     }
     field.is_empty() || field.matches(|f| field_value(obj, f))
@@ -33,9 +35,24 @@ fn field_supported(info: &ResourceInfo, field: &str) -> bool {
     match (info.group, info.kind) {
         ("", "Pod") => matches!(
             field,
-            "spec.nodeName" | "spec.restartPolicy" | "spec.schedulerName" | "spec.serviceAccountName" | "spec.hostNetwork" | "status.phase" | "status.podIP" | "status.podIPs" | "status.nominatedNodeName"
+            "spec.nodeName"
+                | "spec.restartPolicy"
+                | "spec.schedulerName"
+                | "spec.serviceAccountName"
+                | "spec.hostNetwork"
+                | "status.phase"
+                | "status.podIP"
+                | "status.podIPs"
+                | "status.nominatedNodeName"
         ),
-        (_, "Event") => field.starts_with("involvedObject.") || field.starts_with("regarding.") || matches!(field, "reason" | "reportingComponent" | "source" | "type" | "reportingController"),
+        (_, "Event") => {
+            field.starts_with("involvedObject.")
+                || field.starts_with("regarding.")
+                || matches!(
+                    field,
+                    "reason" | "reportingComponent" | "source" | "type" | "reportingController"
+                )
+        }
         ("", "Secret") => field == "type",
         ("", "Namespace") => field == "status.phase",
         ("", "Node") => field == "spec.unschedulable",
@@ -45,11 +62,15 @@ fn field_supported(info: &ResourceInfo, field: &str) -> bool {
 }
 
 fn selectors(t: &Target, q: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
-    let label = LabelSelector::parse(q.get("labelSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
-    let field = FieldSelector::parse(q.get("fieldSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
+    let label = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    let field = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
     for (f, _, _) in field.requirements() {
         if !field_supported(t.info, f) {
-            return Err(ApiError::bad_request(format!("field label not supported: {f}")));
+            return Err(ApiError::bad_request(format!(
+                "field label not supported: {f}"
+            )));
         }
     }
     Ok((label, field))
@@ -57,18 +78,47 @@ fn selectors(t: &Target, q: &Query) -> Result<(LabelSelector, FieldSelector), Ap
 
 /// A `metadata.name=X` requirement, which lets a list read one key.
 fn single_name(field: &FieldSelector) -> Option<String> {
-    field.requirements().find(|(f, eq, _)| *f == "metadata.name" && *eq).map(|(_, _, v)| v.to_string())
+    field
+        .requirements()
+        .find(|(f, eq, _)| *f == "metadata.name" && *eq)
+        .map(|(_, _, v)| v.to_string())
 }
 
 impl ApiServer {
     /// Reads all objects under the target's prefix that pass the selectors, paged.
-    async fn collect(&self, t: &Target, q: &Query, label: &LabelSelector, field: &FieldSelector) -> Result<(Vec<Value>, Revision, Option<String>), ApiError> {
+    async fn collect(
+        &self,
+        t: &Target,
+        q: &Query,
+        label: &LabelSelector,
+        field: &FieldSelector,
+    ) -> Result<(Vec<Value>, Revision, Option<String>), ApiError> {
+        let mut items = Vec::new();
+        let (_, rev, cont) = self
+            .collect_each(t, q, label, field, &mut |o| items.push(o))
+            .await?;
+        Ok((items, rev, cont))
+    }
+
+    /// [`Self::collect`] handing each object to `sink` as it is decoded, so that a large list
+    /// is never held as decoded objects all at once. Returns how many objects were handed over.
+    async fn collect_each(
+        &self,
+        t: &Target,
+        q: &Query,
+        label: &LabelSelector,
+        field: &FieldSelector,
+        sink: &mut (dyn FnMut(Value) + Send),
+    ) -> Result<(usize, Revision, Option<String>), ApiError> {
         let info = t.info;
         let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
         let (mut start, token_rev) = match q.get("continue").filter(|c| !c.is_empty()) {
             Some(c) => {
-                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| ApiError::bad_request("continue key is not valid"))?;
-                let v: Value = serde_json::from_slice(&raw).map_err(|_| ApiError::bad_request("continue key is not valid"))?;
+                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(c)
+                    .map_err(|_| ApiError::bad_request("continue key is not valid"))?;
+                let v: Value = serde_json::from_slice(&raw)
+                    .map_err(|_| ApiError::bad_request("continue key is not valid"))?;
                 (v["start"].as_str().map(str::to_string), v["rv"].as_i64())
             }
             None => (None, None),
@@ -78,91 +128,175 @@ impl ApiServer {
             if t.ns().is_some() || !info.namespaced {
                 // The revision is read first: a watch from it then replays anything that changed
                 // after the get (at worst twice), never misses it.
-                let rev = self.store.current_revision().await.map_err(|e| store_error(info, &name, e))?;
-                let kv = self.store.get(&info.key(t.ns(), &name)).await.map_err(|e| store_error(info, &name, e))?;
-                let items = match kv {
-                    Some(kv) => {
-                        let o = object_from_kv(&kv)?;
-                        if matches(&o, label, field) { vec![o] } else { vec![] }
+                let rev = self
+                    .store
+                    .current_revision()
+                    .await
+                    .map_err(|e| store_error(info, &name, e))?;
+                let kv = self
+                    .store
+                    .get(&info.key(t.ns(), &name))
+                    .await
+                    .map_err(|e| store_error(info, &name, e))?;
+                let mut n = 0;
+                if let Some(kv) = kv {
+                    let o = object_from_kv(&kv)?;
+                    if matches(&o, label, field) {
+                        sink(o);
+                        n = 1;
                     }
-                    None => vec![],
-                };
-                return Ok((items, rev, None));
+                }
+                return Ok((n, rev, None));
             }
         }
-        let mut items = Vec::new();
+        let mut count = 0;
         let mut revision = None;
         loop {
-            let want = if limit == 0 { 0 } else { (limit - items.len()).max(if label.is_empty() && field.is_empty() { 1 } else { 100 }) };
-            let page = self.store.list(&prefix, start.as_deref(), want).await.map_err(|e| store_error(info, "", e))?;
+            let want = if limit == 0 {
+                0
+            } else {
+                (limit - count).max(if label.is_empty() && field.is_empty() {
+                    1
+                } else {
+                    100
+                })
+            };
+            let page = self
+                .store
+                .list(&prefix, start.as_deref(), want)
+                .await
+                .map_err(|e| store_error(info, "", e))?;
             revision.get_or_insert(page.revision);
             let mut last_key = None;
             for kv in &page.items {
                 last_key = Some(kv.key.clone());
                 let o = object_from_kv(kv)?;
                 if matches(&o, label, field) {
-                    items.push(o);
-                    if limit > 0 && items.len() == limit {
+                    sink(o);
+                    count += 1;
+                    if limit > 0 && count == limit {
                         break;
                     }
                 }
             }
             let more = page.more || last_key.as_ref() != page.items.last().map(|kv| &kv.key);
-            if limit > 0 && items.len() >= limit && more {
+            if limit > 0 && count >= limit && more {
                 let rv = token_rev.unwrap_or(revision.unwrap_or(0));
                 let token = json!({"rv": rv, "start": last_key});
-                let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string());
-                return Ok((items, rv, Some(token)));
+                let token =
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string());
+                return Ok((count, rv, Some(token)));
             }
             if !page.more {
                 break;
             }
             start = last_key;
         }
-        Ok((items, token_rev.unwrap_or(revision.unwrap_or(0)), None))
+        Ok((count, token_rev.unwrap_or(revision.unwrap_or(0)), None))
     }
 
     /// `GET` of a collection.
-    pub(crate) async fn list(&self, t: &Target, q: &Query, table: bool) -> Result<Response, ApiError> {
+    pub(crate) async fn list(
+        &self,
+        t: &Target,
+        q: &Query,
+        table: bool,
+    ) -> Result<Response, ApiError> {
         let (label, field) = selectors(t, q)?;
-        if let Some(rv) = q.get("resourceVersion").filter(|r| !r.is_empty() && *r != "0") {
-            let want: Revision = rv.parse().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
+        if let Some(rv) = q
+            .get("resourceVersion")
+            .filter(|r| !r.is_empty() && *r != "0")
+        {
+            let want: Revision = rv
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?;
             self.wait_for_revision(want).await?;
-            if q.get("resourceVersionMatch") == Some("Exact") && want != self.store.current_revision().await.unwrap_or(0) {
-                return Err(ApiError::gone(format!("too old resource version: {want}; ordo lists only at the current revision")));
+            if q.get("resourceVersionMatch") == Some("Exact")
+                && want != self.store.current_revision().await.unwrap_or(0)
+            {
+                return Err(ApiError::gone(format!(
+                    "too old resource version: {want}; ordo lists only at the current revision"
+                )));
             }
         }
-        let (items, rev, cont) = self.collect(t, q, &label, &field).await?;
-        if table {
-            let mut v = to_table(t.info, &items, q, &rev.to_string(), true);
-            if let Some(c) = cont {
-                v["metadata"]["continue"] = json!(c);
+        // Each object is encoded as soon as it is decoded (and then dropped): the response is
+        // written piecewise, in the same shape and key order as the whole-document encoding.
+        let (info, now, include) = (
+            t.info,
+            chrono::Utc::now(),
+            q.get("includeObject").unwrap_or("Metadata"),
+        );
+        let mut body = Vec::new();
+        let mut sink = |o: Value| {
+            if !body.is_empty() {
+                body.push(b',');
             }
-            return Ok(json_response(StatusCode::OK, &v));
-        }
-        let items: Vec<Value> = items.iter().map(|o| with_type(t.info, o)).collect();
+            let v = if table {
+                table_row(info, &o, include, now)
+            } else {
+                with_type_owned(info, o)
+            };
+            let _ = serde_json::to_writer(&mut body, &v);
+        };
+        let (_, rev, cont) = self.collect_each(t, q, &label, &field, &mut sink).await?;
         let mut meta = json!({"resourceVersion": rev.to_string()});
         if let Some(c) = cont {
             meta["continue"] = json!(c);
         }
-        let list = json!({"kind": format!("{}List", t.info.kind), "apiVersion": t.info.api_version(), "metadata": meta, "items": items});
-        Ok(json_response(StatusCode::OK, &list))
+        let head = if table {
+            json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
+        } else {
+            json!({"kind": format!("{}List", info.kind), "apiVersion": info.api_version(), "metadata": meta})
+        };
+        let mut out = serde_json::to_vec(&head).unwrap_or_default();
+        out.pop(); // the closing brace
+        out.reserve(body.len() + 64);
+        out.extend_from_slice(if table {
+            b",\"rows\":["
+        } else {
+            b",\"items\":["
+        });
+        out.extend_from_slice(&body);
+        drop(body);
+        out.push(b']');
+        if table {
+            out.extend_from_slice(b",\"columnDefinitions\":");
+            let _ = serde_json::to_writer(&mut out, &ordo_api::printers::columns(info.kind));
+        }
+        out.push(b'}');
+        Ok(json_bytes_response(StatusCode::OK, out))
     }
 
     /// Waits up to 3 s for the store to reach `want` (upstream: "Too large resource version").
     async fn wait_for_revision(&self, want: Revision) -> Result<(), ApiError> {
         for _ in 0..30 {
-            let cur = self.store.current_revision().await.map_err(|e| ApiError::internal(e.to_string()))?;
+            let cur = self
+                .store
+                .current_revision()
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?;
             if cur >= want {
                 return Ok(());
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        Err(ApiError { code: 504, reason: "Timeout", message: format!("Too large resource version: {want}"), details: Some(json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1})) })
+        Err(ApiError {
+            code: 504,
+            reason: "Timeout",
+            message: format!("Too large resource version: {want}"),
+            details: Some(
+                json!({"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}], "retryAfterSeconds": 1}),
+            ),
+        })
     }
 
     /// `GET` of a collection with `watch=true`.
-    pub(crate) async fn watch(self: &Arc<Self>, t: &Target, q: &Query, table: bool) -> Result<Response, ApiError> {
+    pub(crate) async fn watch(
+        self: &Arc<Self>,
+        t: &Target,
+        q: &Query,
+        table: bool,
+    ) -> Result<Response, ApiError> {
         let (label, field) = selectors(t, q)?;
         let info = t.info;
         let rv = q.get("resourceVersion").unwrap_or("").to_string();
@@ -183,7 +317,8 @@ impl ApiServer {
             }
             rev
         } else {
-            rv.parse().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?
+            rv.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?
         };
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(256);
         let stream = self.store.watch(&info.ns_prefix(t.ns()), start).await;
@@ -208,15 +343,28 @@ impl ApiServer {
         let mut first = true;
         let mut stream = match stream {
             Ok(s) => s,
-            Err(StoreError::Compacted { requested, compacted }) => {
-                let e = ApiError::gone(format!("too old resource version: {requested} ({compacted})"));
-                let line = encode(json!({"type": "ERROR", "object": e.to_status()}), &mut first);
+            Err(StoreError::Compacted {
+                requested,
+                compacted,
+            }) => {
+                let e = ApiError::gone(format!(
+                    "too old resource version: {requested} ({compacted})"
+                ));
+                let line = encode(
+                    json!({"type": "ERROR", "object": e.to_status()}),
+                    &mut first,
+                );
                 let _ = tx.send(Ok(line)).await;
                 drop(tx);
-                return Ok(stream_response(axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))));
+                return Ok(stream_response(axum::body::Body::from_stream(
+                    tokio_stream::wrappers::ReceiverStream::new(rx),
+                )));
             }
             Err(e) => return Err(store_error(info, "", e)),
         };
+        // Watchers without selectors and Tables all send the same line for a change: the
+        // first one encodes it, the others reuse it.
+        let shared = (!table && label.is_empty() && field.is_empty()).then(|| self.clone());
         tokio::spawn(async move {
             for l in lines {
                 if tx.send(Ok(encode(l, &mut first))).await.is_err() {
@@ -252,31 +400,100 @@ impl ApiServer {
                             }
                         };
                         last = ev.revision();
-                        if let Some(out) = translate(&ev, &label, &field) {
-                            if tx.send(Ok(encode(out, &mut first))).await.is_err() { return; }
+                        let mut line = || translate(&ev, &label, &field).map(|out| encode(out, &mut first));
+                        let line = match &shared {
+                            Some(server) => server.watch_lines.get_or_insert(line_key(info_c, &ev), line),
+                            None => line(),
+                        };
+                        if let Some(line) = line {
+                            if tx.send(Ok(line)).await.is_err() { return; }
                         }
                     }
                 }
             }
         });
-        Ok(stream_response(axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(stream_response(axum::body::Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// Encoded watch lines of recent changes, shared by the watchers that have no selectors and
+/// want JSON: a change fanned out to N such watchers is decoded and encoded once, not N times.
+#[derive(Default)]
+pub(crate) struct LineCache {
+    lines: std::sync::Mutex<(HashMap<LineKey, bytes::Bytes>, VecDeque<LineKey>)>,
+}
+
+/// (revision, resource, kind of change): a revision names one write of one key, so this
+/// determines the line of an unfiltered watcher.
+type LineKey = (Revision, usize, u8);
+
+/// Lines kept: enough for watchers that are up to this many changes apart.
+const LINE_CACHE: usize = 1024;
+
+fn line_key(info: &'static ResourceInfo, ev: &WatchEvent) -> LineKey {
+    let change = match ev {
+        WatchEvent::Put { prev: None, .. } => 0,
+        WatchEvent::Put { prev: Some(_), .. } => 1,
+        WatchEvent::Delete { .. } => 2,
+    };
+    (ev.revision(), info as *const ResourceInfo as usize, change)
+}
+
+impl LineCache {
+    /// The cached line for `key`, or `make()` (cached when it is `Some`).
+    fn get_or_insert(
+        &self,
+        key: LineKey,
+        make: impl FnOnce() -> Option<bytes::Bytes>,
+    ) -> Option<bytes::Bytes> {
+        if let Some(line) = self
+            .lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .get(&key)
+        {
+            return Some(line.clone());
+        }
+        let line = make()?;
+        let mut guard = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let (map, order) = &mut *guard;
+        if map.insert(key, line.clone()).is_none() {
+            order.push_back(key);
+            while order.len() > LINE_CACHE {
+                if let Some(old) = order.pop_front() {
+                    map.remove(&old);
+                }
+            }
+        }
+        Some(line)
     }
 }
 
 /// A store change as the watch event a selector-filtered watcher sees, if any.
 fn translate(ev: &WatchEvent, label: &LabelSelector, field: &FieldSelector) -> Option<Value> {
     match ev {
+        WatchEvent::Put { kv, prev } if label.is_empty() && field.is_empty() => {
+            // Everything matches: the previous value only tells ADDED from MODIFIED.
+            let cur = object_from_kv(kv).ok()?;
+            Some(json!({"type": if prev.is_some() { "MODIFIED" } else { "ADDED" }, "object": cur}))
+        }
         WatchEvent::Put { kv, prev } => {
             let cur = object_from_kv(kv).ok()?;
             let cur_ok = matches(&cur, label, field);
             let old = prev.as_ref().and_then(|p| object_from_kv(p).ok());
             let old_ok = old.as_ref().is_some_and(|o| matches(o, label, field));
             match (old.is_some(), old_ok, cur_ok) {
-                (false, _, true) | (true, false, true) => Some(json!({"type": "ADDED", "object": cur})),
+                (false, _, true) | (true, false, true) => {
+                    Some(json!({"type": "ADDED", "object": cur}))
+                }
                 (true, true, true) => Some(json!({"type": "MODIFIED", "object": cur})),
                 (true, true, false) => {
                     let mut o = old.unwrap_or_default();
-                    crate::meta::meta_mut(&mut o).insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                    crate::meta::meta_mut(&mut o)
+                        .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
                     Some(json!({"type": "DELETED", "object": o}))
                 }
                 _ => None,
@@ -287,8 +504,64 @@ fn translate(ev: &WatchEvent, label: &LabelSelector, field: &FieldSelector) -> O
             if !matches(&o, label, field) {
                 return None;
             }
-            crate::meta::meta_mut(&mut o).insert("resourceVersion".into(), json!(revision.to_string()));
+            crate::meta::meta_mut(&mut o)
+                .insert("resourceVersion".into(), json!(revision.to_string()));
             Some(json!({"type": "DELETED", "object": o}))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_cache_encodes_once_and_evicts_oldest() {
+        let cache = LineCache::default();
+        let mut made = 0;
+        for _ in 0..3 {
+            let line = cache.get_or_insert((1, 7, 0), || {
+                made += 1;
+                Some(bytes::Bytes::from_static(b"a\n"))
+            });
+            assert_eq!(line.as_deref(), Some(&b"a\n"[..]));
+        }
+        assert_eq!(made, 1);
+        // Nothing is cached for a change that has no line.
+        assert_eq!(cache.get_or_insert((2, 7, 0), || None), None);
+        for rev in 3..3 + LINE_CACHE as i64 {
+            cache.get_or_insert((rev, 7, 0), || Some(bytes::Bytes::new()));
+        }
+        assert_eq!(cache.lines.lock().unwrap().0.len(), LINE_CACHE);
+        let again = cache.get_or_insert((1, 7, 0), || Some(bytes::Bytes::from_static(b"b\n")));
+        assert_eq!(
+            again.as_deref(),
+            Some(&b"b\n"[..]),
+            "the oldest line was evicted"
+        );
+    }
+
+    #[test]
+    fn unfiltered_translation_skips_the_previous_value() {
+        let kv = |rev, value: &[u8]| ordo_store::KeyValue {
+            key: "/registry/pods/d/a".into(),
+            value: value.to_vec(),
+            create_revision: 1,
+            mod_revision: rev,
+        };
+        let (label, field) = (LabelSelector::default(), FieldSelector::default());
+        // A corrupt previous value does not matter when nothing is filtered.
+        let ev = WatchEvent::Put {
+            kv: kv(2, br#"{"metadata":{"name":"a"}}"#),
+            prev: Some(kv(1, b"not json")),
+        };
+        let out = translate(&ev, &label, &field).unwrap();
+        assert_eq!(out["type"], "MODIFIED");
+        assert_eq!(out["object"]["metadata"]["resourceVersion"], "2");
+        let ev = WatchEvent::Put {
+            kv: kv(3, br#"{"metadata":{"name":"a"}}"#),
+            prev: None,
+        };
+        assert_eq!(translate(&ev, &label, &field).unwrap()["type"], "ADDED");
     }
 }

@@ -540,7 +540,7 @@ fn walkthrough(s: &Server) {
         "events",
         "--field-selector",
         "involvedObject.kind=StatefulSet",
-        "--sort-by=.lastTimestamp",
+        "--sort-by=.metadata.name",
         "-o",
         "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
     ]);
@@ -548,9 +548,17 @@ fn walkthrough(s: &Server) {
         .lines()
         .filter(|l| l.starts_with("delete Pod"))
         .collect();
-    let last_deletes: Vec<String> = deletes[deletes.len() - 5..]
+    // Event names are `<object>.<creation time in hex nanoseconds>`: sorted by name = by time.
+    // The scale-down deleted 9..5; the rolling update deletes 4..0.
+    let last_deletes: Vec<String> = deletes
         .iter()
         .map(|l| l.split_whitespace().nth(2).unwrap().to_string())
+        .filter(|n| {
+            n.rsplit('-')
+                .next()
+                .and_then(|i| i.parse::<u32>().ok())
+                .is_some_and(|i| i < 5)
+        })
         .collect();
     assert_eq!(
         last_deletes,
