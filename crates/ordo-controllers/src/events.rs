@@ -81,7 +81,8 @@ impl Recorder {
         self.record_ref(reference, ty, reason, message).await
     }
 
-    /// Records an event about the object `reference` points at.
+    /// Records an event about the object `reference` points at. The write happens in the
+    /// background: a controller never waits for its events.
     pub async fn record_ref(
         &self,
         reference: ObjectReference,
@@ -89,6 +90,12 @@ impl Recorder {
         reason: &str,
         message: &str,
     ) {
+        let this = self.clone();
+        let (reason, message) = (reason.to_string(), message.to_string());
+        tokio::spawn(async move { this.write(reference, ty, &reason, &message).await });
+    }
+
+    async fn write(&self, reference: ObjectReference, ty: EventType, reason: &str, message: &str) {
         let ns = reference
             .namespace
             .clone()
