@@ -8,6 +8,7 @@ pub mod duration;
 pub mod openapi;
 pub mod patch;
 pub mod printers;
+pub mod quantity;
 pub mod resources;
 pub mod selector;
 pub mod status;

@@ -34,35 +34,9 @@ impl Usage {
     }
 }
 
-/// A quantity (`100m`, `1.5`, `128Mi`, `1G`, `1e3`) in thousandths, rounded up.
+/// Thousandths of a quantity, rounded up (millicores, or milli-bytes for memory).
 pub fn milli(q: &str) -> Option<i64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult: f64 = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some((n * mult * 1000.0).ceil() as i64)
+    ordo_api::quantity::milli(q)
 }
 
 /// The pod's effective requests: the sum over its containers, or the largest init

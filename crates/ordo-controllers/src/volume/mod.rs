@@ -67,32 +67,7 @@ pub fn host_path(pv: &PersistentVolume) -> Option<PathBuf> {
 
 /// The value of a quantity (`1Gi`, `500M`, `1.5e9`); `None` when malformed.
 pub fn quantity_value(q: &Quantity) -> Option<f64> {
-    let q = q.0.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
-        .unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let bin = |e: i32| 1024f64.powi(e);
-    let mult = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => bin(1),
-        "Mi" => bin(2),
-        "Gi" => bin(3),
-        "Ti" => bin(4),
-        "Pi" => bin(5),
-        "Ei" => bin(6),
-        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(n * mult)
+    ordo_api::quantity::value(&q.0)
 }
 
 /// An annotation of an object.

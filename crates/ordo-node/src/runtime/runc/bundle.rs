@@ -519,39 +519,12 @@ pub fn user(
 
 /// Bytes of a Kubernetes quantity (`128Mi`, `1G`, `1e9`, `512`); None if malformed.
 pub fn parse_bytes(q: &str) -> Option<i64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-        .unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let mult: f64 = match suffix {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        "m" => 0.001,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        _ => return None,
-    };
-    let n: f64 = num.parse().ok()?;
-    Some((n * mult).ceil() as i64)
+    ordo_api::quantity::value(q).map(|v| v.ceil() as i64)
 }
 
 /// Millicores of a CPU quantity (`500m`, `1`, `0.25`); None if malformed.
 pub fn parse_millicpu(q: &str) -> Option<i64> {
-    let q = q.trim();
-    match q.strip_suffix('m') {
-        Some(m) => m.parse::<f64>().ok().map(|v| v.ceil() as i64),
-        None => q.parse::<f64>().ok().map(|v| (v * 1000.0).ceil() as i64),
-    }
+    ordo_api::quantity::milli(q)
 }
 
 #[cfg(test)]

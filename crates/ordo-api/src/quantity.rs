@@ -1,0 +1,55 @@
+//! Kubernetes resource quantities (`500m`, `1.5Gi`, `128M`, `1e9`) as numbers.
+
+/// The value of a quantity in base units (cores, bytes); `None` when malformed.
+pub fn value(q: &str) -> Option<f64> {
+    let q = q.trim();
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(q.len());
+    let (num, suffix) = q.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let bin = |e: i32| 1024f64.powi(e);
+    let mult = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => bin(1),
+        "Mi" => bin(2),
+        "Gi" => bin(3),
+        "Ti" => bin(4),
+        "Pi" => bin(5),
+        "Ei" => bin(6),
+        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse().ok()?),
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// Thousandths of a quantity, rounded up (millicores of a CPU quantity).
+pub fn milli(q: &str) -> Option<i64> {
+    value(q).map(|v| (v * 1000.0).ceil() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities() {
+        assert_eq!(value("1Gi"), Some(1073741824.0));
+        assert_eq!(value("128M"), Some(128e6));
+        assert_eq!(value("1e9"), Some(1e9));
+        assert_eq!(milli("500m"), Some(500));
+        assert_eq!(milli("0.25"), Some(250));
+        assert_eq!(milli("2"), Some(2000));
+        assert_eq!(value("12x"), None);
+        assert_eq!(value(""), None);
+    }
+}
