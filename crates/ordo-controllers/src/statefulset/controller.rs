@@ -391,29 +391,53 @@ impl Sync<'_> {
                         }
                     }
                 }
-                Action::CreatePod(pod) => {
-                    let name = pod.name_any();
-                    match self.api::<Pod>().create(&PostParams::default(), &pod).await {
-                        Ok(_) => {
-                            self.event(
-                                EventType::Normal,
-                                "SuccessfulCreate",
-                                format!("create Pod {name} in StatefulSet {set_name} successful"),
-                            )
-                            .await
+                Action::CreatePod(first) => {
+                    // Consecutive creations (Parallel pods, or claims already made) go out
+                    // together, up to 32 at a time; results are handled in order.
+                    let mut batch = vec![first];
+                    while batch.len() < 32 && matches!(iter.peek(), Some(Action::CreatePod(_))) {
+                        if let Some(Action::CreatePod(p)) = iter.next() {
+                            batch.push(p);
                         }
-                        // A pod of that name exists but is not ours (e.g. just released): retry soon.
-                        Err(kube::Error::Api(s)) if s.is_already_exists() => {
-                            return Err(Error::Sync(format!("pod {name} already exists")));
+                    }
+                    let api = self.api::<Pod>();
+                    let pp = PostParams::default();
+                    let results = futures::future::join_all(
+                        batch.iter().map(|p| api.create(&pp, p)),
+                    )
+                    .await;
+                    let mut failure = None;
+                    for (pod, result) in batch.iter().zip(results) {
+                        let name = pod.name_any();
+                        match result {
+                            Ok(_) => {
+                                self.event(
+                                    EventType::Normal,
+                                    "SuccessfulCreate",
+                                    format!(
+                                        "create Pod {name} in StatefulSet {set_name} successful"
+                                    ),
+                                )
+                                .await
+                            }
+                            // A pod of that name exists but is not ours (e.g. just released): retry soon.
+                            Err(kube::Error::Api(s)) if s.is_already_exists() => {
+                                failure.get_or_insert(Error::Sync(format!(
+                                    "pod {name} already exists"
+                                )));
+                            }
+                            Err(e) => {
+                                let msg = format!(
+                                    "create Pod {name} in StatefulSet {set_name} failed error: {}",
+                                    err_text(&e)
+                                );
+                                self.event(EventType::Warning, "FailedCreate", msg).await;
+                                failure.get_or_insert(e.into());
+                            }
                         }
-                        Err(e) => {
-                            let msg = format!(
-                                "create Pod {name} in StatefulSet {set_name} failed error: {}",
-                                err_text(&e)
-                            );
-                            self.event(EventType::Warning, "FailedCreate", msg).await;
-                            return Err(e.into());
-                        }
+                    }
+                    if let Some(e) = failure {
+                        return Err(e);
                     }
                 }
                 Action::DeletePod { name } => match self
