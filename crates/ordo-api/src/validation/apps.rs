@@ -261,6 +261,18 @@ fn validate_sts_spec(spec: &Value, errs: &mut Errs, check_template: bool, check_
 /// count as volumes).
 pub(crate) fn validate_statefulset(sts: &Value) -> Errs {
     let mut errs = meta::validate_object_meta(sts, Some(true), NameRule::Label);
+    // Beyond upstream (#64023): the pods' `controller-revision-hash` label is `<name>-<hash>`
+    // (up to 11 characters after the name) and a label value holds 63, so a longer name gives
+    // a set whose pods can never be created. Refuse it here instead.
+    if let Some(name) = sts.pointer("/metadata/name").and_then(Value::as_str) {
+        if name.len() > 52 && name.len() <= 63 {
+            errs.push(Cause::invalid(
+                "metadata.name",
+                format!("\"{name}\""),
+                "must be no more than 52 characters: its pods carry the label controller-revision-hash=<name>-<hash>, and a label value holds at most 63",
+            ));
+        }
+    }
     validate_sts_spec(spec_of(sts), &mut errs, true, true);
     errs
 }

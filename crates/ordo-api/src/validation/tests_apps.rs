@@ -606,3 +606,18 @@ fn replicaset_rules() {
     );
     assert_eq!(e, vec!["spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in ReplicaSet is not Supported"]);
 }
+
+#[test]
+fn statefulset_names_longer_than_52_are_refused() {
+    let mut sts = serde_json::json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "a".repeat(53), "namespace": "default"},
+        "spec": {"serviceName": "s", "selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+    crate::defaults::apply_defaults("StatefulSet", &mut sts);
+    let errs = crate::validation::validate_create("StatefulSet", &sts);
+    assert!(
+        errs.iter().any(|c| c.field == "metadata.name"
+            && c.message.contains("must be no more than 52 characters")),
+        "{errs:?}"
+    );
+    sts["metadata"]["name"] = serde_json::json!("a".repeat(52));
+    assert!(crate::validation::validate_create("StatefulSet", &sts).is_empty());
+}

@@ -402,10 +402,8 @@ impl Sync<'_> {
                     }
                     let api = self.api::<Pod>();
                     let pp = PostParams::default();
-                    let results = futures::future::join_all(
-                        batch.iter().map(|p| api.create(&pp, p)),
-                    )
-                    .await;
+                    let results =
+                        futures::future::join_all(batch.iter().map(|p| api.create(&pp, p))).await;
                     let mut failure = None;
                     for (pod, result) in batch.iter().zip(results) {
                         let name = pod.name_any();
