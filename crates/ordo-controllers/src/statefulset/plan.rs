@@ -239,6 +239,20 @@ impl Planner<'_> {
                 || !identity::is_running_and_ready(pod)
                 || !identity::is_available(pod, self.min_ready, self.input.now_ms))
         {
+            // Beyond upstream (#67250): under OrderedReady a pod that is not Running and Ready
+            // and still at an old revision would block the set forever (upstream waits for a
+            // human to delete it). With RollingUpdate, when the pod's ordinal is at or above
+            // the partition, it is deleted so that it comes back at the update revision.
+            let partition = identity::partition(set).unwrap_or(0).max(0);
+            if !identity::is_terminating(pod)
+                && !identity::is_running_and_ready(pod)
+                && !identity::is_on_delete(set)
+                && identity::pod_revision(pod) != self.input.update.name
+                && identity::ordinal(pod)
+                    .is_some_and(|o| o - identity::start_ordinal(set) >= partition)
+            {
+                self.actions.push(Action::DeletePod { name });
+            }
             return true;
         }
         let retention_ok = self.claims_match_retention(pod);

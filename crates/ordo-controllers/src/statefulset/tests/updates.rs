@@ -242,3 +242,34 @@ fn scaling_takes_precedence_over_updates() {
     w.sync();
     assert_eq!(w.take_log(), ["delete web-1"], "then the update");
 }
+
+#[test]
+fn ordered_ready_rollout_heals_a_pod_stuck_at_a_broken_revision_67250() {
+    let mut w = World::new(set(2, json!({})));
+    w.settle();
+    w.take_log();
+    w.set_image("nginx:broken");
+    w.sync();
+    assert_eq!(w.take_log(), ["delete web-1"]);
+    w.reap();
+    w.sync();
+    w.take_log();
+    w.unready("web-1"); // the new revision never becomes Ready: the rollout stalls
+    w.sync();
+    assert_eq!(
+        w.take_log(),
+        Vec::<String>::new(),
+        "a stuck pod at the update revision is left alone"
+    );
+    w.set_image("nginx:fixed"); // back to a working template: web-1 is now at an old revision
+    w.sync();
+    assert_eq!(
+        w.take_log(),
+        ["delete web-1"],
+        "the stuck pod is replaced without a human"
+    );
+    w.reap();
+    w.settle();
+    assert_eq!(w.image_of("web-1"), "nginx:fixed");
+    assert_eq!(w.image_of("web-0"), "nginx:fixed");
+}
