@@ -649,3 +649,89 @@ fn parallel_on_delete_and_partition() {
         sts_field(&s, ".status.updateRevision")
     );
 }
+
+/// Beyond upstream (#67250): a rollout stuck on a pod that never becomes Ready (here: its new
+/// template cannot be scheduled) heals when the template changes again, without anyone
+/// deleting the pod.
+#[test]
+fn broken_rollout_heals() {
+    let s = start();
+    s.apply(&WALKTHROUGH.replace("replicas: 3", "replicas: 2"));
+    wait_ready(&s, 2, 30);
+    s.ok(&[
+        "patch",
+        "statefulset",
+        "nginx-statefulset",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"nodeSelector":{"disk":"none-such"}}}}}"#,
+    ]);
+    s.eventually(
+        30,
+        "web-1 re-created at the broken revision and stuck Pending",
+        || {
+            s.ok(&[
+                "get",
+                "pod",
+                "nginx-statefulset-1",
+                "-o",
+                "jsonpath={.spec.nodeSelector.disk} {.status.phase}",
+            ]) == "none-such Pending"
+        },
+    );
+    let stuck_uid = s.ok(&[
+        "get",
+        "pod",
+        "nginx-statefulset-1",
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pod",
+            "nginx-statefulset-1",
+            "-o",
+            "jsonpath={.metadata.uid}"
+        ]),
+        stuck_uid,
+        "a stuck pod at the update revision stays"
+    );
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "pod",
+            "nginx-statefulset-0",
+            "-o",
+            "jsonpath={.spec.nodeSelector}"
+        ]),
+        "",
+        "the rollout is stalled before web-0"
+    );
+    // Back to a working template: the stuck pod (now at an old revision) is replaced.
+    s.ok(&[
+        "patch",
+        "statefulset",
+        "nginx-statefulset",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/spec/template/spec/nodeSelector"}]"#,
+    ]);
+    s.eventually(60, "both pods Ready without the selector", || {
+        s.ok(&[
+            "get",
+            "pods",
+            "-o",
+            "jsonpath={.items[*].spec.nodeSelector}",
+        ])
+        .is_empty()
+            && sts_field(&s, ".status.readyReplicas") == "2"
+            && s.ok(&[
+                "get",
+                "pod",
+                "nginx-statefulset-1",
+                "-o",
+                "jsonpath={.metadata.uid}",
+            ]) != stuck_uid
+    });
+}
