@@ -10,6 +10,7 @@ mod delete;
 pub mod discovery;
 pub mod meta;
 pub mod pki;
+mod protobuf;
 mod proxy;
 mod rest;
 mod router;

@@ -80,11 +80,19 @@ pub fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Null);
     }
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    if content_type.contains("vnd.kubernetes.protobuf") {
+        return crate::protobuf::decode(body).map_err(|m| ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: m,
+            details: None,
+        });
+    }
+    if content_type.contains("cbor") {
         return Err(ApiError {
             code: 415,
             reason: "UnsupportedMediaType",
-            message: format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"),
+            message: format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type})"),
             details: None,
         });
     }

@@ -439,3 +439,60 @@ fn examples_apply_cleanly() {
         "{out}"
     );
 }
+
+/// kubectl's typed-client commands send protobuf bodies.
+#[test]
+fn kubectl_create_subcommands_send_protobuf() {
+    let s = Server::start_with(&["--api-only"]);
+    assert_eq!(
+        s.ok(&["create", "namespace", "team-a"]),
+        "namespace/team-a created\n"
+    );
+    assert_eq!(
+        s.ok(&["get", "ns", "team-a", "-o", "jsonpath={.status.phase}"]),
+        "Active"
+    );
+    assert_eq!(
+        s.ok(&[
+            "create",
+            "configmap",
+            "cfg",
+            "--from-literal=a=b",
+            "-n",
+            "team-a"
+        ]),
+        "configmap/cfg created\n"
+    );
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "cm",
+            "cfg",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.data.a}"
+        ]),
+        "b"
+    );
+    assert_eq!(
+        s.ok(&[
+            "create",
+            "secret",
+            "generic",
+            "sec",
+            "--from-literal=p=s3cr3t"
+        ]),
+        "secret/sec created\n"
+    );
+    assert_eq!(
+        s.ok(&["get", "secret", "sec", "-o", "jsonpath={.data.p} {.type}"]),
+        "czNjcjN0 Opaque"
+    );
+    assert_eq!(
+        s.ok(&["create", "serviceaccount", "robot"]),
+        "serviceaccount/robot created\n"
+    );
+    let err = s.fails(&["create", "deployment", "web", "--image=nginx:1.25.4"]);
+    assert!(err.contains("kubectl apply -f"), "{err}");
+}
