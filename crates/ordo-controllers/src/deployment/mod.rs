@@ -8,7 +8,7 @@ pub mod util;
 
 use crate::events::{EventType, Recorder};
 use crate::replicaset::util::{
-    claim, controller_of, controller_ref, owner_refs_after, owner_refs_patch, selector_matches,
+    claim, controller_of, controller_ref, owner_refs_after, owner_refs_patch, owners_to_sync,
     status_patch, Claim, Error,
 };
 use crate::replicaset::{api_message, is_not_found};
@@ -18,7 +18,6 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use std::sync::Arc;
@@ -46,22 +45,9 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
             Api::<ReplicaSet>::all(client),
             watcher::Config::default(),
             move |rs: ReplicaSet| {
-                let ns = rs.namespace().unwrap_or_default();
-                match controller_of(&rs.metadata) {
-                    Some(r) if r.kind == "Deployment" => vec![ObjectRef::new(&r.name).within(&ns)],
-                    Some(_) => vec![],
-                    None => store
-                        .state()
-                        .iter()
-                        .filter(|d| {
-                            d.namespace().as_deref() == Some(ns.as_str())
-                                && d.spec.as_ref().is_some_and(|s| {
-                                    selector_matches(&s.selector, rs.metadata.labels.as_ref())
-                                })
-                        })
-                        .map(|d| ObjectRef::from_obj(d.as_ref()))
-                        .collect(),
-                }
+                owners_to_sync(&store, &rs.metadata, "Deployment", |o| {
+                    o.spec.as_ref().map(|s| &s.selector)
+                })
             },
         )
         .run(reconcile, error_policy, ctx)

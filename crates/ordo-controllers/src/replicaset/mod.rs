@@ -14,7 +14,6 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use logic::{
@@ -24,8 +23,8 @@ use logic::{
 use std::sync::Arc;
 use std::time::Duration;
 use util::{
-    claim, controller_of, controller_ref, is_pod_active, owner_refs_after, owner_refs_patch,
-    selector_matches, status_patch, Claim, Error,
+    claim, controller_ref, is_pod_active, owner_refs_after, owner_refs_patch, owners_to_sync,
+    status_patch, Claim, Error,
 };
 
 struct Ctx {
@@ -49,22 +48,9 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
             Api::<Pod>::all(client),
             watcher::Config::default(),
             move |pod: Pod| {
-                let ns = pod.namespace().unwrap_or_default();
-                match controller_of(&pod.metadata) {
-                    Some(r) if r.kind == "ReplicaSet" => vec![ObjectRef::new(&r.name).within(&ns)],
-                    Some(_) => vec![],
-                    None => store
-                        .state()
-                        .iter()
-                        .filter(|rs| {
-                            rs.namespace().as_deref() == Some(ns.as_str())
-                                && rs.spec.as_ref().is_some_and(|s| {
-                                    selector_matches(&s.selector, pod.metadata.labels.as_ref())
-                                })
-                        })
-                        .map(|rs| ObjectRef::from_obj(rs.as_ref()))
-                        .collect(),
-                }
+                owners_to_sync(&store, &pod.metadata, "ReplicaSet", |o| {
+                    o.spec.as_ref().map(|s| &s.selector)
+                })
             },
         )
         .run(reconcile, error_policy, ctx)

@@ -185,6 +185,34 @@ pub fn status_patch<T: serde::Serialize>(old: Option<&T>, new: &T) -> serde_json
     serde_json::json!({ "status": body })
 }
 
+/// The owners to sync when a dependent changes: its controller if that is of `kind`, else (an
+/// orphan) every cached owner in its namespace whose selector matches it, which may adopt it.
+pub fn owners_to_sync<K>(
+    owners: &kube::runtime::reflector::Store<K>,
+    dependent: &ObjectMeta,
+    kind: &str,
+    selector: impl Fn(&K) -> Option<&LabelSelector>,
+) -> Vec<kube::runtime::reflector::ObjectRef<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    use kube::runtime::reflector::ObjectRef;
+    let ns = dependent.namespace.clone().unwrap_or_default();
+    match controller_of(dependent) {
+        Some(r) if r.kind == kind => vec![ObjectRef::new(&r.name).within(&ns)],
+        Some(_) => vec![],
+        None => owners
+            .state()
+            .iter()
+            .filter(|o| {
+                o.meta().namespace.as_deref() == Some(ns.as_str())
+                    && selector(o).is_some_and(|s| selector_matches(s, dependent.labels.as_ref()))
+            })
+            .map(|o| ObjectRef::from_obj(o.as_ref()))
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
