@@ -27,48 +27,23 @@ fn add<T: JsonSchema>(
     names.push((T::schema_name().into_owned(), info));
 }
 
-fn schemas_for(gv: &str) -> (Map<String, Value>, Vec<(String, &'static ResourceInfo)>) {
-    use k8s_openapi::api::{
-        apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc,
-        events::v1 as events, storage::v1 as storage,
+macro_rules! add_schema {
+    ($info:expr, $gen:expr, $names:expr ; { $( ($g:expr, $k:expr) => $t:ty ),* $(,)? }) => {
+        match ($info.group, $info.kind) {
+            $( ($g, $k) => add::<$t>($gen, $names, $info), )*
+            _ => {}
+        }
     };
+}
+
+fn schemas_for(gv: &str) -> (Map<String, Value>, Vec<(String, &'static ResourceInfo)>) {
     let mut g = SchemaSettings::openapi3().into_generator();
     let mut names = Vec::new();
     for info in RESOURCES
         .iter()
         .filter(|r| r.gv_path().trim_start_matches('/') == gv)
     {
-        match (info.group, info.kind) {
-            ("", "Binding") => add::<core::Binding>(&mut g, &mut names, info),
-            ("", "ConfigMap") => add::<core::ConfigMap>(&mut g, &mut names, info),
-            ("", "Endpoints") => add::<core::Endpoints>(&mut g, &mut names, info),
-            ("", "Event") => add::<core::Event>(&mut g, &mut names, info),
-            ("", "Namespace") => add::<core::Namespace>(&mut g, &mut names, info),
-            ("", "Node") => add::<core::Node>(&mut g, &mut names, info),
-            ("", "PersistentVolumeClaim") => {
-                add::<core::PersistentVolumeClaim>(&mut g, &mut names, info)
-            }
-            ("", "PersistentVolume") => add::<core::PersistentVolume>(&mut g, &mut names, info),
-            ("", "Pod") => add::<core::Pod>(&mut g, &mut names, info),
-            ("", "Secret") => add::<core::Secret>(&mut g, &mut names, info),
-            ("", "ServiceAccount") => add::<core::ServiceAccount>(&mut g, &mut names, info),
-            ("", "Service") => add::<core::Service>(&mut g, &mut names, info),
-            ("apps", "ControllerRevision") => {
-                add::<apps::ControllerRevision>(&mut g, &mut names, info)
-            }
-            ("apps", "Deployment") => add::<apps::Deployment>(&mut g, &mut names, info),
-            ("apps", "ReplicaSet") => add::<apps::ReplicaSet>(&mut g, &mut names, info),
-            ("apps", "StatefulSet") => add::<apps::StatefulSet>(&mut g, &mut names, info),
-            ("coordination.k8s.io", "Lease") => add::<coord::Lease>(&mut g, &mut names, info),
-            ("discovery.k8s.io", "EndpointSlice") => {
-                add::<disc::EndpointSlice>(&mut g, &mut names, info)
-            }
-            ("events.k8s.io", "Event") => add::<events::Event>(&mut g, &mut names, info),
-            ("storage.k8s.io", "StorageClass") => {
-                add::<storage::StorageClass>(&mut g, &mut names, info)
-            }
-            _ => {}
-        }
+        crate::resources::with_typed_kinds!(add_schema!(info, &mut g, &mut names));
     }
     if gv == "apis/apps/v1" {
         // Scale is served by the apps resources' scale subresource.

@@ -370,8 +370,38 @@ pub struct Decoded {
     pub unknown_fields: Vec<String>,
 }
 
+/// Calls the macro `$m` with `$args` and, after a `;`, the one list of served kinds and their
+/// k8s-openapi types: `{ ("group", "Kind") => Type, ... }`. Decoding and OpenAPI both use it.
+macro_rules! with_typed_kinds {
+    ($m:ident ! ( $($args:tt)* )) => {
+        $m!( $($args)* ; {
+            ("", "Binding") => k8s_openapi::api::core::v1::Binding,
+            ("", "ConfigMap") => k8s_openapi::api::core::v1::ConfigMap,
+            ("", "Endpoints") => k8s_openapi::api::core::v1::Endpoints,
+            ("", "Event") => k8s_openapi::api::core::v1::Event,
+            ("", "Namespace") => k8s_openapi::api::core::v1::Namespace,
+            ("", "Node") => k8s_openapi::api::core::v1::Node,
+            ("", "PersistentVolumeClaim") => k8s_openapi::api::core::v1::PersistentVolumeClaim,
+            ("", "PersistentVolume") => k8s_openapi::api::core::v1::PersistentVolume,
+            ("", "Pod") => k8s_openapi::api::core::v1::Pod,
+            ("", "Secret") => k8s_openapi::api::core::v1::Secret,
+            ("", "ServiceAccount") => k8s_openapi::api::core::v1::ServiceAccount,
+            ("", "Service") => k8s_openapi::api::core::v1::Service,
+            ("apps", "ControllerRevision") => k8s_openapi::api::apps::v1::ControllerRevision,
+            ("apps", "Deployment") => k8s_openapi::api::apps::v1::Deployment,
+            ("apps", "ReplicaSet") => k8s_openapi::api::apps::v1::ReplicaSet,
+            ("apps", "StatefulSet") => k8s_openapi::api::apps::v1::StatefulSet,
+            ("coordination.k8s.io", "Lease") => k8s_openapi::api::coordination::v1::Lease,
+            ("discovery.k8s.io", "EndpointSlice") => k8s_openapi::api::discovery::v1::EndpointSlice,
+            ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,
+            ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
+        })
+    };
+}
+pub(crate) use with_typed_kinds;
+
 macro_rules! typed_roundtrip {
-    ($group:expr, $kind:expr, $v:expr, { $( ($g:expr, $k:expr) => $t:ty ),* $(,)? }) => {
+    ($group:expr, $kind:expr, $v:expr ; { $( ($g:expr, $k:expr) => $t:ty ),* $(,)? }) => {
         match ($group, $kind) {
             $( ($g, $k) => serde_json::from_value::<$t>($v).and_then(serde_json::to_value), )*
             _ => Ok($v),
@@ -383,34 +413,8 @@ macro_rules! typed_roundtrip {
 /// schema does not know (reported in `unknown_fields`) and rejects wrong types with the
 /// message upstream prints (`<Kind> in version "v1" cannot be handled as a <Kind>: ...`).
 pub fn decode(info: &ResourceInfo, obj: Value) -> Result<Decoded, String> {
-    use k8s_openapi::api::{
-        apps::v1 as apps, coordination::v1 as coord, core::v1 as core, discovery::v1 as disc,
-        events::v1 as events, storage::v1 as storage,
-    };
     let original = obj.clone();
-    let typed = typed_roundtrip!(info.group, info.kind, obj, {
-        ("", "ConfigMap") => core::ConfigMap,
-        ("", "Endpoints") => core::Endpoints,
-        ("", "Event") => core::Event,
-        ("", "Namespace") => core::Namespace,
-        ("", "Node") => core::Node,
-        ("", "PersistentVolumeClaim") => core::PersistentVolumeClaim,
-        ("", "PersistentVolume") => core::PersistentVolume,
-        ("", "Pod") => core::Pod,
-        ("", "Secret") => core::Secret,
-        ("", "ServiceAccount") => core::ServiceAccount,
-        ("", "Service") => core::Service,
-        ("", "Binding") => core::Binding,
-        ("apps", "ControllerRevision") => apps::ControllerRevision,
-        ("apps", "Deployment") => apps::Deployment,
-        ("apps", "ReplicaSet") => apps::ReplicaSet,
-        ("apps", "StatefulSet") => apps::StatefulSet,
-        ("coordination.k8s.io", "Lease") => coord::Lease,
-        ("discovery.k8s.io", "EndpointSlice") => disc::EndpointSlice,
-        ("events.k8s.io", "Event") => events::Event,
-        ("storage.k8s.io", "StorageClass") => storage::StorageClass,
-    })
-    .map_err(|e| {
+    let typed = with_typed_kinds!(typed_roundtrip!(info.group, info.kind, obj)).map_err(|e| {
         format!(
             "{} in version \"{}\" cannot be handled as a {}: {e}",
             info.kind, info.version, info.kind
