@@ -35,12 +35,7 @@ fn can_run() -> bool {
     root && runc
 }
 
-/// A server whose node has the test images waiting in its import folder.
-fn runc_server() -> Server {
-    runc_server_with(&[])
-}
-
-/// [`runc_server`] with extra flags.
+/// A server (with extra flags) whose node has the test images waiting in its import folder.
 fn runc_server_with(extra: &[&str]) -> Server {
     let images = repo().join("target/test-images");
     let st = Command::new("bash")
@@ -142,19 +137,23 @@ fn force_cleanup(data: &Path) {
     }
 }
 
-#[test]
-fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
+/// Runs `scenario` on a fresh runc server (with `extra` flags) under the real-pods lock. The
+/// server is stopped afterwards; on failure its log is printed and the host force-cleaned while
+/// the data dir (which the clean-up reads) still exists. Returns the data dir's path and the
+/// lock, or None when the machine cannot run real pods.
+fn with_real_pods(
+    extra: &[&str],
+    scenario: impl FnOnce(&mut Option<Server>),
+) -> Option<(PathBuf, std::fs::File)> {
     if !can_run() {
-        return;
+        return None;
     }
     let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
     lock.lock().unwrap();
-    let forward_before = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
-    let s = runc_server();
+    let s = runc_server_with(extra);
     let data = s.data_dir().to_path_buf();
     let mut server = Some(s);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&mut server)));
-    // The server (and its data dir, which force_cleanup reads) lives until the clean-up is done.
     let mut stopped = server.take();
     if let Some(s) = stopped.as_mut() {
         s.stop();
@@ -169,6 +168,18 @@ fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
     if let Err(p) = r {
         std::panic::resume_unwind(p);
     }
+    Some((data, lock))
+}
+
+#[test]
+fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
+    let mut forward_before = String::new();
+    let Some((data, _lock)) = with_real_pods(&[], |server| {
+        forward_before = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+        scenario(server)
+    }) else {
+        return;
+    };
     assert_eq!(leftovers(&data), Vec::<String>::new());
     assert_eq!(
         std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
@@ -313,44 +324,18 @@ fn scenario(server: &mut Option<Server>) {
 /// The seed walkthrough, steps 1–6, with real pods, real DNS and the real kubectl.
 #[test]
 fn walkthrough_with_real_pods() {
-    if !can_run() {
-        return;
-    }
-    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
-    lock.lock().unwrap();
-    let s = runc_server_with(&["--cluster-dns", "10.96.0.53:53"]);
-    let data = s.data_dir().to_path_buf();
-    let mut server = Some(s);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        walkthrough(server.as_ref().unwrap())
-    }));
-    if let Some(s) = server.as_ref() {
-        if r.is_ok() {
-            let _ = s.kubectl(&["delete", "sts", "nginx-statefulset", "--wait=false"]);
-            let _ = s.kubectl(&["delete", "pod", "dns-test", "--grace-period=1"]);
-            s.eventually(60, "every pod to go", || {
-                s.ok(&["get", "pods", "-o", "name"]).is_empty()
-            });
-            s.eventually(20, "the node to clean up", || {
-                leftovers(s.data_dir()).is_empty()
-            });
-        }
-    }
-    // The server (and its data dir, which force_cleanup reads) lives until the clean-up is done.
-    let mut stopped = server.take();
-    if let Some(s) = stopped.as_mut() {
-        s.stop();
-        if r.is_err() {
-            eprintln!("server log tail:\n{}", common::tail(&s.log()));
-        }
-    }
-    if r.is_err() {
-        force_cleanup(&data);
-    }
-    drop(stopped);
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
+    with_real_pods(&["--cluster-dns", "10.96.0.53:53"], |server| {
+        let s = server.as_ref().unwrap();
+        walkthrough(s);
+        let _ = s.kubectl(&["delete", "sts", "nginx-statefulset", "--wait=false"]);
+        let _ = s.kubectl(&["delete", "pod", "dns-test", "--grace-period=1"]);
+        s.eventually(60, "every pod to go", || {
+            s.ok(&["get", "pods", "-o", "name"]).is_empty()
+        });
+        s.eventually(20, "the node to clean up", || {
+            leftovers(s.data_dir()).is_empty()
+        });
+    });
 }
 
 fn ready_pods(s: &Server) -> Vec<(String, String)> {
@@ -600,14 +585,9 @@ fn walkthrough(s: &Server) {
 /// `--stop-pods-on-exit`: on SIGTERM the server stops its pods and leaves nothing behind.
 #[test]
 fn stop_pods_on_exit_cleans_the_node() {
-    if !can_run() {
-        return;
-    }
-    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
-    lock.lock().unwrap();
-    let mut s = runc_server_with(&["--stop-pods-on-exit"]);
-    let data = s.data_dir().to_path_buf();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    with_real_pods(&["--stop-pods-on-exit"], |server| {
+        let s = server.as_mut().unwrap();
+        let data = s.data_dir().to_path_buf();
         s.ok(&[
             "run",
             "sleeper",
@@ -623,26 +603,19 @@ fn stop_pods_on_exit_cleans_the_node() {
             !leftovers(&data).is_empty(),
             "a running pod has a namespace and a bridge"
         );
-    }));
-    s.stop();
-    let clean = leftovers(&data).is_empty();
-    let log = s.log();
-    if r.is_err() || !clean {
-        force_cleanup(&data);
-    }
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
-    assert!(
-        clean,
-        "leftovers after SIGTERM with --stop-pods-on-exit; log:\n{}",
-        common::tail(&log)
-    );
-    assert!(
-        log.contains("stopping 1 pods before exit"),
-        "{}",
-        common::tail(&log)
-    );
+        s.stop();
+        let log = s.log();
+        assert!(
+            leftovers(&data).is_empty(),
+            "leftovers after SIGTERM with --stop-pods-on-exit; log:\n{}",
+            common::tail(&log)
+        );
+        assert!(
+            log.contains("stopping 1 pods before exit"),
+            "{}",
+            common::tail(&log)
+        );
+    });
 }
 
 const STS_WITH_VOLUMES: &str = r#"apiVersion: v1
@@ -713,32 +686,10 @@ spec:
 /// A StatefulSet's claims are mounted into its pods; a replaced pod finds its data again.
 #[test]
 fn statefulset_volumes_keep_their_data() {
-    if !can_run() {
+    let Some((data, _lock)) = with_real_pods(&[], |server| sts_volumes(server.as_ref().unwrap()))
+    else {
         return;
-    }
-    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
-    lock.lock().unwrap();
-    let s = runc_server();
-    let data = s.data_dir().to_path_buf();
-    let mut server = Some(s);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        sts_volumes(server.as_ref().unwrap())
-    }));
-    // The server (and its data dir, which force_cleanup reads) lives until the clean-up is done.
-    let mut stopped = server.take();
-    if let Some(s) = stopped.as_mut() {
-        s.stop();
-        if r.is_err() {
-            eprintln!("server log tail:\n{}", common::tail(&s.log()));
-        }
-    }
-    if r.is_err() {
-        force_cleanup(&data);
-    }
-    drop(stopped);
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
+    };
     assert_eq!(leftovers(&data), Vec::<String>::new());
 }
 
