@@ -1,5 +1,6 @@
 //! Pod status as the kubelet reports it, built by pure functions from the pod and what the
-//! runtime did: Pending/ContainerCreating first, then Running with every container ready.
+//! agent knows about its containers: Pending/ContainerCreating first, then from the
+//! containers' [`Record`]s (running, waiting in back-off, terminated).
 
 use k8s_openapi::api::core::v1::{
     ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
@@ -7,19 +8,12 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::lifecycle::{self, Record, RestartPolicy, State};
+use crate::runtime::ContainerExit;
+
 /// The current time as an API timestamp.
 pub fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
-}
-
-/// A started container, as the status reports it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StartedInfo {
-    pub name: String,
-    pub image: String,
-    pub image_id: String,
-    pub container_id: String,
-    pub started_at: Time,
 }
 
 /// The order upstream's kubelet writes its conditions in (what `kubectl describe` prints).
@@ -237,71 +231,111 @@ pub fn creating(pod: &Pod, host_ip: &str, start_time: &Time, now: &Time) -> PodS
     s
 }
 
-/// The status once every container runs: Running, Ready (probes count as passing), with the
-/// pod IP. Init containers are reported as completed.
-pub fn running(
+/// Where the pod runs, for [`of_records`].
+pub struct Placement<'a> {
+    pub host_ip: &'a str,
+    /// None until the sandbox has its address.
+    pub pod_ip: Option<&'a str>,
+    pub start_time: &'a Time,
+    /// Whether the sandbox (network, volumes) is ready (`PodReadyToStartContainers`).
+    pub sandbox_ready: bool,
+}
+
+fn terminated(x: &ContainerExit) -> ContainerStateTerminated {
+    ContainerStateTerminated {
+        exit_code: x.exit_code,
+        reason: Some(x.reason.clone()),
+        container_id: Some(x.container_id.clone()).filter(|c| !c.is_empty()),
+        started_at: x.started_at.clone(),
+        finished_at: Some(x.finished_at.clone()),
+        ..Default::default()
+    }
+}
+
+/// One `containerStatuses[]` entry from what the agent knows about the container.
+pub fn container_status(r: &Record) -> ContainerStatus {
+    let state = match &r.state {
+        State::Waiting { reason, message } => ContainerState {
+            waiting: Some(ContainerStateWaiting {
+                reason: Some(reason.clone()),
+                message: message.clone(),
+            }),
+            ..Default::default()
+        },
+        State::Running { started_at, .. } => ContainerState {
+            running: Some(ContainerStateRunning {
+                started_at: Some(started_at.clone()),
+            }),
+            ..Default::default()
+        },
+        State::Terminated(x) => ContainerState {
+            terminated: Some(terminated(x)),
+            ..Default::default()
+        },
+    };
+    let container_id = match &r.state {
+        State::Running { container_id, .. } => Some(container_id.clone()),
+        State::Terminated(x) => Some(x.container_id.clone()),
+        State::Waiting { .. } => r.last.as_ref().map(|x| x.container_id.clone()),
+    }
+    .filter(|c| !c.is_empty());
+    let running = r.running();
+    let ready = if r.init && !r.sidecar {
+        r.init_done()
+    } else {
+        running && r.started && r.ready
+    };
+    ContainerStatus {
+        name: r.name.clone(),
+        image: r.image.clone(),
+        image_id: r.image_id.clone(),
+        container_id,
+        ready,
+        restart_count: r.restart_count,
+        started: Some(running && r.started),
+        state: Some(state),
+        last_state: Some(ContainerState {
+            terminated: r.last.as_ref().map(terminated),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The pod's status from its containers' records: phase (upstream `getPhase`), conditions,
+/// addresses, init and app container statuses.
+pub fn of_records(
     pod: &Pod,
-    host_ip: &str,
-    pod_ip: &str,
-    start_time: &Time,
-    init: &[StartedInfo],
-    containers: &[StartedInfo],
+    at: &Placement,
+    records: &[Record],
+    policy: RestartPolicy,
     now: &Time,
 ) -> PodStatus {
-    let mut s = base(pod, "Running", host_ip, start_time);
-    s.pod_ip = Some(pod_ip.into());
-    s.pod_ips = Some(vec![PodIP { ip: pod_ip.into() }]);
-    s.conditions = Some(conditions(pod, true, true, true, now));
-    if !init.is_empty() {
-        s.init_container_statuses = Some(
-            init.iter()
-                .map(|c| ContainerStatus {
-                    name: c.name.clone(),
-                    image: c.image.clone(),
-                    image_id: c.image_id.clone(),
-                    container_id: Some(c.container_id.clone()),
-                    ready: true,
-                    restart_count: 0,
-                    started: Some(false),
-                    state: Some(ContainerState {
-                        terminated: Some(ContainerStateTerminated {
-                            exit_code: 0,
-                            reason: Some("Completed".into()),
-                            container_id: Some(c.container_id.clone()),
-                            started_at: Some(c.started_at.clone()),
-                            finished_at: Some(c.started_at.clone()),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                    last_state: Some(ContainerState::default()),
-                    ..Default::default()
-                })
-                .collect(),
-        );
+    let phase = lifecycle::phase(records, policy);
+    let mut s = base(pod, phase, at.host_ip, at.start_time);
+    if let Some(ip) = at.pod_ip {
+        s.pod_ip = Some(ip.into());
+        s.pod_ips = Some(vec![PodIP { ip: ip.into() }]);
     }
-    s.container_statuses = Some(
-        containers
-            .iter()
-            .map(|c| ContainerStatus {
-                name: c.name.clone(),
-                image: c.image.clone(),
-                image_id: c.image_id.clone(),
-                container_id: Some(c.container_id.clone()),
-                ready: true,
-                restart_count: 0,
-                started: Some(true),
-                state: Some(ContainerState {
-                    running: Some(ContainerStateRunning {
-                        started_at: Some(c.started_at.clone()),
-                    }),
-                    ..Default::default()
-                }),
-                last_state: Some(ContainerState::default()),
-                ..Default::default()
-            })
-            .collect(),
-    );
+    let apps: Vec<&Record> = records.iter().filter(|r| !r.init).collect();
+    let containers_ready =
+        lifecycle::initialized(records) && apps.iter().all(|r| r.running() && r.started && r.ready);
+    s.conditions = Some(conditions(
+        pod,
+        at.sandbox_ready && !lifecycle::is_terminal(phase),
+        lifecycle::initialized(records),
+        containers_ready && !lifecycle::is_terminal(phase),
+        now,
+    ));
+    let inits: Vec<ContainerStatus> = records
+        .iter()
+        .filter(|r| r.init)
+        .map(container_status)
+        .collect();
+    if !inits.is_empty() {
+        s.init_container_statuses = Some(inits);
+    }
+    s.container_statuses = Some(apps.into_iter().map(container_status).collect());
     s
 }
 
@@ -420,22 +454,30 @@ mod tests {
         assert_eq!(cond(&creating, "Initialized").status, "False");
         p.status = Some(creating);
         let t1 = Time(t0.0 + k8s_openapi::jiff::SignedDuration::from_secs(5));
-        let info = |n: &str| StartedInfo {
-            name: n.into(),
-            image: "nginx:1.25.4".into(),
-            image_id: "sim://sha256:x".into(),
-            container_id: format!("sim://{n}"),
+        let spec = p.spec.clone().unwrap();
+        let mut init = Record::new(&spec.init_containers.as_ref().unwrap()[0], true, "x");
+        init.state = State::Terminated(ContainerExit {
+            name: "init".into(),
+            container_id: "sim://init".into(),
+            exit_code: 0,
+            reason: "Completed".into(),
+            started_at: Some(t1.clone()),
+            finished_at: t1.clone(),
+        });
+        let mut app = Record::new(&spec.containers[0], false, "x");
+        app.state = State::Running {
+            container_id: "sim://nginx-container".into(),
             started_at: t1.clone(),
         };
-        let s = running(
-            &p,
-            "127.0.0.1",
-            "10.244.0.2",
-            &t0,
-            &[info("init")],
-            &[info("nginx-container")],
-            &t1,
-        );
+        app.image_id = "sim://sha256:x".into();
+        (app.ready, app.started) = (true, true);
+        let at = Placement {
+            host_ip: "127.0.0.1",
+            pod_ip: Some("10.244.0.2"),
+            start_time: &t0,
+            sandbox_ready: true,
+        };
+        let s = of_records(&p, &at, &[init, app], RestartPolicy::Always, &t1);
         assert_eq!(s.phase.as_deref(), Some("Running"));
         assert_eq!(s.pod_ip.as_deref(), Some("10.244.0.2"));
         assert_eq!(s.pod_ips.as_ref().unwrap()[0].ip, "10.244.0.2");
@@ -488,7 +530,13 @@ mod tests {
                 condition_type: "example.com/lb".into(),
             }]);
         let t = now();
-        let s = running(&p, "127.0.0.1", "10.244.0.2", &t, &[], &[], &t);
+        let at = Placement {
+            host_ip: "127.0.0.1",
+            pod_ip: Some("10.244.0.2"),
+            start_time: &t,
+            sandbox_ready: true,
+        };
+        let s = of_records(&p, &at, &[], RestartPolicy::Always, &t);
         assert_eq!(cond(&s, "Ready").status, "False");
         assert_eq!(
             cond(&s, "Ready").reason.as_deref(),

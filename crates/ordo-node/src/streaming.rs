@@ -424,12 +424,15 @@ impl StreamTarget for PodStreams {
         previous: bool,
     ) -> anyhow::Result<PathBuf> {
         let runc = self.runc()?;
+        let uid = self.uid(namespace, pod).await?;
         if previous {
-            anyhow::bail!(
+            let path = runc.previous_log_path(&uid, container);
+            anyhow::ensure!(
+                path.exists(),
                 "previous terminated container \"{container}\" in pod \"{pod}\" not found"
             );
+            return Ok(path);
         }
-        let uid = self.uid(namespace, pod).await?;
         Ok(runc.log_path(&uid, container))
     }
 

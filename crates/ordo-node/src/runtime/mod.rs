@@ -93,6 +93,32 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// UIDs of the pods the runtime holds (to clean up pods deleted while the agent was down).
     async fn list_pods(&self) -> Vec<String>;
+
+    /// Whether containers really run, so that probes and hooks can be run against them
+    /// (false for the simulated runtime: its probes count as passing).
+    fn runs_probes(&self) -> bool;
+
+    /// Runs `argv` in a running container of the pod, waiting at most `timeout`: its exit
+    /// code and combined output (probes, preStop hooks).
+    async fn exec_sync(
+        &self,
+        uid: &str,
+        container: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> anyhow::Result<(i32, String)>;
+
+    /// Stops one container (its stop signal, then KILL after `grace`); how it ended, or None
+    /// if it was not running.
+    async fn stop_container(
+        &self,
+        uid: &str,
+        container: &str,
+        grace: Duration,
+    ) -> anyhow::Result<Option<ContainerExit>>;
+
+    /// A channel that carries a pod's UID each time one of its containers exits.
+    fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String>;
 }
 
 /// A short stable hex digest of `parts` (simulated ids).

@@ -97,6 +97,8 @@ pub struct RuncRuntime {
     images: Arc<ImageStore>,
     net: PodNetwork,
     pods: Mutex<HashMap<String, PodState>>,
+    /// Carries a pod's UID when one of its containers exits.
+    exits: tokio::sync::broadcast::Sender<String>,
     /// Reads claims, volumes, config maps and secrets for pod volumes.
     client: Option<kube::Client>,
 }
@@ -148,6 +150,7 @@ impl RuncRuntime {
             images,
             net,
             pods: Mutex::new(HashMap::new()),
+            exits: tokio::sync::broadcast::channel(1024).0,
             client: None,
         })
     }
@@ -176,6 +179,11 @@ impl RuncRuntime {
     /// The log file of a container (raw stdout and stderr).
     pub fn log_path(&self, uid: &str, container: &str) -> PathBuf {
         self.pod_dir(uid).join(format!("{container}.log"))
+    }
+
+    /// The log file of a container's previous instance (`kubectl logs --previous`).
+    pub fn previous_log_path(&self, uid: &str, container: &str) -> PathBuf {
+        self.pod_dir(uid).join(format!("{container}.previous.log"))
     }
 
     /// The runc id of a pod's container, if it was created.
@@ -266,6 +274,81 @@ impl RuncRuntime {
                 Ok(rootfs)
             }
         }
+    }
+
+    /// What a container's exit watcher calls: tells the agent which pod changed.
+    fn exit_notifier(&self, uid: &str) -> impl FnOnce() + Send + 'static {
+        let (tx, uid) = (self.exits.clone(), uid.to_string());
+        move || {
+            let _ = tx.send(uid);
+        }
+    }
+
+    /// The running containers of a pod (all, or the one named).
+    fn containers_of(&self, uid: &str, name: Option<&str>) -> Vec<Arc<Ctr>> {
+        self.pods
+            .lock()
+            .unwrap()
+            .get(uid)
+            .map(|p| {
+                p.containers
+                    .iter()
+                    .filter(|c| name.is_none_or(|n| c.meta.lock().unwrap().name == n))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Signals the running ones of `ctrs` with their stop signal, KILLs them after `grace`,
+    /// deletes their runc state and reports how they ended.
+    async fn stop_containers(
+        &self,
+        ctrs: Vec<Arc<Ctr>>,
+        grace: Duration,
+    ) -> anyhow::Result<Vec<ContainerExit>> {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        use std::str::FromStr;
+        let running: Vec<Arc<Ctr>> = ctrs
+            .into_iter()
+            .filter(|c| c.exit.lock().unwrap().is_none())
+            .collect();
+        for c in &running {
+            let m = c.meta.lock().unwrap().clone();
+            let sig = if grace.is_zero() {
+                Signal::SIGKILL
+            } else {
+                Signal::from_str(&m.stop_signal).unwrap_or(Signal::SIGTERM)
+            };
+            let _ = kill(Pid::from_raw(m.pid), sig);
+        }
+        let deadline = Instant::now() + grace;
+        let mut killed = grace.is_zero();
+        loop {
+            if running.iter().all(|c| c.exit.lock().unwrap().is_some()) {
+                break;
+            }
+            if !killed && Instant::now() >= deadline {
+                for c in running.iter().filter(|c| c.exit.lock().unwrap().is_none()) {
+                    let _ = kill(Pid::from_raw(c.meta.lock().unwrap().pid), Signal::SIGKILL);
+                }
+                killed = true;
+            }
+            if killed && Instant::now() >= deadline + Duration::from_secs(10) {
+                anyhow::bail!("containers did not exit after SIGKILL");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut exits = Vec::new();
+        for c in &running {
+            let id = c.meta.lock().unwrap().id.clone();
+            if let Err(e) = self.runc.delete(&id).await {
+                tracing::warn!("{e:#}");
+            }
+            exits.extend(RuncRuntime::exit_of(c));
+        }
+        Ok(exits)
     }
 
     fn exit_of(c: &Ctr) -> Option<ContainerExit> {
@@ -412,6 +495,11 @@ impl Runtime for RuncRuntime {
         };
         if old.is_some() || dir.exists() {
             self.discard_container(&dir).await;
+            // A restart: the last instance's log becomes the previous one.
+            let log = self.log_path(&uid, &c.name);
+            if log.exists() {
+                std::fs::rename(&log, self.previous_log_path(&uid, &c.name))?;
+            }
         }
         let layers = img.layers.clone();
         let d = dir.clone();
@@ -466,7 +554,7 @@ impl Runtime for RuncRuntime {
         write_json(&dir.join("meta.json"), &cm)?;
         let ctr = Arc::new(Ctr {
             meta: Mutex::new(cm),
-            exit: process::watch(pid),
+            exit: process::watch(pid, self.exit_notifier(&uid)),
             dir,
         });
         self.pods
@@ -513,55 +601,10 @@ impl Runtime for RuncRuntime {
     }
 
     async fn stop_pod(&self, uid: &str, grace: Duration) -> anyhow::Result<Vec<ContainerExit>> {
-        use nix::sys::signal::{kill, Signal};
-        use nix::unistd::Pid;
-        use std::str::FromStr;
-        let ctrs: Vec<Arc<Ctr>> = self
-            .pods
-            .lock()
-            .unwrap()
-            .get(uid)
-            .map(|p| p.containers.clone())
-            .unwrap_or_default();
-        let running: Vec<Arc<Ctr>> = ctrs
-            .into_iter()
-            .filter(|c| c.exit.lock().unwrap().is_none())
-            .collect();
-        for c in &running {
-            let m = c.meta.lock().unwrap().clone();
-            let sig = if grace.is_zero() {
-                Signal::SIGKILL
-            } else {
-                Signal::from_str(&m.stop_signal).unwrap_or(Signal::SIGTERM)
-            };
-            let _ = kill(Pid::from_raw(m.pid), sig);
-        }
-        let deadline = Instant::now() + grace;
-        let mut killed = grace.is_zero();
-        loop {
-            if running.iter().all(|c| c.exit.lock().unwrap().is_some()) {
-                break;
-            }
-            if !killed && Instant::now() >= deadline {
-                for c in running.iter().filter(|c| c.exit.lock().unwrap().is_none()) {
-                    let _ = kill(Pid::from_raw(c.meta.lock().unwrap().pid), Signal::SIGKILL);
-                }
-                killed = true;
-            }
-            if killed && Instant::now() >= deadline + Duration::from_secs(10) {
-                anyhow::bail!("containers of pod {uid} did not exit after SIGKILL");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let mut exits = Vec::new();
-        for c in &running {
-            let id = c.meta.lock().unwrap().id.clone();
-            if let Err(e) = self.runc.delete(&id).await {
-                tracing::warn!("{e:#}");
-            }
-            exits.extend(RuncRuntime::exit_of(c));
-        }
-        Ok(exits)
+        let ctrs = self.containers_of(uid, None);
+        self.stop_containers(ctrs, grace)
+            .await
+            .with_context(|| format!("stopping pod {uid}"))
     }
 
     async fn remove_pod(&self, uid: &str) -> anyhow::Result<()> {
@@ -643,7 +686,7 @@ impl Runtime for RuncRuntime {
                 Some(s) if s.status == "running" && m.started_at.is_some() => {
                     m.pid = s.pid;
                     ctrs.push(Arc::new(Ctr {
-                        exit: process::watch(m.pid),
+                        exit: process::watch(m.pid, self.exit_notifier(&uid)),
                         meta: Mutex::new(m),
                         dir: cdir,
                     }));
@@ -670,6 +713,55 @@ impl Runtime for RuncRuntime {
             },
         );
         true
+    }
+
+    fn runs_probes(&self) -> bool {
+        true
+    }
+
+    async fn exec_sync(
+        &self,
+        uid: &str,
+        container: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> anyhow::Result<(i32, String)> {
+        let id = self
+            .containers_of(uid, Some(container))
+            .first()
+            .map(|c| c.meta.lock().unwrap().id.clone())
+            .ok_or_else(|| anyhow::anyhow!("container {container} is not running"))?;
+        let mut cmd = self.exec_command(&id, argv);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().context("running runc exec")?;
+        match tokio::time::timeout(timeout, child.wait_with_output()).await {
+            Ok(out) => {
+                let out = out.context("waiting for runc exec")?;
+                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&out.stderr));
+                Ok((out.status.code().unwrap_or(-1), text))
+            }
+            Err(_) => anyhow::bail!(
+                "command {argv:?} timed out after {}s",
+                timeout.as_secs_f64()
+            ),
+        }
+    }
+
+    async fn stop_container(
+        &self,
+        uid: &str,
+        container: &str,
+        grace: Duration,
+    ) -> anyhow::Result<Option<ContainerExit>> {
+        let ctrs = self.containers_of(uid, Some(container));
+        Ok(self.stop_containers(ctrs, grace).await?.into_iter().next())
+    }
+
+    fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.exits.subscribe()
     }
 
     async fn list_pods(&self) -> Vec<String> {

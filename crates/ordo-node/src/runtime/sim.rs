@@ -18,6 +18,8 @@ type SimPod = Vec<(String, String, Option<Time>)>;
 pub struct SimRuntime {
     start_delay: Duration,
     pods: Mutex<HashMap<String, SimPod>>,
+    /// Simulated containers never exit; the channel stays silent.
+    exits: tokio::sync::broadcast::Sender<String>,
 }
 
 impl SimRuntime {
@@ -25,6 +27,7 @@ impl SimRuntime {
         SimRuntime {
             start_delay,
             pods: Mutex::new(HashMap::new()),
+            exits: tokio::sync::broadcast::channel(1).0,
         }
     }
 }
@@ -167,6 +170,51 @@ impl Runtime for SimRuntime {
 
     async fn list_pods(&self) -> Vec<String> {
         self.pods.lock().unwrap().keys().cloned().collect()
+    }
+
+    fn runs_probes(&self) -> bool {
+        false
+    }
+
+    async fn exec_sync(
+        &self,
+        _uid: &str,
+        _container: &str,
+        _argv: &[String],
+        _timeout: Duration,
+    ) -> anyhow::Result<(i32, String)> {
+        Ok((0, String::new()))
+    }
+
+    async fn stop_container(
+        &self,
+        uid: &str,
+        container: &str,
+        _grace: Duration,
+    ) -> anyhow::Result<Option<ContainerExit>> {
+        let mut pods = self.pods.lock().unwrap();
+        let Some(cs) = pods.get_mut(uid) else {
+            return Ok(None);
+        };
+        let Some(i) = cs
+            .iter()
+            .position(|(n, _, s)| n == container && s.is_some())
+        else {
+            return Ok(None);
+        };
+        let (name, id, started) = cs.remove(i);
+        Ok(Some(ContainerExit {
+            name,
+            container_id: format!("sim://{id}"),
+            exit_code: 0,
+            reason: "Completed".into(),
+            started_at: started,
+            finished_at: crate::status::now(),
+        }))
+    }
+
+    fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.exits.subscribe()
     }
 }
 

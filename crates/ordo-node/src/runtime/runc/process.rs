@@ -160,8 +160,9 @@ pub struct Exited {
 pub type ExitCell = Arc<Mutex<Option<Exited>>>;
 
 /// Watches `pid` on a thread of its own: `waitpid` when it is ordo's child, else polling
-/// `/proc` (a container adopted after a restart belongs to another reaper).
-pub fn watch(pid: i32) -> ExitCell {
+/// `/proc` (a container adopted after a restart belongs to another reaper). `exited` is
+/// called once the exit is recorded.
+pub fn watch(pid: i32, exited: impl FnOnce() + Send + 'static) -> ExitCell {
     let cell: ExitCell = Arc::new(Mutex::new(None));
     let out = cell.clone();
     std::thread::Builder::new()
@@ -185,6 +186,7 @@ pub fn watch(pid: i32) -> ExitCell {
                 code,
                 at: crate::status::now(),
             });
+            exited();
         })
         .expect("spawning a wait thread");
     cell

@@ -1,0 +1,340 @@
+//! The agent loop: one watch on the pods bound to this node (`spec.nodeName=<node>`) and one
+//! worker task per pod that owns the pod's life on the node (`worker.rs`): start it through
+//! the runtime, restart its containers as `restartPolicy` says, run its probes, report its
+//! status, and on graceful deletion stop it and remove it from the API.
+//!
+//! No polling: a worker sleeps until the watch hands it a newer version of its pod, the
+//! runtime reports one of its containers exited, or a probe or back-off is due. Status is
+//! written only when it changes (once in all when the runtime starts pods instantly).
+
+mod worker;
+
+use crate::events::EventSink;
+use crate::ipam::Ipam;
+use crate::node::HOST_IP;
+use crate::runtime::Runtime;
+use crate::status;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+
+/// The shortest time from a graceful DELETE to the pod leaving the API (see `terminate`).
+const MIN_TERMINATION: Duration = Duration::from_millis(500);
+use kube::runtime::watcher;
+use kube::runtime::WatchStreamExt;
+use kube::{Client, ResourceExt};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch, Notify, Semaphore};
+
+/// At most this many status writes and deletions in flight (one HTTP connection each).
+const WRITE_CONCURRENCY: usize = 32;
+
+/// The node agent's pod side.
+pub struct Agent {
+    client: Client,
+    node: String,
+    rt: Arc<dyn Runtime>,
+    ipam: Mutex<Ipam>,
+    events: EventSink,
+    writes: Semaphore,
+}
+
+/// Why a worker stopped driving its pod.
+enum Exit {
+    /// The pod is gone from the API.
+    Gone,
+}
+
+/// The agent's handle on one pod worker.
+struct Worker {
+    /// The latest version of the pod.
+    pod: watch::Sender<Pod>,
+    /// Rung when one of the pod's containers exits.
+    wake: Arc<Notify>,
+}
+
+impl Agent {
+    /// An agent for `node` whose pods get addresses from `pod_cidr`.
+    pub fn new(
+        client: Client,
+        node: &str,
+        pod_cidr: &str,
+        rt: Arc<dyn Runtime>,
+        events: EventSink,
+    ) -> anyhow::Result<Arc<Agent>> {
+        Ok(Arc::new(Agent {
+            client,
+            node: node.into(),
+            rt,
+            ipam: Mutex::new(Ipam::new(pod_cidr)?),
+            events,
+            writes: Semaphore::new(WRITE_CONCURRENCY),
+        }))
+    }
+
+    /// Watches this node's pods until the watch ends (it retries with backoff on errors).
+    pub async fn run(self: Arc<Self>) -> anyhow::Result<()> {
+        let api: Api<Pod> = Api::all(self.client.clone());
+        let cfg = watcher::Config::default().fields(&format!("spec.nodeName={}", self.node));
+        let mut stream = watcher(api, cfg).default_backoff().boxed();
+        let mut exits = self.rt.subscribe_exits();
+        let mut workers: HashMap<String, Worker> = HashMap::new();
+        let mut listing: Option<Vec<Pod>> = None;
+        let mut first_sync = true;
+        loop {
+            let ev = tokio::select! {
+                ev = stream.next() => match ev {
+                    Some(ev) => ev,
+                    None => break,
+                },
+                uid = exits.recv() => {
+                    match uid {
+                        Ok(uid) => {
+                            if let Some(w) = workers.get(&uid) {
+                                w.wake.notify_one();
+                            }
+                        }
+                        // Missed some: wake every worker, each checks its own pod.
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            workers.values().for_each(|w| w.wake.notify_one())
+                        }
+                        Err(broadcast::error::RecvError::Closed) => {}
+                    }
+                    continue;
+                }
+            };
+            match ev {
+                Err(e) => tracing::warn!("watching the pods of node {}: {e}", self.node),
+                Ok(watcher::Event::Init) => listing = Some(Vec::new()),
+                Ok(watcher::Event::InitApply(p)) => listing.get_or_insert_with(Vec::new).push(p),
+                Ok(watcher::Event::InitDone) => {
+                    let pods = listing.take().unwrap_or_default();
+                    self.resync(&mut workers, pods, first_sync).await;
+                    first_sync = false;
+                }
+                Ok(watcher::Event::Apply(p)) => self.apply(&mut workers, p),
+                Ok(watcher::Event::Delete(p)) => {
+                    // Dropping the sender tells the worker its pod is gone; it cleans up.
+                    workers.remove(&p.uid().unwrap_or_default());
+                }
+            }
+        }
+        anyhow::bail!("the pod watch of node {} ended", self.node)
+    }
+
+    /// After a (re)list: adopt the listed pods' addresses, hand every pod to its worker, and
+    /// forget pods deleted while the watch was down.
+    async fn resync(
+        self: &Arc<Self>,
+        workers: &mut HashMap<String, Worker>,
+        pods: Vec<Pod>,
+        first: bool,
+    ) {
+        let listed: HashSet<String> = pods.iter().filter_map(|p| p.uid()).collect();
+        workers.retain(|uid, _| listed.contains(uid));
+        {
+            let mut ipam = self.ipam.lock().unwrap();
+            for p in &pods {
+                let (Some(uid), Some(ip)) = (p.uid(), status::recorded_ip(p)) else {
+                    continue;
+                };
+                if host_network(p) || ipam.get(&uid).is_some() {
+                    continue;
+                }
+                if !ipam.reserve(&uid, ip) {
+                    tracing::warn!(
+                        "pod {}/{}: its address {ip} is outside this node's pod CIDR or taken",
+                        p.namespace().unwrap_or_default(),
+                        p.name_any()
+                    );
+                }
+            }
+        }
+        if first {
+            let n = pods.len();
+            for uid in self.rt.list_pods().await {
+                if !listed.contains(&uid) {
+                    let _ = self.rt.remove_pod(&uid).await;
+                }
+            }
+            tracing::info!("node {}: {n} pods bound at start", self.node);
+        }
+        for p in pods {
+            self.apply(workers, p);
+        }
+    }
+
+    /// Hands a new version of a pod to its worker, starting one for a pod not seen before.
+    fn apply(self: &Arc<Self>, workers: &mut HashMap<String, Worker>, pod: Pod) {
+        let Some(uid) = pod.uid() else { return };
+        if let Some(w) = workers.get(&uid) {
+            w.pod.send_replace(pod);
+            return;
+        }
+        let (tx, rx) = watch::channel(pod);
+        let wake = Arc::new(Notify::new());
+        workers.insert(
+            uid,
+            Worker {
+                pod: tx,
+                wake: wake.clone(),
+            },
+        );
+        tokio::spawn(self.clone().pod_worker(rx, wake));
+    }
+
+    /// Drives one pod from acceptance to removal.
+    async fn pod_worker(self: Arc<Self>, mut rx: watch::Receiver<Pod>, wake: Arc<Notify>) {
+        let pod = rx.borrow_and_update().clone();
+        let uid = pod.uid().unwrap_or_default();
+        let Exit::Gone = self.drive(&mut rx, &wake, pod).await;
+        // The pod is gone from the API: free what it held on the node.
+        let _ = self.rt.stop_pod(&uid, Duration::ZERO).await;
+        if let Err(e) = self.rt.remove_pod(&uid).await {
+            tracing::warn!("removing pod {uid}: {e:#}");
+        }
+        self.ipam.lock().unwrap().release(&uid);
+    }
+
+    /// Stops the pod's containers and deletes it for good (grace 0, UID precondition).
+    async fn terminate(&self, pod: &Pod) {
+        let began = std::time::Instant::now();
+        let uid = pod.uid().unwrap_or_default();
+        let grace = pod
+            .metadata
+            .deletion_grace_period_seconds
+            .or_else(|| {
+                pod.spec
+                    .as_ref()
+                    .and_then(|s| s.termination_grace_period_seconds)
+            })
+            .unwrap_or(30)
+            .max(0) as u64;
+        if grace > 0 && self.rt.runs_probes() {
+            self.pre_stop_hooks(pod, Duration::from_secs(grace)).await;
+        }
+        let grace = grace.saturating_sub(began.elapsed().as_secs());
+        match self.rt.stop_pod(&uid, Duration::from_secs(grace)).await {
+            Ok(exits) => {
+                for x in exits {
+                    self.events.container(
+                        pod,
+                        false,
+                        &x.name,
+                        "Normal",
+                        "Killing",
+                        format!("Stopping container {}", x.name),
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(
+                "stopping pod {}/{}: {e:#}",
+                pod.namespace().unwrap_or_default(),
+                pod.name_any()
+            ),
+        }
+        // A pod that vanishes within milliseconds of its DELETE can be re-created (same name,
+        // by its StatefulSet) before `kubectl delete` has listed it; kubectl then waits forever
+        // for a deletion it missed. A real kubelet never stops a pod that fast; keep a floor.
+        if grace > 0 {
+            tokio::time::sleep(MIN_TERMINATION.saturating_sub(began.elapsed())).await;
+        }
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+        let dp = DeleteParams {
+            grace_period_seconds: Some(0),
+            preconditions: Some(Preconditions {
+                uid: Some(uid),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        for attempt in 0..5u32 {
+            let _permit = self.writes.acquire().await;
+            match api.delete(&pod.name_any(), &dp).await {
+                Ok(_) => return,
+                Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => return,
+                Err(e) => {
+                    tracing::warn!(
+                        "deleting pod {}/{}: {e}",
+                        pod.namespace().unwrap_or_default(),
+                        pod.name_any()
+                    );
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+            }
+        }
+    }
+
+    /// Runs the `preStop` hooks of the pod's containers (exec or httpGet), all at once, for
+    /// at most `grace`; a failure is an event (`FailedPreStopHook`), not a reason to wait.
+    async fn pre_stop_hooks(&self, pod: &Pod, grace: Duration) {
+        let uid = pod.uid().unwrap_or_default();
+        let ip = status::recorded_ip(pod)
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| HOST_IP.to_string());
+        let containers = pod.spec.as_ref().map(|s| s.containers.clone());
+        let hooks = containers.iter().flatten().filter_map(|c| {
+            let h = c.lifecycle.as_ref()?.pre_stop.clone()?;
+            let probe = k8s_openapi::api::core::v1::Probe {
+                exec: h.exec,
+                http_get: h.http_get,
+                tcp_socket: h.tcp_socket,
+                ..Default::default()
+            };
+            let (uid, ip) = (uid.clone(), ip.clone());
+            Some(async move {
+                let target = crate::probes::Target {
+                    runtime: self.rt.as_ref(),
+                    pod_uid: &uid,
+                    pod_ip: &ip,
+                    container: c,
+                };
+                if let Err(msg) = crate::probes::run(&probe, grace, &target).await {
+                    self.events.container(
+                        pod,
+                        false,
+                        &c.name,
+                        "Warning",
+                        "FailedPreStopHook",
+                        format!("PreStopHook failed: {msg}"),
+                    );
+                }
+            })
+        });
+        futures::future::join_all(hooks).await;
+    }
+
+    /// Merge-patches the pod's status. `Ok(None)` when the pod is gone.
+    async fn write_status(
+        &self,
+        pod: &Pod,
+        patch: serde_json::Value,
+    ) -> anyhow::Result<Option<Pod>> {
+        let api: Api<Pod> =
+            Api::namespaced(self.client.clone(), &pod.namespace().unwrap_or_default());
+        let _permit = self.writes.acquire().await;
+        match api
+            .patch_status(
+                &pod.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(p) if p.uid() == pod.uid() => Ok(Some(p)),
+            Ok(_) => Ok(None),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e).context("writing pod status")),
+        }
+    }
+}
+
+fn host_network(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.host_network)
+        .unwrap_or(false)
+}

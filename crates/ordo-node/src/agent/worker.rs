@@ -1,0 +1,663 @@
+//! One pod's life on the node, kubelet-style: accept it (address, sandbox), then loop —
+//! notice containers that exited, run the probes that are due, start or restart containers
+//! as [`lifecycle::plan`] says, write the status when it changed — and sleep until the pod
+//! changes, a container exits, or a probe or back-off is due.
+
+use super::{host_network, Agent, Exit};
+use crate::lifecycle::{self, Record, RestartPolicy, State, Step};
+use crate::node::HOST_IP;
+use crate::probes::{self, Kind, Prober};
+use crate::runtime::ContainerState;
+use crate::status;
+use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
+use serde_json::json;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify};
+
+/// How long `ErrImagePull` shows before it turns into `ImagePullBackOff`.
+const PULL_ERROR_SHOWN: Duration = Duration::from_secs(1);
+
+/// What the worker knows about its pod.
+struct PodRun {
+    uid: String,
+    policy: RestartPolicy,
+    /// Init containers first, then app containers; `specs[i]` belongs to `records[i]`.
+    specs: Vec<Container>,
+    records: Vec<Record>,
+    /// The probes of each record's current instance.
+    probers: Vec<Vec<Prober>>,
+    ip: Option<Ipv4Addr>,
+    sandbox_ready: bool,
+    start_time: Time,
+    /// The last status written (to write only changes).
+    written: Option<serde_json::Value>,
+    /// When a waiting reason is to be refreshed (ErrImagePull → ImagePullBackOff).
+    refresh_at: Option<Instant>,
+}
+
+impl PodRun {
+    fn new(pod: &Pod) -> PodRun {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let inits = spec.init_containers.clone().unwrap_or_default();
+        let app_reason = if inits.is_empty() {
+            "ContainerCreating"
+        } else {
+            "PodInitializing"
+        };
+        let mut specs = Vec::new();
+        let mut records = Vec::new();
+        for c in &inits {
+            records.push(Record::new(c, true, "PodInitializing"));
+            specs.push(c.clone());
+        }
+        for c in &spec.containers {
+            records.push(Record::new(c, false, app_reason));
+            specs.push(c.clone());
+        }
+        // Restart counts survive the agent: take them from the status written before.
+        for r in &mut records {
+            if let Some(cs) = old_status(pod, r) {
+                r.restart_count = cs.restart_count;
+            }
+        }
+        let n = records.len();
+        PodRun {
+            uid: pod.uid().unwrap_or_default(),
+            policy: RestartPolicy::of(pod),
+            specs,
+            records,
+            probers: vec![Vec::new(); n],
+            ip: None,
+            sandbox_ready: false,
+            start_time: pod
+                .status
+                .as_ref()
+                .and_then(|s| s.start_time.clone())
+                .unwrap_or_else(status::now),
+            written: None,
+            refresh_at: None,
+        }
+    }
+
+    fn status(&self, pod: &Pod) -> k8s_openapi::api::core::v1::PodStatus {
+        let pod_ip = self
+            .ip
+            .map(|ip| ip.to_string())
+            .or_else(|| self.sandbox_ready.then(|| HOST_IP.to_string()));
+        let at = status::Placement {
+            host_ip: HOST_IP,
+            pod_ip: pod_ip.as_deref(),
+            start_time: &self.start_time,
+            sandbox_ready: self.sandbox_ready,
+        };
+        status::of_records(pod, &at, &self.records, self.policy, &status::now())
+    }
+
+    /// The earliest instant something is due: a probe of a running container, the end of a
+    /// back-off, a waiting reason to refresh.
+    fn next_due(&self, backoffs: &[Instant]) -> Option<Instant> {
+        let probes = self.records.iter().zip(&self.probers).flat_map(|(r, ps)| {
+            ps.iter()
+                .filter(move |p| r.running() && (p.kind == Kind::Startup) != r.started)
+                .map(|p| p.next)
+        });
+        probes
+            .chain(backoffs.iter().copied())
+            .chain(self.refresh_at)
+            .min()
+    }
+}
+
+/// The container's entry in the status the pod had (written by an earlier agent).
+fn old_status<'a>(
+    pod: &'a Pod,
+    r: &Record,
+) -> Option<&'a k8s_openapi::api::core::v1::ContainerStatus> {
+    let s = pod.status.as_ref()?;
+    let list = if r.init {
+        s.init_container_statuses.as_ref()
+    } else {
+        s.container_statuses.as_ref()
+    };
+    list?.iter().find(|c| c.name == r.name)
+}
+
+impl Agent {
+    pub(super) async fn drive(
+        &self,
+        rx: &mut watch::Receiver<Pod>,
+        wake: &Arc<Notify>,
+        pod: Pod,
+    ) -> Exit {
+        let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+        let terminal = phase.as_deref().is_some_and(lifecycle::is_terminal);
+        if pod.metadata.deletion_timestamp.is_none() && !terminal {
+            let mut run = PodRun::new(&pod);
+            let adopted = phase.as_deref() == Some("Running") && self.rt.adopt(&pod).await;
+            if adopted {
+                self.adopted(&pod, &mut run).await;
+            } else {
+                let accept = self.accept_with_retry(&pod, &mut run);
+                tokio::pin!(accept);
+                loop {
+                    tokio::select! {
+                        () = &mut accept => break,
+                        changed = rx.changed() => {
+                            if changed.is_err() {
+                                return Exit::Gone;
+                            }
+                            if rx.borrow().metadata.deletion_timestamp.is_some() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            if run.sandbox_ready {
+                if let Some(exit) = self.live(rx, wake, &mut run).await {
+                    return exit;
+                }
+            }
+        }
+        self.until_deleted(rx).await
+    }
+
+    /// Runs the pod's containers until the pod is being deleted (None) or gone.
+    async fn live(
+        &self,
+        rx: &mut watch::Receiver<Pod>,
+        wake: &Arc<Notify>,
+        run: &mut PodRun,
+    ) -> Option<Exit> {
+        loop {
+            let pod = rx.borrow_and_update().clone();
+            if pod.metadata.deletion_timestamp.is_some() {
+                return None;
+            }
+            let next = self.sync(&pod, run).await;
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return Some(Exit::Gone);
+                    }
+                }
+                () = wake.notified() => {}
+                () = sleep_until(next) => {}
+            }
+        }
+    }
+
+    /// Waits for the pod's deletion: stops it once it is marked, returns once it is gone.
+    async fn until_deleted(&self, rx: &mut watch::Receiver<Pod>) -> Exit {
+        loop {
+            if rx.borrow().metadata.deletion_timestamp.is_some() {
+                let pod = rx.borrow().clone();
+                self.terminate(&pod).await;
+                // Wait for the watch to confirm the deletion; try again if it does not come.
+                let gone = async { while rx.changed().await.is_ok() {} };
+                match tokio::time::timeout(Duration::from_secs(10), gone).await {
+                    Ok(()) => return Exit::Gone,
+                    Err(_) => continue,
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Exit::Gone;
+            }
+        }
+    }
+
+    /// Takes over a pod whose containers kept running while the agent was away.
+    async fn adopted(&self, pod: &Pod, run: &mut PodRun) {
+        run.ip = status::recorded_ip(pod);
+        run.sandbox_ready = true;
+        let states = self.rt.pod_status(&run.uid).await.unwrap_or_default();
+        let now = Instant::now();
+        let probes_run = self.rt.runs_probes();
+        for (i, r) in run.records.iter_mut().enumerate() {
+            let old = old_status(pod, r).cloned().unwrap_or_default();
+            r.image_id = old.image_id.clone();
+            r.last = old
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t| exit_from(&r.name, t));
+            if r.init {
+                // Adopted pods are Running: their init containers are done.
+                r.state = match old.state.as_ref().and_then(|s| s.terminated.as_ref()) {
+                    Some(t) => State::Terminated(exit_from(&r.name, t)),
+                    None => State::Terminated(exit_from(&r.name, &Default::default())),
+                };
+                continue;
+            }
+            if let Some((_, ContainerState::Running(c))) = states.iter().find(|(n, _)| *n == r.name)
+            {
+                r.state = State::Running {
+                    container_id: c.container_id.clone(),
+                    started_at: c.started_at.clone(),
+                };
+                r.started = old.started.unwrap_or(true);
+                r.ready = old.ready;
+                if probes_run {
+                    run.probers[i] = probes::probers(&run.specs[i], now);
+                }
+            }
+        }
+    }
+
+    /// Accepts the pod (address, sandbox), retrying with back-off until it works.
+    async fn accept_with_retry(&self, pod: &Pod, run: &mut PodRun) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match self.accept(pod, run).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(
+                        "starting pod {}/{}: {e:#}",
+                        pod.namespace().unwrap_or_default(),
+                        pod.name_any()
+                    );
+                    self.events.pod(
+                        pod,
+                        "Warning",
+                        "FailedCreatePodSandBox",
+                        format!("Failed to create pod sandbox: {e:#}"),
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// Address and sandbox; `ContainerCreating` is shown meanwhile (unless the runtime
+    /// starts pods instantly, when the first status written is the running one).
+    async fn accept(&self, pod: &Pod, run: &mut PodRun) -> anyhow::Result<()> {
+        let uid = run.uid.clone();
+        run.ip = if host_network(pod) {
+            None
+        } else {
+            Some(self.ipam.lock().unwrap().allocate(&uid).ok_or_else(|| {
+                anyhow::anyhow!("no free address in the pod CIDR of node {}", self.node)
+            })?)
+        };
+        if !self.rt.starts_instantly() && run.written.is_none() {
+            let st = status::creating(pod, HOST_IP, &run.start_time, &status::now());
+            let st = serde_json::to_value(st)?;
+            self.write_status(pod, json!({ "status": st })).await?;
+            run.written = Some(st);
+        }
+        self.rt.prepare_sandbox(pod, run.ip).await?;
+        run.sandbox_ready = true;
+        Ok(())
+    }
+
+    /// One round: exits, probes, starts, status. Returns when the next round is due.
+    async fn sync(&self, pod: &Pod, run: &mut PodRun) -> Option<Instant> {
+        self.note_exits(run).await;
+        if self.rt.runs_probes() {
+            self.run_due_probes(pod, run).await;
+        }
+        let now = Instant::now();
+        let mut backoffs = Vec::new();
+        if run.refresh_at.is_some_and(|t| t <= now) {
+            run.refresh_at = None;
+        }
+        for step in lifecycle::plan(&run.records, run.policy, now) {
+            match step {
+                Step::Start(i) => self.start_container(pod, run, i).await,
+                Step::BackOff(i, until) => {
+                    self.show_backoff(pod, run, i);
+                    backoffs.push(until);
+                }
+            }
+        }
+        // A start that just failed waits for its back-off.
+        let now = Instant::now();
+        backoffs.extend(run.records.iter().filter_map(|r| r.backoff_until(now)));
+        let st = run.status(pod);
+        match serde_json::to_value(&st) {
+            Ok(v) if run.written.as_ref() != Some(&v) => {
+                match self.write_status(pod, json!({ "status": v })).await {
+                    Ok(_) => run.written = Some(v),
+                    Err(e) => {
+                        tracing::warn!("{e:#}");
+                        backoffs.push(Instant::now() + Duration::from_secs(1));
+                    }
+                }
+            }
+            _ => {}
+        }
+        run.next_due(&backoffs)
+    }
+
+    /// Records the containers that exited since the last round.
+    async fn note_exits(&self, run: &mut PodRun) {
+        let Some(states) = self.rt.pod_status(&run.uid).await else {
+            return;
+        };
+        for (i, r) in run.records.iter_mut().enumerate() {
+            let State::Running { container_id, .. } = &r.state else {
+                continue;
+            };
+            let exited = states.iter().find_map(|(n, s)| match s {
+                ContainerState::Exited(x) if *n == r.name && x.container_id == *container_id => {
+                    Some(x.clone())
+                }
+                _ => None,
+            });
+            if let Some(x) = exited {
+                r.state = State::Terminated(x);
+                (r.ready, r.started) = (false, false);
+                run.probers[i].clear();
+            }
+        }
+    }
+
+    /// Runs every probe that is due; acts on verdicts (ready, started, restart).
+    async fn run_due_probes(&self, pod: &Pod, run: &mut PodRun) {
+        let ip = run
+            .ip
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| HOST_IP.to_string());
+        for i in 0..run.records.len() {
+            let mut kill: Option<Kind> = None;
+            for p in &mut run.probers[i] {
+                let r = &run.records[i];
+                let now = Instant::now();
+                // Startup runs until it succeeds; the others only after it.
+                if !r.running() || p.next > now || (p.kind == Kind::Startup) == r.started {
+                    continue;
+                }
+                let target = probes::Target {
+                    runtime: self.rt.as_ref(),
+                    pod_uid: &run.uid,
+                    pod_ip: &ip,
+                    container: &run.specs[i],
+                };
+                let result = probes::run(&p.probe, p.timeout(), &target).await;
+                if let Err(msg) = &result {
+                    self.events.container(
+                        pod,
+                        run.records[i].init,
+                        &run.specs[i].name,
+                        "Warning",
+                        "Unhealthy",
+                        format!("{} probe failed: {}", p.kind.title(), msg.trim_end()),
+                    );
+                }
+                let r = &mut run.records[i];
+                match (p.kind, p.record(result.is_ok(), Instant::now())) {
+                    (Kind::Startup, Some(true)) => r.started = true,
+                    (Kind::Readiness, Some(v)) => r.ready = v,
+                    (kind, Some(false)) if kind != Kind::Readiness => kill = Some(kind),
+                    _ => {}
+                }
+                if kill.is_some() {
+                    break;
+                }
+            }
+            if let Some(kind) = kill {
+                self.restart_unhealthy(pod, run, i, kind).await;
+            }
+        }
+    }
+
+    /// Kills a container whose liveness or startup probe failed; the plan restarts it.
+    async fn restart_unhealthy(&self, pod: &Pod, run: &mut PodRun, i: usize, kind: Kind) {
+        let c = &run.specs[i];
+        self.events.container(
+            pod,
+            run.records[i].init,
+            &c.name,
+            "Normal",
+            "Killing",
+            format!(
+                "Container {} failed {} probe, will be restarted",
+                c.name,
+                kind.title().to_lowercase()
+            ),
+        );
+        let grace = run.probers[i]
+            .iter()
+            .find(|p| p.kind == kind)
+            .and_then(|p| p.probe.termination_grace_period_seconds)
+            .or_else(|| {
+                pod.spec
+                    .as_ref()
+                    .and_then(|s| s.termination_grace_period_seconds)
+            })
+            .unwrap_or(30)
+            .max(0) as u64;
+        match self
+            .rt
+            .stop_container(&run.uid, &c.name, Duration::from_secs(grace))
+            .await
+        {
+            Ok(Some(x)) => {
+                let r = &mut run.records[i];
+                r.state = State::Terminated(x);
+                (r.ready, r.started) = (false, false);
+                run.probers[i].clear();
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("stopping container {}: {e:#}", c.name),
+        }
+    }
+
+    /// While a container waits out its back-off: `CrashLoopBackOff` (or `ImagePullBackOff`)
+    /// with upstream's message, and one `BackOff` event per wait.
+    fn show_backoff(&self, pod: &Pod, run: &mut PodRun, i: usize) {
+        let r = &mut run.records[i];
+        let delay = r.backoff.map(|(_, d)| d).unwrap_or_default();
+        let reason = match &r.state {
+            State::Terminated(x) => {
+                r.last = Some(x.clone());
+                None
+            }
+            State::Waiting { reason, .. } => Some(reason.clone()),
+            State::Running { .. } => return,
+        };
+        match reason.as_deref() {
+            None => {
+                r.state = State::Waiting {
+                    reason: "CrashLoopBackOff".into(),
+                    message: Some(lifecycle::crash_loop_message(delay, &r.name, pod)),
+                };
+                self.events.container(
+                    pod,
+                    r.init,
+                    &r.name,
+                    "Warning",
+                    "BackOff",
+                    format!(
+                        "Back-off restarting failed container {} in pod {}_{}({})",
+                        r.name,
+                        pod.name_any(),
+                        pod.namespace().unwrap_or_default(),
+                        run.uid
+                    ),
+                );
+            }
+            Some("ErrImagePull") if run.refresh_at.is_none() => {
+                r.state = State::Waiting {
+                    reason: "ImagePullBackOff".into(),
+                    message: Some(format!("Back-off pulling image \"{}\"", r.image)),
+                };
+                self.events.container(
+                    pod,
+                    r.init,
+                    &r.name,
+                    "Normal",
+                    "BackOff",
+                    format!("Back-off pulling image \"{}\"", r.image),
+                );
+                self.events.container(
+                    pod,
+                    r.init,
+                    &r.name,
+                    "Warning",
+                    "Failed",
+                    "Error: ImagePullBackOff".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Image, create, start for one container, with the kubelet's events. A failure leaves
+    /// the container waiting with the kubelet's reason, in back-off.
+    async fn start_container(&self, pod: &Pod, run: &mut PodRun, i: usize) {
+        let c = run.specs[i].clone();
+        let now = Instant::now();
+        let restarting = run.records[i].ended().is_some();
+        if restarting {
+            let r = &mut run.records[i];
+            if let State::Terminated(x) = &r.state {
+                r.last = Some(x.clone());
+            }
+            r.note_attempt(now);
+        }
+        let init = run.records[i].init;
+        let image = c.image.clone().unwrap_or_default();
+        let fail = |run: &mut PodRun, reason: &str, message: String| {
+            let r = &mut run.records[i];
+            r.state = State::Waiting {
+                reason: reason.into(),
+                message: Some(message),
+            };
+            if !restarting {
+                r.note_attempt(Instant::now());
+            }
+        };
+        let info = match self.rt.ensure_image(&image).await {
+            Ok(info) => info,
+            Err(e) => {
+                let msg = match e
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<crate::image::ImageNotPresent>())
+                {
+                    Some(m) => m.to_string(),
+                    None => format!("{e:#}"),
+                };
+                self.events.container(
+                    pod,
+                    init,
+                    &c.name,
+                    "Warning",
+                    "Failed",
+                    format!("Failed to pull image \"{image}\": {msg}"),
+                );
+                self.events.container(
+                    pod,
+                    init,
+                    &c.name,
+                    "Warning",
+                    "Failed",
+                    "Error: ErrImagePull".into(),
+                );
+                fail(run, "ErrImagePull", msg);
+                run.refresh_at = Some(Instant::now() + PULL_ERROR_SHOWN);
+                return;
+            }
+        };
+        let pulled = if info.already_present {
+            format!("Container image \"{image}\" already present on machine")
+        } else {
+            format!("Successfully pulled image \"{image}\"")
+        };
+        self.events
+            .container(pod, init, &c.name, "Normal", "Pulled", pulled);
+        let id = match self.rt.create_container(pod, &c, &info).await {
+            Ok(id) => id,
+            Err(e) => {
+                self.events.container(
+                    pod,
+                    init,
+                    &c.name,
+                    "Warning",
+                    "Failed",
+                    format!("Error: {e:#}"),
+                );
+                fail(run, "CreateContainerError", format!("{e:#}"));
+                return;
+            }
+        };
+        self.events.container(
+            pod,
+            init,
+            &c.name,
+            "Normal",
+            "Created",
+            format!("Created container: {}", c.name),
+        );
+        let started = match self.rt.start_container(pod, &id).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.events.container(
+                    pod,
+                    init,
+                    &c.name,
+                    "Warning",
+                    "Failed",
+                    format!("Error: {e:#}"),
+                );
+                fail(run, "RunContainerError", format!("{e:#}"));
+                return;
+            }
+        };
+        self.events.container(
+            pod,
+            init,
+            &c.name,
+            "Normal",
+            "Started",
+            format!("Started container {}", c.name),
+        );
+        let probes_run = self.rt.runs_probes();
+        let r = &mut run.records[i];
+        r.image_id = info.image_id;
+        r.state = State::Running {
+            container_id: started.container_id,
+            started_at: started.started_at,
+        };
+        if restarting {
+            r.restart_count += 1;
+        } else {
+            r.backoff = None;
+        }
+        r.started = !(probes_run && c.startup_probe.is_some());
+        r.ready = !(probes_run && c.readiness_probe.is_some());
+        run.probers[i] = if probes_run {
+            probes::probers(&c, Instant::now())
+        } else {
+            Vec::new()
+        };
+    }
+}
+
+/// A container exit rebuilt from a status entry.
+fn exit_from(
+    name: &str,
+    t: &k8s_openapi::api::core::v1::ContainerStateTerminated,
+) -> crate::runtime::ContainerExit {
+    crate::runtime::ContainerExit {
+        name: name.into(),
+        container_id: t.container_id.clone().unwrap_or_default(),
+        exit_code: t.exit_code,
+        reason: t.reason.clone().unwrap_or_else(|| "Completed".into()),
+        started_at: t.started_at.clone(),
+        finished_at: t.finished_at.clone().unwrap_or_else(status::now),
+    }
+}
+
+/// Sleeps until `t`, or forever.
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
