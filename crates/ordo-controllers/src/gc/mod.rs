@@ -80,7 +80,9 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
         tokio::spawn(
             reflector::reflector(
                 writer,
-                watcher(api, watcher::Config::default()).default_backoff(),
+                watcher(api, watcher::Config::default())
+                    .default_backoff()
+                    .modify(strip),
             )
             .for_each(move |_| {
                 n.notify_one();
@@ -111,6 +113,16 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
             tracing::debug!("garbage collection pass: {e}");
         }
     }
+}
+
+/// Keeps only what the collector reads (identity, owners, finalizers, deletion): the caches
+/// of every kind would otherwise hold every object in full.
+fn strip(o: &mut DynamicObject) {
+    o.data = serde_json::Value::Null;
+    let m = &mut o.metadata;
+    m.managed_fields = None;
+    m.annotations = None;
+    m.labels = None;
 }
 
 fn snapshot(kinds: &[Kind]) -> Vec<Node> {

@@ -36,11 +36,21 @@ fn reflect<K>(api: Api<K>, notify: Arc<Notify>) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
+    reflect_stripped(api, notify, |_| {})
+}
+
+/// A reflector whose cache holds objects after `strip` (what the controllers do not read).
+fn reflect_stripped<K>(api: Api<K>, notify: Arc<Notify>, strip: fn(&mut K)) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
     let (reader, writer) = reflector::store();
     tokio::spawn(
         reflector::reflector(
             writer,
-            watcher(api, watcher::Config::default()).default_backoff(),
+            watcher(api, watcher::Config::default())
+                .default_backoff()
+                .modify(strip),
         )
         .for_each(move |_| {
             notify.notify_one();
@@ -48,6 +58,34 @@ where
         }),
     );
     reader
+}
+
+/// Keeps of a pod what the volume controllers read: identity, node, claim volumes, phase.
+fn strip_pod(p: &mut Pod) {
+    let m = &mut p.metadata;
+    (
+        m.labels,
+        m.annotations,
+        m.managed_fields,
+        m.owner_references,
+    ) = (None, None, None, None);
+    if let Some(spec) = p.spec.as_mut() {
+        *spec = k8s_openapi::api::core::v1::PodSpec {
+            node_name: spec.node_name.take(),
+            volumes: spec.volumes.take().map(|vs| {
+                vs.into_iter()
+                    .filter(|v| v.persistent_volume_claim.is_some())
+                    .collect()
+            }),
+            ..Default::default()
+        };
+    }
+    if let Some(st) = p.status.as_mut() {
+        *st = k8s_openapi::api::core::v1::PodStatus {
+            phase: st.phase.take(),
+            ..Default::default()
+        };
+    }
 }
 
 struct Io {
@@ -69,7 +107,7 @@ pub async fn run(client: Client, volumes_dir: PathBuf) -> anyhow::Result<()> {
     );
     let volumes = reflect(Api::<PersistentVolume>::all(client.clone()), notify.clone());
     let classes = reflect(Api::<StorageClass>::all(client.clone()), notify.clone());
-    let pods = reflect(Api::<Pod>::all(client.clone()), notify.clone());
+    let pods = reflect_stripped(Api::<Pod>::all(client.clone()), notify.clone(), strip_pod);
     let nodes = reflect(Api::<Node>::all(client.clone()), notify.clone());
     let sets = reflect(Api::<StatefulSet>::all(client.clone()), notify.clone());
     for ready in [

@@ -33,8 +33,8 @@ struct PodRun {
     ip: Option<Ipv4Addr>,
     sandbox_ready: bool,
     start_time: Time,
-    /// The last status written (to write only changes).
-    written: Option<serde_json::Value>,
+    /// A digest of the last status written (to write only changes).
+    written: Option<u64>,
     /// When a waiting reason is to be refreshed (ErrImagePull → ImagePullBackOff).
     refresh_at: Option<Instant>,
 }
@@ -286,9 +286,8 @@ impl Agent {
         };
         if !self.rt.starts_instantly() && run.written.is_none() {
             let st = status::creating(pod, HOST_IP, &run.start_time, &status::now());
-            let st = serde_json::to_value(st)?;
             self.write_status(pod, json!({ "status": st })).await?;
-            run.written = Some(st);
+            run.written = Some(digest(&st));
         }
         self.rt.prepare_sandbox(pod, run.ip).await?;
         run.sandbox_ready = true;
@@ -319,17 +318,15 @@ impl Agent {
         let now = Instant::now();
         backoffs.extend(run.records.iter().filter_map(|r| r.backoff_until(now)));
         let st = run.status(pod);
-        match serde_json::to_value(&st) {
-            Ok(v) if run.written.as_ref() != Some(&v) => {
-                match self.write_status(pod, json!({ "status": v })).await {
-                    Ok(_) => run.written = Some(v),
-                    Err(e) => {
-                        tracing::warn!("{e:#}");
-                        backoffs.push(Instant::now() + Duration::from_secs(1));
-                    }
+        let d = digest(&st);
+        if run.written != Some(d) {
+            match self.write_status(pod, json!({ "status": st })).await {
+                Ok(_) => run.written = Some(d),
+                Err(e) => {
+                    tracing::warn!("{e:#}");
+                    backoffs.push(Instant::now() + Duration::from_secs(1));
                 }
             }
-            _ => {}
         }
         run.next_due(&backoffs)
     }
@@ -652,6 +649,14 @@ fn exit_from(
         started_at: t.started_at.clone(),
         finished_at: t.finished_at.clone().unwrap_or_else(status::now),
     }
+}
+
+/// A digest of a status as JSON (what decides whether it changed).
+fn digest(st: &k8s_openapi::api::core::v1::PodStatus) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_vec(st).unwrap_or_default().hash(&mut h);
+    h.finish()
 }
 
 /// Sleeps until `t`, or forever.
