@@ -16,6 +16,7 @@ pub mod runtime;
 pub mod status;
 pub mod streaming;
 
+use anyhow::Context;
 use std::sync::Arc;
 
 /// Which container runtime runs the pods.
@@ -45,6 +46,9 @@ pub struct AgentConfig {
     pub stop_pods_on_exit: bool,
     /// Bearer token the API server presents to the agent's logs/exec endpoint.
     pub token: String,
+    /// The node's address: its `InternalIP`, pods' `hostIP`, where the logs/exec endpoint
+    /// listens (the API server must reach it there).
+    pub node_ip: std::net::IpAddr,
 }
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
@@ -54,6 +58,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         RuntimeKind::Sim => None,
         RuntimeKind::Runc => {
             let mut rc = runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge);
+            rc.host_ip = cfg.node_ip.to_string();
             rc.dns.nameserver = cfg.cluster_dns;
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
@@ -67,9 +72,12 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         None => Arc::new(runtime::sim::SimRuntime::new(cfg.sim_start_delay)),
     };
     let mut facts = node::HostFacts::probe(cfg.runtime, &rt.version());
+    facts.node_ip = cfg.node_ip.to_string();
     // The logs/exec endpoint the API server proxies to, on a free port so that several
     // servers can share a machine.
-    let listener = tokio::net::TcpListener::bind((node::HOST_IP, 0)).await?;
+    let listener = tokio::net::TcpListener::bind((cfg.node_ip, 0))
+        .await
+        .with_context(|| format!("listening on the node address {}", cfg.node_ip))?;
     facts.kubelet_port = listener.local_addr()?.port();
     let streams = Arc::new(streaming::PodStreams::new(client.clone(), runc));
     let token = cfg.token.clone();
@@ -84,6 +92,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         client.clone(),
         &cfg.node_name,
         &registered.pod_cidr,
+        &cfg.node_ip.to_string(),
         rt.clone(),
         events,
     )?;

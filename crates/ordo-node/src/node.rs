@@ -45,6 +45,8 @@ pub struct HostFacts {
     pub runtime_version: String,
     /// Port of the agent's logs/exec endpoint (`status.daemonEndpoints.kubeletEndpoint`).
     pub kubelet_port: u16,
+    /// The node's `InternalIP` (default [`HOST_IP`]).
+    pub node_ip: String,
 }
 
 fn read(path: &str) -> Option<String> {
@@ -88,6 +90,7 @@ impl HostFacts {
             .unwrap_or_else(|| crate::runtime::digest(&["machine", &hostname])[..32].to_string());
         HostFacts {
             kubelet_port: 10250,
+            node_ip: HOST_IP.into(),
             hostname,
             cpu,
             memory_ki,
@@ -184,7 +187,7 @@ fn node_status(
         addresses: Some(vec![
             NodeAddress {
                 type_: "InternalIP".into(),
-                address: HOST_IP.into(),
+                address: facts.node_ip.clone(),
             },
             NodeAddress {
                 type_: "Hostname".into(),

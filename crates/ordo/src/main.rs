@@ -72,6 +72,10 @@ struct AgentArgs {
     /// Cluster DNS address written into pods' resolv.conf.
     #[arg(long, default_value = "10.96.0.10")]
     cluster_dns: std::net::Ipv4Addr,
+    /// This node's address (InternalIP, pods' hostIP; the API server reaches the logs/exec
+    /// endpoint there). Default: the local address that routes to the API server.
+    #[arg(long)]
+    node_ip: Option<std::net::IpAddr>,
     /// Simulated runtime: milliseconds from pod start to Running and Ready.
     #[arg(long, default_value_t = 0)]
     sim_start_delay_ms: u64,
@@ -138,6 +142,10 @@ struct ServerArgs {
     /// Cluster DNS address (UDP and TCP), reachable from every pod; `none` disables DNS.
     #[arg(long, default_value = "10.96.0.10:53")]
     cluster_dns: String,
+    /// The local node's address (InternalIP, pods' hostIP, where the API server reaches its
+    /// logs/exec endpoint).
+    #[arg(long, default_value = "127.0.0.1")]
+    node_ip: std::net::IpAddr,
     /// Resolvers for names outside cluster.local (ADDR[:PORT],...); default: the host's
     /// /etc/resolv.conf nameservers; `none` disables forwarding.
     #[arg(long, value_delimiter = ',')]
@@ -283,6 +291,7 @@ async fn server(args: ServerArgs) -> Result<()> {
             bridge: args.bridge.clone(),
             token: pki.token.clone(),
             stop_pods_on_exit: args.stop_pods_on_exit,
+            node_ip: args.node_ip,
             cluster_dns: match args.cluster_dns.parse::<SocketAddr>() {
                 Ok(SocketAddr::V4(a)) => *a.ip(),
                 _ => std::net::Ipv4Addr::new(10, 96, 0, 10),
@@ -376,8 +385,17 @@ async fn agent(args: AgentArgs) -> Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    let node_ip = match args.node_ip {
+        Some(ip) => ip,
+        None => route_source(&args.server).with_context(|| {
+            format!(
+                "finding the local address that reaches {}; give --node-ip",
+                args.server
+            )
+        })?,
+    };
     eprintln!(
-        "ordo agent: node {node_name} (runtime {:?}) joining {}",
+        "ordo agent: node {node_name} ({node_ip}, runtime {:?}) joining {}",
         args.runtime, args.server
     );
     let agent = ordo_node::AgentConfig {
@@ -392,11 +410,34 @@ async fn agent(args: AgentArgs) -> Result<()> {
         token: token.trim().to_string(),
         cluster_dns: args.cluster_dns,
         stop_pods_on_exit: false,
+        node_ip,
     };
     tokio::select! {
         r = ordo_node::run(client, agent) => r,
         _ = shutdown_signal() => { eprintln!("ordo agent: shutting down"); Ok(()) }
     }
+}
+
+/// The local address the kernel would use to reach the host of `url` (a UDP "connect" sends
+/// nothing; it only picks the route).
+fn route_source(url: &str) -> anyhow::Result<std::net::IpAddr> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, p.parse().context("bad port in the server URL")?),
+        _ => (authority, 443),
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.trim_matches(['[', ']']), port))?
+        .next()
+        .context("the server's host does not resolve")?;
+    let any: std::net::SocketAddr = if addr.is_ipv4() {
+        "0.0.0.0:0".parse()?
+    } else {
+        "[::]:0".parse()?
+    };
+    let sock = std::net::UdpSocket::bind(any)?;
+    sock.connect(addr)?;
+    Ok(sock.local_addr()?.ip())
 }
 
 fn host_name() -> String {
@@ -413,5 +454,21 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn route_source_picks_the_local_address_towards_the_server() {
+        assert_eq!(
+            super::route_source("https://127.0.0.1:6443").unwrap(),
+            "127.0.0.1".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert_eq!(
+            super::route_source("https://[::1]:6443/").unwrap(),
+            "::1".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert!(super::route_source("https://127.0.0.1:notaport").is_err());
     }
 }

@@ -279,6 +279,8 @@ fn a_second_node_joins_with_ordo_agent() {
             "sim",
             "--node-name",
             "node-2",
+            "--node-ip",
+            "127.0.0.2",
         ])
         .arg("--token-file")
         .arg(pki.join("token"))
@@ -314,6 +316,34 @@ fn a_second_node_joins_with_ordo_agent() {
                 .collect();
             running.len() == 6 && nodes.len() == 2 && nodes.contains("node-2")
         });
+        // The agent's node has its own address, and its pods report it as their hostIP.
+        assert_eq!(
+            s.ok(&[
+                "get",
+                "node",
+                "node-2",
+                "-o",
+                "jsonpath={.status.addresses[?(@.type==\"InternalIP\")].address}"
+            ]),
+            "127.0.0.2"
+        );
+        let host_ips = s.ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=spread",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.nodeName}={.status.hostIP}{\"\\n\"}{end}",
+        ]);
+        for l in host_ips.lines() {
+            let (node, ip) = l.split_once('=').unwrap();
+            let want = if node == "node-2" {
+                "127.0.0.2"
+            } else {
+                "127.0.0.1"
+            };
+            assert_eq!(ip, want, "{host_ips}");
+        }
     }));
     let _ = agent.kill();
     let _ = agent.wait();

@@ -11,7 +11,6 @@ mod worker;
 
 use crate::events::EventSink;
 use crate::ipam::Ipam;
-use crate::node::HOST_IP;
 use crate::runtime::Runtime;
 use crate::status;
 use futures::StreamExt;
@@ -37,6 +36,8 @@ pub struct Agent {
     node: String,
     rt: Arc<dyn Runtime>,
     ipam: Mutex<Ipam>,
+    /// The node's address (pods' `hostIP`).
+    host_ip: String,
     events: EventSink,
     writes: Semaphore,
 }
@@ -61,6 +62,7 @@ impl Agent {
         client: Client,
         node: &str,
         pod_cidr: &str,
+        host_ip: &str,
         rt: Arc<dyn Runtime>,
         events: EventSink,
     ) -> anyhow::Result<Arc<Agent>> {
@@ -69,6 +71,7 @@ impl Agent {
             node: node.into(),
             rt,
             ipam: Mutex::new(Ipam::new(pod_cidr)?),
+            host_ip: host_ip.into(),
             events,
             writes: Semaphore::new(WRITE_CONCURRENCY),
         }))
@@ -274,7 +277,7 @@ impl Agent {
         let uid = pod.uid().unwrap_or_default();
         let ip = status::recorded_ip(pod)
             .map(|ip| ip.to_string())
-            .unwrap_or_else(|| HOST_IP.to_string());
+            .unwrap_or_else(|| self.host_ip.clone());
         let containers = pod.spec.as_ref().map(|s| s.containers.clone());
         let hooks = containers.iter().flatten().filter_map(|c| {
             let h = c.lifecycle.as_ref()?.pre_stop.clone()?;

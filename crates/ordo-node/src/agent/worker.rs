@@ -5,7 +5,6 @@
 
 use super::{host_network, Agent, Exit};
 use crate::lifecycle::{self, Record, RestartPolicy, State, Step};
-use crate::node::HOST_IP;
 use crate::probes::{self, Kind, Prober};
 use crate::runtime::ContainerState;
 use crate::status;
@@ -83,13 +82,13 @@ impl PodRun {
         }
     }
 
-    fn status(&self, pod: &Pod) -> k8s_openapi::api::core::v1::PodStatus {
+    fn status(&self, pod: &Pod, host_ip: &str) -> k8s_openapi::api::core::v1::PodStatus {
         let pod_ip = self
             .ip
             .map(|ip| ip.to_string())
-            .or_else(|| self.sandbox_ready.then(|| HOST_IP.to_string()));
+            .or_else(|| self.sandbox_ready.then(|| host_ip.to_string()));
         let at = status::Placement {
-            host_ip: HOST_IP,
+            host_ip,
             pod_ip: pod_ip.as_deref(),
             start_time: &self.start_time,
             sandbox_ready: self.sandbox_ready,
@@ -285,7 +284,7 @@ impl Agent {
             })?)
         };
         if !self.rt.starts_instantly() && run.written.is_none() {
-            let st = status::creating(pod, HOST_IP, &run.start_time, &status::now());
+            let st = status::creating(pod, &self.host_ip, &run.start_time, &status::now());
             self.write_status(pod, json!({ "status": st })).await?;
             run.written = Some(digest(&st));
         }
@@ -317,7 +316,7 @@ impl Agent {
         // A start that just failed waits for its back-off.
         let now = Instant::now();
         backoffs.extend(run.records.iter().filter_map(|r| r.backoff_until(now)));
-        let st = run.status(pod);
+        let st = run.status(pod, &self.host_ip);
         let d = digest(&st);
         if run.written != Some(d) {
             match self.write_status(pod, json!({ "status": st })).await {
@@ -359,7 +358,7 @@ impl Agent {
         let ip = run
             .ip
             .map(|ip| ip.to_string())
-            .unwrap_or_else(|| HOST_IP.to_string());
+            .unwrap_or_else(|| self.host_ip.clone());
         for i in 0..run.records.len() {
             let mut kill: Option<Kind> = None;
             for p in &mut run.probers[i] {
