@@ -8,6 +8,7 @@ command -v runc >/dev/null || need+=(runc)                   # real pods
 command -v curl >/dev/null || need+=(curl)
 command -v ip >/dev/null || need+=(iproute2)             # test clean-up of pod networks
 command -v cc >/dev/null || need+=(build-essential)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)  # the loopback registry of the image pull tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -6,6 +6,7 @@
 //! written once per transition (once in all when the runtime starts pods instantly).
 
 use crate::events::EventSink;
+use crate::image_manager::{self, ImagePullError, PullFailure};
 use crate::ipam::Ipam;
 use crate::node::HOST_IP;
 use crate::runtime::Runtime;
@@ -212,14 +213,14 @@ impl Agent {
                         pod.namespace().unwrap_or_default(),
                         pod.name_any()
                     );
-                    let missing = e
-                        .chain()
-                        .find_map(|c| c.downcast_ref::<crate::image::ImageNotPresent>())
-                        .cloned();
-                    match missing {
-                        Some(m) => {
-                            self.image_pull_failed(&pod, &m, backoff > Duration::from_secs(1))
-                                .await
+                    match image_pull_error(&e) {
+                        Some(p) => {
+                            self.image_pull_failed(&pod, &p, false).await;
+                            if p.failure == PullFailure::ErrImagePull {
+                                // The kubelet backs off before the next pull and says so.
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                self.image_pull_failed(&pod, &p, true).await;
+                            }
                         }
                         None => self.events.pod(
                             &pod,
@@ -291,14 +292,8 @@ impl Agent {
         init: bool,
     ) -> anyhow::Result<StartedInfo> {
         let image = c.image.clone().unwrap_or_default();
-        let info = self.rt.ensure_image(&image).await?;
-        let pulled = if info.already_present {
-            format!("Container image \"{image}\" already present on machine")
-        } else {
-            format!("Successfully pulled image \"{image}\"")
-        };
-        self.events
-            .container(pod, init, &c.name, "Normal", "Pulled", pulled);
+        let info = image_manager::ensure_image_exists(self.rt.as_ref(), &self.events, pod, c, init)
+            .await?;
         let id = self.rt.create_container(pod, c, &info).await?;
         self.events.container(
             pod,
@@ -392,62 +387,71 @@ impl Agent {
         }
     }
 
-    /// An image the node does not have: `ErrImagePull` the first time, `ImagePullBackOff`
-    /// while retrying, in the container's waiting state and in events, as the kubelet reports.
-    async fn image_pull_failed(
-        &self,
-        pod: &Pod,
-        missing: &crate::image::ImageNotPresent,
-        backing_off: bool,
-    ) {
+    /// An image the node could not get: `ErrImagePull` (or `ErrImageNeverPull`) after the pull
+    /// failed, `ImagePullBackOff` while waiting to retry, in the container's waiting state and
+    /// in events, as the kubelet reports.
+    async fn image_pull_failed(&self, pod: &Pod, failed: &ImagePullError, backing_off: bool) {
+        let image = &failed.image;
         let reason = if backing_off {
             "ImagePullBackOff"
         } else {
-            "ErrImagePull"
+            failed.failure.reason()
         };
-        if backing_off {
-            self.events.pod(
+        let message = if backing_off {
+            let back_off = format!("Back-off pulling image \"{image}\"");
+            self.events.container(
                 pod,
+                failed.init,
+                &failed.container,
                 "Normal",
                 "BackOff",
-                format!("Back-off pulling image \"{}\"", missing.image),
+                back_off.clone(),
             );
+            format!("{back_off}: ErrImagePull: {}", failed.message)
         } else {
-            self.events.pod(
-                pod,
-                "Warning",
-                "Failed",
-                format!("Failed to pull image \"{}\": {missing}", missing.image),
-            );
-        }
-        self.events
-            .pod(pod, "Warning", "Failed", format!("Error: {reason}"));
-        let message = if backing_off {
-            format!("Back-off pulling image \"{}\"", missing.image)
-        } else {
-            missing.to_string()
+            failed.message.clone()
         };
-        let statuses: Vec<serde_json::Value> = pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.clone())
-            .unwrap_or_default()
+        self.events.container(
+            pod,
+            failed.init,
+            &failed.container,
+            "Warning",
+            "Failed",
+            format!("Error: {reason}"),
+        );
+        let spec = pod.spec.clone().unwrap_or_default();
+        // The failing container; by image for an image that vanished after its pull.
+        let failing_one = |c: &Container| match failed.container.as_str() {
+            "" => c.image.as_deref() == Some(image.as_str()),
+            name => c.name == name,
+        };
+        let status = |c: &Container, waiting: serde_json::Value| serde_json::json!({"name": c.name, "image": c.image.clone().unwrap_or_default(), "imageID": "", "ready": false, "restartCount": 0, "started": false, "state": {"waiting": waiting}});
+        let failing = serde_json::json!({"reason": reason, "message": message});
+        let mut patch = serde_json::json!({});
+        if failed.init {
+            let inits: Vec<_> = spec
+                .init_containers
+                .iter()
+                .flatten()
+                .map(|c| match failing_one(c) {
+                    true => status(c, failing.clone()),
+                    false => status(c, serde_json::json!({"reason": "PodInitializing"})),
+                })
+                .collect();
+            patch["initContainerStatuses"] = inits.into();
+        }
+        let apps: Vec<_> = spec
+            .containers
             .iter()
-            .map(|c| {
-                let image = c.image.clone().unwrap_or_default();
-                let waiting = if image == missing.image {
-                    serde_json::json!({"reason": reason, "message": message})
-                } else {
-                    serde_json::json!({"reason": "ContainerCreating"})
-                };
-                serde_json::json!({"name": c.name, "image": image, "imageID": "", "ready": false, "restartCount": 0, "started": false, "state": {"waiting": waiting}})
+            .map(|c| match !failed.init && failing_one(c) {
+                true => status(c, failing.clone()),
+                false if failed.init => status(c, serde_json::json!({"reason": "PodInitializing"})),
+                false => status(c, serde_json::json!({"reason": "ContainerCreating"})),
             })
             .collect();
+        patch["containerStatuses"] = apps.into();
         if let Err(e) = self
-            .write_status(
-                pod,
-                serde_json::json!({"status": {"containerStatuses": statuses}}),
-            )
+            .write_status(pod, serde_json::json!({ "status": patch }))
             .await
         {
             tracing::debug!("{e:#}");
@@ -477,6 +481,23 @@ impl Agent {
             Err(e) => Err(anyhow::Error::new(e).context("writing pod status")),
         }
     }
+}
+
+/// The image pull failure in an error's chain; an image that vanished between the pull and the
+/// container's creation counts as a failed pull.
+fn image_pull_error(e: &anyhow::Error) -> Option<ImagePullError> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<ImagePullError>().cloned().or_else(|| {
+            c.downcast_ref::<crate::image::ImageNotPresent>()
+                .map(|m| ImagePullError {
+                    image: m.image.clone(),
+                    container: String::new(),
+                    init: false,
+                    failure: PullFailure::ErrImagePull,
+                    message: m.to_string(),
+                })
+        })
+    })
 }
 
 fn host_network(pod: &Pod) -> bool {

@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod events;
 pub mod image;
+pub mod image_manager;
 pub mod ipam;
 pub mod network;
 pub mod node;
@@ -43,6 +44,8 @@ pub struct AgentConfig {
     pub stop_pods_on_exit: bool,
     /// Bearer token the API server presents to the agent's logs/exec endpoint.
     pub token: String,
+    /// Registries (`HOST:PORT`) pulled from over plain HTTP besides loopback ones.
+    pub insecure_registries: Vec<String>,
 }
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
@@ -53,6 +56,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         RuntimeKind::Runc => {
             let mut rc = runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge);
             rc.dns.nameserver = cfg.cluster_dns;
+            rc.registries.insecure = cfg.insecure_registries.clone();
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
                     .await?

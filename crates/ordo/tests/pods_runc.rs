@@ -7,169 +7,10 @@
 //! share the bridge, the pod CIDR and the service route.
 
 mod common;
+use common::real_pods::{curl, leftovers, with_real_pods, BRIDGE};
 use common::Server;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-const BRIDGE: &str = "ordoe2e0";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn can_run() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    let runc = Command::new("runc")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !root || !runc {
-        eprintln!("skipping: needs root and runc (root={root}, runc={runc})");
-    }
-    root && runc
-}
-
-/// A server (with extra flags) whose node has the test images waiting in its import folder.
-fn runc_server_with(extra: &[&str]) -> Server {
-    let images = repo().join("target/test-images");
-    let st = Command::new("bash")
-        .arg(repo().join("images/build.sh"))
-        .arg(&images)
-        .status()
-        .unwrap();
-    assert!(st.success(), "images/build.sh failed");
-    let dir = tempfile::tempdir().unwrap();
-    let import = dir.path().join("images/import");
-    std::fs::create_dir_all(&import).unwrap();
-    for a in ["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"] {
-        std::fs::copy(images.join(a), import.join(a)).unwrap();
-    }
-    let mut flags = vec!["--bridge", BRIDGE];
-    flags.extend_from_slice(extra);
-    Server::start_runc_in(dir, &flags)
-}
-
-fn curl(url: &str) -> Option<String> {
-    let out = Command::new("curl")
-        .args(["-sf", "--max-time", "2", url])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// What the node left on the host: namespaces, the bridge, mounts under the data dir.
-fn leftovers(data: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/run/netns") {
-        out.extend(
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.starts_with(&format!("{BRIDGE}-"))),
-        );
-    }
-    if Path::new(&format!("/sys/class/net/{BRIDGE}")).exists() {
-        out.push(format!("bridge {BRIDGE}"));
-    }
-    let d = data.to_string_lossy().to_string();
-    out.extend(
-        std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap()
-            .lines()
-            .filter(|l| l.contains(&d))
-            .map(str::to_string),
-    );
-    out
-}
-
-/// Best-effort removal of everything a failed test may have left (containers by their runc
-/// ids, mounts, namespaces, the bridge, ip_forward), after the server stopped.
-fn force_cleanup(data: &Path) {
-    let root = data.join("runc");
-    if let Ok(out) = Command::new("runc")
-        .arg("--root")
-        .arg(&root)
-        .args(["list", "-q"])
-        .output()
-    {
-        for id in String::from_utf8_lossy(&out.stdout).lines() {
-            let _ = Command::new("runc")
-                .arg("--root")
-                .arg(&root)
-                .args(["delete", "--force", id])
-                .status();
-        }
-    }
-    let d = data.to_string_lossy().to_string();
-    for l in std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains(&d))
-    {
-        if let Some(mp) = l.split(' ').nth(4) {
-            let _ = Command::new("umount").args(["-l", mp]).status();
-        }
-    }
-    if let Ok(rd) = std::fs::read_dir("/run/netns") {
-        for e in rd.filter_map(|e| e.ok()).filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{BRIDGE}-"))
-        }) {
-            let _ = Command::new("ip")
-                .args(["netns", "delete", &e.file_name().to_string_lossy()])
-                .status();
-        }
-    }
-    let _ = Command::new("ip").args(["link", "delete", BRIDGE]).status();
-    let _ = Command::new("ip")
-        .args(["route", "delete", "unreachable", "10.96.0.0/12"])
-        .status();
-    if let Ok(v) = std::fs::read_to_string(data.join("network/ip_forward.orig")) {
-        let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", v.trim());
-    }
-}
-
-/// Runs `scenario` on a fresh runc server (with `extra` flags) under the real-pods lock. The
-/// server is stopped afterwards; on failure its log is printed and the host force-cleaned while
-/// the data dir (which the clean-up reads) still exists. Returns the data dir's path and the
-/// lock, or None when the machine cannot run real pods.
-fn with_real_pods(
-    extra: &[&str],
-    scenario: impl FnOnce(&mut Option<Server>),
-) -> Option<(PathBuf, std::fs::File)> {
-    if !can_run() {
-        return None;
-    }
-    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
-    lock.lock().unwrap();
-    let s = runc_server_with(extra);
-    let data = s.data_dir().to_path_buf();
-    let mut server = Some(s);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&mut server)));
-    let mut stopped = server.take();
-    if let Some(s) = stopped.as_mut() {
-        s.stop();
-        if r.is_err() {
-            eprintln!("server log tail:\n{}", common::tail(&s.log()));
-        }
-    }
-    if r.is_err() {
-        force_cleanup(&data);
-    }
-    drop(stopped);
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
-    Some((data, lock))
-}
 
 #[test]
 fn nginx_pod_runs_and_serves_its_page_on_the_pod_ip() {
@@ -291,8 +132,9 @@ fn scenario(server: &mut Option<Server>) {
         .unwrap()
         .contains("nginx 1.25.4"));
 
-    // An image the node does not have: the pod says why and stays pending.
-    s.ok(&["run", "missing", "--image=nginx:9.9"]);
+    // An image the node does not have and cannot pull (nothing listens on loopback port 9):
+    // the pod says why and stays pending. (`registry.rs` covers pulls and their statuses.)
+    s.ok(&["run", "missing", "--image=127.0.0.1:9/nginx:9.9"]);
     s.eventually(30, "an event about the missing image", || {
         s.ok(&[
             "get",
@@ -300,7 +142,7 @@ fn scenario(server: &mut Option<Server>) {
             "--field-selector",
             "involvedObject.name=missing",
         ])
-        .contains("not present on node and pulling is not available")
+        .contains("Failed to pull image \"127.0.0.1:9/nginx:9.9\"")
     });
     s.eventually(30, "STATUS ErrImagePull or ImagePullBackOff", || {
         let row = common::table(&s.ok(&["get", "pod", "missing", "--no-headers"]));
