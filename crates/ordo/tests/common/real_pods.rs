@@ -28,8 +28,12 @@ pub fn can_run() -> bool {
     root && runc
 }
 
-/// A server (with extra flags) whose node has the test images waiting in its import folder.
-pub fn runc_server_with(extra: &[&str]) -> Server {
+/// The archives `images/build.sh` builds.
+pub const TEST_IMAGES: &[&str] = &["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"];
+
+/// A runc server (with `extra` flags) whose node has the `archives` of the test images waiting
+/// in its import folder.
+pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
     let images = repo().join("target/test-images");
     let st = Command::new("bash")
         .arg(repo().join("images/build.sh"))
@@ -40,7 +44,7 @@ pub fn runc_server_with(extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let import = dir.path().join("images/import");
     std::fs::create_dir_all(&import).unwrap();
-    for a in ["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"] {
+    for a in archives {
         std::fs::copy(images.join(a), import.join(a)).unwrap();
     }
     let mut flags = vec!["--bridge", BRIDGE];
@@ -138,12 +142,21 @@ pub fn with_real_pods(
     extra: &[&str],
     scenario: impl FnOnce(&mut Option<Server>),
 ) -> Option<(PathBuf, std::fs::File)> {
+    with_real_pods_importing(TEST_IMAGES, extra, scenario)
+}
+
+/// [`with_real_pods`] with only the given test image `archives` imported on the node.
+pub fn with_real_pods_importing(
+    archives: &[&str],
+    extra: &[&str],
+    scenario: impl FnOnce(&mut Option<Server>),
+) -> Option<(PathBuf, std::fs::File)> {
     if !can_run() {
         return None;
     }
     let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
     lock.lock().unwrap();
-    let s = runc_server_with(extra);
+    let s = runc_server_with(archives, extra);
     let data = s.data_dir().to_path_buf();
     let mut server = Some(s);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&mut server)));
