@@ -41,7 +41,7 @@ enum Command {
     Server(Box<ServerArgs>),
     /// Run a node agent alone, joining the cluster of the API server at `--server`.
     Agent(Box<AgentArgs>),
-    /// Manage the node's images (import archives, pull from registries, list).
+    /// Manage the node's images (import archives, pull from and push to registries, list).
     #[command(subcommand)]
     Image(ImageCommand),
 }
@@ -99,6 +99,18 @@ enum ImageCommand {
         /// Image references (`127.0.0.1:5000/busybox:1.28`, `nginx:1.25.4`).
         #[arg(required = true)]
         references: Vec<String>,
+        /// A registry (`HOST:PORT`) reached over plain HTTP; repeatable (loopback ones always are).
+        #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+        insecure_registries: Vec<String>,
+        #[arg(long, default_value = "/var/lib/ordo", env = "ORDO_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Push an image of the node's image store to a registry.
+    Push {
+        /// The image in the store (`busybox:1.28`).
+        image: String,
+        /// Where to push it (`127.0.0.1:5000/busybox:1.28`).
+        target: String,
         /// A registry (`HOST:PORT`) reached over plain HTTP; repeatable (loopback ones always are).
         #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
         insecure_registries: Vec<String>,
@@ -215,23 +227,21 @@ fn image(cmd: ImageCommand) -> Result<()> {
             insecure_registries,
             data_dir,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(
-                    std::env::var("ORDO_LOG").unwrap_or_else(|_| "info".into()),
-                ))
-                .with_writer(std::io::stderr)
-                .init();
-            let store = Arc::new(ordo_node::image::ImageStore::open(&data_dir)?);
-            let registries = ordo_node::image::registry::RegistryConfig {
-                insecure: insecure_registries,
-            };
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let (store, registries, rt) = registry_session(&data_dir, insecure_registries)?;
             for r in references {
                 let p = rt.block_on(store.pull(&r, &registries))?;
                 println!("pulled {} {} ({} bytes)", p.reference, p.digest, p.size);
             }
+        }
+        ImageCommand::Push {
+            image,
+            target,
+            insecure_registries,
+            data_dir,
+        } => {
+            let (store, registries, rt) = registry_session(&data_dir, insecure_registries)?;
+            let digest = rt.block_on(store.push(&image, &target, &registries))?;
+            println!("pushed {target} {digest}");
         }
         ImageCommand::Ls { data_dir } => {
             let store = ordo_node::image::ImageStore::open(&data_dir)?;
@@ -248,6 +258,33 @@ fn image(cmd: ImageCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `ordo image pull|push` need: logs on stderr, the store, the registry settings and a
+/// tokio runtime.
+fn registry_session(
+    data_dir: &std::path::Path,
+    insecure: Vec<String>,
+) -> Result<(
+    Arc<ordo_node::image::ImageStore>,
+    ordo_node::image::registry::RegistryConfig,
+    tokio::runtime::Runtime,
+)> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("ORDO_LOG").unwrap_or_else(|_| "info".into()),
+        ))
+        .with_writer(std::io::stderr)
+        .init();
+    let store = Arc::new(ordo_node::image::ImageStore::open(data_dir)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok((
+        store,
+        ordo_node::image::registry::RegistryConfig { insecure },
+        rt,
+    ))
 }
 
 async fn open_store(args: &ServerArgs) -> Result<Arc<dyn Store>> {

@@ -165,7 +165,7 @@ fn scenario(server: &mut Option<Server>) {
     s.eventually(30, "the pull failure in kubectl describe", || {
         let d = s.ok(&["describe", "pod", "missing"]);
         d.contains(&format!("Failed to pull image \"{missing}\": "))
-            && d.contains("manifest unknown")
+            && d.contains(&format!("{missing}: not found"))
             && d.contains("Error: ErrImagePull")
             && d.contains(&format!("Back-off pulling image \"{missing}\""))
             && d.contains("Error: ImagePullBackOff")

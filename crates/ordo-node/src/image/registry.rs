@@ -117,6 +117,7 @@ impl ImageStore {
         let (body, digest) = client
             .pull_manifest_raw(&r, &auth, MANIFEST_TYPES)
             .await
+            .map_err(|e| not_found(e, norm))
             .with_context(|| format!("failed to resolve reference \"{norm}\""))?;
         check_digest(&body, &digest)?;
         let (body, digest) = if is_index(&body)? {
@@ -290,6 +291,23 @@ impl ImageStore {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
         result
+    }
+}
+
+/// containerd's `<ref>: not found` for a registry's "manifest unknown" / "name unknown".
+fn not_found(e: oci_client::errors::OciDistributionError, norm: &str) -> anyhow::Error {
+    use oci_client::errors::{OciDistributionError as E, OciErrorCode as C};
+    match &e {
+        E::RegistryError { envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|x| matches!(x.code, C::ManifestUnknown | C::NameUnknown)) =>
+        {
+            anyhow::anyhow!("{norm}: not found")
+        }
+        E::ImageManifestNotFoundError(_) => anyhow::anyhow!("{norm}: not found"),
+        _ => e.into(),
     }
 }
 
