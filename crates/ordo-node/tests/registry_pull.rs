@@ -150,3 +150,63 @@ fn a_registry_that_is_not_there_fails_the_pull() {
     );
     assert!(store.list().unwrap().is_empty());
 }
+
+#[test]
+fn an_image_index_resolves_to_linux_amd64() {
+    let images = build_images();
+    let registry = support::LocalRegistry::start();
+    // Two single-platform images in one repository; an index names nginx as linux/arm64
+    // (listed first) and busybox as linux/amd64.
+    let busybox = registry.push_archive(
+        &images.join("busybox-1.28.tar"),
+        "busybox:1.28",
+        "multi:busybox",
+    );
+    let nginx = registry.push_archive(
+        &images.join("nginx-1.25.4.tar"),
+        "nginx:1.25.4",
+        "multi:nginx",
+    );
+    // The manifests' sizes, from an import of the same archives.
+    let scratch = tempfile::tempdir().unwrap();
+    let local = ImageStore::open(scratch.path()).unwrap();
+    for a in ["busybox-1.28.tar", "nginx-1.25.4.tar"] {
+        local.import(&images.join(a)).unwrap();
+    }
+    let blobs = scratch.path().join("images/blobs/sha256");
+    let size = |d: &str| std::fs::metadata(blobs.join(&d[7..])).unwrap().len();
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": nginx, "size": size(&nginx),
+             "platform": {"os": "linux", "architecture": "arm64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": busybox, "size": size(&busybox),
+             "platform": {"os": "linux", "architecture": "amd64"}},
+        ]
+    }))
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let multi = format!("{}/multi:1", registry.addr);
+    let client = oci_client::Client::new(oci_client::client::ClientConfig {
+        protocol: oci_client::client::ClientProtocol::Http,
+        ..Default::default()
+    });
+    rt.block_on(client.push_manifest_raw(
+        &multi.parse().unwrap(),
+        index,
+        "application/vnd.oci.image.index.v1+json".parse().unwrap(),
+    ))
+    .unwrap_or_else(|e| panic!("pushing the index: {e}\n{}", registry.log()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(ImageStore::open(dir.path()).unwrap());
+    let pulled = rt
+        .block_on(store.pull(&multi, &RegistryConfig::default()))
+        .unwrap();
+    assert_eq!(pulled.digest, busybox, "the linux/amd64 manifest");
+    let img = store.resolve(&multi).unwrap().unwrap();
+    assert!(img.layers[0].join("bin/busybox").is_file());
+    // Only busybox's blobs were fetched, not nginx's.
+    assert_eq!(pulled.fetched, pulled.size);
+}
