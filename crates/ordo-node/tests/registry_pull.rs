@@ -3,7 +3,6 @@
 //! exactly as an import of the same archive does (manifest digest, image ID, layers, config).
 //! A second pull fetches nothing; a missing tag fails with the registry's answer.
 
-#[path = "support/registry.rs"]
 mod support;
 
 use ordo_node::image::registry::RegistryConfig;
@@ -11,22 +10,7 @@ use ordo_node::image::ImageStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The test archives of `images/build.sh` (built from Debian packages, cached).
-fn build_images() -> PathBuf {
-    let out = repo().join("target/test-images");
-    let st = std::process::Command::new("bash")
-        .arg(repo().join("images/build.sh"))
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success(), "images/build.sh failed");
-    out
-}
+use support::build_images;
 
 /// Every file under `dir` with its size, relative and sorted.
 fn tree(dir: &Path) -> Vec<(String, u64)> {
@@ -50,7 +34,7 @@ fn tree(dir: &Path) -> Vec<(String, u64)> {
 #[test]
 fn pulls_from_a_loopback_registry_like_an_import() {
     let archive = build_images().join("busybox-1.28.tar");
-    let registry = support::LocalRegistry::start();
+    let registry = support::registry::LocalRegistry::start();
     let pushed = registry.push_archive(&archive, "busybox:1.28", "busybox:1.28");
     let remote = format!("{}/busybox:1.28", registry.addr);
 
@@ -154,7 +138,7 @@ fn a_registry_that_is_not_there_fails_the_pull() {
 #[test]
 fn an_image_index_resolves_to_linux_amd64() {
     let images = build_images();
-    let registry = support::LocalRegistry::start();
+    let registry = support::registry::LocalRegistry::start();
     // Two single-platform images in one repository; an index names nginx as linux/arm64
     // (listed first) and busybox as linux/amd64.
     let busybox = registry.push_archive(
