@@ -14,4 +14,10 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+  # The tests start their own registry on loopback; the package's service (port 5000 on every
+  # interface) is not wanted where systemd would start it.
+  if [[ " ${need[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null \
+      && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
 fi
