@@ -347,6 +347,25 @@ mod tests {
         assert!(!c.plain_http("10.0.0.1:5000"));
     }
 
+    /// The HTTPS client builds (rustls with ring, webpki roots) and fails cleanly where nothing
+    /// listens (loopback port 9).
+    #[tokio::test]
+    async fn https_client_fails_cleanly() {
+        let client = Client::new(ClientConfig {
+            protocol: ClientProtocol::Https,
+            ..Default::default()
+        });
+        let r: Reference = "127.0.0.1:9/app:1".parse().unwrap();
+        let err = client
+            .pull_manifest_raw(&r, &RegistryAuth::Anonymous, MANIFEST_TYPES)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:?}").contains("https://127.0.0.1:9/v2/"),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn index_detection() {
         assert!(is_index(br#"{"schemaVersion":2,"manifests":[]}"#).unwrap());
