@@ -187,16 +187,40 @@ fn scenario(server: &mut Option<Server>) {
     assert!(ev.contains("Failed|Error: ErrImageNeverPull\n"), "{ev}");
     assert!(!ev.contains("Pulling|"), "{ev}");
 
-    s.ok(&[
-        "delete",
+    // An init container's image: `Init:` in STATUS, the app container waits.
+    s.apply(&format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: init-missing}}\nspec:\n  initContainers:\n  - {{name: setup, image: \"{addr}/busybox:8.8\"}}\n  containers:\n  - {{name: app, image: \"{image}\"}}\n"
+    ));
+    s.eventually(
+        60,
+        "STATUS Init:ErrImagePull or Init:ImagePullBackOff",
+        || {
+            matches!(
+                status_column(s, "init-missing").as_str(),
+                "Init:ErrImagePull" | "Init:ImagePullBackOff"
+            )
+        },
+    );
+    let waiting = s.ok(&[
+        "get",
         "pod",
+        "init-missing",
+        "-o",
+        "jsonpath={.status.initContainerStatuses[0].name} {.status.containerStatuses[0].state.waiting.reason}",
+    ]);
+    assert_eq!(waiting, "setup PodInitializing");
+
+    let pods = [
         "pulled",
         "cached",
         "again",
         "missing",
         "never",
-        "--wait=true",
-    ]);
+        "init-missing",
+    ];
+    let mut delete = vec!["delete", "pod", "--grace-period=1", "--wait=true"];
+    delete.extend_from_slice(&pods);
+    s.ok(&delete);
     s.eventually(30, "the node to clean up", || {
         leftovers(s.data_dir()).is_empty()
     });
