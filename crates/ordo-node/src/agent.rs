@@ -213,7 +213,7 @@ impl Agent {
                         pod.namespace().unwrap_or_default(),
                         pod.name_any()
                     );
-                    match image_pull_error(&e) {
+                    match image_manager::pull_error_in(&e) {
                         Some(p) => {
                             self.image_pull_failed(&pod, &p, false).await;
                             if p.failure == PullFailure::ErrImagePull {
@@ -387,73 +387,11 @@ impl Agent {
         }
     }
 
-    /// An image the node could not get: `ErrImagePull` (or `ErrImageNeverPull`) after the pull
-    /// failed, `ImagePullBackOff` while waiting to retry, in the container's waiting state and
-    /// in events, as the kubelet reports.
+    /// An image the node could not get: the kubelet's events and the container's waiting
+    /// state (see [`image_manager::report_failure`]).
     async fn image_pull_failed(&self, pod: &Pod, failed: &ImagePullError, backing_off: bool) {
-        let image = &failed.image;
-        let reason = if backing_off {
-            "ImagePullBackOff"
-        } else {
-            failed.failure.reason()
-        };
-        let message = if backing_off {
-            let back_off = format!("Back-off pulling image \"{image}\"");
-            self.events.container(
-                pod,
-                failed.init,
-                &failed.container,
-                "Normal",
-                "BackOff",
-                back_off.clone(),
-            );
-            format!("{back_off}: ErrImagePull: {}", failed.message)
-        } else {
-            failed.message.clone()
-        };
-        self.events.container(
-            pod,
-            failed.init,
-            &failed.container,
-            "Warning",
-            "Failed",
-            format!("Error: {reason}"),
-        );
-        let spec = pod.spec.clone().unwrap_or_default();
-        // The failing container; by image for an image that vanished after its pull.
-        let failing_one = |c: &Container| match failed.container.as_str() {
-            "" => c.image.as_deref() == Some(image.as_str()),
-            name => c.name == name,
-        };
-        let status = |c: &Container, waiting: serde_json::Value| serde_json::json!({"name": c.name, "image": c.image.clone().unwrap_or_default(), "imageID": "", "ready": false, "restartCount": 0, "started": false, "state": {"waiting": waiting}});
-        let failing = serde_json::json!({"reason": reason, "message": message});
-        let mut patch = serde_json::json!({});
-        if failed.init {
-            let inits: Vec<_> = spec
-                .init_containers
-                .iter()
-                .flatten()
-                .map(|c| match failing_one(c) {
-                    true => status(c, failing.clone()),
-                    false => status(c, serde_json::json!({"reason": "PodInitializing"})),
-                })
-                .collect();
-            patch["initContainerStatuses"] = inits.into();
-        }
-        let apps: Vec<_> = spec
-            .containers
-            .iter()
-            .map(|c| match !failed.init && failing_one(c) {
-                true => status(c, failing.clone()),
-                false if failed.init => status(c, serde_json::json!({"reason": "PodInitializing"})),
-                false => status(c, serde_json::json!({"reason": "ContainerCreating"})),
-            })
-            .collect();
-        patch["containerStatuses"] = apps.into();
-        if let Err(e) = self
-            .write_status(pod, serde_json::json!({ "status": patch }))
-            .await
-        {
+        let patch = image_manager::report_failure(&self.events, pod, failed, backing_off);
+        if let Err(e) = self.write_status(pod, patch).await {
             tracing::debug!("{e:#}");
         }
     }
@@ -481,23 +419,6 @@ impl Agent {
             Err(e) => Err(anyhow::Error::new(e).context("writing pod status")),
         }
     }
-}
-
-/// The image pull failure in an error's chain; an image that vanished between the pull and the
-/// container's creation counts as a failed pull.
-fn image_pull_error(e: &anyhow::Error) -> Option<ImagePullError> {
-    e.chain().find_map(|c| {
-        c.downcast_ref::<ImagePullError>().cloned().or_else(|| {
-            c.downcast_ref::<crate::image::ImageNotPresent>()
-                .map(|m| ImagePullError {
-                    image: m.image.clone(),
-                    container: String::new(),
-                    init: false,
-                    failure: PullFailure::ErrImagePull,
-                    message: m.to_string(),
-                })
-        })
-    })
 }
 
 fn host_network(pod: &Pod) -> bool {

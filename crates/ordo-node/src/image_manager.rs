@@ -141,6 +141,104 @@ pub async fn ensure_image_exists(
     }
 }
 
+/// The image pull failure in an error's chain; an image that vanished between the pull and the
+/// container's creation ([`ImageNotPresent`]) counts as a failed pull.
+pub fn pull_error_in(e: &anyhow::Error) -> Option<ImagePullError> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<ImagePullError>().cloned().or_else(|| {
+            c.downcast_ref::<ImageNotPresent>().map(|m| ImagePullError {
+                image: m.image.clone(),
+                container: String::new(),
+                init: false,
+                failure: PullFailure::ErrImagePull,
+                message: m.to_string(),
+            })
+        })
+    })
+}
+
+/// Records the kubelet's events for a failed pull (`Failed` "Error: ErrImagePull" /
+/// "Error: ErrImageNeverPull", or while backing off `BackOff` "Back-off pulling image" and
+/// `Failed` "Error: ImagePullBackOff") and returns the pod status patch that shows it.
+pub fn report_failure(
+    events: &EventSink,
+    pod: &Pod,
+    failed: &ImagePullError,
+    backing_off: bool,
+) -> serde_json::Value {
+    let event = |ty: &str, reason: &str, msg: String| {
+        events.container(pod, failed.init, &failed.container, ty, reason, msg);
+    };
+    if backing_off {
+        event(
+            "Normal",
+            "BackOff",
+            format!("Back-off pulling image \"{}\"", failed.image),
+        );
+    }
+    let (reason, _) = waiting_state(failed, backing_off);
+    event("Warning", "Failed", format!("Error: {reason}"));
+    status_patch(pod, failed, backing_off)
+}
+
+/// The failing container's waiting (reason, message).
+fn waiting_state(failed: &ImagePullError, backing_off: bool) -> (&'static str, String) {
+    if backing_off {
+        (
+            "ImagePullBackOff",
+            format!(
+                "Back-off pulling image \"{}\": ErrImagePull: {}",
+                failed.image, failed.message
+            ),
+        )
+    } else {
+        (failed.failure.reason(), failed.message.clone())
+    }
+}
+
+/// The status merge patch of a pod whose container could not get its image: that container
+/// waits with the pull's reason, the others with `ContainerCreating` (`PodInitializing` when an
+/// init container failed).
+pub fn status_patch(pod: &Pod, failed: &ImagePullError, backing_off: bool) -> serde_json::Value {
+    let (reason, message) = waiting_state(failed, backing_off);
+    let spec = pod.spec.clone().unwrap_or_default();
+    // The failing container; by image for an image that vanished after its pull.
+    let failing_one = |c: &Container| match failed.container.as_str() {
+        "" => c.image.as_deref() == Some(failed.image.as_str()),
+        name => c.name == name,
+    };
+    let status = |c: &Container, waiting: serde_json::Value| {
+        serde_json::json!({"name": c.name, "image": c.image.clone().unwrap_or_default(), "imageID": "",
+            "ready": false, "restartCount": 0, "started": false, "state": {"waiting": waiting}})
+    };
+    let failing = serde_json::json!({"reason": reason, "message": message});
+    let initializing = serde_json::json!({"reason": "PodInitializing"});
+    let mut patch = serde_json::json!({});
+    if failed.init {
+        let inits: Vec<_> = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .map(|c| match failing_one(c) {
+                true => status(c, failing.clone()),
+                false => status(c, initializing.clone()),
+            })
+            .collect();
+        patch["initContainerStatuses"] = inits.into();
+    }
+    let apps: Vec<_> = spec
+        .containers
+        .iter()
+        .map(|c| match (failed.init, failing_one(c)) {
+            (false, true) => status(c, failing.clone()),
+            (true, _) => status(c, initializing.clone()),
+            (false, false) => status(c, serde_json::json!({"reason": "ContainerCreating"})),
+        })
+        .collect();
+    patch["containerStatuses"] = apps.into();
+    serde_json::json!({ "status": patch })
+}
+
 /// A duration as Go's `time.Duration.String()` prints it after truncation to milliseconds
 /// (`523ms`, `1.2s`, `1m2.5s`).
 pub fn go_duration(d: Duration) -> String {
@@ -183,6 +281,53 @@ mod tests {
         assert_eq!(go_duration(ms(62_500)), "1m2.5s");
         assert_eq!(go_duration(ms(3_600_001)), "1h0m0.001s");
         assert_eq!(go_duration(Duration::from_micros(1_234_567)), "1.234s");
+    }
+
+    #[test]
+    fn status_patch_marks_the_failing_container() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"initContainers": [{"name": "setup", "image": "x:1"}],
+                     "containers": [{"name": "a", "image": "r:5000/a:1"}, {"name": "b", "image": "b:1"}]}
+        }))
+        .unwrap();
+        let failed = ImagePullError {
+            image: "r:5000/a:1".into(),
+            container: "a".into(),
+            init: false,
+            failure: PullFailure::ErrImagePull,
+            message: "failed to pull and unpack image: not found".into(),
+        };
+        let p = status_patch(&pod, &failed, false);
+        let w = |p: &serde_json::Value, list: &str, i: usize| {
+            p["status"][list][i]["state"]["waiting"].clone()
+        };
+        assert_eq!(w(&p, "containerStatuses", 0)["reason"], "ErrImagePull");
+        assert_eq!(
+            w(&p, "containerStatuses", 0)["message"],
+            "failed to pull and unpack image: not found"
+        );
+        assert_eq!(w(&p, "containerStatuses", 1)["reason"], "ContainerCreating");
+        assert!(p["status"].get("initContainerStatuses").is_none());
+        let p = status_patch(&pod, &failed, true);
+        assert_eq!(w(&p, "containerStatuses", 0)["reason"], "ImagePullBackOff");
+        assert_eq!(
+            w(&p, "containerStatuses", 0)["message"],
+            "Back-off pulling image \"r:5000/a:1\": ErrImagePull: failed to pull and unpack image: not found"
+        );
+        let init = ImagePullError {
+            container: "setup".into(),
+            init: true,
+            failure: PullFailure::ErrImageNeverPull,
+            ..failed
+        };
+        let p = status_patch(&pod, &init, false);
+        assert_eq!(
+            w(&p, "initContainerStatuses", 0)["reason"],
+            "ErrImageNeverPull"
+        );
+        assert_eq!(w(&p, "containerStatuses", 0)["reason"], "PodInitializing");
+        assert_eq!(w(&p, "containerStatuses", 1)["reason"], "PodInitializing");
     }
 
     #[test]
