@@ -8,9 +8,16 @@ command -v runc >/dev/null || need+=(runc)                   # real pods
 command -v curl >/dev/null || need+=(curl)
 command -v ip >/dev/null || need+=(iproute2)             # test clean-up of pod networks
 command -v cc >/dev/null || need+=(build-essential)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)  # the loopback registry of the image pull tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+  # The tests start their own registry on loopback; the package's service (port 5000 on every
+  # interface) is not wanted where systemd would start it.
+  if [[ " ${need[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null \
+      && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
 fi

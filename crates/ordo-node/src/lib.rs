@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod events;
 pub mod image;
+pub mod image_manager;
 pub mod ipam;
 pub mod lifecycle;
 pub mod network;
@@ -49,6 +50,8 @@ pub struct AgentConfig {
     /// The node's address: its `InternalIP`, pods' `hostIP`, where the logs/exec endpoint
     /// listens (the API server must reach it there).
     pub node_ip: std::net::IpAddr,
+    /// Registries (`HOST:PORT`) pulled from over plain HTTP besides loopback ones.
+    pub insecure_registries: Vec<String>,
 }
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
@@ -60,6 +63,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
             let mut rc = runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge);
             rc.host_ip = cfg.node_ip.to_string();
             rc.dns.nameserver = cfg.cluster_dns;
+            rc.registries.insecure = cfg.insecure_registries.clone();
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
                     .await?

@@ -41,7 +41,7 @@ enum Command {
     Server(Box<ServerArgs>),
     /// Run a node agent alone, joining the cluster of the API server at `--server`.
     Agent(Box<AgentArgs>),
-    /// Manage the node's images (import archives, list).
+    /// Manage the node's images (import archives, pull from and push to registries, list).
     #[command(subcommand)]
     Image(ImageCommand),
 }
@@ -79,6 +79,10 @@ struct AgentArgs {
     /// Simulated runtime: milliseconds from pod start to Running and Ready.
     #[arg(long, default_value_t = 0)]
     sim_start_delay_ms: u64,
+    /// A registry (`HOST:PORT`) pulled from over plain HTTP; repeatable. Loopback registries
+    /// (`localhost:5000`, `127.0.0.1:PORT`) always are.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+    insecure_registries: Vec<String>,
     /// Log filter (tracing EnvFilter syntax).
     #[arg(long, default_value = "info", env = "ORDO_LOG")]
     log: String,
@@ -91,6 +95,29 @@ enum ImageCommand {
         /// Archives (.tar or .tar.gz).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[arg(long, default_value = "/var/lib/ordo", env = "ORDO_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Pull images from their registries (OCI distribution) into the node's image store.
+    Pull {
+        /// Image references (`127.0.0.1:5000/busybox:1.28`, `nginx:1.25.4`).
+        #[arg(required = true)]
+        references: Vec<String>,
+        /// A registry (`HOST:PORT`) reached over plain HTTP; repeatable (loopback ones always are).
+        #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+        insecure_registries: Vec<String>,
+        #[arg(long, default_value = "/var/lib/ordo", env = "ORDO_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Push an image of the node's image store to a registry.
+    Push {
+        /// The image in the store (`busybox:1.28`).
+        image: String,
+        /// Where to push it (`127.0.0.1:5000/busybox:1.28`).
+        target: String,
+        /// A registry (`HOST:PORT`) reached over plain HTTP; repeatable (loopback ones always are).
+        #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+        insecure_registries: Vec<String>,
         #[arg(long, default_value = "/var/lib/ordo", env = "ORDO_DATA_DIR")]
         data_dir: PathBuf,
     },
@@ -157,6 +184,10 @@ struct ServerArgs {
     /// Serve the API only: no controllers, scheduler or node agent.
     #[arg(long)]
     api_only: bool,
+    /// A registry (`HOST:PORT`) pulled from over plain HTTP; repeatable. Loopback registries
+    /// (`localhost:5000`, `127.0.0.1:PORT`) always are.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+    insecure_registries: Vec<String>,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ordo_apiserver=debug`.
     #[arg(long, default_value = "info", env = "ORDO_LOG")]
     log: String,
@@ -199,6 +230,27 @@ fn image(cmd: ImageCommand) -> Result<()> {
                 }
             }
         }
+        ImageCommand::Pull {
+            references,
+            insecure_registries,
+            data_dir,
+        } => {
+            let (store, registries, rt) = registry_session(&data_dir, insecure_registries)?;
+            for r in references {
+                let p = rt.block_on(store.pull(&r, &registries))?;
+                println!("pulled {} {} ({} bytes)", p.reference, p.digest, p.size);
+            }
+        }
+        ImageCommand::Push {
+            image,
+            target,
+            insecure_registries,
+            data_dir,
+        } => {
+            let (store, registries, rt) = registry_session(&data_dir, insecure_registries)?;
+            let digest = rt.block_on(store.push(&image, &target, &registries))?;
+            println!("pushed {target} {digest}");
+        }
         ImageCommand::Ls { data_dir } => {
             let store = ordo_node::image::ImageStore::open(&data_dir)?;
             println!("{:<50} {:<20} {:>10}", "IMAGE", "DIGEST", "SIZE");
@@ -214,6 +266,33 @@ fn image(cmd: ImageCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `ordo image pull|push` need: logs on stderr, the store, the registry settings and a
+/// tokio runtime.
+fn registry_session(
+    data_dir: &std::path::Path,
+    insecure: Vec<String>,
+) -> Result<(
+    Arc<ordo_node::image::ImageStore>,
+    ordo_node::image::registry::RegistryConfig,
+    tokio::runtime::Runtime,
+)> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("ORDO_LOG").unwrap_or_else(|_| "info".into()),
+        ))
+        .with_writer(std::io::stderr)
+        .init();
+    let store = Arc::new(ordo_node::image::ImageStore::open(data_dir)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok((
+        store,
+        ordo_node::image::registry::RegistryConfig { insecure },
+        rt,
+    ))
 }
 
 async fn open_store(args: &ServerArgs) -> Result<Arc<dyn Store>> {
@@ -292,6 +371,7 @@ async fn server(args: ServerArgs) -> Result<()> {
             token: pki.token.clone(),
             stop_pods_on_exit: args.stop_pods_on_exit,
             node_ip: args.node_ip,
+            insecure_registries: args.insecure_registries.clone(),
             cluster_dns: match args.cluster_dns.parse::<SocketAddr>() {
                 Ok(SocketAddr::V4(a)) => *a.ip(),
                 _ => std::net::Ipv4Addr::new(10, 96, 0, 10),
@@ -411,6 +491,7 @@ async fn agent(args: AgentArgs) -> Result<()> {
         cluster_dns: args.cluster_dns,
         stop_pods_on_exit: false,
         node_ip,
+        insecure_registries: args.insecure_registries.clone(),
     };
     tokio::select! {
         r = ordo_node::run(client, agent) => r,

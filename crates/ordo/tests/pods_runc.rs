@@ -7,7 +7,7 @@
 //! share the bridge, the pod CIDR and the service route.
 
 mod common;
-use common::real_pods::*;
+use common::real_pods::{curl, leftovers, with_real_pods, BRIDGE};
 use common::Server;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -132,8 +132,9 @@ fn scenario(server: &mut Option<Server>) {
         .unwrap()
         .contains("nginx 1.25.4"));
 
-    // An image the node does not have: the pod says why and stays pending.
-    s.ok(&["run", "missing", "--image=nginx:9.9"]);
+    // An image the node does not have and cannot pull (nothing listens on loopback port 9):
+    // the pod says why and stays pending. (`registry.rs` covers pulls and their statuses.)
+    s.ok(&["run", "missing", "--image=127.0.0.1:9/nginx:9.9"]);
     s.eventually(30, "an event about the missing image", || {
         s.ok(&[
             "get",
@@ -141,7 +142,7 @@ fn scenario(server: &mut Option<Server>) {
             "--field-selector",
             "involvedObject.name=missing",
         ])
-        .contains("not present on node and pulling is not available")
+        .contains("Failed to pull image \"127.0.0.1:9/nginx:9.9\"")
     });
     s.eventually(30, "STATUS ErrImagePull or ImagePullBackOff", || {
         let row = common::table(&s.ok(&["get", "pod", "missing", "--no-headers"]));

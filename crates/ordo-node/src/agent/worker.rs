@@ -4,6 +4,7 @@
 //! changes, a container exits, or a probe or back-off is due.
 
 use super::{host_network, Agent, Exit};
+use crate::image_manager;
 use crate::lifecycle::{self, Record, RestartPolicy, State, Step};
 use crate::probes::{self, Kind, Prober};
 use crate::runtime::ContainerState;
@@ -479,9 +480,16 @@ impl Agent {
                 );
             }
             Some("ErrImagePull") if run.refresh_at.is_none() => {
+                let error = match &r.state {
+                    State::Waiting { message, .. } => message.clone().unwrap_or_default(),
+                    _ => String::new(),
+                };
                 r.state = State::Waiting {
                     reason: "ImagePullBackOff".into(),
-                    message: Some(format!("Back-off pulling image \"{}\"", r.image)),
+                    message: Some(format!(
+                        "Back-off pulling image \"{}\": ErrImagePull: {error}",
+                        r.image
+                    )),
                 };
                 self.events.container(
                     pod,
@@ -518,7 +526,6 @@ impl Agent {
             r.note_attempt(now);
         }
         let init = run.records[i].init;
-        let image = c.image.clone().unwrap_or_default();
         let fail = |run: &mut PodRun, reason: &str, message: String| {
             let r = &mut run.records[i];
             r.state = State::Waiting {
@@ -529,15 +536,14 @@ impl Agent {
                 r.note_attempt(Instant::now());
             }
         };
-        let info = match self.rt.ensure_image(&image).await {
+        let pulled =
+            image_manager::ensure_image_exists(self.rt.as_ref(), &self.events, pod, &c, init).await;
+        let info = match pulled {
             Ok(info) => info,
             Err(e) => {
-                let msg = match e
-                    .chain()
-                    .find_map(|c| c.downcast_ref::<crate::image::ImageNotPresent>())
-                {
-                    Some(m) => m.to_string(),
-                    None => format!("{e:#}"),
+                let (reason, msg) = match image_manager::pull_error_in(&e) {
+                    Some(p) => (p.failure.reason(), p.message),
+                    None => ("ErrImagePull", format!("{e:#}")),
                 };
                 self.events.container(
                     pod,
@@ -545,28 +551,13 @@ impl Agent {
                     &c.name,
                     "Warning",
                     "Failed",
-                    format!("Failed to pull image \"{image}\": {msg}"),
+                    format!("Error: {reason}"),
                 );
-                self.events.container(
-                    pod,
-                    init,
-                    &c.name,
-                    "Warning",
-                    "Failed",
-                    "Error: ErrImagePull".into(),
-                );
-                fail(run, "ErrImagePull", msg);
+                fail(run, reason, msg);
                 run.refresh_at = Some(Instant::now() + PULL_ERROR_SHOWN);
                 return;
             }
         };
-        let pulled = if info.already_present {
-            format!("Container image \"{image}\" already present on machine")
-        } else {
-            format!("Successfully pulled image \"{image}\"")
-        };
-        self.events
-            .container(pod, init, &c.name, "Normal", "Pulled", pulled);
         let id = match self.rt.create_container(pod, &c, &info).await {
             Ok(id) => id,
             Err(e) => {

@@ -4,10 +4,11 @@
 //!
 //! Images arrive by [`ImageStore::import`] of an OCI image layout archive or a `docker save`
 //! archive, or by dropping archives into `DATA/images/import/` (imported when the agent starts,
-//! like k3s air-gap images). Pulling from registries is not implemented yet.
+//! like k3s air-gap images), or by [`ImageStore::pull`] from an OCI registry (see [`registry`]).
 
 mod archive;
 pub mod reference;
+pub mod registry;
 
 use anyhow::Context;
 use oci_spec::image::{Config, ImageConfiguration, ImageIndex, ImageManifest};
@@ -39,8 +40,8 @@ pub struct ResolvedImage {
     pub layers: Vec<PathBuf>,
 }
 
-/// The error of an image that is not in the store and cannot be pulled. The agent can
-/// `downcast_ref` it to show `ErrImagePull` / `ImagePullBackOff` instead of a sandbox error.
+/// The error of an image that is not in the store. The agent can `downcast_ref` it to show
+/// `ErrImagePull` / `ImagePullBackOff` instead of a sandbox error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageNotPresent {
     /// The reference as the pod names it.
@@ -49,11 +50,7 @@ pub struct ImageNotPresent {
 
 impl std::fmt::Display for ImageNotPresent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "image {:?} not present on node and pulling is not available",
-            self.image
-        )
+        write!(f, "image {:?} not present on node", self.image)
     }
 }
 
@@ -63,6 +60,8 @@ impl std::error::Error for ImageNotPresent {}
 pub struct ImageStore {
     root: PathBuf,
     lock: Mutex<()>,
+    /// Held for the whole of a registry pull: pulls run one at a time.
+    pulls: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -82,6 +81,7 @@ impl ImageStore {
         Ok(ImageStore {
             root,
             lock: Mutex::new(()),
+            pulls: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -217,19 +217,7 @@ impl ImageStore {
             {
                 // A multi-platform image: take linux/amd64 (or the only manifest).
                 let nested: ImageIndex = serde_json::from_slice(&body)?;
-                let pick = nested
-                    .manifests()
-                    .iter()
-                    .find(|m| {
-                        m.platform()
-                            .as_ref()
-                            .map(|p| {
-                                p.os().to_string() == "linux"
-                                    && p.architecture().to_string() == "amd64"
-                            })
-                            .unwrap_or(false)
-                    })
-                    .or_else(|| nested.manifests().first())
+                let pick = pick_platform(&nested)
                     .ok_or_else(|| anyhow::anyhow!("image index {digest} is empty"))?;
                 self.put_blob(&layout_blob(&digest)?, Some(&digest))?;
                 digest = pick.digest().to_string();
@@ -429,6 +417,20 @@ impl ImageStore {
             layers,
         }))
     }
+}
+
+/// The linux/amd64 manifest of an image index, else its only (first) manifest.
+fn pick_platform(index: &ImageIndex) -> Option<&oci_spec::image::Descriptor> {
+    index
+        .manifests()
+        .iter()
+        .find(|m| {
+            m.platform()
+                .as_ref()
+                .map(|p| p.os().to_string() == "linux" && p.architecture().to_string() == "amd64")
+                .unwrap_or(false)
+        })
+        .or_else(|| index.manifests().first())
 }
 
 fn is_gzip(p: &Path) -> bool {

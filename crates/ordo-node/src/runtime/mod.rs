@@ -19,6 +19,14 @@ pub struct ImageInfo {
     pub already_present: bool,
 }
 
+/// An image pulled from its registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PulledImage {
+    pub info: ImageInfo,
+    /// Compressed size of config and layers (the kubelet's "Image size: N bytes").
+    pub size: u64,
+}
+
 /// A container that has been started.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartedContainer {
@@ -60,8 +68,16 @@ pub trait Runtime: Send + Sync + 'static {
     /// volumes. The simulated runtime spends its start delay here.
     async fn prepare_sandbox(&self, pod: &Pod, ip: Option<Ipv4Addr>) -> anyhow::Result<()>;
 
-    /// Makes `image` present on the node (pulling it if needed).
+    /// The image if the node has it, without pulling; a
+    /// [`crate::image::ImageNotPresent`] error when it does not.
     async fn ensure_image(&self, image: &str) -> anyhow::Result<ImageInfo>;
+
+    /// Pulls `image` from its registry (pull policy `Always`, or an image not present).
+    /// The default has no registry: the image must already be present.
+    async fn pull_image(&self, image: &str) -> anyhow::Result<PulledImage> {
+        let info = self.ensure_image(image).await?;
+        Ok(PulledImage { info, size: 0 })
+    }
 
     /// Creates one container in the pod's sandbox; returns its runtime id.
     async fn create_container(

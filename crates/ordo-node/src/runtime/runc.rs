@@ -14,7 +14,7 @@ mod volumes;
 
 pub use files::Dns;
 
-use super::{ContainerExit, ContainerState, ImageInfo, Runtime, StartedContainer};
+use super::{ContainerExit, ContainerState, ImageInfo, PulledImage, Runtime, StartedContainer};
 use crate::image::{self, ImageStore};
 use crate::network::{self, NetworkConfig, PodNetwork};
 use anyhow::Context;
@@ -41,6 +41,8 @@ pub struct RuncConfig {
     pub dns: Dns,
     /// The address pods see as the node's (`status.hostIP`).
     pub host_ip: String,
+    /// Registries pulled from over plain HTTP.
+    pub registries: image::registry::RegistryConfig,
 }
 
 impl RuncConfig {
@@ -52,6 +54,7 @@ impl RuncConfig {
             bridge: bridge.into(),
             dns: Dns::default(),
             host_ip: crate::node::HOST_IP.into(),
+            registries: Default::default(),
         }
     }
 }
@@ -458,6 +461,17 @@ impl Runtime for RuncRuntime {
             }
             .into()),
         }
+    }
+
+    async fn pull_image(&self, image: &str) -> anyhow::Result<PulledImage> {
+        let pulled = self.images.pull(image, &self.cfg.registries).await?;
+        Ok(PulledImage {
+            info: ImageInfo {
+                image_id: pulled.image_id,
+                already_present: false,
+            },
+            size: pulled.size,
+        })
     }
 
     async fn create_container(

@@ -130,15 +130,22 @@ impl Server {
         self.kubectl_stdin(args, None)
     }
 
-    /// Runs kubectl with `stdin` fed to it.
-    pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        use std::io::Write;
+    /// A kubectl command with this server's kubeconfig and discovery cache, not started (for
+    /// long-running ones such as `get -w`).
+    pub fn kubectl_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.kubectl_bin);
         cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--cache-dir")
             .arg(self.cache.path())
             .args(args);
+        cmd
+    }
+
+    /// Runs kubectl with `stdin` fed to it.
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut cmd = self.kubectl_command(args);
         cmd.stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

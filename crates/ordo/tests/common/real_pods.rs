@@ -1,8 +1,7 @@
-//! Real pods for end-to-end tests: a runc server on the test bridge with the test images in
-//! its import folder, one real-pod test at a time (file lock: they share the bridge, the pod
-//! CIDR and the service route), and clean-up checks.
+//! Real pods (runc) for end-to-end tests: one at a time under a file lock, a runc server whose
+//! node has the test images in its import folder, and clean-up of whatever a failed test left.
 
-use super::{tail, Server};
+use super::Server;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,8 +28,12 @@ pub fn can_run() -> bool {
     root && runc
 }
 
-/// A server (with extra flags) whose node has the test images waiting in its import folder.
-pub fn runc_server_with(extra: &[&str]) -> Server {
+/// The archives `images/build.sh` builds.
+pub const TEST_IMAGES: &[&str] = &["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"];
+
+/// A runc server (with `extra` flags) whose node has the `archives` of the test images waiting
+/// in its import folder.
+pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
     let images = repo().join("target/test-images");
     let st = Command::new("bash")
         .arg(repo().join("images/build.sh"))
@@ -41,7 +44,7 @@ pub fn runc_server_with(extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let import = dir.path().join("images/import");
     std::fs::create_dir_all(&import).unwrap();
-    for a in ["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"] {
+    for a in archives {
         std::fs::copy(images.join(a), import.join(a)).unwrap();
     }
     let mut flags = vec!["--bridge", BRIDGE];
@@ -139,12 +142,21 @@ pub fn with_real_pods(
     extra: &[&str],
     scenario: impl FnOnce(&mut Option<Server>),
 ) -> Option<(PathBuf, std::fs::File)> {
+    with_real_pods_importing(TEST_IMAGES, extra, scenario)
+}
+
+/// [`with_real_pods`] with only the given test image `archives` imported on the node.
+pub fn with_real_pods_importing(
+    archives: &[&str],
+    extra: &[&str],
+    scenario: impl FnOnce(&mut Option<Server>),
+) -> Option<(PathBuf, std::fs::File)> {
     if !can_run() {
         return None;
     }
     let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
     lock.lock().unwrap();
-    let s = runc_server_with(extra);
+    let s = runc_server_with(archives, extra);
     let data = s.data_dir().to_path_buf();
     let mut server = Some(s);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&mut server)));
@@ -152,7 +164,7 @@ pub fn with_real_pods(
     if let Some(s) = stopped.as_mut() {
         s.stop();
         if r.is_err() {
-            eprintln!("server log tail:\n{}", tail(&s.log()));
+            eprintln!("server log tail:\n{}", super::tail(&s.log()));
         }
     }
     if r.is_err() {
