@@ -790,3 +790,183 @@ fn sts_volumes(s: &Server) {
     // The volumes' data stays with the volumes.
     assert!(pvs.iter().all(|p| p.join("names").is_file()));
 }
+
+const PROJECTED_POD: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  greeting: hello
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-secret
+data:
+  password: czNjcjN0
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: reader
+  labels:
+    app: reader
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: busybox:1.28
+    command: ["sleep", "3600"]
+    resources:
+      limits: {cpu: 500m, memory: 64Mi}
+    volumeMounts:
+    - {name: info, mountPath: /info}
+    - {name: all, mountPath: /all}
+    - {name: cfg, mountPath: /cfg}
+    - {name: cfg, mountPath: /sub/greeting, subPath: greeting}
+    - {name: sec, mountPath: /sec}
+  volumes:
+  - name: info
+    downwardAPI:
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: annotations, fieldRef: {fieldPath: metadata.annotations}}
+      - {path: name, fieldRef: {fieldPath: metadata.name}}
+      - {path: cpu, resourceFieldRef: {containerName: app, resource: limits.cpu, divisor: 1m}}
+      - {path: mem, resourceFieldRef: {containerName: app, resource: limits.memory, divisor: 1Mi}}
+  - name: all
+    projected:
+      defaultMode: 0440
+      sources:
+      - configMap: {name: app-config}
+      - secret: {name: app-secret, items: [{key: password, path: creds/password}]}
+      - downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+      - serviceAccountToken: {path: token, audience: test}
+  - name: cfg
+    configMap: {name: app-config}
+  - name: sec
+    secret: {secretName: app-secret}
+"#;
+
+/// downwardAPI and projected volumes show the pod and its config map and secret; new labels,
+/// annotations, config map and secret contents reach the running pod (not its subPath mount);
+/// secrets and projected volumes are tmpfs mounts; nothing is left on the host afterwards.
+#[test]
+fn projected_volumes_follow_their_sources_in_running_pods() {
+    let Some((data, _lock)) =
+        with_real_pods(&[], |server| projected_volumes(server.as_ref().unwrap()))
+    else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+fn projected_volumes(s: &Server) {
+    let cat = |path: &str| {
+        let out = s.kubectl(&["exec", "reader", "--", "cat", path]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    s.apply(PROJECTED_POD);
+    s.eventually(120, "reader Running", || {
+        s.ok(&["get", "pod", "reader", "-o", "jsonpath={.status.phase}"]) == "Running"
+    });
+    assert_eq!(cat("/info/labels"), "app=\"reader\"");
+    assert_eq!(cat("/info/name"), "reader");
+    assert_eq!(cat("/info/cpu"), "500");
+    assert_eq!(cat("/info/mem"), "64");
+    assert_eq!(cat("/all/greeting"), "hello");
+    assert_eq!(cat("/all/creds/password"), "s3cr3t");
+    assert_eq!(cat("/all/labels"), "app=\"reader\"");
+    assert_eq!(cat("/sec/password"), "s3cr3t");
+    assert_eq!(cat("/sub/greeting"), "hello");
+    assert_eq!(cat("/all/token").split('.').count(), 3);
+    // Laid out by the atomic writer, with the projected volume's mode.
+    let ls = s.ok(&["exec", "reader", "--", "ls", "-la", "/all/", "/all/..data/"]);
+    assert!(ls.contains("..data -> ..20"), "{ls}");
+    assert!(ls.contains("greeting -> ..data/greeting"), "{ls}");
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with("-r--r-----") && l.ends_with(" greeting")),
+        "{ls}"
+    );
+    // Secrets and projected volumes are tmpfs mounts; all four are read-only.
+    let mounts = s.ok(&["exec", "reader", "--", "cat", "/proc/mounts"]);
+    for (dir, tmpfs) in [
+        ("/sec", true),
+        ("/all", true),
+        ("/cfg", false),
+        ("/info", false),
+    ] {
+        let line = mounts
+            .lines()
+            .find(|l| l.split(' ').nth(1) == Some(dir))
+            .unwrap_or_else(|| panic!("{dir} not mounted:\n{mounts}"));
+        assert_eq!(line.split(' ').nth(2) == Some("tmpfs"), tmpfs, "{line}");
+        assert!(line.split(' ').nth(3).unwrap().starts_with("ro"), "{line}");
+    }
+    assert!(!s
+        .kubectl(&["exec", "reader", "--", "touch", "/cfg/x"])
+        .status
+        .success());
+
+    // New labels and annotations reach the downwardAPI and projected files.
+    s.ok(&["label", "pod", "reader", "tier=backend"]);
+    s.ok(&["annotate", "pod", "reader", "note=say \"hi\""]);
+    s.eventually(60, "the new label in /info/labels", || {
+        cat("/info/labels") == "app=\"reader\"\ntier=\"backend\""
+    });
+    s.eventually(60, "the new label in /all/labels", || {
+        cat("/all/labels") == "app=\"reader\"\ntier=\"backend\""
+    });
+    s.eventually(60, "the annotation in /info/annotations", || {
+        cat("/info/annotations")
+            .lines()
+            .any(|l| l == r#"note="say \"hi\"""#)
+    });
+
+    // New config map and secret contents reach the volumes, not the subPath mount.
+    let cm = s.ok(&[
+        "create",
+        "configmap",
+        "app-config",
+        "--from-literal=greeting=bonjour",
+        "--from-literal=extra=more",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    ]);
+    s.ok_stdin(&["apply", "-f", "-"], &cm);
+    let secret = s.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "app-secret",
+        "--from-literal=password=n3w",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    ]);
+    s.ok_stdin(&["apply", "-f", "-"], &secret);
+    s.eventually(60, "bonjour in /cfg and /all", || {
+        cat("/cfg/greeting") == "bonjour" && cat("/all/greeting") == "bonjour"
+    });
+    assert_eq!(cat("/cfg/extra"), "more");
+    s.eventually(60, "the new password in /sec and /all", || {
+        cat("/sec/password") == "n3w" && cat("/all/creds/password") == "n3w"
+    });
+    assert_eq!(cat("/sub/greeting"), "hello");
+
+    s.ok(&["delete", "pod", "reader"]);
+    s.eventually(60, "the pod to go", || {
+        s.ok(&["get", "pods", "-o", "name"]).is_empty()
+    });
+    s.eventually(20, "the node to clean up", || {
+        leftovers(s.data_dir()).is_empty()
+    });
+    s.eventually(20, "the pod directories to be removed", || {
+        std::fs::read_dir(s.data_dir().join("pods"))
+            .unwrap()
+            .count()
+            == 0
+    });
+}
