@@ -853,9 +853,10 @@ spec:
 /// secrets and projected volumes are tmpfs mounts; nothing is left on the host afterwards.
 #[test]
 fn projected_volumes_follow_their_sources_in_running_pods() {
-    let Some((data, _lock)) =
-        with_real_pods(&[], |server| projected_volumes(server.as_ref().unwrap()))
-    else {
+    let Some((data, _lock)) = with_real_pods(&[], |server| {
+        projected_volumes(server.as_ref().unwrap());
+        projected_volumes_after_restart(server);
+    }) else {
         return;
     };
     assert_eq!(leftovers(&data), Vec::<String>::new());
@@ -955,6 +956,35 @@ fn projected_volumes(s: &Server) {
         cat("/sec/password") == "n3w" && cat("/all/creds/password") == "n3w"
     });
     assert_eq!(cat("/sub/greeting"), "hello");
+}
+
+/// After a restart of ordo the adopted pod's volumes are refreshed again.
+fn projected_volumes_after_restart(server: &mut Option<Server>) {
+    let dir = server.take().unwrap().kill9();
+    *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+    let s = server.as_ref().unwrap();
+    let cat = |path: &str| {
+        let out = s.kubectl(&["exec", "reader", "--", "cat", path]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    s.eventually(30, "the adopted pod to answer", || {
+        cat("/cfg/greeting") == "bonjour"
+    });
+    let cm = s.ok(&[
+        "create",
+        "configmap",
+        "app-config",
+        "--from-literal=greeting=hallo",
+        "--dry-run=client",
+        "-o",
+        "yaml",
+    ]);
+    s.ok_stdin(&["apply", "-f", "-"], &cm);
+    s.eventually(60, "hallo in /cfg and /all", || {
+        cat("/cfg/greeting") == "hallo" && cat("/all/greeting") == "hallo"
+    });
+    assert_eq!(cat("/cfg/extra"), "");
+    assert_eq!(cat("/sub/greeting"), "hello");
 
     s.ok(&["delete", "pod", "reader"]);
     s.eventually(60, "the pod to go", || {
@@ -968,5 +998,108 @@ fn projected_volumes(s: &Server) {
             .unwrap()
             .count()
             == 0
+    });
+}
+
+const STS_RETAINED: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 3
+  podManagementPolicy: Parallel
+  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete, whenDeleted: Retain}
+  selector:
+    matchLabels: {app: web-retained}
+  template:
+    metadata:
+      labels: {app: web-retained}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: app
+        image: busybox:1.28
+        command: ["sh", "-c", "[ -f /data/id ] || hostname > /data/id; sleep 3600"]
+        volumeMounts:
+        - {name: data, mountPath: /data}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+"#;
+
+/// The StatefulSet retention policy with real pods and the garbage collector: each ordinal
+/// reads back exactly its own data, also after ordo restarts; whenScaled Delete removes the
+/// claim of the scaled-away ordinal and its directory; whenDeleted Retain keeps the others.
+#[test]
+fn statefulset_retention_policy_with_real_pods() {
+    let Some((data, _lock)) = with_real_pods(&[], sts_retention) else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+fn sts_retention(server: &mut Option<Server>) {
+    let s = server.as_ref().unwrap();
+    s.apply(STS_RETAINED);
+    let own_data = |s: &Server, n: usize| {
+        (0..n).all(|i| {
+            let out = s.kubectl(&["exec", &format!("web-{i}"), "--", "cat", "/data/id"]);
+            String::from_utf8_lossy(&out.stdout) == format!("web-{i}\n")
+        })
+    };
+    s.eventually(120, "web-0..2 read their own data", || own_data(s, 3));
+    let claims = ["data-web-0", "data-web-1", "data-web-2"];
+    let dirs: Vec<PathBuf> = claims
+        .iter()
+        .map(|c| {
+            let pv = s.ok(&["get", "pvc", c, "-o", "jsonpath={.spec.volumeName}"]);
+            s.data_dir().join("volumes").join(pv)
+        })
+        .collect();
+    for (i, d) in dirs.iter().enumerate() {
+        assert_eq!(
+            std::fs::read_to_string(d.join("id")).unwrap(),
+            format!("web-{i}\n")
+        );
+    }
+
+    // ordo restarts (SIGKILL): the adopted pods still read their own data.
+    let dir = server.take().unwrap().kill9();
+    *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+    let s = server.as_ref().unwrap();
+    s.eventually(60, "web-0..2 read their own data after the restart", || {
+        own_data(s, 3)
+    });
+
+    // whenScaled: Delete: the claim of web-2 and its directory go; the others stay.
+    s.ok(&["scale", "sts", "web", "--replicas=2"]);
+    s.eventually(120, "data-web-2 and its directory gone", || {
+        s.ok(&["get", "pvc", "-o", "jsonpath={.items[*].metadata.name}"]) == "data-web-0 data-web-1"
+            && !dirs[2].exists()
+    });
+    assert!(own_data(s, 2));
+
+    // whenDeleted: Retain: the pods go, the claims and their data stay.
+    s.ok(&["delete", "sts", "web"]);
+    s.eventually(60, "the pods to go", || {
+        s.ok(&["get", "pods", "-o", "name"]).is_empty()
+    });
+    for c in &claims[..2] {
+        assert_eq!(
+            s.ok(&["get", "pvc", c, "-o", "jsonpath={.status.phase}"]),
+            "Bound"
+        );
+    }
+    for (i, d) in dirs[..2].iter().enumerate() {
+        assert_eq!(
+            std::fs::read_to_string(d.join("id")).unwrap(),
+            format!("web-{i}\n")
+        );
+    }
+    s.eventually(20, "the node to clean up", || {
+        leftovers(s.data_dir()).is_empty()
     });
 }
