@@ -20,9 +20,9 @@ const DATA_TMP: &str = "..data_tmp";
 static WRITING: Mutex<()> = Mutex::new(());
 
 /// Makes `dir` show exactly `payload`. Returns false when it already did (nothing written).
-/// With `keep_old` the previous data directory is kept: `subPath` mounts hold files in it,
-/// and removing them would unmount them in the container.
-pub fn write(dir: &Path, payload: &Payload, keep_old: bool) -> anyhow::Result<bool> {
+/// Earlier data directories are removed, except those named in `pinned`: `subPath` mounts
+/// hold files in them, and removing those files would unmount them in the container.
+pub fn write(dir: &Path, payload: &Payload, pinned: &BTreeSet<String>) -> anyhow::Result<bool> {
     let _one = WRITING.lock().unwrap_or_else(|e| e.into_inner());
     for p in payload.keys() {
         super::relative(p)?;
@@ -60,10 +60,14 @@ pub fn write(dir: &Path, payload: &Payload, keep_old: bool) -> anyhow::Result<bo
     std::fs::rename(&tmp, dir.join(DATA_LINK))
         .with_context(|| format!("swapping {}/{DATA_LINK}", dir.display()))?;
     link_top(dir, &top)?;
-    if let (Some(o), false) = (&old, keep_old) {
-        if *o != ts {
-            std::fs::remove_dir_all(dir.join(o))
-                .with_context(|| format!("removing {}/{o}", dir.display()))?;
+    for e in std::fs::read_dir(dir)?.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().to_string();
+        let data_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false)
+            && name.starts_with("..")
+            && name != ts;
+        if data_dir && !pinned.contains(&name) {
+            std::fs::remove_dir_all(e.path())
+                .with_context(|| format!("removing {}/{name}", dir.display()))?;
         }
     }
     tracing::debug!("{}: {} files, data in {ts}", dir.display(), payload.len());
@@ -182,6 +186,10 @@ mod tests {
             .collect()
     }
 
+    fn none() -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+
     fn data_dirs(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -197,7 +205,12 @@ mod tests {
     fn writes_swaps_and_cleans_up() {
         let d = tempfile::tempdir().unwrap();
         let dir = d.path();
-        assert!(write(dir, &p(&[("a", "1", 0o644), ("sub/b", "2", 0o600)]), false).unwrap());
+        assert!(write(
+            dir,
+            &p(&[("a", "1", 0o644), ("sub/b", "2", 0o600)]),
+            &none()
+        )
+        .unwrap());
         assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "1");
         assert_eq!(std::fs::read_to_string(dir.join("sub/b")).unwrap(), "2");
         assert_eq!(
@@ -216,20 +229,30 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         // The same payload again: nothing written.
-        assert!(!write(dir, &p(&[("a", "1", 0o644), ("sub/b", "2", 0o600)]), false).unwrap());
+        assert!(!write(
+            dir,
+            &p(&[("a", "1", 0o644), ("sub/b", "2", 0o600)]),
+            &none()
+        )
+        .unwrap());
         assert_eq!(std::fs::read_link(dir.join(DATA_LINK)).unwrap(), first);
         // A new payload: new data dir, old one gone, vanished keys unlinked.
-        assert!(write(dir, &p(&[("a", "3", 0o644), ("c", "4", 0o644)]), false).unwrap());
+        assert!(write(dir, &p(&[("a", "3", 0o644), ("c", "4", 0o644)]), &none()).unwrap());
         assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "3");
         assert_eq!(std::fs::read_to_string(dir.join("c")).unwrap(), "4");
         assert!(std::fs::symlink_metadata(dir.join("sub")).is_err());
         assert_eq!(data_dirs(dir).len(), 1);
         assert_ne!(std::fs::read_link(dir.join(DATA_LINK)).unwrap(), first);
         // A mode change alone is a change.
-        assert!(write(dir, &p(&[("a", "3", 0o400), ("c", "4", 0o644)]), false).unwrap());
-        // keep_old keeps the previous data dir (subPath mounts hold files in it).
-        assert!(write(dir, &p(&[("a", "5", 0o644)]), true).unwrap());
+        assert!(write(dir, &p(&[("a", "3", 0o400), ("c", "4", 0o644)]), &none()).unwrap());
+        // A pinned data dir is kept (a subPath mount holds files in it); the others go.
+        let pin: BTreeSet<String> = data_dirs(dir).into_iter().collect();
+        assert!(write(dir, &p(&[("a", "5", 0o644)]), &pin).unwrap());
+        assert!(write(dir, &p(&[("a", "6", 0o644)]), &pin).unwrap());
         assert_eq!(data_dirs(dir).len(), 2);
+        assert!(data_dirs(dir).contains(pin.first().unwrap()));
+        assert!(write(dir, &p(&[("a", "7", 0o644)]), &none()).unwrap());
+        assert_eq!(data_dirs(dir).len(), 1);
         assert!(!dir.join(DATA_TMP).exists());
     }
 
@@ -239,11 +262,11 @@ mod tests {
         let dir = d.path();
         std::fs::write(dir.join("a"), "plain").unwrap();
         std::fs::write(dir.join("stale"), "x").unwrap();
-        write(dir, &p(&[("a", "new", 0o644)]), false).unwrap();
+        write(dir, &p(&[("a", "new", 0o644)]), &none()).unwrap();
         assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "new");
         assert!(!dir.join("stale").exists());
-        assert!(write(dir, &p(&[("../x", "1", 0o644)]), false).is_err());
-        assert!(write(dir, &p(&[("..data/x", "1", 0o644)]), false).is_err());
-        assert!(write(dir, &p(&[("/abs", "1", 0o644)]), false).is_err());
+        assert!(write(dir, &p(&[("../x", "1", 0o644)]), &none()).is_err());
+        assert!(write(dir, &p(&[("..data/x", "1", 0o644)]), &none()).is_err());
+        assert!(write(dir, &p(&[("/abs", "1", 0o644)]), &none()).is_err());
     }
 }

@@ -27,7 +27,7 @@ use kube::Api;
 use oci_spec::runtime::{Mount, MountBuilder};
 use projection::{NodeAllocatable, Objects};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -108,17 +108,31 @@ async fn fetch(v: &Volume, ns: &str, c: Option<&kube::Client>) -> anyhow::Result
     Ok(out)
 }
 
-/// Whether a container of the pod mounts the volume with a `subPath`.
-fn has_sub_path_mount(pod: &Pod, volume: &str) -> bool {
-    pod.spec
-        .iter()
-        .flat_map(|s| {
-            s.containers
-                .iter()
-                .chain(s.init_containers.iter().flatten())
-        })
-        .flat_map(|c| c.volume_mounts.iter().flatten())
-        .any(|m| m.name == volume && m.sub_path.as_deref().is_some_and(|s| !s.is_empty()))
+/// Where the data directories that `subPath` mounts of volume `own` hold are listed.
+fn pins_file(own: &Path) -> PathBuf {
+    let name = own.file_name().unwrap_or_default().to_string_lossy();
+    own.with_file_name(".subpath-pins").join(&*name)
+}
+
+/// The data directories of `own` that `subPath` mounts hold (kept by the atomic writer).
+fn pinned(own: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(pins_file(own))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Records that a `subPath` mount holds data directory `ts` of `own`.
+fn pin(own: &Path, ts: &str) -> anyhow::Result<()> {
+    let mut all = pinned(own);
+    if all.insert(ts.to_string()) {
+        let f = pins_file(own);
+        std::fs::create_dir_all(f.parent().unwrap_or(own))?;
+        let text: Vec<String> = all.into_iter().collect();
+        std::fs::write(&f, text.join("\n") + "\n")?;
+    }
+    Ok(())
 }
 
 /// Writes a configMap, secret, downwardAPI or projected volume into `own` (a tmpfs for
@@ -142,7 +156,7 @@ fn write_projected(
         .with_context(|| format!("mounting a tmpfs on {}", own.display()))?;
     }
     let payload = projection::payload(pod, v, objects, node)?.unwrap_or_default();
-    atomic::write(own, &payload, has_sub_path_mount(pod, &v.name))?;
+    atomic::write(own, &payload, &pinned(own))?;
     Ok(HostVolume {
         path: own.to_path_buf(),
         read_only: true,
@@ -169,13 +183,8 @@ pub fn refresh(
         if !own.is_dir() || (projection::on_tmpfs(v) && !mounted(&own)) {
             continue;
         }
-        let r = projection::payload(pod, v, objects, node).and_then(|p| {
-            atomic::write(
-                &own,
-                &p.unwrap_or_default(),
-                has_sub_path_mount(pod, &v.name),
-            )
-        });
+        let r = projection::payload(pod, v, objects, node)
+            .and_then(|p| atomic::write(&own, &p.unwrap_or_default(), &pinned(&own)));
         match r {
             Ok(true) => changed.push(v.name.clone()),
             Ok(false) => {}
@@ -328,11 +337,13 @@ pub fn mounts(c: &Container, vols: &BTreeMap<String, HostVolume>) -> anyhow::Res
                 // it when the volume is refreshed (the old data directory is kept for it).
                 let real = std::fs::canonicalize(&src)
                     .with_context(|| format!("subPath {sub:?} is not in volume {:?}", m.name))?;
-                anyhow::ensure!(
-                    real.starts_with(std::fs::canonicalize(&v.path)?),
-                    "subPath {sub:?} leads outside volume {:?}",
-                    m.name
-                );
+                let base = std::fs::canonicalize(&v.path)?;
+                let Ok(inside) = real.strip_prefix(&base) else {
+                    anyhow::bail!("subPath {sub:?} leads outside volume {:?}", m.name)
+                };
+                if let Some(Component::Normal(ts)) = inside.components().next() {
+                    pin(&v.path, &ts.to_string_lossy())?;
+                }
                 src = real;
             } else if !src.exists() {
                 std::fs::create_dir_all(&src)
@@ -442,6 +453,49 @@ mod tests {
             ..Default::default()
         };
         assert!(mounts(&bad, &vols).is_err());
+    }
+
+    #[tokio::test]
+    async fn refresh_follows_labels_keeps_sub_path_data_and_never_recreates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "uid": "u", "labels": {"a": "1"}},
+            "spec": {"containers": [{"name": "c", "volumeMounts": [
+                {"name": "info", "mountPath": "/info"},
+                {"name": "info", "mountPath": "/labels", "subPath": "labels"},
+            ]}], "volumes": [
+                {"name": "info", "downwardAPI": {"items": [
+                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                ]}},
+            ]}
+        }))
+        .unwrap();
+        let v = prepare(&pod, dir.path(), None).await.unwrap();
+        let m = mounts(&pod.spec.as_ref().unwrap().containers[0], &v).unwrap();
+        // The subPath mount binds the file in the current data directory.
+        let sub = m[1].source().clone().unwrap();
+        assert!(sub.to_string_lossy().contains("/..20"), "{sub:?}");
+        let node = NodeAllocatable::probe(dir.path());
+        let objects = Objects::default();
+        assert!(refresh(&pod, dir.path(), &objects, &node).is_empty());
+        pod.metadata
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert("b".into(), "2".into());
+        assert_eq!(refresh(&pod, dir.path(), &objects, &node), ["info"]);
+        let info = &v["info"].path;
+        assert_eq!(
+            std::fs::read_to_string(info.join("labels")).unwrap(),
+            "a=\"1\"\nb=\"2\""
+        );
+        // What the subPath mount holds is kept as it was.
+        assert_eq!(std::fs::read_to_string(&sub).unwrap(), "a=\"1\"");
+        // A pod whose volumes are gone is not written to.
+        std::fs::remove_dir_all(volumes_dir(dir.path())).unwrap();
+        pod.metadata.labels = None;
+        assert!(refresh(&pod, dir.path(), &objects, &node).is_empty());
+        assert!(!volumes_dir(dir.path()).exists());
     }
 
     #[tokio::test]
