@@ -775,18 +775,7 @@ fn sts_volumes(s: &Server) {
     assert_eq!(contents, ["web-0\nweb-0\n", "web-1\n"]);
 
     s.ok(&["delete", "sts", "web"]);
-    s.eventually(60, "the pods to go", || {
-        s.ok(&["get", "pods", "-o", "name"]).is_empty()
-    });
-    s.eventually(20, "the node to clean up", || {
-        leftovers(s.data_dir()).is_empty()
-    });
-    s.eventually(20, "the pod directories to be removed", || {
-        std::fs::read_dir(s.data_dir().join("pods"))
-            .unwrap()
-            .count()
-            == 0
-    });
+    pods_gone_and_node_clean(s);
     // The volumes' data stays with the volumes.
     assert!(pvs.iter().all(|p| p.join("names").is_file()));
 }
@@ -863,10 +852,7 @@ fn projected_volumes_follow_their_sources_in_running_pods() {
 }
 
 fn projected_volumes(s: &Server) {
-    let cat = |path: &str| {
-        let out = s.kubectl(&["exec", "reader", "--", "cat", path]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let cat = |path: &str| cat_in(s, "reader", path);
     s.apply(PROJECTED_POD);
     s.eventually(120, "reader Running", || {
         s.ok(&["get", "pod", "reader", "-o", "jsonpath={.status.phase}"]) == "Running"
@@ -926,28 +912,24 @@ fn projected_volumes(s: &Server) {
     });
 
     // New config map and secret contents reach the volumes, not the subPath mount.
-    let cm = s.ok(&[
-        "create",
-        "configmap",
-        "app-config",
-        "--from-literal=greeting=bonjour",
-        "--from-literal=extra=more",
-        "--dry-run=client",
-        "-o",
-        "yaml",
-    ]);
-    s.ok_stdin(&["apply", "-f", "-"], &cm);
-    let secret = s.ok(&[
-        "create",
-        "secret",
-        "generic",
-        "app-secret",
-        "--from-literal=password=n3w",
-        "--dry-run=client",
-        "-o",
-        "yaml",
-    ]);
-    s.ok_stdin(&["apply", "-f", "-"], &secret);
+    create_or_update(
+        s,
+        &[
+            "configmap",
+            "app-config",
+            "--from-literal=greeting=bonjour",
+            "--from-literal=extra=more",
+        ],
+    );
+    create_or_update(
+        s,
+        &[
+            "secret",
+            "generic",
+            "app-secret",
+            "--from-literal=password=n3w",
+        ],
+    );
     s.eventually(60, "bonjour in /cfg and /all", || {
         cat("/cfg/greeting") == "bonjour" && cat("/all/greeting") == "bonjour"
     });
@@ -963,23 +945,14 @@ fn projected_volumes_after_restart(server: &mut Option<Server>) {
     let dir = server.take().unwrap().kill9();
     *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
     let s = server.as_ref().unwrap();
-    let cat = |path: &str| {
-        let out = s.kubectl(&["exec", "reader", "--", "cat", path]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let cat = |path: &str| cat_in(s, "reader", path);
     s.eventually(30, "the adopted pod to answer", || {
         cat("/cfg/greeting") == "bonjour"
     });
-    let cm = s.ok(&[
-        "create",
-        "configmap",
-        "app-config",
-        "--from-literal=greeting=hallo",
-        "--dry-run=client",
-        "-o",
-        "yaml",
-    ]);
-    s.ok_stdin(&["apply", "-f", "-"], &cm);
+    create_or_update(
+        s,
+        &["configmap", "app-config", "--from-literal=greeting=hallo"],
+    );
     s.eventually(60, "hallo in /cfg and /all", || {
         cat("/cfg/greeting") == "hallo" && cat("/all/greeting") == "hallo"
     });
@@ -987,18 +960,7 @@ fn projected_volumes_after_restart(server: &mut Option<Server>) {
     assert_eq!(cat("/sub/greeting"), "hello");
 
     s.ok(&["delete", "pod", "reader"]);
-    s.eventually(60, "the pod to go", || {
-        s.ok(&["get", "pods", "-o", "name"]).is_empty()
-    });
-    s.eventually(20, "the node to clean up", || {
-        leftovers(s.data_dir()).is_empty()
-    });
-    s.eventually(20, "the pod directories to be removed", || {
-        std::fs::read_dir(s.data_dir().join("pods"))
-            .unwrap()
-            .count()
-            == 0
-    });
+    pods_gone_and_node_clean(s);
 }
 
 const STS_RETAINED: &str = r#"apiVersion: apps/v1
@@ -1084,9 +1046,7 @@ fn sts_retention(server: &mut Option<Server>) {
 
     // whenDeleted: Retain: the pods go, the claims and their data stay.
     s.ok(&["delete", "sts", "web"]);
-    s.eventually(60, "the pods to go", || {
-        s.ok(&["get", "pods", "-o", "name"]).is_empty()
-    });
+    pods_gone_and_node_clean(s);
     for c in &claims[..2] {
         assert_eq!(
             s.ok(&["get", "pvc", c, "-o", "jsonpath={.status.phase}"]),
@@ -1099,7 +1059,36 @@ fn sts_retention(server: &mut Option<Server>) {
             format!("web-{i}\n")
         );
     }
+}
+
+/// Waits until no pod is left in the API, the node left nothing on the host, and the pod
+/// directories are removed.
+fn pods_gone_and_node_clean(s: &Server) {
+    s.eventually(60, "the pods to go", || {
+        s.ok(&["get", "pods", "-o", "name"]).is_empty()
+    });
     s.eventually(20, "the node to clean up", || {
         leftovers(s.data_dir()).is_empty()
     });
+    s.eventually(20, "the pod directories to be removed", || {
+        std::fs::read_dir(s.data_dir().join("pods"))
+            .unwrap()
+            .count()
+            == 0
+    });
+}
+
+/// `kubectl create <args> --dry-run=client -o yaml | kubectl apply -f -`.
+fn create_or_update(s: &Server, args: &[&str]) {
+    let mut create = vec!["create"];
+    create.extend_from_slice(args);
+    create.extend_from_slice(&["--dry-run=client", "-o", "yaml"]);
+    let manifest = s.ok(&create);
+    s.ok_stdin(&["apply", "-f", "-"], &manifest);
+}
+
+/// What `cat path` prints in the pod (empty when it fails).
+fn cat_in(s: &Server, pod: &str, path: &str) -> String {
+    let out = s.kubectl(&["exec", pod, "--", "cat", path]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, ResourceFieldSelector, Secret,
     ServiceAccountTokenProjection, Volume,
 };
+pub use ordo_api::validation::go_quote;
 use std::collections::BTreeMap;
 
 /// The mode of projected files when neither the item nor `defaultMode` says (0644).
@@ -131,64 +132,61 @@ pub fn payload(
     node: &NodeAllocatable,
 ) -> anyhow::Result<Option<Payload>> {
     let mut out = Payload::new();
+    let cm_files = |out: &mut Payload,
+                    name: &str,
+                    items: Option<&[KeyToPath]>,
+                    optional: Option<bool>,
+                    mode| {
+        let data = objects.config_maps.get(name).map(config_map_data);
+        object_files(
+            out,
+            "configmap",
+            name,
+            data,
+            items,
+            optional.unwrap_or(false),
+            mode,
+        )
+    };
+    let secret_files = |out: &mut Payload,
+                        name: &str,
+                        items: Option<&[KeyToPath]>,
+                        optional: Option<bool>,
+                        mode| {
+        let data = objects.secrets.get(name).map(secret_data);
+        object_files(
+            out,
+            "secret",
+            name,
+            data,
+            items,
+            optional.unwrap_or(false),
+            mode,
+        )
+    };
+    let downward_files = |out: &mut Payload, items: &Option<Vec<DownwardAPIVolumeFile>>, mode| {
+        downward_files(out, pod, items.as_deref().unwrap_or_default(), mode, node)
+    };
     if let Some(cm) = &v.config_map {
         let mode = cm.default_mode.unwrap_or(DEFAULT_MODE);
-        let optional = cm.optional.unwrap_or(false);
-        config_map_files(
-            &mut out,
-            objects,
-            &cm.name,
-            cm.items.as_deref(),
-            optional,
-            mode,
-        )?;
+        cm_files(&mut out, &cm.name, cm.items.as_deref(), cm.optional, mode)?;
     } else if let Some(s) = &v.secret {
         let mode = s.default_mode.unwrap_or(DEFAULT_MODE);
-        let name = s.secret_name.clone().unwrap_or_default();
-        let optional = s.optional.unwrap_or(false);
-        secret_files(&mut out, objects, &name, s.items.as_deref(), optional, mode)?;
+        let name = s.secret_name.as_deref().unwrap_or_default();
+        secret_files(&mut out, name, s.items.as_deref(), s.optional, mode)?;
     } else if let Some(d) = &v.downward_api {
-        let mode = d.default_mode.unwrap_or(DEFAULT_MODE);
-        downward_files(
-            &mut out,
-            pod,
-            d.items.as_deref().unwrap_or_default(),
-            mode,
-            node,
-        )?;
+        downward_files(&mut out, &d.items, d.default_mode.unwrap_or(DEFAULT_MODE))?;
     } else if let Some(p) = &v.projected {
         let mode = p.default_mode.unwrap_or(DEFAULT_MODE);
         for src in p.sources.iter().flatten() {
             if let Some(cm) = &src.config_map {
-                let optional = cm.optional.unwrap_or(false);
-                config_map_files(
-                    &mut out,
-                    objects,
-                    &cm.name,
-                    cm.items.as_deref(),
-                    optional,
-                    mode,
-                )?;
+                cm_files(&mut out, &cm.name, cm.items.as_deref(), cm.optional, mode)?;
             }
             if let Some(s) = &src.secret {
-                let optional = s.optional.unwrap_or(false);
-                secret_files(
-                    &mut out,
-                    objects,
-                    &s.name,
-                    s.items.as_deref(),
-                    optional,
-                    mode,
-                )?;
+                secret_files(&mut out, &s.name, s.items.as_deref(), s.optional, mode)?;
             }
             if let Some(d) = &src.downward_api {
-                downward_files(
-                    &mut out,
-                    pod,
-                    d.items.as_deref().unwrap_or_default(),
-                    mode,
-                    node,
-                )?;
+                downward_files(&mut out, &d.items, mode)?;
             }
             if let Some(t) = &src.service_account_token {
                 insert(&mut out, &t.path, service_account_token(pod, t), mode)?;
@@ -247,57 +245,53 @@ fn key_files(
     Ok(())
 }
 
-fn config_map_files(
-    out: &mut Payload,
-    objects: &Objects,
-    name: &str,
-    items: Option<&[KeyToPath]>,
-    optional: bool,
-    mode: i32,
-) -> anyhow::Result<()> {
-    let Some(m) = objects.config_maps.get(name) else {
-        anyhow::ensure!(optional, "configmap {name:?} not found");
-        return Ok(());
-    };
-    let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for (k, s) in m.data.clone().unwrap_or_default() {
-        data.insert(k, s.into_bytes());
-    }
-    for (k, b) in m.binary_data.clone().unwrap_or_default() {
-        data.insert(k, b.0);
-    }
-    key_files(
-        out,
-        &format!("configmap {name:?}"),
-        data,
-        items,
-        optional,
-        mode,
-    )
+/// Every key of a config map (`data` and `binaryData`) with its bytes.
+fn config_map_data(m: &ConfigMap) -> BTreeMap<String, Vec<u8>> {
+    let text = m
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, s)| (k.clone(), s.clone().into_bytes()));
+    let binary = m
+        .binary_data
+        .iter()
+        .flatten()
+        .map(|(k, b)| (k.clone(), b.0.clone()));
+    text.chain(binary).collect()
 }
 
-fn secret_files(
+/// Every key of a secret (`data`, and `stringData` if a client sent it unconverted).
+fn secret_data(s: &Secret) -> BTreeMap<String, Vec<u8>> {
+    let data = s
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, b)| (k.clone(), b.0.clone()));
+    let text = s
+        .string_data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone().into_bytes()));
+    data.chain(text).collect()
+}
+
+/// The files of a config map or secret (`kind` `name`), None if it does not exist.
+fn object_files(
     out: &mut Payload,
-    objects: &Objects,
+    kind: &str,
     name: &str,
+    data: Option<BTreeMap<String, Vec<u8>>>,
     items: Option<&[KeyToPath]>,
     optional: bool,
     mode: i32,
 ) -> anyhow::Result<()> {
-    let Some(s) = objects.secrets.get(name) else {
-        anyhow::ensure!(optional, "secret {name:?} not found");
+    let Some(data) = data else {
+        anyhow::ensure!(optional, "{kind} {name:?} not found");
         return Ok(());
     };
-    let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for (k, b) in s.data.clone().unwrap_or_default() {
-        data.insert(k, b.0);
-    }
-    for (k, v) in s.string_data.clone().unwrap_or_default() {
-        data.insert(k, v.into_bytes());
-    }
     key_files(
         out,
-        &format!("secret {name:?}"),
+        &format!("{kind} {name:?}"),
         data,
         items,
         optional,
@@ -355,40 +349,6 @@ pub fn format_map(m: Option<&BTreeMap<String, String>>) -> String {
         .map(|(k, v)| format!("{k}={}", go_quote(v)))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Go's `strconv.Quote`: a double-quoted string with Go escapes for `"`, `\` and
-/// non-printable characters.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => {
-                let n = c as u32;
-                if n <= 0xffff {
-                    out.push_str(&format!("\\u{n:04x}"))
-                } else {
-                    out.push_str(&format!("\\U{n:08x}"))
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A container's resource as a downwardAPI file shows it: `ceil(value / divisor)`; limits
