@@ -1028,13 +1028,23 @@ fn sts_retention(server: &mut Option<Server>) {
         );
     }
 
-    // ordo restarts (SIGKILL): the adopted pods still read their own data.
-    let dir = server.take().unwrap().kill9();
-    *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+    // ordo restarts, stopped (SIGTERM) and then killed (SIGKILL): every time the adopted pods
+    // read their own data.
+    for kill in [false, true] {
+        let mut old = server.take().unwrap();
+        let dir = if kill {
+            old.kill9()
+        } else {
+            old.stop();
+            std::mem::replace(&mut old.dir, tempfile::tempdir().unwrap())
+        };
+        *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+        let s = server.as_ref().unwrap();
+        s.eventually(60, "web-0..2 read their own data after the restart", || {
+            own_data(s, 3)
+        });
+    }
     let s = server.as_ref().unwrap();
-    s.eventually(60, "web-0..2 read their own data after the restart", || {
-        own_data(s, 3)
-    });
 
     // whenScaled: Delete: the claim of web-2 and its directory go; the others stay.
     s.ok(&["scale", "sts", "web", "--replicas=2"]);
