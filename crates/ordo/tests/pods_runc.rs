@@ -814,6 +814,7 @@ spec:
     - {name: cfg, mountPath: /cfg}
     - {name: cfg, mountPath: /sub/greeting, subPath: greeting}
     - {name: sec, mountPath: /sec}
+    - {name: late, mountPath: /late}
   volumes:
   - name: info
     downwardAPI:
@@ -835,6 +836,8 @@ spec:
     configMap: {name: app-config}
   - name: sec
     secret: {secretName: app-secret}
+  - name: late
+    configMap: {name: late-config, optional: true}
 "#;
 
 /// downwardAPI and projected volumes show the pod and its config map and secret; new labels,
@@ -938,6 +941,11 @@ fn projected_volumes(s: &Server) {
         cat("/sec/password") == "n3w" && cat("/all/creds/password") == "n3w"
     });
     assert_eq!(cat("/sub/greeting"), "hello");
+
+    // An optional config map that did not exist when the pod started fills its volume.
+    assert_eq!(s.ok(&["exec", "reader", "--", "ls", "/late"]), "");
+    create_or_update(s, &["configmap", "late-config", "--from-literal=k=v"]);
+    s.eventually(60, "the late config map in /late", || cat("/late/k") == "v");
 }
 
 /// After a restart of ordo the adopted pod's volumes are refreshed again.
