@@ -848,6 +848,7 @@ fn projected_volumes_follow_their_sources_in_running_pods() {
     let Some((data, _lock)) = with_real_pods(&[], |server| {
         projected_volumes(server.as_ref().unwrap());
         projected_volumes_after_restart(server);
+        missing_config_map(server.as_ref().unwrap());
     }) else {
         return;
     };
@@ -1094,6 +1095,46 @@ fn pods_gone_and_node_clean(s: &Server) {
             .count()
             == 0
     });
+}
+
+/// A pod whose config map does not exist waits, saying why as the kubelet does, and starts
+/// once the config map is created.
+fn missing_config_map(s: &Server) {
+    s.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: waiter}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: busybox:1.28, command: [sleep, "3600"], volumeMounts: [{name: cfg, mountPath: /cfg}]}
+  volumes:
+  - {name: cfg, configMap: {name: missing-config}}
+"#,
+    );
+    s.eventually(60, "an event saying the config map is missing", || {
+        s.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=waiter",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ])
+        .contains(
+            r#"MountVolume.SetUp failed for volume "cfg": configmap "missing-config" not found"#,
+        )
+    });
+    assert_eq!(
+        s.ok(&["get", "pod", "waiter", "-o", "jsonpath={.status.phase}"]),
+        "Pending"
+    );
+    create_or_update(s, &["configmap", "missing-config", "--from-literal=a=b"]);
+    s.eventually(120, "waiter to start with its config map", || {
+        cat_in(s, "waiter", "/cfg/a") == "b"
+    });
+    s.ok(&["delete", "pod", "waiter"]);
+    pods_gone_and_node_clean(s);
 }
 
 /// `kubectl create <args> --dry-run=client -o yaml | kubectl apply -f -`.

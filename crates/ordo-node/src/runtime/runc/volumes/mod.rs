@@ -67,14 +67,15 @@ pub async fn prepare(
     for v in volumes_of(pod) {
         let own = volumes_dir(pod_dir).join(&v.name);
         let resolved = if projection::is_projected(v) {
-            let objects = fetch(v, ns, client)
-                .await
-                .with_context(|| format!("volume {:?}", v.name))?;
-            write_projected(pod, v, &own, &objects, &node).map(Some)
+            match fetch(v, ns, client).await {
+                Ok(objects) => write_projected(pod, v, &own, &objects, &node).map(Some),
+                Err(e) => Err(e),
+            }
         } else {
             resolve(v, &own, ns, client).await
         }
-        .with_context(|| format!("volume {:?}", v.name))?;
+        // The kubelet's words, so that the event reads as on Kubernetes.
+        .with_context(|| format!("MountVolume.SetUp failed for volume {:?}", v.name))?;
         match resolved {
             Some(h) => {
                 out.insert(v.name.clone(), h);
