@@ -12,6 +12,7 @@ mod pod;
 mod quantity;
 mod storage;
 mod util;
+pub use util::go_quote;
 
 #[cfg(test)]
 mod tests_apps;

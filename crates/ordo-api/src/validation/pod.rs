@@ -564,9 +564,9 @@ fn validate_volume_source(vol: &Value, path: &str) -> Errs {
             }
             "csi" => required(&mut errs, "driver"),
             "downwardAPI" => {
-                errs.extend(file_modes(src, &p));
-                for item in arr(src, "items") {
-                    errs.extend(downward_api_file(item, &p));
+                file_mode(&mut errs, src, "defaultMode", &p);
+                for (i, item) in arr(src, "items").iter().enumerate() {
+                    errs.extend(downward_api_file(item, &index(&child(&p, "items"), i)));
                 }
             }
             "projected" => errs.extend(file_modes(src, &p)),

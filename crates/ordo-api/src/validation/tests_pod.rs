@@ -177,6 +177,36 @@ fn volumes_and_mounts() {
 }
 
 #[test]
+fn downward_api_volume_items_have_no_key() {
+    let items = json!([
+        {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+        {"path": "cpu", "resourceFieldRef": {"containerName": "web", "resource": "limits.cpu", "divisor": "1m"}},
+    ]);
+    let ok = with(
+        pod(),
+        "/spec/volumes",
+        json!([{"name": "data", "downwardAPI": {"items": items}}]),
+    );
+    assert_eq!(create(ok), Vec::<String>::new());
+    let bad = with(
+        pod(),
+        "/spec/volumes",
+        json!([{"name": "data", "downwardAPI": {"items": [{"path": "..x", "fieldRef": {"fieldPath": "spec.nodeName"}}]}}]),
+    );
+    let e = create(bad);
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("spec.volumes[0].downwardAPI.items[0].path: Invalid value")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("spec.volumes[0].downwardAPI.items[0].fieldRef.fieldPath")),
+        "{e:?}"
+    );
+}
+
+#[test]
 fn restart_and_dns_policy_values() {
     let e = create(with(pod(), "/spec", {
         let mut s = pod()["spec"].clone();

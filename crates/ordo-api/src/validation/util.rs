@@ -160,17 +160,35 @@ pub(crate) fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
 
 /// Go `%q`.
 pub(crate) fn q(s: &str) -> String {
+    go_quote(s)
+}
+
+/// Go's `strconv.Quote` (`%q`): a double-quoted string with Go escapes for `"`, `\` and
+/// non-printable characters (the kubelet's downwardAPI label files use it too).
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => {
+                let n = c as u32;
+                if n <= 0xffff {
+                    out.push_str(&format!("\\u{n:04x}"))
+                } else {
+                    out.push_str(&format!("\\U{n:08x}"))
+                }
             }
             c => out.push(c),
         }

@@ -260,12 +260,15 @@ impl Agent {
                         pod.namespace().unwrap_or_default(),
                         pod.name_any()
                     );
-                    self.events.pod(
-                        pod,
-                        "Warning",
-                        "FailedCreatePodSandBox",
-                        format!("Failed to create pod sandbox: {e:#}"),
-                    );
+                    match mount_failure(&e) {
+                        Some(msg) => self.events.pod(pod, "Warning", "FailedMount", msg),
+                        None => self.events.pod(
+                            pod,
+                            "Warning",
+                            "FailedCreatePodSandBox",
+                            format!("Failed to create pod sandbox: {e:#}"),
+                        ),
+                    }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
@@ -641,12 +644,35 @@ fn exit_from(
     }
 }
 
+/// A volume that could not be set up, as the kubelet's `FailedMount` event says it:
+/// `MountVolume.SetUp failed for volume "cfg" : configmap "cfg" not found`.
+fn mount_failure(e: &anyhow::Error) -> Option<String> {
+    let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    let i = chain.iter().position(|c| c.starts_with("MountVolume."))?;
+    Some(format!("{} : {}", chain[i], chain[i + 1..].join(": ")))
+}
+
 /// A digest of a status as JSON (what decides whether it changed).
 fn digest(st: &k8s_openapi::api::core::v1::PodStatus) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_vec(st).unwrap_or_default().hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mount_failures_read_like_the_kubelets() {
+        let e = anyhow::anyhow!("configmap \"cfg\" not found")
+            .context("MountVolume.SetUp failed for volume \"cfg\"")
+            .context("preparing the sandbox");
+        assert_eq!(
+            super::mount_failure(&e).as_deref(),
+            Some("MountVolume.SetUp failed for volume \"cfg\" : configmap \"cfg\" not found")
+        );
+        assert_eq!(super::mount_failure(&anyhow::anyhow!("no")), None);
+    }
 }
 
 /// Sleeps until `t`, or forever.

@@ -104,6 +104,8 @@ pub struct RuncRuntime {
     exits: tokio::sync::broadcast::Sender<String>,
     /// Reads claims, volumes, config maps and secrets for pod volumes.
     client: Option<kube::Client>,
+    /// Keeps configMap, secret, downwardAPI and projected volumes fresh (with a client).
+    refresher: Option<Arc<volumes::refresh::Refresher>>,
 }
 
 fn uid_of(pod: &Pod) -> String {
@@ -155,12 +157,17 @@ impl RuncRuntime {
             pods: Mutex::new(HashMap::new()),
             exits: tokio::sync::broadcast::channel(1024).0,
             client: None,
+            refresher: None,
         })
     }
 
     /// Gives the runtime an API client, needed for `persistentVolumeClaim`, `configMap` and
-    /// `secret` volumes.
+    /// `secret` volumes, and to refresh them while pods run.
     pub fn with_client(mut self, client: kube::Client) -> RuncRuntime {
+        self.refresher = Some(volumes::refresh::Refresher::new(
+            client.clone(),
+            &self.cfg.data_dir,
+        ));
         self.client = Some(client);
         self
     }
@@ -445,6 +452,9 @@ impl Runtime for RuncRuntime {
         };
         write_json(&dir.join("pod.json"), &meta)?;
         self.pods.lock().unwrap().entry(uid).or_default().meta = meta;
+        if let Some(r) = &self.refresher {
+            r.register(pod, &dir);
+        }
         Ok(())
     }
 
@@ -641,6 +651,9 @@ impl Runtime for RuncRuntime {
         {
             self.net.teardown(uid).await?;
         }
+        if let Some(r) = &self.refresher {
+            r.unregister(uid).await;
+        }
         volumes::cleanup(&dir)?;
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}
@@ -726,6 +739,9 @@ impl Runtime for RuncRuntime {
                 containers: ctrs,
             },
         );
+        if let Some(r) = &self.refresher {
+            r.register(pod, &dir);
+        }
         true
     }
 

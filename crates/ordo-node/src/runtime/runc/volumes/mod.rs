@@ -1,19 +1,33 @@
 //! Pod volumes for runc containers. [`prepare`] resolves each of the pod's `spec.volumes` to a
 //! directory on the host when the sandbox is made: `emptyDir` (a directory, or a tmpfs for
-//! `medium: Memory`) and `configMap`/`secret` files under `DATA/pods/<uid>/volumes/<name>`,
-//! `hostPath` as is, `persistentVolumeClaim` the host path of the bound volume (read through
-//! the API; an unbound claim is an error, so the agent retries). [`mounts`] turns a
-//! container's `volumeMounts` into OCI bind mounts. [`cleanup`] unmounts the tmpfs volumes;
-//! nothing outside the pod directory is ever removed (PV data belongs to the volume).
+//! `medium: Memory`), `hostPath` as is, `persistentVolumeClaim` the host path of the bound
+//! volume (read through the API; an unbound claim is an error, so the agent retries).
+//!
+//! `configMap`, `secret`, `downwardAPI` and `projected` volumes are written under
+//! `DATA/pods/<uid>/volumes/<name>` the way the kubelet writes them: [`projection`] computes the
+//! files (a pure function), [`atomic`] writes them behind a `..data` symlink so that an update
+//! is one `rename(2)`. Secrets and projected volumes live on a tmpfs, never on disk. The
+//! [`refresh::Refresher`] rewrites them while the pod runs when their config maps, secrets or
+//! the pod's labels and annotations change (`subPath` mounts keep what they had at start,
+//! as upstream).
+//!
+//! [`mounts`] turns a container's `volumeMounts` into OCI bind mounts. [`cleanup`] unmounts
+//! the tmpfs volumes; nothing outside the pod directory is ever removed (PV data belongs to
+//! the volume).
+
+pub mod atomic;
+pub mod projection;
+pub mod refresh;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Volume,
+    ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, Secret, Volume,
 };
 use kube::Api;
 use oci_spec::runtime::{Mount, MountBuilder};
+use projection::{NodeAllocatable, Objects};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -23,32 +37,45 @@ pub struct HostVolume {
     pub path: PathBuf,
     /// Mounted read-only whatever the volumeMount says (configMap, secret, readOnly claims).
     pub read_only: bool,
+    /// Written by the atomic writer: its visible names are symlinks through `..data`.
+    #[serde(default)]
+    pub atomic: bool,
 }
 
-/// Where the pod's own volumes (emptyDir, configMap, secret) live.
+/// Where the pod's own volumes (emptyDir, configMap, secret...) live.
 pub fn volumes_dir(pod_dir: &Path) -> PathBuf {
     pod_dir.join("volumes")
 }
 
+fn volumes_of(pod: &Pod) -> &[Volume] {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_deref())
+        .unwrap_or_default()
+}
+
 /// Resolves and materialises every volume of the pod; idempotent. Volume types not handled
-/// here (projected, downwardAPI...) are left out with a warning.
+/// here (ephemeral, csi, ...) are left out with a warning.
 pub async fn prepare(
     pod: &Pod,
     pod_dir: &Path,
     client: Option<&kube::Client>,
 ) -> anyhow::Result<BTreeMap<String, HostVolume>> {
     let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let node = NodeAllocatable::probe(pod_dir);
     let mut out = BTreeMap::new();
-    let vols = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.volumes.clone())
-        .unwrap_or_default();
-    for v in &vols {
+    for v in volumes_of(pod) {
         let own = volumes_dir(pod_dir).join(&v.name);
-        let resolved = resolve(v, &own, ns, client)
-            .await
-            .with_context(|| format!("volume {:?}", v.name))?;
+        let resolved = if projection::is_projected(v) {
+            match fetch(v, ns, client).await {
+                Ok(objects) => write_projected(pod, v, &own, &objects, &node).map(Some),
+                Err(e) => Err(e),
+            }
+        } else {
+            resolve(v, &own, ns, client).await
+        }
+        // The kubelet's words, so that the event reads as on Kubernetes.
+        .with_context(|| format!("MountVolume.SetUp failed for volume {:?}", v.name))?;
         match resolved {
             Some(h) => {
                 out.insert(v.name.clone(), h);
@@ -61,6 +88,116 @@ pub async fn prepare(
         }
     }
     Ok(out)
+}
+
+/// Reads the config maps and secrets `v` refers to (absent ones are left out).
+async fn fetch(v: &Volume, ns: &str, c: Option<&kube::Client>) -> anyhow::Result<Objects> {
+    let (cms, secrets) = projection::references(v);
+    let mut out = Objects::default();
+    for name in cms {
+        let api = Api::<ConfigMap>::namespaced(client(c)?, ns);
+        if let Some(m) = api.get_opt(&name).await? {
+            out.config_maps.insert(name, m);
+        }
+    }
+    for name in secrets {
+        let api = Api::<Secret>::namespaced(client(c)?, ns);
+        if let Some(s) = api.get_opt(&name).await? {
+            out.secrets.insert(name, s);
+        }
+    }
+    Ok(out)
+}
+
+/// Where the data directories that `subPath` mounts of volume `own` hold are listed.
+fn pins_file(own: &Path) -> PathBuf {
+    let name = own.file_name().unwrap_or_default().to_string_lossy();
+    own.with_file_name(".subpath-pins").join(&*name)
+}
+
+/// The data directories of `own` that `subPath` mounts hold (kept by the atomic writer).
+fn pinned(own: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(pins_file(own))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Records that a `subPath` mount holds data directory `ts` of `own`.
+fn pin(own: &Path, ts: &str) -> anyhow::Result<()> {
+    let mut all = pinned(own);
+    if all.insert(ts.to_string()) {
+        let f = pins_file(own);
+        std::fs::create_dir_all(f.parent().unwrap_or(own))?;
+        let text: Vec<String> = all.into_iter().collect();
+        std::fs::write(&f, text.join("\n") + "\n")?;
+    }
+    Ok(())
+}
+
+/// Writes a configMap, secret, downwardAPI or projected volume into `own` (a tmpfs for
+/// secrets and projected volumes), atomically.
+fn write_projected(
+    pod: &Pod,
+    v: &Volume,
+    own: &Path,
+    objects: &Objects,
+    node: &NodeAllocatable,
+) -> anyhow::Result<HostVolume> {
+    make_dir(own, 0o755)?;
+    if projection::on_tmpfs(v) && !mounted(own) {
+        nix::mount::mount(
+            Some("tmpfs"),
+            own,
+            Some("tmpfs"),
+            nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
+            Some("mode=0755"),
+        )
+        .with_context(|| format!("mounting a tmpfs on {}", own.display()))?;
+    }
+    let payload = projection::payload(pod, v, objects, node)?.unwrap_or_default();
+    atomic::write(own, &payload, &pinned(own))?;
+    Ok(HostVolume {
+        path: own.to_path_buf(),
+        read_only: true,
+        atomic: true,
+    })
+}
+
+/// Rewrites the pod's configMap, secret, downwardAPI and projected volumes from `objects`
+/// (and the pod's current metadata). Volumes whose sources are missing keep what they show;
+/// a volume whose directory (or tmpfs) is gone is skipped, never re-created. Returns the
+/// names of the volumes that changed.
+pub fn refresh(
+    pod: &Pod,
+    pod_dir: &Path,
+    objects: &Objects,
+    node: &NodeAllocatable,
+) -> Vec<String> {
+    let mut changed = Vec::new();
+    for v in volumes_of(pod)
+        .iter()
+        .filter(|v| projection::is_projected(v))
+    {
+        let own = volumes_dir(pod_dir).join(&v.name);
+        if !own.is_dir() || (projection::on_tmpfs(v) && !mounted(&own)) {
+            continue;
+        }
+        let r = projection::payload(pod, v, objects, node)
+            .and_then(|p| atomic::write(&own, &p.unwrap_or_default(), &pinned(&own)));
+        match r {
+            Ok(true) => changed.push(v.name.clone()),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                "pod {}/{}: not refreshing volume {:?}: {e:#}",
+                pod.metadata.namespace.as_deref().unwrap_or_default(),
+                pod.metadata.name.as_deref().unwrap_or_default(),
+                v.name
+            ),
+        }
+    }
+    changed
 }
 
 fn client(c: Option<&kube::Client>) -> anyhow::Result<kube::Client> {
@@ -77,6 +214,7 @@ async fn resolve(
     let rw = |path: PathBuf| HostVolume {
         path,
         read_only: false,
+        atomic: false,
     };
     if let Some(e) = &v.empty_dir {
         make_dir(own, 0o777)?;
@@ -140,54 +278,7 @@ async fn resolve(
         return Ok(Some(HostVolume {
             path,
             read_only: claim.read_only.unwrap_or(false),
-        }));
-    }
-    if let Some(cm) = &v.config_map {
-        let name = cm.name.as_str();
-        let found = Api::<ConfigMap>::namespaced(client(c)?, ns)
-            .get_opt(name)
-            .await?;
-        let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        match found {
-            Some(m) => {
-                for (k, s) in m.data.unwrap_or_default() {
-                    data.insert(k, s.into_bytes());
-                }
-                for (k, b) in m.binary_data.unwrap_or_default() {
-                    data.insert(k, b.0);
-                }
-            }
-            None if cm.optional.unwrap_or(false) => {}
-            None => anyhow::bail!("configmap {name:?} not found"),
-        }
-        write_files(own, &data, cm.items.as_deref(), cm.default_mode)?;
-        return Ok(Some(HostVolume {
-            path: own.to_path_buf(),
-            read_only: true,
-        }));
-    }
-    if let Some(sec) = &v.secret {
-        let name = sec.secret_name.clone().unwrap_or_default();
-        let found = Api::<Secret>::namespaced(client(c)?, ns)
-            .get_opt(&name)
-            .await?;
-        let mut data: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        match found {
-            Some(s) => {
-                for (k, b) in s.data.unwrap_or_default() {
-                    data.insert(k, b.0);
-                }
-                for (k, s) in s.string_data.unwrap_or_default() {
-                    data.insert(k, s.into_bytes());
-                }
-            }
-            None if sec.optional.unwrap_or(false) => {}
-            None => anyhow::bail!("secret {name:?} not found"),
-        }
-        write_files(own, &data, sec.items.as_deref(), sec.default_mode)?;
-        return Ok(Some(HostVolume {
-            path: own.to_path_buf(),
-            read_only: true,
+            atomic: false,
         }));
     }
     Ok(None)
@@ -222,46 +313,6 @@ fn relative(p: &str) -> anyhow::Result<&Path> {
     Ok(path)
 }
 
-/// Writes `data` as files in `dir` (all keys, or `items` key -> path), mode `defaultMode` or
-/// the item's (0644 by default). Files of keys no longer present are left alone.
-pub fn write_files(
-    dir: &Path,
-    data: &BTreeMap<String, Vec<u8>>,
-    items: Option<&[KeyToPath]>,
-    default_mode: Option<i32>,
-) -> anyhow::Result<()> {
-    make_dir(dir, 0o755)?;
-    let default_mode = default_mode.unwrap_or(0o644) as u32;
-    let wanted: Vec<(&str, String, u32)> = match items {
-        Some(items) => items
-            .iter()
-            .map(|i| {
-                (
-                    i.key.as_str(),
-                    i.path.clone(),
-                    i.mode.map(|m| m as u32).unwrap_or(default_mode),
-                )
-            })
-            .collect(),
-        None => data
-            .keys()
-            .map(|k| (k.as_str(), k.clone(), default_mode))
-            .collect(),
-    };
-    for (key, path, mode) in wanted {
-        let bytes = data
-            .get(key)
-            .ok_or_else(|| anyhow::anyhow!("key {key:?} is not in the object"))?;
-        let f = dir.join(relative(&path)?);
-        if let Some(parent) = f.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&f, bytes).with_context(|| format!("writing {}", f.display()))?;
-        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode & 0o7777))?;
-    }
-    Ok(())
-}
-
 /// The bind mounts of the container's `volumeMounts` (`subPath` directories are created).
 pub fn mounts(c: &Container, vols: &BTreeMap<String, HostVolume>) -> anyhow::Result<Vec<Mount>> {
     let mut out = Vec::new();
@@ -282,7 +333,20 @@ pub fn mounts(c: &Container, vols: &BTreeMap<String, HostVolume>) -> anyhow::Res
         let mut src = v.path.clone();
         if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             src = src.join(relative(sub)?);
-            if !src.exists() {
+            if v.atomic {
+                // The file or directory the `..data` symlinks lead to now: the container keeps
+                // it when the volume is refreshed (the old data directory is kept for it).
+                let real = std::fs::canonicalize(&src)
+                    .with_context(|| format!("subPath {sub:?} is not in volume {:?}", m.name))?;
+                let base = std::fs::canonicalize(&v.path)?;
+                let Ok(inside) = real.strip_prefix(&base) else {
+                    anyhow::bail!("subPath {sub:?} leads outside volume {:?}", m.name)
+                };
+                if let Some(Component::Normal(ts)) = inside.components().next() {
+                    pin(&v.path, &ts.to_string_lossy())?;
+                }
+                src = real;
+            } else if !src.exists() {
                 std::fs::create_dir_all(&src)
                     .with_context(|| format!("creating subPath {}", src.display()))?;
             }
@@ -338,6 +402,7 @@ mod tests {
             HostVolume {
                 path: dir.path().into(),
                 read_only: false,
+                atomic: false,
             },
         );
         vols.insert(
@@ -345,6 +410,7 @@ mod tests {
             HostVolume {
                 path: dir.path().join("cfg"),
                 read_only: true,
+                atomic: false,
             },
         );
         let c = Container {
@@ -390,29 +456,47 @@ mod tests {
         assert!(mounts(&bad, &vols).is_err());
     }
 
-    #[test]
-    fn files_follow_items_and_modes() {
+    #[tokio::test]
+    async fn refresh_follows_labels_keeps_sub_path_data_and_never_recreates() {
         let dir = tempfile::tempdir().unwrap();
-        let data: BTreeMap<String, Vec<u8>> = [
-            ("a".to_string(), b"1".to_vec()),
-            ("b".to_string(), b"2".to_vec()),
-        ]
-        .into();
-        write_files(&dir.path().join("all"), &data, None, Some(0o600)).unwrap();
-        assert_eq!(std::fs::read(dir.path().join("all/b")).unwrap(), b"2");
-        let mode = std::fs::metadata(dir.path().join("all/a"))
+        let mut pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "uid": "u", "labels": {"a": "1"}},
+            "spec": {"containers": [{"name": "c", "volumeMounts": [
+                {"name": "info", "mountPath": "/info"},
+                {"name": "info", "mountPath": "/labels", "subPath": "labels"},
+            ]}], "volumes": [
+                {"name": "info", "downwardAPI": {"items": [
+                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                ]}},
+            ]}
+        }))
+        .unwrap();
+        let v = prepare(&pod, dir.path(), None).await.unwrap();
+        let m = mounts(&pod.spec.as_ref().unwrap().containers[0], &v).unwrap();
+        // The subPath mount binds the file in the current data directory.
+        let sub = m[1].source().clone().unwrap();
+        assert!(sub.to_string_lossy().contains("/..20"), "{sub:?}");
+        let node = NodeAllocatable::probe(dir.path());
+        let objects = Objects::default();
+        assert!(refresh(&pod, dir.path(), &objects, &node).is_empty());
+        pod.metadata
+            .labels
+            .as_mut()
             .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let items = [KeyToPath {
-            key: "a".into(),
-            path: "sub/x".into(),
-            mode: None,
-        }];
-        write_files(&dir.path().join("some"), &data, Some(&items), None).unwrap();
-        assert_eq!(std::fs::read(dir.path().join("some/sub/x")).unwrap(), b"1");
-        assert!(!dir.path().join("some/b").exists());
+            .insert("b".into(), "2".into());
+        assert_eq!(refresh(&pod, dir.path(), &objects, &node), ["info"]);
+        let info = &v["info"].path;
+        assert_eq!(
+            std::fs::read_to_string(info.join("labels")).unwrap(),
+            "a=\"1\"\nb=\"2\""
+        );
+        // What the subPath mount holds is kept as it was.
+        assert_eq!(std::fs::read_to_string(&sub).unwrap(), "a=\"1\"");
+        // A pod whose volumes are gone is not written to.
+        std::fs::remove_dir_all(volumes_dir(dir.path())).unwrap();
+        pod.metadata.labels = None;
+        assert!(refresh(&pod, dir.path(), &objects, &node).is_empty());
+        assert!(!volumes_dir(dir.path()).exists());
     }
 
     #[tokio::test]
@@ -420,16 +504,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let hp = dir.path().join("made/here");
         let pod: Pod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "p", "uid": "u"},
+            "metadata": {"name": "p", "uid": "u", "labels": {"app": "web"}},
             "spec": {"containers": [], "volumes": [
                 {"name": "scratch", "emptyDir": {}},
                 {"name": "host", "hostPath": {"path": hp, "type": "DirectoryOrCreate"}},
-                {"name": "token", "projected": {"sources": []}},
+                {"name": "info", "downwardAPI": {"items": [
+                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                ]}},
+                {"name": "unsupported", "csi": {"driver": "x"}},
             ]}
         }))
         .unwrap();
         let v = prepare(&pod, dir.path(), None).await.unwrap();
-        assert_eq!(v.len(), 2);
+        assert_eq!(v.len(), 3);
+        assert!(v["info"].read_only && v["info"].atomic);
+        assert_eq!(
+            std::fs::read_to_string(v["info"].path.join("labels")).unwrap(),
+            "app=\"web\""
+        );
         assert_eq!(v["scratch"].path, dir.path().join("volumes/scratch"));
         assert!(v["scratch"].path.is_dir());
         assert_eq!(v["host"].path, hp);

@@ -1,0 +1,297 @@
+//! Keeps the configMap, secret, downwardAPI and projected volumes of running pods up to date,
+//! as the kubelet's volume manager does (it resyncs within about a minute; this reacts to
+//! watch events, within moments). Three watches through the API (kube-rs): all ConfigMaps and
+//! Secrets (reflector caches) and the pods bound to this node (their labels and annotations).
+//! A change marks the pods that read the object dirty; one worker rewrites their volumes with
+//! the atomic writer, which writes nothing when the files are already right.
+//!
+//! The runtime [`Refresher::register`]s a pod once its sandbox exists (or it was adopted) and
+//! [`Refresher::unregister`]s it before removing its directory; nothing is written after that.
+
+use super::projection::{self, NodeAllocatable, Objects};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Volume};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Api, Resource, ResourceExt};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A pod whose volumes are kept fresh.
+#[derive(Clone)]
+struct Registered {
+    pod: Pod,
+    dir: PathBuf,
+}
+
+#[derive(Default)]
+struct State {
+    pods: HashMap<String, Registered>,
+    dirty: HashSet<String>,
+}
+
+/// The writers of the reflector caches, until the watches start.
+type Writers = (
+    reflector::store::Writer<ConfigMap>,
+    reflector::store::Writer<Secret>,
+);
+
+/// Refreshes the projected volumes of the pods registered with it.
+pub struct Refresher {
+    client: kube::Client,
+    node: NodeAllocatable,
+    state: Mutex<State>,
+    wake: tokio::sync::Notify,
+    started: AtomicBool,
+    config_maps: Store<ConfigMap>,
+    secrets: Store<Secret>,
+    writers: Mutex<Option<Writers>>,
+    /// Held while volumes are written; [`Refresher::unregister`] takes it so that a pod being
+    /// removed is not written to afterwards.
+    writing: tokio::sync::Mutex<()>,
+}
+
+fn has_projected(pod: &Pod) -> bool {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .any(projection::is_projected)
+}
+
+impl Refresher {
+    /// A refresher reading through `client`; `data_dir` sizes `limits.ephemeral-storage`.
+    /// The watches start with the first registered pod.
+    pub fn new(client: kube::Client, data_dir: &Path) -> Arc<Refresher> {
+        let (config_maps, cm_writer) = reflector::store();
+        let (secrets, secret_writer) = reflector::store();
+        Arc::new(Refresher {
+            client,
+            node: NodeAllocatable::probe(data_dir),
+            state: Mutex::new(State::default()),
+            wake: tokio::sync::Notify::new(),
+            started: AtomicBool::new(false),
+            config_maps,
+            secrets,
+            writers: Mutex::new(Some((cm_writer, secret_writer))),
+            writing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Keeps the volumes of `pod` (its sandbox in `dir`) fresh from now on, and brings them
+    /// up to date once (a pod adopted after a restart may have missed changes).
+    pub fn register(self: &Arc<Self>, pod: &Pod, dir: &Path) {
+        let Some(uid) = pod.uid() else { return };
+        if !has_projected(pod) {
+            return;
+        }
+        if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+            self.start(node);
+        }
+        let mut st = self.state.lock().unwrap();
+        st.pods.insert(
+            uid.clone(),
+            Registered {
+                pod: pod.clone(),
+                dir: dir.to_path_buf(),
+            },
+        );
+        st.dirty.insert(uid);
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// Stops refreshing the pod; when this returns nothing writes its volumes any more.
+    pub async fn unregister(&self, uid: &str) {
+        {
+            let mut st = self.state.lock().unwrap();
+            st.pods.remove(uid);
+            st.dirty.remove(uid);
+        }
+        let _quiet = self.writing.lock().await;
+    }
+
+    fn start(self: &Arc<Self>, node: &str) {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Some((cm_writer, secret_writer)) = self.writers.lock().unwrap().take() else {
+            return;
+        };
+        tracing::info!(
+            "refreshing configMap, secret, downwardAPI and projected volumes of node {node}"
+        );
+        tokio::spawn(
+            self.clone()
+                .watch_objects(cm_writer, |v| projection::references(v).0),
+        );
+        tokio::spawn(
+            self.clone()
+                .watch_objects(secret_writer, |v| projection::references(v).1),
+        );
+        tokio::spawn(self.clone().watch_pods(node.to_string()));
+        tokio::spawn(self.clone().work());
+    }
+
+    /// Marks dirty the pods in `ns` with a volume that `refs` says reads `name`.
+    fn touch(&self, ns: &str, name: &str, refs: fn(&Volume) -> Vec<String>) {
+        let mut st = self.state.lock().unwrap();
+        let hit: Vec<String> = st
+            .pods
+            .iter()
+            .filter(|(_, r)| r.pod.metadata.namespace.as_deref().unwrap_or("default") == ns)
+            .filter(|(_, r)| {
+                r.pod
+                    .spec
+                    .iter()
+                    .flat_map(|s| s.volumes.iter().flatten())
+                    .any(|v| refs(v).iter().any(|n| n == name))
+            })
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        if hit.is_empty() {
+            return;
+        }
+        st.dirty.extend(hit);
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    fn touch_all(&self) {
+        let mut st = self.state.lock().unwrap();
+        let all: Vec<String> = st.pods.keys().cloned().collect();
+        st.dirty.extend(all);
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// Watches one kind into its reflector cache and marks the pods reading a changed object.
+    async fn watch_objects<K>(
+        self: Arc<Self>,
+        writer: reflector::store::Writer<K>,
+        refs: fn(&Volume) -> Vec<String>,
+    ) where
+        K: Resource<DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let api = Api::<K>::all(self.client.clone());
+        let mut stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .boxed();
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(watcher::Event::Apply(o)) | Ok(watcher::Event::Delete(o)) => {
+                    let ns = o.namespace().unwrap_or_default();
+                    self.touch(&ns, &o.name_any(), refs);
+                }
+                Ok(watcher::Event::InitDone) => self.touch_all(),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("watching {} for pod volumes: {e}", K::plural(&())),
+            }
+        }
+    }
+
+    /// Watches the node's pods: new labels or annotations mark the pod dirty.
+    async fn watch_pods(self: Arc<Self>, node: String) {
+        let api = Api::<Pod>::all(self.client.clone());
+        let cfg = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
+        let mut stream = watcher(api, cfg).default_backoff().boxed();
+        while let Some(ev) = stream.next().await {
+            let p = match ev {
+                Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => p,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!("watching the pods of node {node} for their volumes: {e}");
+                    continue;
+                }
+            };
+            let Some(uid) = p.uid() else { continue };
+            let mut st = self.state.lock().unwrap();
+            let Some(r) = st.pods.get_mut(&uid) else {
+                continue;
+            };
+            let m = &r.pod.metadata;
+            if m.labels == p.metadata.labels && m.annotations == p.metadata.annotations {
+                continue;
+            }
+            r.pod.metadata.labels = p.metadata.labels.clone();
+            r.pod.metadata.annotations = p.metadata.annotations.clone();
+            let reads = r
+                .pod
+                .spec
+                .iter()
+                .flat_map(|s| s.volumes.iter().flatten())
+                .any(projection::reads_pod_metadata);
+            if reads {
+                st.dirty.insert(uid);
+                drop(st);
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// The cached config maps and secrets the pod's volumes read.
+    fn objects(&self, pod: &Pod) -> Objects {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let mut out = Objects::default();
+        for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+            let (cms, secrets) = projection::references(v);
+            for n in cms {
+                if let Some(o) = self.config_maps.get(&ObjectRef::new(&n).within(ns)) {
+                    out.config_maps.insert(n, (*o).clone());
+                }
+            }
+            for n in secrets {
+                if let Some(o) = self.secrets.get(&ObjectRef::new(&n).within(ns)) {
+                    out.secrets.insert(n, (*o).clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Rewrites the volumes of dirty pods, once the caches hold every object.
+    async fn work(self: Arc<Self>) {
+        if self.config_maps.wait_until_ready().await.is_err()
+            || self.secrets.wait_until_ready().await.is_err()
+        {
+            return;
+        }
+        loop {
+            let batch: Vec<Registered> = {
+                let mut st = self.state.lock().unwrap();
+                let dirty: Vec<String> = st.dirty.drain().collect();
+                dirty
+                    .iter()
+                    .filter_map(|uid| st.pods.get(uid).cloned())
+                    .collect()
+            };
+            if batch.is_empty() {
+                self.wake.notified().await;
+                continue;
+            }
+            let _writing = self.writing.lock().await;
+            for r in batch {
+                let uid = r.pod.uid().unwrap_or_default();
+                if !self.state.lock().unwrap().pods.contains_key(&uid) {
+                    continue;
+                }
+                let objects = self.objects(&r.pod);
+                let changed = super::refresh(&r.pod, &r.dir, &objects, &self.node);
+                if !changed.is_empty() {
+                    tracing::info!(
+                        "pod {}/{}: volumes {changed:?} updated",
+                        r.pod.namespace().unwrap_or_default(),
+                        r.pod.name_any()
+                    );
+                }
+            }
+        }
+    }
+}
