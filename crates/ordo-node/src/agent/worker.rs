@@ -660,6 +660,14 @@ fn digest(st: &k8s_openapi::api::core::v1::PodStatus) -> u64 {
     h.finish()
 }
 
+/// Sleeps until `t`, or forever.
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -672,13 +680,5 @@ mod tests {
             Some("MountVolume.SetUp failed for volume \"cfg\" : configmap \"cfg\" not found")
         );
         assert_eq!(super::mount_failure(&anyhow::anyhow!("no")), None);
-    }
-}
-
-/// Sleeps until `t`, or forever.
-async fn sleep_until(t: Option<Instant>) {
-    match t {
-        Some(t) => tokio::time::sleep_until(t.into()).await,
-        None => std::future::pending().await,
     }
 }
