@@ -43,6 +43,9 @@ pub struct AgentConfig {
     pub stop_pods_on_exit: bool,
     /// Bearer token the API server presents to the agent's logs/exec endpoint.
     pub token: String,
+    /// runc runtime: a service proxy translates the service CIDR on this node (the pod
+    /// network routes it via the bridge instead of `unreachable`).
+    pub service_proxy: bool,
 }
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
@@ -53,6 +56,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         RuntimeKind::Runc => {
             let mut rc = runtime::runc::RuncConfig::new(&cfg.data_dir, &cfg.bridge);
             rc.dns.nameserver = cfg.cluster_dns;
+            rc.service_proxy = cfg.service_proxy;
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
                     .await?

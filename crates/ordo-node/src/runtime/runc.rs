@@ -41,6 +41,8 @@ pub struct RuncConfig {
     pub dns: Dns,
     /// The address pods see as the node's (`status.hostIP`).
     pub host_ip: String,
+    /// A service proxy (nftables) translates the service CIDR on this node.
+    pub service_proxy: bool,
 }
 
 impl RuncConfig {
@@ -52,6 +54,7 @@ impl RuncConfig {
             bridge: bridge.into(),
             dns: Dns::default(),
             host_ip: crate::node::HOST_IP.into(),
+            service_proxy: false,
         }
     }
 }
@@ -140,6 +143,7 @@ impl RuncRuntime {
         }
         let mut net_cfg = NetworkConfig::new(&cfg.bridge, &cfg.data_dir.join("network"));
         net_cfg.cluster_dns = Some(cfg.dns.nameserver);
+        net_cfg.service_proxy = cfg.service_proxy;
         let net = PodNetwork::new(net_cfg);
         Ok(RuncRuntime {
             cfg,
