@@ -14,7 +14,8 @@
 //! - `filter-input`/`-forward`/`-output` check new connections: a Service without ready
 //!   endpoints is rejected (`no-endpoint-services`, `no-endpoint-nodeports`), a ClusterIP on a
 //!   port it does not serve is rejected, any other address of the service range is dropped
-//!   unless it is local to the host (the cluster DNS address on the bridge), and traffic into
+//!   unless it is local to the host (the cluster DNS address on the bridge; the drops are
+//!   counted), and traffic into
 //!   the bridge for 127.0.0.0/8 that was not DNATed is dropped (the bridge has
 //!   `route_localnet=1`).
 //!
@@ -256,7 +257,7 @@ pub fn ruleset(cfg: &RulesetConfig, services: &[ServiceInfo], slices: &[SliceInf
             "fib daddr type local meta l4proto . th dport vmap @no-endpoint-nodeports",
         ],
     );
-    let drop = format!("ip daddr {net}/{len} drop");
+    let drop = format!("ip daddr {net}/{len} counter drop");
     chain(
         w,
         "cluster-ips-check",

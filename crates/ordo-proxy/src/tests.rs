@@ -70,7 +70,7 @@ fn cluster_ip_spreads_over_ready_endpoints_at_random() {
     assert_eq!(ep[2], "meta l4proto tcp dnat to 10.244.0.5:8080");
     // No NodePort: nothing in the NodePort maps, no external chain.
     assert!(!text.contains("external-"), "{text}");
-    assert!(l.contains(&"ip daddr 10.96.0.0/12 drop"));
+    assert!(l.contains(&"ip daddr 10.96.0.0/12 counter drop"));
     assert!(l.contains(&"elements = { 10.96.0.20 }"));
 }
 

@@ -265,6 +265,10 @@ fn setup_blocking(
             .execute()
             .await
             .with_context(|| format!("attaching {host} to {bridge}"))?;
+        // Hairpin: a pod's connection to its own Service comes back out of the port it
+        // entered (br_netfilter DNATs it and bridges it back), as with kubelet's hairpin-veth.
+        let hairpin = format!("/sys/class/net/{host}/brport/hairpin_mode");
+        std::fs::write(&hairpin, "1").with_context(|| format!("setting {hairpin}"))?;
         h.link().set(host_idx).up().execute().await?;
         let peer_idx = link_index(&h, &peer)
             .await?

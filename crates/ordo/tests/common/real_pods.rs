@@ -1,0 +1,182 @@
+//! Real pods for end-to-end tests: a runc server on the test bridge with the test images
+//! waiting in its import folder, one test at a time (file lock), and the clean-up of what a
+//! failed test may leave on the host.
+
+use super::Server;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The bridge (and nftables table) of real-pod tests, apart from a server on `ordo0`.
+pub const BRIDGE: &str = "ordoe2e0";
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn can_run() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let runc = Command::new("runc")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !root || !runc {
+        eprintln!("skipping: needs root and runc (root={root}, runc={runc})");
+    }
+    root && runc
+}
+
+/// A server (with extra flags) whose node has the test images waiting in its import folder.
+pub fn runc_server_with(extra: &[&str]) -> Server {
+    let images = repo().join("target/test-images");
+    let st = Command::new("bash")
+        .arg(repo().join("images/build.sh"))
+        .arg(&images)
+        .status()
+        .unwrap();
+    assert!(st.success(), "images/build.sh failed");
+    let dir = tempfile::tempdir().unwrap();
+    let import = dir.path().join("images/import");
+    std::fs::create_dir_all(&import).unwrap();
+    for a in ["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"] {
+        std::fs::copy(images.join(a), import.join(a)).unwrap();
+    }
+    let mut flags = vec!["--bridge", BRIDGE];
+    flags.extend_from_slice(extra);
+    Server::start_runc_in(dir, &flags)
+}
+
+pub fn curl(url: &str) -> Option<String> {
+    let out = Command::new("curl")
+        .args(["-sf", "--max-time", "2", url])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// What the node left on the host: namespaces, the bridge, mounts under the data dir.
+pub fn leftovers(data: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/run/netns") {
+        out.extend(
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(&format!("{BRIDGE}-"))),
+        );
+    }
+    if Path::new(&format!("/sys/class/net/{BRIDGE}")).exists() {
+        out.push(format!("bridge {BRIDGE}"));
+    }
+    let d = data.to_string_lossy().to_string();
+    out.extend(
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&d))
+            .map(str::to_string),
+    );
+    out
+}
+
+/// Best-effort removal of everything a failed test may have left (containers by their runc
+/// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
+/// stopped.
+pub fn force_cleanup(data: &Path) {
+    let root = data.join("runc");
+    if let Ok(out) = Command::new("runc")
+        .arg("--root")
+        .arg(&root)
+        .args(["list", "-q"])
+        .output()
+    {
+        for id in String::from_utf8_lossy(&out.stdout).lines() {
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(&root)
+                .args(["delete", "--force", id])
+                .status();
+        }
+    }
+    let d = data.to_string_lossy().to_string();
+    for l in std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&d))
+    {
+        if let Some(mp) = l.split(' ').nth(4) {
+            let _ = Command::new("umount").args(["-l", mp]).status();
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir("/run/netns") {
+        for e in rd.filter_map(|e| e.ok()).filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{BRIDGE}-"))
+        }) {
+            let _ = Command::new("ip")
+                .args(["netns", "delete", &e.file_name().to_string_lossy()])
+                .status();
+        }
+    }
+    let _ = Command::new("ip").args(["link", "delete", BRIDGE]).status();
+    let _ = Command::new("ip")
+        .args(["route", "delete", "unreachable", "10.96.0.0/12"])
+        .status();
+    if nft_table_exists() {
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", BRIDGE])
+            .status();
+    }
+    if let Ok(v) = std::fs::read_to_string(data.join("network/ip_forward.orig")) {
+        let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", v.trim());
+    }
+}
+
+/// Runs `scenario` on a fresh runc server (with `extra` flags) under the real-pods lock. The
+/// server is stopped afterwards; on failure its log is printed and the host force-cleaned while
+/// the data dir (which the clean-up reads) still exists. Returns the data dir's path and the
+/// lock, or None when the machine cannot run real pods.
+pub fn with_real_pods(
+    extra: &[&str],
+    scenario: impl FnOnce(&mut Option<Server>),
+) -> Option<(PathBuf, std::fs::File)> {
+    if !can_run() {
+        return None;
+    }
+    let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
+    lock.lock().unwrap();
+    let s = runc_server_with(extra);
+    let data = s.data_dir().to_path_buf();
+    let mut server = Some(s);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&mut server)));
+    let mut stopped = server.take();
+    if let Some(s) = stopped.as_mut() {
+        s.stop();
+        if r.is_err() {
+            eprintln!("server log tail:\n{}", super::tail(&s.log()));
+        }
+    }
+    if r.is_err() {
+        force_cleanup(&data);
+    }
+    drop(stopped);
+    if let Err(p) = r {
+        std::panic::resume_unwind(p);
+    }
+    Some((data, lock))
+}
+
+/// Whether the service proxy's table of the test bridge is in the kernel.
+pub fn nft_table_exists() -> bool {
+    Command::new("nft")
+        .args(["list", "table", "ip", BRIDGE])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
