@@ -1,7 +1,7 @@
 //! The service proxy of an ordo node (the part of kube-proxy's nftables mode ordo needs):
-//! watches Services and EndpointSlices through the Kubernetes API and keeps one nftables
-//! table equal to [`ruleset::ruleset`] of what it saw. Every sync replaces the table in one
-//! `nft -f -` transaction; [`clean_up`] deletes it.
+//! watches Services and EndpointSlices through the Kubernetes API (kube-rs reflectors) and
+//! keeps one nftables table equal to [`ruleset::ruleset`] of what it saw. Every sync replaces
+//! the table in one `nft -f -` transaction; [`clean_up`] deletes it.
 //!
 //! Changes arriving within a few milliseconds are folded into one sync, and the table is
 //! re-applied every minute even when nothing changed (someone may have flushed it).
@@ -10,19 +10,18 @@ pub mod model;
 pub mod ruleset;
 
 use anyhow::Context;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
 use model::{ServiceInfo, SliceInfo};
 use ruleset::RulesetConfig;
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
@@ -74,75 +73,36 @@ impl ProxyConfig {
     }
 }
 
-type Map<T> = Arc<Mutex<HashMap<String, T>>>;
-
-fn key<K: Resource>(o: &K) -> String {
-    let m = o.meta();
-    format!(
-        "{}/{}",
-        m.namespace.as_deref().unwrap_or(""),
-        m.name.as_deref().unwrap_or("")
-    )
+/// Drives a reflector's watch stream, pinging `changed` on every event.
+async fn follow<K: Resource>(
+    events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+    changed: Arc<Notify>,
+) {
+    let mut events = std::pin::pin!(events);
+    while let Some(ev) = events.next().await {
+        if let Err(e) = ev {
+            tracing::debug!("service proxy watch: {e}");
+        }
+        changed.notify_one();
+    }
 }
 
-/// Mirrors `api` into `map` (through `slim`), pinging `changed` on every change and counting
-/// itself in `synced` once its first list is complete.
-async fn follow<K, T>(
-    api: Api<K>,
-    slim: fn(&K) -> Option<T>,
-    map: Map<T>,
-    changed: Arc<Notify>,
-    synced: Arc<AtomicUsize>,
-) where
-    K: Resource + Clone + Debug + k8s_openapi::serde::de::DeserializeOwned + Send + 'static,
-    T: Send + 'static,
+/// Mirrors every object of kind `K` into a reflector store, pinging `changed`.
+fn reflect<K>(client: &Client, changed: &Arc<Notify>) -> (Store<K>, tokio::task::JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Debug
+        + k8s_openapi::serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
 {
-    let mut pending: Option<HashMap<String, T>> = None;
-    let mut counted = false;
-    let mut events = watcher(api, watcher::Config::default())
+    let (store, writer) = reflector::store::<K>();
+    let events = watcher(Api::<K>::all(client.clone()), watcher::Config::default())
         .default_backoff()
-        .boxed();
-    loop {
-        let ev = match events.try_next().await {
-            Ok(Some(ev)) => ev,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::debug!("service proxy watch: {e}");
-                continue;
-            }
-        };
-        match ev {
-            watcher::Event::Init => pending = Some(HashMap::new()),
-            watcher::Event::InitApply(o) => {
-                if let (Some(p), Some(v)) = (pending.as_mut(), slim(&o)) {
-                    p.insert(key(&o), v);
-                }
-            }
-            watcher::Event::InitDone => {
-                if let Some(p) = pending.take() {
-                    *map.lock().expect("proxy map") = p;
-                }
-                if !counted {
-                    counted = true;
-                    synced.fetch_add(1, Ordering::SeqCst);
-                }
-                changed.notify_one();
-            }
-            watcher::Event::Apply(o) => {
-                let mut m = map.lock().expect("proxy map");
-                match slim(&o) {
-                    Some(v) => m.insert(key(&o), v),
-                    None => m.remove(&key(&o)),
-                };
-                drop(m);
-                changed.notify_one();
-            }
-            watcher::Event::Delete(o) => {
-                map.lock().expect("proxy map").remove(&key(&o));
-                changed.notify_one();
-            }
-        }
-    }
+        .reflect(writer);
+    (store, tokio::spawn(follow(events, changed.clone())))
 }
 
 /// Checks that `nft` runs (before anything else starts), with the fix in the error.
@@ -215,58 +175,35 @@ pub async fn clean_up(cfg: &ProxyConfig) -> anyhow::Result<()> {
 
 /// Watches the cluster and keeps the table current, for ever.
 pub async fn run(client: Client, cfg: ProxyConfig) -> anyhow::Result<()> {
-    let services: Map<ServiceInfo> = Default::default();
-    let slices: Map<SliceInfo> = Default::default();
     let changed = Arc::new(Notify::new());
-    let synced = Arc::new(AtomicUsize::new(0));
-    let watches = [
-        tokio::spawn(follow(
-            Api::<Service>::all(client.clone()),
-            model::service_info,
-            services.clone(),
-            changed.clone(),
-            synced.clone(),
-        )),
-        tokio::spawn(follow(
-            Api::<EndpointSlice>::all(client),
-            model::slice_info,
-            slices.clone(),
-            changed.clone(),
-            synced.clone(),
-        )),
-    ];
-    let _abort = AbortOnDrop(watches);
+    let (services, svc_task) = reflect::<Service>(&client, &changed);
+    let (slices, slice_task) = reflect::<EndpointSlice>(&client, &changed);
+    let _abort = AbortOnDrop([svc_task, slice_task]);
+    services.wait_until_ready().await?;
+    slices.wait_until_ready().await?;
     let mut last = String::new();
     let mut last_applied = Instant::now();
     let mut first = true;
     loop {
-        let wait = if first || last.is_empty() {
-            Duration::from_secs(1)
+        let forced = if first || last.is_empty() {
+            false
         } else {
-            Duration::from_secs(60)
+            tokio::time::timeout(Duration::from_secs(60), changed.notified())
+                .await
+                .is_err()
         };
-        let forced = tokio::time::timeout(wait, changed.notified())
-            .await
-            .is_err();
-        if synced.load(Ordering::SeqCst) < 2 {
-            continue;
-        }
         // Fold a burst of changes into one sync.
         tokio::time::sleep(Duration::from_millis(10)).await;
-        let (svcs, sls): (Vec<ServiceInfo>, Vec<SliceInfo>) = (
-            services
-                .lock()
-                .expect("proxy map")
-                .values()
-                .cloned()
-                .collect(),
-            slices
-                .lock()
-                .expect("proxy map")
-                .values()
-                .cloned()
-                .collect(),
-        );
+        let svcs: Vec<ServiceInfo> = services
+            .state()
+            .iter()
+            .filter_map(|s| model::service_info(s))
+            .collect();
+        let sls: Vec<SliceInfo> = slices
+            .state()
+            .iter()
+            .filter_map(|s| model::slice_info(s))
+            .collect();
         let script = ruleset::ruleset(&cfg.ruleset, &svcs, &sls);
         ensure_route_localnet(&cfg);
         if script == last && !forced && last_applied.elapsed() < Duration::from_secs(60) {
@@ -294,7 +231,6 @@ pub async fn run(client: Client, cfg: ProxyConfig) -> anyhow::Result<()> {
                 tracing::warn!("service proxy: {e:#}");
                 last.clear();
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                changed.notify_one();
             }
         }
     }

@@ -9,8 +9,7 @@
 mod common;
 use common::real_pods::{curl, leftovers, with_real_pods, BRIDGE};
 use common::Server;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[test]
