@@ -359,15 +359,10 @@ async fn server(args: ServerArgs) -> Result<()> {
     eprintln!("  proxy       {}", proxy_summary(&proxy));
     eprintln!("  kubeconfig  {}", kubeconfig.display());
     eprintln!("export KUBECONFIG={}", kubeconfig.display());
+    // Biased: at SIGTERM the node agent (which sees the signal too) may finish first; that is
+    // the shutdown, not a failure.
     let r = tokio::select! {
-        r = serving => r.map_err(anyhow::Error::from).and_then(|r| r),
-        Some(r) = background.join_next() => {
-            match r {
-                Ok(Ok(())) => Err(anyhow::anyhow!("a controller or the node agent stopped")),
-                Ok(Err(e)) => Err(e.context("a controller or the node agent failed")),
-                Err(e) => Err(anyhow::anyhow!("a controller or the node agent panicked: {e}")),
-            }
-        }
+        biased;
         _ = shutdown_signal() => {
             eprintln!("ordo server: shutting down");
             if args.stop_pods_on_exit && !args.api_only {
@@ -376,6 +371,14 @@ async fn server(args: ServerArgs) -> Result<()> {
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(60), background.join_next()).await;
             }
             Ok(())
+        }
+        r = serving => r.map_err(anyhow::Error::from).and_then(|r| r),
+        Some(r) = background.join_next() => {
+            match r {
+                Ok(Ok(())) => Err(anyhow::anyhow!("a controller or the node agent stopped")),
+                Ok(Err(e)) => Err(e.context("a controller or the node agent failed")),
+                Err(e) => Err(anyhow::anyhow!("a controller or the node agent panicked: {e}")),
+            }
         }
     };
     background.abort_all();
