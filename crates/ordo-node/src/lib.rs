@@ -52,6 +52,9 @@ pub struct AgentConfig {
     pub node_ip: std::net::IpAddr,
     /// Registries (`HOST:PORT`) pulled from over plain HTTP besides loopback ones.
     pub insecure_registries: Vec<String>,
+    /// runc runtime: a service proxy translates the service CIDR on this node (the pod
+    /// network routes it via the bridge instead of `unreachable`).
+    pub service_proxy: bool,
 }
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
@@ -64,6 +67,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
             rc.host_ip = cfg.node_ip.to_string();
             rc.dns.nameserver = cfg.cluster_dns;
             rc.registries.insecure = cfg.insecure_registries.clone();
+            rc.service_proxy = cfg.service_proxy;
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
                     .await?

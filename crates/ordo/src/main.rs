@@ -35,6 +35,14 @@ enum RuntimeKind {
     Sim,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum ServiceProxyKind {
+    /// ClusterIPs and NodePorts translated by an nftables table ordo keeps in sync.
+    Nftables,
+    /// No translation: the service range is routed `unreachable`.
+    None,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the API server, controllers, scheduler, a local node agent and cluster DNS.
@@ -76,6 +84,12 @@ struct AgentArgs {
     /// endpoint there). Default: the local address that routes to the API server.
     #[arg(long)]
     node_ip: Option<std::net::IpAddr>,
+    /// runc runtime: how Service ClusterIPs and NodePorts are translated on this node.
+    #[arg(long, value_enum, default_value_t = ServiceProxyKind::Nftables)]
+    service_proxy: ServiceProxyKind,
+    /// Service virtual IP range (the cluster's `--service-cidr`).
+    #[arg(long, default_value = "10.96.0.0/12")]
+    service_cidr: String,
     /// Simulated runtime: milliseconds from pod start to Running and Ready.
     #[arg(long, default_value_t = 0)]
     sim_start_delay_ms: u64,
@@ -173,6 +187,10 @@ struct ServerArgs {
     /// logs/exec endpoint).
     #[arg(long, default_value = "127.0.0.1")]
     node_ip: std::net::IpAddr,
+    /// runc runtime: how Service ClusterIPs and NodePorts are translated on the local node
+    /// (`nftables`: a table `ip <bridge>` ordo keeps in sync; `none`: not at all).
+    #[arg(long, value_enum, default_value_t = ServiceProxyKind::Nftables)]
+    service_proxy: ServiceProxyKind,
     /// Resolvers for names outside cluster.local (ADDR[:PORT],...); default: the host's
     /// /etc/resolv.conf nameservers; `none` disables forwarding.
     #[arg(long, value_delimiter = ',')]
@@ -345,6 +363,32 @@ async fn server(args: ServerArgs) -> Result<()> {
     let tls = pki.server_config()?;
     let serving = tokio::spawn(api.serve(listener, tls));
     let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    let cluster_dns_ip = match args.cluster_dns.parse::<SocketAddr>() {
+        Ok(SocketAddr::V4(a)) => Some(*a.ip()),
+        _ => None,
+    };
+    // The `kubernetes` Service's endpoints hold the host's address; an API server listening on
+    // loopback only is reached from pods through its loopback address instead.
+    let apiserver_loopback = match bound {
+        SocketAddr::V4(a) if a.ip().is_loopback() => Some(a),
+        _ => None,
+    };
+    let proxy = if !args.api_only
+        && args.runtime == RuntimeKind::Runc
+        && args.service_proxy == ServiceProxyKind::Nftables
+    {
+        Some(
+            proxy_config(
+                &args.bridge,
+                &args.service_cidr,
+                apiserver_loopback,
+                cluster_dns_ip,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
     let mut background = tokio::task::JoinSet::new();
     if !args.api_only {
         let kubeconfig_doc = kube::config::Kubeconfig::read_from(&kubeconfig)?;
@@ -372,13 +416,14 @@ async fn server(args: ServerArgs) -> Result<()> {
             stop_pods_on_exit: args.stop_pods_on_exit,
             node_ip: args.node_ip,
             insecure_registries: args.insecure_registries.clone(),
-            cluster_dns: match args.cluster_dns.parse::<SocketAddr>() {
-                Ok(SocketAddr::V4(a)) => *a.ip(),
-                _ => std::net::Ipv4Addr::new(10, 96, 0, 10),
-            },
+            cluster_dns: cluster_dns_ip.unwrap_or(std::net::Ipv4Addr::new(10, 96, 0, 10)),
+            service_proxy: proxy.is_some(),
         };
         if let Some(dns) = dns_config(&args)? {
             background.spawn(ordo_dns::run(client.clone(), dns));
+        }
+        if let Some((cfg, _)) = &proxy {
+            background.spawn(ordo_proxy::run(client.clone(), cfg.clone()));
         }
         background.spawn(ordo_node::run(client, agent));
     }
@@ -400,17 +445,13 @@ async fn server(args: ServerArgs) -> Result<()> {
         args.service_cidr, args.pod_cidr
     );
     eprintln!("  dns         {}", args.cluster_dns);
+    eprintln!("  proxy       {}", proxy_summary(&proxy));
     eprintln!("  kubeconfig  {}", kubeconfig.display());
     eprintln!("export KUBECONFIG={}", kubeconfig.display());
-    tokio::select! {
-        r = serving => { r??; }
-        Some(r) = background.join_next() => {
-            match r {
-                Ok(Ok(())) => anyhow::bail!("a controller or the node agent stopped"),
-                Ok(Err(e)) => return Err(e.context("a controller or the node agent failed")),
-                Err(e) => anyhow::bail!("a controller or the node agent panicked: {e}"),
-            }
-        }
+    // Biased: at SIGTERM the node agent (which sees the signal too) may finish first; that is
+    // the shutdown, not a failure.
+    let r = tokio::select! {
+        biased;
         _ = shutdown_signal() => {
             eprintln!("ordo server: shutting down");
             if args.stop_pods_on_exit && !args.api_only {
@@ -418,9 +459,61 @@ async fn server(args: ServerArgs) -> Result<()> {
                 eprintln!("ordo server: stopping this node's pods");
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(60), background.join_next()).await;
             }
+            Ok(())
+        }
+        r = serving => r.map_err(anyhow::Error::from).and_then(|r| r),
+        Some(r) = background.join_next() => {
+            match r {
+                Ok(Ok(())) => Err(anyhow::anyhow!("a controller or the node agent stopped")),
+                Ok(Err(e)) => Err(e.context("a controller or the node agent failed")),
+                Err(e) => Err(anyhow::anyhow!("a controller or the node agent panicked: {e}")),
+            }
+        }
+    };
+    background.abort_all();
+    remove_proxy(&proxy).await;
+    r
+}
+
+/// The service proxy's settings, after checking that `nft` runs; with its version.
+async fn proxy_config(
+    bridge: &str,
+    service_cidr: &str,
+    apiserver_loopback: Option<std::net::SocketAddrV4>,
+    cluster_dns: Option<std::net::Ipv4Addr>,
+) -> Result<(ordo_proxy::ProxyConfig, String)> {
+    let cfg = ordo_proxy::ProxyConfig::new(
+        bridge,
+        service_cidr,
+        apiserver_loopback,
+        cluster_dns.into_iter().collect(),
+    )?;
+    let version = ordo_proxy::check_nft(&cfg).await?;
+    Ok((cfg, version))
+}
+
+fn proxy_summary(proxy: &Option<(ordo_proxy::ProxyConfig, String)>) -> String {
+    match proxy {
+        Some((cfg, version)) => format!(
+            "nftables table ip {} ({version}){}",
+            cfg.ruleset.table,
+            if cfg.ruleset.masquerade_bridge {
+                ", masquerading bridged service traffic"
+            } else {
+                ""
+            }
+        ),
+        None => "none".into(),
+    }
+}
+
+/// Deletes the service proxy's table at exit.
+async fn remove_proxy(proxy: &Option<(ordo_proxy::ProxyConfig, String)>) {
+    if let Some((cfg, _)) = proxy {
+        if let Err(e) = ordo_proxy::clean_up(cfg).await {
+            eprintln!("ordo: {e:#}");
         }
     }
-    Ok(())
 }
 
 /// The cluster DNS settings from the flags, or `None` with `--cluster-dns none`.
@@ -474,9 +567,25 @@ async fn agent(args: AgentArgs) -> Result<()> {
             )
         })?,
     };
+    let proxy =
+        if args.runtime == RuntimeKind::Runc && args.service_proxy == ServiceProxyKind::Nftables {
+            Some(
+                proxy_config(
+                    &args.bridge,
+                    &args.service_cidr,
+                    None,
+                    Some(args.cluster_dns),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
     eprintln!(
-        "ordo agent: node {node_name} ({node_ip}, runtime {:?}) joining {}",
-        args.runtime, args.server
+        "ordo agent: node {node_name} ({node_ip}, runtime {:?}, service proxy {}) joining {}",
+        args.runtime,
+        proxy_summary(&proxy),
+        args.server
     );
     let agent = ordo_node::AgentConfig {
         node_name,
@@ -492,11 +601,21 @@ async fn agent(args: AgentArgs) -> Result<()> {
         stop_pods_on_exit: false,
         node_ip,
         insecure_registries: args.insecure_registries.clone(),
+        service_proxy: proxy.is_some(),
     };
-    tokio::select! {
-        r = ordo_node::run(client, agent) => r,
+    let proxying = async {
+        match &proxy {
+            Some((cfg, _)) => ordo_proxy::run(client.clone(), cfg.clone()).await,
+            None => std::future::pending().await,
+        }
+    };
+    let r = tokio::select! {
+        r = ordo_node::run(client.clone(), agent) => r,
+        r = proxying => r.context("the service proxy failed"),
         _ = shutdown_signal() => { eprintln!("ordo agent: shutting down"); Ok(()) }
-    }
+    };
+    remove_proxy(&proxy).await;
+    r
 }
 
 /// The local address the kernel would use to reach the host of `url` (a UDP "connect" sends

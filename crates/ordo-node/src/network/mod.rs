@@ -1,8 +1,10 @@
 //! The pod network of one node: a Linux bridge (`ordo0`) holding the gateway address of the
 //! node's pod CIDR slice, one network namespace per pod (`/run/netns/<bridge>-<uid>`) joined
 //! to the bridge by a veth pair (`eth0` inside, with the pod IP and a default route via the
-//! gateway), and an `unreachable` route for the service CIDR so that untranslated service
-//! traffic never leaves the machine.
+//! gateway), and a route for the service CIDR so that service traffic never leaves the
+//! machine: `unreachable` without a service proxy; with one (`service_proxy`), a route via
+//! the bridge, so that the host's own connect() to a ClusterIP reaches the nftables OUTPUT
+//! hook, where the proxy translates or drops it (see `ordo-proxy`).
 //!
 //! The bridge, the service route and `net.ipv4.ip_forward=1` exist only while at least one
 //! pod namespace exists: tearing down the last pod restores the host as it was.
@@ -31,6 +33,10 @@ pub struct NetworkConfig {
     pub state_dir: PathBuf,
     /// The cluster DNS address, put on the bridge (as a /32) so that every pod reaches it.
     pub cluster_dns: Option<Ipv4Addr>,
+    /// A service proxy translates the service CIDR: route it via the bridge instead of
+    /// `unreachable`, and set `net.ipv4.conf.<bridge>.route_localnet=1` (NodePorts on
+    /// 127.0.0.1, an API server on loopback); the setting goes with the bridge.
+    pub service_proxy: bool,
 }
 
 impl NetworkConfig {
@@ -42,6 +48,7 @@ impl NetworkConfig {
             service_cidr: Some((Ipv4Addr::new(10, 96, 0, 0), 12)),
             state_dir: state_dir.into(),
             cluster_dns: Some(Ipv4Addr::new(10, 96, 0, 10)),
+            service_proxy: false,
         }
     }
 }
@@ -258,6 +265,10 @@ fn setup_blocking(
             .execute()
             .await
             .with_context(|| format!("attaching {host} to {bridge}"))?;
+        // Hairpin: a pod's connection to its own Service comes back out of the port it
+        // entered (br_netfilter DNATs it and bridges it back), as with kubelet's hairpin-veth.
+        let hairpin = format!("/sys/class/net/{host}/brport/hairpin_mode");
+        std::fs::write(&hairpin, "1").with_context(|| format!("setting {hairpin}"))?;
         h.link().set(host_idx).up().execute().await?;
         let peer_idx = link_index(&h, &peer)
             .await?
@@ -355,20 +366,21 @@ async fn ensure_host_side(cfg: &NetworkConfig, gw: Ipv4Addr) -> anyhow::Result<(
         .await
         .with_context(|| format!("setting {} up", cfg.bridge))?;
     if let Some((net, len)) = cfg.service_cidr {
-        if let Err(e) = h
-            .route()
-            .add()
-            .v4()
-            .destination_prefix(net, len)
-            .kind(RouteType::Unreachable)
-            .execute()
-            .await
-        {
-            anyhow::ensure!(
-                exists(&e),
-                "adding the unreachable route for {net}/{len}: {e}"
-            );
+        let add = h.route().add().v4().destination_prefix(net, len).replace();
+        let add = if cfg.service_proxy {
+            add.output_interface(idx)
+                .pref_source(gw)
+                .scope(netlink_packet_route::route::RouteScope::Link)
+        } else {
+            add.kind(RouteType::Unreachable)
+        };
+        if let Err(e) = add.execute().await {
+            anyhow::ensure!(exists(&e), "adding the route for {net}/{len}: {e}");
         }
+    }
+    if cfg.service_proxy {
+        let knob = format!("/proc/sys/net/ipv4/conf/{}/route_localnet", cfg.bridge);
+        std::fs::write(&knob, "1").with_context(|| format!("setting {knob}"))?;
     }
     enable_forwarding(&cfg.state_dir)
 }

@@ -43,6 +43,8 @@ pub struct RuncConfig {
     pub host_ip: String,
     /// Registries pulled from over plain HTTP.
     pub registries: image::registry::RegistryConfig,
+    /// A service proxy (nftables) translates the service CIDR on this node.
+    pub service_proxy: bool,
 }
 
 impl RuncConfig {
@@ -55,6 +57,7 @@ impl RuncConfig {
             dns: Dns::default(),
             host_ip: crate::node::HOST_IP.into(),
             registries: Default::default(),
+            service_proxy: false,
         }
     }
 }
@@ -147,6 +150,7 @@ impl RuncRuntime {
         }
         let mut net_cfg = NetworkConfig::new(&cfg.bridge, &cfg.data_dir.join("network"));
         net_cfg.cluster_dns = Some(cfg.dns.nameserver);
+        net_cfg.service_proxy = cfg.service_proxy;
         let net = PodNetwork::new(net_cfg);
         Ok(RuncRuntime {
             cfg,

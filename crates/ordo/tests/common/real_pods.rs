@@ -5,6 +5,7 @@ use super::Server;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The bridge (and nftables table) of real-pod tests, apart from a server on `ordo0`.
 pub const BRIDGE: &str = "ordoe2e0";
 
 pub fn repo() -> PathBuf {
@@ -87,7 +88,8 @@ pub fn leftovers(data: &Path) -> Vec<String> {
 }
 
 /// Best-effort removal of everything a failed test may have left (containers by their runc
-/// ids, mounts, namespaces, the bridge, ip_forward), after the server stopped.
+/// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
+/// stopped.
 pub fn force_cleanup(data: &Path) {
     let root = data.join("runc");
     if let Ok(out) = Command::new("runc")
@@ -129,6 +131,11 @@ pub fn force_cleanup(data: &Path) {
     let _ = Command::new("ip")
         .args(["route", "delete", "unreachable", "10.96.0.0/12"])
         .status();
+    if nft_table_exists() {
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", BRIDGE])
+            .status();
+    }
     if let Ok(v) = std::fs::read_to_string(data.join("network/ip_forward.orig")) {
         let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", v.trim());
     }
@@ -175,4 +182,13 @@ pub fn with_real_pods_importing(
         std::panic::resume_unwind(p);
     }
     Some((data, lock))
+}
+
+/// Whether the service proxy's table of the test bridge is in the kernel.
+pub fn nft_table_exists() -> bool {
+    Command::new("nft")
+        .args(["list", "table", "ip", BRIDGE])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }

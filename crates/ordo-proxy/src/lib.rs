@@ -1,0 +1,250 @@
+//! The service proxy of an ordo node (the part of kube-proxy's nftables mode ordo needs):
+//! watches Services and EndpointSlices through the Kubernetes API (kube-rs reflectors) and
+//! keeps one nftables table equal to [`ruleset::ruleset`] of what it saw. Every sync replaces
+//! the table in one `nft -f -` transaction; [`clean_up`] deletes it.
+//!
+//! Changes arriving within a few milliseconds are folded into one sync, and the table is
+//! re-applied every minute even when nothing changed (someone may have flushed it).
+
+pub mod model;
+pub mod ruleset;
+
+use anyhow::Context;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Api, Client, Resource};
+use model::{ServiceInfo, SliceInfo};
+use ruleset::RulesetConfig;
+use std::fmt::Debug;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
+
+/// How the proxy of one node is set up.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    pub ruleset: RulesetConfig,
+    /// The `nft` binary.
+    pub nft: PathBuf,
+}
+
+impl ProxyConfig {
+    /// The table `ip <bridge>` for the pod bridge `bridge` and the service range
+    /// `service_cidr` (`10.96.0.0/12`); bridged traffic is masqueraded when the kernel does
+    /// not pass it through the IP hooks (see [`RulesetConfig::masquerade_bridge`]).
+    pub fn new(
+        bridge: &str,
+        service_cidr: &str,
+        apiserver_loopback: Option<SocketAddrV4>,
+        served_locally: Vec<Ipv4Addr>,
+    ) -> anyhow::Result<ProxyConfig> {
+        let (net, len) = service_cidr
+            .split_once('/')
+            .and_then(|(n, l)| Some((n.parse::<Ipv4Addr>().ok()?, l.parse::<u8>().ok()?)))
+            .filter(|(_, l)| *l <= 32)
+            .with_context(|| format!("service CIDR {service_cidr:?}: expected A.B.C.D/N"))?;
+        let bridged = std::fs::read_to_string("/proc/sys/net/bridge/bridge-nf-call-iptables")
+            .map(|v| v.trim() == "1")
+            .unwrap_or(false);
+        Ok(ProxyConfig {
+            ruleset: RulesetConfig {
+                table: bridge.into(),
+                service_cidr: (net, len),
+                bridge: bridge.into(),
+                masquerade_bridge: !bridged,
+                apiserver_loopback,
+                served_locally,
+            },
+            nft: "nft".into(),
+        })
+    }
+
+    fn route_localnet(&self) -> PathBuf {
+        PathBuf::from(format!(
+            "/proc/sys/net/ipv4/conf/{}/route_localnet",
+            self.ruleset.bridge
+        ))
+    }
+}
+
+/// Drives a reflector's watch stream, pinging `changed` on every event.
+async fn follow<K: Resource>(
+    events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+    changed: Arc<Notify>,
+) {
+    let mut events = std::pin::pin!(events);
+    while let Some(ev) = events.next().await {
+        if let Err(e) = ev {
+            tracing::debug!("service proxy watch: {e}");
+        }
+        changed.notify_one();
+    }
+}
+
+/// Mirrors every object of kind `K` into a reflector store, pinging `changed`.
+fn reflect<K>(client: &Client, changed: &Arc<Notify>) -> (Store<K>, tokio::task::JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Debug
+        + k8s_openapi::serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store::<K>();
+    let events = watcher(Api::<K>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .reflect(writer);
+    (store, tokio::spawn(follow(events, changed.clone())))
+}
+
+/// Checks that `nft` runs (before anything else starts), with the fix in the error.
+pub async fn check_nft(cfg: &ProxyConfig) -> anyhow::Result<String> {
+    let out = tokio::process::Command::new(&cfg.nft)
+        .arg("--version")
+        .output()
+        .await
+        .with_context(|| {
+            format!(
+                "running {} (install the Debian package nftables, or use --service-proxy none)",
+                cfg.nft.display()
+            )
+        })?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{} --version failed",
+        cfg.nft.display()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Runs `script` through `nft -f -` (one transaction).
+pub async fn apply(cfg: &ProxyConfig, script: &str) -> anyhow::Result<()> {
+    let mut child = tokio::process::Command::new(&cfg.nft)
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("running {}", cfg.nft.display()))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(script.as_bytes()).await?;
+    drop(stdin);
+    let out = child.wait_with_output().await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "nft -f failed: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(())
+}
+
+/// Sets `route_localnet=1` on the bridge when it exists (it comes and goes with the pods;
+/// the pod network sets it when it creates the bridge, this covers a bridge adopted after a
+/// restart).
+fn ensure_route_localnet(cfg: &ProxyConfig) {
+    let knob = cfg.route_localnet();
+    if let Ok(v) = std::fs::read_to_string(&knob) {
+        if v.trim() != "1" {
+            if let Err(e) = std::fs::write(&knob, "1") {
+                tracing::warn!("setting {}: {e}", knob.display());
+            }
+        }
+    }
+}
+
+/// Deletes the table and puts the bridge's `route_localnet` back to 0 (the kernel's value
+/// for a new link): without the table's guard rule, pods must not reach the host's loopback.
+pub async fn clean_up(cfg: &ProxyConfig) -> anyhow::Result<()> {
+    let knob = cfg.route_localnet();
+    if knob.exists() {
+        let _ = std::fs::write(&knob, "0");
+    }
+    apply(cfg, &ruleset::delete_script(&cfg.ruleset.table))
+        .await
+        .with_context(|| format!("deleting nftables table ip {}", cfg.ruleset.table))
+}
+
+/// Watches the cluster and keeps the table current, for ever.
+pub async fn run(client: Client, cfg: ProxyConfig) -> anyhow::Result<()> {
+    let changed = Arc::new(Notify::new());
+    let (services, svc_task) = reflect::<Service>(&client, &changed);
+    let (slices, slice_task) = reflect::<EndpointSlice>(&client, &changed);
+    let _abort = AbortOnDrop([svc_task, slice_task]);
+    services.wait_until_ready().await?;
+    slices.wait_until_ready().await?;
+    let mut last = String::new();
+    let mut last_applied = Instant::now();
+    let mut first = true;
+    loop {
+        let forced = if first || last.is_empty() {
+            false
+        } else {
+            tokio::time::timeout(Duration::from_secs(60), changed.notified())
+                .await
+                .is_err()
+        };
+        // Fold a burst of changes into one sync.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let svcs: Vec<ServiceInfo> = services
+            .state()
+            .iter()
+            .filter_map(|s| model::service_info(s))
+            .collect();
+        let sls: Vec<SliceInfo> = slices
+            .state()
+            .iter()
+            .filter_map(|s| model::slice_info(s))
+            .collect();
+        let script = ruleset::ruleset(&cfg.ruleset, &svcs, &sls);
+        ensure_route_localnet(&cfg);
+        if script == last && !forced && last_applied.elapsed() < Duration::from_secs(60) {
+            continue;
+        }
+        let t = Instant::now();
+        match apply(&cfg, &script).await {
+            Ok(()) => {
+                let ms = t.elapsed().as_secs_f64() * 1e3;
+                if first {
+                    tracing::info!(
+                        services = svcs.len(),
+                        slices = sls.len(),
+                        "service proxy: table ip {} in place ({ms:.1} ms)",
+                        cfg.ruleset.table
+                    );
+                    first = false;
+                } else {
+                    tracing::debug!(services = svcs.len(), "service proxy synced in {ms:.1} ms");
+                }
+                last = script;
+                last_applied = Instant::now();
+            }
+            Err(e) => {
+                tracing::warn!("service proxy: {e:#}");
+                last.clear();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+struct AbortOnDrop<const N: usize>([tokio::task::JoinHandle<()>; N]);
+
+impl<const N: usize> Drop for AbortOnDrop<N> {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
