@@ -394,7 +394,8 @@ spec:
 "#;
 
 /// The StatefulSet retention policy with real pods and the garbage collector: each ordinal
-/// reads back exactly its own data, also after ordo restarts; whenScaled Delete removes the
+/// reads back exactly its own data after its pod is replaced, after scaling to 0 and back,
+/// after a rolling update and after ordo restarts (SIGTERM, SIGKILL); whenScaled Delete removes the
 /// claim of the scaled-away ordinal and its directory; whenDeleted Retain keeps the others.
 #[test]
 fn statefulset_retention_policy_with_real_pods() {
@@ -428,6 +429,49 @@ fn sts_retention(server: &mut Option<Server>) {
             format!("web-{i}\n")
         );
     }
+
+    // Replaced, scaled away and back, rolled: each ordinal finds its own data every time.
+    // (whenScaled is Retain while scaling to 0 and back, Delete again below.)
+    let retention = |when_scaled: &str| {
+        s.ok(&[
+            "patch",
+            "sts",
+            "web",
+            "-p",
+            &format!(r#"{{"spec":{{"persistentVolumeClaimRetentionPolicy":{{"whenScaled":"{when_scaled}"}}}}}}"#),
+        ]);
+    };
+    retention("Retain");
+    s.ok(&["delete", "pod", "web-1"]);
+    s.eventually(120, "web-1 replaced, reading its own data", || {
+        own_data(s, 3)
+    });
+    s.ok(&["scale", "sts", "web", "--replicas=0"]);
+    s.eventually(120, "no pods left", || {
+        s.ok(&["get", "pods", "-l", "app=web-retained", "-o", "name"])
+            .is_empty()
+    });
+    assert_eq!(
+        s.ok(&["get", "pvc", "-o", "jsonpath={.items[*].status.phase}"]),
+        "Bound Bound Bound"
+    );
+    s.ok(&["scale", "sts", "web", "--replicas=3"]);
+    s.eventually(120, "web-0..2 back, reading their own data", || {
+        own_data(s, 3)
+    });
+    s.ok(&["set", "env", "sts/web", "ROLLED=1"]);
+    s.eventually(180, "a rolled web-0..2 reading their own data", || {
+        s.ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web-retained",
+            "-o",
+            "jsonpath={.items[*].spec.containers[0].env[0].value}",
+        ]) == "1 1 1"
+            && own_data(s, 3)
+    });
+    retention("Delete");
 
     // ordo restarts, stopped (SIGTERM) and then killed (SIGKILL): every time the adopted pods
     // read their own data.
