@@ -57,6 +57,9 @@ pub struct AgentConfig {
     pub service_proxy: bool,
 }
 
+/// How long each pod gets to stop when the agent stops its pods on exit.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
 /// then runs the pods bound to it.
 pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
@@ -130,14 +133,19 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         () = stop_on_signal => {
             let pods = rt.list_pods().await;
             tracing::info!("stopping {} pods before exit", pods.len());
-            for uid in pods {
-                if let Err(e) = rt.stop_pod(&uid, std::time::Duration::from_secs(10)).await {
-                    tracing::warn!("stopping pod {uid}: {e:#}");
+            // All at once, each with a short grace period (as a node shutting down).
+            let stops = pods.iter().map(|uid| {
+                let rt = rt.clone();
+                async move {
+                    if let Err(e) = rt.stop_pod(uid, SHUTDOWN_GRACE).await {
+                        tracing::warn!("stopping pod {uid}: {e:#}");
+                    }
+                    if let Err(e) = rt.remove_pod(uid).await {
+                        tracing::warn!("removing pod {uid}: {e:#}");
+                    }
                 }
-                if let Err(e) = rt.remove_pod(&uid).await {
-                    tracing::warn!("removing pod {uid}: {e:#}");
-                }
-            }
+            });
+            futures::future::join_all(stops).await;
             Ok(())
         }
     }

@@ -357,3 +357,80 @@ spec:
     };
     assert_eq!(leftovers(&data), Vec::<String>::new());
 }
+
+const TWO: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: two}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: a, image: busybox:1.28, command: ["sleep", "3600"]}
+  - {name: b, image: busybox:1.28, command: ["sleep", "3600"]}
+"#;
+
+/// ordo restarts while a pod runs; one of its containers dies meanwhile. The running one is
+/// adopted (same container, no restart counted); the dead one is started again as a restart.
+#[test]
+fn restart_adopts_running_containers_and_restarts_dead_ones() {
+    let Some((data, _lock)) = with_real_pods(&[], |server| {
+        let s = server.as_ref().unwrap();
+        s.apply(TWO);
+        s.eventually(60, "two Running 2/2", || columns(s, "two").0 == "2/2");
+        let field = |s: &Server, c: &str, path: &str| {
+            s.ok(&[
+                "get",
+                "pod",
+                "two",
+                "-o",
+                &format!("jsonpath={{.status.containerStatuses[?(@.name==\"{c}\")]{path}}}"),
+            ])
+        };
+        let a_id = field(s, "a", ".containerID");
+        let a_started = field(s, "a", ".state.running.startedAt");
+        let b_id = field(s, "b", ".containerID");
+        let mut old = server.take().unwrap();
+        old.stop();
+        // Kill b's process (by its PID from runc) while ordo is down.
+        let runc_root = old.data_dir().join("runc");
+        let state = std::process::Command::new("runc")
+            .arg("--root")
+            .arg(&runc_root)
+            .args(["state", b_id.trim_start_matches("runc://")])
+            .output()
+            .unwrap();
+        let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
+        let pid = state["pid"].as_i64().unwrap_or(0);
+        assert!(
+            pid > 1,
+            "runc state of b: {state}\nlog:\n{}",
+            common::tail(&old.log())
+        );
+        assert!(std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let dir = std::mem::replace(&mut old.dir, tempfile::tempdir().unwrap());
+        *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+        let s = server.as_ref().unwrap();
+        s.eventually(60, "b restarted once, a adopted", || {
+            field(s, "b", ".restartCount") == "1" && columns(s, "two").0 == "2/2"
+        });
+        assert_eq!(field(s, "a", ".containerID"), a_id);
+        assert_eq!(field(s, "a", ".state.running.startedAt"), a_started);
+        assert_eq!(field(s, "a", ".restartCount"), "0");
+        assert_ne!(field(s, "b", ".containerID"), b_id);
+        assert_eq!(
+            field(s, "b", ".lastState.terminated.reason"),
+            "ContainerStatusUnknown"
+        );
+        s.ok(&["delete", "pod", "two", "--wait=true"]);
+        s.eventually(20, "the node to clean up", || {
+            leftovers(s.data_dir()).is_empty()
+        });
+    }) else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}

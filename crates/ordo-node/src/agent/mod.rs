@@ -23,6 +23,7 @@ use kube::runtime::watcher;
 use kube::runtime::WatchStreamExt;
 use kube::{Client, ResourceExt};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch, Notify, Semaphore};
@@ -54,6 +55,16 @@ struct Worker {
     pod: watch::Sender<Pod>,
     /// Rung when one of the pod's containers exits.
     wake: Arc<Notify>,
+    /// Set when the pod left the API. A worker whose channel closes without it is being
+    /// shut down with the agent: its pod keeps running (and is adopted at the next start).
+    deleted: Arc<AtomicBool>,
+}
+
+impl Worker {
+    /// Tells the worker its pod is gone from the API; dropping the handle then ends it.
+    fn pod_deleted(self) {
+        self.deleted.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Agent {
@@ -120,7 +131,9 @@ impl Agent {
                 Ok(watcher::Event::Apply(p)) => self.apply(&mut workers, p),
                 Ok(watcher::Event::Delete(p)) => {
                     // Dropping the sender tells the worker its pod is gone; it cleans up.
-                    workers.remove(&p.uid().unwrap_or_default());
+                    if let Some(w) = workers.remove(&p.uid().unwrap_or_default()) {
+                        w.pod_deleted();
+                    }
                 }
             }
         }
@@ -136,7 +149,16 @@ impl Agent {
         first: bool,
     ) {
         let listed: HashSet<String> = pods.iter().filter_map(|p| p.uid()).collect();
-        workers.retain(|uid, _| listed.contains(uid));
+        let gone: Vec<String> = workers
+            .keys()
+            .filter(|uid| !listed.contains(*uid))
+            .cloned()
+            .collect();
+        for uid in gone {
+            if let Some(w) = workers.remove(&uid) {
+                w.pod_deleted();
+            }
+        }
         {
             let mut ipam = self.ipam.lock().unwrap();
             for p in &pods {
@@ -178,21 +200,32 @@ impl Agent {
         }
         let (tx, rx) = watch::channel(pod);
         let wake = Arc::new(Notify::new());
+        let deleted = Arc::new(AtomicBool::new(false));
         workers.insert(
             uid,
             Worker {
                 pod: tx,
                 wake: wake.clone(),
+                deleted: deleted.clone(),
             },
         );
-        tokio::spawn(self.clone().pod_worker(rx, wake));
+        tokio::spawn(self.clone().pod_worker(rx, wake, deleted));
     }
 
     /// Drives one pod from acceptance to removal.
-    async fn pod_worker(self: Arc<Self>, mut rx: watch::Receiver<Pod>, wake: Arc<Notify>) {
+    async fn pod_worker(
+        self: Arc<Self>,
+        mut rx: watch::Receiver<Pod>,
+        wake: Arc<Notify>,
+        deleted: Arc<AtomicBool>,
+    ) {
         let pod = rx.borrow_and_update().clone();
         let uid = pod.uid().unwrap_or_default();
         let Exit::Gone = self.drive(&mut rx, &wake, pod).await;
+        if !deleted.load(Ordering::SeqCst) {
+            // The agent is shutting down, not the pod: leave it running.
+            return;
+        }
         // The pod is gone from the API: free what it held on the node.
         let _ = self.rt.stop_pod(&uid, Duration::ZERO).await;
         if let Err(e) = self.rt.remove_pod(&uid).await {

@@ -244,6 +244,16 @@ impl Agent {
                 if probes_run {
                     run.probers[i] = probes::probers(&run.specs[i], now);
                 }
+            } else if let Some(id) = old.container_id.clone() {
+                // It ended while the agent was away; how is unknown (the kubelet's words).
+                r.state = State::Terminated(crate::runtime::ContainerExit {
+                    name: r.name.clone(),
+                    container_id: id,
+                    exit_code: 137,
+                    reason: "ContainerStatusUnknown".into(),
+                    started_at: None,
+                    finished_at: status::now(),
+                });
             }
         }
     }

@@ -711,7 +711,7 @@ impl Runtime for RuncRuntime {
         for name in &wanted {
             let cdir = dir.join("containers").join(name);
             let Some(mut m) = read_json::<ContainerMeta>(&cdir.join("meta.json")) else {
-                break;
+                continue;
             };
             match self.runc.state(&m.id).await {
                 Some(s) if s.status == "running" && m.started_at.is_some() => {
@@ -722,16 +722,16 @@ impl Runtime for RuncRuntime {
                         dir: cdir,
                     }));
                 }
-                _ => break,
+                // Exited while ordo was away: the agent starts it again (as a restart).
+                _ => {}
             }
         }
-        if ctrs.len() != wanted.len()
-            || meta
-                .netns
-                .as_ref()
-                .map(|n| !network::netns::is_mounted(n))
-                .unwrap_or(false)
-        {
+        let sandbox_gone = meta
+            .netns
+            .as_ref()
+            .map(|n| !network::netns::is_mounted(n))
+            .unwrap_or(false);
+        if ctrs.is_empty() || sandbox_gone {
             tracing::info!("pod {uid}: its containers are gone; starting it again");
             let _ = self.remove_pod(&uid).await;
             return false;
