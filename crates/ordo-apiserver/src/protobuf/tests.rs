@@ -275,3 +275,41 @@ fn refuses_other_kinds_and_garbage() {
     .concat();
     assert!(decode(&encoded).unwrap_err().contains("gzip"));
 }
+
+/// Every message reachable from the roots has distinct field numbers and distinct JSON names
+/// (counting the fields of inlined messages as its own).
+#[test]
+fn the_table_is_consistent() {
+    fn names(m: &'static Msg, out: &mut Vec<&'static str>) {
+        for f in m.fields {
+            match f.kind {
+                Kind::Inline(i) => names(i, out),
+                _ => out.push(f.name),
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut todo: Vec<&'static Msg> = schema::ROOTS.iter().map(|(_, _, m)| *m).collect();
+    while let Some(m) = todo.pop() {
+        if !seen.insert(m as *const Msg) {
+            continue;
+        }
+        let mut numbers: Vec<u64> = m.fields.iter().map(|f| f.number).collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), m.fields.len(), "{}", m.name);
+        let mut n = Vec::new();
+        names(m, &mut n);
+        assert!(n.iter().all(|s| !s.is_empty()), "{}", m.name);
+        let count = n.len();
+        n.sort();
+        n.dedup();
+        assert_eq!(n.len(), count, "{}", m.name);
+        for f in m.fields {
+            if let Kind::Message(c) | Kind::Inline(c) = f.kind {
+                todo.push(c);
+            }
+        }
+    }
+    assert!(seen.len() > 100, "{}", seen.len());
+}
