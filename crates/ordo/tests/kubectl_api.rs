@@ -493,6 +493,189 @@ fn kubectl_create_subcommands_send_protobuf() {
         s.ok(&["create", "serviceaccount", "robot"]),
         "serviceaccount/robot created\n"
     );
-    let err = s.fails(&["create", "deployment", "web", "--image=nginx:1.25.4"]);
-    assert!(err.contains("kubectl apply -f"), "{err}");
+    assert_eq!(
+        s.ok(&["create", "deployment", "web", "--image=nginx:1.25.4"]),
+        "deployment.apps/web created\n"
+    );
+}
+
+/// The typed-client `kubectl create <kind>` commands (protobuf bodies) and `expose`/`run` (JSON),
+/// checked on the objects they create, with the default kubectl and the oldest and newest ones.
+#[test]
+fn kubectl_create_deployment_service_expose_with_protobuf() {
+    let mut s = Server::start_with(&["--api-only"]);
+    let pki = s.data_dir().join("pki");
+    let (cert, key) = (
+        format!("--cert={}", pki.join("server.crt").display()),
+        format!("--key={}", pki.join("server.key").display()),
+    );
+    let bins = [
+        "/usr/bin/kubectl",
+        "/usr/lib/google-cloud-sdk/bin/kubectl.1.33",
+        "/usr/lib/google-cloud-sdk/bin/kubectl.1.30",
+    ];
+    for (i, bin) in bins.into_iter().enumerate() {
+        s.kubectl_bin = bin.into();
+        let ns = format!("v{i}");
+        let ns = ns.as_str();
+        let get = |what: &str, path: &str| {
+            s.ok(&["get", what, "-n", ns, "-o", &format!("jsonpath={path}")])
+        };
+        s.ok(&["create", "namespace", ns]);
+        let out = s.ok(&[
+            "create",
+            "deployment",
+            "web",
+            "-n",
+            ns,
+            "--image=nginx:1.25.4",
+            "--replicas=3",
+            "--port=80",
+        ]);
+        assert_eq!(out, "deployment.apps/web created\n", "{bin}");
+        assert_eq!(
+            get(
+                "deploy/web",
+                "{.spec.replicas} {.spec.selector.matchLabels.app} {.spec.template.metadata.labels.app} \
+                 {.spec.template.spec.containers[0].name} {.spec.template.spec.containers[0].image} \
+                 {.spec.template.spec.containers[0].ports[0].containerPort} {.spec.strategy.type}"
+            ),
+            "3 web web nginx nginx:1.25.4 80 RollingUpdate",
+            "{bin}"
+        );
+        // An explicit zero is kept (replicas is a pointer), and a command after `--`.
+        s.ok(&[
+            "create",
+            "deployment",
+            "idle",
+            "-n",
+            ns,
+            "--image=busybox:1.28",
+            "--replicas=0",
+            "--",
+            "sleep",
+            "3600",
+        ]);
+        assert_eq!(
+            get(
+                "deploy/idle",
+                "{.spec.replicas} {.spec.template.spec.containers[0].command}"
+            ),
+            r#"0 ["sleep","3600"]"#,
+            "{bin}"
+        );
+        s.ok(&[
+            "create",
+            "service",
+            "clusterip",
+            "cip",
+            "-n",
+            ns,
+            "--tcp=80:8080",
+        ]);
+        assert_eq!(
+            get("svc/cip", "{.spec.type} {.spec.selector.app} {.spec.ports[0].port} {.spec.ports[0].targetPort} {.spec.ports[0].protocol}"),
+            "ClusterIP cip 80 8080 TCP",
+            "{bin}"
+        );
+        let node_port = format!("{}", 30080 + i);
+        s.ok(&[
+            "create",
+            "service",
+            "nodeport",
+            "np",
+            "-n",
+            ns,
+            "--tcp=80:8080",
+            &format!("--node-port={node_port}"),
+        ]);
+        assert_eq!(
+            get(
+                "svc/np",
+                "{.spec.type} {.spec.ports[0].nodePort} {.spec.ports[0].targetPort}"
+            ),
+            format!("NodePort {node_port} 8080"),
+            "{bin}"
+        );
+        s.ok(&[
+            "create",
+            "service",
+            "loadbalancer",
+            "lb",
+            "-n",
+            ns,
+            "--tcp=443:https",
+        ]);
+        let lb = get("svc/lb", "{.spec.type} {.spec.ports[0].port} {.spec.ports[0].targetPort} {.spec.ports[0].nodePort}");
+        assert!(lb.starts_with("LoadBalancer 443 https 3"), "{bin}: {lb}");
+        s.ok(&[
+            "create",
+            "service",
+            "externalname",
+            "ext",
+            "-n",
+            ns,
+            "--external-name=example.com",
+        ]);
+        assert_eq!(
+            get("svc/ext", "{.spec.type} {.spec.externalName}"),
+            "ExternalName example.com",
+            "{bin}"
+        );
+        let out = s.ok(&[
+            "expose",
+            "deployment",
+            "web",
+            "-n",
+            ns,
+            "--port=80",
+            "--target-port=8080",
+            "--type=NodePort",
+            "--name=web-np",
+        ]);
+        assert_eq!(out, "service/web-np exposed\n", "{bin}");
+        let exposed = get("svc/web-np", "{.spec.type} {.spec.selector.app} {.spec.ports[0].port} {.spec.ports[0].targetPort} {.spec.ports[0].nodePort}");
+        assert!(
+            exposed.starts_with("NodePort web 80 8080 3"),
+            "{bin}: {exposed}"
+        );
+        s.ok(&[
+            "run",
+            "once",
+            "-n",
+            ns,
+            "--image=busybox:1.28",
+            "--restart=Never",
+            "--",
+            "echo",
+            "hi",
+        ]);
+        assert_eq!(
+            get(
+                "pod/once",
+                "{.spec.restartPolicy} {.spec.containers[0].image} {.spec.containers[0].args}"
+            ),
+            r#"Never busybox:1.28 ["echo","hi"]"#,
+            "{bin}"
+        );
+        s.ok(&[
+            "create",
+            "secret",
+            "docker-registry",
+            "reg",
+            "-n",
+            ns,
+            "--docker-server=r.example.com",
+            "--docker-username=u",
+            "--docker-password=p",
+        ]);
+        assert_eq!(
+            get("secret/reg", "{.type}"),
+            "kubernetes.io/dockerconfigjson",
+            "{bin}"
+        );
+        s.ok(&["create", "secret", "tls", "tls", "-n", ns, &cert, &key]);
+        assert_eq!(get("secret/tls", "{.type}"), "kubernetes.io/tls", "{bin}");
+        assert!(get("secret/tls", "{.data.tls\\.crt}").len() > 100, "{bin}");
+    }
 }

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 fn acknowledged_writes_survive_kill_9() {
     let s = Server::start_with(&["--api-only"]);
     s.apply(WALKTHROUGH);
-    // (`kubectl create configmap` sends protobuf, which ordo does not decode; apply sends JSON.)
+    // (apply sends JSON; `kubectl create configmap` would send protobuf.)
     for i in 0..20 {
         s.apply(&format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm{i}}}\ndata: {{k: v{i}}}\n"

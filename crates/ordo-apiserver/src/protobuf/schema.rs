@@ -1,0 +1,118 @@
+//! The shape of the schema table ([`super::tables`]): messages, their fields and how each field's
+//! value turns into JSON.
+
+use super::tables;
+
+/// How a field is encoded on the wire and written in JSON.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// `string` → JSON string.
+    Str,
+    /// `int32`/`int64` (varint, two's complement) → JSON number.
+    Int,
+    /// `bool` → JSON boolean.
+    Bool,
+    /// `bytes` → base64 JSON string.
+    Bytes,
+    /// A nested message → JSON object.
+    Message(&'static Msg),
+    /// A Go struct embedded with `json:",inline"`: its fields go into the enclosing object.
+    Inline(&'static Msg),
+    /// `map<string, string>` → JSON object of strings.
+    MapStr,
+    /// `map<string, bytes>` → JSON object of base64 strings.
+    MapBytes,
+    /// `map<string, Quantity>` → JSON object of quantity strings.
+    MapQuantity,
+    /// `IntOrString {type, intVal, strVal}` → JSON number or string.
+    IntOrStr,
+    /// `Quantity {string}` → JSON string.
+    Quantity,
+    /// `Time {seconds, nanos}` → RFC 3339 string, `null` when zero.
+    Time,
+    /// `RawExtension`/`FieldsV1 {raw}` holding JSON → that JSON value.
+    Raw,
+}
+
+/// One field of a message.
+#[derive(Debug)]
+pub struct Field {
+    /// The protobuf field number.
+    pub number: u64,
+    /// The JSON name (empty for [`Kind::Inline`]).
+    pub name: &'static str,
+    /// How the value is decoded.
+    pub kind: Kind,
+    /// `repeated`: a JSON array.
+    pub repeated: bool,
+    /// Keep a zero scalar (`0`, `false`, `""`) instead of dropping it: the Go field is a pointer
+    /// or has no `omitempty`.
+    pub keep: bool,
+}
+
+/// A field of `kind` named `name` with number `number`.
+pub const fn f(number: u64, name: &'static str, kind: Kind) -> Field {
+    Field {
+        number,
+        name,
+        kind,
+        repeated: false,
+        keep: false,
+    }
+}
+
+impl Field {
+    /// The field is `repeated`.
+    pub const fn rep(mut self) -> Self {
+        self.repeated = true;
+        self
+    }
+
+    /// The field's zero value is meaningful and kept in JSON.
+    pub const fn keep(mut self) -> Self {
+        self.keep = true;
+        self
+    }
+}
+
+/// A protobuf message: its Go type name (for error messages) and its fields.
+#[derive(Debug)]
+pub struct Msg {
+    /// The upstream type name, e.g. `PodSpec`.
+    pub name: &'static str,
+    /// Every field ordo decodes.
+    pub fields: &'static [Field],
+}
+
+impl Msg {
+    /// The field numbered `number`, if the table has it.
+    pub fn field(&self, number: u64) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.number == number)
+    }
+}
+
+/// The top-level kinds whose protobuf bodies are decoded, by (apiVersion, kind).
+pub static ROOTS: &[(&str, &str, &Msg)] = &[
+    ("v1", "ConfigMap", &tables::CONFIG_MAP),
+    ("v1", "Namespace", &tables::NAMESPACE),
+    (
+        "v1",
+        "PersistentVolumeClaim",
+        &tables::PERSISTENT_VOLUME_CLAIM,
+    ),
+    ("v1", "Pod", &tables::POD),
+    ("v1", "Secret", &tables::SECRET),
+    ("v1", "Service", &tables::SERVICE),
+    ("v1", "ServiceAccount", &tables::SERVICE_ACCOUNT),
+    ("apps/v1", "Deployment", &tables::DEPLOYMENT),
+    ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
+    ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
+];
+
+/// The message of a top-level kind.
+pub fn root(api_version: &str, kind: &str) -> Option<&'static Msg> {
+    ROOTS
+        .iter()
+        .find(|(v, k, _)| *v == api_version && *k == kind)
+        .map(|(_, _, m)| *m)
+}

@@ -1,0 +1,315 @@
+//! Bodies built with a tiny encoder, decoded and compared with the JSON they stand for.
+
+use super::*;
+use serde_json::json;
+
+fn varint_bytes(mut v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return out;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// A length-delimited field.
+fn ld(n: u64, b: &[u8]) -> Vec<u8> {
+    [
+        varint_bytes(n << 3 | 2),
+        varint_bytes(b.len() as u64),
+        b.to_vec(),
+    ]
+    .concat()
+}
+
+/// A string field.
+fn s(n: u64, v: &str) -> Vec<u8> {
+    ld(n, v.as_bytes())
+}
+
+/// A varint field.
+fn vi(n: u64, v: i64) -> Vec<u8> {
+    [varint_bytes(n << 3), varint_bytes(v as u64)].concat()
+}
+
+/// A map entry.
+fn entry(n: u64, k: &str, v: &[u8]) -> Vec<u8> {
+    ld(n, &[s(1, k), ld(2, v)].concat())
+}
+
+/// The whole body: magic, `Unknown{typeMeta, raw}`.
+fn body(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+    let tm = [s(1, api_version), s(2, kind)].concat();
+    [MAGIC.to_vec(), ld(1, &tm), ld(2, raw), s(3, ""), s(4, "")].concat()
+}
+
+#[test]
+fn decodes_a_configmap() {
+    let meta = [s(1, "cm"), entry(11, "a", b"b")].concat();
+    let raw = [ld(1, &meta), entry(2, "k", b"v"), vi(4, 1)].concat();
+    let v = decode(&body("v1", "ConfigMap", &raw)).unwrap();
+    assert_eq!(
+        v,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "labels": {"a": "b"}}, "data": {"k": "v"}, "immutable": true})
+    );
+}
+
+#[test]
+fn decodes_a_secret_with_bytes() {
+    let raw = [
+        ld(1, &s(1, "sec")),
+        entry(2, "p", b"s3cr3t"),
+        s(3, "kubernetes.io/tls"),
+    ]
+    .concat();
+    let v = decode(&body("v1", "Secret", &raw)).unwrap();
+    assert_eq!(v["data"], json!({"p": "czNjcjN0"}));
+    assert_eq!(v["type"], "kubernetes.io/tls");
+}
+
+/// What `kubectl create deployment web --image=nginx:1.25.4 --replicas=3 --port=80` sends: Go
+/// emits every non-pointer field, zero or not.
+#[test]
+fn decodes_a_deployment_as_kubectl_sends_it() {
+    let labels = entry(11, "app", b"web");
+    let meta = [
+        s(1, "web"),
+        s(2, ""),
+        s(3, ""),
+        vi(7, 0),
+        ld(8, &[]),
+        labels.clone(),
+    ]
+    .concat();
+    let container = [
+        s(1, "nginx"),
+        s(2, "nginx:1.25.4"),
+        s(5, ""),
+        ld(6, &[vi(3, 80), s(4, "")].concat()),
+        ld(8, &[]),
+        s(13, ""),
+        s(14, ""),
+        vi(16, 0),
+        vi(17, 0),
+        vi(18, 0),
+    ]
+    .concat();
+    let pod_spec = [ld(2, &container), s(3, ""), s(6, ""), vi(11, 0), s(19, "")].concat();
+    let template = [
+        ld(1, &[ld(8, &[]), labels.clone()].concat()),
+        ld(2, &pod_spec),
+    ]
+    .concat();
+    let spec = [
+        vi(1, 3),
+        ld(2, &entry(1, "app", b"web")),
+        ld(3, &template),
+        ld(4, &s(1, "")),
+        vi(5, 0),
+        vi(7, 0),
+    ]
+    .concat();
+    let raw = [ld(1, &meta), ld(2, &spec), ld(3, &vi(1, 0))].concat();
+    let v = decode(&body("apps/v1", "Deployment", &raw)).unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "creationTimestamp": null, "labels": {"app": "web"}},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"creationTimestamp": null, "labels": {"app": "web"}},
+                    "spec": {"containers": [{
+                        "name": "nginx", "image": "nginx:1.25.4",
+                        "ports": [{"containerPort": 80}], "resources": {}
+                    }]}
+                },
+                "strategy": {}
+            },
+            "status": {}
+        })
+    );
+}
+
+#[test]
+fn keeps_meaningful_zeros_only() {
+    let spec = [vi(1, 0), vi(5, 0), vi(6, 0), vi(7, 0)].concat();
+    let v = decode(&body("apps/v1", "Deployment", &ld(2, &spec))).unwrap();
+    assert_eq!(v["spec"], json!({"replicas": 0, "revisionHistoryLimit": 0}));
+}
+
+#[test]
+fn decodes_a_service_with_int_or_string_ports() {
+    let port = |name: &str, p: i64, target: Vec<u8>, node: i64| {
+        ld(
+            1,
+            &[
+                s(1, name),
+                s(2, "TCP"),
+                vi(3, p),
+                ld(4, &target),
+                vi(5, node),
+            ]
+            .concat(),
+        )
+    };
+    let spec = [
+        port(
+            "80-8080",
+            80,
+            [vi(1, 0), vi(2, 8080), s(3, "")].concat(),
+            30080,
+        ),
+        port(
+            "https",
+            443,
+            [vi(1, 1), vi(2, 0), s(3, "https")].concat(),
+            0,
+        ),
+        port("p", 53, vec![], 0),
+        entry(2, "app", b"web"),
+        s(4, "NodePort"),
+    ]
+    .concat();
+    let v = decode(&body("v1", "Service", &[ld(2, &spec), ld(3, &[])].concat())).unwrap();
+    assert_eq!(
+        v["spec"],
+        json!({
+            "ports": [
+                {"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080, "nodePort": 30080},
+                {"name": "https", "protocol": "TCP", "port": 443, "targetPort": "https"},
+                {"name": "p", "protocol": "TCP", "port": 53, "targetPort": 0}
+            ],
+            "selector": {"app": "web"},
+            "type": "NodePort"
+        })
+    );
+    assert_eq!(v["status"], json!({}));
+}
+
+#[test]
+fn decodes_special_kinds_inline_structs_and_packed_ints() {
+    // A pod: a volume whose source is inlined, a probe with an inlined handler, resources as
+    // quantities, a time, packed and unpacked repeated int64s.
+    let config_map = [ld(1, &s(1, "my-config")), vi(3, 0o644)].concat();
+    let volume = [s(1, "cfg"), ld(2, &ld(19, &config_map))].concat();
+    let probe = [
+        ld(
+            1,
+            &ld(
+                2,
+                &[s(1, "/healthz"), ld(2, &[vi(1, 0), vi(2, 8080)].concat())].concat(),
+            ),
+        ),
+        vi(2, 5),
+    ]
+    .concat();
+    let resources = [
+        entry(1, "memory", &s(1, "64Mi")),
+        entry(2, "cpu", &s(1, "250m")),
+    ]
+    .concat();
+    let container = [s(1, "c"), ld(8, &resources), ld(10, &probe)].concat();
+    let packed = [varint_bytes(1), varint_bytes(2)].concat();
+    let security = [ld(4, &packed), vi(4, 3)].concat();
+    let spec = [ld(1, &volume), ld(2, &container), ld(14, &security)].concat();
+    let meta = [s(1, "p"), ld(8, &[vi(1, 1_700_000_000), vi(2, 5)].concat())].concat();
+    let v = decode(&body("v1", "Pod", &[ld(1, &meta), ld(2, &spec)].concat())).unwrap();
+    assert_eq!(v["metadata"]["creationTimestamp"], "2023-11-14T22:13:20Z");
+    assert_eq!(
+        v["spec"]["volumes"],
+        json!([{"name": "cfg", "configMap": {"name": "my-config", "defaultMode": 420}}])
+    );
+    let c = &v["spec"]["containers"][0];
+    assert_eq!(
+        c["resources"],
+        json!({"limits": {"memory": "64Mi"}, "requests": {"cpu": "250m"}})
+    );
+    assert_eq!(
+        c["livenessProbe"],
+        json!({"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 5})
+    );
+    assert_eq!(
+        v["spec"]["securityContext"]["supplementalGroups"],
+        json!([1, 2, 3])
+    );
+}
+
+#[test]
+fn refuses_unknown_fields_naming_kind_message_and_path() {
+    let container = [s(1, "c"), s(99, "new")].concat();
+    let spec = ld(3, &ld(2, &ld(2, &container)));
+    let err = decode(&body("apps/v1", "Deployment", &ld(2, &spec))).unwrap_err();
+    assert!(err.contains("apps/v1 Deployment"), "{err}");
+    assert!(
+        err.contains("field 99 of the protobuf message Container"),
+        "{err}"
+    );
+    assert!(err.contains("spec.template.spec.containers"), "{err}");
+    // A known field with the wrong wire type.
+    let err = decode(&body("v1", "ConfigMap", &vi(1, 1))).unwrap_err();
+    assert!(
+        err.contains("metadata: expected a length-delimited field"),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_other_kinds_and_garbage() {
+    let err = decode(&body("batch/v1", "Job", &[])).unwrap_err();
+    assert!(err.contains("kubectl apply -f"), "{err}");
+    assert!(err.contains("apps/v1 Deployment"), "{err}");
+    assert!(decode(b"nope").is_err());
+    assert!(decode(&[MAGIC.to_vec(), vec![0x0a, 0x50]].concat()).is_err());
+    let encoded = [
+        MAGIC.to_vec(),
+        ld(1, &[s(1, "v1"), s(2, "ConfigMap")].concat()),
+        s(3, "gzip"),
+    ]
+    .concat();
+    assert!(decode(&encoded).unwrap_err().contains("gzip"));
+}
+
+/// Every message reachable from the roots has distinct field numbers and distinct JSON names
+/// (counting the fields of inlined messages as its own).
+#[test]
+fn the_table_is_consistent() {
+    fn names(m: &'static Msg, out: &mut Vec<&'static str>) {
+        for f in m.fields {
+            match f.kind {
+                Kind::Inline(i) => names(i, out),
+                _ => out.push(f.name),
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut todo: Vec<&'static Msg> = schema::ROOTS.iter().map(|(_, _, m)| *m).collect();
+    while let Some(m) = todo.pop() {
+        if !seen.insert(m as *const Msg) {
+            continue;
+        }
+        let mut numbers: Vec<u64> = m.fields.iter().map(|f| f.number).collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), m.fields.len(), "{}", m.name);
+        let mut n = Vec::new();
+        names(m, &mut n);
+        assert!(n.iter().all(|s| !s.is_empty()), "{}", m.name);
+        let count = n.len();
+        n.sort();
+        n.dedup();
+        assert_eq!(n.len(), count, "{}", m.name);
+        for f in m.fields {
+            if let Kind::Message(c) | Kind::Inline(c) = f.kind {
+                todo.push(c);
+            }
+        }
+    }
+    assert!(seen.len() > 100, "{}", seen.len());
+}
