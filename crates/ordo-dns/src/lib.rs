@@ -118,6 +118,7 @@ pub async fn run(client: kube::Client, cfg: DnsConfig) -> anyhow::Result<()> {
         upstreams: cfg.upstreams.clone(),
     });
     let mut warned = false;
+    let started = std::time::Instant::now();
     loop {
         match bind(cfg.listen).await {
             Ok((udp, tcp)) => {
@@ -125,6 +126,12 @@ pub async fn run(client: kube::Client, cfg: DnsConfig) -> anyhow::Result<()> {
                 tokio::spawn(server::serve_udp(udp, handler.clone()));
                 server::serve_tcp(tcp, handler).await;
                 return Ok(());
+            }
+            // The node agent puts the address on the pod bridge as it starts: wait for it
+            // quietly at first, then say what is wrong.
+            Err(e) if started.elapsed() < ADDRESS_GRACE => {
+                tracing::debug!("cluster DNS waits for {}: {e}", cfg.listen);
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => {
                 if !warned {
@@ -140,6 +147,9 @@ pub async fn run(client: kube::Client, cfg: DnsConfig) -> anyhow::Result<()> {
         }
     }
 }
+
+/// How long the DNS server waits for its address before warning that it is missing.
+const ADDRESS_GRACE: Duration = Duration::from_secs(10);
 
 async fn bind(
     addr: SocketAddr,

@@ -439,7 +439,10 @@ async fn server(args: ServerArgs) -> Result<()> {
     eprintln!("  API         {url}");
     eprintln!("  store       {store_desc}");
     eprintln!("  data dir    {}", args.data_dir.display());
-    eprintln!("  node        {node_name} (runtime {:?})", args.runtime);
+    eprintln!(
+        "  node        {node_name} ({}, runtime {:?})",
+        args.node_ip, args.runtime
+    );
     eprintln!(
         "  services    {}   pods {}",
         args.service_cidr, args.pod_cidr
