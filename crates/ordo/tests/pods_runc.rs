@@ -298,6 +298,36 @@ fn walkthrough(s: &Server, dns: &str) {
         "2",
         &fqdn(0),
     ]);
+    // The seed's way: an interactive shell in a new pod (`kubectl run -i`, commands on stdin).
+    let out = s.kubectl_stdin(
+        &[
+            "run",
+            "-i",
+            "--rm",
+            "--restart=Never",
+            "--image=busybox:1.28",
+            "dns-shell",
+            "--",
+            "sh",
+        ],
+        // (Debian's busybox nslookup, unlike 1.28's, applies no search path to a dotted name:
+        // it gets the full name; wget resolves through the search path like any libc client.)
+        Some(&format!(
+            "nslookup {}\nwget -qO- http://nginx-statefulset-0.nginx-stateful-service\nexit\n",
+            fqdn(0)
+        )),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&ips["nginx-statefulset-0"]) && text.contains(&fqdn(0)),
+        "{text}"
+    );
+    assert!(text.contains("nginx 1.25.4"), "{text}");
     // Short names `$pod.$service` through the search path.
     s.ok(&[
         "exec",
@@ -341,10 +371,26 @@ fn walkthrough(s: &Server, dns: &str) {
                 .any(|(n, _)| n == "nginx-statefulset-1")
     });
     let ips: std::collections::HashMap<String, String> = ready_pods(s).into_iter().collect();
-    s.eventually(10, "the name to resolve to the new pod", || {
-        s.ok(&["exec", "dns-test", "--", "nslookup", &fqdn(1)])
-            .contains(&ips["nginx-statefulset-1"])
+    let mut last = String::new();
+    let resolved = (0..30).any(|_| {
+        let out = s.kubectl(&["exec", "dns-test", "--", "nslookup", &fqdn(1)]);
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ok = last.contains(&ips["nginx-statefulset-1"]);
+        if !ok {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        ok
     });
+    assert!(
+        resolved,
+        "the name did not follow the new pod ({}): {last}\n{}",
+        ips["nginx-statefulset-1"],
+        s.ok(&["get", "endpointslices", "-o", "yaml"])
+    );
 
     // 3. Scale up and down; describe.
     assert_eq!(
