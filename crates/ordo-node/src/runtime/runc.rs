@@ -7,10 +7,16 @@
 //!
 //! After a restart, [`Runtime::adopt`] takes running containers back from `runc state`.
 
+mod attach;
 mod bundle;
+mod console;
 mod files;
 mod process;
+mod stdio;
 mod volumes;
+
+pub use attach::{AttachTarget, ExitWait, TtyExec};
+pub use stdio::{Chunk, ContainerIo};
 
 pub use files::Dns;
 
@@ -87,6 +93,8 @@ struct Ctr {
     meta: Mutex<ContainerMeta>,
     exit: ExitCell,
     dir: PathBuf,
+    /// The stdio ordo holds for a `stdin`/`tty` container (None: output goes to the log).
+    io: Option<Arc<ContainerIo>>,
 }
 
 #[derive(Default)]
@@ -563,10 +571,9 @@ impl Runtime for RuncRuntime {
         spec.set_mounts(Some(mounts));
         spec.save(dir.join("config.json"))
             .context("writing config.json")?;
-        let pid = self
-            .runc
-            .create(&id, &dir, &self.log_path(&uid, &c.name))
-            .await?;
+        let log = self.log_path(&uid, &c.name);
+        let io = process::CreateIo::of(c);
+        let (pid, io) = self.runc.create(&id, &dir, &log, io).await?;
         let stop_signal = img
             .config
             .as_ref()
@@ -584,6 +591,7 @@ impl Runtime for RuncRuntime {
             meta: Mutex::new(cm),
             exit: process::watch(pid, self.exit_notifier(&uid)),
             dir,
+            io,
         });
         self.pods
             .lock()
@@ -720,6 +728,7 @@ impl Runtime for RuncRuntime {
                         exit: process::watch(m.pid, self.exit_notifier(&uid)),
                         meta: Mutex::new(m),
                         dir: cdir,
+                        io: None, // a `stdin`/`tty` container's stdio died with the old ordo
                     }));
                 }
                 // Exited while ordo was away: the agent starts it again (as a restart).

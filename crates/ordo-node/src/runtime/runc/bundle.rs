@@ -56,7 +56,7 @@ pub struct BundleInput<'a> {
 
 /// The runtime spec of the container.
 pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
-    let env = environment(
+    let mut env = environment(
         i.pod,
         i.container,
         i.image,
@@ -64,6 +64,11 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         &i.host_ip,
         &i.hostname,
     );
+    // A terminal (`tty: true`, attached with a console socket), with `TERM` as containerd sets it.
+    let tty = i.container.tty.unwrap_or(false);
+    if tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
     let args = argv(i.container, i.image, &env)?;
     let cwd = i
         .container
@@ -82,7 +87,7 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         .map(|a| !a)
         .unwrap_or(false);
     let process = ProcessBuilder::default()
-        .terminal(false)
+        .terminal(tty)
         .user(UserBuilder::default().uid(i.user.0).gid(i.user.1).build()?)
         .args(args)
         .env(env)

@@ -300,3 +300,26 @@ fn spec_has_namespaces_mounts_limits_and_process() {
         .iter()
         .any(|n| n["type"] == "network"));
 }
+
+#[test]
+fn a_tty_container_gets_a_terminal_and_term() {
+    let p = pod();
+    let img = image(&[], &["sh"]);
+    let mut c = container(None, None);
+    let plain = serde_json::to_value(spec(&input(&p, &c, &img, None)).unwrap()).unwrap();
+    assert_eq!(plain["process"]["terminal"], false);
+    assert!(!plain["process"]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e == "TERM=xterm"));
+    c.tty = Some(true);
+    c.stdin = Some(true);
+    let tty = serde_json::to_value(spec(&input(&p, &c, &img, None)).unwrap()).unwrap();
+    assert_eq!(tty["process"]["terminal"], true);
+    assert!(tty["process"]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e == "TERM=xterm"));
+}

@@ -1,9 +1,12 @@
 //! Driving the `runc` binary (with ordo's own `--root`) and watching container processes exit.
 
+use super::console::ConsoleSocket;
+use super::stdio::{ContainerIo, Streams};
 use anyhow::Context;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -52,9 +55,17 @@ impl Runc {
         Ok(v.split('+').next().unwrap_or(v).to_string())
     }
 
-    /// `runc create`: the container's stdout and stderr go to `log` (appended). Returns the
-    /// init process's PID. ordo, as child subreaper, becomes its parent when runc exits.
-    pub async fn create(&self, id: &str, bundle: &Path, log: &Path) -> anyhow::Result<i32> {
+    /// `runc create`. With [`CreateIo::Log`] the container's stdout and stderr go straight to
+    /// `log` (appended); otherwise ordo holds its stdio (see [`super::stdio`]) and copies the
+    /// output to `log` itself. Returns the init process's PID (ordo, as child subreaper,
+    /// becomes its parent when runc exits) and the held stdio.
+    pub async fn create(
+        &self,
+        id: &str,
+        bundle: &Path,
+        log: &Path,
+        io: CreateIo,
+    ) -> anyhow::Result<(i32, Option<Arc<ContainerIo>>)> {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -63,9 +74,8 @@ impl Runc {
         let err = out.try_clone()?;
         let runc_log = bundle.join("runc.log");
         let pid_file = bundle.join("pid");
-        let status = self
-            .cmd()
-            .arg("--log")
+        let mut cmd = self.cmd();
+        cmd.arg("--log")
             .arg(&runc_log)
             .arg("--log-format")
             .arg("json")
@@ -73,21 +83,120 @@ impl Runc {
             .arg("--bundle")
             .arg(bundle)
             .arg("--pid-file")
-            .arg(&pid_file)
-            .arg(id)
-            .stdout(out)
-            .stderr(err)
-            .status()
-            .await
-            .context("running runc create")?;
+            .arg(&pid_file);
+        let mut stdin_once = false;
+        let (console, pipes) = match io {
+            CreateIo::Log => {
+                cmd.stdout(out).stderr(err);
+                (None, None)
+            }
+            CreateIo::Tty { stdin } => {
+                let sock = ConsoleSocket::bind()?;
+                cmd.arg("--console-socket").arg(sock.path());
+                cmd.stdout(out).stderr(err);
+                (Some((sock, stdin)), None)
+            }
+            CreateIo::Pipes { stdin_once: once } => {
+                stdin_once = once;
+                let (in_r, in_w) = pipe()?;
+                let (out_r, out_w) = pipe()?;
+                let (err_r, err_w) = pipe()?;
+                cmd.stdin(in_r).stdout(out_w).stderr(err_w);
+                (
+                    None,
+                    Some(Streams::Pipes {
+                        stdin: Some(in_w),
+                        stdout: out_r,
+                        stderr: err_r,
+                    }),
+                )
+            }
+        };
+        cmd.arg(id);
+        let mut child = cmd.spawn().context("running runc create")?;
+        // The child has its copies of the pipes' container ends; ours must go, or the output
+        // never ends.
+        drop(cmd);
+        let streams = match console {
+            Some((sock, stdin)) => {
+                let master = tokio::select! {
+                    m = sock.receive() => Some(m),
+                    _ = child.wait() => None,
+                };
+                match master {
+                    Some(Ok(m)) => Some(Streams::Tty { master: m, stdin }),
+                    Some(Err(e)) => {
+                        let _ = child.kill().await;
+                        return Err(e.context(format!("runc create {id}")));
+                    }
+                    // runc ended without sending a terminal: it failed (reported below).
+                    None => None,
+                }
+            }
+            None => pipes,
+        };
+        let status = child.wait().await.context("running runc create")?;
         if !status.success() {
             anyhow::bail!("runc create {id}: {}", last_error(&runc_log));
         }
-        let pid = std::fs::read_to_string(&pid_file)
-            .with_context(|| format!("reading {}", pid_file.display()))?;
-        pid.trim()
-            .parse()
-            .with_context(|| format!("bad pid file {}", pid_file.display()))
+        let pid = read_pid(&pid_file)?;
+        let io = match streams {
+            Some(s) => Some(ContainerIo::start(s, Some(log.into()), stdin_once, id)?.0),
+            None => None,
+        };
+        Ok((pid, io))
+    }
+
+    /// `runc exec --detach --tty`: runs `argv` in container `id` on a new terminal whose master
+    /// ordo receives. Returns the process's PID (ordo becomes its parent) and the master.
+    pub async fn exec_tty(
+        &self,
+        id: &str,
+        argv: &[String],
+        dir: &Path,
+    ) -> anyhow::Result<(i32, OwnedFd)> {
+        let sock = ConsoleSocket::bind()?;
+        let pid_file = dir.join(format!(
+            "exec-{}.pid",
+            sock.path()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let mut child = self
+            .cmd()
+            .arg("exec")
+            .arg("--detach")
+            .arg("--tty")
+            .arg("--env")
+            .arg("TERM=xterm")
+            .arg("--console-socket")
+            .arg(sock.path())
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .arg(id)
+            .args(argv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("running runc exec")?;
+        let mut stderr = child.stderr.take();
+        let master = tokio::select! {
+            m = sock.receive() => Some(m?),
+            _ = child.wait() => None,
+        };
+        let out = child.wait().await.context("running runc exec")?;
+        let mut err = String::new();
+        if let Some(e) = stderr.as_mut() {
+            use tokio::io::AsyncReadExt;
+            let _ = e.read_to_string(&mut err).await;
+        }
+        let pid = read_pid(&pid_file);
+        let _ = std::fs::remove_file(&pid_file);
+        match (out.success(), master) {
+            (true, Some(m)) => Ok((pid?, m)),
+            _ => anyhow::bail!("runc exec {id}: {}", err.trim()),
+        }
     }
 
     /// `runc start`.
@@ -134,6 +243,46 @@ impl Runc {
         }
         serde_json::from_slice(&out.stdout).ok()
     }
+}
+
+/// How `runc create` sets up the container's stdio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateIo {
+    /// stdout and stderr appended to the log file; no stdin.
+    Log,
+    /// A terminal (`tty: true`), received through a console socket; clients may write to
+    /// it if `stdin`.
+    Tty { stdin: bool },
+    /// Pipes held by ordo: stdout, stderr and stdin (`stdin: true`), closed after the first
+    /// attached client if `stdin_once`.
+    Pipes { stdin_once: bool },
+}
+
+impl CreateIo {
+    /// What a container's `stdin`, `stdinOnce` and `tty` fields ask for.
+    pub fn of(c: &k8s_openapi::api::core::v1::Container) -> CreateIo {
+        let stdin = c.stdin.unwrap_or(false);
+        match (stdin, c.tty.unwrap_or(false)) {
+            (_, true) => CreateIo::Tty { stdin },
+            (true, false) => CreateIo::Pipes {
+                stdin_once: c.stdin_once.unwrap_or(false),
+            },
+            (false, false) => CreateIo::Log,
+        }
+    }
+}
+
+/// A pipe as (read end, write end), both close-on-exec (the child gets its end by dup2).
+fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating a pipe")
+}
+
+fn read_pid(pid_file: &Path) -> anyhow::Result<i32> {
+    let pid = std::fs::read_to_string(pid_file)
+        .with_context(|| format!("reading {}", pid_file.display()))?;
+    pid.trim()
+        .parse()
+        .with_context(|| format!("bad pid file {}", pid_file.display()))
 }
 
 /// The last error message of a runc `--log-format json` log.

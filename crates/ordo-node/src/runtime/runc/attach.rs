@@ -1,0 +1,102 @@
+//! What the streaming endpoint needs from the runc runtime to attach to a container, run
+//! `exec -t`, and learn when containers exit.
+
+use super::process::ExitCell;
+use super::stdio::{Chunk, ContainerIo, Streams};
+use super::RuncRuntime;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Waits for one process's exit: its cell, re-read at each exit notice.
+pub struct ExitWait {
+    cell: ExitCell,
+    /// Exit notices (pod UIDs; any notice is a reason to look again).
+    notices: broadcast::Receiver<String>,
+}
+
+impl ExitWait {
+    /// Whether the process has exited.
+    pub fn exited(&self) -> bool {
+        self.cell.lock().unwrap().is_some()
+    }
+
+    /// Waits until the process has exited: its exit code (None when it could not be read).
+    pub async fn wait(&mut self) -> Option<i32> {
+        loop {
+            if let Some(x) = self.cell.lock().unwrap().as_ref() {
+                return x.code;
+            }
+            if let Err(broadcast::error::RecvError::Closed) = self.notices.recv().await {
+                // No more notices can come; the runtime is going away.
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+/// A container to attach to.
+pub struct AttachTarget {
+    /// Its stdio, when ordo holds it (`stdin`/`tty` containers created by this process).
+    pub io: Option<Arc<ContainerIo>>,
+    /// Its log file (what an attach to an ordinary container follows).
+    pub log: PathBuf,
+    /// Its exit.
+    pub exit: ExitWait,
+}
+
+/// An `exec -t` process: its terminal and its exit.
+pub struct TtyExec {
+    pub pid: i32,
+    pub io: Arc<ContainerIo>,
+    /// Every byte of output since the process started.
+    pub output: broadcast::Receiver<Chunk>,
+    pub exit: ExitWait,
+}
+
+impl RuncRuntime {
+    /// The running or exited container `name` of pod `uid`, if this runtime created or
+    /// adopted it.
+    pub fn attach_target(&self, uid: &str, name: &str) -> Option<AttachTarget> {
+        // Subscribe before the cell is read: no exit falls between the two.
+        let notices = self.exits.subscribe();
+        let pods = self.pods.lock().unwrap();
+        let c = pods
+            .get(uid)?
+            .containers
+            .iter()
+            .find(|c| c.meta.lock().unwrap().name == name)?
+            .clone();
+        Some(AttachTarget {
+            io: c.io.clone(),
+            log: self.log_path(uid, name),
+            exit: ExitWait {
+                cell: c.exit.clone(),
+                notices,
+            },
+        })
+    }
+
+    /// Runs `argv` in container `id` on a new terminal (`runc exec --tty` with a console
+    /// socket); ordo owns the terminal's master.
+    pub async fn exec_tty(&self, id: &str, argv: &[String]) -> anyhow::Result<TtyExec> {
+        let (pid, master) = self.runc.exec_tty(id, argv, &self.runc.root).await?;
+        let (tx, notices) = broadcast::channel(1);
+        let cell = super::process::watch(pid, move || {
+            let _ = tx.send(String::new());
+        });
+        let exit = ExitWait { cell, notices };
+        let streams = Streams::Tty {
+            master,
+            stdin: true,
+        };
+        let (io, output) = ContainerIo::start(streams, None, false, &format!("exec-{pid}"))?;
+        tracing::debug!("exec -t in {id}: pid {pid}");
+        Ok(TtyExec {
+            pid,
+            io,
+            output,
+            exit,
+        })
+    }
+}

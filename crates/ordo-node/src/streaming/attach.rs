@@ -1,0 +1,214 @@
+//! `attach`: a client joins a running container's stdio over WebSocket, as with the kubelet.
+//! A `stdin`/`tty` container's output is relayed from the moment of attaching (what it printed
+//! before is in its log); client stdin goes into it (`stdinOnce`: the first client's only),
+//! resize messages size its terminal. An ordinary container has no stdin: the attach follows
+//! its log from the end. Either way the attach ends when the container exits, with `Success`
+//! on channel 3 as the kubelet sends (`kubectl run` reads the exit code from the pod status).
+
+use super::proto::{self, frame, parse_resize, StreamOptions, CLOSE, RESIZE, STATUS, STDIN};
+use super::{authorized, status_error, Shared, PROTOCOLS};
+use crate::runtime::runc::{AttachTarget, Chunk, ContainerIo, ExitWait};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::{broadcast, oneshot};
+
+/// How often an attach to an ordinary container looks for new bytes in its log.
+const LOG_POLL: Duration = Duration::from_millis(100);
+
+/// `GET|POST /attach/{ns}/{pod}/{container}?stdin=&stdout=&stderr=&tty=`.
+pub(super) async fn attach(
+    State(s): State<Arc<Shared>>,
+    Path((ns, pod, container)): Path<(String, String, String)>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let opts = StreamOptions::parse(raw.as_deref().unwrap_or(""));
+    let Ok(ws) = ws else {
+        return status_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Upgrade request required",
+        );
+    };
+    let target = match s.target.attach(&ns, &pod, &container).await {
+        Ok(t) => t,
+        Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
+    };
+    tracing::debug!(
+        "attach to {ns}/{pod}/{container}: {opts:?}, own stdio: {}",
+        target.io.is_some()
+    );
+    ws.protocols(PROTOCOLS)
+        .on_upgrade(move |socket| run_attach(socket, target, opts))
+        .into_response()
+}
+
+async fn run_attach(socket: WebSocket, target: AttachTarget, opts: StreamOptions) {
+    let AttachTarget { io, log, exit } = target;
+    match io {
+        Some(io) => {
+            // Subscribe first: output from here on reaches this client.
+            let output = io.subscribe();
+            let stdin = opts.stdin && io.claim_stdin();
+            relay(socket, io, output, opts, stdin, async { proto::success() }).await;
+        }
+        None => follow_log(socket, log, exit, opts).await,
+    }
+}
+
+/// Relays a process's stdio and a client: `output` to the client (the channels it asked
+/// for), client stdin to the process if `stdin` (released at the close signal or when the
+/// client goes), resize messages to its terminal. When the output ends, sends `finish`'s
+/// status and closes: true. False when the client went away first.
+pub(super) async fn relay(
+    socket: WebSocket,
+    io: Arc<ContainerIo>,
+    output: Option<broadcast::Receiver<Chunk>>,
+    opts: StreamOptions,
+    stdin: bool,
+    finish: impl Future<Output = serde_json::Value>,
+) -> bool {
+    let (mut sink, mut stream) = socket.split();
+    let (gone_tx, mut gone) = oneshot::channel::<()>();
+    let client_io = io.clone();
+    let reader = tokio::spawn(async move {
+        let mut stdin_open = stdin;
+        while let Some(Ok(msg)) = stream.next().await {
+            let data = match msg {
+                Message::Binary(d) => d,
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            match data.first() {
+                Some(&STDIN) if stdin_open => client_io.write_stdin(data[1..].to_vec()),
+                Some(&RESIZE) => {
+                    if let Some((w, h)) = parse_resize(&data[1..]) {
+                        client_io.resize(w, h);
+                    }
+                }
+                Some(&CLOSE) if data.get(1) == Some(&STDIN) && stdin_open => {
+                    stdin_open = false;
+                    client_io.release_stdin();
+                }
+                _ => {}
+            }
+        }
+        if stdin_open {
+            client_io.release_stdin();
+        }
+        let _ = gone_tx.send(());
+    });
+    let ended = match output {
+        None => true,
+        Some(mut rx) => loop {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Ok((ch, data)) if opts.wants(ch) => {
+                        if sink.send(frame(ch, &data)).await.is_err() {
+                            break false;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::debug!("attached client too slow: {n} output chunks skipped");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break true,
+                },
+                _ = &mut gone => break false,
+            }
+        },
+    };
+    if ended {
+        finish_sink(&mut sink, finish.await).await;
+    }
+    reader.abort();
+    ended
+}
+
+/// Attach to a container whose output goes straight to its log: follows the log from its end
+/// until the container exits (and what it wrote last is sent).
+async fn follow_log(
+    socket: WebSocket,
+    log: std::path::PathBuf,
+    mut exit: ExitWait,
+    opts: StreamOptions,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let mut offset = tokio::fs::metadata(&log)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    });
+    let mut exited = exit.exited();
+    loop {
+        if !exited {
+            tokio::select! {
+                _ = exit.wait() => exited = true,
+                _ = tokio::time::sleep(LOG_POLL) => {}
+            }
+        }
+        if reader.is_finished() {
+            return;
+        }
+        let mut buf = Vec::new();
+        if let Ok(mut f) = tokio::fs::File::open(&log).await {
+            if f.seek(std::io::SeekFrom::Start(offset)).await.is_ok() {
+                let _ = f.read_to_end(&mut buf).await;
+            }
+        }
+        offset += buf.len() as u64;
+        if !buf.is_empty() && opts.stdout && sink.send(frame(1, &buf)).await.is_err() {
+            reader.abort();
+            return;
+        }
+        if exited {
+            break;
+        }
+    }
+    finish_sink(&mut sink, proto::success()).await;
+    reader.abort();
+}
+
+/// Sends `status` on channel 3, then a normal close.
+async fn finish_sink(sink: &mut SplitSink<WebSocket, Message>, status: serde_json::Value) {
+    let _ = sink
+        .send(frame(STATUS, status.to_string().as_bytes()))
+        .await;
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code: 1000,
+            reason: "".into(),
+        })))
+        .await;
+    let _ = sink.close().await;
+}
+
+/// [`finish_sink`] taking the sink.
+pub(super) async fn finish(mut sink: SplitSink<WebSocket, Message>, status: serde_json::Value) {
+    finish_sink(&mut sink, status).await
+}
+
+/// Ends a stream that could not start: an `InternalError` status with `message`.
+pub(super) async fn fail(socket: WebSocket, message: &str) {
+    tracing::warn!("{message}");
+    let (sink, _) = socket.split();
+    finish(sink, proto::internal_error(message)).await
+}

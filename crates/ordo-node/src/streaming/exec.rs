@@ -1,0 +1,176 @@
+//! `exec`: a command in a container over WebSocket. Without a terminal it is a `runc exec`
+//! child with piped stdio; with `tty=true` it runs on a terminal received through a console
+//! socket (see [`crate::runtime::runc::RuncRuntime::exec_tty`]) and is relayed like an attach.
+//! The exit code goes on channel 3.
+
+use super::proto::{self, frame, StreamOptions, CLOSE, STDIN};
+use super::{authorized, status_error, Shared, PROTOCOLS};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// `GET|POST /exec/{ns}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=`.
+pub(super) async fn exec(
+    State(s): State<Arc<Shared>>,
+    Path((ns, pod, container)): Path<(String, String, String)>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let opts = StreamOptions::parse(raw.as_deref().unwrap_or(""));
+    let Ok(ws) = ws else {
+        return status_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Upgrade request required",
+        );
+    };
+    if opts.command.is_empty() {
+        return status_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "you must specify at least 1 command",
+        );
+    }
+    if opts.tty {
+        tracing::debug!("exec -t in {ns}/{pod}/{container}: {:?}", opts.command);
+        return ws
+            .protocols(PROTOCOLS)
+            .on_upgrade(move |socket| async move {
+                let started = s
+                    .target
+                    .exec_tty(&ns, &pod, &container, &opts.command)
+                    .await;
+                run_exec_tty(socket, started, opts).await
+            })
+            .into_response();
+    }
+    let cmd = match s
+        .target
+        .exec_command(&ns, &pod, &container, &opts.command)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
+    };
+    ws.protocols(PROTOCOLS)
+        .on_upgrade(move |socket| run_exec(socket, cmd, opts.stdin))
+        .into_response()
+}
+
+/// Relays an `exec -t` process; the client going away hangs it up (SIGHUP), as closing a
+/// terminal does.
+async fn run_exec_tty(
+    socket: WebSocket,
+    started: anyhow::Result<crate::runtime::runc::TtyExec>,
+    opts: StreamOptions,
+) {
+    let t = match started {
+        Ok(t) => t,
+        Err(e) => return super::attach::fail(socket, &format!("exec failed: {e:#}")).await,
+    };
+    let mut exit = t.exit;
+    let finish = async move { proto::exit_status(exit.wait().await.unwrap_or(1)) };
+    let pid = t.pid;
+    let done = super::attach::relay(socket, t.io, Some(t.output), opts, true, finish).await;
+    if !done {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGHUP,
+        );
+    }
+}
+
+/// Runs a piped `runc exec` child: stdout on channel 1, stderr on 2, client stdin (channel 0)
+/// into its stdin until the v5 close signal, the exit status on channel 3.
+async fn run_exec(socket: WebSocket, mut cmd: tokio::process::Command, want_stdin: bool) {
+    use std::process::Stdio;
+    cmd.stdin(if want_stdin {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return super::attach::fail(socket, &format!("exec failed: {e}")).await,
+    };
+    let (mut sink, mut stream) = socket.split();
+    let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Message>(64);
+    let mut pumps = Vec::new();
+    let outputs: [(u8, Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>); 2] = [
+        (1, child.stdout.take().map(|p| Box::new(p) as _)),
+        (2, child.stderr.take().map(|p| Box::new(p) as _)),
+    ];
+    for (channel, pipe) in outputs {
+        if let Some(mut pipe) = pipe {
+            let tx = out_tx.clone();
+            pumps.push(tokio::spawn(async move {
+                let mut buf = vec![0u8; 32 * 1024];
+                loop {
+                    match pipe.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if tx.send(frame(channel, &buf[..n])).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+    }
+    drop(out_tx);
+    let mut stdin = child.stdin.take();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            if sink.send(m).await.is_err() {
+                return None;
+            }
+        }
+        Some(sink)
+    });
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            let Message::Binary(data) = msg else {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+                continue;
+            };
+            match data.first() {
+                Some(&STDIN) => {
+                    if let Some(s) = stdin.as_mut() {
+                        if s.write_all(&data[1..]).await.is_err() {
+                            stdin = None;
+                        }
+                    }
+                }
+                Some(&CLOSE) if data.get(1) == Some(&STDIN) => stdin = None,
+                _ => {}
+            }
+        }
+    });
+    let code = match child.wait().await {
+        Ok(st) => {
+            use std::os::unix::process::ExitStatusExt;
+            st.code().unwrap_or(128 + st.signal().unwrap_or(0))
+        }
+        Err(_) => 1,
+    };
+    for p in pumps {
+        let _ = p.await;
+    }
+    reader.abort();
+    if let Ok(Some(sink)) = writer.await {
+        super::attach::finish(sink, proto::exit_status(code)).await;
+    }
+}

@@ -1,0 +1,314 @@
+//! The agent's own HTTP endpoint, the counterpart of the kubelet's port 10250: container logs,
+//! and exec and attach over WebSocket (`v5.channel.k8s.io`, the protocol kubectl speaks). The
+//! API server proxies `pods/log`, `pods/exec` and `pods/attach` here; requests carry the API
+//! server's bearer token.
+//!
+//! `exec.rs` runs commands (pipes, or a terminal with `-t`); `attach.rs` attaches to a
+//! container's own stdio and holds the relay between a WebSocket and a process's stdio that
+//! both use; `proto.rs` is the channel protocol.
+
+mod attach;
+mod exec;
+pub mod proto;
+
+use crate::runtime::runc::{AttachTarget, TtyExec};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+pub use proto::exit_status;
+
+/// The subprotocols offered in the WebSocket handshake.
+const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+
+/// What the endpoint needs from the node: where a container's log is, how to run a command
+/// in it, and how to attach to it.
+#[async_trait::async_trait]
+pub trait StreamTarget: Send + Sync + 'static {
+    /// The log file of a container (`previous`: of its last terminated instance).
+    async fn log_file(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> anyhow::Result<PathBuf>;
+    /// A command that runs `argv` inside the container, ready to be spawned with piped stdio.
+    async fn exec_command(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        argv: &[String],
+    ) -> anyhow::Result<tokio::process::Command>;
+    /// Runs `argv` inside the container on a new terminal.
+    async fn exec_tty(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        argv: &[String],
+    ) -> anyhow::Result<TtyExec>;
+    /// The container's stdio (or log) and exit, to attach to.
+    async fn attach(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> anyhow::Result<AttachTarget>;
+}
+
+struct Shared {
+    token: String,
+    target: Arc<dyn StreamTarget>,
+}
+
+/// Serves the endpoint on `listener` until the task is dropped.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    token: String,
+    target: Arc<dyn StreamTarget>,
+) -> anyhow::Result<()> {
+    let shared = Arc::new(Shared { token, target });
+    let app = axum::Router::new()
+        .route(
+            "/containerLogs/{ns}/{pod}/{container}",
+            axum::routing::get(logs),
+        )
+        .route(
+            "/exec/{ns}/{pod}/{container}",
+            axum::routing::get(exec::exec).post(exec::exec),
+        )
+        .route(
+            "/attach/{ns}/{pod}/{container}",
+            axum::routing::get(attach::attach).post(attach::attach),
+        )
+        .with_state(shared);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// A `Status` error response.
+fn status_error(code: StatusCode, reason: &str, message: &str) -> Response {
+    let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code.as_u16()});
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Whether the request carries the API server's token.
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        == Some(shared.token.as_str())
+}
+
+/// The last `n` lines of `data`.
+pub fn tail_lines(data: &[u8], n: usize) -> &[u8] {
+    if n == 0 {
+        return &data[data.len()..];
+    }
+    let mut count = 0;
+    let end = if data.ends_with(b"\n") {
+        data.len() - 1
+    } else {
+        data.len()
+    };
+    for i in (0..end).rev() {
+        if data[i] == b'\n' {
+            count += 1;
+            if count == n {
+                return &data[i + 1..];
+            }
+        }
+    }
+    data
+}
+
+async fn logs(
+    State(s): State<Arc<Shared>>,
+    Path((ns, pod, container)): Path<(String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let previous = q.get("previous").is_some_and(|v| v == "true");
+    let path = match s.target.log_file(&ns, &pod, &container, previous).await {
+        Ok(p) => p,
+        Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
+    };
+    let data = tokio::fs::read(&path).await.unwrap_or_default();
+    let mut start = data.as_slice();
+    if let Some(n) = q.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+        start = tail_lines(start, n);
+    }
+    if let Some(limit) = q.get("limitBytes").and_then(|n| n.parse::<usize>().ok()) {
+        start = &start[..start.len().min(limit)];
+    }
+    let first = bytes::Bytes::copy_from_slice(start);
+    if q.get("follow").is_none_or(|v| v != "true") {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            first,
+        )
+            .into_response();
+    }
+    // Follow: send what is there, then poll the file for appended bytes.
+    let offset = data.len() as u64;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
+    tokio::spawn(async move {
+        if tx.send(Ok(first)).await.is_err() {
+            return;
+        }
+        let mut offset = offset;
+        loop {
+            tokio::select! {
+                _ = tx.closed() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+            }
+            let Ok(mut f) = tokio::fs::File::open(&path).await else {
+                return;
+            };
+            let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
+            if len < offset {
+                offset = 0;
+            }
+            if len > offset && f.seek(std::io::SeekFrom::Start(offset)).await.is_ok() {
+                let mut buf = Vec::with_capacity((len - offset) as usize);
+                if f.read_to_end(&mut buf).await.is_ok() {
+                    offset += buf.len() as u64;
+                    if tx.send(Ok(bytes::Bytes::from(buf))).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+/// The node's [`StreamTarget`]: finds the pod through the API, then its container in the runc
+/// runtime. The simulated runtime has no processes, so it serves neither logs, exec nor attach.
+pub struct PodStreams {
+    client: kube::Client,
+    runc: Option<Arc<crate::runtime::runc::RuncRuntime>>,
+}
+
+impl PodStreams {
+    pub fn new(
+        client: kube::Client,
+        runc: Option<Arc<crate::runtime::runc::RuncRuntime>>,
+    ) -> PodStreams {
+        PodStreams { client, runc }
+    }
+
+    async fn uid(&self, namespace: &str, pod: &str) -> anyhow::Result<String> {
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(self.client.clone(), namespace);
+        let p = api.get(pod).await?;
+        p.metadata
+            .uid
+            .ok_or_else(|| anyhow::anyhow!("pod {pod} has no uid"))
+    }
+
+    async fn container_id(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> anyhow::Result<String> {
+        let uid = self.uid(namespace, pod).await?;
+        self.runc()?
+            .container_id(&uid, container)
+            .ok_or_else(|| anyhow::anyhow!("container {container} not found in pod {pod}"))
+    }
+
+    fn runc(&self) -> anyhow::Result<&Arc<crate::runtime::runc::RuncRuntime>> {
+        self.runc.as_ref().ok_or_else(|| anyhow::anyhow!("this node runs the simulated runtime: its containers have no processes, logs or exec"))
+    }
+}
+
+#[async_trait::async_trait]
+impl StreamTarget for PodStreams {
+    async fn log_file(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> anyhow::Result<PathBuf> {
+        let runc = self.runc()?;
+        let uid = self.uid(namespace, pod).await?;
+        if previous {
+            let path = runc.previous_log_path(&uid, container);
+            anyhow::ensure!(
+                path.exists(),
+                "previous terminated container \"{container}\" in pod \"{pod}\" not found"
+            );
+            return Ok(path);
+        }
+        Ok(runc.log_path(&uid, container))
+    }
+
+    async fn exec_command(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        argv: &[String],
+    ) -> anyhow::Result<tokio::process::Command> {
+        let runc = self.runc()?;
+        let id = self.container_id(namespace, pod, container).await?;
+        Ok(runc.exec_command(&id, argv))
+    }
+
+    async fn exec_tty(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        argv: &[String],
+    ) -> anyhow::Result<TtyExec> {
+        let runc = self.runc()?;
+        let id = self.container_id(namespace, pod, container).await?;
+        runc.exec_tty(&id, argv).await
+    }
+
+    async fn attach(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+    ) -> anyhow::Result<AttachTarget> {
+        let runc = self.runc()?;
+        let uid = self.uid(namespace, pod).await?;
+        runc.attach_target(&uid, container)
+            .ok_or_else(|| anyhow::anyhow!("container {container} not found in pod {pod}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tails() {
+        assert_eq!(tail_lines(b"a\nb\nc\n", 2), b"b\nc\n");
+        assert_eq!(tail_lines(b"a\nb\nc", 1), b"c");
+        assert_eq!(tail_lines(b"a\n", 5), b"a\n");
+        assert_eq!(tail_lines(b"a\n", 0), b"");
+    }
+}
