@@ -1,0 +1,225 @@
+//! End-to-end with real containers and the real kubectl: `kubectl run -i --rm` with piped
+//! stdin, `kubectl run -it` and `kubectl attach -it` on a terminal (driven through `script`,
+//! which gives kubectl a pseudoterminal), `kubectl exec -it` with terminal resize, and attach to
+//! an ordinary container (its log, followed). Exit codes come back as kubectl's own.
+//!
+//! Needs root, runc and `script` (util-linux); skipped otherwise. Runs under the real-pods lock.
+
+mod common;
+use common::real_pods::*;
+use common::Server;
+use std::io::{BufRead, Read, Write};
+use std::process::{Command, Output, Stdio};
+
+/// A `kubectl` command line for this server, quoted for `sh -c`.
+fn kubectl_line(s: &Server, cache: &std::path::Path, args: &[&str]) -> String {
+    let mut line = format!(
+        "{} --kubeconfig '{}' --cache-dir '{}'",
+        s.kubectl_bin,
+        s.kubeconfig.display(),
+        cache.display()
+    );
+    for a in args {
+        line.push_str(&format!(" '{}'", a.replace('\'', r"'\''")));
+    }
+    line
+}
+
+/// Runs the shell command `line` on a pseudoterminal made by `script`, typing `input`
+/// into it. `script -e` exits with the command's exit code.
+fn on_terminal(line: &str, input: &str) -> Output {
+    let mut child = Command::new("script")
+        .args(["-qec", line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running script");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "rc={:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn have_script() -> bool {
+    Command::new("script")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn run_attach_and_exec_with_stdin_and_terminals() {
+    if !have_script() {
+        eprintln!("skipping: needs script (util-linux)");
+        return;
+    }
+    let Some((data, _lock)) = with_real_pods(&[], |server| scenario(server.as_ref().unwrap()))
+    else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+fn scenario(s: &Server) {
+    let cache = tempfile::tempdir().unwrap();
+    s.eventually(30, "the node", || {
+        s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/")
+    });
+
+    // kubectl run -i --rm with stdin piped (no terminal): the shell reads it, its output comes
+    // back, its exit code becomes kubectl's, and the pod is deleted.
+    let out = s.kubectl_stdin(
+        &[
+            "run",
+            "-i",
+            "--rm",
+            "--restart=Never",
+            "--image",
+            "busybox:1.28",
+            "t",
+            "--",
+            "sh",
+        ],
+        Some("hostname; echo hi; exit 3\n"),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(stdout.starts_with("t\nhi\n"), "{}", text(&out));
+    assert!(stdout.contains("pod \"t\" deleted"), "{}", text(&out));
+    s.eventually(30, "pod t to be gone", || {
+        s.kubectl(&["get", "pod", "t"]).status.code() == Some(1)
+    });
+
+    // Walkthrough step 2: kubectl run -it on a terminal; what is typed reaches the shell.
+    let line = kubectl_line(
+        s,
+        cache.path(),
+        &[
+            "run",
+            "-it",
+            "--rm",
+            "--image",
+            "busybox:1.28",
+            "dns-test",
+            "--restart=Never",
+            "--",
+            "/bin/sh",
+        ],
+    );
+    let out = on_terminal(&line, "echo typed-$((2+3)); tty\nexit\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout.contains("typed-5\r\n"), "{}", text(&out));
+    assert!(stdout.contains("/dev/pts/0\r\n"), "{}", text(&out));
+    s.eventually(30, "pod dns-test to be gone", || {
+        s.kubectl(&["get", "pod", "dns-test"]).status.code() == Some(1)
+    });
+
+    // A running stdin+tty pod: kubectl attach -it; the container's exit ends the attach and
+    // its exit code is in the pod's status.
+    s.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: shell}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: shell, image: busybox:1.28, command: [sh], stdin: true, tty: true}
+"#,
+    );
+    s.eventually(60, "pod shell Running", || {
+        s.ok(&["get", "pod", "shell", "-o", "jsonpath={.status.phase}"]) == "Running"
+    });
+    let line = kubectl_line(s, cache.path(), &["attach", "-it", "shell"]);
+    let out = on_terminal(&line, "echo attached-$((6*7))\nexit 5\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("attached-42\r\n"),
+        "{}",
+        text(&out)
+    );
+    s.eventually(30, "pod shell Failed with exit code 5", || {
+        s.ok(&[
+            "get",
+            "pod",
+            "shell",
+            "-o",
+            "jsonpath={.status.phase} {.status.containerStatuses[0].state.terminated.exitCode}",
+        ]) == "Failed 5"
+    });
+    // What the shell printed is in its log too.
+    assert!(s.ok(&["logs", "shell"]).contains("attached-42"));
+
+    // kubectl exec -it: a terminal in an ordinary container, sized by the client's terminal
+    // (resize on channel 4), the command's exit code as kubectl's.
+    s.ok(&[
+        "run",
+        "bb",
+        "--image=busybox:1.28",
+        "--restart=Never",
+        "--",
+        "sh",
+        "-c",
+        "while [ ! -f /tmp/go ]; do echo tick; sleep 0.2; done; echo done",
+    ]);
+    s.eventually(60, "pod bb Running", || {
+        s.ok(&["get", "pod", "bb", "-o", "jsonpath={.status.phase}"]) == "Running"
+    });
+    // The size arrives asynchronously: the command waits for it (at most ~10 s).
+    let wait_size = "for i in $(seq 100); do [ \"$(stty size)\" != '0 0' ] && break; sleep 0.1; done; tty; stty size; exit 7";
+    let line = format!(
+        "stty cols 123 rows 45; {}",
+        kubectl_line(
+            s,
+            cache.path(),
+            &["exec", "-it", "bb", "--", "sh", "-c", wait_size]
+        )
+    );
+    let out = on_terminal(&line, "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    assert!(stdout.contains("/dev/pts/"), "{}", text(&out));
+    assert!(stdout.contains("45 123\r\n"), "{}", text(&out));
+
+    // kubectl attach to an ordinary container: its log from now on, until it exits.
+    let mut attach = Command::new(&s.kubectl_bin)
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(["attach", "bb"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(attach.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    assert_eq!(first, "tick\n", "the attach follows the log");
+    s.ok(&["exec", "bb", "--", "touch", "/tmp/go"]);
+    let mut rest = String::new();
+    lines.read_to_string(&mut rest).unwrap();
+    let status = attach.wait().unwrap();
+    assert!(status.success(), "kubectl attach: {status:?}");
+    assert!(rest.ends_with("done\n"), "{rest}");
+
+    s.ok(&["delete", "pod", "shell", "bb", "--wait=true"]);
+    s.eventually(30, "the node to clean up", || {
+        leftovers(s.data_dir()).is_empty()
+    });
+}
