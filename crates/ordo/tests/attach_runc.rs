@@ -179,8 +179,9 @@ spec:
     s.eventually(60, "pod bb Running", || {
         s.ok(&["get", "pod", "bb", "-o", "jsonpath={.status.phase}"]) == "Running"
     });
-    // The size arrives asynchronously: the command waits for it (at most ~10 s).
-    let wait_size = "for i in $(seq 100); do [ \"$(stty size)\" != '0 0' ] && break; sleep 0.1; done; tty; stty size; exit 7";
+    // The size arrives asynchronously: the command waits for it (at most ~10 s; busybox's
+    // `stty size` fails while the terminal has no size).
+    let wait_size = "for i in $(seq 100); do s=$(stty size 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != '0 0' ] && break; sleep 0.1; done; tty; stty size; exit 7";
     let line = format!(
         "stty cols 123 rows 45; {}",
         kubectl_line(
