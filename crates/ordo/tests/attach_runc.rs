@@ -44,6 +44,29 @@ fn on_terminal(line: &str, input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// kubectl with `stdin` piped, speaking SPDY/3.1 instead of WebSocket (as kubectl < 1.30).
+fn kubectl_spdy(s: &Server, cache: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(&s.kubectl_bin)
+        .env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn text(o: &Output) -> String {
     format!(
         "rc={:?}\nstdout: {}\nstderr: {}",
@@ -195,6 +218,67 @@ spec:
     assert_eq!(out.status.code(), Some(7), "{}", text(&out));
     assert!(stdout.contains("/dev/pts/"), "{}", text(&out));
     assert!(stdout.contains("45 123\r\n"), "{}", text(&out));
+
+    // The same over SPDY/3.1: exec with stdin and an exit code, exec -t with a resize, and
+    // run -i --rm.
+    let out = kubectl_spdy(
+        s,
+        cache.path(),
+        &[
+            "exec",
+            "-i",
+            "bb",
+            "--",
+            "sh",
+            "-c",
+            "cat; echo err >&2; exit 4",
+        ],
+        "over spdy\n",
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over spdy\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("err\n"),
+        "{}",
+        text(&out)
+    );
+    let line = format!(
+        "stty cols 123 rows 45; KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false {}",
+        kubectl_line(
+            s,
+            cache.path(),
+            &["exec", "-it", "bb", "--", "sh", "-c", wait_size]
+        )
+    );
+    let out = on_terminal(&line, "");
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("45 123\r\n"),
+        "{}",
+        text(&out)
+    );
+    let out = kubectl_spdy(
+        s,
+        cache.path(),
+        &[
+            "run",
+            "-i",
+            "--rm",
+            "--restart=Never",
+            "--image",
+            "busybox:1.28",
+            "t2",
+            "--",
+            "sh",
+        ],
+        "echo via-$((1+1)); exit 0\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("via-2\n"),
+        "{}",
+        text(&out)
+    );
 
     // kubectl attach to an ordinary container: its log from now on, until it exits.
     let mut attach = Command::new(&s.kubectl_bin)

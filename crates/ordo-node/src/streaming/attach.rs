@@ -1,4 +1,4 @@
-//! `attach`: a client joins a running container's stdio over WebSocket, as with the kubelet.
+//! `attach`: a client joins a running container's stdio (WebSocket or SPDY), as with the kubelet.
 //! A `stdin`/`tty` container's output is relayed from the moment of attaching (what it printed
 //! before is in its log); client stdin goes into it (`stdinOnce`: the first client's only),
 //! resize messages size its terminal. An ordinary container has no stdin: the attach follows
@@ -6,13 +6,12 @@
 //! on channel 3 as the kubelet sends (`kubectl run` reads the exit code from the pod status).
 
 use super::proto::{self, frame, parse_resize, StreamOptions, CLOSE, RESIZE, STATUS, STDIN};
-use super::{authorized, status_error, Shared, PROTOCOLS};
+use super::{authorized, status_error, upgrade, Rx, Shared, Tx};
 use crate::runtime::runc::{AttachTarget, Chunk, ContainerIo, ExitWait};
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use futures::stream::SplitSink;
+use axum::extract::ws::{CloseFrame, Message};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use std::future::Future;
 use std::sync::Arc;
@@ -28,20 +27,12 @@ pub(super) async fn attach(
     State(s): State<Arc<Shared>>,
     Path((ns, pod, container)): Path<(String, String, String)>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
-    headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    req: Request,
 ) -> Response {
-    if !authorized(&s, &headers) {
+    if !authorized(&s, req.headers()) {
         return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
     let opts = StreamOptions::parse(raw.as_deref().unwrap_or(""));
-    let Ok(ws) = ws else {
-        return status_error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Upgrade request required",
-        );
-    };
     let target = match s.target.attach(&ns, &pod, &container).await {
         Ok(t) => t,
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
@@ -50,37 +41,36 @@ pub(super) async fn attach(
         "attach to {ns}/{pod}/{container}: {opts:?}, own stdio: {}",
         target.io.is_some()
     );
-    ws.protocols(PROTOCOLS)
-        .on_upgrade(move |socket| run_attach(socket, target, opts))
-        .into_response()
+    let o = opts.clone();
+    upgrade(req, &o, move |client| run_attach(client, target, opts)).await
 }
 
-async fn run_attach(socket: WebSocket, target: AttachTarget, opts: StreamOptions) {
+async fn run_attach(client: (Tx, Rx), target: AttachTarget, opts: StreamOptions) {
     let AttachTarget { io, log, exit } = target;
     match io {
         Some(io) => {
             // Subscribe first: output from here on reaches this client.
             let output = io.subscribe();
             let stdin = opts.stdin && io.claim_stdin();
-            relay(socket, io, output, opts, stdin, async { proto::success() }).await;
+            relay(client, io, output, opts, stdin, async { proto::success() }).await;
         }
-        None => follow_log(socket, log, exit, opts).await,
+        None => follow_log(client, log, exit, opts).await,
     }
 }
 
 /// Relays a process's stdio and a client: `output` to the client (the channels it asked
 /// for), client stdin to the process if `stdin` (released at the close signal or when the
-/// client goes), resize messages to its terminal. When the output ends, sends `finish`'s
-/// status and closes: true. False when the client went away first.
+/// client goes), resize messages to its terminal. When the output ends, sends the `status`
+/// it resolves to and closes: true. False when the client went away first.
 pub(super) async fn relay(
-    socket: WebSocket,
+    client: (Tx, Rx),
     io: Arc<ContainerIo>,
     output: Option<broadcast::Receiver<Chunk>>,
     opts: StreamOptions,
     stdin: bool,
-    finish: impl Future<Output = serde_json::Value>,
+    status: impl Future<Output = serde_json::Value>,
 ) -> bool {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, mut stream) = client;
     let (gone_tx, mut gone) = oneshot::channel::<()>();
     let client_io = io.clone();
     let reader = tokio::spawn(async move {
@@ -131,7 +121,7 @@ pub(super) async fn relay(
         },
     };
     if ended {
-        finish_sink(&mut sink, finish.await).await;
+        finish(&mut sink, status.await).await;
     }
     reader.abort();
     ended
@@ -140,12 +130,12 @@ pub(super) async fn relay(
 /// Attach to a container whose output goes straight to its log: follows the log from its end
 /// until the container exits (and what it wrote last is sent).
 async fn follow_log(
-    socket: WebSocket,
+    client: (Tx, Rx),
     log: std::path::PathBuf,
     mut exit: ExitWait,
     opts: StreamOptions,
 ) {
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, mut stream) = client;
     let mut offset = tokio::fs::metadata(&log)
         .await
         .map(|m| m.len())
@@ -183,12 +173,12 @@ async fn follow_log(
             break;
         }
     }
-    finish_sink(&mut sink, proto::success()).await;
+    finish(&mut sink, proto::success()).await;
     reader.abort();
 }
 
 /// Sends `status` on channel 3, then a normal close.
-async fn finish_sink(sink: &mut SplitSink<WebSocket, Message>, status: serde_json::Value) {
+pub(super) async fn finish(sink: &mut Tx, status: serde_json::Value) {
     let _ = sink
         .send(frame(STATUS, status.to_string().as_bytes()))
         .await;
@@ -201,14 +191,9 @@ async fn finish_sink(sink: &mut SplitSink<WebSocket, Message>, status: serde_jso
     let _ = sink.close().await;
 }
 
-/// [`finish_sink`] taking the sink.
-pub(super) async fn finish(mut sink: SplitSink<WebSocket, Message>, status: serde_json::Value) {
-    finish_sink(&mut sink, status).await
-}
-
 /// Ends a stream that could not start: an `InternalError` status with `message`.
-pub(super) async fn fail(socket: WebSocket, message: &str) {
+pub(super) async fn fail(client: (Tx, Rx), message: &str) {
     tracing::warn!("{message}");
-    let (sink, _) = socket.split();
-    finish(sink, proto::internal_error(message)).await
+    let (mut sink, _) = client;
+    finish(&mut sink, proto::internal_error(message)).await
 }

@@ -1,14 +1,14 @@
-//! `exec`: a command in a container over WebSocket. Without a terminal it is a `runc exec`
+//! `exec`: a command in a container over WebSocket or SPDY. Without a terminal it is a `runc exec`
 //! child with piped stdio; with `tty=true` it runs on a terminal received through a console
 //! socket (see [`crate::runtime::runc::RuncRuntime::exec_tty`]) and is relayed like an attach.
 //! The exit code goes on channel 3.
 
 use super::proto::{self, frame, StreamOptions, CLOSE, STDIN};
-use super::{authorized, status_error, Shared, PROTOCOLS};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use super::{authorized, status_error, upgrade, Rx, Shared, Tx};
+use axum::extract::ws::Message;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,20 +18,12 @@ pub(super) async fn exec(
     State(s): State<Arc<Shared>>,
     Path((ns, pod, container)): Path<(String, String, String)>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
-    headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    req: Request,
 ) -> Response {
-    if !authorized(&s, &headers) {
+    if !authorized(&s, req.headers()) {
         return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
     let opts = StreamOptions::parse(raw.as_deref().unwrap_or(""));
-    let Ok(ws) = ws else {
-        return status_error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "Upgrade request required",
-        );
-    };
     if opts.command.is_empty() {
         return status_error(
             StatusCode::BAD_REQUEST,
@@ -41,16 +33,15 @@ pub(super) async fn exec(
     }
     if opts.tty {
         tracing::debug!("exec -t in {ns}/{pod}/{container}: {:?}", opts.command);
-        return ws
-            .protocols(PROTOCOLS)
-            .on_upgrade(move |socket| async move {
-                let started = s
-                    .target
-                    .exec_tty(&ns, &pod, &container, &opts.command)
-                    .await;
-                run_exec_tty(socket, started, opts).await
-            })
-            .into_response();
+        let o = opts.clone();
+        return upgrade(req, &o, move |client| async move {
+            let started = s
+                .target
+                .exec_tty(&ns, &pod, &container, &opts.command)
+                .await;
+            run_exec_tty(client, started, opts).await
+        })
+        .await;
     }
     let cmd = match s
         .target
@@ -60,26 +51,25 @@ pub(super) async fn exec(
         Ok(c) => c,
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
     };
-    ws.protocols(PROTOCOLS)
-        .on_upgrade(move |socket| run_exec(socket, cmd, opts.stdin))
-        .into_response()
+    let stdin = opts.stdin;
+    upgrade(req, &opts, move |client| run_exec(client, cmd, stdin)).await
 }
 
 /// Relays an `exec -t` process; the client going away hangs it up (SIGHUP), as closing a
 /// terminal does.
 async fn run_exec_tty(
-    socket: WebSocket,
+    client: (Tx, Rx),
     started: anyhow::Result<crate::runtime::runc::TtyExec>,
     opts: StreamOptions,
 ) {
     let t = match started {
         Ok(t) => t,
-        Err(e) => return super::attach::fail(socket, &format!("exec failed: {e:#}")).await,
+        Err(e) => return super::attach::fail(client, &format!("exec failed: {e:#}")).await,
     };
     let mut exit = t.exit;
     let finish = async move { proto::exit_status(exit.wait().await.unwrap_or(1)) };
     let pid = t.pid;
-    let done = super::attach::relay(socket, t.io, Some(t.output), opts, true, finish).await;
+    let done = super::attach::relay(client, t.io, Some(t.output), opts, true, finish).await;
     if !done {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
@@ -90,7 +80,7 @@ async fn run_exec_tty(
 
 /// Runs a piped `runc exec` child: stdout on channel 1, stderr on 2, client stdin (channel 0)
 /// into its stdin until the v5 close signal, the exit status on channel 3.
-async fn run_exec(socket: WebSocket, mut cmd: tokio::process::Command, want_stdin: bool) {
+async fn run_exec(client: (Tx, Rx), mut cmd: tokio::process::Command, want_stdin: bool) {
     use std::process::Stdio;
     cmd.stdin(if want_stdin {
         Stdio::piped()
@@ -101,9 +91,9 @@ async fn run_exec(socket: WebSocket, mut cmd: tokio::process::Command, want_stdi
     .stderr(Stdio::piped());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return super::attach::fail(socket, &format!("exec failed: {e}")).await,
+        Err(e) => return super::attach::fail(client, &format!("exec failed: {e}")).await,
     };
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, mut stream) = client;
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Message>(64);
     let mut pumps = Vec::new();
     let outputs: [(u8, Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>); 2] = [
@@ -170,7 +160,7 @@ async fn run_exec(socket: WebSocket, mut cmd: tokio::process::Command, want_stdi
         let _ = p.await;
     }
     reader.abort();
-    if let Ok(Some(sink)) = writer.await {
-        super::attach::finish(sink, proto::exit_status(code)).await;
+    if let Ok(Some(mut sink)) = writer.await {
+        super::attach::finish(&mut sink, proto::exit_status(code)).await;
     }
 }

@@ -10,13 +10,18 @@
 mod attach;
 mod exec;
 pub mod proto;
+mod spdy;
 
 use crate::runtime::runc::{AttachTarget, TtyExec};
-use axum::extract::{Path, Query, State};
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::{Sink, Stream, StreamExt};
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -24,6 +29,49 @@ pub use proto::exit_status;
 
 /// The subprotocols offered in the WebSocket handshake.
 const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+
+/// Channel messages to the client (first byte the channel), whatever the transport.
+type Tx = Pin<Box<dyn Sink<Message, Error = axum::Error> + Send>>;
+/// Channel messages from the client.
+type Rx = Pin<Box<dyn Stream<Item = Result<Message, axum::Error>> + Send>>;
+
+/// Upgrades an exec or attach request to WebSocket (`v5.channel.k8s.io`) or SPDY/3.1 and runs
+/// `session` on the client's channels; 400 when the request asks for neither.
+async fn upgrade<F, Fut>(mut req: Request, opts: &proto::StreamOptions, session: F) -> Response
+where
+    F: FnOnce((Tx, Rx)) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if spdy::is_spdy(req.headers()) {
+        let on = hyper::upgrade::on(&mut req);
+        let kinds = spdy::stream_kinds(opts);
+        tokio::spawn(async move {
+            let client = match on.await {
+                Ok(up) => spdy::accept(up, kinds).await,
+                Err(e) => Err(e.into()),
+            };
+            match client {
+                Ok(c) => session(c).await,
+                Err(e) => tracing::debug!("SPDY upgrade failed: {e:#}"),
+            }
+        });
+        return spdy::switching_protocols();
+    }
+    match WebSocketUpgrade::from_request(req, &()).await {
+        Ok(ws) => ws
+            .protocols(PROTOCOLS)
+            .on_upgrade(move |socket| {
+                let (tx, rx) = socket.split();
+                session((Box::pin(tx), Box::pin(rx)))
+            })
+            .into_response(),
+        Err(_) => status_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Upgrade request required",
+        ),
+    }
+}
 
 /// What the endpoint needs from the node: where a container's log is, how to run a command
 /// in it, and how to attach to it.
