@@ -67,6 +67,22 @@ fn kubectl_spdy(s: &Server, cache: &std::path::Path, args: &[&str], stdin: &str)
     child.wait_with_output().unwrap()
 }
 
+/// `kubectl exec -it bb` (after `env`) on a 123x45 terminal: the command waits for the size to
+/// arrive (asynchronously, on the resize channel; busybox's `stty size` fails while there is
+/// none), prints its tty and size, and exits 7.
+fn exec_tty_sized(s: &Server, cache: &std::path::Path, env: &str) -> Output {
+    let wait_size = "for i in $(seq 100); do s=$(stty size 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != '0 0' ] && break; sleep 0.1; done; tty; stty size; exit 7";
+    let line = format!(
+        "stty cols 123 rows 45; {env}{}",
+        kubectl_line(
+            s,
+            cache,
+            &["exec", "-it", "bb", "--", "sh", "-c", wait_size]
+        )
+    );
+    on_terminal(&line, "")
+}
+
 fn text(o: &Output) -> String {
     format!(
         "rc={:?}\nstdout: {}\nstderr: {}",
@@ -202,25 +218,16 @@ spec:
     s.eventually(60, "pod bb Running", || {
         s.ok(&["get", "pod", "bb", "-o", "jsonpath={.status.phase}"]) == "Running"
     });
-    // The size arrives asynchronously: the command waits for it (at most ~10 s; busybox's
-    // `stty size` fails while the terminal has no size).
-    let wait_size = "for i in $(seq 100); do s=$(stty size 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != '0 0' ] && break; sleep 0.1; done; tty; stty size; exit 7";
-    let line = format!(
-        "stty cols 123 rows 45; {}",
-        kubectl_line(
-            s,
-            cache.path(),
-            &["exec", "-it", "bb", "--", "sh", "-c", wait_size]
-        )
-    );
-    let out = on_terminal(&line, "");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
-    assert!(stdout.contains("/dev/pts/"), "{}", text(&out));
-    assert!(stdout.contains("45 123\r\n"), "{}", text(&out));
+    // WebSocket, then SPDY/3.1 (kubectl < 1.30).
+    for env in ["", "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false "] {
+        let out = exec_tty_sized(s, cache.path(), env);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(7), "{env}{}", text(&out));
+        assert!(stdout.contains("/dev/pts/"), "{env}{}", text(&out));
+        assert!(stdout.contains("45 123\r\n"), "{env}{}", text(&out));
+    }
 
-    // The same over SPDY/3.1: exec with stdin and an exit code, exec -t with a resize, and
-    // run -i --rm.
+    // SPDY/3.1 without a terminal: exec with stdin and an exit code, and run -i --rm.
     let out = kubectl_spdy(
         s,
         cache.path(),
@@ -239,21 +246,6 @@ spec:
     assert_eq!(String::from_utf8_lossy(&out.stdout), "over spdy\n");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("err\n"),
-        "{}",
-        text(&out)
-    );
-    let line = format!(
-        "stty cols 123 rows 45; KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false {}",
-        kubectl_line(
-            s,
-            cache.path(),
-            &["exec", "-it", "bb", "--", "sh", "-c", wait_size]
-        )
-    );
-    let out = on_terminal(&line, "");
-    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("45 123\r\n"),
         "{}",
         text(&out)
     );

@@ -6,10 +6,10 @@
 //! on channel 3 as the kubelet sends (`kubectl run` reads the exit code from the pod status).
 
 use super::proto::{self, frame, parse_resize, StreamOptions, CLOSE, RESIZE, STATUS, STDIN};
-use super::{authorized, status_error, upgrade, Rx, Shared, Tx};
+use super::{status_error, upgrade, Rx, StreamRequest, Tx};
 use crate::runtime::runc::{AttachTarget, Chunk, ContainerIo, ExitWait};
 use axum::extract::ws::{CloseFrame, Message};
-use axum::extract::{Path, Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
@@ -23,16 +23,14 @@ use tokio::sync::{broadcast, oneshot};
 const LOG_POLL: Duration = Duration::from_millis(100);
 
 /// `GET|POST /attach/{ns}/{pod}/{container}?stdin=&stdout=&stderr=&tty=`.
-pub(super) async fn attach(
-    State(s): State<Arc<Shared>>,
-    Path((ns, pod, container)): Path<(String, String, String)>,
-    axum::extract::RawQuery(raw): axum::extract::RawQuery,
-    req: Request,
-) -> Response {
-    if !authorized(&s, req.headers()) {
-        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
-    let opts = StreamOptions::parse(raw.as_deref().unwrap_or(""));
+pub(super) async fn attach(r: StreamRequest, req: Request) -> Response {
+    let StreamRequest {
+        shared: s,
+        ns,
+        pod,
+        container,
+        opts,
+    } = r;
     let target = match s.target.attach(&ns, &pod, &container).await {
         Ok(t) => t,
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),

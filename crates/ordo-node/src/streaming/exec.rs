@@ -4,26 +4,23 @@
 //! The exit code goes on channel 3.
 
 use super::proto::{self, frame, StreamOptions, CLOSE, STDIN};
-use super::{authorized, status_error, upgrade, Rx, Shared, Tx};
+use super::{status_error, upgrade, Rx, StreamRequest, Tx};
 use axum::extract::ws::Message;
-use axum::extract::{Path, Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
-use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `GET|POST /exec/{ns}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=`.
-pub(super) async fn exec(
-    State(s): State<Arc<Shared>>,
-    Path((ns, pod, container)): Path<(String, String, String)>,
-    axum::extract::RawQuery(raw): axum::extract::RawQuery,
-    req: Request,
-) -> Response {
-    if !authorized(&s, req.headers()) {
-        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
-    let opts = StreamOptions::parse(raw.as_deref().unwrap_or(""));
+pub(super) async fn exec(r: StreamRequest, req: Request) -> Response {
+    let StreamRequest {
+        shared: s,
+        ns,
+        pod,
+        container,
+        opts,
+    } = r;
     if opts.command.is_empty() {
         return status_error(
             StatusCode::BAD_REQUEST,

@@ -35,6 +35,43 @@ type Tx = Pin<Box<dyn Sink<Message, Error = axum::Error> + Send>>;
 /// Channel messages from the client.
 type Rx = Pin<Box<dyn Stream<Item = Result<Message, axum::Error>> + Send>>;
 
+/// An authorized exec or attach request: the pod's container and the query's options.
+struct StreamRequest {
+    shared: Arc<Shared>,
+    ns: String,
+    pod: String,
+    container: String,
+    opts: proto::StreamOptions,
+}
+
+impl axum::extract::FromRequestParts<Arc<Shared>> for StreamRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<StreamRequest, Response> {
+        if !authorized(shared, &parts.headers) {
+            return Err(status_error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "Unauthorized",
+            ));
+        }
+        let Path((ns, pod, container)) =
+            Path::<(String, String, String)>::from_request_parts(parts, shared)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        Ok(StreamRequest {
+            shared: shared.clone(),
+            ns,
+            pod,
+            container,
+            opts: proto::StreamOptions::parse(parts.uri.query().unwrap_or("")),
+        })
+    }
+}
+
 /// Upgrades an exec or attach request to WebSocket (`v5.channel.k8s.io`) or SPDY/3.1 and runs
 /// `session` on the client's channels; 400 when the request asks for neither.
 async fn upgrade<F, Fut>(mut req: Request, opts: &proto::StreamOptions, session: F) -> Response
