@@ -80,7 +80,7 @@ impl RuncRuntime {
     /// Runs `argv` in container `id` on a new terminal (`runc exec --tty` with a console
     /// socket); ordo owns the terminal's master.
     pub async fn exec_tty(&self, id: &str, argv: &[String]) -> anyhow::Result<TtyExec> {
-        let (pid, master) = self.runc.exec_tty(id, argv, &self.runc.root).await?;
+        let (pid, master) = self.runc.exec_tty(id, argv, &std::env::temp_dir()).await?;
         let (tx, notices) = broadcast::channel(1);
         let cell = super::process::watch(pid, move || {
             let _ = tx.send(String::new());

@@ -148,7 +148,8 @@ impl Runc {
     }
 
     /// `runc exec --detach --tty`: runs `argv` in container `id` on a new terminal whose master
-    /// ordo receives. Returns the process's PID (ordo becomes its parent) and the master.
+    /// ordo receives. Returns the process's PID (ordo becomes its parent) and the master. The
+    /// PID passes through a file in `dir`, removed afterwards.
     pub async fn exec_tty(
         &self,
         id: &str,
