@@ -25,46 +25,41 @@ fn kubectl_line(s: &Server, cache: &std::path::Path, args: &[&str]) -> String {
     line
 }
 
-/// Runs the shell command `line` on a pseudoterminal made by `script`, typing `input`
-/// into it. `script -e` exits with the command's exit code.
-fn on_terminal(line: &str, input: &str) -> Output {
-    let mut child = Command::new("script")
-        .args(["-qec", line, "/dev/null"])
+/// Runs `cmd` with `input` on its stdin (then closed).
+fn with_input(cmd: &mut Command, input: &str) -> Output {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("running script");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+        .expect("spawning");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
     child.wait_with_output().unwrap()
+}
+
+/// Runs the shell command `line` on a pseudoterminal made by `script`, typing `input`
+/// into it. `script -e` exits with the command's exit code.
+fn on_terminal(line: &str, input: &str) -> Output {
+    with_input(
+        Command::new("script").args(["-qec", line, "/dev/null"]),
+        input,
+    )
 }
 
 /// kubectl with `stdin` piped, speaking SPDY/3.1 instead of WebSocket (as kubectl < 1.30).
 fn kubectl_spdy(s: &Server, cache: &std::path::Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(&s.kubectl_bin)
-        .env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .arg("--cache-dir")
-        .arg(cache)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    with_input(
+        Command::new(&s.kubectl_bin)
+            .env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")
+            .arg("--kubeconfig")
+            .arg(&s.kubeconfig)
+            .arg("--cache-dir")
+            .arg(cache)
+            .args(args),
+        stdin,
+    )
 }
 
 /// `kubectl exec -it bb` (after `env`) on a 123x45 terminal: the command waits for the size to
