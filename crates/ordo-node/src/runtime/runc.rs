@@ -208,31 +208,6 @@ impl RuncRuntime {
         self.pod_dir(uid).join(format!("{container}.previous.log"))
     }
 
-    /// The runc id of a pod's container, if it was created.
-    pub fn container_id(&self, uid: &str, container: &str) -> Option<String> {
-        read_json::<ContainerMeta>(
-            &self
-                .pod_dir(uid)
-                .join("containers")
-                .join(container)
-                .join("meta.json"),
-        )
-        .map(|m| m.id)
-    }
-
-    /// A `runc exec` command running `argv` in a container (stdio to be piped by the caller).
-    /// A terminal (`tty`) is not allocated: runc needs a console socket for that.
-    pub fn exec_command(&self, id: &str, argv: &[String]) -> tokio::process::Command {
-        let mut c = tokio::process::Command::new(&self.runc.bin);
-        c.arg("--root")
-            .arg(&self.runc.root)
-            .arg("exec")
-            .arg(id)
-            .args(argv);
-        c.kill_on_drop(true);
-        c
-    }
-
     /// Deletes a container's runc state and unmounts its root; keeps nothing of its bundle.
     async fn discard_container(&self, dir: &Path) {
         if let Some(m) = read_json::<ContainerMeta>(&dir.join("meta.json")) {

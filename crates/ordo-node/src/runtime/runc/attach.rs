@@ -1,5 +1,5 @@
-//! What the streaming endpoint needs from the runc runtime to attach to a container, run
-//! `exec -t`, and learn when containers exit.
+//! What the streaming endpoint needs from the runc runtime: a container's runc id, `runc exec`
+//! with pipes or a terminal (`exec -t`), and a container's stdio and exit to attach to.
 
 use super::process::ExitCell;
 use super::stdio::{Chunk, ContainerIo, Streams};
@@ -55,6 +55,31 @@ pub struct TtyExec {
 }
 
 impl RuncRuntime {
+    /// The runc id of a pod's container, if it was created.
+    pub fn container_id(&self, uid: &str, container: &str) -> Option<String> {
+        super::read_json::<super::ContainerMeta>(
+            &self
+                .pod_dir(uid)
+                .join("containers")
+                .join(container)
+                .join("meta.json"),
+        )
+        .map(|m| m.id)
+    }
+
+    /// A `runc exec` command running `argv` in a container (stdio to be piped by the caller;
+    /// for a terminal see [`RuncRuntime::exec_tty`]).
+    pub fn exec_command(&self, id: &str, argv: &[String]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(&self.runc.bin);
+        c.arg("--root")
+            .arg(&self.runc.root)
+            .arg("exec")
+            .arg(id)
+            .args(argv);
+        c.kill_on_drop(true);
+        c
+    }
+
     /// The running or exited container `name` of pod `uid`, if this runtime created or
     /// adopted it.
     pub fn attach_target(&self, uid: &str, name: &str) -> Option<AttachTarget> {
