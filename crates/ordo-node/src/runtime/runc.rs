@@ -11,6 +11,7 @@ mod attach;
 mod bundle;
 mod console;
 mod files;
+pub mod log_shim;
 mod process;
 mod stdio;
 mod volumes;
@@ -51,10 +52,13 @@ pub struct RuncConfig {
     pub registries: image::registry::RegistryConfig,
     /// A service proxy (nftables) translates the service CIDR on this node.
     pub service_proxy: bool,
+    /// ordo's binary, run as ordinary containers' log shims (None: logs written by threads).
+    pub log_shim: Option<PathBuf>,
 }
 
 impl RuncConfig {
-    /// The defaults for `data_dir`: runc from PATH, bridge `ordo0`, cluster DNS 10.96.0.10.
+    /// The defaults for `data_dir`: runc from PATH, bridge `ordo0`, cluster DNS 10.96.0.10,
+    /// no log shim.
     pub fn new(data_dir: &Path, bridge: &str) -> RuncConfig {
         RuncConfig {
             data_dir: data_dir.into(),
@@ -64,6 +68,7 @@ impl RuncConfig {
             host_ip: crate::node::HOST_IP.into(),
             registries: Default::default(),
             service_proxy: false,
+            log_shim: None,
         }
     }
 }
@@ -140,6 +145,7 @@ impl RuncRuntime {
         let runc = Runc {
             bin: cfg.runc.clone(),
             root: cfg.data_dir.join("runc"),
+            log_shim: cfg.log_shim.clone(),
         };
         let version = runc.version().await?;
         nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")?;
@@ -198,7 +204,7 @@ impl RuncRuntime {
         self.cfg.data_dir.join("pods").join(uid)
     }
 
-    /// The log file of a container (raw stdout and stderr).
+    /// The log file of a container (CRI records of its stdout and stderr).
     pub fn log_path(&self, uid: &str, container: &str) -> PathBuf {
         self.pod_dir(uid).join(format!("{container}.log"))
     }
