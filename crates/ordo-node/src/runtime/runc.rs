@@ -20,6 +20,7 @@ pub use attach::{AttachTarget, ExitWait, TtyExec};
 pub use stdio::{Chunk, ContainerIo};
 
 pub use files::Dns;
+use files::{read_json, write_json};
 
 use super::{ContainerExit, ContainerState, ImageInfo, PulledImage, Runtime, StartedContainer};
 use crate::image::{self, ImageStore};
@@ -126,16 +127,6 @@ pub struct RuncRuntime {
 
 fn uid_of(pod: &Pod) -> String {
     pod.uid().unwrap_or_default()
-}
-
-fn write_json<T: Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(v)?)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 impl RuncRuntime {

@@ -47,7 +47,7 @@ pub fn start(
                 let shared = shared.clone();
                 std::thread::Builder::new()
                     .name(format!("log-{name}"))
-                    .spawn(move || copy(File::from(fd), stream, &shared))?;
+                    .spawn(move || copy(&File::from(fd), stream, Some(&*shared), |_| {}))?;
             }
         }
     }
@@ -78,6 +78,8 @@ fn spawn(
         .arg(out_fd.to_string())
         .arg("--stderr-fd")
         .arg(err_fd.to_string())
+        // Holding no directory of ordo's busy.
+        .current_dir("/")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(diag);
@@ -124,7 +126,9 @@ pub fn main(file: &Path, stdout_fd: i32, stderr_fd: i32) -> anyhow::Result<()> {
         // SAFETY: ordo passed these descriptors to this process for it alone.
         let f = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
         let shared = shared.clone();
-        threads.push(std::thread::spawn(move || copy(f, stream, &shared)));
+        threads.push(std::thread::spawn(move || {
+            copy(&f, stream, Some(&*shared), |_| {})
+        }));
     }
     for t in threads {
         let _ = t.join();
@@ -140,8 +144,15 @@ fn open(log: &Path) -> anyhow::Result<File> {
         .with_context(|| format!("opening {}", log.display()))
 }
 
-/// Copies `f` into the log as `stream` until end of file.
-fn copy(mut f: File, stream: Stream, log: &Mutex<CriWriter<File>>) {
+/// Reads `f` until end of file (or an error: a terminal's master reads EIO once the last
+/// process holding its other end is gone): each chunk goes to the log as `stream` (if any),
+/// then to `each`; at the end, the stream's unterminated last line goes to the log.
+pub(super) fn copy(
+    mut f: &File,
+    stream: Stream,
+    log: Option<&Mutex<CriWriter<File>>>,
+    mut each: impl FnMut(&[u8]),
+) {
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         let n = match f.read(&mut buf) {
@@ -149,15 +160,16 @@ fn copy(mut f: File, stream: Stream, log: &Mutex<CriWriter<File>>) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                tracing::warn!("reading a container's {}: {e}", stream.name());
+                tracing::debug!("reading a container's {}: {e}", stream.name());
                 break;
             }
         };
-        if let Err(e) = log.lock().unwrap().write(stream, &buf[..n]) {
+        if let Some(Err(e)) = log.map(|l| l.lock().unwrap().write(stream, &buf[..n])) {
             tracing::warn!("writing a container log: {e}");
         }
+        each(&buf[..n]);
     }
-    if let Err(e) = log.lock().unwrap().finish(stream) {
+    if let Some(Err(e)) = log.map(|l| l.lock().unwrap().finish(stream)) {
         tracing::warn!("writing a container log: {e}");
     }
 }

@@ -10,7 +10,7 @@
 use crate::crilog::{CriWriter, Stream};
 use bytes::Bytes;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -172,7 +172,7 @@ impl ContainerIo {
 /// Copies `f` to the log and the subscribers until end of file (a terminal's master reads
 /// EIO once the last process holding its other end is gone).
 fn pump(
-    mut f: &File,
+    f: &File,
     channel: u8,
     tx: &broadcast::Sender<Chunk>,
     log: Option<&Mutex<CriWriter<File>>>,
@@ -182,25 +182,10 @@ fn pump(
     } else {
         Stream::Stdout
     };
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        if let Some(log) = log {
-            if let Err(e) = log.lock().unwrap().write(stream, &buf[..n]) {
-                tracing::warn!("writing a container log: {e}");
-            }
-        }
+    super::log_shim::copy(f, stream, log, |data| {
         // No subscriber is fine: the bytes are in the log.
-        let _ = tx.send((channel, Bytes::copy_from_slice(&buf[..n])));
-    }
-    if let Some(Err(e)) = log.map(|l| l.lock().unwrap().finish(stream)) {
-        tracing::warn!("writing a container log: {e}");
-    }
+        let _ = tx.send((channel, Bytes::copy_from_slice(data)));
+    });
 }
 
 /// A thread writing what it is sent to `f`; it ends (dropping `f`) when every sender is gone.
