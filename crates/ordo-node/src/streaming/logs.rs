@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -115,6 +116,12 @@ pub(super) async fn logs(
         Ok(p) => p,
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
     };
+    // The file's inode, read before its bytes: a follow starts over when the name points to
+    // another file (a restarted container's new log).
+    let ino = tokio::fs::metadata(&path)
+        .await
+        .map(|m| m.ino())
+        .unwrap_or(0);
     let data = tokio::fs::read(&path).await.unwrap_or_default();
     let text = |b: Vec<u8>| (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], b);
     let mut left = opts.limit;
@@ -134,7 +141,7 @@ pub(super) async fn logs(
         if tx.send(Ok(first.into())).await.is_err() {
             return;
         }
-        let mut offset = offset;
+        let (mut offset, mut ino) = (offset, ino);
         while left != Some(0) {
             tokio::select! {
                 _ = tx.closed() => return,
@@ -143,9 +150,13 @@ pub(super) async fn logs(
             let Ok(mut f) = tokio::fs::File::open(&path).await else {
                 return;
             };
-            let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
-            if len < offset {
+            let Ok(meta) = f.metadata().await else {
+                continue;
+            };
+            let len = meta.len();
+            if len < offset || meta.ino() != ino {
                 // A new file in its place: start over.
+                ino = meta.ino();
                 offset = 0;
                 dec = Decoder::default();
             }
