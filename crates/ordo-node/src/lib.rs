@@ -73,8 +73,9 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
             rc.registries.insecure = cfg.insecure_registries.clone();
             rc.service_proxy = cfg.service_proxy;
             // The agent runs in the `ordo` binary, whose hidden `log-shim` subcommand is
-            // `runtime::runc::log_shim::main`.
-            rc.log_shim = std::env::current_exe().ok();
+            // `runtime::runc::log_shim::main`; /proc/self/exe still runs it when the file
+            // was replaced since ordo started.
+            rc.log_shim = Some("/proc/self/exe".into());
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
                     .await?

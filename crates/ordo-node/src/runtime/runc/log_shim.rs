@@ -25,8 +25,8 @@ pub const SUBCOMMAND: &str = "log-shim";
 
 /// Creates a container's stdout and stderr pipes and starts copying them to `log` (created
 /// if need be, appended to): with `shim` (ordo's binary) a detached `log-shim` process whose
-/// own errors go to `diag`, else threads of this process. Returns the pipes' write ends,
-/// for the container.
+/// own errors go to `diag`, else (or when it cannot start) threads of this process. Returns
+/// the pipes' write ends, for the container.
 pub fn start(
     shim: Option<&Path>,
     log: &Path,
@@ -36,19 +36,21 @@ pub fn start(
     let file = open(log)?;
     let (out_r, out_w) = super::process::pipe()?;
     let (err_r, err_w) = super::process::pipe()?;
-    match shim {
-        Some(exe) => {
-            drop(file);
-            spawn(exe, log, diag, &out_r, &err_r, name)?;
-        }
-        None => {
-            let shared: SharedLog = Arc::new(Mutex::new(CriWriter::new(file)));
-            for (fd, stream) in [(out_r, Stream::Stdout), (err_r, Stream::Stderr)] {
-                let shared = shared.clone();
-                std::thread::Builder::new()
-                    .name(format!("log-{name}"))
-                    .spawn(move || copy(&File::from(fd), stream, Some(&*shared), |_| {}))?;
-            }
+    let spawned = match shim {
+        Some(exe) => spawn(exe, log, diag, &out_r, &err_r, name)
+            .inspect_err(|e| {
+                tracing::warn!("{e:#}; the log of {name} is written by ordo (until it stops)")
+            })
+            .is_ok(),
+        None => false,
+    };
+    if !spawned {
+        let shared: SharedLog = Arc::new(Mutex::new(CriWriter::new(file)));
+        for (fd, stream) in [(out_r, Stream::Stdout), (err_r, Stream::Stderr)] {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("log-{name}"))
+                .spawn(move || copy(&File::from(fd), stream, Some(&*shared), |_| {}))?;
         }
     }
     Ok((out_w, err_w))
@@ -71,7 +73,8 @@ fn spawn(
         .with_context(|| format!("opening {}", diag.display()))?;
     let (out_fd, err_fd) = (out_r.as_raw_fd(), err_r.as_raw_fd());
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg(SUBCOMMAND)
+    cmd.arg0("ordo")
+        .arg(SUBCOMMAND)
         .arg("--file")
         .arg(log)
         .arg("--stdout-fd")
@@ -180,9 +183,18 @@ mod tests {
 
     #[test]
     fn threads_write_both_streams_and_end_with_the_writer() {
+        copies_both_streams(None);
+    }
+
+    #[test]
+    fn threads_take_over_when_the_shim_cannot_start() {
+        copies_both_streams(Some(Path::new("/nonexistent/ordo")));
+    }
+
+    fn copies_both_streams(shim: Option<&Path>) {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("c.log");
-        let (out, err) = start(None, &log, &dir.path().join("diag"), "t").unwrap();
+        let (out, err) = start(shim, &log, &dir.path().join("diag"), "t").unwrap();
         let st = std::process::Command::new("sh")
             .args(["-c", "echo one; echo two >&2; printf three"])
             .stdout(out)
