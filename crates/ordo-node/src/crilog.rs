@@ -56,13 +56,17 @@ impl<W: Write> CriWriter<W> {
         }
     }
 
-    /// Adds output of `stream`: every completed line becomes an `F` record (stamped now).
+    /// Adds output of `stream`: every completed line becomes an `F` record (stamped now),
+    /// without its `\r\n` or `\n` (a terminal ends lines with `\r\n`; containerd strips both).
     pub fn write(&mut self, stream: Stream, mut data: &[u8]) -> std::io::Result<()> {
         while !data.is_empty() {
             let buf = &mut self.pending[stream.index()];
             match data.iter().position(|b| *b == b'\n') {
                 Some(i) if buf.len() + i <= MAX_LINE => {
                     buf.extend_from_slice(&data[..i]);
+                    if buf.last() == Some(&b'\r') {
+                        buf.pop();
+                    }
                     data = &data[i + 1..];
                     self.flush_line(stream, false)?;
                 }
@@ -268,10 +272,16 @@ mod tests {
             w.write(Stream::Stdout, b"one\ntw").unwrap();
             w.write(Stream::Stderr, b"oops\n").unwrap();
             w.write(Stream::Stdout, b"o\n").unwrap();
+            w.write(Stream::Stdout, b"tty\r\n").unwrap();
         });
         assert_eq!(
             untimed(&text),
-            ["stdout F one", "stderr F oops", "stdout F two"]
+            [
+                "stdout F one",
+                "stderr F oops",
+                "stdout F two",
+                "stdout F tty"
+            ]
         );
     }
 
