@@ -60,8 +60,9 @@ impl Runc {
 
     /// `runc create`. With [`CreateIo::Log`] the container's stdout and stderr are pipes to its
     /// log shim, which writes `log` ([`super::log_shim`]); otherwise ordo holds its stdio (see
-    /// [`super::stdio`]) and writes `log` itself. Both append CRI records. Returns the init process's PID (ordo, as child subreaper,
-    /// becomes its parent when runc exits) and the held stdio.
+    /// [`super::stdio`]) and writes `log` itself. Both append CRI records. Returns the init
+    /// process's PID (ordo, as child subreaper, becomes its parent when runc exits) and the
+    /// held stdio.
     pub async fn create(
         &self,
         id: &str,
