@@ -5,6 +5,7 @@
 //! Start reading at [`run`], then [`agent`] (the watch loop and pod workers).
 
 pub mod agent;
+pub mod crilog;
 pub mod events;
 pub mod image;
 pub mod image_manager;
@@ -71,6 +72,10 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
             rc.dns.nameserver = cfg.cluster_dns;
             rc.registries.insecure = cfg.insecure_registries.clone();
             rc.service_proxy = cfg.service_proxy;
+            // The agent runs in the `ordo` binary, whose hidden `log-shim` subcommand is
+            // `runtime::runc::log_shim::main`; /proc/self/exe still runs it when the file
+            // was replaced since ordo started.
+            rc.log_shim = Some("/proc/self/exe".into());
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
                     .await?

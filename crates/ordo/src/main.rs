@@ -52,6 +52,20 @@ enum Command {
     /// Manage the node's images (import archives, pull from and push to registries, list).
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Internal: copies a container's stdout and stderr pipes to its log file in the CRI
+    /// format (started by the node agent, one per ordinary container; outlives the agent).
+    #[command(name = "log-shim", hide = true)]
+    LogShim {
+        /// The container's log file (appended to).
+        #[arg(long)]
+        file: PathBuf,
+        /// The inherited read end of the container's stdout pipe.
+        #[arg(long)]
+        stdout_fd: i32,
+        /// The inherited read end of the container's stderr pipe.
+        #[arg(long)]
+        stderr_fd: i32,
+    },
 }
 
 #[derive(clap::Args)]
@@ -235,6 +249,17 @@ fn main() -> Result<()> {
             rt.block_on(agent(*args))
         }
         Command::Image(cmd) => image(cmd),
+        Command::LogShim {
+            file,
+            stdout_fd,
+            stderr_fd,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+                .with_writer(std::io::stderr)
+                .init();
+            ordo_node::runtime::runc::log_shim::main(&file, stdout_fd, stderr_fd)
+        }
     }
 }
 

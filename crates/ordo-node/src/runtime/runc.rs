@@ -11,6 +11,7 @@ mod attach;
 mod bundle;
 mod console;
 mod files;
+pub mod log_shim;
 mod process;
 mod stdio;
 mod volumes;
@@ -19,6 +20,7 @@ pub use attach::{AttachTarget, ExitWait, TtyExec};
 pub use stdio::{Chunk, ContainerIo};
 
 pub use files::Dns;
+use files::{read_json, write_json};
 
 use super::{ContainerExit, ContainerState, ImageInfo, PulledImage, Runtime, StartedContainer};
 use crate::image::{self, ImageStore};
@@ -51,10 +53,13 @@ pub struct RuncConfig {
     pub registries: image::registry::RegistryConfig,
     /// A service proxy (nftables) translates the service CIDR on this node.
     pub service_proxy: bool,
+    /// ordo's binary, run as ordinary containers' log shims (None: logs written by threads).
+    pub log_shim: Option<PathBuf>,
 }
 
 impl RuncConfig {
-    /// The defaults for `data_dir`: runc from PATH, bridge `ordo0`, cluster DNS 10.96.0.10.
+    /// The defaults for `data_dir`: runc from PATH, bridge `ordo0`, cluster DNS 10.96.0.10,
+    /// no log shim.
     pub fn new(data_dir: &Path, bridge: &str) -> RuncConfig {
         RuncConfig {
             data_dir: data_dir.into(),
@@ -64,6 +69,7 @@ impl RuncConfig {
             host_ip: crate::node::HOST_IP.into(),
             registries: Default::default(),
             service_proxy: false,
+            log_shim: None,
         }
     }
 }
@@ -123,16 +129,6 @@ fn uid_of(pod: &Pod) -> String {
     pod.uid().unwrap_or_default()
 }
 
-fn write_json<T: Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(v)?)?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
 impl RuncRuntime {
     /// Checks runc, makes ordo the child subreaper, opens the image store and imports the
     /// archives waiting in `DATA/images/import`.
@@ -140,6 +136,7 @@ impl RuncRuntime {
         let runc = Runc {
             bin: cfg.runc.clone(),
             root: cfg.data_dir.join("runc"),
+            log_shim: cfg.log_shim.clone(),
         };
         let version = runc.version().await?;
         nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")?;
@@ -198,7 +195,7 @@ impl RuncRuntime {
         self.cfg.data_dir.join("pods").join(uid)
     }
 
-    /// The log file of a container (raw stdout and stderr).
+    /// The log file of a container (CRI records of its stdout and stderr).
     pub fn log_path(&self, uid: &str, container: &str) -> PathBuf {
         self.pod_dir(uid).join(format!("{container}.log"))
     }

@@ -7,6 +7,7 @@
 
 use super::proto::{self, frame, parse_resize, StreamOptions, CLOSE, RESIZE, STATUS, STDIN};
 use super::{status_error, upgrade, Rx, StreamRequest, Tx};
+use crate::crilog;
 use crate::runtime::runc::{AttachTarget, Chunk, ContainerIo, ExitWait};
 use axum::extract::ws::{CloseFrame, Message};
 use axum::extract::Request;
@@ -125,8 +126,9 @@ pub(super) async fn relay(
     ended
 }
 
-/// Attach to a container whose output goes straight to its log: follows the log from its end
-/// until the container exits (and what it wrote last is sent).
+/// Attach to a container whose output goes to its log (a log shim's CRI records): follows the
+/// log from its end until the container exits (and what it wrote last is sent), stdout and
+/// stderr on their channels.
 async fn follow_log(
     client: (Tx, Rx),
     log: std::path::PathBuf,
@@ -152,6 +154,10 @@ async fn follow_log(
                 _ = exit.wait() => exited = true,
                 _ = tokio::time::sleep(LOG_POLL) => {}
             }
+            if exited {
+                // The log shim writes the last output after the exit: give it a moment.
+                tokio::time::sleep(LOG_POLL * 2).await;
+            }
         }
         if reader.is_finished() {
             return;
@@ -162,10 +168,18 @@ async fn follow_log(
                 let _ = f.read_to_end(&mut buf).await;
             }
         }
-        offset += buf.len() as u64;
-        if !buf.is_empty() && opts.stdout && sink.send(frame(1, &buf)).await.is_err() {
-            reader.abort();
-            return;
+        // Whole records only: the rest is still being written.
+        let (records, used) = crilog::complete_records(&buf);
+        offset += used as u64;
+        for r in records {
+            let channel = match r.stream {
+                crilog::Stream::Stdout => 1,
+                crilog::Stream::Stderr => 2,
+            };
+            if opts.wants(channel) && sink.send(frame(channel, &r.output())).await.is_err() {
+                reader.abort();
+                return;
+            }
         }
         if exited {
             break;

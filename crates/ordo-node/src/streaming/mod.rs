@@ -3,27 +3,26 @@
 //! API server proxies `pods/log`, `pods/exec` and `pods/attach` here; requests carry the API
 //! server's bearer token.
 //!
-//! `exec.rs` runs commands (pipes, or a terminal with `-t`); `attach.rs` attaches to a
+//! `logs.rs` serves logs; `exec.rs` runs commands (pipes, or a terminal with `-t`); `attach.rs` attaches to a
 //! container's own stdio and holds the relay between a WebSocket and a process's stdio that
 //! both use; `proto.rs` is the channel protocol.
 
 mod attach;
 mod exec;
+pub mod logs;
 pub mod proto;
 mod spdy;
 
 use crate::runtime::runc::{AttachTarget, TtyExec};
 use axum::extract::ws::{Message, WebSocketUpgrade};
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Request};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{Sink, Stream, StreamExt};
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 pub use proto::exit_status;
 
@@ -162,7 +161,7 @@ pub async fn serve(
     let app = axum::Router::new()
         .route(
             "/containerLogs/{ns}/{pod}/{container}",
-            axum::routing::get(logs),
+            axum::routing::get(logs::logs),
         )
         .route(
             "/exec/{ns}/{pod}/{container}",
@@ -195,94 +194,6 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         == Some(shared.token.as_str())
-}
-
-/// The last `n` lines of `data`.
-pub fn tail_lines(data: &[u8], n: usize) -> &[u8] {
-    if n == 0 {
-        return &data[data.len()..];
-    }
-    let mut count = 0;
-    let end = if data.ends_with(b"\n") {
-        data.len() - 1
-    } else {
-        data.len()
-    };
-    for i in (0..end).rev() {
-        if data[i] == b'\n' {
-            count += 1;
-            if count == n {
-                return &data[i + 1..];
-            }
-        }
-    }
-    data
-}
-
-async fn logs(
-    State(s): State<Arc<Shared>>,
-    Path((ns, pod, container)): Path<(String, String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    if !authorized(&s, &headers) {
-        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
-    }
-    let previous = q.get("previous").is_some_and(|v| v == "true");
-    let path = match s.target.log_file(&ns, &pod, &container, previous).await {
-        Ok(p) => p,
-        Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
-    };
-    let data = tokio::fs::read(&path).await.unwrap_or_default();
-    let mut start = data.as_slice();
-    if let Some(n) = q.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
-        start = tail_lines(start, n);
-    }
-    if let Some(limit) = q.get("limitBytes").and_then(|n| n.parse::<usize>().ok()) {
-        start = &start[..start.len().min(limit)];
-    }
-    let first = bytes::Bytes::copy_from_slice(start);
-    if q.get("follow").is_none_or(|v| v != "true") {
-        return (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain")],
-            first,
-        )
-            .into_response();
-    }
-    // Follow: send what is there, then poll the file for appended bytes.
-    let offset = data.len() as u64;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
-    tokio::spawn(async move {
-        if tx.send(Ok(first)).await.is_err() {
-            return;
-        }
-        let mut offset = offset;
-        loop {
-            tokio::select! {
-                _ = tx.closed() => return,
-                _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
-            }
-            let Ok(mut f) = tokio::fs::File::open(&path).await else {
-                return;
-            };
-            let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
-            if len < offset {
-                offset = 0;
-            }
-            if len > offset && f.seek(std::io::SeekFrom::Start(offset)).await.is_ok() {
-                let mut buf = Vec::with_capacity((len - offset) as usize);
-                if f.read_to_end(&mut buf).await.is_ok() {
-                    offset += buf.len() as u64;
-                    if tx.send(Ok(bytes::Bytes::from(buf))).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
 
 /// The node's [`StreamTarget`]: finds the pod through the API, then its container in the runc
@@ -382,18 +293,5 @@ impl StreamTarget for PodStreams {
         let uid = self.uid(namespace, pod).await?;
         runc.attach_target(&uid, container)
             .ok_or_else(|| anyhow::anyhow!("container {container} not found in pod {pod}"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tails() {
-        assert_eq!(tail_lines(b"a\nb\nc\n", 2), b"b\nc\n");
-        assert_eq!(tail_lines(b"a\nb\nc", 1), b"c");
-        assert_eq!(tail_lines(b"a\n", 5), b"a\n");
-        assert_eq!(tail_lines(b"a\n", 0), b"");
     }
 }

@@ -1,8 +1,11 @@
 //! The files ordo writes for a pod and bind-mounts into its containers: `/etc/hosts`,
-//! `/etc/hostname`, `/etc/resolv.conf`, with the kubelet's contents.
+//! `/etc/hostname`, `/etc/resolv.conf`, with the kubelet's contents; and the JSON files that
+//! keep what survives a restart about pods and containers.
 
+use anyhow::Context;
 use k8s_openapi::api::core::v1::Pod;
 use std::net::Ipv4Addr;
+use std::path::Path;
 
 /// Cluster DNS settings of the node.
 #[derive(Clone, Debug)]
@@ -130,6 +133,18 @@ fn parse_host(host: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
         }
     }
     (n, s, o)
+}
+
+/// Writes `v` as JSON to `path` atomically (a temporary file renamed over it).
+pub(super) fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(v)?)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads JSON from `path`; None when it is missing or unreadable.
+pub(super) fn read_json<T: for<'de> serde::Deserialize<'de>>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 #[cfg(test)]

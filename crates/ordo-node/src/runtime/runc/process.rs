@@ -18,6 +18,9 @@ use tokio::process::Command;
 pub struct Runc {
     pub bin: PathBuf,
     pub root: PathBuf,
+    /// The binary whose `log-shim` subcommand writes ordinary containers' logs (ordo); None:
+    /// threads of this process do (see [`super::log_shim`]).
+    pub log_shim: Option<PathBuf>,
 }
 
 /// What `runc state` reports.
@@ -55,10 +58,11 @@ impl Runc {
         Ok(v.split('+').next().unwrap_or(v).to_string())
     }
 
-    /// `runc create`. With [`CreateIo::Log`] the container's stdout and stderr go straight to
-    /// `log` (appended); otherwise ordo holds its stdio (see [`super::stdio`]) and copies the
-    /// output to `log` itself. Returns the init process's PID (ordo, as child subreaper,
-    /// becomes its parent when runc exits) and the held stdio.
+    /// `runc create`. With [`CreateIo::Log`] the container's stdout and stderr are pipes to its
+    /// log shim, which writes `log` ([`super::log_shim`]); otherwise ordo holds its stdio (see
+    /// [`super::stdio`]) and writes `log` itself. Both append CRI records. Returns the init
+    /// process's PID (ordo, as child subreaper, becomes its parent when runc exits) and the
+    /// held stdio.
     pub async fn create(
         &self,
         id: &str,
@@ -66,12 +70,6 @@ impl Runc {
         log: &Path,
         io: CreateIo,
     ) -> anyhow::Result<(i32, Option<Arc<ContainerIo>>)> {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("opening {}", log.display()))?;
-        let err = out.try_clone()?;
         let runc_log = bundle.join("runc.log");
         let pid_file = bundle.join("pid");
         let mut cmd = self.cmd();
@@ -87,13 +85,16 @@ impl Runc {
         let mut stdin_once = false;
         let (console, pipes) = match io {
             CreateIo::Log => {
+                let diag = bundle.join("log-shim.log");
+                let (out, err) = super::log_shim::start(self.log_shim.as_deref(), log, &diag, id)?;
                 cmd.stdout(out).stderr(err);
                 (None, None)
             }
             CreateIo::Tty { stdin } => {
                 let sock = ConsoleSocket::bind()?;
                 cmd.arg("--console-socket").arg(sock.path());
-                cmd.stdout(out).stderr(err);
+                // runc's own output: its errors are in `runc_log`.
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
                 (Some((sock, stdin)), None)
             }
             CreateIo::Pipes { stdin_once: once } => {
@@ -274,7 +275,7 @@ impl CreateIo {
 }
 
 /// A pipe as (read end, write end), both close-on-exec (the child gets its end by dup2).
-fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
+pub(super) fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("creating a pipe")
 }
 

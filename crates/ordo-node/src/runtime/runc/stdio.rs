@@ -1,14 +1,16 @@
 //! The stdio of a process ordo holds itself: a container with `stdin: true` or `tty: true`, or
 //! an `exec -t` session. Output (pipes or a pseudoterminal's master) is read by one thread
-//! per stream, appended to the container's log file and broadcast to attached clients; client
+//! per stream, appended to the container's log file (CRI records, [`crate::crilog`]; a
+//! terminal's output is all `stdout`) and broadcast to attached clients; client
 //! stdin goes through a writer thread, so a container that does not read never blocks ordo.
 //!
-//! Ordinary containers do not come here: their output goes straight to the log file, so they
-//! keep logging across an ordo restart.
+//! Ordinary containers do not come here: their output goes to a log shim
+//! ([`super::log_shim`]), so they keep logging across an ordo restart.
 
+use crate::crilog::{CriWriter, Stream};
 use bytes::Bytes;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -60,12 +62,12 @@ impl ContainerIo {
     ) -> std::io::Result<(Arc<ContainerIo>, broadcast::Receiver<Chunk>)> {
         let (tx, rx) = broadcast::channel(BACKLOG);
         let log = match log {
-            Some(p) => Some(Arc::new(Mutex::new(
+            Some(p) => Some(Arc::new(Mutex::new(CriWriter::new(
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(p)?,
-            ))),
+            )))),
             None => None,
         };
         let (tty, stdin_file, readers): (Option<Arc<File>>, Option<Arc<File>>, Vec<_>) =
@@ -169,23 +171,21 @@ impl ContainerIo {
 
 /// Copies `f` to the log and the subscribers until end of file (a terminal's master reads
 /// EIO once the last process holding its other end is gone).
-fn pump(mut f: &File, channel: u8, tx: &broadcast::Sender<Chunk>, log: Option<&Mutex<File>>) {
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
-        };
-        if let Some(log) = log {
-            if let Err(e) = log.lock().unwrap().write_all(&buf[..n]) {
-                tracing::warn!("writing a container log: {e}");
-            }
-        }
+fn pump(
+    f: &File,
+    channel: u8,
+    tx: &broadcast::Sender<Chunk>,
+    log: Option<&Mutex<CriWriter<File>>>,
+) {
+    let stream = if channel == STDERR {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
+    };
+    super::log_shim::copy(f, stream, log, |data| {
         // No subscriber is fine: the bytes are in the log.
-        let _ = tx.send((channel, Bytes::copy_from_slice(&buf[..n])));
-    }
+        let _ = tx.send((channel, Bytes::copy_from_slice(data)));
+    });
 }
 
 /// A thread writing what it is sent to `f`; it ends (dropping `f`) when every sender is gone.
@@ -262,7 +262,7 @@ mod tests {
         assert!(got.iter().any(|c| c.0 == STDERR && &c.1[..] == b"start\n"));
         let logged = std::fs::read_to_string(&log).unwrap();
         assert!(
-            logged.contains("start\n") && logged.contains("hello\n"),
+            logged.contains(" stderr F start\n") && logged.contains(" stdout F hello\n"),
             "{logged}"
         );
         assert!(io.subscribe().is_none(), "the output has ended");
