@@ -190,9 +190,8 @@ impl Agent {
 
     /// Drives one pod from acceptance to removal.
     async fn pod_worker(self: Arc<Self>, mut rx: watch::Receiver<Pod>, wake: Arc<Notify>) {
-        let pod = rx.borrow_and_update().clone();
-        let uid = pod.uid().unwrap_or_default();
-        let Exit::Gone = self.drive(&mut rx, &wake, pod).await;
+        let uid = rx.borrow_and_update().uid().unwrap_or_default();
+        let Exit::Gone = self.drive(&mut rx, &wake).await;
         // The pod is gone from the API: free what it held on the node.
         let _ = self.rt.stop_pod(&uid, Duration::ZERO).await;
         if let Err(e) = self.rt.remove_pod(&uid).await {
