@@ -214,6 +214,7 @@ struct ServerArgs {
 }
 
 fn main() -> Result<()> {
+    memory::limit_arenas();
     let cli = Cli::parse();
     match cli.command {
         Command::Server(args) => {

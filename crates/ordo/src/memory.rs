@@ -12,6 +12,26 @@ const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 extern "C" {
     /// glibc's `int malloc_trim(size_t pad)`.
     fn malloc_trim(pad: usize) -> i32;
+    /// glibc's `int mallopt(int param, int value)`.
+    fn mallopt(param: i32, value: i32) -> i32;
+}
+
+/// glibc's `M_ARENA_MAX`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const M_ARENA_MAX: i32 = -8;
+
+/// Caps glibc's malloc arenas at one per CPU (at least two) unless `MALLOC_ARENA_MAX` is set.
+/// glibc's default is eight per CPU, each keeping its own free memory: with 20,000 pods the
+/// server was ~10% larger with the default (563 vs 502 MiB on 2 CPUs). Call before threads
+/// start.
+pub fn limit_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SAFETY: mallopt only sets an allocator parameter; no allocation is in flight on
+        // another thread because none has been started yet.
+        unsafe { mallopt(M_ARENA_MAX, cpus.max(2) as i32) };
+    }
 }
 
 /// Returns freed memory to the OS every few seconds, on a thread of its own (a trim of a
