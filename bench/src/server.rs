@@ -174,7 +174,8 @@ pub fn cpu_s(pid: u32) -> Result<f64> {
     // Fields after the command name (which may hold spaces) start at field 3 (`state`).
     let rest = stat.rsplit_once(')').context("malformed /proc/PID/stat")?.1;
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f.get(11).context("no utime")?.parse::<u64>()? + f.get(12).context("no stime")?.parse::<u64>()?;
+    let ticks: u64 = f.get(11).context("no utime")?.parse::<u64>()?
+        + f.get(12).context("no stime")?.parse::<u64>()?;
     // /proc reports clock ticks of USER_HZ, which is 100 on every Linux ABI.
     Ok(ticks as f64 / 100.0)
 }

@@ -63,12 +63,10 @@ where
                 _ => true,
             })
         });
-    tokio::spawn(
-        reflector::reflector(writer, events).for_each(move |_| {
-            notify.notify_one();
-            futures::future::ready(())
-        }),
-    );
+    tokio::spawn(reflector::reflector(writer, events).for_each(move |_| {
+        notify.notify_one();
+        futures::future::ready(())
+    }));
     reader
 }
 
