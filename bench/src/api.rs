@@ -225,7 +225,7 @@ pub async fn rss_pods(ordo: &Path, sizes: &[usize]) -> Result<()> {
     );
     let mut have = 0;
     for &n in sizes {
-        let started = Instant::now();
+        let (started, cpu0) = (Instant::now(), s.cpu_s()?);
         let mut results = futures::stream::iter(have..n)
             .map(|i| {
                 let c = c.clone();
@@ -254,7 +254,7 @@ pub async fn rss_pods(ordo: &Path, sizes: &[usize]) -> Result<()> {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        let running = started.elapsed();
+        let (running, cpu) = (started.elapsed(), s.cpu_s()? - cpu0);
         tokio::time::sleep(Duration::from_secs(3)).await;
         result(
             "rss-pods",
@@ -263,6 +263,7 @@ pub async fn rss_pods(ordo: &Path, sizes: &[usize]) -> Result<()> {
                 ("rss_mib", format!("{:.1}", s.rss_mib()?)),
                 ("created_s", format!("{:.1}", created.as_secs_f64())),
                 ("all_running_s", format!("{:.1}", running.as_secs_f64())),
+                ("server_cpu_s", format!("{cpu:.1}")),
                 ("loadavg", loadavg()),
             ],
         );
@@ -290,7 +291,7 @@ pub async fn statefulset(ordo: &Path, replicas: usize, policy: &str) -> Result<(
         "serviceName": "web", "replicas": replicas, "podManagementPolicy": policy,
         "selector": {"matchLabels": {"app": "web"}},
         "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1.25.4"}]}}}});
-    let started = Instant::now();
+    let (started, cpu0) = (Instant::now(), s.cpu_s()?);
     c.post("/apis/apps/v1/namespaces/default/statefulsets", &sts)
         .await?;
     let (mut first_ready, mut created_all) = (None, None);
@@ -315,7 +316,7 @@ pub async fn statefulset(ordo: &Path, replicas: usize, policy: &str) -> Result<(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let all = started.elapsed();
+    let (all, cpu) = (started.elapsed(), s.cpu_s()? - cpu0);
     let f = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.3}", d.as_secs_f64()));
     result(
         "statefulset",
@@ -325,6 +326,7 @@ pub async fn statefulset(ordo: &Path, replicas: usize, policy: &str) -> Result<(
             ("all_ready_s", format!("{:.3}", all.as_secs_f64())),
             ("first_ready_s", f(first_ready)),
             ("all_created_s", f(created_all)),
+            ("server_cpu_s", format!("{cpu:.2}")),
             ("rss_mib", format!("{:.1}", s.rss_mib()?)),
             ("loadavg", loadavg()),
         ],

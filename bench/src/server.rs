@@ -121,6 +121,12 @@ impl Server {
         rss_mib(self.child.id())
     }
 
+    /// CPU time the server process has used so far (user + system), in seconds. Unlike wall
+    /// time it hardly depends on what else runs on the machine: the A/B measure on a shared box.
+    pub fn cpu_s(&self) -> Result<f64> {
+        cpu_s(self.child.id())
+    }
+
     /// SIGTERM, then SIGKILL after 20 s.
     pub fn stop(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
@@ -160,6 +166,18 @@ pub fn rss_mib(pid: u32) -> Result<f64> {
         .trim()
         .parse()?;
     Ok(kb / 1024.0)
+}
+
+/// `utime + stime` of a process from `/proc/PID/stat`, in seconds.
+pub fn cpu_s(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start at field 3 (`state`).
+    let rest = stat.rsplit_once(')').context("malformed /proc/PID/stat")?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11).context("no utime")?.parse::<u64>()?
+        + f.get(12).context("no stime")?.parse::<u64>()?;
+    // /proc reports clock ticks of USER_HZ, which is 100 on every Linux ABI.
+    Ok(ticks as f64 / 100.0)
 }
 
 /// An authenticated client of one server.

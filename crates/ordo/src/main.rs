@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod memory;
+
 #[derive(Parser)]
 #[command(
     name = "ordo",
@@ -226,6 +228,7 @@ struct ServerArgs {
 }
 
 fn main() -> Result<()> {
+    memory::limit_arenas();
     let cli = Cli::parse();
     match cli.command {
         Command::Server(args) => {
@@ -233,6 +236,7 @@ fn main() -> Result<()> {
                 .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
                 .with_writer(std::io::stderr)
                 .init();
+            memory::release_freed_memory();
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -243,6 +247,7 @@ fn main() -> Result<()> {
                 .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
                 .with_writer(std::io::stderr)
                 .init();
+            memory::release_freed_memory();
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

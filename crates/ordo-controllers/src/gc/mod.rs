@@ -73,6 +73,9 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
     let notify = Arc::new(Notify::new());
     let mut kinds = Vec::new();
     for (ar, namespaced) in discover(&client).await {
+        if ignored(&ar) {
+            continue;
+        }
         let writer = Writer::new(ar.clone());
         let store = writer.as_reader();
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
@@ -113,6 +116,12 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
             tracing::debug!("garbage collection pass: {e}");
         }
     }
+}
+
+/// Kinds the collector does not follow, as upstream's `DefaultIgnoredResources`: Events
+/// (core and `events.k8s.io`), the most numerous objects (several per pod).
+fn ignored(ar: &ApiResource) -> bool {
+    ar.plural == "events" && (ar.group.is_empty() || ar.group == "events.k8s.io")
 }
 
 /// Keeps only what the collector reads (identity, owners, finalizers, deletion): the caches

@@ -219,9 +219,8 @@ impl Agent {
         wake: Arc<Notify>,
         deleted: Arc<AtomicBool>,
     ) {
-        let pod = rx.borrow_and_update().clone();
-        let uid = pod.uid().unwrap_or_default();
-        let Exit::Gone = self.drive(&mut rx, &wake, pod).await;
+        let uid = rx.borrow_and_update().uid().unwrap_or_default();
+        let Exit::Gone = self.drive(&mut rx, &wake).await;
         if !deleted.load(Ordering::SeqCst) {
             // The agent is shutting down, not the pod: leave it running.
             return;

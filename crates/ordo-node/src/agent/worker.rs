@@ -25,8 +25,7 @@ const PULL_ERROR_SHOWN: Duration = Duration::from_secs(1);
 struct PodRun {
     uid: String,
     policy: RestartPolicy,
-    /// Init containers first, then app containers; `specs[i]` belongs to `records[i]`.
-    specs: Vec<Container>,
+    /// Init containers first, then app containers, as [`container`] numbers them.
     records: Vec<Record>,
     /// The probes of each record's current instance.
     probers: Vec<Vec<Prober>>,
@@ -41,22 +40,22 @@ struct PodRun {
 
 impl PodRun {
     fn new(pod: &Pod) -> PodRun {
-        let spec = pod.spec.clone().unwrap_or_default();
-        let inits = spec.init_containers.clone().unwrap_or_default();
+        let spec = pod.spec.as_ref();
+        let inits = spec
+            .and_then(|s| s.init_containers.as_deref())
+            .unwrap_or_default();
+        let apps = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
         let app_reason = if inits.is_empty() {
             "ContainerCreating"
         } else {
             "PodInitializing"
         };
-        let mut specs = Vec::new();
-        let mut records = Vec::new();
-        for c in &inits {
+        let mut records = Vec::with_capacity(inits.len() + apps.len());
+        for c in inits {
             records.push(Record::new(c, true, "PodInitializing"));
-            specs.push(c.clone());
         }
-        for c in &spec.containers {
+        for c in apps {
             records.push(Record::new(c, false, app_reason));
-            specs.push(c.clone());
         }
         // Restart counts survive the agent: take them from the status written before.
         for r in &mut records {
@@ -68,7 +67,6 @@ impl PodRun {
         PodRun {
             uid: pod.uid().unwrap_or_default(),
             policy: RestartPolicy::of(pod),
-            specs,
             records,
             probers: vec![Vec::new(); n],
             ip: None,
@@ -112,6 +110,17 @@ impl PodRun {
     }
 }
 
+/// The pod's `i`-th container, init containers first (the order of [`PodRun::records`]): read
+/// from the latest version of the pod rather than copied per worker.
+fn container(pod: &Pod, i: usize) -> Option<&Container> {
+    let spec = pod.spec.as_ref()?;
+    let inits = spec.init_containers.as_deref().unwrap_or_default();
+    match inits.get(i) {
+        Some(c) => Some(c),
+        None => spec.containers.get(i - inits.len()),
+    }
+}
+
 /// The container's entry in the status the pod had (written by an earlier agent).
 fn old_status<'a>(
     pod: &'a Pod,
@@ -127,43 +136,54 @@ fn old_status<'a>(
 }
 
 impl Agent {
-    pub(super) async fn drive(
-        &self,
-        rx: &mut watch::Receiver<Pod>,
-        wake: &Arc<Notify>,
-        pod: Pod,
-    ) -> Exit {
-        let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
-        let terminal = phase.as_deref().is_some_and(lifecycle::is_terminal);
-        if pod.metadata.deletion_timestamp.is_none() && !terminal {
-            let mut run = PodRun::new(&pod);
-            let adopted = phase.as_deref() == Some("Running") && self.rt.adopt(&pod).await;
-            if adopted {
-                self.adopted(&pod, &mut run).await;
-            } else {
-                let accept = self.accept_with_retry(&pod, &mut run);
-                tokio::pin!(accept);
-                loop {
-                    tokio::select! {
-                        () = &mut accept => break,
-                        changed = rx.changed() => {
-                            if changed.is_err() {
-                                return Exit::Gone;
-                            }
-                            if rx.borrow().metadata.deletion_timestamp.is_some() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            if run.sandbox_ready {
+    /// Drives the pod the watch channel holds, from acceptance until it is gone.
+    pub(super) async fn drive(&self, rx: &mut watch::Receiver<Pod>, wake: &Arc<Notify>) -> Exit {
+        // Boxed, as every step that holds a copy of the pod or a request: a worker spends
+        // its life waiting, and its task is as large as the largest step inlined in it (and
+        // any argument it was given), for 20,000 pods at once.
+        match Box::pin(self.start(rx)).await {
+            Ok(Some(mut run)) => {
                 if let Some(exit) = self.live(rx, wake, &mut run).await {
                     return exit;
                 }
             }
+            Ok(None) => {}
+            Err(exit) => return exit,
         }
         self.until_deleted(rx).await
+    }
+
+    /// Accepts the pod (or adopts it if its containers kept running): the run to drive, or
+    /// None when it is not to run (terminal, being deleted, or deleted while being accepted).
+    async fn start(&self, rx: &mut watch::Receiver<Pod>) -> Result<Option<PodRun>, Exit> {
+        let pod = rx.borrow().clone();
+        let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+        let terminal = phase.as_deref().is_some_and(lifecycle::is_terminal);
+        if pod.metadata.deletion_timestamp.is_some() || terminal {
+            return Ok(None);
+        }
+        let mut run = PodRun::new(&pod);
+        let adopted = phase.as_deref() == Some("Running") && self.rt.adopt(&pod).await;
+        if adopted {
+            self.adopted(&pod, &mut run).await;
+        } else {
+            let accept = self.accept_with_retry(&pod, &mut run);
+            tokio::pin!(accept);
+            loop {
+                tokio::select! {
+                    () = &mut accept => break,
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            return Err(Exit::Gone);
+                        }
+                        if rx.borrow().metadata.deletion_timestamp.is_some() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(run.sandbox_ready.then_some(run))
     }
 
     /// Runs the pod's containers until the pod is being deleted (None) or gone.
@@ -174,11 +194,14 @@ impl Agent {
         run: &mut PodRun,
     ) -> Option<Exit> {
         loop {
-            let pod = rx.borrow_and_update().clone();
-            if pod.metadata.deletion_timestamp.is_some() {
-                return None;
-            }
-            let next = self.sync(&pod, run).await;
+            // The copy of the pod lives only while the round runs, not while the worker waits.
+            let next = {
+                let pod = rx.borrow_and_update().clone();
+                if pod.metadata.deletion_timestamp.is_some() {
+                    return None;
+                }
+                Box::pin(self.sync(&pod, run)).await
+            };
             tokio::select! {
                 changed = rx.changed() => {
                     if changed.is_err() {
@@ -196,7 +219,7 @@ impl Agent {
         loop {
             if rx.borrow().metadata.deletion_timestamp.is_some() {
                 let pod = rx.borrow().clone();
-                self.terminate(&pod).await;
+                Box::pin(async move { self.terminate(&pod).await }).await;
                 // Wait for the watch to confirm the deletion; try again if it does not come.
                 let gone = async { while rx.changed().await.is_ok() {} };
                 match tokio::time::timeout(Duration::from_secs(10), gone).await {
@@ -241,8 +264,8 @@ impl Agent {
                 };
                 r.started = old.started.unwrap_or(true);
                 r.ready = old.ready;
-                if probes_run {
-                    run.probers[i] = probes::probers(&run.specs[i], now);
+                if let Some(c) = container(pod, i).filter(|_| probes_run) {
+                    run.probers[i] = probes::probers(c, now);
                 }
             } else if let Some(id) = old.container_id.clone() {
                 // It ended while the agent was away; how is unknown (the kubelet's words).
@@ -374,6 +397,7 @@ impl Agent {
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| self.host_ip.clone());
         for i in 0..run.records.len() {
+            let Some(c) = container(pod, i) else { continue };
             let mut kill: Option<Kind> = None;
             for p in &mut run.probers[i] {
                 let r = &run.records[i];
@@ -386,14 +410,14 @@ impl Agent {
                     runtime: self.rt.as_ref(),
                     pod_uid: &run.uid,
                     pod_ip: &ip,
-                    container: &run.specs[i],
+                    container: c,
                 };
                 let result = probes::run(&p.probe, p.timeout(), &target).await;
                 if let Err(msg) = &result {
                     self.events.container(
                         pod,
                         run.records[i].init,
-                        &run.specs[i].name,
+                        &c.name,
                         "Warning",
                         "Unhealthy",
                         format!("{} probe failed: {}", p.kind.title(), msg.trim_end()),
@@ -418,7 +442,7 @@ impl Agent {
 
     /// Kills a container whose liveness or startup probe failed; the plan restarts it.
     async fn restart_unhealthy(&self, pod: &Pod, run: &mut PodRun, i: usize, kind: Kind) {
-        let c = &run.specs[i];
+        let Some(c) = container(pod, i) else { return };
         self.events.container(
             pod,
             run.records[i].init,
@@ -528,7 +552,9 @@ impl Agent {
     /// Image, create, start for one container, with the kubelet's events. A failure leaves
     /// the container waiting with the kubelet's reason, in back-off.
     async fn start_container(&self, pod: &Pod, run: &mut PodRun, i: usize) {
-        let c = run.specs[i].clone();
+        let Some(c) = container(pod, i).cloned() else {
+            return;
+        };
         let now = Instant::now();
         let restarting = run.records[i].ended().is_some();
         if restarting {
