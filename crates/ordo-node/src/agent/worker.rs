@@ -549,6 +549,18 @@ impl Agent {
         }
     }
 
+    /// The kubelet's `Failed` event for a container that could not be created or started.
+    fn container_failed(&self, pod: &Pod, init: bool, name: &str, e: &anyhow::Error) {
+        self.events.container(
+            pod,
+            init,
+            name,
+            "Warning",
+            "Failed",
+            format!("Error: {e:#}"),
+        );
+    }
+
     /// Image, create, start for one container, with the kubelet's events. A failure leaves
     /// the container waiting with the kubelet's reason, in back-off.
     async fn start_container(&self, pod: &Pod, run: &mut PodRun, i: usize) {
@@ -600,14 +612,7 @@ impl Agent {
         let id = match self.rt.create_container(pod, &c, &info).await {
             Ok(id) => id,
             Err(e) => {
-                self.events.container(
-                    pod,
-                    init,
-                    &c.name,
-                    "Warning",
-                    "Failed",
-                    format!("Error: {e:#}"),
-                );
+                self.container_failed(pod, init, &c.name, &e);
                 fail(run, "CreateContainerError", format!("{e:#}"));
                 return;
             }
@@ -623,14 +628,7 @@ impl Agent {
         let started = match self.rt.start_container(pod, &id).await {
             Ok(s) => s,
             Err(e) => {
-                self.events.container(
-                    pod,
-                    init,
-                    &c.name,
-                    "Warning",
-                    "Failed",
-                    format!("Error: {e:#}"),
-                );
+                self.container_failed(pod, init, &c.name, &e);
                 fail(run, "RunContainerError", format!("{e:#}"));
                 return;
             }
