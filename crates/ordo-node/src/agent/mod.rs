@@ -7,7 +7,10 @@
 //! runtime reports one of its containers exited, or a probe or back-off is due. Status is
 //! written only when it changes (once in all when the runtime starts pods instantly).
 
+mod pod_doc;
 mod worker;
+
+use pod_doc::PodDoc;
 
 use crate::events::EventSink;
 use crate::ipam::Ipam;
@@ -52,7 +55,7 @@ enum Exit {
 /// The agent's handle on one pod worker.
 struct Worker {
     /// The latest version of the pod.
-    pod: watch::Sender<Pod>,
+    pod: watch::Sender<PodDoc>,
     /// Rung when one of the pod's containers exits.
     wake: Arc<Notify>,
     /// Set when the pod left the API. A worker whose channel closes without it is being
@@ -194,11 +197,13 @@ impl Agent {
     /// Hands a new version of a pod to its worker, starting one for a pod not seen before.
     fn apply(self: &Arc<Self>, workers: &mut HashMap<String, Worker>, pod: Pod) {
         let Some(uid) = pod.uid() else { return };
+        let doc = PodDoc::new(&pod);
+        drop(pod);
         if let Some(w) = workers.get(&uid) {
-            w.pod.send_replace(pod);
+            w.pod.send_replace(doc);
             return;
         }
-        let (tx, rx) = watch::channel(pod);
+        let (tx, rx) = watch::channel(doc);
         let wake = Arc::new(Notify::new());
         let deleted = Arc::new(AtomicBool::new(false));
         workers.insert(
@@ -215,11 +220,11 @@ impl Agent {
     /// Drives one pod from acceptance to removal.
     async fn pod_worker(
         self: Arc<Self>,
-        mut rx: watch::Receiver<Pod>,
+        mut rx: watch::Receiver<PodDoc>,
         wake: Arc<Notify>,
         deleted: Arc<AtomicBool>,
     ) {
-        let uid = rx.borrow_and_update().uid().unwrap_or_default();
+        let uid = rx.borrow_and_update().pod().uid().unwrap_or_default();
         let Exit::Gone = self.drive(&mut rx, &wake).await;
         if !deleted.load(Ordering::SeqCst) {
             // The agent is shutting down, not the pod: leave it running.

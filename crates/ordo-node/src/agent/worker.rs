@@ -3,7 +3,7 @@
 //! as [`lifecycle::plan`] says, write the status when it changed — and sleep until the pod
 //! changes, a container exits, or a probe or back-off is due.
 
-use super::{host_network, Agent, Exit};
+use super::{host_network, Agent, Exit, PodDoc};
 use crate::image_manager;
 use crate::lifecycle::{self, Record, RestartPolicy, State, Step};
 use crate::probes::{self, Kind, Prober};
@@ -137,7 +137,7 @@ fn old_status<'a>(
 
 impl Agent {
     /// Drives the pod the watch channel holds, from acceptance until it is gone.
-    pub(super) async fn drive(&self, rx: &mut watch::Receiver<Pod>, wake: &Arc<Notify>) -> Exit {
+    pub(super) async fn drive(&self, rx: &mut watch::Receiver<PodDoc>, wake: &Arc<Notify>) -> Exit {
         // Boxed, as every step that holds a copy of the pod or a request: a worker spends
         // its life waiting, and its task is as large as the largest step inlined in it (and
         // any argument it was given), for 20,000 pods at once.
@@ -155,8 +155,8 @@ impl Agent {
 
     /// Accepts the pod (or adopts it if its containers kept running): the run to drive, or
     /// None when it is not to run (terminal, being deleted, or deleted while being accepted).
-    async fn start(&self, rx: &mut watch::Receiver<Pod>) -> Result<Option<PodRun>, Exit> {
-        let pod = rx.borrow().clone();
+    async fn start(&self, rx: &mut watch::Receiver<PodDoc>) -> Result<Option<PodRun>, Exit> {
+        let pod = rx.borrow().pod();
         let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
         let terminal = phase.as_deref().is_some_and(lifecycle::is_terminal);
         if pod.metadata.deletion_timestamp.is_some() || terminal {
@@ -176,7 +176,7 @@ impl Agent {
                         if changed.is_err() {
                             return Err(Exit::Gone);
                         }
-                        if rx.borrow().metadata.deletion_timestamp.is_some() {
+                        if rx.borrow().deleting() {
                             break;
                         }
                     }
@@ -189,14 +189,14 @@ impl Agent {
     /// Runs the pod's containers until the pod is being deleted (None) or gone.
     async fn live(
         &self,
-        rx: &mut watch::Receiver<Pod>,
+        rx: &mut watch::Receiver<PodDoc>,
         wake: &Arc<Notify>,
         run: &mut PodRun,
     ) -> Option<Exit> {
         loop {
             // The copy of the pod lives only while the round runs, not while the worker waits.
             let next = {
-                let pod = rx.borrow_and_update().clone();
+                let pod = rx.borrow_and_update().pod();
                 if pod.metadata.deletion_timestamp.is_some() {
                     return None;
                 }
@@ -215,10 +215,10 @@ impl Agent {
     }
 
     /// Waits for the pod's deletion: stops it once it is marked, returns once it is gone.
-    async fn until_deleted(&self, rx: &mut watch::Receiver<Pod>) -> Exit {
+    async fn until_deleted(&self, rx: &mut watch::Receiver<PodDoc>) -> Exit {
         loop {
-            if rx.borrow().metadata.deletion_timestamp.is_some() {
-                let pod = rx.borrow().clone();
+            if rx.borrow().deleting() {
+                let pod = rx.borrow().pod();
                 Box::pin(async move { self.terminate(&pod).await }).await;
                 // Wait for the watch to confirm the deletion; try again if it does not come.
                 let gone = async { while rx.changed().await.is_ok() {} };
