@@ -10,7 +10,7 @@ use ordo_api::selector::LabelSelector;
 use ordo_api::status::ApiError;
 use ordo_api::{defaults, patch, validation};
 use ordo_store::{KeyValue, Revision, StoreError};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// Maps a store error on one object to the API error upstream returns.
 pub(crate) fn store_error(info: &ResourceInfo, name: &str, e: StoreError) -> ApiError {
@@ -43,10 +43,26 @@ pub(crate) fn to_bytes(obj: &Value) -> Vec<u8> {
     serde_json::to_vec(&o).unwrap_or_default()
 }
 
-fn strip_rv(v: &Value) -> Value {
-    let mut o = v.clone();
-    meta_mut(&mut o).remove("resourceVersion");
-    o
+/// Whether two objects are equal apart from `metadata.resourceVersion`, compared as maps
+/// (key order aside, as `Value`'s equality), without copying them.
+fn same_but_rv(a: &Value, b: &Value) -> bool {
+    /// Equal maps, leaving out `skip` (and whole `metadata` objects, compared by the caller).
+    fn same_map(a: &Map<String, Value>, b: &Map<String, Value>, skip: Option<&str>) -> bool {
+        let kept = |k: &String| Some(k.as_str()) != skip;
+        a.keys().filter(|k| kept(k)).count() == b.keys().filter(|k| kept(k)).count()
+            && a.iter().filter(|(k, _)| kept(k)).all(|(k, va)| {
+                match (va.as_object(), b.get(k).and_then(Value::as_object)) {
+                    (Some(ma), Some(mb)) if skip.is_none() && k == "metadata" => {
+                        same_map(ma, mb, Some("resourceVersion"))
+                    }
+                    _ => b.get(k) == Some(va),
+                }
+            })
+    }
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => same_map(a, b, None),
+        _ => a == b,
+    }
 }
 
 /// `fieldValidation`: how unknown fields are treated.
@@ -332,7 +348,7 @@ impl ApiServer {
         }
         // Metadata the client cannot change.
         {
-            let om = old.get("metadata").cloned().unwrap_or(json!({}));
+            let om = old.get("metadata");
             let m = meta_mut(&mut new);
             for k in [
                 "uid",
@@ -342,7 +358,7 @@ impl ApiServer {
                 "namespace",
                 "generation",
             ] {
-                match om.get(k) {
+                match om.and_then(|om| om.get(k)) {
                     Some(v) => m.insert(k.into(), v.clone()),
                     None => m.remove(k),
                 };
@@ -374,7 +390,7 @@ impl ApiServer {
                 self.allocate_service(&mut new, Some(old)).await?;
             }
         }
-        if strip_rv(&new) == strip_rv(old) {
+        if same_but_rv(&new, old) {
             return Ok(old.clone());
         }
         if q.get("dryRun") == Some("All") {
@@ -1034,4 +1050,34 @@ pub(crate) fn scale_of(_info: &ResourceInfo, obj: &Value) -> Result<Value, ApiEr
         "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
         "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_but_rv;
+    use serde_json::json;
+
+    #[test]
+    fn same_but_rv_ignores_only_the_resource_version() {
+        let a = json!({"kind": "Pod", "metadata": {"name": "p", "resourceVersion": "1"},
+                       "spec": {"x": 1}});
+        let b = json!({"spec": {"x": 1}, "kind": "Pod",
+                       "metadata": {"resourceVersion": "7", "name": "p"}});
+        assert!(same_but_rv(&a, &b));
+        let no_rv = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"x": 1}});
+        assert!(same_but_rv(&a, &no_rv) && same_but_rv(&no_rv, &a));
+        let other = json!({"kind": "Pod", "metadata": {"name": "q", "resourceVersion": "1"},
+                           "spec": {"x": 1}});
+        assert!(!same_but_rv(&a, &other));
+        let more = json!({"kind": "Pod", "metadata": {"name": "p", "labels": {}},
+                          "spec": {"x": 1}});
+        assert!(!same_but_rv(&a, &more) && !same_but_rv(&more, &a));
+        let spec = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"x": 2}});
+        assert!(!same_but_rv(&a, &spec));
+        let no_meta = json!({"kind": "Pod", "spec": {"x": 1}});
+        assert!(!same_but_rv(&a, &no_meta) && !same_but_rv(&no_meta, &a));
+        // A resourceVersion elsewhere still counts.
+        let deep = json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"x": 1, "resourceVersion": "1"}});
+        assert!(!same_but_rv(&no_rv, &deep));
+    }
 }

@@ -50,7 +50,10 @@ impl Checkpointer {
         let (r, w) = (running.clone(), wal_frames.clone());
         let handle = std::thread::Builder::new()
             .name("ordo-sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(conn, rx, r, w))?;
+            .spawn(move || {
+                super::priority::set_thread_nice(super::priority::CHECKPOINTER_NICE);
+                checkpoint_loop(conn, rx, r, w)
+            })?;
         Ok(Checkpointer {
             tx,
             handle,

@@ -11,6 +11,7 @@
 //! kept in memory by the writer.
 
 mod checkpoint;
+mod priority;
 mod schema;
 mod watch;
 mod writer;
@@ -108,6 +109,27 @@ impl Inner {
         let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
         pool.push(conn);
         result.map_err(db_err)
+    }
+
+    /// Runs a point read (one indexed row, microseconds) on the calling thread when a read
+    /// slot and a pooled connection are free right now, saving the two thread hand-offs of
+    /// [`Inner::read`]; otherwise it goes through [`Inner::read`].
+    async fn read_point<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if let Ok(_slot) = self.read_slots.try_acquire() {
+            let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            if let Some(mut conn) = pooled {
+                let result = f(&mut conn);
+                self.readers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(conn);
+                return result.map_err(db_err);
+            }
+        }
+        self.read(f).await
     }
 
     /// Runs `f` on a pooled read connection on a blocking thread, once a read slot is free.
@@ -259,7 +281,7 @@ impl Store for SqliteStore {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>> {
         let key = key.to_owned();
         self.inner
-            .read(move |conn| {
+            .read_point(move |conn| {
                 conn.prepare_cached(
                     "SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?1",
                 )?

@@ -87,6 +87,7 @@ pub(super) struct Writer {
 impl Writer {
     /// Runs until every request sender is dropped.
     pub fn run(mut self) {
+        super::priority::set_thread_nice(super::priority::WRITER_NICE);
         let mut batch: Vec<WriteRequest> = Vec::with_capacity(self.max_batch);
         loop {
             if self.purge_pending {
