@@ -177,7 +177,7 @@ impl SqliteStore {
         let checkpointer = schema::open_connection(&path)
             .map_err(db_err)
             .and_then(|conn| {
-                Checkpointer::start(conn).map_err(|e| {
+                Checkpointer::start(conn, &path).map_err(|e| {
                     StoreError::Unavailable(format!("cannot start sqlite checkpointer: {e}"))
                 })
             })?;
