@@ -47,6 +47,7 @@ pub async fn idle_rss(ordo: &Path, settle: Duration, runtime: &str) -> Result<()
     } else {
         vec!["--runtime", runtime, "--bridge", "obench0"]
     };
+    crate::server::evict_from_page_cache(ordo)?;
     let (s, _) = Server::start(ordo, None, &args).await?;
     tokio::time::sleep(settle).await;
     let c = s.client()?;
@@ -59,6 +60,8 @@ pub async fn idle_rss(ordo: &Path, settle: Duration, runtime: &str) -> Result<()
             ("settle_s", settle.as_secs().to_string()),
             ("nodes", n.to_string()),
             ("rss_mib", format!("{:.1}", s.rss_mib()?)),
+            ("anon_mib", format!("{:.1}", s.status_mib("RssAnon")?)),
+            ("file_mib", format!("{:.1}", s.status_mib("RssFile")?)),
         ],
     );
     Ok(())
@@ -213,6 +216,7 @@ async fn pending(c: &Client) -> Result<usize> {
 /// RSS of a full server on the simulated runtime as it runs 1k, 10k, 20k.. pods (bound to the
 /// node directly, so the scheduler is not what is measured).
 pub async fn rss_pods(ordo: &Path, sizes: &[usize]) -> Result<()> {
+    crate::server::evict_from_page_cache(ordo)?;
     let (s, _) = Server::start(ordo, None, SIM).await?;
     let c = s.client()?;
     tokio::time::sleep(Duration::from_secs(2)).await;

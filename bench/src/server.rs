@@ -64,7 +64,8 @@ impl Server {
             .arg(dir.path())
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
-            .args(["--node-name", NODE, "--log", "warn"])
+            .args(["--node-name", NODE, "--log"])
+            .arg(std::env::var("ORDO_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
             .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
@@ -121,6 +122,11 @@ impl Server {
         rss_mib(self.child.id())
     }
 
+    /// A `kB` field of the server's `/proc/PID/status`, in MiB.
+    pub fn status_mib(&self, field: &str) -> Result<f64> {
+        status_mib(self.child.id(), field)
+    }
+
     /// CPU time the server process has used so far (user + system), in seconds. Unlike wall
     /// time it hardly depends on what else runs on the machine: the A/B measure on a shared box.
     pub fn cpu_s(&self) -> Result<f64> {
@@ -151,21 +157,48 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+        // Keep the server's log for a look afterwards: `ORDO_BENCH_KEEP_LOG=/path/to/file`.
+        if let Some(to) = std::env::var_os("ORDO_BENCH_KEEP_LOG") {
+            let _ = std::fs::copy(self.dir.path().join("server.log"), to);
+        }
     }
 }
 
 /// `VmRSS` of a process in MiB.
 pub fn rss_mib(pid: u32) -> Result<f64> {
+    status_mib(pid, "VmRSS")
+}
+
+/// A `kB` field of `/proc/PID/status` (`VmRSS`, `RssAnon`, `RssFile`...) in MiB.
+pub fn status_mib(pid: u32, field: &str) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .context("no VmRSS")?
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))?
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()?;
     Ok(kb / 1024.0)
+}
+
+/// Drops `file` from the page cache (`POSIX_FADV_DONTNEED`; its clean pages only).
+///
+/// The code of a binary counts in `VmRSS` as far as it is mapped, and how far the kernel maps
+/// around each page fault depends on the size of the page-cache folios that hold the file,
+/// which depends on how the file was last read (a `cp`, `nm` or `perf report` of it leaves
+/// large folios). The same binary then shows 36 or 39 MiB idle. Evicting it first makes runs
+/// comparable: the pages come back as the server faults them in.
+pub fn evict_from_page_cache(file: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    // SAFETY: an advisory call on a file descriptor we own; no memory is passed.
+    let rc = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if rc != 0 {
+        bail!("posix_fadvise of {}: error {rc}", file.display());
+    }
+    Ok(())
 }
 
 /// `utime + stime` of a process from `/proc/PID/stat`, in seconds.
