@@ -207,24 +207,25 @@ impl Agent {
         let wake = Arc::new(Notify::new());
         let deleted = Arc::new(AtomicBool::new(false));
         workers.insert(
-            uid,
+            uid.clone(),
             Worker {
                 pod: tx,
                 wake: wake.clone(),
                 deleted: deleted.clone(),
             },
         );
-        tokio::spawn(self.clone().pod_worker(rx, wake, deleted));
+        tokio::spawn(self.clone().pod_worker(uid, rx, wake, deleted));
     }
 
     /// Drives one pod from acceptance to removal.
     async fn pod_worker(
         self: Arc<Self>,
+        uid: String,
         mut rx: watch::Receiver<PodDoc>,
         wake: Arc<Notify>,
         deleted: Arc<AtomicBool>,
     ) {
-        let uid = rx.borrow_and_update().pod().uid().unwrap_or_default();
+        rx.mark_unchanged();
         let Exit::Gone = self.drive(&mut rx, &wake).await;
         if !deleted.load(Ordering::SeqCst) {
             // The agent is shutting down, not the pod: leave it running.
