@@ -143,8 +143,9 @@ fn checkpoint_loop(
             Ok((_, frames, copied)) => {
                 wal_frames.store(frames, Ordering::Relaxed);
                 tracing::trace!(frames, copied, "wal checkpoint");
-                // Flush the pages just copied now, off the writer's path (see the module
-                // doc). The WAL keeps them until a RESTART, which syncs the file again.
+                // Flush what the checkpoints have copied into the database file, off the
+                // writer's path (see the module doc). `copied` counts the WAL frames copied
+                // since the WAL last started over: none means nothing to flush.
                 if copied > 0 {
                     if let Err(e) = db.sync_data() {
                         tracing::warn!(error = %e, "flushing the database file failed");

@@ -98,17 +98,32 @@ impl Drop for Inner {
 }
 
 impl Inner {
-    /// Runs `f` on a pooled read connection (blocking).
+    /// A read connection from the pool, if one is free.
+    fn pooled_reader(&self) -> Option<Connection> {
+        self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    /// Runs `f` on `conn`, then puts `conn` back in the pool.
+    fn run_reader<T>(
+        &self,
+        mut conn: Connection,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let result = f(&mut conn);
+        self.readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        result.map_err(db_err)
+    }
+
+    /// Runs `f` on a pooled read connection, opening one if none is free (blocking).
     fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
-        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut conn = match pooled {
+        let conn = match self.pooled_reader() {
             Some(conn) => conn,
             None => schema::open_connection(&self.path).map_err(db_err)?,
         };
-        let result = f(&mut conn);
-        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        pool.push(conn);
-        result.map_err(db_err)
+        self.run_reader(conn, f)
     }
 
     /// Runs a point read (one indexed row, microseconds) on the calling thread when a read
@@ -119,14 +134,8 @@ impl Inner {
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T> {
         if let Ok(_slot) = self.read_slots.try_acquire() {
-            let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            if let Some(mut conn) = pooled {
-                let result = f(&mut conn);
-                self.readers
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(conn);
-                return result.map_err(db_err);
+            if let Some(conn) = self.pooled_reader() {
+                return self.run_reader(conn, f);
             }
         }
         self.read(f).await

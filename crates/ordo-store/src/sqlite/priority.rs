@@ -4,8 +4,8 @@
 //! cores. Every write waits for the writer's commit, so the writer runs ahead of the rest
 //! (when the process may raise a priority: root or `CAP_SYS_NICE`); the checkpointer only
 //! copies committed pages into the database file, so it yields to everyone. Measured with
-//! `ordo-bench get-patch` (docs/performance.md): PATCH p99 at 10k-20k pods from 4.8-5.8 ms to
-//! 3.8-4.6 ms.
+//! `ordo-bench get-patch` (docs/performance.md): mean PATCH p99 at 10k / 20k pods 5.7 / 5.8 ms
+//! with neither, 4.5 / 4.5 ms with both.
 
 /// The writer thread's nice value (negative: ahead of the default 0).
 pub(super) const WRITER_NICE: i32 = -10;
