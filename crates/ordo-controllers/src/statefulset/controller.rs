@@ -6,6 +6,7 @@ use super::plan::{self, Action, Input, RevisionRef};
 use super::revision::{self, UpdateChoice};
 use super::{adopt, identity, status};
 use crate::events::{EventType, Recorder};
+use crate::replicaset::is_not_found;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
@@ -500,8 +501,14 @@ impl Sync<'_> {
                         )
                         .await
                     }
-                    Err(kube::Error::Api(s)) if s.is_not_found() => {
+                    // Upstream records the failure and goes on (the pod is gone either way).
+                    Err(e @ kube::Error::Api(_)) if is_not_found(&e) => {
                         *done += i32::from(for_update);
+                        let msg = format!(
+                            "delete Pod {name} in StatefulSet {set_name} failed error: {}",
+                            err_text(&e)
+                        );
+                        self.event(EventType::Warning, "FailedDelete", msg).await;
                     }
                     Err(e) => {
                         let msg = format!(
