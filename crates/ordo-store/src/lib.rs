@@ -6,17 +6,20 @@
 //! `410 Gone`, reason `Expired`).
 
 //!
-//! Engines: [`sqlite::SqliteStore`] (embedded, the default) and [`etcd::EtcdStore`]. Both pass
-//! the shared suite in [`conformance`] (cargo feature `conformance`).
+//! Engines: [`sqlite::SqliteStore`] (embedded, the default) and [`etcd::EtcdStore`], chosen and
+//! opened by [`open`]. Both pass the shared suite in `conformance` (cargo feature
+//! `conformance`).
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod engine;
 pub mod etcd;
 pub mod sqlite;
 
+pub use engine::{open, Engine, OpenError};
 pub use etcd::EtcdStore;
 pub use sqlite::{SqliteOptions, SqliteStore};
 
