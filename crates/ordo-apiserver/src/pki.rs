@@ -6,16 +6,16 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// PEM material the server and its clients need.
 pub struct Pki {
+    /// The cluster CA certificate clients trust.
     pub ca_cert_pem: String,
-    pub server_cert_pem: String,
-    pub server_key_pem: String,
+    pub(crate) server_cert_pem: String,
+    pub(crate) server_key_pem: String,
     /// The bearer token that authenticates clients (the admin user).
     pub token: String,
-    pub dir: PathBuf,
 }
 
 fn write_private(path: &Path, data: &str) -> Result<()> {
@@ -132,7 +132,6 @@ impl Pki {
             server_cert_pem,
             server_key_pem,
             token,
-            dir,
         })
     }
 
