@@ -359,13 +359,13 @@ impl Sync<'_> {
         let api = self.api::<Pod>();
         let selector = adopt::selector(set);
         let mut owned = Vec::new();
+        // Decided on the shared copies; only the set's own pods are copied.
         for pod in self.ctx.pods.in_namespace(self.ns) {
-            let pod = Pod::clone(&pod);
             let matches = adopt::labels_match(selector.as_ref(), &pod.metadata)
                 && identity::is_member_of(set, &pod);
             match adopt::decide(set, &pod.metadata, matches) {
-                adopt::Claim::Keep => owned.push(pod),
-                adopt::Claim::Adopt => match adopt::apply(&api, set, &pod, true).await {
+                adopt::Claim::Keep => owned.push(Pod::clone(&pod)),
+                adopt::Claim::Adopt => match adopt::apply(&api, set, pod.as_ref(), true).await {
                     Ok(p) => {
                         self.wrote(Kind::Pod, &p);
                         owned.push(p)
@@ -373,7 +373,7 @@ impl Sync<'_> {
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 },
-                adopt::Claim::Release => match adopt::apply(&api, set, &pod, false).await {
+                adopt::Claim::Release => match adopt::apply(&api, set, pod.as_ref(), false).await {
                     Ok(p) => self.wrote(Kind::Pod, &p),
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
@@ -391,12 +391,13 @@ impl Sync<'_> {
         let selector = adopt::selector(set);
         let mut owned = Vec::new();
         for cr in self.ctx.revisions.in_namespace(self.ns) {
-            let cr = ControllerRevision::clone(&cr);
             let matches = adopt::labels_match(selector.as_ref(), &cr.metadata);
             match adopt::decide(set, &cr.metadata, matches) {
                 // Revisions are never released upstream: keep ours even if labels drifted.
-                adopt::Claim::Keep | adopt::Claim::Release => owned.push(cr),
-                adopt::Claim::Adopt => match adopt::apply(&api, set, &cr, true).await {
+                adopt::Claim::Keep | adopt::Claim::Release => {
+                    owned.push(ControllerRevision::clone(&cr))
+                }
+                adopt::Claim::Adopt => match adopt::apply(&api, set, cr.as_ref(), true).await {
                     Ok(c) => {
                         self.wrote(Kind::Revision, &c);
                         owned.push(c)
@@ -642,10 +643,12 @@ impl Sync<'_> {
                         .await
                     {
                         Ok(c) => self.wrote(Kind::Claim, &c),
-                        Err(e) => return Err(Error::Sync(format!(
+                        Err(e) => {
+                            return Err(Error::Sync(format!(
                             "Could not update claim {name} for {pod} delete policy ownerRefs: {}",
                             err_text(&e)
-                        ))),
+                        )))
+                        }
                     }
                 }
             }
