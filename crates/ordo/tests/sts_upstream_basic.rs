@@ -48,6 +48,9 @@ fn basic_identity(s: &Server) {
     let mut ss = new_stateful_set("ss", 3, true, &labels());
     let c = &mut ss["spec"]["template"]["spec"];
     c["terminationGracePeriodSeconds"] = json!(1);
+    // Upstream's `home` hostPath is /tmp/<name>; here a (missing) directory in the server's data
+    // dir, created by the node as containerd would, and removed with the data dir.
+    c["volumes"][0]["hostPath"]["path"] = json!(s.data_dir().join("home"));
     c["containers"][0]["image"] = json!("busybox:1.28");
     c["containers"][0]["command"] = json!(["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]);
     // Upstream's PauseNewPods.

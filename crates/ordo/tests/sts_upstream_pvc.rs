@@ -276,9 +276,25 @@ fn pvc_should_be_recreated_when_pod_is_pending_due_to_missing_pvc() {
             && set_field(&s, "ss", ".status.currentReplicas") == "1"
     });
     assert_eq!(claim_names(&s), claims(&[0]));
+    let claim_uid = |s: &Server| {
+        let out = s.kubectl(&[
+            "get",
+            "pvc",
+            "datadir-ss-0",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let old_claim = claim_uid(&s);
+    // The pending pod is not scheduled, so the claim is not protected: it goes.
     s.ok(&["delete", "pvc", "datadir-ss-0", "--wait=false"]);
-    s.eventually(30, "claim gone", || claim_names(&s).is_empty());
     s.ok(&["uncordon", &node]);
+    // Confirming the claim re-created (a new one).
+    s.eventually(60, "a new claim datadir-ss-0", || {
+        let uid = claim_uid(&s);
+        !uid.is_empty() && uid != old_claim
+    });
     verify_claims_exist(&s, &[0]);
     s.eventually(60, "1 ready replica after the claim was re-created", || {
         set_field(&s, "ss", ".status.readyReplicas") == "1"

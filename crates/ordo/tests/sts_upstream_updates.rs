@@ -223,7 +223,14 @@ fn should_perform_canary_updates_and_phased_rolling_updates_of_template_modifica
 
 /// Upstream's `deletingPodForRollingUpdatePartitionTest`: partition 1, a finalizer holds pod 0
 /// while it is deleted; once released it is re-created at the current revision.
-fn deleting_pod_for_rolling_update_partition_test(s: &Server, mut ss: Value, secs: u64) {
+/// `stopped_phase`: the phase the node gives the deleted pod 0 once its containers stopped (the
+/// finalizer keeps it in the API): Failed when one exits non-zero.
+fn deleting_pod_for_rolling_update_partition_test(
+    s: &Server,
+    mut ss: Value,
+    secs: u64,
+    stopped_phase: &str,
+) {
     let name = ss["metadata"]["name"].as_str().unwrap().to_string();
     let pod0 = format!("{name}-0");
     ss["spec"]["updateStrategy"] =
@@ -283,6 +290,9 @@ fn deleting_pod_for_rolling_update_partition_test(s: &Server, mut ss: Value, sec
     s.eventually(secs, "2 ready replicas while pod 0 terminates", || {
         set_field(s, &name, ".status.readyReplicas") == "2"
     });
+    s.eventually(secs, &format!("{pod0} stopped, {stopped_phase}"), || {
+        s.ok(&["get", "pod", &pod0, "-o", "jsonpath={.status.phase}"]) == stopped_phase
+    });
     s.ok(&[
         "patch",
         "pod",
@@ -309,6 +319,7 @@ fn should_perform_canary_updates_and_phased_rolling_updates_of_template_modifica
         &s,
         new_stateful_set("ss2", 3, false, &labels()),
         60,
+        "Succeeded",
     );
 }
 
@@ -346,7 +357,7 @@ fn should_perform_canary_updates_and_phased_rolling_updates_of_template_modifica
             "#],
             "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}}]
         }));
-        deleting_pod_for_rolling_update_partition_test(s, ss, 180);
+        deleting_pod_for_rolling_update_partition_test(s, ss, 180, "Failed");
         s.ok(&["delete", "sts", "ss3"]);
         s.eventually(120, "pods gone", || pods(s, SELECTOR).is_empty());
     }) else {
