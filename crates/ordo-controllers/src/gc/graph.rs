@@ -21,6 +21,8 @@ pub struct Node {
     /// `metadata.deletionTimestamp` is set.
     pub deleting: bool,
     pub resource_version: Option<String>,
+    /// For a pod controlled by a StatefulSet (named `<set>-<n>`): `n`.
+    pub ordinal: Option<i32>,
 }
 
 impl Node {
@@ -75,6 +77,64 @@ enum Owner {
     Solid,
     Dangling,
     WaitingForDependents,
+}
+
+/// The controller reference of a node, if any.
+fn controller(n: &Node) -> Option<&OwnerReference> {
+    n.owners.iter().find(|r| r.controller == Some(true))
+}
+
+/// ordo's ordered deletion (beyond upstream): of the pods of an OrderedReady StatefulSet
+/// (`ordered` holds the uids of such sets, gone or being deleted), only the highest ordinal is
+/// deleted, and only once no pod of the set is terminating, so a deleted set's pods go in
+/// descending ordinal order, each after the one above it is gone. Other deletions are kept.
+pub fn order_deletions(
+    nodes: &[Node],
+    actions: Vec<Action>,
+    ordered: &HashSet<String>,
+) -> Vec<Action> {
+    fn set_of<'a>(n: &'a Node, ordered: &HashSet<String>) -> Option<&'a str> {
+        n.ordinal?;
+        controller(n)
+            .filter(|r| r.kind == "StatefulSet" && ordered.contains(&r.uid))
+            .map(|r| r.uid.as_str())
+    }
+    /// Per ordered set: a pod is terminating; the highest (ordinal, node) to be deleted.
+    #[derive(Clone, Copy, Default)]
+    struct Members {
+        terminating: bool,
+        top: Option<(i32, usize)>,
+    }
+    let mut sets: HashMap<&str, Members> = HashMap::new();
+    for n in nodes.iter().filter(|n| n.deleting) {
+        if let Some(uid) = set_of(n, ordered) {
+            sets.entry(uid).or_default().terminating = true;
+        }
+    }
+    for a in &actions {
+        if let Action::Delete { node, .. } = a {
+            let n = &nodes[*node];
+            if let (Some(uid), Some(ord)) = (set_of(n, ordered), n.ordinal) {
+                let top = &mut sets.entry(uid).or_default().top;
+                if top.is_none_or(|(o, _)| ord > o) {
+                    *top = Some((ord, *node));
+                }
+            }
+        }
+    }
+    actions
+        .into_iter()
+        .filter(|a| match a {
+            Action::Delete { node, .. } => match set_of(&nodes[*node], ordered) {
+                Some(uid) => {
+                    let m = sets[uid];
+                    !m.terminating && m.top.is_some_and(|(_, n)| n == *node)
+                }
+                None => true,
+            },
+            _ => true,
+        })
+        .collect()
 }
 
 /// Decides the collector's writes. `absent` holds owner uids confirmed gone; owners that
@@ -333,6 +393,83 @@ mod tests {
             vec![Action::RemoveOwners {
                 node: 1,
                 uids: vec!["uid-gone".into()]
+            }]
+        );
+    }
+
+    /// A pod `set-<ord>` controlled by the StatefulSet `set`.
+    fn member(ord: i32) -> Node {
+        let mut n = node(&format!("set-{ord}"), &[("set", true)]);
+        n.owners[0].kind = "StatefulSet".into();
+        n.ordinal = Some(ord);
+        n
+    }
+
+    #[test]
+    fn ordered_set_pods_go_highest_first_one_at_a_time() {
+        let absent: HashSet<String> = ["uid-set".to_string()].into();
+        let ordered = absent.clone();
+        let mut nodes = vec![
+            member(0),
+            member(2),
+            member(1),
+            node("cm", &[("set", true)]),
+        ];
+        let acts = order_deletions(&nodes, decide(&nodes, &absent), &ordered);
+        let deleted: Vec<&str> = acts
+            .iter()
+            .filter_map(|a| match a {
+                Action::Delete { node, .. } => Some(nodes[*node].name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            deleted,
+            ["set-2", "cm"],
+            "other dependents are not held back"
+        );
+        // set-2 terminating: nobody else goes.
+        nodes[1].deleting = true;
+        let acts = order_deletions(&nodes, decide(&nodes, &absent), &ordered);
+        assert!(acts
+            .iter()
+            .all(|a| !matches!(a, Action::Delete { node, .. } if nodes[*node].ordinal.is_some())));
+        // set-2 gone: set-1 next.
+        nodes.remove(1);
+        let acts = order_deletions(&nodes, decide(&nodes, &absent), &ordered);
+        assert!(acts.contains(&Action::Delete {
+            node: 1,
+            policy: Policy::Background
+        }));
+        assert!(!acts
+            .iter()
+            .any(|a| matches!(a, Action::Delete { node: 0, .. })));
+        // Not an ordered set (Parallel, opted out, or unknown): all at once, as upstream.
+        let nodes = vec![member(0), member(1)];
+        let acts = order_deletions(&nodes, decide(&nodes, &absent), &HashSet::new());
+        assert_eq!(acts.len(), 2);
+    }
+
+    #[test]
+    fn ordered_foreground_deletion_keeps_the_set_until_its_last_pod_is_gone() {
+        let mut set = deleting(node("set", &[]), FOREGROUND);
+        set.uid = "uid-set".into();
+        let ordered: HashSet<String> = ["uid-set".to_string()].into();
+        let nodes = vec![set.clone(), member(0), member(1)];
+        let acts = order_deletions(&nodes, decide(&nodes, &HashSet::new()), &ordered);
+        assert_eq!(
+            acts,
+            vec![Action::Delete {
+                node: 2,
+                policy: Policy::Background
+            }]
+        );
+        let nodes = vec![set];
+        assert_eq!(
+            order_deletions(&nodes, decide(&nodes, &HashSet::new()), &ordered),
+            vec![Action::RemoveFinalizer {
+                node: 0,
+                finalizer: FOREGROUND
             }]
         );
     }

@@ -75,6 +75,9 @@ const MAX_PAUSE: Duration = Duration::from_secs(2);
 /// Rest after a pass, as a multiple of the time the pass took.
 const PAUSE_PER_PASS: u32 = 9;
 
+/// The StatefulSet annotation that opts a set out of ordered deletion (value `"false"`).
+pub const ORDERED_DELETION_ANNOTATION: &str = "ordo.dev/ordered-deletion";
+
 /// Runs the garbage collector.
 pub async fn run(client: Client) -> anyhow::Result<()> {
     let notify = Arc::new(Notify::new());
@@ -87,12 +90,13 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
         let store = writer.as_reader();
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         let n = notify.clone();
+        let statefulsets = ar.kind == "StatefulSet" && ar.group == "apps";
         tokio::spawn(
             reflector::reflector(
                 writer,
                 watcher(api, watcher::Config::default())
                     .default_backoff()
-                    .modify(strip),
+                    .modify(move |o| strip(o, statefulsets)),
             )
             .for_each(move |_| {
                 n.notify_one();
@@ -117,6 +121,8 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
         }
     }
     let mut pause = MIN_PAUSE;
+    // uids of OrderedReady StatefulSets seen, kept after they are gone until their pods are.
+    let mut ordered = HashSet::new();
     loop {
         let _ = tokio::time::timeout(Duration::from_secs(5), notify.notified()).await;
         tokio::time::sleep(pause).await;
@@ -124,7 +130,7 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
         // other back to back (tens of ms each at 20,000 pods). Rest for several times as long
         // as the pass computed (its requests aside), so the collector takes at most about a
         // tenth of a core.
-        let computed = scan(&client, &kinds).await;
+        let computed = scan(&client, &kinds, &mut ordered).await;
         pause = (computed * PAUSE_PER_PASS).clamp(MIN_PAUSE, MAX_PAUSE);
     }
 }
@@ -135,21 +141,59 @@ fn ignored(ar: &ApiResource) -> bool {
     ar.plural == "events" && (ar.group.is_empty() || ar.group == "events.k8s.io")
 }
 
-/// Keeps only what the collector reads (identity, owners, finalizers, deletion): the caches
-/// of every kind would otherwise hold every object in full.
-fn strip(o: &mut DynamicObject) {
-    o.data = serde_json::Value::Null;
+/// Keeps only what the collector reads (identity, owners, finalizers, deletion, and whether a
+/// StatefulSet deletes its pods in order): the caches of every kind would otherwise hold every
+/// object in full.
+fn strip(o: &mut DynamicObject, statefulsets: bool) {
+    let ordered = statefulsets && deletes_in_order(o);
+    o.data = if ordered {
+        serde_json::json!({ "ordered": true })
+    } else {
+        serde_json::Value::Null
+    };
     let m = &mut o.metadata;
     m.managed_fields = None;
     m.annotations = None;
     m.labels = None;
 }
 
-fn snapshot(kinds: &[Kind]) -> Vec<Node> {
+/// Whether a StatefulSet's pods are deleted in order when it is: `OrderedReady` (the default)
+/// and not opted out with `ordo.dev/ordered-deletion: "false"`.
+fn deletes_in_order(set: &DynamicObject) -> bool {
+    let policy = set.data["spec"]["podManagementPolicy"]
+        .as_str()
+        .unwrap_or("OrderedReady");
+    let opted_out = set
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ORDERED_DELETION_ANNOTATION))
+        .is_some_and(|v| v == "false");
+    policy == "OrderedReady" && !opted_out
+}
+
+/// The ordinal of a pod controlled by a StatefulSet and named `<set>-<n>`.
+fn set_ordinal(o: &DynamicObject) -> Option<i32> {
+    let r = o
+        .metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.controller == Some(true) && r.kind == "StatefulSet")?;
+    let name = o.metadata.name.as_deref()?;
+    name.strip_prefix(&r.name)?.strip_prefix('-')?.parse().ok()
+}
+
+fn snapshot(kinds: &[Kind], ordered: &mut HashSet<String>) -> Vec<Node> {
     let mut nodes = Vec::new();
     for (ri, k) in kinds.iter().enumerate() {
+        let pods = k.ar.kind == "Pod" && k.ar.group.is_empty();
+        let sets = k.ar.kind == "StatefulSet" && k.ar.group == "apps";
         for o in k.store.state() {
             let m = &o.metadata;
+            if sets && o.data["ordered"] == true {
+                ordered.insert(m.uid.clone().unwrap_or_default());
+            }
             nodes.push(Node {
                 resource: ri,
                 namespace: m.namespace.clone(),
@@ -159,9 +203,21 @@ fn snapshot(kinds: &[Kind]) -> Vec<Node> {
                 finalizers: m.finalizers.clone().unwrap_or_default(),
                 deleting: m.deletion_timestamp.is_some(),
                 resource_version: m.resource_version.clone(),
+                ordinal: if pods { set_ordinal(&o) } else { None },
             });
         }
     }
+    // Forget sets that are gone and have no dependents left.
+    let live: HashSet<&str> = nodes
+        .iter()
+        .flat_map(|n| {
+            n.owners
+                .iter()
+                .map(|r| r.uid.as_str())
+                .chain([n.uid.as_str()])
+        })
+        .collect();
+    ordered.retain(|uid| live.contains(uid.as_str()));
     nodes
 }
 
@@ -189,9 +245,9 @@ async fn owner_absent(
 }
 
 /// One pass over every object; returns the time spent computing (not waiting for requests).
-async fn scan(client: &Client, kinds: &[Kind]) -> Duration {
+async fn scan(client: &Client, kinds: &[Kind], ordered: &mut HashSet<String>) -> Duration {
     let began = std::time::Instant::now();
-    let nodes = snapshot(kinds);
+    let nodes = snapshot(kinds, ordered);
     let mut computed = began.elapsed();
     let mut absent = HashSet::new();
     for (dep, r) in graph::unknown_owners(&nodes) {
@@ -200,7 +256,7 @@ async fn scan(client: &Client, kinds: &[Kind]) -> Duration {
         }
     }
     let began = std::time::Instant::now();
-    let actions = graph::decide(&nodes, &absent);
+    let actions = graph::order_deletions(&nodes, graph::decide(&nodes, &absent), ordered);
     computed += began.elapsed();
     for action in actions {
         let n = match &action {

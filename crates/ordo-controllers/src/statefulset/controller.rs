@@ -6,6 +6,7 @@ use super::plan::{self, Action, Input, RevisionRef};
 use super::revision::{self, UpdateChoice};
 use super::{adopt, identity, status};
 use crate::events::{EventType, Recorder};
+use crate::replicaset::is_not_found;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
@@ -168,28 +169,57 @@ impl Sync<'_> {
             .as_ref()
             .and_then(|s| s.collision_count)
             .unwrap_or(0);
-        let update = self
-            .update_revision(&mut revisions, &mut collision_count)
-            .await?;
-        let update_name = update.metadata.name.clone().unwrap_or_default();
-        let current_name = set.status.as_ref().and_then(|s| s.current_revision.clone());
-        let current = revisions
-            .iter()
-            .find(|r| r.metadata.name == current_name)
-            .cloned()
-            .unwrap_or_else(|| update.clone());
-        let current_name = current.metadata.name.clone().unwrap_or_default();
-        if let Some(cause) = revision::change_cause_refresh(set, &revisions, &update_name) {
-            self.set_change_cause(&update_name, &cause).await;
+        let deleting = set.metadata.deletion_timestamp.is_some();
+        // A set being deleted gets no new revision (nor pods or claims): the garbage collector
+        // is removing its revisions, and re-creating them would keep a foreground deletion
+        // waiting for ever. Its status still follows its pods.
+        let update = if deleting {
+            revision::latest_equal(set, &revisions, collision_count)
+        } else {
+            Some(
+                self.update_revision(&mut revisions, &mut collision_count)
+                    .await?,
+            )
+        };
+        let find = |name: Option<&str>| {
+            revisions
+                .iter()
+                .find(|r| name.is_some() && r.metadata.name.as_deref() == name)
+                .cloned()
+        };
+        let status = set.status.clone().unwrap_or_default();
+        let update = update.or_else(|| find(status.update_revision.as_deref()));
+        let current = find(status.current_revision.as_deref()).or_else(|| update.clone());
+        let own_template = revision::set_template(set);
+        let template_of = |r: &Option<ControllerRevision>| {
+            r.as_ref()
+                .map(revision::revision_template)
+                .unwrap_or_else(|| Some(own_template.clone()))
+        };
+        let name_of = |r: &Option<ControllerRevision>, recorded: &Option<String>| {
+            r.as_ref()
+                .and_then(|r| r.metadata.name.clone())
+                .or_else(|| recorded.clone())
+                .unwrap_or_default()
+        };
+        let update_name = name_of(&update, &status.update_revision);
+        let current_name = name_of(&current, &status.current_revision);
+        if !deleting {
+            if let Some(cause) = revision::change_cause_refresh(set, &revisions, &update_name) {
+                self.set_change_cause(&update_name, &cause).await;
+            }
         }
 
-        let (Some(update_tpl), Some(current_tpl)) = (
-            revision::revision_template(&update),
-            revision::revision_template(&current),
-        ) else {
+        let (Some(update_tpl), Some(current_tpl)) = (template_of(&update), template_of(&current))
+        else {
             return Err(Error::Sync(format!(
                 "revision {update_name} or {current_name} has unreadable data"
             )));
+        };
+        let created_ms = |r: &Option<ControllerRevision>| {
+            r.as_ref()
+                .and_then(|r| r.metadata.creation_timestamp.as_ref())
+                .map(|t| t.0.as_millisecond())
         };
         let now_ms = k8s_openapi::jiff::Timestamp::now().as_millisecond();
         let input = Input {
@@ -199,19 +229,23 @@ impl Sync<'_> {
             current: RevisionRef {
                 name: &current_name,
                 template: &current_tpl,
+                created_ms: created_ms(&current),
             },
             update: RevisionRef {
                 name: &update_name,
                 template: &update_tpl,
+                created_ms: created_ms(&update),
             },
             collision_count,
             now_ms,
         };
         let planned = plan::plan(&input);
-        let outcome = self.execute(planned.actions).await;
+        let (done, outcome) = self.execute(planned.actions.clone()).await;
 
-        if status::differs(set, &planned.status) {
-            let patch = status::patch(&planned.status);
+        // Written even when a write failed, as upstream does (`performUpdate`).
+        let new_status = planned.status_after(done);
+        if status::differs(set, &new_status) {
+            let patch = status::patch(&new_status);
             self.api::<StatefulSet>()
                 .patch_status(
                     &set.name_any(),
@@ -220,17 +254,19 @@ impl Sync<'_> {
                 )
                 .await?;
         }
-        for name in
-            revision::revisions_to_prune(set, &pods, &revisions, &current_name, &update_name)
-        {
-            match self
-                .api::<ControllerRevision>()
-                .delete(&name, &DeleteParams::default())
-                .await
+        if !deleting {
+            for name in
+                revision::revisions_to_prune(set, &pods, &revisions, &current_name, &update_name)
             {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.is_not_found() => {}
-                Err(e) => return Err(e.into()),
+                match self
+                    .api::<ControllerRevision>()
+                    .delete(&name, &DeleteParams::default())
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         outcome?;
@@ -360,8 +396,16 @@ impl Sync<'_> {
             .await;
     }
 
-    /// Executes actions in order, stopping at the first failure (events as upstream).
-    async fn execute(&self, actions: Vec<Action>) -> Result<(), Error> {
+    /// Executes actions in order, stopping at the first failure (events as upstream). Returns
+    /// how many rolling-update deletions were done (succeeded or found the pod gone), and the
+    /// first failure.
+    async fn execute(&self, actions: Vec<Action>) -> (i32, Result<(), Error>) {
+        let mut done = 0;
+        let result = self.execute_counting(actions, &mut done).await;
+        (done, result)
+    }
+
+    async fn execute_counting(&self, actions: Vec<Action>, done: &mut i32) -> Result<(), Error> {
         let set_name = self.set.name_any();
         let mut iter = actions.into_iter().peekable();
         while let Some(action) = iter.next() {
@@ -438,12 +482,18 @@ impl Sync<'_> {
                         return Err(e);
                     }
                 }
-                Action::DeletePod { name } => match self
+                Action::ClaimTerminating { pod, claim } => {
+                    let msg = format!("create Pod {pod} in StatefulSet {set_name} failed error: pvc {claim} is being deleted");
+                    self.event(EventType::Warning, "FailedCreate", msg).await;
+                    return Err(Error::Sync(format!("pvc {claim} is being deleted")));
+                }
+                Action::DeletePod { name, for_update } => match self
                     .api::<Pod>()
                     .delete(&name, &DeleteParams::default())
                     .await
                 {
                     Ok(_) => {
+                        *done += i32::from(for_update);
                         self.event(
                             EventType::Normal,
                             "SuccessfulDelete",
@@ -451,7 +501,15 @@ impl Sync<'_> {
                         )
                         .await
                     }
-                    Err(kube::Error::Api(s)) if s.is_not_found() => {}
+                    // Upstream records the failure and goes on (the pod is gone either way).
+                    Err(e @ kube::Error::Api(_)) if is_not_found(&e) => {
+                        *done += i32::from(for_update);
+                        let msg = format!(
+                            "delete Pod {name} in StatefulSet {set_name} failed error: {}",
+                            err_text(&e)
+                        );
+                        self.event(EventType::Warning, "FailedDelete", msg).await;
+                    }
                     Err(e) => {
                         let msg = format!(
                             "delete Pod {name} in StatefulSet {set_name} failed error: {}",

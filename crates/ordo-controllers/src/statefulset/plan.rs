@@ -8,6 +8,11 @@ use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodTemplateSpec};
 use std::collections::BTreeMap;
 
+/// How long a pod at a superseded revision must have been not Ready, counted from the later of
+/// its creation, its last Ready transition and the creation of the update revision, before the
+/// heal (beyond upstream, #67250) replaces it. See [`Planner::heals`].
+pub const HEAL_AFTER_MS: i64 = 10_000;
+
 /// A revision as the planner needs it.
 #[derive(Clone, Copy, Debug)]
 pub struct RevisionRef<'a> {
@@ -15,6 +20,8 @@ pub struct RevisionRef<'a> {
     pub name: &'a str,
     /// The pod template it restores.
     pub template: &'a PodTemplateSpec,
+    /// The revision's `creationTimestamp` (ms since the epoch), when known.
+    pub created_ms: Option<i64>,
 }
 
 /// Everything a sync observes.
@@ -41,8 +48,12 @@ pub enum Action {
     },
     /// Create a pod (event `SuccessfulCreate` "create Pod … successful").
     CreatePod(Box<Pod>),
-    /// Delete a pod (event `SuccessfulDelete`).
-    DeletePod { name: String },
+    /// Delete a pod (event `SuccessfulDelete`). `for_update`: a rolling-update deletion, after
+    /// which (once it succeeded or found the pod gone) `status.currentReplicas` is lowered by one.
+    DeletePod { name: String, for_update: bool },
+    /// A pod cannot be created because one of its claims is being deleted: record upstream's
+    /// `FailedCreate` (`create Pod … failed error: pvc … is being deleted`) and retry later.
+    ClaimTerminating { pod: String, claim: String },
     /// Replace a pod whose identity, storage or claims drifted (event `SuccessfulUpdate`).
     UpdatePod(Box<Pod>),
     /// Rewrite a claim's ownerReferences for the retention policy (no event).
@@ -57,8 +68,21 @@ pub enum Action {
 pub struct Plan {
     pub actions: Vec<Action>,
     pub status: StatefulSetStatus,
-    /// When a pod that is Ready but not yet available for `minReadySeconds` will be (ms since the epoch).
+    /// When the plan may change with time alone (ms since the epoch): a Ready pod becoming
+    /// available after `minReadySeconds`, or a stuck pod becoming eligible for the heal.
     pub recheck_at_ms: Option<i64>,
+}
+
+impl Plan {
+    /// The status to write once the actions ran: `currentReplicas` lowered by the rolling-update
+    /// deletions that succeeded (or found the pod gone), as upstream counts them.
+    pub fn status_after(&self, update_deletions_done: i32) -> StatefulSetStatus {
+        let mut st = self.status.clone();
+        if update_deletions_done > 0 {
+            st.current_replicas = Some(st.current_replicas.unwrap_or(0) - update_deletions_done);
+        }
+        st
+    }
 }
 
 /// A slot of `[start, start+replicas)`: an existing pod or the in-memory pod to create.
@@ -72,6 +96,7 @@ struct Planner<'a> {
     monotonic: bool,
     min_ready: i32,
     actions: Vec<Action>,
+    recheck_at_ms: Option<i64>,
 }
 
 /// Plans one sync.
@@ -141,15 +166,17 @@ pub fn plan(input: &Input) -> Plan {
         monotonic: !identity::allows_burst(set),
         min_ready,
         actions: Vec::new(),
+        recheck_at_ms,
     };
+    // A set being deleted only gets its status updated (upstream `updateStatefulSet`).
     if set.metadata.deletion_timestamp.is_none() {
-        planner.run(&replicas, &condemned, &mut st);
+        planner.run(&replicas, &condemned);
     }
     status::complete_update(set, &mut st);
     Plan {
         actions: planner.actions,
         status: st,
-        recheck_at_ms,
+        recheck_at_ms: planner.recheck_at_ms,
     }
 }
 
@@ -179,7 +206,7 @@ fn new_versioned_pod(input: &Input, ordinal: i32) -> Pod {
 }
 
 impl Planner<'_> {
-    fn run(&mut self, replicas: &[Slot], condemned: &[&Pod], st: &mut StatefulSetStatus) {
+    fn run(&mut self, replicas: &[Slot], condemned: &[&Pod]) {
         let set = self.input.set;
         let now = self.input.now_ms;
         // First unavailable pod: lowest in-range one, else lowest condemned.
@@ -206,7 +233,67 @@ impl Planner<'_> {
         if identity::is_on_delete(set) {
             return;
         }
-        self.rolling_update(replicas, st);
+        self.rolling_update(replicas);
+    }
+
+    /// Asks for a sync at `at_ms` (the earliest asked for wins).
+    fn recheck_at(&mut self, at_ms: i64) {
+        self.recheck_at_ms = Some(self.recheck_at_ms.map_or(at_ms, |t| t.min(at_ms)));
+    }
+
+    /// Beyond upstream (#67250): whether a pod that blocks an OrderedReady set is replaced
+    /// rather than waited for. Only a pod at a *superseded* revision (neither the current nor the
+    /// update one: the template changed again while it was being rolled out) that is
+    /// [`Self::stuck`], at or above the partition, in a RollingUpdate set. A pod at the current
+    /// revision would come back at that same revision, so it is waited for, as upstream does.
+    fn heals(&mut self, pod: &Pod) -> bool {
+        let set = self.input.set;
+        let rev = identity::pod_revision(pod);
+        if identity::is_on_delete(set)
+            || rev == self.input.update.name
+            || rev == self.input.current.name
+        {
+            return false;
+        }
+        let partition = identity::partition(set).unwrap_or(0).max(0);
+        identity::ordinal(pod).is_some_and(|o| o - identity::start_ordinal(set) >= partition)
+            && self.stuck(pod)
+    }
+
+    /// Whether a pod is stuck rather than starting: not terminating, not Ready, and not Ready
+    /// for [`HEAL_AFTER_MS`] counted from the latest of its creation, its last Ready transition
+    /// and the update revision's creation (the template change). Asks for a recheck for when a
+    /// not-Ready pod will have been so for that long.
+    fn stuck(&mut self, pod: &Pod) -> bool {
+        if identity::is_terminating(pod) || identity::is_running_and_ready(pod) {
+            return false;
+        }
+        let ms = |t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| {
+            t.map(|t| t.0.as_millisecond())
+        };
+        let last_ready_change = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+            .and_then(|c| ms(c.last_transition_time.as_ref()));
+        let since = [
+            ms(pod.metadata.creation_timestamp.as_ref()),
+            last_ready_change,
+            self.input.update.created_ms,
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        let Some(since) = since else {
+            return false;
+        };
+        let due = since + HEAL_AFTER_MS;
+        if self.input.now_ms >= due {
+            return true;
+        }
+        self.recheck_at(due);
+        false
     }
 
     /// `processReplica`; true means "stop here" in OrderedReady mode.
@@ -216,12 +303,20 @@ impl Planner<'_> {
         if slot.exists && (identity::is_failed(pod) || identity::is_succeeded(pod)) {
             // Replaced on a later sync, once the old pod is gone.
             if !identity::is_terminating(pod) {
-                self.actions.push(Action::DeletePod { name });
+                self.actions.push(Action::DeletePod {
+                    name,
+                    for_update: false,
+                });
             }
             return true;
         }
         if !slot.exists {
             if claims::claim_is_stale(set, self.input.claims, pod) {
+                return true;
+            }
+            if let Some(claim) = self.terminating_claim(pod) {
+                self.actions
+                    .push(Action::ClaimTerminating { pod: name, claim });
                 return true;
             }
             self.create_missing_claims(pod, false);
@@ -239,19 +334,12 @@ impl Planner<'_> {
                 || !identity::is_running_and_ready(pod)
                 || !identity::is_available(pod, self.min_ready, self.input.now_ms))
         {
-            // Beyond upstream (#67250): under OrderedReady a pod that is not Running and Ready
-            // and still at an old revision would block the set forever (upstream waits for a
-            // human to delete it). With RollingUpdate, when the pod's ordinal is at or above
-            // the partition, it is deleted so that it comes back at the update revision.
-            let partition = identity::partition(set).unwrap_or(0).max(0);
-            if !identity::is_terminating(pod)
-                && !identity::is_running_and_ready(pod)
-                && !identity::is_on_delete(set)
-                && identity::pod_revision(pod) != self.input.update.name
-                && identity::ordinal(pod)
-                    .is_some_and(|o| o - identity::start_ordinal(set) >= partition)
-            {
-                self.actions.push(Action::DeletePod { name });
+            // Beyond upstream (#67250): see `heals`.
+            if self.heals(pod) {
+                self.actions.push(Action::DeletePod {
+                    name,
+                    for_update: false,
+                });
             }
             return true;
         }
@@ -362,64 +450,59 @@ impl Planner<'_> {
         }
         self.actions.push(Action::DeletePod {
             name: pod.metadata.name.clone().unwrap_or_default(),
+            for_update: false,
         });
         true
     }
 
-    /// The RollingUpdate step: reverse ordinal order down to the partition.
-    fn rolling_update(&mut self, replicas: &[Slot], st: &mut StatefulSetStatus) {
+    /// The first of the pod's claims that exists and is being deleted (upstream's
+    /// `createPersistentVolumeClaims` refuses to create the pod on it).
+    fn terminating_claim(&self, pod: &Pod) -> Option<String> {
+        let ord = identity::ordinal(pod)?;
+        identity::claims_for(self.input.set, ord)
+            .into_iter()
+            .filter_map(|(_, c)| c.metadata.name)
+            .find(|name| {
+                self.input
+                    .claims
+                    .get(name)
+                    .is_some_and(|c| c.metadata.deletion_timestamp.is_some())
+            })
+    }
+
+    /// The RollingUpdate step (`updateStatefulSetAfterInvariantEstablished`): stale pods are
+    /// deleted from the highest ordinal down to the partition, at most
+    /// `maxUnavailable - unavailable` of them, where `unavailable` counts every replica that is
+    /// not available (an unrelated unready pod uses the budget too). ordo's one difference (no
+    /// #137409): a stale pod that is itself unavailable and [`Self::stuck`] (a pod at an old,
+    /// broken revision) is replaced beyond the budget, since it is down already. The walk stops
+    /// at the first stale pod it may not delete, so a rollout is never reordered.
+    fn rolling_update(&mut self, replicas: &[Slot]) {
         let set = self.input.set;
         let (now, update) = (self.input.now_ms, self.input.update.name);
         let update_min = identity::partition(set).unwrap_or(0).max(0) as usize;
-        let max_unavailable = identity::max_unavailable(set);
-        let stale = |s: &Slot| {
-            identity::pod_revision(&s.pod) != update && !identity::is_terminating(&s.pod)
-        };
-
-        if max_unavailable <= 1 {
-            // Upstream's one-at-a-time path: delete the highest stale pod, or wait for the
-            // highest updated pod that is not available yet.
-            for target in (update_min..replicas.len()).rev() {
-                let slot = &replicas[target];
-                if stale(slot) {
-                    if slot.exists {
-                        self.actions.push(Action::DeletePod {
-                            name: slot.pod.metadata.name.clone().unwrap_or_default(),
-                        });
-                    }
-                    st.current_replicas = Some(st.current_replicas.unwrap_or(0) - 1);
-                    return;
-                }
-                if identity::is_unavailable(&slot.pod, self.min_ready, now) {
-                    return;
-                }
-            }
-            return;
-        }
-
-        // maxUnavailable > 1: up to the budget of healthy stale pods go down at once. Unlike
-        // upstream before the #137409 fix, a stale pod that is itself unavailable does not
-        // consume the budget — replacing it cannot make things worse — so a pod stuck at a
-        // broken revision is always replaced.
-        let mut unavailable = replicas
+        let unavailable = replicas
             .iter()
             .filter(|s| identity::is_unavailable(&s.pod, self.min_ready, now))
             .count() as i32;
+        let mut budget = identity::max_unavailable(set) - unavailable;
         for target in (update_min..replicas.len()).rev() {
             let slot = &replicas[target];
-            if !stale(slot) || !slot.exists {
+            if !slot.exists
+                || identity::pod_revision(&slot.pod) == update
+                || identity::is_terminating(&slot.pod)
+            {
                 continue;
             }
-            if !identity::is_unavailable(&slot.pod, self.min_ready, now) {
-                if unavailable >= max_unavailable {
-                    continue;
-                }
-                unavailable += 1;
+            if budget > 0 {
+                budget -= 1;
+            } else if !self.stuck(&slot.pod) {
+                return;
             }
             self.actions.push(Action::DeletePod {
                 name: slot.pod.metadata.name.clone().unwrap_or_default(),
+                for_update: true,
             });
-            st.current_replicas = Some(st.current_replicas.unwrap_or(0) - 1);
         }
     }
 }

@@ -140,12 +140,47 @@ pub fn revision_template(cr: &ControllerRevision) -> Option<PodTemplateSpec> {
     serde_json::from_value(t).ok()
 }
 
-/// `EqualRevision`: same data bytes (compared in canonical form).
+/// `EqualRevision`: the same data bytes (compared in canonical form), or the same pod template
+/// once both are read back. The second test is ordo's: it adopts revisions written by other
+/// versions of kube-controller-manager, whose bytes differ for the same template (1.34 stopped
+/// writing `metadata.creationTimestamp: null`; Go writes empty structs such as `resources: {}`
+/// that a template may leave out), without re-rolling pods that are up to date.
 pub fn equal_revision(a: &ControllerRevision, b: &ControllerRevision) -> bool {
     match (&a.data, &b.data) {
-        (Some(x), Some(y)) => canonical_bytes(&x.0) == canonical_bytes(&y.0),
+        (Some(x), Some(y)) => {
+            canonical_bytes(&x.0) == canonical_bytes(&y.0)
+                || matches!(
+                    (revision_template(a), revision_template(b)),
+                    (Some(ta), Some(tb)) if same_template(&ta, &tb)
+                )
+        }
         (None, None) => true,
         _ => false,
+    }
+}
+
+/// Semantic equality of pod templates, as Go's `apiequality.Semantic.DeepEqual` of the typed
+/// objects sees it: absent, `null` and empty-object fields are the same.
+pub fn same_template(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
+    let norm = |t: &PodTemplateSpec| {
+        let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
+        drop_empty(&mut v);
+        v
+    };
+    norm(a) == norm(b)
+}
+
+/// Removes `null` values and objects that are (or become) empty, recursively.
+fn drop_empty(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for x in m.values_mut() {
+                drop_empty(x);
+            }
+            m.retain(|_, x| !(x.is_null() || x.as_object().is_some_and(Map::is_empty)));
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_empty),
+        _ => {}
     }
 }
 
@@ -200,6 +235,21 @@ pub fn choose_update(
         },
         (None, _) => UpdateChoice::Create(Box::new(candidate)),
     }
+}
+
+/// For a set being deleted, which gets no new revision: the newest revision equal to its
+/// template, if any (`revisions` sorted).
+pub fn latest_equal(
+    set: &StatefulSet,
+    revisions: &[ControllerRevision],
+    collision_count: i32,
+) -> Option<ControllerRevision> {
+    let candidate = new_revision(set, next_revision(revisions), collision_count);
+    revisions
+        .iter()
+        .rev()
+        .find(|r| equal_revision(r, &candidate))
+        .cloned()
 }
 
 /// Names of revisions `truncateHistory` deletes: the oldest non-live ones beyond

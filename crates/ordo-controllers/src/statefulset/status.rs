@@ -55,20 +55,22 @@ pub fn complete_update(set: &StatefulSet, status: &mut StatefulSetStatus) {
     }
 }
 
-/// Whether `status` differs from what the set records (so it must be written).
+/// Whether `status` must be written (`inconsistentStatus`): a newer observed generation, or
+/// any count or revision name that differs. Like upstream, the collision count alone does not.
 pub fn differs(set: &StatefulSet, status: &StatefulSetStatus) -> bool {
     let old = set.status.clone().unwrap_or_default();
     let n = |v: Option<i32>| v.unwrap_or(0);
-    old.observed_generation != status.observed_generation
+    let g = |v: Option<i64>| v.unwrap_or(0);
+    g(status.observed_generation) > g(old.observed_generation)
         || old.replicas != status.replicas
-        || n(old.ready_replicas) != n(status.ready_replicas)
-        || n(old.available_replicas) != n(status.available_replicas)
         || n(old.current_replicas) != n(status.current_replicas)
+        || n(old.ready_replicas) != n(status.ready_replicas)
         || n(old.updated_replicas) != n(status.updated_replicas)
-        || old.current_revision != status.current_revision
-        || old.update_revision != status.update_revision
-        || n(old.collision_count) != n(status.collision_count)
-        || old.collision_count.is_none()
+        || old.current_revision.as_deref().unwrap_or_default()
+            != status.current_revision.as_deref().unwrap_or_default()
+        || n(old.available_replicas) != n(status.available_replicas)
+        || old.update_revision.as_deref().unwrap_or_default()
+            != status.update_revision.as_deref().unwrap_or_default()
 }
 
 /// The merge patch for the status subresource. Zero counts upstream omits (`omitempty`) are
@@ -89,4 +91,49 @@ pub fn patch(status: &StatefulSetStatus) -> Value {
         "updateRevision": status.update_revision,
         "collisionCount": status.collision_count.unwrap_or(0),
     }})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_status(st: StatefulSetStatus) -> StatefulSet {
+        StatefulSet {
+            status: Some(st),
+            ..Default::default()
+        }
+    }
+
+    /// `inconsistentStatus`: an older observed generation (a stale cache) is not written back,
+    /// and the collision count alone does not cause a write.
+    #[test]
+    fn status_written_as_upstream_decides() {
+        let recorded = StatefulSetStatus {
+            observed_generation: Some(5),
+            replicas: 2,
+            collision_count: Some(0),
+            ..Default::default()
+        };
+        let set = with_status(recorded.clone());
+        let older = StatefulSetStatus {
+            observed_generation: Some(4),
+            ..recorded.clone()
+        };
+        assert!(!differs(&set, &older));
+        let newer = StatefulSetStatus {
+            observed_generation: Some(6),
+            ..recorded.clone()
+        };
+        assert!(differs(&set, &newer));
+        let collided = StatefulSetStatus {
+            collision_count: Some(1),
+            ..recorded.clone()
+        };
+        assert!(!differs(&set, &collided));
+        let fewer = StatefulSetStatus {
+            replicas: 1,
+            ..recorded
+        };
+        assert!(differs(&set, &fewer));
+    }
 }

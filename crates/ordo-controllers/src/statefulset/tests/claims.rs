@@ -211,3 +211,30 @@ fn odd_owner_refs_do_not_cause_endless_pod_updates() {
     let log = w.take_log();
     assert!(log.is_empty(), "converged, so no more writes: {log:?}");
 }
+
+/// Defect 4 of #14: no pod is created on a claim that is being deleted; the sync stops there
+/// (the shell records `FailedCreate` "pvc … is being deleted") and resumes once it is gone.
+#[test]
+fn terminating_claim_blocks_its_pod() {
+    let mut w = with_claims(2, json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+    w.settle();
+    w.take_log();
+    w.claims
+        .get_mut("www-web-0")
+        .unwrap()
+        .metadata
+        .deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    w.pods.remove("web-0");
+    w.sync();
+    w.sync();
+    assert_eq!(
+        w.take_log(),
+        ["blocked web-0 on www-web-0", "blocked web-0 on www-web-0"]
+    );
+    assert!(!w.pods.contains_key("web-0"));
+    w.claims.remove("www-web-0");
+    w.settle();
+    assert_eq!(w.take_log()[..2], ["claim www-web-0", "create web-0"]);
+}

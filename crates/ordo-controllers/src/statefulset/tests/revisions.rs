@@ -188,3 +188,90 @@ fn change_cause_set_after_the_update_is_recorded_on_the_update_revision() {
     w.sync();
     assert_eq!(cause(&w, 3).as_deref(), Some("rolled back"));
 }
+
+/// Two revisions published by upstream (its StatefulSet compatibility test): the same template
+/// as a 1.33 and as a 1.34 kube-controller-manager encode it, and the names they got.
+#[test]
+fn revision_hash_matches_names_published_by_upstream() {
+    let v133 = r#"{"spec":{"template":{"$patch":"replace","metadata":{"annotations":{"test":"value"},"creationTimestamp":null,"labels":{"app":"foo"}},"spec":{"containers":[{"image":"test","imagePullPolicy":"Always","name":"test","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}"#;
+    let v134 = v133.replace(r#""creationTimestamp":null,"#, "");
+    assert_eq!(revision::hash(v133.as_bytes(), Some(0)), "c77f6d978");
+    assert_eq!(revision::hash(v134.as_bytes(), Some(0)), "776999688b");
+    // ordo writes the 1.33 encoding, byte for byte.
+    let data: serde_json::Value = serde_json::from_str(v133).unwrap();
+    let template = revision::revision_template(&k8s_openapi::api::apps::v1::ControllerRevision {
+        data: Some(k8s_openapi::apimachinery::pkg::runtime::RawExtension(data)),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        revision::canonical_bytes(&revision::patch_data(&template)),
+        v133.as_bytes()
+    );
+}
+
+/// A fixture of `testdata/` (see its README).
+fn kcm_fixture(version: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/src/statefulset/tests/testdata/kcm-{version}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn kcm_fixture_names_are_the_hash_of_their_bytes() {
+    for v in ["1.33", "1.34"] {
+        let f = kcm_fixture(v);
+        let bytes = f["dataBytes"].as_str().unwrap();
+        let name = f["controllerRevision"]["metadata"]["name"]
+            .as_str()
+            .unwrap();
+        let hash = revision::hash(bytes.as_bytes(), Some(0));
+        assert_eq!(name, format!("kcm-web-{hash}"), "{v}");
+        assert_eq!(
+            revision::canonical_bytes(&f["controllerRevision"]["data"]),
+            bytes.as_bytes(),
+            "{v}"
+        );
+    }
+}
+
+/// Defect 6 of #14: a set whose revision and pods were written by kube-controller-manager
+/// (1.33 or 1.34 encoding) is taken over by ordo with its pods up to date: no new revision, no
+/// deletion, the recorded revision names kept.
+#[test]
+fn revisions_written_by_kcm_are_adopted_without_restarting_pods() {
+    use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
+    use k8s_openapi::api::core::v1::Pod;
+    for v in ["1.33", "1.34"] {
+        let f = kcm_fixture(v);
+        let mut set_json = f["statefulSet"].clone();
+        ordo_api::defaults::apply_defaults("StatefulSet", &mut set_json);
+        let set: StatefulSet = serde_json::from_value(set_json).unwrap();
+        let mut w = World::new(set);
+        let cr: ControllerRevision =
+            serde_json::from_value(f["controllerRevision"].clone()).unwrap();
+        let name = cr.metadata.name.clone().unwrap();
+        w.revisions.push(cr);
+        let pod: Pod = serde_json::from_value(f["pod"].clone()).unwrap();
+        w.pods.insert("kcm-web-0".into(), pod);
+        w.ready("kcm-web-0");
+        let planned = w.sync();
+        assert!(planned.actions.is_empty(), "{v}: {:?}", planned.actions);
+        assert_eq!(w.revisions.len(), 1, "{v}: no new revision");
+        let st = w.status();
+        assert_eq!(st.update_revision.as_deref(), Some(name.as_str()), "{v}");
+        assert_eq!(st.current_revision.as_deref(), Some(name.as_str()), "{v}");
+        assert_eq!(
+            (st.updated_replicas, st.current_replicas),
+            (Some(1), Some(1)),
+            "{v}"
+        );
+        // A real change after the take-over still rolls out, from that revision.
+        w.set_image("nginx:1.26.1");
+        w.sync();
+        assert_eq!(w.take_log(), ["delete kcm-web-0"], "{v}");
+        assert_eq!(w.revisions.len(), 2, "{v}");
+    }
+}

@@ -169,8 +169,55 @@ fn max_unavailable_never_exceeds_the_budget_with_an_unrelated_unready_pod() {
     w.set_image("nginx:1.26");
     w.unready("web-0");
     w.sync();
-    // web-0 is stale and unavailable: replaced for free; one healthy pod (web-3) uses the budget.
-    assert_eq!(w.take_log(), ["delete web-3", "delete web-0"]);
+    // podsToDelete = maxUnavailable - unavailable = 2 - 1: only web-3 goes; web-0 (unready,
+    // merely briefly) is not replaced out of order.
+    assert_eq!(w.take_log(), ["delete web-3"]);
+    w.sync();
+    assert!(w.take_log().is_empty(), "two pods down: the budget is used");
+}
+
+/// Defect 3 of #14: with the default budget of one (`rollingUpdate` nil, as most manifests
+/// have it), an unrelated unavailable pod uses the whole budget: no stale pod is deleted until
+/// it is available again.
+#[test]
+fn an_unrelated_unready_pod_uses_the_default_budget_of_one() {
+    let mut w = World::new(set(
+        3,
+        json!({"podManagementPolicy": "Parallel", "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": null}}),
+    ));
+    w.settle();
+    w.take_log();
+    w.unready("web-0");
+    w.set_image("nginx:1.26");
+    for _ in 0..3 {
+        w.sync();
+        w.now_ms += 1000;
+    }
+    assert!(
+        w.take_log().is_empty(),
+        "web-0 is down: nothing else may go down"
+    );
+    w.ready("web-0");
+    w.sync();
+    assert_eq!(w.take_log(), ["delete web-2"]);
+}
+
+/// Defect 5 of #14: `currentReplicas` is lowered only for a rolling-update deletion that
+/// succeeded; a failed one leaves the count as it was.
+#[test]
+fn current_replicas_lowered_only_after_the_delete_succeeded() {
+    let mut w = World::new(set(3, json!({})));
+    w.settle();
+    w.take_log();
+    w.failing_deletes.push("web-2".into());
+    w.set_image("nginx:1.26");
+    w.sync();
+    assert_eq!(w.take_log(), ["failed delete web-2"]);
+    assert_eq!(w.status().current_replicas, Some(3));
+    w.failing_deletes.clear();
+    w.sync();
+    assert_eq!(w.take_log(), ["delete web-2"]);
+    assert_eq!(w.status().current_replicas, Some(2));
 }
 
 #[test]
@@ -185,7 +232,18 @@ fn pod_stuck_at_a_broken_revision_is_replaced_regression_137409() {
         w.sync();
         w.take_log();
         w.set_image("nginx:fixed");
-        w.sync();
+        let p = w.sync();
+        if max_unavailable == 1 {
+            // Upstream's budget is 1 - 1 = 0 here, for ever (#137409). ordo replaces the pod
+            // once it has been stuck for the stated time.
+            assert!(w.take_log().is_empty(), "not stuck for long enough yet");
+            assert_eq!(
+                p.recheck_at_ms,
+                Some(w.now_ms + crate::statefulset::plan::HEAL_AFTER_MS)
+            );
+            w.now_ms += crate::statefulset::plan::HEAL_AFTER_MS;
+            w.sync();
+        }
         assert_eq!(
             w.take_log(),
             ["delete web-0"],
@@ -263,6 +321,12 @@ fn ordered_ready_rollout_heals_a_pod_stuck_at_a_broken_revision_67250() {
     );
     w.set_image("nginx:fixed"); // back to a working template: web-1 is now at an old revision
     w.sync();
+    assert!(
+        w.take_log().is_empty(),
+        "replaced only after it stayed stuck for the stated time"
+    );
+    w.now_ms += crate::statefulset::plan::HEAL_AFTER_MS;
+    w.sync();
     assert_eq!(
         w.take_log(),
         ["delete web-1"],
@@ -272,4 +336,71 @@ fn ordered_ready_rollout_heals_a_pod_stuck_at_a_broken_revision_67250() {
     w.settle();
     assert_eq!(w.image_of("web-1"), "nginx:fixed");
     assert_eq!(w.image_of("web-0"), "nginx:fixed");
+}
+
+/// Defect 2 of #14: during a rollout with `rollingUpdate` nil, a lower pod that is not Ready
+/// (at the current revision) is waited for, as upstream does: never deleted, however long it
+/// takes, and never re-created in a loop.
+#[test]
+fn heal_never_deletes_a_pod_at_the_current_revision_or_a_starting_pod() {
+    let mut w = World::new(set(
+        3,
+        json!({"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": null}}),
+    ));
+    w.settle();
+    w.take_log();
+    w.set_image("nginx:1.26");
+    w.sync();
+    assert_eq!(w.take_log(), ["delete web-2"]);
+    w.reap();
+    w.sync();
+    assert_eq!(w.take_log(), ["create web-2"]);
+    w.unready("web-0"); // briefly not Ready (a liveness restart, a slow disk)
+    for _ in 0..60 {
+        w.now_ms += 1000;
+        w.sync();
+        w.ready_pending();
+    }
+    let log = w.take_log();
+    assert!(
+        !log.iter().any(|l| l.contains("web-0")),
+        "web-0 is at the current revision: waited for, not deleted: {log:?}"
+    );
+    w.ready("web-0");
+    w.settle();
+    assert!(w.pods.keys().all(|p| w.image_of(p) == "nginx:1.26"));
+    let log = w.take_log();
+    assert_eq!(
+        deletes(&log),
+        ["delete web-1", "delete web-0"],
+        "then the rollout goes on in order"
+    );
+}
+
+/// A pod at a superseded revision that is merely starting (created less than the stated time
+/// ago) is left alone even though the template changed again.
+#[test]
+fn heal_waits_for_a_starting_pod_at_a_superseded_revision() {
+    let mut w = World::new(set(2, json!({})));
+    w.settle();
+    w.take_log();
+    w.set_image("nginx:2");
+    w.sync();
+    w.reap();
+    w.sync();
+    assert_eq!(w.take_log(), ["delete web-1", "create web-1"]);
+    w.now_ms += 1000;
+    w.set_image("nginx:3"); // web-1 (Pending, at nginx:2) is now at a superseded revision
+    for _ in 0..9 {
+        w.sync();
+        w.now_ms += 1000;
+    }
+    assert!(w.take_log().is_empty(), "starting, not stuck");
+    w.now_ms += 1000;
+    w.sync();
+    assert_eq!(w.take_log(), ["delete web-1"]);
+    w.reap();
+    w.settle();
+    assert_eq!(w.image_of("web-1"), "nginx:3");
+    assert_eq!(w.image_of("web-0"), "nginx:3");
 }

@@ -52,6 +52,8 @@ pub struct World {
     pub now_ms: i64,
     /// "create web-0", "delete web-2", "update web-1", "claim www-web-0", "owners www-web-0".
     pub log: Vec<String>,
+    /// Pods whose deletion fails (the API answers an error): logged as "failed delete web-2".
+    pub failing_deletes: Vec<String>,
     uid: u32,
 }
 
@@ -64,6 +66,7 @@ impl World {
             revisions: Vec::new(),
             now_ms: 1_000_000,
             log: Vec::new(),
+            failing_deletes: Vec::new(),
             uid: 0,
         }
     }
@@ -116,6 +119,8 @@ impl World {
                     cr = revision::new_revision(&self.set, cr.revision, cc);
                 }
                 let n = cr.metadata.name.clone().unwrap();
+                cr.metadata.creation_timestamp =
+                    Some(Time(Timestamp::from_millisecond(self.now_ms).unwrap()));
                 self.revisions.push(cr);
                 n
             }
@@ -165,31 +170,47 @@ impl World {
             current: RevisionRef {
                 name: &cn,
                 template: &ct,
+                created_ms: created_ms(&current),
             },
             update: RevisionRef {
                 name: &un,
                 template: &ut,
+                created_ms: created_ms(&update),
             },
             collision_count: cc,
             now_ms: self.now_ms,
         });
+        let mut done = 0;
         for a in planned.actions.clone() {
-            self.apply(a);
+            let for_update = matches!(
+                a,
+                Action::DeletePod {
+                    for_update: true,
+                    ..
+                }
+            );
+            if !self.apply(a) {
+                break;
+            }
+            done += i32::from(for_update);
         }
-        self.set.status = Some(planned.status.clone());
+        self.set.status = Some(planned.status_after(done));
         let prune = revision::revisions_to_prune(&self.set, &pods, &self.revisions, &cn, &un);
         self.revisions
             .retain(|r| !prune.contains(r.metadata.name.as_ref().unwrap()));
         planned
     }
 
-    fn apply(&mut self, a: Action) {
+    /// Applies one action; false when it failed (the shell stops there).
+    fn apply(&mut self, a: Action) -> bool {
         match a {
             Action::CreatePod(p) => {
                 let mut p = *p;
                 let name = p.metadata.name.clone().unwrap();
                 assert!(!self.pods.contains_key(&name), "duplicate create of {name}");
                 p.metadata.uid = Some(self.next_uid());
+                p.metadata.creation_timestamp =
+                    Some(Time(Timestamp::from_millisecond(self.now_ms).unwrap()));
                 p.status = Some(PodStatus {
                     phase: Some("Pending".into()),
                     ..Default::default()
@@ -197,7 +218,15 @@ impl World {
                 self.log.push(format!("create {name}"));
                 self.pods.insert(name, p);
             }
-            Action::DeletePod { name } => {
+            Action::ClaimTerminating { pod, claim } => {
+                self.log.push(format!("blocked {pod} on {claim}"));
+                return false;
+            }
+            Action::DeletePod { name, .. } if self.failing_deletes.contains(&name) => {
+                self.log.push(format!("failed delete {name}"));
+                return false;
+            }
+            Action::DeletePod { name, .. } => {
                 let p = self.pods.get_mut(&name).expect("delete of a missing pod");
                 assert!(
                     p.metadata.deletion_timestamp.is_none(),
@@ -223,6 +252,7 @@ impl World {
                 self.claims.insert(name, claim);
             }
         }
+        true
     }
 
     /// Marks a pod Running and Ready as of now.
@@ -310,6 +340,13 @@ impl World {
     pub fn take_log(&mut self) -> Vec<String> {
         std::mem::take(&mut self.log)
     }
+}
+
+fn created_ms(r: &ControllerRevision) -> Option<i64> {
+    r.metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0.as_millisecond())
 }
 
 pub fn phase(p: &Pod) -> &str {
