@@ -22,7 +22,6 @@ fn pod_uid(s: &Server, pod: &str) -> String {
 }
 
 #[test]
-#[ignore = "fails: the controller deletes the unready pod 1 in a loop when the template changes (E2E-FINDINGS 1)"]
 fn should_perform_rolling_updates_and_roll_backs_of_template_modifications_with_pvcs() {
     let s = start();
     create_headless_service(&s, &labels());
@@ -137,7 +136,6 @@ fn assert_reverse_replacement(evs: &[Ev], name: &str, n: usize) {
 }
 
 #[test]
-#[ignore = "fails: the controller deletes the unready pod 1 in a loop when the template changes (E2E-FINDINGS 1)"]
 fn should_perform_rolling_updates_and_roll_backs_of_template_modifications() {
     let s = start();
     create_headless_service(&s, &labels());
