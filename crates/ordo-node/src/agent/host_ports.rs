@@ -3,7 +3,6 @@
 //! reason `NodePorts`, as upstream's kubelet does for pods bound to it directly (`nodeName`
 //! set, no scheduler).
 
-use k8s_openapi::api::core::v1::Pod;
 use std::collections::HashMap;
 
 /// The reason and message upstream's kubelet gives a rejected pod (`rejectPod` with the
@@ -11,46 +10,7 @@ use std::collections::HashMap;
 pub const REASON: &str = "NodePorts";
 pub const MESSAGE: &str = "Pod was rejected: Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports";
 
-/// One host port a pod asks for: protocol, host IP (`0.0.0.0` when unset), port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPort {
-    protocol: String,
-    ip: String,
-    port: i32,
-}
-
-impl HostPort {
-    fn conflicts(&self, other: &HostPort) -> bool {
-        self.protocol == other.protocol
-            && self.port == other.port
-            && (self.ip == other.ip || self.ip == "0.0.0.0" || other.ip == "0.0.0.0")
-    }
-}
-
-/// The host ports of the pod's containers (init containers included).
-pub fn of(pod: &Pod) -> Vec<HostPort> {
-    let Some(spec) = pod.spec.as_ref() else {
-        return Vec::new();
-    };
-    spec.init_containers
-        .iter()
-        .flatten()
-        .chain(&spec.containers)
-        .flat_map(|c| c.ports.iter().flatten())
-        .filter_map(|p| {
-            let port = p.host_port.filter(|&h| h > 0)?;
-            Some(HostPort {
-                protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                ip: p
-                    .host_ip
-                    .clone()
-                    .filter(|ip| !ip.is_empty())
-                    .unwrap_or_else(|| "0.0.0.0".into()),
-                port,
-            })
-        })
-        .collect()
-}
+pub use ordo_api::host_ports::{of, HostPort};
 
 /// The host ports held on this node, by pod UID.
 #[derive(Default)]
@@ -62,12 +22,12 @@ impl HostPorts {
         if wanted.is_empty() {
             return true;
         }
-        let taken = self
+        let held = self
             .0
             .iter()
             .filter(|(u, _)| *u != uid)
-            .flat_map(|(_, ps)| ps)
-            .any(|held| wanted.iter().any(|w| w.conflicts(held)));
+            .flat_map(|(_, ps)| ps);
+        let taken = ordo_api::host_ports::any_conflict(&wanted, held);
         if !taken {
             self.0.insert(uid.to_string(), wanted);
         }
@@ -83,6 +43,7 @@ impl HostPorts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::Pod;
 
     fn pod(ports: serde_json::Value) -> Pod {
         serde_json::from_value(serde_json::json!({
