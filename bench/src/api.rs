@@ -275,8 +275,36 @@ pub async fn rss_pods(ordo: &Path, sizes: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// The manifest of a set of sim pods.
+fn sim_set(name: &str, replicas: usize, policy: &str) -> serde_json::Value {
+    json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name}, "spec": {
+        "serviceName": "web", "replicas": replicas, "podManagementPolicy": policy,
+        "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": "nginx:1.25.4"}]}}}})
+}
+
+/// Polls `readyReplicas` of set `name` until it is `replicas` (300 s at most).
+async fn wait_set_ready(c: &crate::server::Client, name: &str, replicas: usize) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let v = c
+            .get(&format!(
+                "/apis/apps/v1/namespaces/default/statefulsets/{name}"
+            ))
+            .await?;
+        if v["status"]["readyReplicas"].as_u64().unwrap_or(0) as usize == replicas {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{name}: not all {replicas} ready after 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A headless Service and a StatefulSet of `replicas` sim pods; time until `readyReplicas`.
-pub async fn statefulset(ordo: &Path, replicas: usize, policy: &str) -> Result<()> {
+/// With `beside` > 0, another set of that many pods is Running in the namespace first.
+pub async fn statefulset(ordo: &Path, replicas: usize, policy: &str, beside: usize) -> Result<()> {
     let (s, _) = Server::start(ordo, None, SIM).await?;
     let c = s.client()?;
     c.post("/api/v1/namespaces/default/services", &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"port": 80}]}})).await?;
@@ -291,10 +319,15 @@ pub async fn statefulset(ordo: &Path, replicas: usize, policy: &str) -> Result<(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"}, "spec": {
-        "serviceName": "web", "replicas": replicas, "podManagementPolicy": policy,
-        "selector": {"matchLabels": {"app": "web"}},
-        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1.25.4"}]}}}});
+    if beside > 0 {
+        c.post(
+            "/apis/apps/v1/namespaces/default/statefulsets",
+            &sim_set("other", beside, "Parallel"),
+        )
+        .await?;
+        wait_set_ready(&c, "other", beside).await?;
+    }
+    let sts = sim_set("web", replicas, policy);
     let (started, cpu0) = (Instant::now(), s.cpu_s()?);
     c.post("/apis/apps/v1/namespaces/default/statefulsets", &sts)
         .await?;
@@ -327,6 +360,7 @@ pub async fn statefulset(ordo: &Path, replicas: usize, policy: &str) -> Result<(
         &[
             ("policy", policy.into()),
             ("replicas", replicas.to_string()),
+            ("beside", beside.to_string()),
             ("all_ready_s", format!("{:.3}", all.as_secs_f64())),
             ("first_ready_s", f(first_ready)),
             ("all_created_s", f(created_all)),

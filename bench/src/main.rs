@@ -68,6 +68,10 @@ enum Cmd {
         /// `Parallel` or `OrderedReady`.
         #[arg(long, default_value = "Parallel")]
         policy: String,
+        /// Pods of another (Parallel) set already Running in the namespace before the
+        /// measured set is created: the cost of a controller action must not grow with them.
+        #[arg(long, default_value_t = 0)]
+        beside: usize,
     },
     /// Watchers on pods while pods are created: lost events and delivery latency.
     Watch {
@@ -123,9 +127,11 @@ fn main() -> Result<()> {
             }
             Cmd::List { sizes, runs } => api::list(&ordo, &sizes, runs).await,
             Cmd::RssPods { sizes } => api::rss_pods(&ordo, &sizes).await,
-            Cmd::Statefulset { replicas, policy } => {
-                api::statefulset(&ordo, replicas, &policy).await
-            }
+            Cmd::Statefulset {
+                replicas,
+                policy,
+                beside,
+            } => api::statefulset(&ordo, replicas, &policy, beside).await,
             Cmd::Watch {
                 watchers,
                 changes,

@@ -16,7 +16,7 @@ pub mod status;
 #[cfg(test)]
 mod tests;
 
-/// Runs this controller until an unrecoverable error.
-pub async fn run(client: kube::Client) -> anyhow::Result<()> {
-    controller::run(client).await
+/// Runs this controller until an unrecoverable error, on the shared caches.
+pub async fn run(client: kube::Client, caches: &crate::runtime::Caches) -> anyhow::Result<()> {
+    controller::run(client, caches).await
 }

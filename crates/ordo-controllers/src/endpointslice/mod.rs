@@ -5,8 +5,10 @@
 //! `kubernetes` Service in `default` gets the API server's address. Decisions live in
 //! [`logic`]; this module only does I/O.
 //!
-//! Each reconcile lists the Service's pods (by its selector) and slices fresh from the API,
-//! so it never acts on a stale cache and a slice just created is never created twice.
+//! Each reconcile reads the Service's pods from the shared pod cache
+//! ([`crate::runtime::Caches`]; a later pod change triggers another sync, so a cache that is a
+//! moment behind only delays an update) and lists its slices fresh from the API, so a slice just
+//! created is never created twice.
 
 pub mod logic;
 
@@ -30,15 +32,17 @@ type Key = (String, String);
 
 struct Ctx {
     client: Client,
+    pods: Arc<crate::runtime::Shared<Pod>>,
     /// Pod → the Services whose endpoints hold it, so a pod relabelled out of a Service
     /// still wakes that Service.
     members: Mutex<HashMap<Key, BTreeSet<String>>>,
 }
 
 /// Runs the EndpointSlice/Endpoints controller until the watch streams end.
-pub async fn run(client: Client) -> anyhow::Result<()> {
+pub async fn run(client: Client, caches: &crate::runtime::Caches) -> anyhow::Result<()> {
     let ctx = Arc::new(Ctx {
         client: client.clone(),
+        pods: caches.pods.clone(),
         members: Mutex::new(HashMap::new()),
     });
     tokio::spawn(clean_up_deleted_services(client.clone()));
@@ -50,11 +54,9 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
     let map_ctx = ctx.clone();
     let slices_cfg = watcher::Config::default().labels(&format!("{MANAGED_BY}={CONTROLLER_NAME}"));
     let controller = controller
-        .watches(
-            Api::<Pod>::all(client.clone()),
-            watcher::Config::default(),
-            move |pod: Pod| services_of(&services, &map_ctx, &pod),
-        )
+        .watches_stream(caches.pods.stream(), move |pod: Pod| {
+            services_of(&services, &map_ctx, &pod)
+        })
         .watches(
             Api::<EndpointSlice>::all(client),
             slices_cfg,
@@ -65,6 +67,7 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
                     .map(|s| ObjectRef::new(s).within(&ns))
             },
         );
+    ctx.pods.ready().await;
     controller
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
@@ -128,22 +131,14 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         // Without a selector the endpoints are the user's to write.
         return Ok(Action::await_change());
     } else {
-        let selector = svc
-            .spec
-            .as_ref()
-            .and_then(|s| s.selector.as_ref())
-            .map(|s| {
-                s.iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            });
-        let lp = ListParams::default().labels(&selector.unwrap_or_default());
-        let pods = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
-            .list(&lp)
-            .await?
-            .items;
-        let refs: Vec<&Pod> = pods.iter().filter(|p| logic::selects(&svc, p)).collect();
+        let pods = ctx.pods.in_namespace(&ns);
+        let mut refs: Vec<&Pod> = pods
+            .iter()
+            .map(|p| p.as_ref())
+            .filter(|p| logic::selects(&svc, p))
+            .collect();
+        // In name order, as a LIST returns them, so the slices do not change with the cache's.
+        refs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         remember_members(&ctx, &ns, &name, &refs);
         (
             logic::endpoint_subsets(&svc, &refs),

@@ -1,20 +1,22 @@
 //! The thin I/O shell: a kube-runtime `Controller` over StatefulSets, triggered by their pods,
-//! ControllerRevisions and claims. Each sync reads the set, pods, claims and revisions live from
-//! the API (no stale cache, so no duplicate creates or deletes), plans, writes, then records status.
+//! ControllerRevisions and claims (the shared streams of [`crate::runtime::Caches`]). Each sync
+//! reads the set, pods, claims and revisions from the shared caches (no request), plans, writes,
+//! records status, then waits until the caches show its writes, so the next sync never acts on
+//! an older view (no duplicate creates or deletes).
 
 use super::plan::{self, Action, Input, RevisionRef};
 use super::revision::{self, UpdateChoice};
 use super::{adopt, identity, status};
 use crate::events::{EventType, Recorder};
 use crate::replicaset::is_not_found;
+use crate::runtime::{at_least, Caches, Shared};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action as Next, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +27,29 @@ pub const COMPONENT: &str = "statefulset-controller";
 struct Ctx {
     client: Client,
     recorder: Recorder,
+    pods: Arc<Shared<Pod>>,
+    claims: Arc<Shared<PersistentVolumeClaim>>,
+    revisions: Arc<Shared<ControllerRevision>>,
+    sets: Arc<Shared<StatefulSet>>,
+}
+
+/// How long a sync waits for the caches to show its writes.
+const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
+
+/// A write of this sync that the caches must show before the next sync of the set.
+enum Seen {
+    /// The object at least at this resource version.
+    Version(Kind, String, Option<String>),
+    /// The object gone, replaced (another uid) or marked for deletion.
+    Gone(Kind, String, Option<String>),
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Pod,
+    Claim,
+    Revision,
+    Set,
 }
 
 /// A failed sync; retried after a short delay.
@@ -36,38 +61,40 @@ pub enum Error {
     Sync(String),
 }
 
-/// Runs the controller until the watch streams end.
-pub async fn run(client: Client) -> anyhow::Result<()> {
-    let controller = Controller::new(
-        Api::<StatefulSet>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    let (pod_sets, claim_sets) = (controller.store(), controller.store());
+/// Runs the controller until the shared streams end.
+pub async fn run(client: Client, caches: &Caches) -> anyhow::Result<()> {
+    let sets = caches.statefulsets.clone();
+    let controller = Controller::for_stream(sets.stream(), sets.store());
+    let (pod_sets, claim_sets) = (sets.store(), sets.store());
     let ctx = Arc::new(Ctx {
         recorder: Recorder::new(client.clone(), COMPONENT),
-        client: client.clone(),
+        client,
+        pods: caches.pods.clone(),
+        claims: caches.claims.clone(),
+        revisions: caches.revisions.clone(),
+        sets,
     });
+    for ready in [
+        Box::pin(ctx.pods.ready())
+            as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+        Box::pin(ctx.claims.ready()),
+        Box::pin(ctx.revisions.ready()),
+        Box::pin(ctx.sets.ready()),
+    ] {
+        ready.await;
+    }
     controller
-        .owns(
-            Api::<ControllerRevision>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .watches(
-            Api::<Pod>::all(client.clone()),
-            watcher::Config::default(),
-            move |pod: Pod| {
-                sets_for(
-                    &pod_sets,
-                    &pod.metadata,
-                    identity::parent_and_ordinal(&pod.name_any()).map(|(p, _)| p.to_string()),
-                )
-            },
-        )
-        .watches(
-            Api::<PersistentVolumeClaim>::all(client),
-            watcher::Config::default(),
-            move |pvc: PersistentVolumeClaim| sets_for(&claim_sets, &pvc.metadata, None),
-        )
+        .owns_stream(caches.revisions.stream())
+        .watches_stream(caches.pods.stream(), move |pod: Pod| {
+            sets_for(
+                &pod_sets,
+                &pod.metadata,
+                identity::parent_and_ordinal(&pod.name_any()).map(|(p, _)| p.to_string()),
+            )
+        })
+        .watches_stream(caches.claims.stream(), move |pvc: PersistentVolumeClaim| {
+            sets_for(&claim_sets, &pvc.metadata, None)
+        })
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -123,17 +150,19 @@ fn error_policy(set: Arc<StatefulSet>, err: &Error, _ctx: Arc<Ctx>) -> Next {
 
 async fn reconcile(obj: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Next, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(set) = sets.get_opt(&obj.name_any()).await? else {
+    // The newest cached copy (the trigger may be older).
+    let Some(set) = ctx.sets.get(&ns, &obj.name_any()) else {
         return Ok(Next::await_change());
     };
-    Sync {
+    let sync = Sync {
         ctx: &ctx,
         ns: &ns,
-        set,
-    }
-    .run()
-    .await
+        set: StatefulSet::clone(&set),
+        seen: std::sync::Mutex::new(Vec::new()),
+    };
+    let result = sync.run().await;
+    sync.observe().await;
+    result
 }
 
 /// One sync of one set.
@@ -141,6 +170,8 @@ struct Sync<'a> {
     ctx: &'a Ctx,
     ns: &'a str,
     set: StatefulSet,
+    /// Its writes so far.
+    seen: std::sync::Mutex<Vec<Seen>>,
 }
 
 impl Sync<'_> {
@@ -150,18 +181,60 @@ impl Sync<'_> {
         Api::namespaced(self.ctx.client.clone(), self.ns)
     }
 
-    async fn run(self) -> Result<Next, Error> {
+    /// Notes a write returned `obj`: the caches must show it (at least that version).
+    fn wrote<K: Resource>(&self, kind: Kind, obj: &K) {
+        let m = obj.meta();
+        self.seen.lock().unwrap().push(Seen::Version(
+            kind,
+            m.name.clone().unwrap_or_default(),
+            m.resource_version.clone(),
+        ));
+    }
+
+    /// Notes a deletion of `name` (with `uid`, if known).
+    fn deleted(&self, kind: Kind, name: &str, uid: Option<String>) {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(Seen::Gone(kind, name.to_string(), uid));
+    }
+
+    /// Waits until the caches show this sync's writes (up to [`OBSERVE_LIMIT`] in all).
+    async fn observe(&self) {
+        let seen = std::mem::take(&mut *self.seen.lock().unwrap());
+        let deadline = std::time::Instant::now() + OBSERVE_LIMIT;
+        for s in seen {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let (kind, name) = match &s {
+                Seen::Version(k, n, _) | Seen::Gone(k, n, _) => (*k, n.as_str()),
+            };
+            let ok = match kind {
+                Kind::Pod => wait(&self.ctx.pods, self.ns, name, left, &s).await,
+                Kind::Claim => wait(&self.ctx.claims, self.ns, name, left, &s).await,
+                Kind::Revision => wait(&self.ctx.revisions, self.ns, name, left, &s).await,
+                Kind::Set => wait(&self.ctx.sets, self.ns, name, left, &s).await,
+            };
+            if !ok {
+                tracing::debug!(
+                    "statefulset {}/{}: cache did not show a write of {name} in time",
+                    self.ns,
+                    self.set.name_any()
+                );
+            }
+        }
+    }
+
+    async fn run(&self) -> Result<Next, Error> {
         let set = &self.set;
         let pods = self.claim_pods().await?;
         let mut revisions = self.claim_revisions().await?;
         revision::sort_revisions(&mut revisions);
         let claims: BTreeMap<String, PersistentVolumeClaim> = self
-            .api::<PersistentVolumeClaim>()
-            .list(&ListParams::default())
-            .await?
-            .items
+            .ctx
+            .claims
+            .in_namespace(self.ns)
             .into_iter()
-            .map(|c| (c.name_any(), c))
+            .map(|c| (c.name_any(), PersistentVolumeClaim::clone(&c)))
             .collect();
 
         let mut collision_count = set
@@ -246,13 +319,15 @@ impl Sync<'_> {
         let new_status = planned.status_after(done);
         if status::differs(set, &new_status) {
             let patch = status::patch(&new_status);
-            self.api::<StatefulSet>()
+            let written = self
+                .api::<StatefulSet>()
                 .patch_status(
                     &set.name_any(),
                     &PatchParams::default(),
                     &Patch::Merge(&patch),
                 )
                 .await?;
+            self.wrote(Kind::Set, &written);
         }
         if !deleting {
             for name in
@@ -263,7 +338,7 @@ impl Sync<'_> {
                     .delete(&name, &DeleteParams::default())
                     .await
                 {
-                    Ok(_) => {}
+                    Ok(_) => self.deleted(Kind::Revision, &name, None),
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -284,18 +359,22 @@ impl Sync<'_> {
         let api = self.api::<Pod>();
         let selector = adopt::selector(set);
         let mut owned = Vec::new();
-        for pod in api.list(&ListParams::default()).await?.items {
+        for pod in self.ctx.pods.in_namespace(self.ns) {
+            let pod = Pod::clone(&pod);
             let matches = adopt::labels_match(selector.as_ref(), &pod.metadata)
                 && identity::is_member_of(set, &pod);
             match adopt::decide(set, &pod.metadata, matches) {
                 adopt::Claim::Keep => owned.push(pod),
                 adopt::Claim::Adopt => match adopt::apply(&api, set, &pod, true).await {
-                    Ok(p) => owned.push(p),
+                    Ok(p) => {
+                        self.wrote(Kind::Pod, &p);
+                        owned.push(p)
+                    }
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 },
                 adopt::Claim::Release => match adopt::apply(&api, set, &pod, false).await {
-                    Ok(_) => {}
+                    Ok(p) => self.wrote(Kind::Pod, &p),
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 },
@@ -311,13 +390,17 @@ impl Sync<'_> {
         let api = self.api::<ControllerRevision>();
         let selector = adopt::selector(set);
         let mut owned = Vec::new();
-        for cr in api.list(&ListParams::default()).await?.items {
+        for cr in self.ctx.revisions.in_namespace(self.ns) {
+            let cr = ControllerRevision::clone(&cr);
             let matches = adopt::labels_match(selector.as_ref(), &cr.metadata);
             match adopt::decide(set, &cr.metadata, matches) {
                 // Revisions are never released upstream: keep ours even if labels drifted.
                 adopt::Claim::Keep | adopt::Claim::Release => owned.push(cr),
                 adopt::Claim::Adopt => match adopt::apply(&api, set, &cr, true).await {
-                    Ok(c) => owned.push(c),
+                    Ok(c) => {
+                        self.wrote(Kind::Revision, &c);
+                        owned.push(c)
+                    }
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 },
@@ -346,6 +429,7 @@ impl Sync<'_> {
                 let cr = api
                     .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await?;
+                self.wrote(Kind::Revision, &cr);
                 if let Some(r) = revisions
                     .iter_mut()
                     .find(|r| r.metadata.name.as_deref() == Some(&name))
@@ -358,6 +442,7 @@ impl Sync<'_> {
             UpdateChoice::Create(mut cr) => loop {
                 match api.create(&PostParams::default(), &cr).await {
                     Ok(created) => {
+                        self.wrote(Kind::Revision, &created);
                         revisions.push(created.clone());
                         return Ok(created);
                     }
@@ -380,12 +465,13 @@ impl Sync<'_> {
     async fn set_change_cause(&self, name: &str, cause: &str) {
         let patch =
             serde_json::json!({"metadata": {"annotations": {revision::CHANGE_CAUSE: cause}}});
-        if let Err(e) = self
+        match self
             .api::<ControllerRevision>()
             .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            tracing::debug!("recording change-cause on {name}: {e}");
+            Ok(cr) => self.wrote(Kind::Revision, &cr),
+            Err(e) => tracing::debug!("recording change-cause on {name}: {e}"),
         }
     }
 
@@ -417,7 +503,8 @@ impl Sync<'_> {
                         .create(&PostParams::default(), &claim)
                         .await
                     {
-                        Ok(_) => {
+                        Ok(c) => {
+                            self.wrote(Kind::Claim, &c);
                             let msg = format!("create Claim {claim_name} Pod {pod} in StatefulSet {set_name} success");
                             self.event(EventType::Normal, "SuccessfulCreate", msg).await;
                         }
@@ -452,7 +539,8 @@ impl Sync<'_> {
                     for (pod, result) in batch.iter().zip(results) {
                         let name = pod.name_any();
                         match result {
-                            Ok(_) => {
+                            Ok(p) => {
+                                self.wrote(Kind::Pod, &p);
                                 self.event(
                                     EventType::Normal,
                                     "SuccessfulCreate",
@@ -494,6 +582,7 @@ impl Sync<'_> {
                 {
                     Ok(_) => {
                         *done += i32::from(for_update);
+                        self.deleted(Kind::Pod, &name, None);
                         self.event(
                             EventType::Normal,
                             "SuccessfulDelete",
@@ -526,7 +615,8 @@ impl Sync<'_> {
                         .replace(&name, &PostParams::default(), &pod)
                         .await
                     {
-                        Ok(_) => {
+                        Ok(p) => {
+                            self.wrote(Kind::Pod, &p);
                             self.event(
                                 EventType::Normal,
                                 "SuccessfulUpdate",
@@ -546,15 +636,16 @@ impl Sync<'_> {
                 }
                 Action::SetClaimOwners { claim, pod } => {
                     let name = claim.name_any();
-                    if let Err(e) = self
+                    match self
                         .api::<PersistentVolumeClaim>()
                         .replace(&name, &PostParams::default(), &claim)
                         .await
                     {
-                        return Err(Error::Sync(format!(
+                        Ok(c) => self.wrote(Kind::Claim, &c),
+                        Err(e) => return Err(Error::Sync(format!(
                             "Could not update claim {name} for {pod} delete policy ownerRefs: {}",
                             err_text(&e)
-                        )));
+                        ))),
                     }
                 }
             }
@@ -568,5 +659,38 @@ fn err_text(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
         other => other.to_string(),
+    }
+}
+
+/// Waits until `cache` shows the write `seen` of `ns/name`.
+async fn wait<K>(cache: &Shared<K>, ns: &str, name: &str, limit: Duration, seen: &Seen) -> bool
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + std::marker::Sync
+        + 'static,
+{
+    match seen {
+        Seen::Version(_, _, rv) => {
+            cache
+                .wait_until(ns, name, limit, |o| {
+                    o.is_some_and(|o| at_least(o.meta().resource_version.as_deref(), rv.as_deref()))
+                })
+                .await
+        }
+        Seen::Gone(_, _, uid) => {
+            cache
+                .wait_until(ns, name, limit, |o| match o {
+                    None => true,
+                    Some(o) => {
+                        o.meta().deletion_timestamp.is_some()
+                            || (uid.is_some() && o.meta().uid != *uid)
+                    }
+                })
+                .await
+        }
     }
 }
