@@ -345,8 +345,19 @@ pub fn of_records(
 /// finalizers keep the pod.
 pub fn stopped(pod: &Pod, exits: &[ContainerExit], now: &Time) -> PodStatus {
     let mut s = pod.status.clone().unwrap_or_default();
-    let failed = exits.iter().any(|x| x.exit_code != 0);
-    s.phase = Some(if failed { "Failed" } else { "Succeeded" }.into());
+    // Succeeded only if every container ran and exited 0 (upstream's `getPhase` for a terminal
+    // pod); a pod already terminal (rejected, finished) keeps its phase.
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default();
+    let succeeded = containers
+        .iter()
+        .all(|c| exits.iter().any(|x| x.name == c.name && x.exit_code == 0));
+    if !s.phase.as_deref().is_some_and(lifecycle::is_terminal) {
+        s.phase = Some(if succeeded { "Succeeded" } else { "Failed" }.into());
+    }
     for cs in s.container_statuses.iter_mut().flatten() {
         if let Some(x) = exits.iter().find(|x| x.name == cs.name) {
             cs.state = Some(ContainerState {
@@ -611,6 +622,13 @@ mod tests {
             .unwrap();
         assert_eq!(ready.status, "False");
         let st = stopped(&pod, &[exit("a", 0), exit("b", 1)], &now());
+        assert_eq!(st.phase.as_deref(), Some("Failed"));
+        // A container that never ran: Failed; a pod already Failed stays so.
+        let st = stopped(&pod, &[exit("a", 0)], &now());
+        assert_eq!(st.phase.as_deref(), Some("Failed"));
+        let mut rejected = pod.clone();
+        rejected.status.as_mut().unwrap().phase = Some("Failed".into());
+        let st = stopped(&rejected, &[], &now());
         assert_eq!(st.phase.as_deref(), Some("Failed"));
     }
 }

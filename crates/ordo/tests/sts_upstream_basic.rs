@@ -110,6 +110,7 @@ fn basic_identity(s: &Server) {
     s.eventually(120, "pods gone", || pods(s, SELECTOR).is_empty());
     s.ok(&["delete", "pvc", "--all"]);
     s.eventually(60, "claims gone", || claim_names(s).is_empty());
+    pods_gone_and_node_clean(s);
 }
 
 #[test]

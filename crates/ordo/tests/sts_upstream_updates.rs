@@ -357,7 +357,7 @@ fn should_perform_canary_updates_and_phased_rolling_updates_of_template_modifica
         }));
         deleting_pod_for_rolling_update_partition_test(s, ss, 180, "Failed");
         s.ok(&["delete", "sts", "ss3"]);
-        s.eventually(120, "pods gone", || pods(s, SELECTOR).is_empty());
+        pods_gone_and_node_clean(s);
     }) else {
         return;
     };
