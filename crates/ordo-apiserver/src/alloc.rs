@@ -8,13 +8,13 @@ use std::net::Ipv4Addr;
 
 /// An IPv4 range.
 #[derive(Debug, Clone, Copy)]
-pub struct Cidr {
-    pub base: u32,
-    pub bits: u8,
+pub(crate) struct Cidr {
+    pub(crate) base: u32,
+    pub(crate) bits: u8,
 }
 
 impl Cidr {
-    pub fn parse(s: &str) -> anyhow::Result<Cidr> {
+    pub(crate) fn parse(s: &str) -> anyhow::Result<Cidr> {
         let (ip, bits) = s
             .split_once('/')
             .ok_or_else(|| anyhow::anyhow!("{s}: expected ADDRESS/BITS"))?;
@@ -31,14 +31,14 @@ impl Cidr {
         })
     }
     /// The n-th address of the range.
-    pub fn nth(&self, n: u32) -> Ipv4Addr {
+    pub(crate) fn nth(&self, n: u32) -> Ipv4Addr {
         Ipv4Addr::from(self.base + n)
     }
     /// Number of usable addresses (network and broadcast excluded).
-    pub fn size(&self) -> u32 {
+    pub(crate) fn size(&self) -> u32 {
         (1u32 << (32 - self.bits)) - 2
     }
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+    pub(crate) fn contains(&self, ip: Ipv4Addr) -> bool {
         let mask = u32::MAX << (32 - self.bits);
         u32::from(ip) & mask == self.base
     }
@@ -47,14 +47,18 @@ impl Cidr {
 const IP_PREFIX: &str = "/registry/ipallocations/";
 const PORT_PREFIX: &str = "/registry/nodeportallocations/";
 /// NodePort range, as upstream's default.
-pub const NODE_PORTS: std::ops::RangeInclusive<u32> = 30000..=32767;
+pub(crate) const NODE_PORTS: std::ops::RangeInclusive<u32> = 30000..=32767;
 
 fn store_err(e: StoreError) -> ApiError {
     ApiError::internal(e.to_string())
 }
 
 /// Claims `ip` for `owner` (`ns/name`); false if it is taken.
-pub async fn claim_ip(store: &dyn Store, ip: Ipv4Addr, owner: &str) -> Result<bool, ApiError> {
+pub(crate) async fn claim_ip(
+    store: &dyn Store,
+    ip: Ipv4Addr,
+    owner: &str,
+) -> Result<bool, ApiError> {
     match store
         .create(&format!("{IP_PREFIX}{ip}"), owner.as_bytes().to_vec())
         .await
@@ -67,7 +71,7 @@ pub async fn claim_ip(store: &dyn Store, ip: Ipv4Addr, owner: &str) -> Result<bo
 
 /// Allocates a free address of `cidr` for `owner`. The first address is reserved for the
 /// `kubernetes` Service, as upstream does.
-pub async fn allocate_ip(
+pub(crate) async fn allocate_ip(
     store: &dyn Store,
     cidr: &Cidr,
     owner: &str,
@@ -88,12 +92,16 @@ pub async fn allocate_ip(
 }
 
 /// Releases an address.
-pub async fn release_ip(store: &dyn Store, ip: &str) {
+pub(crate) async fn release_ip(store: &dyn Store, ip: &str) {
     let _ = store.delete(&format!("{IP_PREFIX}{ip}"), None).await;
 }
 
 /// Claims a node port; false if it is taken.
-pub async fn claim_port(store: &dyn Store, port: u32, owner: &str) -> Result<bool, ApiError> {
+pub(crate) async fn claim_port(
+    store: &dyn Store,
+    port: u32,
+    owner: &str,
+) -> Result<bool, ApiError> {
     match store
         .create(&format!("{PORT_PREFIX}{port}"), owner.as_bytes().to_vec())
         .await
@@ -105,7 +113,7 @@ pub async fn claim_port(store: &dyn Store, port: u32, owner: &str) -> Result<boo
 }
 
 /// Allocates a free node port.
-pub async fn allocate_port(store: &dyn Store, owner: &str) -> Result<u32, ApiError> {
+pub(crate) async fn allocate_port(store: &dyn Store, owner: &str) -> Result<u32, ApiError> {
     use rand::Rng;
     let n = NODE_PORTS.end() - NODE_PORTS.start() + 1;
     let start = rand::rng().random_range(0..n);
@@ -121,7 +129,7 @@ pub async fn allocate_port(store: &dyn Store, owner: &str) -> Result<u32, ApiErr
 }
 
 /// Releases a node port.
-pub async fn release_port(store: &dyn Store, port: u64) {
+pub(crate) async fn release_port(store: &dyn Store, port: u64) {
     let _ = store.delete(&format!("{PORT_PREFIX}{port}"), None).await;
 }
 

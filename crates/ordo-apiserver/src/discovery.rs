@@ -4,7 +4,7 @@ use ordo_api::resources::{self, ResourceInfo, RESOURCES};
 use serde_json::{json, Value};
 
 /// The content type kubectl requires to use aggregated discovery.
-pub const AGGREGATED_CONTENT_TYPE: &str =
+pub(crate) const AGGREGATED_CONTENT_TYPE: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 const VERBS: &[&str] = &[
@@ -135,7 +135,7 @@ fn aggregated_group(group: &str) -> Value {
 }
 
 /// Aggregated discovery for `/api` (core) or `/apis` (named groups).
-pub fn aggregated(core: bool) -> Value {
+pub(crate) fn aggregated(core: bool) -> Value {
     let items: Vec<Value> = resources::groups()
         .into_iter()
         .filter(|g| g.is_empty() == core)
@@ -145,7 +145,7 @@ pub fn aggregated(core: bool) -> Value {
 }
 
 /// Legacy `/api` document.
-pub fn legacy_api(server_address: &str) -> Value {
+pub(crate) fn legacy_api(server_address: &str) -> Value {
     json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]})
 }
 
@@ -155,7 +155,7 @@ fn group_entry(g: &str) -> Value {
 }
 
 /// Legacy `/apis` document.
-pub fn legacy_apis() -> Value {
+pub(crate) fn legacy_apis() -> Value {
     let groups: Vec<Value> = resources::groups()
         .into_iter()
         .filter(|g| !g.is_empty())
@@ -165,7 +165,7 @@ pub fn legacy_apis() -> Value {
 }
 
 /// Legacy `/apis/<group>` document.
-pub fn legacy_group(group: &str) -> Option<Value> {
+pub(crate) fn legacy_group(group: &str) -> Option<Value> {
     if group.is_empty() || !resources::groups().contains(&group) {
         return None;
     }
@@ -176,7 +176,7 @@ pub fn legacy_group(group: &str) -> Option<Value> {
 }
 
 /// Legacy `APIResourceList` of one group-version.
-pub fn legacy_resources(group: &str, version: &str) -> Option<Value> {
+pub(crate) fn legacy_resources(group: &str, version: &str) -> Option<Value> {
     let list: Vec<&ResourceInfo> = RESOURCES
         .iter()
         .filter(|r| r.group == group && r.version == version)
@@ -214,7 +214,7 @@ pub fn legacy_resources(group: &str, version: &str) -> Option<Value> {
 }
 
 /// `/version`: Kubernetes 1.33, so the kubectl dispatcher runs kubectl 1.33.
-pub fn version() -> Value {
+pub(crate) fn version() -> Value {
     json!({
         "major": "1",
         "minor": "33",

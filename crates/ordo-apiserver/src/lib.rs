@@ -1,21 +1,24 @@
 //! The ordo API server: Kubernetes REST semantics (discovery, OpenAPI, CRUD, patch, watch,
 //! subresources, Tables) over an [`ordo_store::Store`], served over HTTPS with bearer tokens.
 //!
-//! Start reading at [`ApiServer::serve`], then `router.rs` (path → handler) and `rest.rs`
-//! (the verbs).
+//! Start reading at [`ApiServer::serve`], then `router.rs` (path → handler), `rest/` (the
+//! verbs, a module each) and `admission.rs` (what the server changes or refuses in an object
+//! before storing it).
 
+#![warn(missing_docs)]
+
+mod admission;
 mod alloc;
 mod bootstrap;
-mod delete;
-pub mod discovery;
-pub mod meta;
+mod discovery;
+mod meta;
+mod openapi;
 pub mod pki;
 mod protobuf;
 mod proxy;
 mod rest;
 mod router;
 mod table;
-mod watch;
 
 use anyhow::{Context, Result};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -26,7 +29,7 @@ use tokio::net::TcpListener;
 use tower::Service;
 
 /// Largest request body accepted (upstream's limit): larger ones get 413.
-pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 /// Shared state of the API server.
 pub struct ApiServer {
@@ -34,12 +37,13 @@ pub struct ApiServer {
     pub(crate) token: String,
     pub(crate) service_cidr: alloc::Cidr,
     pub(crate) advertise: String,
-    openapi_cache: std::sync::Mutex<std::collections::HashMap<String, Arc<Vec<u8>>>>,
-    pub(crate) watch_lines: watch::LineCache,
+    pub(crate) openapi: openapi::OpenApiCache,
+    pub(crate) watch_lines: rest::LineCache,
 }
 
 /// How the API server is set up.
 pub struct Config {
+    /// Where objects are kept.
     pub store: Arc<dyn Store>,
     /// Bearer token clients must present.
     pub token: String,
@@ -59,7 +63,7 @@ impl ApiServer {
             service_cidr: alloc::Cidr::parse(&cfg.service_cidr)
                 .context("parsing the service CIDR")?,
             advertise: cfg.advertise.to_string(),
-            openapi_cache: Default::default(),
+            openapi: Default::default(),
             watch_lines: Default::default(),
         });
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
@@ -67,7 +71,7 @@ impl ApiServer {
     }
 
     /// The axum router serving the whole API (authentication included).
-    pub fn router(self: &Arc<Self>) -> axum::Router {
+    pub(crate) fn router(self: &Arc<Self>) -> axum::Router {
         router::router(self.clone())
     }
 

@@ -4,52 +4,44 @@ use ordo_api::status::ApiError;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// Query parameters of a request (last value wins; repeated ones kept in `all`).
+/// Query parameters of a request (last value wins).
 #[derive(Debug, Default, Clone)]
-pub struct Query {
-    pub all: Vec<(String, String)>,
+pub(crate) struct Query {
     map: HashMap<String, String>,
 }
 
 impl Query {
-    pub fn parse(q: Option<&str>) -> Query {
-        let all: Vec<(String, String)> = form_urlencoded::parse(q.unwrap_or("").as_bytes())
+    /// Parses the query string of a URL (`None`: no query).
+    pub(crate) fn parse(q: Option<&str>) -> Query {
+        let map = form_urlencoded::parse(q.unwrap_or("").as_bytes())
             .into_owned()
             .collect();
-        let map = all.iter().cloned().collect();
-        Query { all, map }
+        Query { map }
     }
-    pub fn get(&self, k: &str) -> Option<&str> {
+    /// The parameter's (last) value.
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.map.get(k).map(|s| s.as_str())
     }
     /// A boolean parameter (`true`/`1`).
-    pub fn flag(&self, k: &str) -> bool {
+    pub(crate) fn flag(&self, k: &str) -> bool {
         matches!(self.get(k), Some("true") | Some("1"))
-    }
-    /// All values of a repeated parameter.
-    pub fn values(&self, k: &str) -> Vec<String> {
-        self.all
-            .iter()
-            .filter(|(a, _)| a == k)
-            .map(|(_, v)| v.clone())
-            .collect()
     }
 }
 
 /// Now as an RFC 3339 timestamp with second precision, as Kubernetes writes them.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// RFC 3339 timestamp `secs` seconds from now.
-pub fn rfc3339_in(secs: i64) -> String {
+pub(crate) fn rfc3339_in(secs: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(secs))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
 
 /// Five random characters from upstream's `generateName` alphabet.
-pub fn random_suffix(n: usize) -> String {
+pub(crate) fn random_suffix(n: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
@@ -59,7 +51,7 @@ pub fn random_suffix(n: usize) -> String {
 }
 
 /// `obj.metadata` as a mutable map, created if missing.
-pub fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
+pub(crate) fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(|m| m.is_object()) {
         obj["metadata"] = json!({});
     }
@@ -69,14 +61,14 @@ pub fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
 }
 
 /// A string field of metadata.
-pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
+pub(crate) fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     obj.get("metadata")
         .and_then(|m| m.get(field))
         .and_then(|v| v.as_str())
 }
 
 /// Parses a request body as JSON, or YAML when the content type says so.
-pub fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Null);
     }

@@ -6,16 +6,16 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// PEM material the server and its clients need.
 pub struct Pki {
+    /// The cluster CA certificate clients trust.
     pub ca_cert_pem: String,
-    pub server_cert_pem: String,
-    pub server_key_pem: String,
+    pub(crate) server_cert_pem: String,
+    pub(crate) server_key_pem: String,
     /// The bearer token that authenticates clients (the admin user).
     pub token: String,
-    pub dir: PathBuf,
 }
 
 fn write_private(path: &Path, data: &str) -> Result<()> {
@@ -132,7 +132,6 @@ impl Pki {
             server_cert_pem,
             server_key_pem,
             token,
-            dir,
         })
     }
 
@@ -153,11 +152,21 @@ impl Pki {
 
     /// A kubeconfig for the admin user against `server_url`.
     pub fn kubeconfig(&self, server_url: &str) -> String {
-        use base64::Engine;
-        let ca = base64::engine::general_purpose::STANDARD.encode(self.ca_cert_pem.as_bytes());
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: ordo\n  cluster:\n    server: {server_url}\n    certificate-authority-data: {ca}\nusers:\n- name: admin\n  user:\n    token: {}\ncontexts:\n- name: ordo\n  context:\n    cluster: ordo\n    user: admin\n    namespace: default\ncurrent-context: ordo\n",
-            self.token
+        kubeconfig(
+            server_url,
+            self.ca_cert_pem.as_bytes(),
+            "admin",
+            &self.token,
         )
     }
+}
+
+/// The kubeconfig ordo writes (and `ordo agent` reads): one cluster `ordo` at `server_url`
+/// trusted through `ca_cert_pem`, one user `user` with the bearer `token`, namespace `default`.
+pub fn kubeconfig(server_url: &str, ca_cert_pem: &[u8], user: &str, token: &str) -> String {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_cert_pem);
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: ordo\n  cluster:\n    server: {server_url}\n    certificate-authority-data: {ca}\nusers:\n- name: {user}\n  user:\n    token: {token}\ncontexts:\n- name: ordo\n  context:\n    cluster: ordo\n    user: {user}\n    namespace: default\ncurrent-context: ordo\n"
+    )
 }

@@ -14,14 +14,14 @@ use std::sync::Arc;
 /// The resource a request is about.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
-    pub info: &'static ResourceInfo,
-    pub ns: Option<String>,
-    pub name: Option<String>,
-    pub sub: Option<String>,
+    pub(crate) info: &'static ResourceInfo,
+    pub(crate) ns: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) sub: Option<String>,
 }
 
 impl Target {
-    pub fn ns(&self) -> Option<&str> {
+    pub(crate) fn ns(&self) -> Option<&str> {
         if self.info.namespaced {
             self.ns.as_deref()
         } else {
@@ -136,13 +136,13 @@ async fn route(server: &Arc<ApiServer>, req: Request) -> Result<Response, ApiErr
             return Ok(json_response(StatusCode::OK, &doc));
         }
         "/openapi/v3" => {
-            let doc = ordo_api::openapi::root(|gv| server.openapi_hash(gv));
+            let doc = ordo_api::openapi::root(|gv| server.openapi.hash(gv));
             return Ok(json_response(StatusCode::OK, &doc));
         }
         _ => {}
     }
     if let Some(gv) = path.strip_prefix("/openapi/v3/") {
-        return match server.openapi_document(gv) {
+        return match server.openapi.document(gv) {
             Some(bytes) => Ok((
                 [(header::CONTENT_TYPE, "application/json")],
                 bytes.as_ref().clone(),

@@ -85,11 +85,6 @@ impl EtcdStore {
         Ok(store)
     }
 
-    /// The prefix under which this store keeps its keys.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     fn full(&self, key: &str) -> Vec<u8> {
         let mut full = Vec::with_capacity(self.prefix.len() + key.len());
         full.extend_from_slice(self.prefix.as_bytes());

@@ -4,21 +4,25 @@
 //! of the object written. History is kept for watches until it is compacted; a watch that starts
 //! at a compacted revision fails with [`StoreError::Compacted`] (the API server turns it into
 //! `410 Gone`, reason `Expired`).
-
 //!
-//! Engines: [`sqlite::SqliteStore`] (embedded, the default) and [`etcd::EtcdStore`]. Both pass
-//! the shared suite in [`conformance`] (cargo feature `conformance`).
+//! Engines: [`SqliteStore`] (embedded, the default) and [`EtcdStore`], chosen and
+//! opened by [`open`]. Both pass the shared suite in `conformance` (cargo feature
+//! `conformance`).
+
+#![warn(missing_docs)]
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
-pub mod etcd;
-pub mod sqlite;
+mod engine;
+mod etcd;
+mod sqlite;
 
+pub use engine::{open, Engine, OpenError};
 pub use etcd::EtcdStore;
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStats, SqliteStore};
 
 /// A store revision. Revision 0 means "before any write".
 pub type Revision = i64;
@@ -26,7 +30,9 @@ pub type Revision = i64;
 /// One key with its value and revisions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyValue {
+    /// The key.
     pub key: String,
+    /// The value (an object's JSON, for the API server).
     pub value: Vec<u8>,
     /// Revision at which this key was created (since its last deletion).
     pub create_revision: Revision,
@@ -40,11 +46,18 @@ pub enum WatchEvent {
     /// The key was created (`prev` is `None`) or updated (`prev` is the value before, or `None`
     /// when a replayed event's previous revision has been compacted, as in etcd).
     Put {
+        /// The key as written.
         kv: KeyValue,
+        /// The key before the write.
         prev: Option<KeyValue>,
     },
     /// The key was deleted at `revision`; `prev` is its last value.
-    Delete { prev: KeyValue, revision: Revision },
+    Delete {
+        /// The key's last value.
+        prev: KeyValue,
+        /// The revision of the deletion.
+        revision: Revision,
+    },
 }
 
 impl WatchEvent {
@@ -78,23 +91,34 @@ pub struct ListPage {
 /// Errors of every engine.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A create found the key present.
     #[error("key {0:?} already exists")]
     AlreadyExists(String),
+    /// The key is absent.
     #[error("key {0:?} not found")]
     NotFound(String),
     /// The key's current mod revision is not the expected one.
     #[error("key {key:?} was modified (current revision {current})")]
-    Conflict { key: String, current: Revision },
+    Conflict {
+        /// The key written.
+        key: String,
+        /// Its current mod revision.
+        current: Revision,
+    },
     /// The requested revision has been compacted away.
     #[error("revision {requested} has been compacted (oldest available {compacted})")]
     Compacted {
+        /// The revision asked for.
         requested: Revision,
+        /// The oldest revision still available.
         compacted: Revision,
     },
+    /// The engine cannot answer (I/O error, etcd unreachable, a closed store).
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
 
+/// The result of a store operation.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// A stream of watch events; it ends with an error if the watch cannot continue.

@@ -24,7 +24,7 @@ const M_ARENA_MAX: i32 = -8;
 /// glibc's default is eight per CPU, each keeping its own free memory: with 20,000 pods the
 /// server was ~10% larger with the default (563 vs 502 MiB on 2 CPUs). Call before threads
 /// start.
-pub fn limit_arenas() {
+pub(crate) fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -36,7 +36,7 @@ pub fn limit_arenas() {
 
 /// Returns freed memory to the OS every few seconds, on a thread of its own (a trim of a
 /// large heap takes milliseconds, which the async runtime's workers should not spend).
-pub fn release_freed_memory() {
+pub(crate) fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let spawned = std::thread::Builder::new()

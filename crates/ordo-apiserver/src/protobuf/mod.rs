@@ -298,7 +298,7 @@ fn push(obj: &mut Map<String, Value>, name: &str, v: Value) {
 }
 
 /// Decodes a protobuf request body into the JSON object it stands for.
-pub fn decode(body: &[u8]) -> Result<Value, String> {
+pub(crate) fn decode(body: &[u8]) -> Result<Value, String> {
     let rest = body
         .strip_prefix(MAGIC)
         .ok_or("the body does not start with the Kubernetes protobuf magic number")?;

@@ -5,7 +5,7 @@ use super::tables;
 
 /// How a field is encoded on the wire and written in JSON.
 #[derive(Clone, Copy, Debug)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `string` → JSON string.
     Str,
     /// `int32`/`int64` (varint, two's complement) → JSON number.
@@ -36,22 +36,22 @@ pub enum Kind {
 
 /// One field of a message.
 #[derive(Debug)]
-pub struct Field {
+pub(crate) struct Field {
     /// The protobuf field number.
-    pub number: u64,
+    pub(crate) number: u64,
     /// The JSON name (empty for [`Kind::Inline`]).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// How the value is decoded.
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     /// `repeated`: a JSON array.
-    pub repeated: bool,
+    pub(crate) repeated: bool,
     /// Keep a zero scalar (`0`, `false`, `""`) instead of dropping it: the Go field is a pointer
     /// or has no `omitempty`.
-    pub keep: bool,
+    pub(crate) keep: bool,
 }
 
 /// A field of `kind` named `name` with number `number`.
-pub const fn f(number: u64, name: &'static str, kind: Kind) -> Field {
+pub(crate) const fn f(number: u64, name: &'static str, kind: Kind) -> Field {
     Field {
         number,
         name,
@@ -63,13 +63,13 @@ pub const fn f(number: u64, name: &'static str, kind: Kind) -> Field {
 
 impl Field {
     /// The field is `repeated`.
-    pub const fn rep(mut self) -> Self {
+    pub(crate) const fn rep(mut self) -> Self {
         self.repeated = true;
         self
     }
 
     /// The field's zero value is meaningful and kept in JSON.
-    pub const fn keep(mut self) -> Self {
+    pub(crate) const fn keep(mut self) -> Self {
         self.keep = true;
         self
     }
@@ -77,22 +77,22 @@ impl Field {
 
 /// A protobuf message: its Go type name (for error messages) and its fields.
 #[derive(Debug)]
-pub struct Msg {
+pub(crate) struct Msg {
     /// The upstream type name, e.g. `PodSpec`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Every field ordo decodes.
-    pub fields: &'static [Field],
+    pub(crate) fields: &'static [Field],
 }
 
 impl Msg {
     /// The field numbered `number`, if the table has it.
-    pub fn field(&self, number: u64) -> Option<&'static Field> {
+    pub(crate) fn field(&self, number: u64) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.number == number)
     }
 }
 
 /// The top-level kinds whose protobuf bodies are decoded, by (apiVersion, kind).
-pub static ROOTS: &[(&str, &str, &Msg)] = &[
+pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("v1", "ConfigMap", &tables::CONFIG_MAP),
     ("v1", "Namespace", &tables::NAMESPACE),
     (
@@ -110,7 +110,7 @@ pub static ROOTS: &[(&str, &str, &Msg)] = &[
 ];
 
 /// The message of a top-level kind.
-pub fn root(api_version: &str, kind: &str) -> Option<&'static Msg> {
+pub(crate) fn root(api_version: &str, kind: &str) -> Option<&'static Msg> {
     ROOTS
         .iter()
         .find(|(v, k, _)| *v == api_version && *k == kind)

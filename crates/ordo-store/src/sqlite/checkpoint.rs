@@ -51,7 +51,7 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// Starts the checkpointer thread on `conn`, a connection to the database file `path`.
-    pub fn start(conn: Connection, path: &Path) -> std::io::Result<Checkpointer> {
+    pub(crate) fn start(conn: Connection, path: &Path) -> std::io::Result<Checkpointer> {
         let db = File::open(path)?;
         let (tx, rx) = sync_channel(1);
         let running = Arc::new(Mutex::new(()));
@@ -74,7 +74,7 @@ impl Checkpointer {
     }
 
     /// Called by the writer after a commit of `writes` writes.
-    pub fn wrote(&mut self, writes: u64) {
+    pub(crate) fn wrote(&mut self, writes: u64) {
         self.since_checkpoint += writes;
         self.restart_backoff = self.restart_backoff.saturating_sub(writes);
         // A full channel means a checkpoint is already asked for.
@@ -84,7 +84,7 @@ impl Checkpointer {
     }
 
     /// Called by the writer between groups, on its connection; `idle` when no write is queued.
-    pub fn restart_if_large(&mut self, conn: &Connection, idle: bool) {
+    pub(crate) fn restart_if_large(&mut self, conn: &Connection, idle: bool) {
         let limit = if idle {
             RESTART_FRAMES
         } else {
@@ -115,7 +115,7 @@ impl Checkpointer {
         }
     }
 
-    pub fn stop(self) {
+    pub(crate) fn stop(self) {
         drop(self.tx);
         if self.handle.join().is_err() {
             tracing::error!("sqlite checkpointer panicked");

@@ -220,11 +220,6 @@ impl SqliteStore {
         })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
     /// Counters: revision, compacted revision, commits and writes since open.
     pub fn stats(&self) -> SqliteStats {
         let s = &self.inner.shared;

@@ -55,38 +55,38 @@ pub(super) enum WriteOutcome {
 }
 
 pub(super) struct WriteRequest {
-    pub op: WriteOp,
-    pub reply: oneshot::Sender<Result<WriteOutcome>>,
+    pub(crate) op: WriteOp,
+    pub(crate) reply: oneshot::Sender<Result<WriteOutcome>>,
 }
 
 /// State the writer publishes to readers.
 #[derive(Default)]
 pub(super) struct Shared {
     /// Last committed revision; stored after the commit and before the events are published.
-    pub revision: AtomicI64,
+    pub(crate) revision: AtomicI64,
     /// Compacted revision (history at and below it is gone or going).
-    pub compacted: AtomicI64,
+    pub(crate) compacted: AtomicI64,
     /// Number of committed transactions that contained writes.
-    pub commits: AtomicU64,
+    pub(crate) commits: AtomicU64,
     /// Number of successful writes.
-    pub writes: AtomicU64,
+    pub(crate) writes: AtomicU64,
 }
 
 pub(super) struct Writer {
-    pub conn: Connection,
-    pub rx: mpsc::UnboundedReceiver<WriteRequest>,
-    pub events: broadcast::Sender<EventBatch>,
-    pub shared: Arc<Shared>,
-    pub max_batch: usize,
-    pub revision: Revision,
-    pub compacted: Revision,
-    pub purge_pending: bool,
-    pub checkpointer: Option<Checkpointer>,
+    pub(crate) conn: Connection,
+    pub(crate) rx: mpsc::UnboundedReceiver<WriteRequest>,
+    pub(crate) events: broadcast::Sender<EventBatch>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) max_batch: usize,
+    pub(crate) revision: Revision,
+    pub(crate) compacted: Revision,
+    pub(crate) purge_pending: bool,
+    pub(crate) checkpointer: Option<Checkpointer>,
 }
 
 impl Writer {
     /// Runs until every request sender is dropped.
-    pub fn run(mut self) {
+    pub(crate) fn run(mut self) {
         super::priority::set_thread_nice(super::priority::WRITER_NICE);
         let mut batch: Vec<WriteRequest> = Vec::with_capacity(self.max_batch);
         loop {

@@ -9,13 +9,13 @@
 mod pod;
 mod volume;
 
-pub use pod::*;
-pub use volume::*;
+pub(crate) use pod::*;
+pub(crate) use volume::*;
 
 use super::schema::{f, Kind::*, Msg};
 
 /// `Deployment` (`api.apps.v1`).
-pub static DEPLOYMENT: Msg = Msg {
+pub(crate) static DEPLOYMENT: Msg = Msg {
     name: "Deployment",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -24,7 +24,7 @@ pub static DEPLOYMENT: Msg = Msg {
     ],
 };
 /// `ObjectMeta` (`apimachinery.pkg.apis.meta.v1`).
-pub static OBJECT_META: Msg = Msg {
+pub(crate) static OBJECT_META: Msg = Msg {
     name: "ObjectMeta",
     fields: &[
         f(1, "name", Str),
@@ -45,7 +45,7 @@ pub static OBJECT_META: Msg = Msg {
     ],
 };
 /// `OwnerReference` (`apimachinery.pkg.apis.meta.v1`).
-pub static OWNER_REFERENCE: Msg = Msg {
+pub(crate) static OWNER_REFERENCE: Msg = Msg {
     name: "OwnerReference",
     fields: &[
         f(1, "kind", Str),
@@ -57,7 +57,7 @@ pub static OWNER_REFERENCE: Msg = Msg {
     ],
 };
 /// `ManagedFieldsEntry` (`apimachinery.pkg.apis.meta.v1`).
-pub static MANAGED_FIELDS_ENTRY: Msg = Msg {
+pub(crate) static MANAGED_FIELDS_ENTRY: Msg = Msg {
     name: "ManagedFieldsEntry",
     fields: &[
         f(1, "manager", Str),
@@ -70,7 +70,7 @@ pub static MANAGED_FIELDS_ENTRY: Msg = Msg {
     ],
 };
 /// `DeploymentSpec` (`api.apps.v1`).
-pub static DEPLOYMENT_SPEC: Msg = Msg {
+pub(crate) static DEPLOYMENT_SPEC: Msg = Msg {
     name: "DeploymentSpec",
     fields: &[
         f(1, "replicas", Int).keep(),
@@ -84,7 +84,7 @@ pub static DEPLOYMENT_SPEC: Msg = Msg {
     ],
 };
 /// `LabelSelector` (`apimachinery.pkg.apis.meta.v1`).
-pub static LABEL_SELECTOR: Msg = Msg {
+pub(crate) static LABEL_SELECTOR: Msg = Msg {
     name: "LabelSelector",
     fields: &[
         f(1, "matchLabels", MapStr),
@@ -92,7 +92,7 @@ pub static LABEL_SELECTOR: Msg = Msg {
     ],
 };
 /// `LabelSelectorRequirement` (`apimachinery.pkg.apis.meta.v1`).
-pub static LABEL_SELECTOR_REQUIREMENT: Msg = Msg {
+pub(crate) static LABEL_SELECTOR_REQUIREMENT: Msg = Msg {
     name: "LabelSelectorRequirement",
     fields: &[
         f(1, "key", Str),
@@ -101,7 +101,7 @@ pub static LABEL_SELECTOR_REQUIREMENT: Msg = Msg {
     ],
 };
 /// `PodTemplateSpec` (`api.core.v1`).
-pub static POD_TEMPLATE_SPEC: Msg = Msg {
+pub(crate) static POD_TEMPLATE_SPEC: Msg = Msg {
     name: "PodTemplateSpec",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -109,7 +109,7 @@ pub static POD_TEMPLATE_SPEC: Msg = Msg {
     ],
 };
 /// `DeploymentStrategy` (`api.apps.v1`).
-pub static DEPLOYMENT_STRATEGY: Msg = Msg {
+pub(crate) static DEPLOYMENT_STRATEGY: Msg = Msg {
     name: "DeploymentStrategy",
     fields: &[
         f(1, "type", Str),
@@ -117,12 +117,12 @@ pub static DEPLOYMENT_STRATEGY: Msg = Msg {
     ],
 };
 /// `RollingUpdateDeployment` (`api.apps.v1`).
-pub static ROLLING_UPDATE_DEPLOYMENT: Msg = Msg {
+pub(crate) static ROLLING_UPDATE_DEPLOYMENT: Msg = Msg {
     name: "RollingUpdateDeployment",
     fields: &[f(1, "maxUnavailable", IntOrStr), f(2, "maxSurge", IntOrStr)],
 };
 /// `DeploymentStatus` (`api.apps.v1`).
-pub static DEPLOYMENT_STATUS: Msg = Msg {
+pub(crate) static DEPLOYMENT_STATUS: Msg = Msg {
     name: "DeploymentStatus",
     fields: &[
         f(1, "observedGeneration", Int),
@@ -137,7 +137,7 @@ pub static DEPLOYMENT_STATUS: Msg = Msg {
     ],
 };
 /// `DeploymentCondition` (`api.apps.v1`).
-pub static DEPLOYMENT_CONDITION: Msg = Msg {
+pub(crate) static DEPLOYMENT_CONDITION: Msg = Msg {
     name: "DeploymentCondition",
     fields: &[
         f(1, "type", Str),
@@ -149,7 +149,7 @@ pub static DEPLOYMENT_CONDITION: Msg = Msg {
     ],
 };
 /// `ReplicaSet` (`api.apps.v1`).
-pub static REPLICA_SET: Msg = Msg {
+pub(crate) static REPLICA_SET: Msg = Msg {
     name: "ReplicaSet",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -158,7 +158,7 @@ pub static REPLICA_SET: Msg = Msg {
     ],
 };
 /// `ReplicaSetSpec` (`api.apps.v1`).
-pub static REPLICA_SET_SPEC: Msg = Msg {
+pub(crate) static REPLICA_SET_SPEC: Msg = Msg {
     name: "ReplicaSetSpec",
     fields: &[
         f(1, "replicas", Int).keep(),
@@ -168,7 +168,7 @@ pub static REPLICA_SET_SPEC: Msg = Msg {
     ],
 };
 /// `ReplicaSetStatus` (`api.apps.v1`).
-pub static REPLICA_SET_STATUS: Msg = Msg {
+pub(crate) static REPLICA_SET_STATUS: Msg = Msg {
     name: "ReplicaSetStatus",
     fields: &[
         f(1, "replicas", Int).keep(),
@@ -181,7 +181,7 @@ pub static REPLICA_SET_STATUS: Msg = Msg {
     ],
 };
 /// `ReplicaSetCondition` (`api.apps.v1`).
-pub static REPLICA_SET_CONDITION: Msg = Msg {
+pub(crate) static REPLICA_SET_CONDITION: Msg = Msg {
     name: "ReplicaSetCondition",
     fields: &[
         f(1, "type", Str),
@@ -192,7 +192,7 @@ pub static REPLICA_SET_CONDITION: Msg = Msg {
     ],
 };
 /// `StatefulSet` (`api.apps.v1`).
-pub static STATEFUL_SET: Msg = Msg {
+pub(crate) static STATEFUL_SET: Msg = Msg {
     name: "StatefulSet",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -201,7 +201,7 @@ pub static STATEFUL_SET: Msg = Msg {
     ],
 };
 /// `StatefulSetSpec` (`api.apps.v1`).
-pub static STATEFUL_SET_SPEC: Msg = Msg {
+pub(crate) static STATEFUL_SET_SPEC: Msg = Msg {
     name: "StatefulSetSpec",
     fields: &[
         f(1, "replicas", Int).keep(),
@@ -222,7 +222,7 @@ pub static STATEFUL_SET_SPEC: Msg = Msg {
     ],
 };
 /// `PersistentVolumeClaim` (`api.core.v1`).
-pub static PERSISTENT_VOLUME_CLAIM: Msg = Msg {
+pub(crate) static PERSISTENT_VOLUME_CLAIM: Msg = Msg {
     name: "PersistentVolumeClaim",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -231,7 +231,7 @@ pub static PERSISTENT_VOLUME_CLAIM: Msg = Msg {
     ],
 };
 /// `PersistentVolumeClaimStatus` (`api.core.v1`).
-pub static PERSISTENT_VOLUME_CLAIM_STATUS: Msg = Msg {
+pub(crate) static PERSISTENT_VOLUME_CLAIM_STATUS: Msg = Msg {
     name: "PersistentVolumeClaimStatus",
     fields: &[
         f(1, "phase", Str),
@@ -245,7 +245,7 @@ pub static PERSISTENT_VOLUME_CLAIM_STATUS: Msg = Msg {
     ],
 };
 /// `PersistentVolumeClaimCondition` (`api.core.v1`).
-pub static PERSISTENT_VOLUME_CLAIM_CONDITION: Msg = Msg {
+pub(crate) static PERSISTENT_VOLUME_CLAIM_CONDITION: Msg = Msg {
     name: "PersistentVolumeClaimCondition",
     fields: &[
         f(1, "type", Str),
@@ -257,7 +257,7 @@ pub static PERSISTENT_VOLUME_CLAIM_CONDITION: Msg = Msg {
     ],
 };
 /// `ModifyVolumeStatus` (`api.core.v1`).
-pub static MODIFY_VOLUME_STATUS: Msg = Msg {
+pub(crate) static MODIFY_VOLUME_STATUS: Msg = Msg {
     name: "ModifyVolumeStatus",
     fields: &[
         f(1, "targetVolumeAttributesClassName", Str),
@@ -265,7 +265,7 @@ pub static MODIFY_VOLUME_STATUS: Msg = Msg {
     ],
 };
 /// `StatefulSetUpdateStrategy` (`api.apps.v1`).
-pub static STATEFUL_SET_UPDATE_STRATEGY: Msg = Msg {
+pub(crate) static STATEFUL_SET_UPDATE_STRATEGY: Msg = Msg {
     name: "StatefulSetUpdateStrategy",
     fields: &[
         f(1, "type", Str),
@@ -277,7 +277,7 @@ pub static STATEFUL_SET_UPDATE_STRATEGY: Msg = Msg {
     ],
 };
 /// `RollingUpdateStatefulSetStrategy` (`api.apps.v1`).
-pub static ROLLING_UPDATE_STATEFUL_SET_STRATEGY: Msg = Msg {
+pub(crate) static ROLLING_UPDATE_STATEFUL_SET_STRATEGY: Msg = Msg {
     name: "RollingUpdateStatefulSetStrategy",
     fields: &[
         f(1, "partition", Int).keep(),
@@ -285,17 +285,17 @@ pub static ROLLING_UPDATE_STATEFUL_SET_STRATEGY: Msg = Msg {
     ],
 };
 /// `StatefulSetPersistentVolumeClaimRetentionPolicy` (`api.apps.v1`).
-pub static STATEFUL_SET_PERSISTENT_VOLUME_CLAIM_RETENTION_POLICY: Msg = Msg {
+pub(crate) static STATEFUL_SET_PERSISTENT_VOLUME_CLAIM_RETENTION_POLICY: Msg = Msg {
     name: "StatefulSetPersistentVolumeClaimRetentionPolicy",
     fields: &[f(1, "whenDeleted", Str), f(2, "whenScaled", Str)],
 };
 /// `StatefulSetOrdinals` (`api.apps.v1`).
-pub static STATEFUL_SET_ORDINALS: Msg = Msg {
+pub(crate) static STATEFUL_SET_ORDINALS: Msg = Msg {
     name: "StatefulSetOrdinals",
     fields: &[f(1, "start", Int)],
 };
 /// `StatefulSetStatus` (`api.apps.v1`).
-pub static STATEFUL_SET_STATUS: Msg = Msg {
+pub(crate) static STATEFUL_SET_STATUS: Msg = Msg {
     name: "StatefulSetStatus",
     fields: &[
         f(1, "observedGeneration", Int),
@@ -311,13 +311,13 @@ pub static STATEFUL_SET_STATUS: Msg = Msg {
     ],
 };
 /// `StatefulSetCondition` (`api.apps.v1`).
-pub static STATEFUL_SET_CONDITION: Msg = Msg {
+pub(crate) static STATEFUL_SET_CONDITION: Msg = Msg {
     name: "StatefulSetCondition",
     // The same fields as REPLICA_SET_CONDITION.
     fields: REPLICA_SET_CONDITION.fields,
 };
 /// `Pod` (`api.core.v1`).
-pub static POD: Msg = Msg {
+pub(crate) static POD: Msg = Msg {
     name: "Pod",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -326,7 +326,7 @@ pub static POD: Msg = Msg {
     ],
 };
 /// `Service` (`api.core.v1`).
-pub static SERVICE: Msg = Msg {
+pub(crate) static SERVICE: Msg = Msg {
     name: "Service",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -335,7 +335,7 @@ pub static SERVICE: Msg = Msg {
     ],
 };
 /// `ServiceSpec` (`api.core.v1`).
-pub static SERVICE_SPEC: Msg = Msg {
+pub(crate) static SERVICE_SPEC: Msg = Msg {
     name: "ServiceSpec",
     fields: &[
         f(1, "ports", Message(&SERVICE_PORT)).rep(),
@@ -365,7 +365,7 @@ pub static SERVICE_SPEC: Msg = Msg {
     ],
 };
 /// `ServicePort` (`api.core.v1`).
-pub static SERVICE_PORT: Msg = Msg {
+pub(crate) static SERVICE_PORT: Msg = Msg {
     name: "ServicePort",
     fields: &[
         f(1, "name", Str),
@@ -377,17 +377,17 @@ pub static SERVICE_PORT: Msg = Msg {
     ],
 };
 /// `SessionAffinityConfig` (`api.core.v1`).
-pub static SESSION_AFFINITY_CONFIG: Msg = Msg {
+pub(crate) static SESSION_AFFINITY_CONFIG: Msg = Msg {
     name: "SessionAffinityConfig",
     fields: &[f(1, "clientIP", Message(&CLIENT_IP_CONFIG))],
 };
 /// `ClientIpConfig` (`api.core.v1`).
-pub static CLIENT_IP_CONFIG: Msg = Msg {
+pub(crate) static CLIENT_IP_CONFIG: Msg = Msg {
     name: "ClientIpConfig",
     fields: &[f(1, "timeoutSeconds", Int).keep()],
 };
 /// `ServiceStatus` (`api.core.v1`).
-pub static SERVICE_STATUS: Msg = Msg {
+pub(crate) static SERVICE_STATUS: Msg = Msg {
     name: "ServiceStatus",
     fields: &[
         f(1, "loadBalancer", Message(&LOAD_BALANCER_STATUS)),
@@ -395,12 +395,12 @@ pub static SERVICE_STATUS: Msg = Msg {
     ],
 };
 /// `LoadBalancerStatus` (`api.core.v1`).
-pub static LOAD_BALANCER_STATUS: Msg = Msg {
+pub(crate) static LOAD_BALANCER_STATUS: Msg = Msg {
     name: "LoadBalancerStatus",
     fields: &[f(1, "ingress", Message(&LOAD_BALANCER_INGRESS)).rep()],
 };
 /// `LoadBalancerIngress` (`api.core.v1`).
-pub static LOAD_BALANCER_INGRESS: Msg = Msg {
+pub(crate) static LOAD_BALANCER_INGRESS: Msg = Msg {
     name: "LoadBalancerIngress",
     fields: &[
         f(1, "ip", Str),
@@ -410,7 +410,7 @@ pub static LOAD_BALANCER_INGRESS: Msg = Msg {
     ],
 };
 /// `PortStatus` (`api.core.v1`).
-pub static PORT_STATUS: Msg = Msg {
+pub(crate) static PORT_STATUS: Msg = Msg {
     name: "PortStatus",
     fields: &[
         f(1, "port", Int).keep(),
@@ -419,7 +419,7 @@ pub static PORT_STATUS: Msg = Msg {
     ],
 };
 /// `Condition` (`apimachinery.pkg.apis.meta.v1`).
-pub static CONDITION: Msg = Msg {
+pub(crate) static CONDITION: Msg = Msg {
     name: "Condition",
     fields: &[
         f(1, "type", Str),
@@ -431,7 +431,7 @@ pub static CONDITION: Msg = Msg {
     ],
 };
 /// `Namespace` (`api.core.v1`).
-pub static NAMESPACE: Msg = Msg {
+pub(crate) static NAMESPACE: Msg = Msg {
     name: "Namespace",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -440,12 +440,12 @@ pub static NAMESPACE: Msg = Msg {
     ],
 };
 /// `NamespaceSpec` (`api.core.v1`).
-pub static NAMESPACE_SPEC: Msg = Msg {
+pub(crate) static NAMESPACE_SPEC: Msg = Msg {
     name: "NamespaceSpec",
     fields: &[f(1, "finalizers", Str).rep()],
 };
 /// `NamespaceStatus` (`api.core.v1`).
-pub static NAMESPACE_STATUS: Msg = Msg {
+pub(crate) static NAMESPACE_STATUS: Msg = Msg {
     name: "NamespaceStatus",
     fields: &[
         f(1, "phase", Str),
@@ -453,7 +453,7 @@ pub static NAMESPACE_STATUS: Msg = Msg {
     ],
 };
 /// `NamespaceCondition` (`api.core.v1`).
-pub static NAMESPACE_CONDITION: Msg = Msg {
+pub(crate) static NAMESPACE_CONDITION: Msg = Msg {
     name: "NamespaceCondition",
     fields: &[
         f(1, "type", Str),
@@ -464,7 +464,7 @@ pub static NAMESPACE_CONDITION: Msg = Msg {
     ],
 };
 /// `ConfigMap` (`api.core.v1`).
-pub static CONFIG_MAP: Msg = Msg {
+pub(crate) static CONFIG_MAP: Msg = Msg {
     name: "ConfigMap",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -474,7 +474,7 @@ pub static CONFIG_MAP: Msg = Msg {
     ],
 };
 /// `Secret` (`api.core.v1`).
-pub static SECRET: Msg = Msg {
+pub(crate) static SECRET: Msg = Msg {
     name: "Secret",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -485,7 +485,7 @@ pub static SECRET: Msg = Msg {
     ],
 };
 /// `ServiceAccount` (`api.core.v1`).
-pub static SERVICE_ACCOUNT: Msg = Msg {
+pub(crate) static SERVICE_ACCOUNT: Msg = Msg {
     name: "ServiceAccount",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -495,7 +495,7 @@ pub static SERVICE_ACCOUNT: Msg = Msg {
     ],
 };
 /// `ObjectReference` (`api.core.v1`).
-pub static OBJECT_REFERENCE: Msg = Msg {
+pub(crate) static OBJECT_REFERENCE: Msg = Msg {
     name: "ObjectReference",
     fields: &[
         f(1, "kind", Str),

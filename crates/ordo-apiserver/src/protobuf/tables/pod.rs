@@ -6,7 +6,7 @@ use crate::protobuf::schema::{f, Kind::*, Msg};
 use super::*;
 
 /// `PodSpec` (`api.core.v1`).
-pub static POD_SPEC: Msg = Msg {
+pub(crate) static POD_SPEC: Msg = Msg {
     name: "PodSpec",
     fields: &[
         f(1, "volumes", Message(&VOLUME)).rep(),
@@ -57,7 +57,7 @@ pub static POD_SPEC: Msg = Msg {
     ],
 };
 /// `Container` (`api.core.v1`).
-pub static CONTAINER: Msg = Msg {
+pub(crate) static CONTAINER: Msg = Msg {
     name: "Container",
     fields: &[
         f(1, "name", Str),
@@ -87,7 +87,7 @@ pub static CONTAINER: Msg = Msg {
     ],
 };
 /// `ContainerPort` (`api.core.v1`).
-pub static CONTAINER_PORT: Msg = Msg {
+pub(crate) static CONTAINER_PORT: Msg = Msg {
     name: "ContainerPort",
     fields: &[
         f(1, "name", Str),
@@ -98,7 +98,7 @@ pub static CONTAINER_PORT: Msg = Msg {
     ],
 };
 /// `EnvVar` (`api.core.v1`).
-pub static ENV_VAR: Msg = Msg {
+pub(crate) static ENV_VAR: Msg = Msg {
     name: "EnvVar",
     fields: &[
         f(1, "name", Str),
@@ -107,7 +107,7 @@ pub static ENV_VAR: Msg = Msg {
     ],
 };
 /// `EnvVarSource` (`api.core.v1`).
-pub static ENV_VAR_SOURCE: Msg = Msg {
+pub(crate) static ENV_VAR_SOURCE: Msg = Msg {
     name: "EnvVarSource",
     fields: &[
         f(1, "fieldRef", Message(&OBJECT_FIELD_SELECTOR)),
@@ -117,7 +117,7 @@ pub static ENV_VAR_SOURCE: Msg = Msg {
     ],
 };
 /// `ConfigMapKeySelector` (`api.core.v1`).
-pub static CONFIG_MAP_KEY_SELECTOR: Msg = Msg {
+pub(crate) static CONFIG_MAP_KEY_SELECTOR: Msg = Msg {
     name: "ConfigMapKeySelector",
     fields: &[
         f(1, "", Inline(&LOCAL_OBJECT_REFERENCE)),
@@ -126,13 +126,13 @@ pub static CONFIG_MAP_KEY_SELECTOR: Msg = Msg {
     ],
 };
 /// `SecretKeySelector` (`api.core.v1`).
-pub static SECRET_KEY_SELECTOR: Msg = Msg {
+pub(crate) static SECRET_KEY_SELECTOR: Msg = Msg {
     name: "SecretKeySelector",
     // The same fields as CONFIG_MAP_KEY_SELECTOR.
     fields: CONFIG_MAP_KEY_SELECTOR.fields,
 };
 /// `ResourceRequirements` (`api.core.v1`).
-pub static RESOURCE_REQUIREMENTS: Msg = Msg {
+pub(crate) static RESOURCE_REQUIREMENTS: Msg = Msg {
     name: "ResourceRequirements",
     fields: &[
         f(1, "limits", MapQuantity),
@@ -141,12 +141,12 @@ pub static RESOURCE_REQUIREMENTS: Msg = Msg {
     ],
 };
 /// `ResourceClaim` (`api.core.v1`).
-pub static RESOURCE_CLAIM: Msg = Msg {
+pub(crate) static RESOURCE_CLAIM: Msg = Msg {
     name: "ResourceClaim",
     fields: &[f(1, "name", Str), f(2, "request", Str)],
 };
 /// `VolumeMount` (`api.core.v1`).
-pub static VOLUME_MOUNT: Msg = Msg {
+pub(crate) static VOLUME_MOUNT: Msg = Msg {
     name: "VolumeMount",
     fields: &[
         f(1, "name", Str),
@@ -159,7 +159,7 @@ pub static VOLUME_MOUNT: Msg = Msg {
     ],
 };
 /// `Probe` (`api.core.v1`).
-pub static PROBE: Msg = Msg {
+pub(crate) static PROBE: Msg = Msg {
     name: "Probe",
     fields: &[
         f(1, "", Inline(&PROBE_HANDLER)),
@@ -172,7 +172,7 @@ pub static PROBE: Msg = Msg {
     ],
 };
 /// `ProbeHandler` (`api.core.v1`).
-pub static PROBE_HANDLER: Msg = Msg {
+pub(crate) static PROBE_HANDLER: Msg = Msg {
     name: "ProbeHandler",
     fields: &[
         f(1, "exec", Message(&EXEC_ACTION)),
@@ -182,12 +182,12 @@ pub static PROBE_HANDLER: Msg = Msg {
     ],
 };
 /// `ExecAction` (`api.core.v1`).
-pub static EXEC_ACTION: Msg = Msg {
+pub(crate) static EXEC_ACTION: Msg = Msg {
     name: "ExecAction",
     fields: &[f(1, "command", Str).rep()],
 };
 /// `HttpGetAction` (`api.core.v1`).
-pub static HTTP_GET_ACTION: Msg = Msg {
+pub(crate) static HTTP_GET_ACTION: Msg = Msg {
     name: "HttpGetAction",
     fields: &[
         f(1, "path", Str),
@@ -198,22 +198,22 @@ pub static HTTP_GET_ACTION: Msg = Msg {
     ],
 };
 /// `HttpHeader` (`api.core.v1`).
-pub static HTTP_HEADER: Msg = Msg {
+pub(crate) static HTTP_HEADER: Msg = Msg {
     name: "HttpHeader",
     fields: &[f(1, "name", Str), f(2, "value", Str)],
 };
 /// `TcpSocketAction` (`api.core.v1`).
-pub static TCP_SOCKET_ACTION: Msg = Msg {
+pub(crate) static TCP_SOCKET_ACTION: Msg = Msg {
     name: "TcpSocketAction",
     fields: &[f(1, "port", IntOrStr), f(2, "host", Str)],
 };
 /// `GrpcAction` (`api.core.v1`).
-pub static GRPC_ACTION: Msg = Msg {
+pub(crate) static GRPC_ACTION: Msg = Msg {
     name: "GrpcAction",
     fields: &[f(1, "port", Int).keep(), f(2, "service", Str)],
 };
 /// `Lifecycle` (`api.core.v1`).
-pub static LIFECYCLE: Msg = Msg {
+pub(crate) static LIFECYCLE: Msg = Msg {
     name: "Lifecycle",
     fields: &[
         f(1, "postStart", Message(&LIFECYCLE_HANDLER)),
@@ -222,7 +222,7 @@ pub static LIFECYCLE: Msg = Msg {
     ],
 };
 /// `LifecycleHandler` (`api.core.v1`).
-pub static LIFECYCLE_HANDLER: Msg = Msg {
+pub(crate) static LIFECYCLE_HANDLER: Msg = Msg {
     name: "LifecycleHandler",
     fields: &[
         f(1, "exec", Message(&EXEC_ACTION)),
@@ -232,12 +232,12 @@ pub static LIFECYCLE_HANDLER: Msg = Msg {
     ],
 };
 /// `SleepAction` (`api.core.v1`).
-pub static SLEEP_ACTION: Msg = Msg {
+pub(crate) static SLEEP_ACTION: Msg = Msg {
     name: "SleepAction",
     fields: &[f(1, "seconds", Int).keep()],
 };
 /// `SecurityContext` (`api.core.v1`).
-pub static SECURITY_CONTEXT: Msg = Msg {
+pub(crate) static SECURITY_CONTEXT: Msg = Msg {
     name: "SecurityContext",
     fields: &[
         f(1, "capabilities", Message(&CAPABILITIES)),
@@ -259,12 +259,12 @@ pub static SECURITY_CONTEXT: Msg = Msg {
     ],
 };
 /// `Capabilities` (`api.core.v1`).
-pub static CAPABILITIES: Msg = Msg {
+pub(crate) static CAPABILITIES: Msg = Msg {
     name: "Capabilities",
     fields: &[f(1, "add", Str).rep(), f(2, "drop", Str).rep()],
 };
 /// `SeLinuxOptions` (`api.core.v1`).
-pub static SE_LINUX_OPTIONS: Msg = Msg {
+pub(crate) static SE_LINUX_OPTIONS: Msg = Msg {
     name: "SeLinuxOptions",
     fields: &[
         f(1, "user", Str),
@@ -274,7 +274,7 @@ pub static SE_LINUX_OPTIONS: Msg = Msg {
     ],
 };
 /// `WindowsSecurityContextOptions` (`api.core.v1`).
-pub static WINDOWS_SECURITY_CONTEXT_OPTIONS: Msg = Msg {
+pub(crate) static WINDOWS_SECURITY_CONTEXT_OPTIONS: Msg = Msg {
     name: "WindowsSecurityContextOptions",
     fields: &[
         f(1, "gmsaCredentialSpecName", Str),
@@ -284,18 +284,18 @@ pub static WINDOWS_SECURITY_CONTEXT_OPTIONS: Msg = Msg {
     ],
 };
 /// `SeccompProfile` (`api.core.v1`).
-pub static SECCOMP_PROFILE: Msg = Msg {
+pub(crate) static SECCOMP_PROFILE: Msg = Msg {
     name: "SeccompProfile",
     fields: &[f(1, "type", Str), f(2, "localhostProfile", Str)],
 };
 /// `AppArmorProfile` (`api.core.v1`).
-pub static APP_ARMOR_PROFILE: Msg = Msg {
+pub(crate) static APP_ARMOR_PROFILE: Msg = Msg {
     name: "AppArmorProfile",
     // The same fields as SECCOMP_PROFILE.
     fields: SECCOMP_PROFILE.fields,
 };
 /// `EnvFromSource` (`api.core.v1`).
-pub static ENV_FROM_SOURCE: Msg = Msg {
+pub(crate) static ENV_FROM_SOURCE: Msg = Msg {
     name: "EnvFromSource",
     fields: &[
         f(1, "prefix", Str),
@@ -304,7 +304,7 @@ pub static ENV_FROM_SOURCE: Msg = Msg {
     ],
 };
 /// `ConfigMapEnvSource` (`api.core.v1`).
-pub static CONFIG_MAP_ENV_SOURCE: Msg = Msg {
+pub(crate) static CONFIG_MAP_ENV_SOURCE: Msg = Msg {
     name: "ConfigMapEnvSource",
     fields: &[
         f(1, "", Inline(&LOCAL_OBJECT_REFERENCE)),
@@ -312,23 +312,23 @@ pub static CONFIG_MAP_ENV_SOURCE: Msg = Msg {
     ],
 };
 /// `SecretEnvSource` (`api.core.v1`).
-pub static SECRET_ENV_SOURCE: Msg = Msg {
+pub(crate) static SECRET_ENV_SOURCE: Msg = Msg {
     name: "SecretEnvSource",
     // The same fields as CONFIG_MAP_ENV_SOURCE.
     fields: CONFIG_MAP_ENV_SOURCE.fields,
 };
 /// `VolumeDevice` (`api.core.v1`).
-pub static VOLUME_DEVICE: Msg = Msg {
+pub(crate) static VOLUME_DEVICE: Msg = Msg {
     name: "VolumeDevice",
     fields: &[f(1, "name", Str), f(2, "devicePath", Str)],
 };
 /// `ContainerResizePolicy` (`api.core.v1`).
-pub static CONTAINER_RESIZE_POLICY: Msg = Msg {
+pub(crate) static CONTAINER_RESIZE_POLICY: Msg = Msg {
     name: "ContainerResizePolicy",
     fields: &[f(1, "resourceName", Str), f(2, "restartPolicy", Str)],
 };
 /// `PodSecurityContext` (`api.core.v1`).
-pub static POD_SECURITY_CONTEXT: Msg = Msg {
+pub(crate) static POD_SECURITY_CONTEXT: Msg = Msg {
     name: "PodSecurityContext",
     fields: &[
         f(1, "seLinuxOptions", Message(&SE_LINUX_OPTIONS)),
@@ -351,13 +351,13 @@ pub static POD_SECURITY_CONTEXT: Msg = Msg {
     ],
 };
 /// `Sysctl` (`api.core.v1`).
-pub static SYSCTL: Msg = Msg {
+pub(crate) static SYSCTL: Msg = Msg {
     name: "Sysctl",
     // The same fields as HTTP_HEADER.
     fields: HTTP_HEADER.fields,
 };
 /// `Affinity` (`api.core.v1`).
-pub static AFFINITY: Msg = Msg {
+pub(crate) static AFFINITY: Msg = Msg {
     name: "Affinity",
     fields: &[
         f(1, "nodeAffinity", Message(&NODE_AFFINITY)),
@@ -366,7 +366,7 @@ pub static AFFINITY: Msg = Msg {
     ],
 };
 /// `NodeAffinity` (`api.core.v1`).
-pub static NODE_AFFINITY: Msg = Msg {
+pub(crate) static NODE_AFFINITY: Msg = Msg {
     name: "NodeAffinity",
     fields: &[
         f(
@@ -383,12 +383,12 @@ pub static NODE_AFFINITY: Msg = Msg {
     ],
 };
 /// `NodeSelector` (`api.core.v1`).
-pub static NODE_SELECTOR: Msg = Msg {
+pub(crate) static NODE_SELECTOR: Msg = Msg {
     name: "NodeSelector",
     fields: &[f(1, "nodeSelectorTerms", Message(&NODE_SELECTOR_TERM)).rep()],
 };
 /// `NodeSelectorTerm` (`api.core.v1`).
-pub static NODE_SELECTOR_TERM: Msg = Msg {
+pub(crate) static NODE_SELECTOR_TERM: Msg = Msg {
     name: "NodeSelectorTerm",
     fields: &[
         f(1, "matchExpressions", Message(&NODE_SELECTOR_REQUIREMENT)).rep(),
@@ -396,13 +396,13 @@ pub static NODE_SELECTOR_TERM: Msg = Msg {
     ],
 };
 /// `NodeSelectorRequirement` (`api.core.v1`).
-pub static NODE_SELECTOR_REQUIREMENT: Msg = Msg {
+pub(crate) static NODE_SELECTOR_REQUIREMENT: Msg = Msg {
     name: "NodeSelectorRequirement",
     // The same fields as LABEL_SELECTOR_REQUIREMENT.
     fields: LABEL_SELECTOR_REQUIREMENT.fields,
 };
 /// `PreferredSchedulingTerm` (`api.core.v1`).
-pub static PREFERRED_SCHEDULING_TERM: Msg = Msg {
+pub(crate) static PREFERRED_SCHEDULING_TERM: Msg = Msg {
     name: "PreferredSchedulingTerm",
     fields: &[
         f(1, "weight", Int),
@@ -410,7 +410,7 @@ pub static PREFERRED_SCHEDULING_TERM: Msg = Msg {
     ],
 };
 /// `PodAffinity` (`api.core.v1`).
-pub static POD_AFFINITY: Msg = Msg {
+pub(crate) static POD_AFFINITY: Msg = Msg {
     name: "PodAffinity",
     fields: &[
         f(
@@ -428,7 +428,7 @@ pub static POD_AFFINITY: Msg = Msg {
     ],
 };
 /// `PodAffinityTerm` (`api.core.v1`).
-pub static POD_AFFINITY_TERM: Msg = Msg {
+pub(crate) static POD_AFFINITY_TERM: Msg = Msg {
     name: "PodAffinityTerm",
     fields: &[
         f(1, "labelSelector", Message(&LABEL_SELECTOR)),
@@ -440,7 +440,7 @@ pub static POD_AFFINITY_TERM: Msg = Msg {
     ],
 };
 /// `WeightedPodAffinityTerm` (`api.core.v1`).
-pub static WEIGHTED_POD_AFFINITY_TERM: Msg = Msg {
+pub(crate) static WEIGHTED_POD_AFFINITY_TERM: Msg = Msg {
     name: "WeightedPodAffinityTerm",
     fields: &[
         f(1, "weight", Int),
@@ -448,13 +448,13 @@ pub static WEIGHTED_POD_AFFINITY_TERM: Msg = Msg {
     ],
 };
 /// `PodAntiAffinity` (`api.core.v1`).
-pub static POD_ANTI_AFFINITY: Msg = Msg {
+pub(crate) static POD_ANTI_AFFINITY: Msg = Msg {
     name: "PodAntiAffinity",
     // The same fields as POD_AFFINITY.
     fields: POD_AFFINITY.fields,
 };
 /// `Toleration` (`api.core.v1`).
-pub static TOLERATION: Msg = Msg {
+pub(crate) static TOLERATION: Msg = Msg {
     name: "Toleration",
     fields: &[
         f(1, "key", Str),
@@ -465,12 +465,12 @@ pub static TOLERATION: Msg = Msg {
     ],
 };
 /// `HostAlias` (`api.core.v1`).
-pub static HOST_ALIAS: Msg = Msg {
+pub(crate) static HOST_ALIAS: Msg = Msg {
     name: "HostAlias",
     fields: &[f(1, "ip", Str), f(2, "hostnames", Str).rep()],
 };
 /// `PodDnsConfig` (`api.core.v1`).
-pub static POD_DNS_CONFIG: Msg = Msg {
+pub(crate) static POD_DNS_CONFIG: Msg = Msg {
     name: "PodDnsConfig",
     fields: &[
         f(1, "nameservers", Str).rep(),
@@ -479,18 +479,18 @@ pub static POD_DNS_CONFIG: Msg = Msg {
     ],
 };
 /// `PodDnsConfigOption` (`api.core.v1`).
-pub static POD_DNS_CONFIG_OPTION: Msg = Msg {
+pub(crate) static POD_DNS_CONFIG_OPTION: Msg = Msg {
     name: "PodDnsConfigOption",
     // The same fields as HTTP_HEADER.
     fields: HTTP_HEADER.fields,
 };
 /// `PodReadinessGate` (`api.core.v1`).
-pub static POD_READINESS_GATE: Msg = Msg {
+pub(crate) static POD_READINESS_GATE: Msg = Msg {
     name: "PodReadinessGate",
     fields: &[f(1, "conditionType", Str)],
 };
 /// `TopologySpreadConstraint` (`api.core.v1`).
-pub static TOPOLOGY_SPREAD_CONSTRAINT: Msg = Msg {
+pub(crate) static TOPOLOGY_SPREAD_CONSTRAINT: Msg = Msg {
     name: "TopologySpreadConstraint",
     fields: &[
         f(1, "maxSkew", Int).keep(),
@@ -504,7 +504,7 @@ pub static TOPOLOGY_SPREAD_CONSTRAINT: Msg = Msg {
     ],
 };
 /// `EphemeralContainer` (`api.core.v1`).
-pub static EPHEMERAL_CONTAINER: Msg = Msg {
+pub(crate) static EPHEMERAL_CONTAINER: Msg = Msg {
     name: "EphemeralContainer",
     fields: &[
         f(1, "", Inline(&EPHEMERAL_CONTAINER_COMMON)),
@@ -512,25 +512,25 @@ pub static EPHEMERAL_CONTAINER: Msg = Msg {
     ],
 };
 /// `EphemeralContainerCommon` (`api.core.v1`).
-pub static EPHEMERAL_CONTAINER_COMMON: Msg = Msg {
+pub(crate) static EPHEMERAL_CONTAINER_COMMON: Msg = Msg {
     name: "EphemeralContainerCommon",
     // The same fields as CONTAINER.
     fields: CONTAINER.fields,
 };
 /// `PodOs` (`api.core.v1`).
-pub static POD_OS: Msg = Msg {
+pub(crate) static POD_OS: Msg = Msg {
     name: "PodOs",
     // The same fields as LOCAL_OBJECT_REFERENCE.
     fields: LOCAL_OBJECT_REFERENCE.fields,
 };
 /// `PodSchedulingGate` (`api.core.v1`).
-pub static POD_SCHEDULING_GATE: Msg = Msg {
+pub(crate) static POD_SCHEDULING_GATE: Msg = Msg {
     name: "PodSchedulingGate",
     // The same fields as LOCAL_OBJECT_REFERENCE.
     fields: LOCAL_OBJECT_REFERENCE.fields,
 };
 /// `PodResourceClaim` (`api.core.v1`).
-pub static POD_RESOURCE_CLAIM: Msg = Msg {
+pub(crate) static POD_RESOURCE_CLAIM: Msg = Msg {
     name: "PodResourceClaim",
     fields: &[
         f(1, "name", Str),
@@ -539,7 +539,7 @@ pub static POD_RESOURCE_CLAIM: Msg = Msg {
     ],
 };
 /// `PodStatus` (`api.core.v1`).
-pub static POD_STATUS: Msg = Msg {
+pub(crate) static POD_STATUS: Msg = Msg {
     name: "PodStatus",
     fields: &[
         f(1, "phase", Str),
@@ -567,7 +567,7 @@ pub static POD_STATUS: Msg = Msg {
     ],
 };
 /// `PodCondition` (`api.core.v1`).
-pub static POD_CONDITION: Msg = Msg {
+pub(crate) static POD_CONDITION: Msg = Msg {
     name: "PodCondition",
     fields: &[
         f(1, "type", Str),
@@ -580,7 +580,7 @@ pub static POD_CONDITION: Msg = Msg {
     ],
 };
 /// `ContainerStatus` (`api.core.v1`).
-pub static CONTAINER_STATUS: Msg = Msg {
+pub(crate) static CONTAINER_STATUS: Msg = Msg {
     name: "ContainerStatus",
     fields: &[
         f(1, "name", Str),
@@ -601,7 +601,7 @@ pub static CONTAINER_STATUS: Msg = Msg {
     ],
 };
 /// `ContainerState` (`api.core.v1`).
-pub static CONTAINER_STATE: Msg = Msg {
+pub(crate) static CONTAINER_STATE: Msg = Msg {
     name: "ContainerState",
     fields: &[
         f(1, "waiting", Message(&CONTAINER_STATE_WAITING)),
@@ -610,17 +610,17 @@ pub static CONTAINER_STATE: Msg = Msg {
     ],
 };
 /// `ContainerStateWaiting` (`api.core.v1`).
-pub static CONTAINER_STATE_WAITING: Msg = Msg {
+pub(crate) static CONTAINER_STATE_WAITING: Msg = Msg {
     name: "ContainerStateWaiting",
     fields: &[f(1, "reason", Str), f(2, "message", Str)],
 };
 /// `ContainerStateRunning` (`api.core.v1`).
-pub static CONTAINER_STATE_RUNNING: Msg = Msg {
+pub(crate) static CONTAINER_STATE_RUNNING: Msg = Msg {
     name: "ContainerStateRunning",
     fields: &[f(1, "startedAt", Time)],
 };
 /// `ContainerStateTerminated` (`api.core.v1`).
-pub static CONTAINER_STATE_TERMINATED: Msg = Msg {
+pub(crate) static CONTAINER_STATE_TERMINATED: Msg = Msg {
     name: "ContainerStateTerminated",
     fields: &[
         f(1, "exitCode", Int).keep(),
@@ -633,7 +633,7 @@ pub static CONTAINER_STATE_TERMINATED: Msg = Msg {
     ],
 };
 /// `VolumeMountStatus` (`api.core.v1`).
-pub static VOLUME_MOUNT_STATUS: Msg = Msg {
+pub(crate) static VOLUME_MOUNT_STATUS: Msg = Msg {
     name: "VolumeMountStatus",
     fields: &[
         f(1, "name", Str),
@@ -643,12 +643,12 @@ pub static VOLUME_MOUNT_STATUS: Msg = Msg {
     ],
 };
 /// `ContainerUser` (`api.core.v1`).
-pub static CONTAINER_USER: Msg = Msg {
+pub(crate) static CONTAINER_USER: Msg = Msg {
     name: "ContainerUser",
     fields: &[f(1, "linux", Message(&LINUX_CONTAINER_USER))],
 };
 /// `LinuxContainerUser` (`api.core.v1`).
-pub static LINUX_CONTAINER_USER: Msg = Msg {
+pub(crate) static LINUX_CONTAINER_USER: Msg = Msg {
     name: "LinuxContainerUser",
     fields: &[
         f(1, "uid", Int).keep(),
@@ -657,7 +657,7 @@ pub static LINUX_CONTAINER_USER: Msg = Msg {
     ],
 };
 /// `ResourceStatus` (`api.core.v1`).
-pub static RESOURCE_STATUS: Msg = Msg {
+pub(crate) static RESOURCE_STATUS: Msg = Msg {
     name: "ResourceStatus",
     fields: &[
         f(1, "name", Str),
@@ -665,22 +665,22 @@ pub static RESOURCE_STATUS: Msg = Msg {
     ],
 };
 /// `ResourceHealth` (`api.core.v1`).
-pub static RESOURCE_HEALTH: Msg = Msg {
+pub(crate) static RESOURCE_HEALTH: Msg = Msg {
     name: "ResourceHealth",
     fields: &[f(1, "resourceID", Str), f(2, "health", Str)],
 };
 /// `PodIp` (`api.core.v1`).
-pub static POD_IP: Msg = Msg {
+pub(crate) static POD_IP: Msg = Msg {
     name: "PodIp",
     fields: &[f(1, "ip", Str)],
 };
 /// `PodResourceClaimStatus` (`api.core.v1`).
-pub static POD_RESOURCE_CLAIM_STATUS: Msg = Msg {
+pub(crate) static POD_RESOURCE_CLAIM_STATUS: Msg = Msg {
     name: "PodResourceClaimStatus",
     fields: &[f(1, "name", Str), f(2, "resourceClaimName", Str)],
 };
 /// `HostIp` (`api.core.v1`).
-pub static HOST_IP: Msg = Msg {
+pub(crate) static HOST_IP: Msg = Msg {
     name: "HostIp",
     // The same fields as POD_IP.
     fields: POD_IP.fields,

@@ -5,12 +5,12 @@ use crate::protobuf::schema::{f, Kind::*, Msg};
 use super::*;
 
 /// `Volume` (`api.core.v1`).
-pub static VOLUME: Msg = Msg {
+pub(crate) static VOLUME: Msg = Msg {
     name: "Volume",
     fields: &[f(1, "name", Str), f(2, "", Inline(&VOLUME_SOURCE))],
 };
 /// `VolumeSource` (`api.core.v1`).
-pub static VOLUME_SOURCE: Msg = Msg {
+pub(crate) static VOLUME_SOURCE: Msg = Msg {
     name: "VolumeSource",
     fields: &[
         f(1, "hostPath", Message(&HOST_PATH_VOLUME_SOURCE)),
@@ -66,17 +66,17 @@ pub static VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `HostPathVolumeSource` (`api.core.v1`).
-pub static HOST_PATH_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static HOST_PATH_VOLUME_SOURCE: Msg = Msg {
     name: "HostPathVolumeSource",
     fields: &[f(1, "path", Str), f(2, "type", Str)],
 };
 /// `EmptyDirVolumeSource` (`api.core.v1`).
-pub static EMPTY_DIR_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static EMPTY_DIR_VOLUME_SOURCE: Msg = Msg {
     name: "EmptyDirVolumeSource",
     fields: &[f(1, "medium", Str), f(2, "sizeLimit", Quantity)],
 };
 /// `GcePersistentDiskVolumeSource` (`api.core.v1`).
-pub static GCE_PERSISTENT_DISK_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static GCE_PERSISTENT_DISK_VOLUME_SOURCE: Msg = Msg {
     name: "GcePersistentDiskVolumeSource",
     fields: &[
         f(1, "pdName", Str),
@@ -86,7 +86,7 @@ pub static GCE_PERSISTENT_DISK_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `AwsElasticBlockStoreVolumeSource` (`api.core.v1`).
-pub static AWS_ELASTIC_BLOCK_STORE_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static AWS_ELASTIC_BLOCK_STORE_VOLUME_SOURCE: Msg = Msg {
     name: "AwsElasticBlockStoreVolumeSource",
     fields: &[
         f(1, "volumeID", Str),
@@ -96,7 +96,7 @@ pub static AWS_ELASTIC_BLOCK_STORE_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `GitRepoVolumeSource` (`api.core.v1`).
-pub static GIT_REPO_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static GIT_REPO_VOLUME_SOURCE: Msg = Msg {
     name: "GitRepoVolumeSource",
     fields: &[
         f(1, "repository", Str),
@@ -105,7 +105,7 @@ pub static GIT_REPO_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `SecretVolumeSource` (`api.core.v1`).
-pub static SECRET_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static SECRET_VOLUME_SOURCE: Msg = Msg {
     name: "SecretVolumeSource",
     fields: &[
         f(1, "secretName", Str),
@@ -115,7 +115,7 @@ pub static SECRET_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `KeyToPath` (`api.core.v1`).
-pub static KEY_TO_PATH: Msg = Msg {
+pub(crate) static KEY_TO_PATH: Msg = Msg {
     name: "KeyToPath",
     fields: &[
         f(1, "key", Str),
@@ -124,7 +124,7 @@ pub static KEY_TO_PATH: Msg = Msg {
     ],
 };
 /// `NfsVolumeSource` (`api.core.v1`).
-pub static NFS_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static NFS_VOLUME_SOURCE: Msg = Msg {
     name: "NfsVolumeSource",
     fields: &[
         f(1, "server", Str),
@@ -133,7 +133,7 @@ pub static NFS_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `IscsiVolumeSource` (`api.core.v1`).
-pub static ISCSI_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static ISCSI_VOLUME_SOURCE: Msg = Msg {
     name: "IscsiVolumeSource",
     fields: &[
         f(1, "targetPortal", Str),
@@ -150,12 +150,12 @@ pub static ISCSI_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `LocalObjectReference` (`api.core.v1`).
-pub static LOCAL_OBJECT_REFERENCE: Msg = Msg {
+pub(crate) static LOCAL_OBJECT_REFERENCE: Msg = Msg {
     name: "LocalObjectReference",
     fields: &[f(1, "name", Str)],
 };
 /// `GlusterfsVolumeSource` (`api.core.v1`).
-pub static GLUSTERFS_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static GLUSTERFS_VOLUME_SOURCE: Msg = Msg {
     name: "GlusterfsVolumeSource",
     fields: &[
         f(1, "endpoints", Str),
@@ -164,12 +164,12 @@ pub static GLUSTERFS_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `PersistentVolumeClaimVolumeSource` (`api.core.v1`).
-pub static PERSISTENT_VOLUME_CLAIM_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static PERSISTENT_VOLUME_CLAIM_VOLUME_SOURCE: Msg = Msg {
     name: "PersistentVolumeClaimVolumeSource",
     fields: &[f(1, "claimName", Str), f(2, "readOnly", Bool)],
 };
 /// `RbdVolumeSource` (`api.core.v1`).
-pub static RBD_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static RBD_VOLUME_SOURCE: Msg = Msg {
     name: "RbdVolumeSource",
     fields: &[
         f(1, "monitors", Str).rep(),
@@ -183,7 +183,7 @@ pub static RBD_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `FlexVolumeSource` (`api.core.v1`).
-pub static FLEX_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static FLEX_VOLUME_SOURCE: Msg = Msg {
     name: "FlexVolumeSource",
     fields: &[
         f(1, "driver", Str),
@@ -194,7 +194,7 @@ pub static FLEX_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `CinderVolumeSource` (`api.core.v1`).
-pub static CINDER_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static CINDER_VOLUME_SOURCE: Msg = Msg {
     name: "CinderVolumeSource",
     fields: &[
         f(1, "volumeID", Str),
@@ -204,7 +204,7 @@ pub static CINDER_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `CephFsVolumeSource` (`api.core.v1`).
-pub static CEPH_FS_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static CEPH_FS_VOLUME_SOURCE: Msg = Msg {
     name: "CephFsVolumeSource",
     fields: &[
         f(1, "monitors", Str).rep(),
@@ -216,12 +216,12 @@ pub static CEPH_FS_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `FlockerVolumeSource` (`api.core.v1`).
-pub static FLOCKER_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static FLOCKER_VOLUME_SOURCE: Msg = Msg {
     name: "FlockerVolumeSource",
     fields: &[f(1, "datasetName", Str), f(2, "datasetUUID", Str)],
 };
 /// `DownwardAPIVolumeSource` (`api.core.v1`).
-pub static DOWNWARD_API_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static DOWNWARD_API_VOLUME_SOURCE: Msg = Msg {
     name: "DownwardAPIVolumeSource",
     fields: &[
         f(1, "items", Message(&DOWNWARD_API_VOLUME_FILE)).rep(),
@@ -229,7 +229,7 @@ pub static DOWNWARD_API_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `DownwardAPIVolumeFile` (`api.core.v1`).
-pub static DOWNWARD_API_VOLUME_FILE: Msg = Msg {
+pub(crate) static DOWNWARD_API_VOLUME_FILE: Msg = Msg {
     name: "DownwardAPIVolumeFile",
     fields: &[
         f(1, "path", Str),
@@ -239,12 +239,12 @@ pub static DOWNWARD_API_VOLUME_FILE: Msg = Msg {
     ],
 };
 /// `ObjectFieldSelector` (`api.core.v1`).
-pub static OBJECT_FIELD_SELECTOR: Msg = Msg {
+pub(crate) static OBJECT_FIELD_SELECTOR: Msg = Msg {
     name: "ObjectFieldSelector",
     fields: &[f(1, "apiVersion", Str), f(2, "fieldPath", Str)],
 };
 /// `ResourceFieldSelector` (`api.core.v1`).
-pub static RESOURCE_FIELD_SELECTOR: Msg = Msg {
+pub(crate) static RESOURCE_FIELD_SELECTOR: Msg = Msg {
     name: "ResourceFieldSelector",
     fields: &[
         f(1, "containerName", Str),
@@ -253,7 +253,7 @@ pub static RESOURCE_FIELD_SELECTOR: Msg = Msg {
     ],
 };
 /// `FcVolumeSource` (`api.core.v1`).
-pub static FC_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static FC_VOLUME_SOURCE: Msg = Msg {
     name: "FcVolumeSource",
     fields: &[
         f(1, "targetWWNs", Str).rep(),
@@ -264,7 +264,7 @@ pub static FC_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `AzureFileVolumeSource` (`api.core.v1`).
-pub static AZURE_FILE_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static AZURE_FILE_VOLUME_SOURCE: Msg = Msg {
     name: "AzureFileVolumeSource",
     fields: &[
         f(1, "secretName", Str),
@@ -273,7 +273,7 @@ pub static AZURE_FILE_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `ConfigMapVolumeSource` (`api.core.v1`).
-pub static CONFIG_MAP_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static CONFIG_MAP_VOLUME_SOURCE: Msg = Msg {
     name: "ConfigMapVolumeSource",
     fields: &[
         f(1, "", Inline(&LOCAL_OBJECT_REFERENCE)),
@@ -283,7 +283,7 @@ pub static CONFIG_MAP_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `VsphereVirtualDiskVolumeSource` (`api.core.v1`).
-pub static VSPHERE_VIRTUAL_DISK_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static VSPHERE_VIRTUAL_DISK_VOLUME_SOURCE: Msg = Msg {
     name: "VsphereVirtualDiskVolumeSource",
     fields: &[
         f(1, "volumePath", Str),
@@ -293,7 +293,7 @@ pub static VSPHERE_VIRTUAL_DISK_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `QuobyteVolumeSource` (`api.core.v1`).
-pub static QUOBYTE_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static QUOBYTE_VOLUME_SOURCE: Msg = Msg {
     name: "QuobyteVolumeSource",
     fields: &[
         f(1, "registry", Str),
@@ -305,7 +305,7 @@ pub static QUOBYTE_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `AzureDiskVolumeSource` (`api.core.v1`).
-pub static AZURE_DISK_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static AZURE_DISK_VOLUME_SOURCE: Msg = Msg {
     name: "AzureDiskVolumeSource",
     fields: &[
         f(1, "diskName", Str),
@@ -317,12 +317,12 @@ pub static AZURE_DISK_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `PhotonPersistentDiskVolumeSource` (`api.core.v1`).
-pub static PHOTON_PERSISTENT_DISK_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static PHOTON_PERSISTENT_DISK_VOLUME_SOURCE: Msg = Msg {
     name: "PhotonPersistentDiskVolumeSource",
     fields: &[f(1, "pdID", Str), f(2, "fsType", Str)],
 };
 /// `PortworxVolumeSource` (`api.core.v1`).
-pub static PORTWORX_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static PORTWORX_VOLUME_SOURCE: Msg = Msg {
     name: "PortworxVolumeSource",
     fields: &[
         f(1, "volumeID", Str),
@@ -331,7 +331,7 @@ pub static PORTWORX_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `ScaleIoVolumeSource` (`api.core.v1`).
-pub static SCALE_IO_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static SCALE_IO_VOLUME_SOURCE: Msg = Msg {
     name: "ScaleIoVolumeSource",
     fields: &[
         f(1, "gateway", Str),
@@ -347,7 +347,7 @@ pub static SCALE_IO_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `ProjectedVolumeSource` (`api.core.v1`).
-pub static PROJECTED_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static PROJECTED_VOLUME_SOURCE: Msg = Msg {
     name: "ProjectedVolumeSource",
     fields: &[
         f(1, "sources", Message(&VOLUME_PROJECTION)).rep(),
@@ -355,7 +355,7 @@ pub static PROJECTED_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `VolumeProjection` (`api.core.v1`).
-pub static VOLUME_PROJECTION: Msg = Msg {
+pub(crate) static VOLUME_PROJECTION: Msg = Msg {
     name: "VolumeProjection",
     fields: &[
         f(1, "secret", Message(&SECRET_PROJECTION)),
@@ -374,7 +374,7 @@ pub static VOLUME_PROJECTION: Msg = Msg {
     ],
 };
 /// `SecretProjection` (`api.core.v1`).
-pub static SECRET_PROJECTION: Msg = Msg {
+pub(crate) static SECRET_PROJECTION: Msg = Msg {
     name: "SecretProjection",
     fields: &[
         f(1, "", Inline(&LOCAL_OBJECT_REFERENCE)),
@@ -383,18 +383,18 @@ pub static SECRET_PROJECTION: Msg = Msg {
     ],
 };
 /// `DownwardAPIProjection` (`api.core.v1`).
-pub static DOWNWARD_API_PROJECTION: Msg = Msg {
+pub(crate) static DOWNWARD_API_PROJECTION: Msg = Msg {
     name: "DownwardAPIProjection",
     fields: &[f(1, "items", Message(&DOWNWARD_API_VOLUME_FILE)).rep()],
 };
 /// `ConfigMapProjection` (`api.core.v1`).
-pub static CONFIG_MAP_PROJECTION: Msg = Msg {
+pub(crate) static CONFIG_MAP_PROJECTION: Msg = Msg {
     name: "ConfigMapProjection",
     // The same fields as SECRET_PROJECTION.
     fields: SECRET_PROJECTION.fields,
 };
 /// `ServiceAccountTokenProjection` (`api.core.v1`).
-pub static SERVICE_ACCOUNT_TOKEN_PROJECTION: Msg = Msg {
+pub(crate) static SERVICE_ACCOUNT_TOKEN_PROJECTION: Msg = Msg {
     name: "ServiceAccountTokenProjection",
     fields: &[
         f(1, "audience", Str),
@@ -403,7 +403,7 @@ pub static SERVICE_ACCOUNT_TOKEN_PROJECTION: Msg = Msg {
     ],
 };
 /// `ClusterTrustBundleProjection` (`api.core.v1`).
-pub static CLUSTER_TRUST_BUNDLE_PROJECTION: Msg = Msg {
+pub(crate) static CLUSTER_TRUST_BUNDLE_PROJECTION: Msg = Msg {
     name: "ClusterTrustBundleProjection",
     fields: &[
         f(1, "name", Str),
@@ -414,7 +414,7 @@ pub static CLUSTER_TRUST_BUNDLE_PROJECTION: Msg = Msg {
     ],
 };
 /// `StorageOsVolumeSource` (`api.core.v1`).
-pub static STORAGE_OS_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static STORAGE_OS_VOLUME_SOURCE: Msg = Msg {
     name: "StorageOsVolumeSource",
     fields: &[
         f(1, "volumeName", Str),
@@ -425,7 +425,7 @@ pub static STORAGE_OS_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `CSIVolumeSource` (`api.core.v1`).
-pub static CSI_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static CSI_VOLUME_SOURCE: Msg = Msg {
     name: "CSIVolumeSource",
     fields: &[
         f(1, "driver", Str),
@@ -436,7 +436,7 @@ pub static CSI_VOLUME_SOURCE: Msg = Msg {
     ],
 };
 /// `EphemeralVolumeSource` (`api.core.v1`).
-pub static EPHEMERAL_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static EPHEMERAL_VOLUME_SOURCE: Msg = Msg {
     name: "EphemeralVolumeSource",
     fields: &[f(
         1,
@@ -445,7 +445,7 @@ pub static EPHEMERAL_VOLUME_SOURCE: Msg = Msg {
     )],
 };
 /// `PersistentVolumeClaimTemplate` (`api.core.v1`).
-pub static PERSISTENT_VOLUME_CLAIM_TEMPLATE: Msg = Msg {
+pub(crate) static PERSISTENT_VOLUME_CLAIM_TEMPLATE: Msg = Msg {
     name: "PersistentVolumeClaimTemplate",
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
@@ -453,7 +453,7 @@ pub static PERSISTENT_VOLUME_CLAIM_TEMPLATE: Msg = Msg {
     ],
 };
 /// `PersistentVolumeClaimSpec` (`api.core.v1`).
-pub static PERSISTENT_VOLUME_CLAIM_SPEC: Msg = Msg {
+pub(crate) static PERSISTENT_VOLUME_CLAIM_SPEC: Msg = Msg {
     name: "PersistentVolumeClaimSpec",
     fields: &[
         f(1, "accessModes", Str).rep(),
@@ -468,17 +468,17 @@ pub static PERSISTENT_VOLUME_CLAIM_SPEC: Msg = Msg {
     ],
 };
 /// `VolumeResourceRequirements` (`api.core.v1`).
-pub static VOLUME_RESOURCE_REQUIREMENTS: Msg = Msg {
+pub(crate) static VOLUME_RESOURCE_REQUIREMENTS: Msg = Msg {
     name: "VolumeResourceRequirements",
     fields: &[f(1, "limits", MapQuantity), f(2, "requests", MapQuantity)],
 };
 /// `TypedLocalObjectReference` (`api.core.v1`).
-pub static TYPED_LOCAL_OBJECT_REFERENCE: Msg = Msg {
+pub(crate) static TYPED_LOCAL_OBJECT_REFERENCE: Msg = Msg {
     name: "TypedLocalObjectReference",
     fields: &[f(1, "apiGroup", Str), f(2, "kind", Str), f(3, "name", Str)],
 };
 /// `TypedObjectReference` (`api.core.v1`).
-pub static TYPED_OBJECT_REFERENCE: Msg = Msg {
+pub(crate) static TYPED_OBJECT_REFERENCE: Msg = Msg {
     name: "TypedObjectReference",
     fields: &[
         f(1, "apiGroup", Str),
@@ -488,7 +488,7 @@ pub static TYPED_OBJECT_REFERENCE: Msg = Msg {
     ],
 };
 /// `ImageVolumeSource` (`api.core.v1`).
-pub static IMAGE_VOLUME_SOURCE: Msg = Msg {
+pub(crate) static IMAGE_VOLUME_SOURCE: Msg = Msg {
     name: "ImageVolumeSource",
     fields: &[f(1, "reference", Str), f(2, "pullPolicy", Str)],
 };

@@ -1,8 +1,8 @@
 //! DELETE of one object and of a collection: preconditions, graceful pod deletion,
 //! finalizers and the propagation policy the garbage collector acts on.
 
+use super::{store_error, to_bytes};
 use crate::meta::{meta_mut, meta_str, now_rfc3339, rfc3339_in, Query};
-use crate::rest::{store_error, to_bytes};
 use crate::router::Target;
 use crate::ApiServer;
 use axum::http::StatusCode;
@@ -229,8 +229,8 @@ impl ApiServer {
             .map_err(|e| store_error(t.info, "", e))?;
         let mut deleted = Vec::new();
         for kv in page.items {
-            let obj = crate::rest::object_from_kv(&kv)?;
-            if !crate::watch::matches(&obj, &label, &field) {
+            let obj = super::object_from_kv(&kv)?;
+            if !super::matches(&obj, &label, &field) {
                 continue;
             }
             let name = meta_str(&obj, "name").unwrap_or("").to_string();

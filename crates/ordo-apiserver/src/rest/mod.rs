@@ -1,0 +1,149 @@
+//! The REST verbs, one module each: [`get`] (one object), [`list`], [`watch`], [`create`],
+//! [`update`] (PUT and the update rules every write goes through), [`patch`], [`delete`],
+//! [`scale`] and [`binding`]. What the verbs share is here: the store's objects to and from
+//! JSON, store errors as API errors, reading one object and decoding a request body.
+//! What the server changes or refuses in an object before storing it is in
+//! [`crate::admission`].
+
+mod binding;
+mod create;
+mod delete;
+mod get;
+mod list;
+mod patch;
+mod scale;
+mod update;
+mod watch;
+
+pub(crate) use list::matches;
+pub(crate) use watch::LineCache;
+
+use crate::meta::{meta_mut, Query};
+use crate::ApiServer;
+use ordo_api::resources::{self, ResourceInfo};
+use ordo_api::status::ApiError;
+use ordo_store::{KeyValue, Revision, StoreError};
+use serde_json::{json, Value};
+
+/// Maps a store error on one object to the API error upstream returns.
+pub(crate) fn store_error(info: &ResourceInfo, name: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::AlreadyExists(_) => ApiError::already_exists(info.group, info.plural, name),
+        StoreError::NotFound(_) => ApiError::not_found(info.group, info.plural, name),
+        StoreError::Conflict { .. } => ApiError::modified(info.group, info.plural, name),
+        StoreError::Compacted { .. } => {
+            ApiError::gone("The resourceVersion for the provided watch is too old.")
+        }
+        StoreError::Unavailable(m) => ApiError::unavailable(m),
+    }
+}
+
+/// The object stored under a key, with `resourceVersion` set from the store revision.
+pub(crate) fn object_from_kv(kv: &KeyValue) -> Result<Value, ApiError> {
+    let mut v: Value = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::internal(format!("corrupt object {}: {e}", kv.key)))?;
+    meta_mut(&mut v).insert(
+        "resourceVersion".into(),
+        Value::String(kv.mod_revision.to_string()),
+    );
+    Ok(v)
+}
+
+/// Serialised form of an object for the store (without `resourceVersion`).
+pub(crate) fn to_bytes(obj: &Value) -> Vec<u8> {
+    let mut o = obj.clone();
+    meta_mut(&mut o).remove("resourceVersion");
+    serde_json::to_vec(&o).unwrap_or_default()
+}
+
+/// `fieldValidation`: how unknown fields are treated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    fn from_query(q: &Query) -> Result<Self, ApiError> {
+        match q.get("fieldValidation") {
+            None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
+            Some("Ignore") => Ok(FieldValidation::Ignore),
+            Some("Strict") => Ok(FieldValidation::Strict),
+            Some(o) => Err(ApiError::bad_request(format!(
+                "fieldValidation parameter unsupported: {o}"
+            ))),
+        }
+    }
+}
+
+impl ApiServer {
+    /// Reads one object; 404 if it does not exist.
+    pub(crate) async fn read(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Result<(Value, Revision), ApiError> {
+        match self
+            .store
+            .get(&info.key(ns, name))
+            .await
+            .map_err(|e| store_error(info, name, e))?
+        {
+            Some(kv) => Ok((object_from_kv(&kv)?, kv.mod_revision)),
+            None => Err(ApiError::not_found(info.group, info.plural, name)),
+        }
+    }
+
+    /// Decodes a body through the typed schema, checks kind/apiVersion and unknown fields.
+    fn decode_body(
+        &self,
+        info: &ResourceInfo,
+        mut obj: Value,
+        q: &Query,
+    ) -> Result<Value, ApiError> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request(format!(
+                "the body of the request was not a {} object",
+                info.kind
+            )));
+        }
+        let kind_ok = obj
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .is_none_or(|k| k == info.kind);
+        let av_ok = obj
+            .get("apiVersion")
+            .and_then(|k| k.as_str())
+            .is_none_or(|a| a == info.api_version());
+        if !kind_ok || !av_ok {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({}) does not match the expected API version ({})",
+                obj.get("apiVersion").and_then(|a| a.as_str()).unwrap_or(""),
+                info.api_version()
+            )));
+        }
+        obj["kind"] = json!(info.kind);
+        obj["apiVersion"] = json!(info.api_version());
+        let mode = FieldValidation::from_query(q)?;
+        let decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
+        if mode == FieldValidation::Strict && !decoded.unknown_fields.is_empty() {
+            let list: Vec<String> = decoded
+                .unknown_fields
+                .iter()
+                .map(|f| format!("unknown field \"{f}\""))
+                .collect();
+            return Err(ApiError::bad_request(format!(
+                "strict decoding error: {}",
+                list.join(", ")
+            )));
+        }
+        if mode == FieldValidation::Warn {
+            for f in &decoded.unknown_fields {
+                tracing::info!(kind = info.kind, "unknown field \"{f}\" dropped");
+            }
+        }
+        Ok(decoded.object)
+    }
+}

@@ -1,0 +1,109 @@
+//! `PATCH` of an object or of its `status` or `scale`: JSON patch, merge patch, strategic
+//! merge patch and server-side apply (which creates missing objects), retried on conflicts.
+
+use super::scale::scale_of;
+use crate::meta::{meta_mut, Query};
+use crate::router::Target;
+use crate::ApiServer;
+use axum::http::StatusCode;
+use ordo_api::patch;
+use ordo_api::status::ApiError;
+use serde_json::{json, Value};
+
+impl ApiServer {
+    /// `PATCH` of an object or a subresource; retried on conflicts unless the patch pins a
+    /// resourceVersion.
+    pub(crate) async fn patch(
+        &self,
+        t: &Target,
+        content_type: &str,
+        body: &[u8],
+        q: &Query,
+    ) -> Result<(StatusCode, Value), ApiError> {
+        let info = t.info;
+        let name = t.name.clone().unwrap_or_default();
+        let ct = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let patch_doc: Value = match ct.as_str() {
+            "application/apply-patch+yaml" => crate::meta::parse_body("yaml", body)?,
+            "application/json-patch+json"
+            | "application/merge-patch+json"
+            | "application/strategic-merge-patch+json" => serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
+            other => return Err(ApiError::unsupported_media_type(other)),
+        };
+        let pinned = patch_doc
+            .pointer("/metadata/resourceVersion")
+            .and_then(|v| v.as_str())
+            .map(|s| s.to_string());
+        for _ in 0..8 {
+            let (old, rev) = match self.read(info, t.ns(), &name).await {
+                Ok(x) => x,
+                Err(e)
+                    if e.code == 404 && ct == "application/apply-patch+yaml" && t.sub.is_none() =>
+                {
+                    // Server-side apply creates missing objects.
+                    let mut obj = patch_doc.clone();
+                    meta_mut(&mut obj).insert("name".into(), json!(name));
+                    return self.create(t, obj, q).await;
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(p) = &pinned {
+                if *p != rev.to_string() {
+                    return Err(ApiError::modified(info.group, info.plural, &name));
+                }
+            }
+            let base = if t.sub.as_deref() == Some("scale") {
+                scale_of(info, &old)?
+            } else {
+                old.clone()
+            };
+            let kind = if t.sub.as_deref() == Some("scale") {
+                "Scale"
+            } else {
+                info.kind
+            };
+            let patched = match ct.as_str() {
+                "application/json-patch+json" => {
+                    patch::json_patch(&base, &patch_doc).map_err(|e| ApiError::invalid_patch(&e))?
+                }
+                "application/merge-patch+json" => patch::json_merge_patch(&base, &patch_doc),
+                _ => patch::strategic_merge_patch(kind, &base, &patch_doc)
+                    .map_err(|e| ApiError::invalid_patch(&e))?,
+            };
+            let new = if t.sub.as_deref() == Some("scale") {
+                let replicas = patched
+                    .pointer("/spec/replicas")
+                    .cloned()
+                    .unwrap_or(json!(0));
+                let mut n = old.clone();
+                n["spec"]["replicas"] = replicas;
+                n
+            } else {
+                self.decode_body(info, patched, q)?
+            };
+            let write_target = if t.sub.as_deref() == Some("scale") {
+                Target {
+                    sub: None,
+                    ..t.clone()
+                }
+            } else {
+                t.clone()
+            };
+            match self.write_update(&write_target, &old, rev, new, q).await {
+                Ok(v) if t.sub.as_deref() == Some("scale") => {
+                    return Ok((StatusCode::OK, scale_of(info, &v)?))
+                }
+                Ok(v) => return Ok((StatusCode::OK, v)),
+                Err(e) if e.code == 409 && e.reason == "Conflict" && pinned.is_none() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ApiError::modified(info.group, info.plural, &name))
+    }
+}

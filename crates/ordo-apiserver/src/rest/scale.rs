@@ -1,0 +1,91 @@
+//! The `scale` subresource: `GET` and `PUT` of the autoscaling/v1 Scale of a workload
+//! (`PATCH` is in [`super::patch`]).
+
+use crate::meta::Query;
+use crate::router::Target;
+use crate::ApiServer;
+use ordo_api::resources::{self, ResourceInfo};
+use ordo_api::selector::LabelSelector;
+use ordo_api::status::ApiError;
+use serde_json::{json, Value};
+
+impl ApiServer {
+    /// `GET .../scale`.
+    pub(crate) async fn get_scale(&self, t: &Target) -> Result<Value, ApiError> {
+        let (obj, _) = self
+            .read(t.info, t.ns(), t.name.as_deref().unwrap_or_default())
+            .await?;
+        scale_of(t.info, &obj)
+    }
+
+    /// `PUT .../scale`.
+    pub(crate) async fn update_scale(
+        &self,
+        t: &Target,
+        body: Value,
+        q: &Query,
+    ) -> Result<Value, ApiError> {
+        let name = t.name.clone().unwrap_or_default();
+        let scale = resources::decode_scale(body).map_err(ApiError::bad_request)?;
+        let (old, rev) = self.read(t.info, t.ns(), &name).await?;
+        if let Some(p) = scale
+            .pointer("/metadata/resourceVersion")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+        {
+            if p != rev.to_string() {
+                return Err(ApiError::modified(t.info.group, t.info.plural, &name));
+            }
+        }
+        let replicas = scale
+            .pointer("/spec/replicas")
+            .and_then(|r| r.as_i64())
+            .unwrap_or(0);
+        if replicas < 0 {
+            return Err(ApiError::invalid(
+                "autoscaling",
+                "Scale",
+                &name,
+                &[ordo_api::status::Cause::invalid(
+                    "spec.replicas",
+                    replicas,
+                    "must be greater than or equal to 0",
+                )],
+            ));
+        }
+        let mut new = old.clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let v = self
+            .write_update(
+                &Target {
+                    sub: None,
+                    ..t.clone()
+                },
+                &old,
+                rev,
+                new,
+                q,
+            )
+            .await?;
+        scale_of(t.info, &v)
+    }
+}
+
+/// The autoscaling/v1 Scale of a workload.
+pub(crate) fn scale_of(_info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
+    let sel = obj.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+    let selector = LabelSelector::from_label_selector(&sel)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let m = obj.get("metadata").cloned().unwrap_or(json!({}));
+    Ok(json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": m.get("name"), "namespace": m.get("namespace"), "uid": m.get("uid"),
+            "resourceVersion": m.get("resourceVersion"), "creationTimestamp": m.get("creationTimestamp"),
+        },
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
+    }))
+}

@@ -1,0 +1,268 @@
+//! `ordo server`: the store, the API server, and (unless `--api-only`) the controllers, the
+//! scheduler, cluster DNS, the service proxy and the local node agent, in one process.
+
+use crate::args::{DataDirArgs, LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
+use crate::node::{NodeFlags, Proxy};
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+use ordo_apiserver::{pki::Pki, ApiServer, Config};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// The storage engine flag (`--store`).
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub(crate) enum StoreKind {
+    /// Embedded SQLite file in the data directory.
+    Sqlite,
+    /// An external etcd cluster (for several machines / HA).
+    Etcd,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct ServerArgs {
+    #[command(flatten)]
+    data: DataDirArgs,
+    /// Address and port the HTTPS API listens on.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    bind: SocketAddr,
+    /// Storage engine.
+    #[arg(long, value_enum, default_value_t = StoreKind::Sqlite)]
+    store: StoreKind,
+    /// etcd client URLs, comma separated (with --store etcd).
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:2379")]
+    etcd_endpoints: Vec<String>,
+    /// Key prefix of ordo's data in etcd (several clusters can share one etcd).
+    #[arg(long, default_value = "/ordo")]
+    etcd_prefix: String,
+    /// Container runtime of the local node agent.
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Runc)]
+    runtime: RuntimeKind,
+    /// Service virtual IP range; its first address is the `kubernetes` Service.
+    #[arg(long, default_value = "10.96.0.0/12")]
+    service_cidr: String,
+    /// Pod IP range; each node gets a /24 of it.
+    #[arg(long, default_value = "10.244.0.0/16")]
+    pod_cidr: String,
+    /// Name of the local node (defaults to the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// runc runtime: name of the pod network bridge.
+    #[arg(long, default_value = "ordo0")]
+    bridge: String,
+    /// Simulated runtime: milliseconds from pod start to Running and Ready.
+    #[arg(long, default_value_t = 0)]
+    sim_start_delay_ms: u64,
+    /// Where the local-path provisioner creates volume directories (default DATA/volumes).
+    #[arg(long)]
+    volumes_dir: Option<PathBuf>,
+    /// Cluster DNS address (UDP and TCP), reachable from every pod; `none` disables DNS.
+    #[arg(long, default_value = "10.96.0.10:53")]
+    cluster_dns: String,
+    /// The local node's address (InternalIP, pods' hostIP, where the API server reaches its
+    /// logs/exec endpoint).
+    #[arg(long, default_value = "127.0.0.1")]
+    node_ip: std::net::IpAddr,
+    /// runc runtime: how Service ClusterIPs and NodePorts are translated on the local node
+    /// (`nftables`: a table `ip <bridge>` ordo keeps in sync; `none`: not at all).
+    #[arg(long, value_enum, default_value_t = ServiceProxyKind::Nftables)]
+    service_proxy: ServiceProxyKind,
+    /// Resolvers for names outside cluster.local (ADDR[:PORT],...); default: the host's
+    /// /etc/resolv.conf nameservers; `none` disables forwarding.
+    #[arg(long, value_delimiter = ',')]
+    dns_upstream: Vec<String>,
+    /// On Ctrl-C/SIGTERM stop and remove this node's pods before exiting (by default they keep
+    /// running while ordo is down, as with the kubelet, and are adopted at the next start).
+    #[arg(long)]
+    stop_pods_on_exit: bool,
+    /// Serve the API only: no controllers, scheduler or node agent.
+    #[arg(long)]
+    api_only: bool,
+    /// A registry (`HOST:PORT`) pulled from over plain HTTP; repeatable. Loopback registries
+    /// (`localhost:5000`, `127.0.0.1:PORT`) always are.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+    insecure_registries: Vec<String>,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+impl ServerArgs {
+    /// The store engine the flags choose.
+    fn engine(&self) -> ordo_store::Engine {
+        match self.store {
+            StoreKind::Sqlite => ordo_store::Engine::Sqlite {
+                path: self.data.data_dir.join("ordo.db"),
+                options: Default::default(),
+            },
+            StoreKind::Etcd => ordo_store::Engine::Etcd {
+                endpoints: self.etcd_endpoints.clone(),
+                prefix: self.etcd_prefix.clone(),
+            },
+        }
+    }
+}
+
+/// Runs `ordo server` until Ctrl-C/SIGTERM or until a part of it fails.
+pub(crate) fn run(args: ServerArgs) -> Result<()> {
+    crate::commands::run_daemon(&args.log, server(&args))
+}
+
+async fn server(args: &ServerArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let data_dir = &args.data.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let engine = args.engine();
+    let store = ordo_store::open(&engine).await?;
+    let pki = Pki::load_or_create(data_dir, &[args.bind.ip()])?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("listening on {} (is another server running?)", args.bind))?;
+    let bound = listener.local_addr()?;
+    let url = format!(
+        "https://{}",
+        if bound.ip().is_unspecified() {
+            SocketAddr::new([127, 0, 0, 1].into(), bound.port())
+        } else {
+            bound
+        }
+    );
+    let kubeconfig = data_dir.join("kubeconfig.yaml");
+    std::fs::write(&kubeconfig, pki.kubeconfig(&url))
+        .with_context(|| format!("writing {}", kubeconfig.display()))?;
+    let api = ApiServer::new(Config {
+        store,
+        token: pki.token.clone(),
+        service_cidr: args.service_cidr.clone(),
+        advertise: bound,
+    })
+    .await?;
+    let tls = pki.server_config()?;
+    let serving = tokio::spawn(api.serve(listener, tls));
+    let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    let cluster_dns_ip = match args.cluster_dns.parse::<SocketAddr>() {
+        Ok(SocketAddr::V4(a)) => Some(*a.ip()),
+        _ => None,
+    };
+    // The `kubernetes` Service's endpoints hold the host's address; an API server listening on
+    // loopback only is reached from pods through its loopback address instead.
+    let apiserver_loopback = match bound {
+        SocketAddr::V4(a) if a.ip().is_loopback() => Some(a),
+        _ => None,
+    };
+    let proxy: Option<Proxy> = if !args.api_only
+        && args.runtime == RuntimeKind::Runc
+        && args.service_proxy == ServiceProxyKind::Nftables
+    {
+        Some(
+            proxy_config(
+                &args.bridge,
+                &args.service_cidr,
+                apiserver_loopback,
+                cluster_dns_ip,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let mut background = tokio::task::JoinSet::new();
+    if !args.api_only {
+        let kubeconfig_doc = kube::config::Kubeconfig::read_from(&kubeconfig)?;
+        let client_cfg = kube::Config::from_custom_kubeconfig(
+            kubeconfig_doc,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await?;
+        let client = kube::Client::try_from(client_cfg)?;
+        let volumes_dir = args
+            .volumes_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("volumes"));
+        background.spawn(ordo_controllers::run(client.clone(), volumes_dir));
+        let agent = NodeFlags {
+            runtime: args.runtime,
+            data_dir,
+            bridge: &args.bridge,
+            sim_start_delay_ms: args.sim_start_delay_ms,
+            insecure_registries: &args.insecure_registries,
+            cluster_dns: cluster_dns_ip.unwrap_or(Ipv4Addr::new(10, 96, 0, 10)),
+        }
+        .agent_config(
+            node_name.clone(),
+            args.node_ip,
+            pki.token.clone(),
+            args.stop_pods_on_exit,
+            proxy.is_some(),
+        );
+        if let Some(dns) = dns_config(args)? {
+            background.spawn(ordo_dns::run(client.clone(), dns));
+        }
+        if let Some((cfg, _)) = &proxy {
+            background.spawn(ordo_proxy::run(client.clone(), cfg.clone()));
+        }
+        background.spawn(ordo_node::run(client, agent));
+    }
+    eprintln!("ordo server ready in {} ms", started.elapsed().as_millis());
+    eprintln!("  API         {url}");
+    eprintln!("  store       {engine}");
+    eprintln!("  data dir    {}", data_dir.display());
+    eprintln!(
+        "  node        {node_name} ({}, runtime {:?})",
+        args.node_ip, args.runtime
+    );
+    eprintln!(
+        "  services    {}   pods {}",
+        args.service_cidr, args.pod_cidr
+    );
+    eprintln!("  dns         {}", args.cluster_dns);
+    eprintln!("  proxy       {}", proxy_summary(&proxy));
+    eprintln!("  kubeconfig  {}", kubeconfig.display());
+    eprintln!("export KUBECONFIG={}", kubeconfig.display());
+    // Biased: at SIGTERM the node agent (which sees the signal too) may finish first; that is
+    // the shutdown, not a failure.
+    let r = tokio::select! {
+        biased;
+        _ = shutdown_signal() => {
+            eprintln!("ordo server: shutting down");
+            if args.stop_pods_on_exit && !args.api_only {
+                // The node agent saw the signal too; it returns once its pods are stopped.
+                eprintln!("ordo server: stopping this node's pods");
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(60), background.join_next()).await;
+            }
+            Ok(())
+        }
+        r = serving => r.map_err(anyhow::Error::from).and_then(|r| r),
+        Some(r) = background.join_next() => {
+            match r {
+                Ok(Ok(())) => Err(anyhow::anyhow!("a controller or the node agent stopped")),
+                Ok(Err(e)) => Err(e.context("a controller or the node agent failed")),
+                Err(e) => Err(anyhow::anyhow!("a controller or the node agent panicked: {e}")),
+            }
+        }
+    };
+    background.abort_all();
+    remove_proxy(&proxy).await;
+    r
+}
+
+/// The cluster DNS settings from the flags, or `None` with `--cluster-dns none`.
+fn dns_config(args: &ServerArgs) -> Result<Option<ordo_dns::DnsConfig>> {
+    if args.cluster_dns == "none" {
+        return Ok(None);
+    }
+    let listen: SocketAddr = args.cluster_dns.parse().with_context(|| {
+        format!(
+            "--cluster-dns {:?}: expected ADDRESS:PORT or none",
+            args.cluster_dns
+        )
+    })?;
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let upstreams = ordo_dns::parse_upstreams(&args.dns_upstream, &resolv, listen)?;
+    Ok(Some(ordo_dns::DnsConfig {
+        listen,
+        upstreams,
+        domain: "cluster.local".into(),
+        service_cidr: args.service_cidr.clone(),
+    }))
+}
