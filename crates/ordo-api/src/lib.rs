@@ -5,6 +5,7 @@ pub use k8s_openapi;
 
 pub mod defaults;
 pub mod duration;
+pub mod host_ports;
 pub mod openapi;
 pub mod patch;
 pub mod printers;

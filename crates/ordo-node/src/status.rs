@@ -339,6 +339,39 @@ pub fn of_records(
     s
 }
 
+/// The status of a deleted pod once its containers are stopped (`exits`): upstream's kubelet
+/// moves such a pod to a terminal phase before it leaves the API, Succeeded if every container
+/// exited 0, else Failed, with its containers terminated and not ready. Only seen while
+/// finalizers keep the pod.
+pub fn stopped(pod: &Pod, exits: &[ContainerExit], now: &Time) -> PodStatus {
+    let mut s = pod.status.clone().unwrap_or_default();
+    // Succeeded only if every container ran and exited 0 (upstream's `getPhase` for a terminal
+    // pod); a pod already terminal (rejected, finished) keeps its phase.
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default();
+    let succeeded = containers
+        .iter()
+        .all(|c| exits.iter().any(|x| x.name == c.name && x.exit_code == 0));
+    if !s.phase.as_deref().is_some_and(lifecycle::is_terminal) {
+        s.phase = Some(if succeeded { "Succeeded" } else { "Failed" }.into());
+    }
+    for cs in s.container_statuses.iter_mut().flatten() {
+        if let Some(x) = exits.iter().find(|x| x.name == cs.name) {
+            cs.state = Some(ContainerState {
+                terminated: Some(terminated(x)),
+                ..Default::default()
+            });
+        }
+        cs.ready = false;
+        cs.started = Some(false);
+    }
+    s.conditions = Some(conditions(pod, false, true, false, now));
+    s
+}
+
 /// Whether the pod's status says Running and Ready with an IP (nothing left to do after a restart).
 pub fn is_running_ready(pod: &Pod) -> bool {
     let Some(s) = pod.status.as_ref() else {
@@ -543,5 +576,59 @@ mod tests {
             Some("ReadinessGatesNotReady")
         );
         assert_eq!(cond(&s, "ContainersReady").status, "True");
+    }
+
+    #[test]
+    fn a_stopped_pod_is_terminal_and_not_ready() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-0"},
+            "spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "x"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                       "containerStatuses": [
+                {"name": "a", "image": "x", "imageID": "", "ready": true, "restartCount": 0,
+                 "state": {"running": {"startedAt": "2026-01-02T03:04:05Z"}}},
+                {"name": "b", "image": "x", "imageID": "", "ready": true, "restartCount": 0,
+                 "state": {"running": {"startedAt": "2026-01-02T03:04:05Z"}}}]}
+        }))
+        .unwrap();
+        let exit = |name: &str, code: i32| ContainerExit {
+            name: name.into(),
+            container_id: format!("sim://{name}"),
+            exit_code: code,
+            reason: if code == 0 { "Completed" } else { "Error" }.into(),
+            started_at: None,
+            finished_at: now(),
+        };
+        let st = stopped(&pod, &[exit("a", 0), exit("b", 0)], &now());
+        assert_eq!(st.phase.as_deref(), Some("Succeeded"));
+        let cs = st.container_statuses.unwrap();
+        assert!(cs.iter().all(|c| !c.ready));
+        assert_eq!(
+            cs[1]
+                .state
+                .as_ref()
+                .unwrap()
+                .terminated
+                .as_ref()
+                .unwrap()
+                .exit_code,
+            0
+        );
+        let ready = st
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(ready.status, "False");
+        let st = stopped(&pod, &[exit("a", 0), exit("b", 1)], &now());
+        assert_eq!(st.phase.as_deref(), Some("Failed"));
+        // A container that never ran: Failed; a pod already Failed stays so.
+        let st = stopped(&pod, &[exit("a", 0)], &now());
+        assert_eq!(st.phase.as_deref(), Some("Failed"));
+        let mut rejected = pod.clone();
+        rejected.status.as_mut().unwrap().phase = Some("Failed".into());
+        let st = stopped(&rejected, &[], &now());
+        assert_eq!(st.phase.as_deref(), Some("Failed"));
     }
 }

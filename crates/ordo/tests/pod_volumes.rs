@@ -516,23 +516,6 @@ fn sts_retention(server: &mut Option<Server>) {
     }
 }
 
-/// Waits until no pod is left in the API, the node left nothing on the host, and the pod
-/// directories are removed.
-fn pods_gone_and_node_clean(s: &Server) {
-    s.eventually(60, "the pods to go", || {
-        s.ok(&["get", "pods", "-o", "name"]).is_empty()
-    });
-    s.eventually(20, "the node to clean up", || {
-        leftovers(s.data_dir()).is_empty()
-    });
-    s.eventually(20, "the pod directories to be removed", || {
-        std::fs::read_dir(s.data_dir().join("pods"))
-            .unwrap()
-            .count()
-            == 0
-    });
-}
-
 /// A pod whose config map does not exist waits, saying why as the kubelet does, and starts
 /// once the config map is created.
 fn missing_config_map(s: &Server) {

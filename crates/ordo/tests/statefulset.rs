@@ -6,97 +6,13 @@
 //! timestamps.
 
 mod common;
+use common::sts::{first, PodWatch};
 use common::{table, Server, WALKTHROUGH};
 use serde_json::Value;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn start() -> Server {
     Server::start_with(&["--sim-start-delay-ms", "300"])
-}
-
-/// One pod watch event, reduced to what the ordering checks need.
-#[derive(Debug, Clone)]
-struct Ev {
-    kind: String,
-    name: String,
-    uid: String,
-    ready: bool,
-    terminating: bool,
-    image: String,
-}
-
-/// `kubectl get pods -w -o json --output-watch-events` in the background.
-struct PodWatch {
-    child: Child,
-    buf: Arc<Mutex<Vec<u8>>>,
-}
-
-impl PodWatch {
-    fn start(s: &Server) -> PodWatch {
-        let mut child = Command::new(&s.kubectl_bin)
-            .arg("--kubeconfig")
-            .arg(&s.kubeconfig)
-            .args(["get", "pods", "-w", "-o", "json", "--output-watch-events"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = child.stdout.take().unwrap();
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let b = buf.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n) = out.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                b.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
-        std::thread::sleep(Duration::from_millis(700));
-        PodWatch { child, buf }
-    }
-
-    fn events(&self) -> Vec<Ev> {
-        let buf = self.buf.lock().unwrap().clone();
-        serde_json::Deserializer::from_slice(&buf)
-            .into_iter::<Value>()
-            .map_while(Result::ok)
-            .map(|e| {
-                let o = &e["object"];
-                let ready = o["status"]["conditions"].as_array().is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                });
-                Ev {
-                    kind: e["type"].as_str().unwrap_or_default().into(),
-                    name: o["metadata"]["name"].as_str().unwrap_or_default().into(),
-                    uid: o["metadata"]["uid"].as_str().unwrap_or_default().into(),
-                    ready: ready && o["status"]["phase"] == "Running",
-                    terminating: !o["metadata"]["deletionTimestamp"].is_null(),
-                    image: o["spec"]["containers"][0]["image"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .into(),
-                }
-            })
-            .collect()
-    }
-}
-
-impl Drop for PodWatch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Index of the first event matching `f`.
-fn first(evs: &[Ev], f: impl Fn(&Ev) -> bool) -> Option<usize> {
-    evs.iter().position(f)
 }
 
 fn pod(i: usize) -> String {
@@ -104,7 +20,7 @@ fn pod(i: usize) -> String {
 }
 
 /// Asserts pods `from..to` were created in order, each only after its predecessor was Ready.
-fn assert_ordered_creation(evs: &[Ev], from: usize, to: usize) {
+fn assert_ordered_creation(evs: &[common::sts::Ev], from: usize, to: usize) {
     for i in from.max(1)..to {
         let created = first(evs, |e| e.name == pod(i))
             .unwrap_or_else(|| panic!("{} never seen: {evs:?}", pod(i)));

@@ -228,19 +228,33 @@ pub fn unfit_reason(pod: &Pod, req: Requests, node: &Node, used: Usage) -> Optio
     None
 }
 
+/// Upstream's `NodePorts` filter message.
+pub const NO_FREE_PORTS: &str = "node(s) didn't have free ports for the requested pod ports";
+
 /// Picks the feasible node with the fewest pods (then the least requested cpu, then the
 /// name), or returns upstream's FailedScheduling message.
 pub fn choose<'a>(
     pod: &Pod,
     nodes: impl Iterator<Item = (&'a Node, Usage)>,
 ) -> Result<String, String> {
+    choose_with_ports(pod, nodes.map(|(n, u)| (n, u, true)))
+}
+
+/// [`choose`], with whether each node has the host ports the pod asks for free (upstream's
+/// `NodePorts` filter).
+pub fn choose_with_ports<'a>(
+    pod: &Pod,
+    nodes: impl Iterator<Item = (&'a Node, Usage, bool)>,
+) -> Result<String, String> {
     let req = requests(pod);
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut best: Option<(i64, i64, String)> = None;
     let mut total = 0;
-    for (node, used) in nodes {
+    for (node, used, ports_free) in nodes {
         total += 1;
-        match unfit_reason(pod, req, node, used) {
+        let reason = unfit_reason(pod, req, node, used)
+            .or_else(|| (!ports_free).then(|| NO_FREE_PORTS.to_string()));
+        match reason {
             Some(r) => *reasons.entry(r).or_default() += 1,
             None => {
                 let key = (

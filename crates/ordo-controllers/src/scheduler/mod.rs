@@ -18,6 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, ResourceExt};
+use ordo_api::host_ports::HostPort;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -47,6 +48,8 @@ pub struct Scheduler {
     usage: HashMap<String, Usage>,
     /// Pods placed on a node (bound or assumed): uid → (node, requests).
     assigned: HashMap<String, (String, Requests)>,
+    /// The host ports of the placed pods that ask for some: uid → (node, ports).
+    host_ports: HashMap<String, (String, Vec<HostPort>)>,
     /// Unscheduled pods this scheduler is responsible for.
     pending: HashMap<String, Pod>,
     queue: VecDeque<String>,
@@ -91,7 +94,19 @@ impl Scheduler {
             .insert(uid.to_string(), (node.to_string(), req));
     }
 
+    /// Notes the host ports a pod placed on `node` holds.
+    fn hold_ports(&mut self, uid: &str, node: &str, pod: &Pod) {
+        let ports = ordo_api::host_ports::of(pod);
+        if ports.is_empty() {
+            self.host_ports.remove(uid);
+        } else {
+            self.host_ports
+                .insert(uid.to_string(), (node.to_string(), ports));
+        }
+    }
+
     fn unassign(&mut self, uid: &str) {
+        self.host_ports.remove(uid);
         if let Some((node, req)) = self.assigned.remove(uid) {
             if let Some(u) = self.usage.get_mut(&node) {
                 u.sub(req);
@@ -121,6 +136,7 @@ impl Scheduler {
                 self.unassign(&uid);
             } else {
                 self.assign(&uid, &node, fit::requests(&pod));
+                self.hold_ports(&uid, &node, &pod);
             }
             return;
         }
@@ -152,6 +168,8 @@ impl Scheduler {
             .filter_map(|u| self.assigned.get(u).map(|a| (u.clone(), a.clone())))
             .collect();
         self.assigned.clear();
+        let binding = &self.binding;
+        self.host_ports.retain(|u, _| binding.contains(u));
         self.usage.clear();
         self.pending.clear();
         self.queue.clear();
@@ -236,15 +254,30 @@ impl Scheduler {
                 continue;
             }
             let usage = &self.usage;
-            let candidates = self
-                .nodes
-                .iter()
-                .map(|(name, n)| (n, usage.get(name).copied().unwrap_or_default()));
-            match fit::choose(pod, candidates) {
+            let wanted = ordo_api::host_ports::of(pod);
+            let held = &self.host_ports;
+            let ports_free = |name: &str| {
+                wanted.is_empty()
+                    || !ordo_api::host_ports::any_conflict(
+                        &wanted,
+                        held.values()
+                            .filter(|(n, _)| n == name)
+                            .flat_map(|(_, ps)| ps),
+                    )
+            };
+            let candidates = self.nodes.iter().map(|(name, n)| {
+                (
+                    n,
+                    usage.get(name).copied().unwrap_or_default(),
+                    ports_free(name),
+                )
+            });
+            match fit::choose_with_ports(pod, candidates) {
                 Ok(node) => {
                     let pod = pod.clone();
                     self.backoff.remove(&uid);
                     self.assign(&uid, &node, fit::requests(&pod));
+                    self.hold_ports(&uid, &node, &pod);
                     self.binding.insert(uid);
                     out.push(Action::Bind {
                         pod: Box::new(pod),

@@ -141,3 +141,42 @@ fn failed_binding_is_retried_and_other_schedulers_ignored() {
     s.requeue(Instant::now() + Duration::from_secs(2));
     assert_eq!(binds(&s.schedule(Instant::now())).len(), 1);
 }
+
+#[test]
+fn host_ports_taken_on_a_node_keep_a_pod_off_it() {
+    let with_port = |uid: &str, node: Option<&str>| {
+        let mut p = pod(uid, node);
+        p.spec.as_mut().unwrap().containers[0].ports =
+            Some(vec![k8s_openapi::api::core::v1::ContainerPort {
+                container_port: 80,
+                host_port: Some(8080),
+                ..Default::default()
+            }]);
+        p
+    };
+    // "x" holds 8080 on a: "1" goes to b even though b has more pods.
+    let mut s = synced(
+        vec![node("a", "110"), node("b", "110")],
+        vec![with_port("x", Some("a")), pod("y", Some("b"))],
+    );
+    s.pod_applied(with_port("1", None));
+    assert_eq!(
+        binds(&s.schedule(Instant::now())),
+        [("1".to_string(), "b".to_string())]
+    );
+    // With 8080 taken on both nodes (the assumed "1" counts), "2" fits nowhere.
+    s.pod_applied(with_port("2", None));
+    let acts = s.schedule(Instant::now());
+    assert!(
+        matches!(&acts[..], [Action::Unschedulable { message, .. }]
+            if message.starts_with("0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports.")),
+        "{acts:?}"
+    );
+    // Once "x" is gone, a frees up.
+    s.pod_deleted(&with_port("x", Some("a")));
+    s.requeue(Instant::now() + Duration::from_secs(60));
+    assert_eq!(
+        binds(&s.schedule(Instant::now() + Duration::from_secs(60))),
+        [("2".to_string(), "a".to_string())]
+    );
+}

@@ -7,6 +7,7 @@
 //! runtime reports one of its containers exited, or a probe or back-off is due. Status is
 //! written only when it changes (once in all when the runtime starts pods instantly).
 
+mod host_ports;
 mod pod_doc;
 mod worker;
 
@@ -44,6 +45,8 @@ pub struct Agent {
     host_ip: String,
     events: EventSink,
     writes: Semaphore,
+    /// The host ports the node's pods hold (the kubelet's admission check).
+    host_ports: Mutex<host_ports::HostPorts>,
 }
 
 /// Why a worker stopped driving its pod.
@@ -88,6 +91,7 @@ impl Agent {
             host_ip: host_ip.into(),
             events,
             writes: Semaphore::new(WRITE_CONCURRENCY),
+            host_ports: Mutex::default(),
         }))
     }
 
@@ -227,6 +231,7 @@ impl Agent {
     ) {
         rx.mark_unchanged();
         let Exit::Gone = self.drive(&mut rx, &wake).await;
+        self.host_ports.lock().unwrap().release(&uid);
         if !deleted.load(Ordering::SeqCst) {
             // The agent is shutting down, not the pod: leave it running.
             return;
@@ -259,6 +264,17 @@ impl Agent {
         let grace = grace.saturating_sub(began.elapsed().as_secs());
         match self.rt.stop_pod(&uid, Duration::from_secs(grace)).await {
             Ok(exits) => {
+                // Finalizers keep the pod in the API after the DELETE below: show it stopped
+                // (terminal phase, not ready), as the kubelet does.
+                if pod.finalizers().iter().any(|f| !f.is_empty()) {
+                    let st = status::stopped(pod, &exits, &status::now());
+                    if let Err(e) = self
+                        .write_status(pod, serde_json::json!({ "status": st }))
+                        .await
+                    {
+                        tracing::warn!("{e:#}");
+                    }
+                }
                 for x in exits {
                     self.events.container(
                         pod,

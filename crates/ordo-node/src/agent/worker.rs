@@ -162,6 +162,19 @@ impl Agent {
         if pod.metadata.deletion_timestamp.is_some() || terminal {
             return Ok(None);
         }
+        let uid = pod.uid().unwrap_or_default();
+        let wanted = super::host_ports::of(&pod);
+        if !self.host_ports.lock().unwrap().claim(&uid, wanted) {
+            // The kubelet's admission: the pod fails, its containers never start.
+            let msg = super::host_ports::MESSAGE.to_string();
+            self.events
+                .pod(&pod, "Warning", super::host_ports::REASON, msg.clone());
+            let st = json!({"status": {"phase": "Failed", "reason": super::host_ports::REASON, "message": msg}});
+            if let Err(e) = self.write_status(&pod, st).await {
+                tracing::warn!("rejecting pod {}: {e:#}", pod.name_any());
+            }
+            return Ok(None);
+        }
         let mut run = PodRun::new(&pod);
         let adopted = phase.as_deref() == Some("Running") && self.rt.adopt(&pod).await;
         if adopted {
@@ -219,7 +232,10 @@ impl Agent {
         loop {
             if rx.borrow().deleting() {
                 let pod = rx.borrow().pod();
+                let uid = pod.uid().unwrap_or_default();
                 Box::pin(async move { self.terminate(&pod).await }).await;
+                // A stopped pod's host ports are free for the next one.
+                self.host_ports.lock().unwrap().release(&uid);
                 // Wait for the watch to confirm the deletion; try again if it does not come.
                 let gone = async { while rx.changed().await.is_ok() {} };
                 match tokio::time::timeout(Duration::from_secs(10), gone).await {
@@ -348,6 +364,13 @@ impl Agent {
                     self.show_backoff(pod, run, i);
                     backoffs.push(until);
                 }
+            }
+        }
+        // The runtime may impose readiness (the simulated runtime's annotation); the pod
+        // changing re-runs the round, so removing the annotation makes it ready again.
+        if let Some(ready) = self.rt.ready_override(pod) {
+            for r in run.records.iter_mut().filter(|r| !r.init || r.sidecar) {
+                r.ready = ready && r.running();
             }
         }
         // A start that just failed waits for its back-off.

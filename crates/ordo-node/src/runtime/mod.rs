@@ -114,6 +114,13 @@ pub trait Runtime: Send + Sync + 'static {
     /// (false for the simulated runtime: its probes count as passing).
     fn runs_probes(&self) -> bool;
 
+    /// The readiness the runtime imposes on the pod's running app containers, whatever their
+    /// probes say: None (the default) imposes nothing. The simulated runtime reads it from the
+    /// pod's `sim.ordo.dev/ready` annotation.
+    fn ready_override(&self, _pod: &Pod) -> Option<bool> {
+        None
+    }
+
     /// Runs `argv` in a running container of the pod, waiting at most `timeout`: its exit
     /// code and combined output (probes, preStop hooks).
     async fn exec_sync(

@@ -14,6 +14,12 @@ use std::time::Duration;
 /// Containers of one simulated pod: (name, id, started at).
 type SimPod = Vec<(String, String, Option<Time>)>;
 
+/// The pod annotation that makes a simulated pod's containers not ready while it is `"false"`
+/// (like kwok's stages, the way tests break a pod that upstream breaks through its readiness
+/// probe): the pod stays Running with its Ready condition False until the annotation is removed
+/// or set to anything else.
+pub const READY_ANNOTATION: &str = "sim.ordo.dev/ready";
+
 /// Simulated pods that become Running after `start_delay`.
 pub struct SimRuntime {
     start_delay: Duration,
@@ -176,6 +182,11 @@ impl Runtime for SimRuntime {
         false
     }
 
+    fn ready_override(&self, pod: &Pod) -> Option<bool> {
+        let value = pod.annotations().get(READY_ANNOTATION).map(String::as_str);
+        Some(value != Some("false"))
+    }
+
     async fn exec_sync(
         &self,
         _uid: &str,
@@ -256,5 +267,17 @@ mod tests {
         rt.remove_pod("u1").await.unwrap();
         assert!(rt.pod_status("u1").await.is_none());
         assert!(rt.list_pods().await.is_empty());
+    }
+
+    #[test]
+    fn ready_annotation_overrides_readiness() {
+        let rt = SimRuntime::new(Duration::ZERO);
+        let mut p = pod();
+        assert_eq!(rt.ready_override(&p), Some(true));
+        for (value, ready) in [("false", false), ("true", true), ("False", true)] {
+            p.metadata.annotations =
+                Some([(READY_ANNOTATION.to_string(), value.to_string())].into());
+            assert_eq!(rt.ready_override(&p), Some(ready), "{value}");
+        }
     }
 }

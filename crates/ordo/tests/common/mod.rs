@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod real_pods;
+pub mod sts;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

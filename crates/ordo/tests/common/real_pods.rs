@@ -192,3 +192,20 @@ pub fn nft_table_exists() -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false)
 }
+
+/// Waits until no pod is left in the API, the node left nothing on the host, and the pod
+/// directories are removed.
+pub fn pods_gone_and_node_clean(s: &Server) {
+    s.eventually(60, "the pods to go", || {
+        s.ok(&["get", "pods", "-o", "name"]).is_empty()
+    });
+    s.eventually(20, "the node to clean up", || {
+        leftovers(s.data_dir()).is_empty()
+    });
+    s.eventually(20, "the pod directories to be removed", || {
+        std::fs::read_dir(s.data_dir().join("pods"))
+            .unwrap()
+            .count()
+            == 0
+    });
+}

@@ -250,6 +250,9 @@ async fn resolve(
             }
             Some("Directory") => anyhow::ensure!(p.is_dir(), "{} is not a directory", h.path),
             Some("File") => anyhow::ensure!(p.is_file(), "{} is not a file", h.path),
+            // No type: no checks, and a missing path becomes a directory, as containerd and
+            // docker do for the kubelet's bind mounts.
+            None | Some("") if !p.exists() => std::fs::create_dir_all(&p)?,
             _ => {}
         }
         return Ok(Some(rw(p)));
@@ -508,6 +511,7 @@ mod tests {
             "spec": {"containers": [], "volumes": [
                 {"name": "scratch", "emptyDir": {}},
                 {"name": "host", "hostPath": {"path": hp, "type": "DirectoryOrCreate"}},
+                {"name": "untyped", "hostPath": {"path": dir.path().join("untyped/dir")}},
                 {"name": "info", "downwardAPI": {"items": [
                     {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
                 ]}},
@@ -516,7 +520,11 @@ mod tests {
         }))
         .unwrap();
         let v = prepare(&pod, dir.path(), None).await.unwrap();
-        assert_eq!(v.len(), 3);
+        assert_eq!(v.len(), 4);
+        assert!(
+            v["untyped"].path.is_dir(),
+            "a missing untyped hostPath is created"
+        );
         assert!(v["info"].read_only && v["info"].atomic);
         assert_eq!(
             std::fs::read_to_string(v["info"].path.join("labels")).unwrap(),
