@@ -16,6 +16,7 @@ use common::Server;
 use std::process::Stdio;
 
 #[test]
+#[ignore = "needs root and runc (scripts/test.sh runs these as root with --include-ignored)"]
 fn pods_pull_their_images_from_a_loopback_registry() {
     let Some((data, _lock)) = with_real_pods_importing(&[], &[], scenario) else {
         return;

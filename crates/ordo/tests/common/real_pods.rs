@@ -23,9 +23,6 @@ pub fn can_run() -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !root || !runc {
-        eprintln!("skipping: needs root and runc (root={root}, runc={runc})");
-    }
     root && runc
 }
 
@@ -144,7 +141,8 @@ pub fn force_cleanup(data: &Path) {
 /// Runs `scenario` on a fresh runc server (with `extra` flags) under the real-pods lock. The
 /// server is stopped afterwards; on failure its log is printed and the host force-cleaned while
 /// the data dir (which the clean-up reads) still exists. Returns the data dir's path and the
-/// lock, or None when the machine cannot run real pods.
+/// lock. Tests that use it are `#[ignore = "needs root and runc ..."]`; run explicitly on a
+/// machine that cannot run real pods, they fail (never pass without running).
 pub fn with_real_pods(
     extra: &[&str],
     scenario: impl FnOnce(&mut Option<Server>),
@@ -158,9 +156,10 @@ pub fn with_real_pods_importing(
     extra: &[&str],
     scenario: impl FnOnce(&mut Option<Server>),
 ) -> Option<(PathBuf, std::fs::File)> {
-    if !can_run() {
-        return None;
-    }
+    assert!(
+        can_run(),
+        "needs root and runc: run as root with --include-ignored (scripts/test.sh does)"
+    );
     let lock = std::fs::File::create("/tmp/ordo-real-pods.lock").unwrap();
     lock.lock().unwrap();
     let s = runc_server_with(archives, extra);
