@@ -6,7 +6,7 @@
 //! only compact below revisions they wrote themselves, but a case compacts the WHOLE store, so
 //! cases sharing one etcd must run one after the other ([`run_all`] does).
 //!
-//! ```ignore
+//! ```text
 //! ordo_store::conformance::run_all(|case| async move {
 //!     Arc::new(SqliteStore::open(dir.join(case)).unwrap()) as Arc<dyn Store>
 //! }).await;

@@ -585,13 +585,15 @@ fn broken_rollout_heals() {
         30,
         "web-1 re-created at the broken revision and stuck Pending",
         || {
-            s.ok(&[
+            // Not found while it is being replaced: keep polling.
+            let out = s.kubectl(&[
                 "get",
                 "pod",
                 "nginx-statefulset-1",
                 "-o",
                 "jsonpath={.spec.nodeSelector.disk} {.status.phase}",
-            ]) == "none-such Pending"
+            ]);
+            out.status.success() && out.stdout == b"none-such Pending"
         },
     );
     let stuck_uid = s.ok(&[
