@@ -8,103 +8,40 @@
 
 mod common;
 use common::real_pods::with_real_pods;
+use common::sts::{Ev, JsonWatch, PodWatch};
 use common::{Server, WALKTHROUGH};
-use std::io::Read;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn start() -> Server {
     Server::start_with(&["--sim-start-delay-ms", "100"])
 }
 
-/// `kubectl get <resource> -w --output-watch-events` in the background, one line per event:
-/// `<TYPE> <name> <deletionTimestamp or empty>`.
-struct Watch {
-    child: Child,
-    buf: Arc<Mutex<String>>,
-}
-
-impl Watch {
-    fn pods(s: &Server) -> Watch {
-        Self::of(s, "pods")
-    }
-
-    fn of(s: &Server, resource: &str) -> Watch {
-        let mut child = s
-            .kubectl_command(&[
-                "get",
-                resource,
-                "-w",
-                "--output-watch-events",
-                "-o",
-                r#"jsonpath={.type} {.object.metadata.name} {.object.metadata.deletionTimestamp}{"\n"}"#,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = child.stdout.take().unwrap();
-        let buf = Arc::new(Mutex::new(String::new()));
-        let b = buf.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = out.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                b.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
-            }
-        });
-        std::thread::sleep(Duration::from_millis(700));
-        Watch { child, buf }
-    }
-
-    /// (type, name, terminating) of each complete line so far.
-    fn events(&self) -> Vec<(String, String, bool)> {
-        let buf = self.buf.lock().unwrap().clone();
-        buf.lines()
-            .filter_map(|l| {
-                let mut f = l.split(' ');
-                let (ty, name) = (f.next()?, f.next()?);
-                let deleting = f.next().is_some_and(|d| !d.is_empty());
-                Some((ty.to_string(), name.to_string(), deleting))
-            })
-            .collect()
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// For pod `<set>-<i>`: the index of the event that first shows it marked for deletion (or
+/// gone), and of its DELETED event.
+fn deletion_events(evs: &[Ev], set: &str, i: usize) -> (usize, usize) {
+    let name = format!("{set}-{i}");
+    let at = |f: &dyn Fn(&Ev) -> bool| {
+        evs.iter()
+            .position(|e| e.name == name && f(e))
+            .unwrap_or_else(|| panic!("{name}: no such event in {evs:?}"))
+    };
+    (
+        at(&|e| e.terminating || e.kind == "DELETED"),
+        at(&|e| e.kind == "DELETED"),
+    )
 }
 
 /// Asserts that pods `<set>-0 .. <set>-(n-1)` were deleted highest ordinal first: each one is
 /// marked for deletion only after the one above it is gone.
-fn assert_descending_deletion(evs: &[(String, String, bool)], set: &str, n: usize) {
-    let pod = |i: usize| format!("{set}-{i}");
-    let marked = |i: usize| {
-        evs.iter()
-            .position(|(ty, name, del)| *name == pod(i) && (*del || ty == "DELETED"))
-            .unwrap_or_else(|| panic!("{} never marked for deletion: {evs:?}", pod(i)))
-    };
-    let gone = |i: usize| {
-        evs.iter()
-            .position(|(ty, name, _)| *name == pod(i) && ty == "DELETED")
-            .unwrap_or_else(|| panic!("{} never deleted: {evs:?}", pod(i)))
-    };
+fn assert_descending_deletion(evs: &[Ev], set: &str, n: usize) {
     for i in 0..n - 1 {
+        let (marked, _) = deletion_events(evs, set, i);
+        let (_, above_gone) = deletion_events(evs, set, i + 1);
         assert!(
-            gone(i + 1) < marked(i),
-            "{} was marked for deletion (event {}) before {} was gone (event {}): {evs:?}",
-            pod(i),
-            marked(i),
-            pod(i + 1),
-            gone(i + 1)
+            above_gone < marked,
+            "{set}-{i} was marked for deletion (event {marked}) before {set}-{} was gone \
+             (event {above_gone}): {evs:?}",
+            i + 1
         );
     }
 }
@@ -134,7 +71,7 @@ fn foreground_delete_of_a_statefulset_finishes() {
     let s = start();
     s.apply(WALKTHROUGH);
     wait_ready(&s, SET, 3, 60);
-    let revisions = Watch::of(&s, "controllerrevisions");
+    let revisions = JsonWatch::start(&s, "controllerrevisions", &[]);
     let began = Instant::now();
     s.ok(&[
         "delete",
@@ -153,9 +90,9 @@ fn foreground_delete_of_a_statefulset_finishes() {
     );
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(s.ok(&["get", "controllerrevisions", "-o", "name"]), "");
-    let evs = revisions.events();
+    let evs = revisions.values();
     assert_eq!(
-        evs.iter().filter(|(ty, _, _)| ty == "ADDED").count(),
+        evs.iter().filter(|e| e["type"] == "ADDED").count(),
         1,
         "the revision was written anew while its set was being deleted: {evs:?}"
     );
@@ -168,7 +105,7 @@ fn ordered_deletion_background_removes_pods_highest_first() {
     let s = start();
     s.apply(&WALKTHROUGH.replace("replicas: 3", "replicas: 4"));
     wait_ready(&s, SET, 4, 60);
-    let w = Watch::pods(&s);
+    let w = PodWatch::start(&s);
     // kubectl waits for the set itself to be gone (`--wait` is on by default): it is, at once.
     s.ok(&["delete", "statefulset", SET, "--timeout=10s"]);
     assert!(
@@ -187,7 +124,7 @@ fn ordered_deletion_foreground_removes_the_set_after_its_pods() {
     let s = start();
     s.apply(WALKTHROUGH);
     wait_ready(&s, SET, 3, 60);
-    let w = Watch::pods(&s);
+    let w = PodWatch::start(&s);
     s.ok(&[
         "delete",
         "statefulset",
@@ -240,20 +177,15 @@ fn parallel_and_opted_out_sets_delete_their_pods_at_once() {
     for manifest in [parallel, opted_out] {
         s.apply(&manifest);
         wait_ready(&s, SET, 3, 60);
-        let w = Watch::pods(&s);
+        let w = PodWatch::start(&s);
         s.ok(&["delete", "statefulset", SET]);
         s.eventually(60, "all pods gone", || pod_names(&s).is_empty());
         std::thread::sleep(Duration::from_millis(300));
         // The collector asks all three to go in one pass: some lower pod is marked for
         // deletion before the pod above it is gone.
         let evs = w.events();
-        let pos = |i: usize, f: &dyn Fn(&str, bool) -> bool| {
-            evs.iter()
-                .position(|(ty, n, d)| *n == format!("{SET}-{i}") && f(ty, *d))
-                .unwrap_or_else(|| panic!("{SET}-{i} missing: {evs:?}"))
-        };
-        let marked = |i| pos(i, &|ty, d| d || ty == "DELETED");
-        let gone = |i| pos(i, &|ty, _| ty == "DELETED");
+        let marked = |i| deletion_events(&evs, SET, i).0;
+        let gone = |i| deletion_events(&evs, SET, i).1;
         assert!(
             (0..2).any(|i| marked(i) < gone(i + 1)),
             "deleted one by one, in order: {evs:?}"
@@ -276,7 +208,7 @@ fn ordered_deletion_of_real_pods() {
             "    spec:\n      terminationGracePeriodSeconds: 5\n      containers:",
         ));
         wait_ready(s, SET, 3, 120);
-        let w = Watch::pods(s);
+        let w = PodWatch::start(s);
         s.ok(&["delete", "statefulset", SET]);
         s.eventually(120, "all pods gone", || pod_names(s).is_empty());
         std::thread::sleep(Duration::from_millis(300));
