@@ -6,6 +6,7 @@ pub mod endpointslice;
 pub mod events;
 pub mod gc;
 pub mod namespace;
+pub mod objects;
 pub mod replicaset;
 pub mod runtime;
 pub mod scheduler;

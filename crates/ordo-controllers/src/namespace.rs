@@ -5,8 +5,8 @@
 //! Active namespace.
 
 use crate::gc::{api_for, discover};
+use crate::objects::{api_message, is_not_found};
 use crate::replicaset::util::Error;
-use crate::replicaset::{api_message, is_not_found};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};

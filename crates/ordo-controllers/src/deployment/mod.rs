@@ -7,11 +7,11 @@ pub mod sync;
 pub mod util;
 
 use crate::events::{EventType, Recorder};
+use crate::objects::{api_message, is_not_found};
 use crate::replicaset::util::{
     claim, controller_of, controller_ref, owner_refs_after, owner_refs_patch, owners_to_sync,
     status_patch, Claim, Error,
 };
-use crate::replicaset::{api_message, is_not_found};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;

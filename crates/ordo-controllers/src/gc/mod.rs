@@ -6,7 +6,7 @@
 
 pub mod graph;
 
-use crate::replicaset::is_not_found;
+use crate::objects::is_not_found;
 use futures::StreamExt;
 use graph::{Action, Node, Policy};
 use kube::api::{

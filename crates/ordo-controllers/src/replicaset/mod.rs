@@ -68,17 +68,7 @@ fn error_policy(_rs: Arc<ReplicaSet>, e: &Error, _ctx: Arc<Ctx>) -> Action {
     Action::requeue(Duration::from_millis(500))
 }
 
-/// The message of an API error (what upstream prints after `Error creating: `).
-pub(crate) fn api_message(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(s) => s.message.clone(),
-        other => other.to_string(),
-    }
-}
-
-pub(crate) fn is_not_found(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 404)
-}
+pub(crate) use crate::objects::{api_message, is_not_found};
 
 fn namespace_terminating(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 403 && s.message.contains("being terminated"))

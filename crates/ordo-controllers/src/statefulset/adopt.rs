@@ -3,10 +3,9 @@
 
 use super::identity;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use kube::api::{Api, Patch, PatchParams};
 use kube::Resource;
-use ordo_api::selector::LabelSelector;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::fmt::Debug;
@@ -24,20 +23,14 @@ pub enum Claim {
     Ignore,
 }
 
-/// The set's selector; `None` if it cannot be parsed (nothing then matches).
-pub fn selector(set: &StatefulSet) -> Option<LabelSelector> {
-    let sel = set
-        .spec
-        .as_ref()
-        .map(|s| serde_json::to_value(&s.selector).unwrap_or(Value::Null))?;
-    LabelSelector::from_label_selector(&sel).ok()
+/// The set's selector (`None` without a spec).
+pub fn selector(set: &StatefulSet) -> Option<&LabelSelector> {
+    set.spec.as_ref().map(|s| &s.selector)
 }
 
-/// Whether `meta`'s labels satisfy the selector (an unparsable selector matches nothing).
+/// Whether `meta`'s labels satisfy the selector (an empty or missing one matches nothing).
 pub fn labels_match(selector: Option<&LabelSelector>, meta: &ObjectMeta) -> bool {
-    let labels =
-        serde_json::to_value(meta.labels.clone().unwrap_or_default()).unwrap_or(Value::Null);
-    selector.is_some_and(|s| s.matches(&labels))
+    selector.is_some_and(|s| crate::objects::selector_matches(s, meta.labels.as_ref()))
 }
 
 /// The decision for one object (`ClaimObject`): `matches` is selector (+ name pattern for pods).

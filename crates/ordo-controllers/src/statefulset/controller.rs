@@ -8,7 +8,7 @@ use super::plan::{self, Action, Input, RevisionRef};
 use super::revision::{self, UpdateChoice};
 use super::{adopt, identity, status};
 use crate::events::{EventType, Recorder};
-use crate::replicaset::is_not_found;
+use crate::objects::is_not_found;
 use crate::runtime::{at_least, Caches, Shared};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
@@ -134,7 +134,7 @@ fn sets_for(
         .iter()
         .filter(|s| s.namespace().as_deref() == Some(&ns))
         .filter(|s| parent.as_ref().is_none_or(|p| *p == s.name_any()))
-        .filter(|s| adopt::labels_match(adopt::selector(s).as_ref(), meta))
+        .filter(|s| adopt::labels_match(adopt::selector(s), meta))
         .map(|s| ObjectRef::from_obj(s.as_ref()))
         .collect()
 }
@@ -361,8 +361,8 @@ impl Sync<'_> {
         let mut owned = Vec::new();
         // Decided on the shared copies; only the set's own pods are copied.
         for pod in self.ctx.pods.in_namespace(self.ns) {
-            let matches = adopt::labels_match(selector.as_ref(), &pod.metadata)
-                && identity::is_member_of(set, &pod);
+            let matches =
+                adopt::labels_match(selector, &pod.metadata) && identity::is_member_of(set, &pod);
             match adopt::decide(set, &pod.metadata, matches) {
                 adopt::Claim::Keep => owned.push(Pod::clone(&pod)),
                 adopt::Claim::Adopt => match adopt::apply(&api, set, pod.as_ref(), true).await {
@@ -391,7 +391,7 @@ impl Sync<'_> {
         let selector = adopt::selector(set);
         let mut owned = Vec::new();
         for cr in self.ctx.revisions.in_namespace(self.ns) {
-            let matches = adopt::labels_match(selector.as_ref(), &cr.metadata);
+            let matches = adopt::labels_match(selector, &cr.metadata);
             match adopt::decide(set, &cr.metadata, matches) {
                 // Revisions are never released upstream: keep ours even if labels drifted.
                 adopt::Claim::Keep | adopt::Claim::Release => {

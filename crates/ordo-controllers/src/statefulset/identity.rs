@@ -155,13 +155,7 @@ pub fn controller_ref(set: &StatefulSet) -> OwnerReference {
     }
 }
 
-/// The pod's controller ownerReference, if any.
-pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .find(|r| r.controller == Some(true))
-}
+pub use crate::objects::controller_of;
 
 /// The claims a pod at `ordinal` uses, keyed by template name, in template order
 /// (`getPersistentVolumeClaims`): labels = template labels overlaid with `selector.matchLabels`.

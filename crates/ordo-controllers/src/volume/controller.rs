@@ -5,7 +5,7 @@
 use super::protection::pod_uses_claim;
 use super::{plan, provision, Action, Object, Source, World, PROVISIONER};
 use crate::events::{EventType, Recorder};
-use crate::replicaset::{api_message, is_not_found};
+use crate::objects::{api_message, is_not_found};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
