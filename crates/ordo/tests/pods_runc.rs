@@ -7,7 +7,7 @@
 //! share the bridge, the pod CIDR and the service route.
 
 mod common;
-use common::real_pods::{curl, leftovers, with_real_pods, BRIDGE};
+use common::real_pods::{curl, leftovers, node_clean, with_real_pods, BRIDGE};
 use common::Server;
 use std::time::{Duration, Instant};
 
@@ -152,15 +152,7 @@ fn scenario(server: &mut Option<Server>) {
     let t1 = Instant::now();
     s.ok(&["delete", "pod", "web", "missing", "--wait=true"]);
     eprintln!("kubectl delete (nginx, SIGQUIT) took {:?}", t1.elapsed());
-    s.eventually(20, "the node to clean up", || {
-        leftovers(s.data_dir()).is_empty()
-    });
-    s.eventually(20, "the pod directories to be removed", || {
-        std::fs::read_dir(s.data_dir().join("pods"))
-            .unwrap()
-            .count()
-            == 0
-    });
+    node_clean(s);
 }
 
 /// The seed walkthrough, steps 1–6, with real pods, real DNS and the real kubectl.

@@ -74,15 +74,12 @@ pub async fn run(client: Client, caches: &Caches) -> anyhow::Result<()> {
         revisions: caches.revisions.clone(),
         sets,
     });
-    for ready in [
-        Box::pin(ctx.pods.ready())
-            as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
-        Box::pin(ctx.claims.ready()),
-        Box::pin(ctx.revisions.ready()),
-        Box::pin(ctx.sets.ready()),
-    ] {
-        ready.await;
-    }
+    tokio::join!(
+        ctx.pods.ready(),
+        ctx.claims.ready(),
+        ctx.revisions.ready(),
+        ctx.sets.ready()
+    );
     controller
         .owns_stream(caches.revisions.stream())
         .watches_stream(caches.pods.stream(), move |pod: Pod| {
@@ -229,11 +226,25 @@ impl Sync<'_> {
         let pods = self.claim_pods().await?;
         let mut revisions = self.claim_revisions().await?;
         revision::sort_revisions(&mut revisions);
+        // Only the set's own claims (`<template>-<set>-<ordinal>`) are copied.
+        let prefixes: Vec<String> = set
+            .spec
+            .iter()
+            .flat_map(|s| s.volume_claim_templates.iter().flatten())
+            .map(|t| identity::claim_name(t.metadata.name.as_deref().unwrap_or_default(), set, 0))
+            // `<template>-<set>-0` without its ordinal.
+            .map(|name| name.strip_suffix('0').unwrap_or(&name).to_string())
+            .collect();
         let claims: BTreeMap<String, PersistentVolumeClaim> = self
             .ctx
             .claims
             .in_namespace(self.ns)
             .into_iter()
+            .filter(|c| {
+                prefixes
+                    .iter()
+                    .any(|p| c.name_any().starts_with(p.as_str()))
+            })
             .map(|c| (c.name_any(), PersistentVolumeClaim::clone(&c)))
             .collect();
 

@@ -146,28 +146,51 @@ pub fn revision_template(cr: &ControllerRevision) -> Option<PodTemplateSpec> {
 /// writing `metadata.creationTimestamp: null`; Go writes empty structs such as `resources: {}`
 /// that a template may leave out), without re-rolling pods that are up to date.
 pub fn equal_revision(a: &ControllerRevision, b: &ControllerRevision) -> bool {
-    match (&a.data, &b.data) {
-        (Some(x), Some(y)) => {
-            canonical_bytes(&x.0) == canonical_bytes(&y.0)
-                || matches!(
-                    (revision_template(a), revision_template(b)),
-                    (Some(ta), Some(tb)) if same_template(&ta, &tb)
-                )
+    Compared::of(a).same(&Compared::of(b))
+}
+
+/// A revision's data as [`equal_revision`] compares it, computed once.
+struct Compared {
+    /// Canonical bytes of `data` (`None` without data).
+    bytes: Option<Vec<u8>>,
+    /// The template read back, with absent, `null` and empty-object fields dropped.
+    template: Option<Value>,
+}
+
+impl Compared {
+    fn of(cr: &ControllerRevision) -> Compared {
+        Compared {
+            bytes: cr.data.as_ref().map(|d| canonical_bytes(&d.0)),
+            template: revision_template(cr).map(|t| {
+                let mut v = serde_json::to_value(&t).unwrap_or(Value::Null);
+                drop_empty(&mut v);
+                v
+            }),
         }
-        (None, None) => true,
-        _ => false,
+    }
+
+    fn same(&self, other: &Compared) -> bool {
+        match (&self.bytes, &other.bytes) {
+            (Some(x), Some(y)) => {
+                x == y || (self.template.is_some() && self.template == other.template)
+            }
+            (None, None) => true,
+            _ => false,
+        }
     }
 }
 
-/// Semantic equality of pod templates, as Go's `apiequality.Semantic.DeepEqual` of the typed
-/// objects sees it: absent, `null` and empty-object fields are the same.
-pub fn same_template(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
-    let norm = |t: &PodTemplateSpec| {
-        let mut v = serde_json::to_value(t).unwrap_or(Value::Null);
-        drop_empty(&mut v);
-        v
-    };
-    norm(a) == norm(b)
+/// The newest revision equal to `candidate` (`revisions` sorted), the candidate's side of the
+/// comparison computed once.
+fn last_equal<'a>(
+    revisions: &'a [ControllerRevision],
+    candidate: &ControllerRevision,
+) -> Option<&'a ControllerRevision> {
+    let wanted = Compared::of(candidate);
+    revisions
+        .iter()
+        .rev()
+        .find(|r| Compared::of(r).same(&wanted))
 }
 
 /// Removes `null` values and objects that are (or become) empty, recursively.
@@ -221,12 +244,10 @@ pub fn choose_update(
     collision_count: i32,
 ) -> UpdateChoice {
     let candidate = new_revision(set, next_revision(revisions), collision_count);
-    let last_equal = revisions
-        .iter()
-        .rev()
-        .find(|r| equal_revision(r, &candidate));
-    match (last_equal, revisions.last()) {
-        (Some(eq), Some(latest)) if equal_revision(latest, eq) => {
+    // Equality is transitive, so the newest equal revision is equal to the latest one only if
+    // it is the latest one.
+    match (last_equal(revisions, &candidate), revisions.last()) {
+        (Some(eq), Some(latest)) if std::ptr::eq(eq, latest) => {
             UpdateChoice::Latest(latest.metadata.name.clone().unwrap_or_default())
         }
         (Some(eq), _) => UpdateChoice::Bump {
@@ -245,11 +266,7 @@ pub fn latest_equal(
     collision_count: i32,
 ) -> Option<ControllerRevision> {
     let candidate = new_revision(set, next_revision(revisions), collision_count);
-    revisions
-        .iter()
-        .rev()
-        .find(|r| equal_revision(r, &candidate))
-        .cloned()
+    last_equal(revisions, &candidate).cloned()
 }
 
 /// Names of revisions `truncateHistory` deletes: the oldest non-live ones beyond

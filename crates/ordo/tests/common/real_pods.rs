@@ -198,6 +198,11 @@ pub fn pods_gone_and_node_clean(s: &Server) {
     s.eventually(60, "the pods to go", || {
         s.ok(&["get", "pods", "-o", "name"]).is_empty()
     });
+    node_clean(s);
+}
+
+/// Waits until the node left nothing on the host and the pod directories are removed.
+pub fn node_clean(s: &Server) {
     s.eventually(20, "the node to clean up", || {
         leftovers(s.data_dir()).is_empty()
     });
