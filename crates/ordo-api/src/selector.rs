@@ -90,9 +90,33 @@ impl Requirement {
     /// Whether a `metadata.labels` object (or `null`) satisfies this requirement.
     pub fn matches(&self, labels: &Value) -> bool {
         let value = labels.get(&self.key).and_then(scalar_string);
-        let has = |v: &String| self.values.contains(v);
+        self.operator.holds(&self.values, value.as_deref())
+    }
+}
+
+impl Operator {
+    /// The operator of a `matchExpressions` entry or a node selector requirement (`In`,
+    /// `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`); `None` for any other name.
+    pub fn from_expression(op: &str) -> Option<Operator> {
+        Some(match op {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            "Gt" => Operator::GreaterThan,
+            "Lt" => Operator::LessThan,
+            _ => return None,
+        })
+    }
+
+    /// Whether a label whose value is `value` (`None`: the label is absent) satisfies this
+    /// operator over `values` (upstream `Requirement.Matches`). This is the one matcher every
+    /// selector form uses: parsed selector strings, typed `LabelSelector`s and node selector
+    /// requirements.
+    pub fn holds(self, values: &[String], value: Option<&str>) -> bool {
+        let has = |v: &str| values.iter().any(|x| x == v);
         let int_cmp = |gt: bool| {
-            let (Some(v), Some(want)) = (value.as_ref(), self.values.first()) else {
+            let (Some(v), Some(want)) = (value, values.first()) else {
                 return false;
             };
             match (v.parse::<i64>(), want.parse::<i64>()) {
@@ -100,17 +124,35 @@ impl Requirement {
                 _ => false,
             }
         };
-        match self.operator {
-            Operator::Equals | Operator::DoubleEquals | Operator::In => {
-                value.is_some_and(|v| has(&v))
-            }
-            Operator::NotEquals | Operator::NotIn => !value.is_some_and(|v| has(&v)),
+        match self {
+            Operator::Equals | Operator::DoubleEquals | Operator::In => value.is_some_and(has),
+            Operator::NotEquals | Operator::NotIn => !value.is_some_and(has),
             Operator::Exists => value.is_some(),
             Operator::DoesNotExist => value.is_none(),
             Operator::GreaterThan => int_cmp(true),
             Operator::LessThan => int_cmp(false),
         }
     }
+}
+
+/// Whether `labels` satisfy a typed `metav1.LabelSelector` (upstream
+/// `LabelSelectorAsSelector(sel).Matches(labels)`): every `matchLabels` pair and every
+/// `matchExpressions` requirement; the empty selector matches everything, an expression with
+/// an unknown operator matches nothing.
+pub fn label_selector_matches(
+    sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    sel.match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| get(k) == Some(v.as_str()))
+        && sel.match_expressions.iter().flatten().all(|e| {
+            Operator::from_expression(&e.operator)
+                .filter(|op| !matches!(op, Operator::GreaterThan | Operator::LessThan))
+                .is_some_and(|op| op.holds(e.values.as_deref().unwrap_or_default(), get(&e.key)))
+        })
 }
 
 impl fmt::Display for Requirement {
@@ -182,14 +224,10 @@ impl LabelSelector {
                     .get("operator")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let op = match op {
-                    "In" => Operator::In,
-                    "NotIn" => Operator::NotIn,
-                    "Exists" => Operator::Exists,
-                    "DoesNotExist" => Operator::DoesNotExist,
-                    other => {
-                        return Err(format!("{other:?} is not a valid label selector operator"))
-                    }
+                let op = match Operator::from_expression(op) {
+                    Some(op @ (Operator::In | Operator::NotIn))
+                    | Some(op @ (Operator::Exists | Operator::DoesNotExist)) => op,
+                    _ => return Err(format!("{op:?} is not a valid label selector operator")),
                 };
                 let values = match e.get("values") {
                     None | Some(Value::Null) => Vec::new(),

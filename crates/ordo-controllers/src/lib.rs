@@ -1,31 +1,31 @@
-//! The controllers of ordo. Each is a client of the Kubernetes API only (kube-rs watch +
-//! requests against ordo's own API server), exactly as kube-controller-manager is.
+//! The controllers of ordo. Each is a client of the Kubernetes API only, exactly as
+//! kube-controller-manager is: it reads the shared caches of [`ordo_client`] (one reflector per
+//! kind in the process) and writes through the API server.
 
 pub mod deployment;
 pub mod endpointslice;
-pub mod events;
 pub mod gc;
 pub mod namespace;
-pub mod objects;
 pub mod replicaset;
-pub mod runtime;
 pub mod scheduler;
 pub mod statefulset;
 pub mod volume;
 
 /// Runs every controller and the scheduler until one fails; the local-path provisioner puts
 /// volume directories in `volumes_dir`.
-pub async fn run(client: kube::Client, volumes_dir: std::path::PathBuf) -> anyhow::Result<()> {
-    let caches = runtime::Caches::start(&client);
+pub async fn run(
+    caches: ordo_client::Caches,
+    volumes_dir: std::path::PathBuf,
+) -> anyhow::Result<()> {
     tokio::try_join!(
-        statefulset::run(client.clone(), &caches),
-        replicaset::run(client.clone()),
-        deployment::run(client.clone()),
-        gc::run(client.clone()),
-        namespace::run(client.clone()),
-        scheduler::run(client.clone()),
-        endpointslice::run(client.clone(), &caches),
-        volume::run(client.clone(), volumes_dir),
+        statefulset::run(caches.clone()),
+        replicaset::run(caches.clone()),
+        deployment::run(caches.clone()),
+        gc::run(caches.clone()),
+        namespace::run(caches.clone()),
+        scheduler::run(caches.clone()),
+        endpointslice::run(caches.clone()),
+        volume::run(caches.clone(), volumes_dir),
     )?;
     Ok(())
 }

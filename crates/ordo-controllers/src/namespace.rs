@@ -3,22 +3,26 @@
 //! finalizer through `namespaces/<ns>/finalize` so that the API server deletes it. Also
 //! (the service-account controller's job) keeps a `default` ServiceAccount in every
 //! Active namespace.
+//!
+//! It reads namespaces, ServiceAccounts and each kind's content from the shared caches; the
+//! only LISTs it sends are one per kind right before it finalizes a namespace (the cache may
+//! lag behind the last objects created before the deletion).
 
 use crate::gc::{api_for, discover};
-use crate::objects::{api_message, is_not_found};
 use crate::replicaset::util::Error;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
-    PropagationPolicy,
+    Api, ApiResource, DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy,
 };
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
+use ordo_client::cache::MetadataCache;
+use ordo_client::objects::{api_message, is_not_found};
+use ordo_client::{Caches, Shared};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +32,9 @@ pub const FINALIZER: &str = "kubernetes";
 
 struct Ctx {
     client: Client,
-    kinds: Vec<ApiResource>,
+    namespaces: Arc<Shared<Namespace>>,
+    accounts: Arc<Shared<ServiceAccount>>,
+    kinds: Vec<(ApiResource, Arc<dyn MetadataCache>)>,
 }
 
 /// What to do with a namespace, from its state (pure).
@@ -63,49 +69,50 @@ pub fn decide(ns: &Namespace) -> Decision {
 }
 
 /// Runs the namespace controller.
-pub async fn run(client: Client) -> anyhow::Result<()> {
-    let kinds: Vec<ApiResource> = discover(&client)
+pub async fn run(caches: Caches) -> anyhow::Result<()> {
+    let client = caches.client().clone();
+    let kinds = discover(&client)
         .await
         .into_iter()
         .filter(|(_, namespaced)| *namespaced)
-        .map(|(ar, _)| ar)
+        .map(|(ar, _)| {
+            let cache = caches.metadata(&ar);
+            (ar, cache)
+        })
         .collect();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
+        namespaces: caches.get::<Namespace>(),
+        accounts: caches.get::<ServiceAccount>(),
         kinds,
     });
-    Controller::new(
-        Api::<Namespace>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .watches(
-        Api::<ServiceAccount>::all(client),
-        watcher::Config::default(),
-        |sa: ServiceAccount| {
+    ctx.namespaces.ready().await;
+    ctx.accounts.ready().await;
+    Controller::for_stream(ctx.namespaces.stream(), ctx.namespaces.store())
+        .watches_stream(ctx.accounts.stream(), |sa: ServiceAccount| {
             (sa.name_any() == "default")
                 .then(|| ObjectRef::new(&sa.namespace().unwrap_or_default()))
-        },
-    )
-    .run(
-        reconcile,
-        |_, e: &Error, _| {
-            tracing::debug!("namespace sync failed: {e:#}");
-            Action::requeue(Duration::from_secs(1))
-        },
-        ctx,
-    )
-    .for_each(|res| async move {
-        if let Err(e) = res {
-            tracing::debug!("namespace controller: {e}");
-        }
-    })
-    .await;
+        })
+        .run(
+            reconcile,
+            |_, e: &Error, _| {
+                tracing::debug!("namespace sync failed: {e:#}");
+                Action::requeue(Duration::from_secs(1))
+            },
+            ctx,
+        )
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!("namespace controller: {e}");
+            }
+        })
+        .await;
     Ok(())
 }
 
 async fn reconcile(obj: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let api: Api<Namespace> = Api::all(ctx.client.clone());
-    let Some(ns) = api.get_opt(&obj.name_any()).await? else {
+    let Some(ns) = ctx.namespaces.get("", &obj.name_any()) else {
         return Ok(Action::await_change());
     };
     let name = ns.name_any();
@@ -113,7 +120,7 @@ async fn reconcile(obj: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> 
         Decision::Nothing => Ok(Action::await_change()),
         Decision::EnsureServiceAccount => {
             let sa_api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), &name);
-            if sa_api.get_opt("default").await?.is_none() {
+            if ctx.accounts.get(&name, "default").is_none() {
                 let sa = ServiceAccount {
                     metadata: ObjectMeta {
                         name: Some("default".into()),
@@ -135,38 +142,48 @@ async fn reconcile(obj: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> 
                 ..Default::default()
             };
             let mut content = Content::default();
-            for ar in &ctx.kinds {
+            for (ar, cache) in &ctx.kinds {
                 let kapi = api_for(&ctx.client, ar, true, Some(&name));
-                match kapi.list(&ListParams::default()).await {
-                    Ok(list) => {
-                        for o in list
-                            .items
-                            .iter()
-                            .filter(|o| o.metadata.deletion_timestamp.is_none())
-                        {
-                            match kapi.delete(&o.name_any(), &bg).await {
-                                Ok(_) => {}
-                                Err(e) if is_not_found(&e) => {}
-                                Err(e) => {
-                                    let msg = api_message(&e);
-                                    tracing::debug!(
-                                        "deleting {} {name}/{}: {msg}",
-                                        ar.kind,
-                                        o.name_any()
-                                    );
-                                    content.failures.push(msg);
-                                }
-                            }
+                // (name, being deleted, finalizers) of each object in the namespace.
+                let mut live = Vec::new();
+                cache.each(&mut |m| {
+                    if m.namespace.as_deref() == Some(name.as_str()) {
+                        let fins = m.finalizers.clone().unwrap_or_default();
+                        let name = m.name.clone().unwrap_or_default();
+                        live.push((name, m.deletion_timestamp.is_some(), fins));
+                    }
+                });
+                for (obj, _, _) in live.iter().filter(|(_, deleting, _)| !deleting) {
+                    match kapi.delete(obj, &bg).await {
+                        Ok(_) => {}
+                        Err(e) if is_not_found(&e) => {}
+                        Err(e) => {
+                            let msg = api_message(&e);
+                            tracing::debug!("deleting {} {name}/{obj}: {msg}", ar.kind);
+                            content.failures.push(msg);
                         }
                     }
-                    Err(e) => content.failures.push(api_message(&e)),
                 }
+                // What is left: being deleted, or held by finalizers.
+                content.add(
+                    &format!("{}.{}", ar.plural, ar.group),
+                    live.iter().map(|o| o.2.as_slice()),
+                );
             }
-            // Count what is left (being deleted, or held by finalizers).
-            for ar in &ctx.kinds {
-                let kapi = api_for(&ctx.client, ar, true, Some(&name));
-                if let Ok(list) = kapi.list(&ListParams::default()).await {
-                    content.add(&format!("{}.{}", ar.plural, ar.group), &list.items);
+            if content.total() == 0 && content.failures.is_empty() {
+                // The caches may lag behind objects created just before the deletion: the
+                // namespace is finalized only once the API itself shows it empty.
+                for (ar, _) in &ctx.kinds {
+                    let kapi = api_for(&ctx.client, ar, true, Some(&name));
+                    match kapi.list_metadata(&ListParams::default()).await {
+                        Ok(list) => content.add(
+                            &format!("{}.{}", ar.plural, ar.group),
+                            list.items
+                                .iter()
+                                .map(|o| o.metadata.finalizers.as_deref().unwrap_or_default()),
+                        ),
+                        Err(e) => content.failures.push(api_message(&e)),
+                    }
                 }
             }
             let conditions = conditions(
@@ -188,7 +205,7 @@ async fn reconcile(obj: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> 
             if content.total() > 0 || !content.failures.is_empty() {
                 return Ok(Action::requeue(Duration::from_millis(500)));
             }
-            let mut fin = ns.clone();
+            let mut fin = Namespace::clone(&ns);
             if let Some(spec) = fin.spec.as_mut() {
                 spec.finalizers = Some(
                     spec.finalizers
@@ -223,16 +240,13 @@ pub struct Content {
 }
 
 impl Content {
-    fn add(&mut self, resource: &str, items: &[DynamicObject]) {
-        if items.is_empty() {
-            return;
-        }
-        *self.remaining.entry(resource.to_string()).or_default() += items.len();
-        for f in items
-            .iter()
-            .flat_map(|o| o.metadata.finalizers.iter().flatten())
-        {
-            *self.finalizers.entry(f.clone()).or_default() += 1;
+    /// Counts the objects left of one resource, given the finalizers of each.
+    fn add<'a>(&mut self, resource: &str, items: impl Iterator<Item = &'a [String]>) {
+        for fins in items {
+            *self.remaining.entry(resource.to_string()).or_default() += 1;
+            for f in fins {
+                *self.finalizers.entry(f.clone()).or_default() += 1;
+            }
         }
     }
     fn total(&self) -> usize {
@@ -375,11 +389,9 @@ mod tests {
     #[test]
     fn termination_conditions() {
         let mut content = Content::default();
-        let ar = ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&());
-        let mut cm = DynamicObject::new("hold", &ar);
-        cm.metadata.finalizers = Some(vec!["example.com/hold".into()]);
-        content.add("configmaps.", &[cm]);
-        content.add("pods.", &[]);
+        let hold = vec!["example.com/hold".to_string()];
+        content.add("configmaps.", [hold.as_slice()].into_iter());
+        content.add("pods.", std::iter::empty());
         let conds = conditions(&content, &[]).expect("new conditions");
         let msg = |ty: &str| {
             conds

@@ -17,6 +17,6 @@ pub mod status;
 mod tests;
 
 /// Runs this controller until an unrecoverable error, on the shared caches.
-pub async fn run(client: kube::Client, caches: &crate::runtime::Caches) -> anyhow::Result<()> {
-    controller::run(client, caches).await
+pub async fn run(caches: ordo_client::Caches) -> anyhow::Result<()> {
+    controller::run(caches.client().clone(), &caches).await
 }

@@ -99,16 +99,16 @@ pub fn kube_dns_ip(listen: SocketAddr, cidr: &str) -> Option<Ipv4Addr> {
 /// Runs the cluster DNS for ever: creates the `kube-dns` Service, keeps the zone current
 /// and answers on `cfg.listen`. If the address cannot be bound (not present yet), it warns
 /// and tries again every few seconds instead of failing the server.
-pub async fn run(client: kube::Client, cfg: DnsConfig) -> anyhow::Result<()> {
+pub async fn run(caches: ordo_client::Caches, cfg: DnsConfig) -> anyhow::Result<()> {
     if let Some(ip) = kube_dns_ip(cfg.listen, &cfg.service_cidr) {
         tokio::spawn(watch::ensure_kube_dns_service(
-            client.clone(),
+            caches.client().clone(),
             ip.to_string(),
         ));
     }
     let snapshot = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
     tokio::spawn(watch::keep_current(
-        client,
+        caches,
         cfg.domain.clone(),
         snapshot.clone(),
     ));

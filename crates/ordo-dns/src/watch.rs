@@ -1,16 +1,18 @@
-//! Keeps the [`Zone`] current: kube-rs watchers on Services, EndpointSlices and Pods feed
-//! slim copies of the objects into maps, and every change rebuilds the snapshot (changes
-//! within a few milliseconds are folded into one rebuild).
+//! Keeps the [`Zone`] current: the process's shared caches of Services, EndpointSlices and
+//! Pods ([`ordo_client::Caches`]) feed slim copies of the objects into maps, and every change
+//! rebuilds the snapshot, paced by [`Pacer`] (changes within a few milliseconds are folded
+//! into one rebuild).
 
 use crate::zone::{
     pod_entry, service_entry, slice_entry, PodEntry, ServiceEntry, SliceEntry, Zone,
 };
 use crate::Snapshot;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
+use ordo_client::pacing::Pacer;
+use ordo_client::{Caches, Change, Shared};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -38,87 +40,77 @@ fn key<K: Resource>(o: &K) -> String {
     )
 }
 
-/// Mirrors `api` into `map` (through `slim`), pinging `changed` on every change and
-/// counting itself in `synced` once its first list is complete.
+/// Mirrors the cache `shared` into `map` (through `slim`), pinging `changed` on every change
+/// and counting itself in `synced` once the cache has listed everything.
 async fn follow<K, T>(
-    api: Api<K>,
+    shared: Arc<Shared<K>>,
     slim: fn(&K) -> Option<T>,
     map: Map<T>,
     changed: Arc<Notify>,
     synced: Arc<AtomicUsize>,
 ) where
-    K: Resource + Clone + Debug + k8s_openapi::serde::de::DeserializeOwned + Send + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Debug
+        + k8s_openapi::serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
     T: Send + 'static,
 {
-    let mut pending: Option<HashMap<String, T>> = None;
+    shared.ready().await;
+    let mut changes = Box::pin(shared.changes());
     let mut counted = false;
-    let mut events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    loop {
-        let ev = match events.try_next().await {
-            Ok(Some(ev)) => ev,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::debug!("dns watch: {e}");
-                continue;
-            }
-        };
-        match ev {
-            watcher::Event::Init => pending = Some(HashMap::new()),
-            watcher::Event::InitApply(o) => {
-                if let (Some(p), Some(v)) = (pending.as_mut(), slim(&o)) {
-                    p.insert(key(&o), v);
+    while let Some(change) = changes.next().await {
+        {
+            let mut m = map.lock().expect("dns map");
+            match change {
+                Change::All(all) => {
+                    *m = all
+                        .iter()
+                        .filter_map(|o| Some((key(o.as_ref()), slim(o)?)))
+                        .collect();
                 }
-            }
-            watcher::Event::InitDone => {
-                if let Some(p) = pending.take() {
-                    *map.lock().expect("dns map") = p;
+                Change::Apply(o) => {
+                    match slim(&o) {
+                        Some(v) => m.insert(key(o.as_ref()), v),
+                        None => m.remove(&key(o.as_ref())),
+                    };
                 }
-                if !counted {
-                    counted = true;
-                    synced.fetch_add(1, Ordering::SeqCst);
+                Change::Delete(o) => {
+                    m.remove(&key(o.as_ref()));
                 }
-                changed.notify_one();
-            }
-            watcher::Event::Apply(o) => {
-                let mut m = map.lock().expect("dns map");
-                match slim(&o) {
-                    Some(v) => m.insert(key(&o), v),
-                    None => m.remove(&key(&o)),
-                };
-                drop(m);
-                changed.notify_one();
-            }
-            watcher::Event::Delete(o) => {
-                map.lock().expect("dns map").remove(&key(&o));
-                changed.notify_one();
             }
         }
+        if !counted {
+            counted = true;
+            synced.fetch_add(1, Ordering::SeqCst);
+        }
+        changed.notify_one();
     }
 }
 
-/// Watches the cluster and keeps `snapshot` current, for ever.
-pub async fn keep_current(client: Client, domain: String, snapshot: Arc<RwLock<Arc<Snapshot>>>) {
+/// Watches the cluster through `caches` and keeps `snapshot` current, for ever.
+pub async fn keep_current(caches: Caches, domain: String, snapshot: Arc<RwLock<Arc<Snapshot>>>) {
     let src = Sources::default();
     let changed = Arc::new(Notify::new());
     let synced = Arc::new(AtomicUsize::new(0));
     tokio::spawn(follow(
-        Api::<Service>::all(client.clone()),
+        caches.get::<Service>(),
         service_entry,
         src.services.clone(),
         changed.clone(),
         synced.clone(),
     ));
     tokio::spawn(follow(
-        Api::<EndpointSlice>::all(client.clone()),
+        caches.get::<EndpointSlice>(),
         slice_entry,
         src.slices.clone(),
         changed.clone(),
         synced.clone(),
     ));
     tokio::spawn(follow(
-        Api::<Pod>::all(client),
+        caches.get::<Pod>(),
         pod_entry,
         src.pods.clone(),
         changed.clone(),
@@ -128,19 +120,25 @@ pub async fn keep_current(client: Client, domain: String, snapshot: Arc<RwLock<A
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as u32)
         .unwrap_or(1);
-    let mut pause = MIN_REBUILD_PAUSE;
+    // The zone is rebuilt whole; with 20,000 pods changing, rebuilds would follow each other
+    // back to back. Rest several times as long as the build took, so the DNS takes at most
+    // about a tenth of a core (and small clusters still see changes in 20 ms).
+    let mut pacer = Pacer::new(
+        changed,
+        MIN_REBUILD_PAUSE,
+        MAX_REBUILD_PAUSE,
+        PAUSE_PER_BUILD,
+    );
     loop {
-        changed.notified().await;
-        tokio::time::sleep(pause).await;
-        let began = std::time::Instant::now();
-        let zone = {
+        pacer.next().await;
+        let zone = pacer.timed(|| {
             let (svcs, slices, pods) = (
                 src.services.lock().expect("dns map"),
                 src.slices.lock().expect("dns map"),
                 src.pods.lock().expect("dns map"),
             );
             Zone::build(&domain, svcs.values(), slices.values(), pods.values())
-        };
+        });
         serial = serial.wrapping_add(1);
         let snap = Snapshot {
             zone,
@@ -148,10 +146,6 @@ pub async fn keep_current(client: Client, domain: String, snapshot: Arc<RwLock<A
             synced: synced.load(Ordering::SeqCst) >= 3,
         };
         *snapshot.write().expect("zone lock") = Arc::new(snap);
-        // The zone is rebuilt whole; with 20,000 pods changing, rebuilds would follow each
-        // other back to back. Rest several times as long as the build took, so the DNS takes
-        // at most about a tenth of a core (and small clusters still see changes in 20 ms).
-        pause = (began.elapsed() * PAUSE_PER_BUILD).clamp(MIN_REBUILD_PAUSE, MAX_REBUILD_PAUSE);
     }
 }
 

@@ -63,7 +63,8 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the agent until an unrecoverable error: registers the Node, starts the heartbeats,
 /// then runs the pods bound to it.
-pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
+pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Result<()> {
+    let client = caches.client().clone();
     let runc = match cfg.runtime {
         RuntimeKind::Sim => None,
         RuntimeKind::Runc => {
@@ -79,7 +80,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
             Some(Arc::new(
                 runtime::runc::RuncRuntime::new(rc)
                     .await?
-                    .with_client(client.clone()),
+                    .with_caches(caches.clone()),
             ))
         }
     };
@@ -130,7 +131,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> anyhow::Result<()> {
         }
     };
     tokio::select! {
-        r = agent.run() => r,
+        r = agent.run(caches.get()) => r,
         r = heartbeat => match r {
             Ok(r) => r,
             Err(e) => anyhow::bail!("node heartbeat panicked: {e}"),

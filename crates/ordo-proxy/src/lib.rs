@@ -1,6 +1,6 @@
 //! The service proxy of an ordo node (the part of kube-proxy's nftables mode ordo needs):
-//! watches Services and EndpointSlices through the Kubernetes API (kube-rs reflectors) and
-//! keeps one nftables table equal to [`ruleset::ruleset`] of what it saw. Every sync replaces
+//! reads Services and EndpointSlices from the process's shared caches
+//! ([`ordo_client::Caches`]) and keeps one nftables table equal to [`ruleset::ruleset`] of what it saw. Every sync replaces
 //! the table in one `nft -f -` transaction; [`clean_up`] deletes it.
 //!
 //! Changes arriving within a few milliseconds are folded into one sync, and the table is
@@ -10,15 +10,11 @@ pub mod model;
 pub mod ruleset;
 
 use anyhow::Context;
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, WatchStreamExt};
-use kube::{Api, Client, Resource};
 use model::{ServiceInfo, SliceInfo};
+use ordo_client::Caches;
 use ruleset::RulesetConfig;
-use std::fmt::Debug;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,38 +67,6 @@ impl ProxyConfig {
             self.ruleset.bridge
         ))
     }
-}
-
-/// Drives a reflector's watch stream, pinging `changed` on every event.
-async fn follow<K: Resource>(
-    events: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
-    changed: Arc<Notify>,
-) {
-    let mut events = std::pin::pin!(events);
-    while let Some(ev) = events.next().await {
-        if let Err(e) = ev {
-            tracing::debug!("service proxy watch: {e}");
-        }
-        changed.notify_one();
-    }
-}
-
-/// Mirrors every object of kind `K` into a reflector store, pinging `changed`.
-fn reflect<K>(client: &Client, changed: &Arc<Notify>) -> (Store<K>, tokio::task::JoinHandle<()>)
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + Debug
-        + k8s_openapi::serde::de::DeserializeOwned
-        + Send
-        + Sync
-        + 'static,
-{
-    let (store, writer) = reflector::store::<K>();
-    let events = watcher(Api::<K>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .reflect(writer);
-    (store, tokio::spawn(follow(events, changed.clone())))
 }
 
 /// Checks that `nft` runs (before anything else starts), with the fix in the error.
@@ -174,13 +138,14 @@ pub async fn clean_up(cfg: &ProxyConfig) -> anyhow::Result<()> {
 }
 
 /// Watches the cluster and keeps the table current, for ever.
-pub async fn run(client: Client, cfg: ProxyConfig) -> anyhow::Result<()> {
+pub async fn run(caches: Caches, cfg: ProxyConfig) -> anyhow::Result<()> {
     let changed = Arc::new(Notify::new());
-    let (services, svc_task) = reflect::<Service>(&client, &changed);
-    let (slices, slice_task) = reflect::<EndpointSlice>(&client, &changed);
-    let _abort = AbortOnDrop([svc_task, slice_task]);
-    services.wait_until_ready().await?;
-    slices.wait_until_ready().await?;
+    let services = caches.get::<Service>();
+    let slices = caches.get::<EndpointSlice>();
+    services.on_change(changed.clone());
+    slices.on_change(changed.clone());
+    services.ready().await;
+    slices.ready().await;
     let mut last = String::new();
     let mut last_applied = Instant::now();
     let mut first = true;
@@ -232,16 +197,6 @@ pub async fn run(client: Client, cfg: ProxyConfig) -> anyhow::Result<()> {
                 last.clear();
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-        }
-    }
-}
-
-struct AbortOnDrop<const N: usize>([tokio::task::JoinHandle<()>; N]);
-
-impl<const N: usize> Drop for AbortOnDrop<N> {
-    fn drop(&mut self) {
-        for h in &self.0 {
-            h.abort();
         }
     }
 }

@@ -315,27 +315,10 @@ pub(crate) fn selector_is_empty(sel: &Value) -> bool {
     obj(sel, "matchLabels").is_none_or(|m| m.is_empty()) && arr(sel, "matchExpressions").is_empty()
 }
 
-/// Whether `sel` matches `labels` (`metav1.LabelSelectorAsSelector(sel).Matches(labels)`).
+/// Whether `sel` matches `labels` (`metav1.LabelSelectorAsSelector(sel).Matches(labels)`),
+/// through the one matcher of [`crate::selector`]; a selector that does not parse matches
+/// nothing.
 pub(crate) fn selector_matches(sel: &Value, labels: Option<&Value>) -> bool {
-    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    for (k, v) in string_map(sel.get("matchLabels")) {
-        if get(&k) != Some(v.as_str()) {
-            return false;
-        }
-    }
-    for e in arr(sel, "matchExpressions") {
-        let have = get(se(e, "key"));
-        let values: Vec<&str> = arr(e, "values").iter().filter_map(Value::as_str).collect();
-        let ok = match se(e, "operator") {
-            "In" => have.is_some_and(|h| values.contains(&h)),
-            "NotIn" => have.is_none_or(|h| !values.contains(&h)),
-            "Exists" => have.is_some(),
-            "DoesNotExist" => have.is_none(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
+    crate::selector::LabelSelector::from_label_selector(sel)
+        .is_ok_and(|s| s.matches(labels.unwrap_or(&Value::Null)))
 }

@@ -1,13 +1,12 @@
 //! Deployment controller: rolls a Deployment's pod template out through ReplicaSets named
 //! `<deployment>-<pod-template-hash>` (RollingUpdate or Recreate), keeps revisions and
 //! change causes on them, prunes old ones, and reports status and conditions. The sync is
-//! planned purely in [`sync`]; this module reads fresh state and performs the writes.
+//! planned purely in [`sync`]; this module reads the shared caches, performs the writes and
+//! waits until the caches show them ([`ordo_client::Writes`]).
 
 pub mod sync;
 pub mod util;
 
-use crate::events::{EventType, Recorder};
-use crate::objects::{api_message, is_not_found};
 use crate::replicaset::util::{
     claim, controller_of, controller_ref, owner_refs_after, owner_refs_patch, owners_to_sync,
     status_patch, Claim, Error,
@@ -16,10 +15,12 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
+use ordo_client::events::{EventType, Recorder};
+use ordo_client::objects::{api_message, is_not_found};
+use ordo_client::{Caches, Shared, Writes};
 use std::sync::Arc;
 use std::time::Duration;
 use sync::Step;
@@ -27,29 +28,32 @@ use sync::Step;
 struct Ctx {
     client: Client,
     recorder: Recorder,
+    deployments: Arc<Shared<Deployment>>,
+    sets: Arc<Shared<ReplicaSet>>,
+    pods: Arc<Shared<Pod>>,
 }
 
+/// How long a sync waits for the caches to show its writes.
+const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
+
 /// Runs the Deployment controller until the watch streams end.
-pub async fn run(client: Client) -> anyhow::Result<()> {
+pub async fn run(caches: Caches) -> anyhow::Result<()> {
+    let client = caches.client().clone();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         recorder: Recorder::new(client.clone(), "deployment-controller"),
+        deployments: caches.get::<Deployment>(),
+        sets: caches.get::<ReplicaSet>(),
+        pods: caches.get::<Pod>(),
     });
-    let controller = Controller::new(
-        Api::<Deployment>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    let store = controller.store();
-    controller
-        .watches(
-            Api::<ReplicaSet>::all(client),
-            watcher::Config::default(),
-            move |rs: ReplicaSet| {
-                owners_to_sync(&store, &rs.metadata, "Deployment", |o| {
-                    o.spec.as_ref().map(|s| &s.selector)
-                })
-            },
-        )
+    tokio::join!(ctx.deployments.ready(), ctx.sets.ready(), ctx.pods.ready());
+    let store = ctx.deployments.store();
+    Controller::for_stream(ctx.deployments.stream(), ctx.deployments.store())
+        .watches_stream(ctx.sets.stream(), move |rs: ReplicaSet| {
+            owners_to_sync(&store, &rs.metadata, "Deployment", |o| {
+                o.spec.as_ref().map(|s| &s.selector)
+            })
+        })
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -67,17 +71,32 @@ fn error_policy(_d: Arc<Deployment>, e: &Error, _ctx: Arc<Ctx>) -> Action {
 
 async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let d_api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(d) = d_api.get_opt(&obj.name_any()).await? else {
+    // The newest cached copy (the trigger may be older).
+    let Some(d) = ctx.deployments.get(&ns, &obj.name_any()) else {
         return Ok(Action::await_change());
     };
+    let writes = Writes::default();
+    let result = sync(&ctx, &ns, &d, &writes).await;
+    for name in writes.observe(OBSERVE_LIMIT).await {
+        tracing::debug!(
+            "deployment {ns}/{}: cache did not show a write of {name} in time",
+            d.name_any()
+        );
+    }
+    result
+}
+
+/// One sync of `d`: claims ReplicaSets, then carries out the plan; notes its writes.
+async fn sync(ctx: &Ctx, ns: &str, d: &Deployment, writes: &Writes) -> Result<Action, Error> {
+    let d_api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
     let name = d.name_any();
     let spec = d.spec.clone().unwrap_or_default();
-    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &ns);
+    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
 
     // Claim ReplicaSets: adopt matching orphans, release ours that stopped matching.
     let mut owned = Vec::new();
-    for rs in rs_api.list(&ListParams::default()).await?.items {
+    for rs in ctx.sets.in_namespace(ns) {
+        let rs = ReplicaSet::clone(&rs);
         let decision = claim(&d.metadata, &spec.selector, &rs.metadata);
         let refs = match decision {
             Claim::Keep => {
@@ -101,28 +120,31 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
             )
             .await
         {
-            Ok(r) if decision == Claim::Adopt => owned.push(r),
-            Ok(_) => {}
+            Ok(r) => {
+                writes.wrote(&ctx.sets, &r);
+                if decision == Claim::Adopt {
+                    owned.push(r);
+                }
+            }
             Err(e) => tracing::debug!("{decision:?} of replicaset {ns}/{}: {e}", rs.name_any()),
         }
     }
-    let pods: Vec<Pod> = if util::is_rolling(&d) {
+    let pods: Vec<Pod> = if util::is_rolling(d) {
         Vec::new()
     } else {
         let uids: Vec<&String> = owned
             .iter()
             .filter_map(|r| r.metadata.uid.as_ref())
             .collect();
-        let all = Api::<Pod>::namespaced(ctx.client.clone(), &ns)
-            .list(&ListParams::default())
-            .await?
-            .items;
-        all.into_iter()
+        ctx.pods
+            .in_namespace(ns)
+            .iter()
             .filter(|p| controller_of(&p.metadata).is_some_and(|r| uids.contains(&&r.uid)))
+            .map(|p| Pod::clone(p))
             .collect()
     };
 
-    let plan = sync::plan(&d, &owned, &pods, Timestamp::now());
+    let plan = sync::plan(d, &owned, &pods, Timestamp::now());
     let last_status = plan
         .steps
         .iter()
@@ -133,10 +155,11 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
                 rs.metadata.creation_timestamp = None;
                 let rs_name = rs.name_any();
                 match rs_api.create(&PostParams::default(), &rs).await {
-                    Ok(_) => {
+                    Ok(created) => {
+                        writes.wrote(&ctx.sets, &created);
                         if let Some(msg) = event {
                             ctx.recorder
-                                .record(&d, EventType::Normal, "ScalingReplicaSet", &msg)
+                                .record(d, EventType::Normal, "ScalingReplicaSet", &msg)
                                 .await;
                         }
                     }
@@ -157,7 +180,7 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
                                 .and_then(|s| s.collision_count)
                                 .unwrap_or(0)
                                 + 1;
-                            d_api
+                            let written = d_api
                                 .patch_status(
                                     &name,
                                     &PatchParams::default(),
@@ -166,6 +189,7 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
                                     ),
                                 )
                                 .await?;
+                            writes.wrote(&ctx.deployments, &written);
                         }
                         return Ok(Action::requeue(Duration::from_millis(100)));
                     }
@@ -180,7 +204,7 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
                             api_message(&e)
                         );
                         ctx.recorder
-                            .record(&d, EventType::Warning, "ReplicaSetCreateError", &msg)
+                            .record(d, EventType::Warning, "ReplicaSetCreateError", &msg)
                             .await;
                         return Err(e.into());
                     }
@@ -194,12 +218,13 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
                 event,
             } => {
                 let patch = serde_json::json!({"metadata": {"annotations": annotations}, "spec": {"replicas": replicas, "minReadySeconds": min_ready_seconds}});
-                rs_api
+                let written = rs_api
                     .patch(&rs_name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await?;
+                writes.wrote(&ctx.sets, &written);
                 if let Some(msg) = event {
                     ctx.recorder
-                        .record(&d, EventType::Normal, "ScalingReplicaSet", &msg)
+                        .record(d, EventType::Normal, "ScalingReplicaSet", &msg)
                         .await;
                 }
             }
@@ -211,6 +236,12 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
                     }),
                     ..Default::default()
                 };
+                writes.deleted(
+                    &ctx.sets,
+                    ns,
+                    &rs_name,
+                    dp.preconditions.as_ref().and_then(|p| p.uid.clone()),
+                );
                 match rs_api.delete(&rs_name, &dp).await {
                     Ok(_) => {}
                     Err(e) if is_not_found(&e) => {}
@@ -219,18 +250,20 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
             }
             Step::SetRevision(rev) => {
                 let patch = serde_json::json!({"metadata": {"annotations": {util::REVISION: rev}}});
-                d_api
+                let written = d_api
                     .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await?;
+                writes.wrote(&ctx.deployments, &written);
             }
             Step::Status(st) if Some(k) == last_status => {
-                d_api
+                let written = d_api
                     .patch_status(
                         &name,
                         &PatchParams::default(),
                         &Patch::Merge(&status_patch(d.status.as_ref(), &st)),
                     )
                     .await?;
+                writes.wrote(&ctx.deployments, &written);
             }
             Step::Status(_) => {}
         }

@@ -5,10 +5,10 @@
 //! `kubernetes` Service in `default` gets the API server's address. Decisions live in
 //! [`logic`]; this module only does I/O.
 //!
-//! Each reconcile reads the Service's pods from the shared pod cache
-//! ([`crate::runtime::Caches`]; a later pod change triggers another sync, so a cache that is a
-//! moment behind only delays an update) and lists its slices fresh from the API, so a slice just
-//! created is never created twice.
+//! Each reconcile reads the Service, its pods, its slices and its Endpoints from the shared
+//! caches ([`ordo_client::Caches`]; a later change triggers another sync, so a cache that is a
+//! moment behind only delays an update) and, before it ends, waits until the caches show its
+//! own writes ([`ordo_client::Writes`]), so a slice just created is never created twice.
 
 pub mod logic;
 
@@ -16,12 +16,12 @@ use crate::replicaset::util::Error;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, ResourceExt};
 use logic::{SliceAction, SliceContent, CONTROLLER_NAME, MANAGED_BY, SERVICE_NAME};
+use ordo_client::{Caches, Change, Shared, Writes};
 use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -32,43 +32,53 @@ type Key = (String, String);
 
 struct Ctx {
     client: Client,
-    pods: Arc<crate::runtime::Shared<Pod>>,
+    pods: Arc<Shared<Pod>>,
+    services: Arc<Shared<Service>>,
+    slices: Arc<Shared<EndpointSlice>>,
+    endpoints: Arc<Shared<Endpoints>>,
+    nodes: Arc<Shared<Node>>,
     /// Pod → the Services whose endpoints hold it, so a pod relabelled out of a Service
     /// still wakes that Service.
     members: Mutex<HashMap<Key, BTreeSet<String>>>,
 }
 
+/// How long a sync waits for the caches to show its writes.
+const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
+
 /// Runs the EndpointSlice/Endpoints controller until the watch streams end.
-pub async fn run(client: Client, caches: &crate::runtime::Caches) -> anyhow::Result<()> {
+pub async fn run(caches: Caches) -> anyhow::Result<()> {
+    let client = caches.client().clone();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        pods: caches.pods.clone(),
+        pods: caches.get::<Pod>(),
+        services: caches.get::<Service>(),
+        slices: caches.get::<EndpointSlice>(),
+        endpoints: caches.get::<Endpoints>(),
+        nodes: caches.get::<Node>(),
         members: Mutex::new(HashMap::new()),
     });
-    tokio::spawn(clean_up_deleted_services(client.clone()));
-    let controller = Controller::new(
-        Api::<Service>::all(client.clone()),
-        watcher::Config::default(),
+    tokio::join!(
+        ctx.pods.ready(),
+        ctx.services.ready(),
+        ctx.slices.ready(),
+        ctx.endpoints.ready(),
+        ctx.nodes.ready()
     );
-    let services = controller.store();
+    tokio::spawn(clean_up_deleted_services(ctx.clone()));
+    let services = ctx.services.store();
     let map_ctx = ctx.clone();
-    let slices_cfg = watcher::Config::default().labels(&format!("{MANAGED_BY}={CONTROLLER_NAME}"));
-    let controller = controller
-        .watches_stream(caches.pods.stream(), move |pod: Pod| {
+    Controller::for_stream(ctx.services.stream(), ctx.services.store())
+        .watches_stream(ctx.pods.stream(), move |pod: Pod| {
             services_of(&services, &map_ctx, &pod)
         })
-        .watches(
-            Api::<EndpointSlice>::all(client),
-            slices_cfg,
-            |es: EndpointSlice| {
-                let ns = es.namespace().unwrap_or_default();
-                es.labels()
-                    .get(SERVICE_NAME)
-                    .map(|s| ObjectRef::new(s).within(&ns))
-            },
-        );
-    ctx.pods.ready().await;
-    controller
+        .watches_stream(ctx.slices.stream(), |es: EndpointSlice| {
+            let ns = es.namespace().unwrap_or_default();
+            let labels = es.labels();
+            (labels.get(MANAGED_BY).map(String::as_str) == Some(CONTROLLER_NAME))
+                .then(|| labels.get(SERVICE_NAME))
+                .flatten()
+                .map(|s| ObjectRef::new(s).within(&ns))
+        })
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -107,18 +117,38 @@ fn error_policy(_svc: Arc<Service>, e: &Error, _ctx: Arc<Ctx>) -> Action {
     Action::requeue(Duration::from_millis(200))
 }
 
-async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
-    let ns = svc.namespace().unwrap_or_default();
-    let name = svc.name_any();
+async fn reconcile(obj: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let name = obj.name_any();
+    // The newest cached copy (the trigger may be older).
+    let Some(svc) = ctx.services.get(&ns, &name) else {
+        return Ok(Action::await_change());
+    };
+    let writes = Writes::default();
+    let result = sync(&ctx, &ns, &name, &svc, &writes).await;
+    for late in writes.observe(OBSERVE_LIMIT).await {
+        tracing::debug!("service {ns}/{name}: cache did not show a write of {late} in time");
+    }
+    result
+}
+
+/// One sync of `svc`'s slices and Endpoints; notes its writes.
+async fn sync(
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+    svc: &Service,
+    writes: &Writes,
+) -> Result<Action, Error> {
     if svc.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
     let (subsets, slices) = if ns == "default" && name == "kubernetes" {
-        let Some(ip) = apiserver_ip(&ctx.client).await else {
+        let Some(ip) = apiserver_ip(&ctx.nodes) else {
             tracing::debug!("no usable address for the kubernetes endpoints");
             return Ok(Action::requeue(Duration::from_secs(30)));
         };
-        let Some((subsets, slice)) = logic::apiserver_endpoints(&svc, ip) else {
+        let Some((subsets, slice)) = logic::apiserver_endpoints(svc, ip) else {
             return Ok(Action::await_change());
         };
         (subsets, vec![slice])
@@ -131,22 +161,22 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         // Without a selector the endpoints are the user's to write.
         return Ok(Action::await_change());
     } else {
-        let pods = ctx.pods.in_namespace(&ns);
+        let pods = ctx.pods.in_namespace(ns);
         let mut refs: Vec<&Pod> = pods
             .iter()
             .map(|p| p.as_ref())
-            .filter(|p| logic::selects(&svc, p))
+            .filter(|p| logic::selects(svc, p))
             .collect();
         // In name order, as a LIST returns them, so the slices do not change with the cache's.
         refs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-        remember_members(&ctx, &ns, &name, &refs);
+        remember_members(ctx, ns, name, &refs);
         (
-            logic::endpoint_subsets(&svc, &refs),
-            logic::desired_slices(&svc, &refs),
+            logic::endpoint_subsets(svc, &refs),
+            logic::desired_slices(svc, &refs),
         )
     };
-    sync_slices(&ctx.client, &svc, slices).await?;
-    sync_endpoints(&ctx.client, &svc, subsets).await?;
+    sync_slices(ctx, svc, slices, writes).await?;
+    sync_endpoints(ctx, svc, subsets, writes).await?;
     Ok(Action::requeue(Duration::from_secs(300)))
 }
 
@@ -167,17 +197,27 @@ fn remember_members(ctx: &Ctx, ns: &str, svc: &str, pods: &[&Pod]) {
 }
 
 async fn sync_slices(
-    client: &Client,
+    ctx: &Ctx,
     svc: &Service,
     desired: Vec<SliceContent>,
+    writes: &Writes,
 ) -> Result<(), Error> {
     let ns = svc.namespace().unwrap_or_default();
-    let api: Api<EndpointSlice> = Api::namespaced(client.clone(), &ns);
-    let lp = ListParams::default().labels(&format!(
-        "{SERVICE_NAME}={},{MANAGED_BY}={CONTROLLER_NAME}",
-        svc.name_any()
-    ));
-    let existing = api.list(&lp).await?.items;
+    let api: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), &ns);
+    let svc_name = svc.name_any();
+    let mut existing: Vec<EndpointSlice> = ctx
+        .slices
+        .in_namespace(&ns)
+        .iter()
+        .filter(|es| {
+            let l = es.labels();
+            l.get(SERVICE_NAME) == Some(&svc_name)
+                && l.get(MANAGED_BY).map(String::as_str) == Some(CONTROLLER_NAME)
+        })
+        .map(|es| EndpointSlice::clone(es))
+        .collect();
+    // In name order, as a LIST returns them.
+    existing.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let is_apiserver = ns == "default" && svc.name_any() == "kubernetes";
     for action in logic::plan_slices(svc, &existing, desired) {
         match action {
@@ -186,14 +226,17 @@ async fn sync_slices(
                     es.metadata.generate_name = None;
                     es.metadata.name = Some("kubernetes".into());
                 }
-                api.create(&PostParams::default(), &es).await?;
+                let created = api.create(&PostParams::default(), &es).await?;
+                writes.wrote(&ctx.slices, &created);
             }
             SliceAction::Update(es) => {
-                api.replace(&es.name_any(), &PostParams::default(), &es)
+                let written = api
+                    .replace(&es.name_any(), &PostParams::default(), &es)
                     .await?;
+                writes.wrote(&ctx.slices, &written);
             }
             SliceAction::Delete(n) => match api.delete(&n, &DeleteParams::default()).await {
-                Ok(_) => {}
+                Ok(_) => writes.deleted(&ctx.slices, &ns, &n, None),
                 Err(kube::Error::Api(s)) if s.code == 404 => {}
                 Err(e) => return Err(e.into()),
             },
@@ -203,15 +246,22 @@ async fn sync_slices(
 }
 
 async fn sync_endpoints(
-    client: &Client,
+    ctx: &Ctx,
     svc: &Service,
     subsets: Vec<k8s_openapi::api::core::v1::EndpointSubset>,
+    writes: &Writes,
 ) -> Result<(), Error> {
-    let api: Api<Endpoints> = Api::namespaced(client.clone(), &svc.namespace().unwrap_or_default());
+    let ns = svc.namespace().unwrap_or_default();
+    let api: Api<Endpoints> = Api::namespaced(ctx.client.clone(), &ns);
     let want = logic::endpoints(svc, subsets);
-    match api.get_opt(&svc.name_any()).await? {
+    let current = ctx
+        .endpoints
+        .get(&ns, &svc.name_any())
+        .map(|e| Endpoints::clone(&e));
+    match current {
         None => {
-            api.create(&PostParams::default(), &want).await?;
+            let created = api.create(&PostParams::default(), &want).await?;
+            writes.wrote(&ctx.endpoints, &created);
         }
         Some(cur)
             if cur.subsets.clone().filter(|s| !s.is_empty()) != want.subsets
@@ -220,8 +270,10 @@ async fn sync_endpoints(
             let mut up = cur;
             up.subsets = want.subsets;
             up.metadata.labels = want.metadata.labels;
-            api.replace(&svc.name_any(), &PostParams::default(), &up)
+            let written = api
+                .replace(&svc.name_any(), &PostParams::default(), &up)
                 .await?;
+            writes.wrote(&ctx.endpoints, &written);
         }
         Some(_) => {}
     }
@@ -231,13 +283,9 @@ async fn sync_endpoints(
 /// The address written for the `kubernetes` Service: the node's InternalIP when it is not
 /// loopback, else the host's first non-loopback IPv4 address (the API refuses loopback
 /// addresses in endpoints).
-async fn apiserver_ip(client: &Client) -> Option<Ipv4Addr> {
-    let nodes = Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .ok()?;
+fn apiserver_ip(nodes: &Shared<Node>) -> Option<Ipv4Addr> {
     let internal = nodes
-        .items
+        .state()
         .iter()
         .flat_map(|n| {
             n.status
@@ -253,36 +301,29 @@ async fn apiserver_ip(client: &Client) -> Option<Ipv4Addr> {
 
 /// Deletes the Endpoints and slices of deleted Services (slices also carry an owner
 /// reference for the garbage collector; Endpoints, as upstream, do not).
-async fn clean_up_deleted_services(client: Client) {
-    let mut events = watcher(
-        Api::<Service>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .boxed();
-    while let Some(ev) = events.next().await {
-        let Ok(watcher::Event::Delete(svc)) = ev else {
+async fn clean_up_deleted_services(ctx: Arc<Ctx>) {
+    let mut changes = Box::pin(ctx.services.changes());
+    while let Some(change) = changes.next().await {
+        let Change::Delete(svc) = change else {
             continue;
         };
         let ns = svc.namespace().unwrap_or_default();
         let name = svc.name_any();
         // Recreated meanwhile: its endpoints are the new Service's.
-        if Api::<Service>::namespaced(client.clone(), &ns)
-            .get_opt(&name)
-            .await
-            .ok()
-            .flatten()
-            .is_some()
-        {
+        if ctx.services.get(&ns, &name).is_some() {
             continue;
         }
-        let ep: Api<Endpoints> = Api::namespaced(client.clone(), &ns);
+        let ep: Api<Endpoints> = Api::namespaced(ctx.client.clone(), &ns);
         let _ = ep.delete(&name, &DeleteParams::default()).await;
-        let es: Api<EndpointSlice> = Api::namespaced(client.clone(), &ns);
-        let lp = ListParams::default().labels(&format!(
-            "{SERVICE_NAME}={name},{MANAGED_BY}={CONTROLLER_NAME}"
-        ));
-        let _ = es.delete_collection(&DeleteParams::default(), &lp).await;
+        let es: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), &ns);
+        for slice in ctx.slices.in_namespace(&ns) {
+            let l = slice.labels();
+            if l.get(SERVICE_NAME) == Some(&name)
+                && l.get(MANAGED_BY).map(String::as_str) == Some(CONTROLLER_NAME)
+            {
+                let _ = es.delete(&slice.name_any(), &DeleteParams::default()).await;
+            }
+        }
     }
 }
 

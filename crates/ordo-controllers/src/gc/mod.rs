@@ -1,22 +1,25 @@
 //! Garbage collector: deletes objects whose owners are gone (background), deletes
 //! dependents before their owner (`foregroundDeletion` finalizer) or orphans them
-//! (`orphan` finalizer), for every listable/watchable kind discovery reports. It keeps a
-//! reflector per kind, and after any change rescans the whole graph; decisions are made
-//! by [`graph::decide`].
+//! (`orphan` finalizer), for every listable/watchable kind discovery reports. It reads every
+//! kind's shared cache as metadata ([`ordo_client::Caches::metadata`]: the pods it sees are the
+//! controllers' own pod cache), and after any change rescans the whole graph, paced by
+//! [`ordo_client::pacing::Pacer`]; decisions are made by [`graph::decide`].
 
 pub mod graph;
 
-use crate::objects::is_not_found;
-use futures::StreamExt;
 use graph::{Action, Node, Policy};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions,
     PropagationPolicy,
 };
 use kube::discovery::{verbs, Discovery, Scope};
-use kube::runtime::reflector::{self, store::Writer, Store};
-use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
+use ordo_client::cache::MetadataCache;
+use ordo_client::objects::is_not_found;
+use ordo_client::pacing::Pacer;
+use ordo_client::{Caches, Shared};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +27,9 @@ use tokio::sync::Notify;
 
 /// A served kind: its API resource, scope, and cache.
 struct Kind {
-    pub ar: ApiResource,
-    pub namespaced: bool,
-    pub store: Store<DynamicObject>,
+    ar: ApiResource,
+    namespaced: bool,
+    cache: Arc<dyn MetadataCache>,
 }
 
 /// The kinds discovery reports that can be listed, watched, patched and deleted.
@@ -79,38 +82,31 @@ const PAUSE_PER_PASS: u32 = 9;
 pub const ORDERED_DELETION_ANNOTATION: &str = "ordo.dev/ordered-deletion";
 
 /// Runs the garbage collector.
-pub async fn run(client: Client) -> anyhow::Result<()> {
-    let notify = Arc::new(Notify::new());
+pub async fn run(caches: Caches) -> anyhow::Result<()> {
+    let client = caches.client().clone();
+    let mut pacer = Pacer::new(
+        Arc::new(Notify::new()),
+        MIN_PAUSE,
+        MAX_PAUSE,
+        PAUSE_PER_PASS,
+    )
+    .with_idle(Duration::from_secs(5));
     let mut kinds = Vec::new();
     for (ar, namespaced) in discover(&client).await {
         if ignored(&ar) {
             continue;
         }
-        let writer = Writer::new(ar.clone());
-        let store = writer.as_reader();
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        let n = notify.clone();
-        let statefulsets = ar.kind == "StatefulSet" && ar.group == "apps";
-        tokio::spawn(
-            reflector::reflector(
-                writer,
-                watcher(api, watcher::Config::default())
-                    .default_backoff()
-                    .modify(move |o| strip(o, statefulsets)),
-            )
-            .for_each(move |_| {
-                n.notify_one();
-                futures::future::ready(())
-            }),
-        );
+        let cache = caches.metadata(&ar);
+        cache.on_change(pacer.notify());
         kinds.push(Kind {
             ar,
             namespaced,
-            store,
+            cache,
         });
     }
+    let sets = caches.get::<StatefulSet>();
     for k in &kinds {
-        if tokio::time::timeout(Duration::from_secs(30), k.store.wait_until_ready())
+        if tokio::time::timeout(Duration::from_secs(30), k.cache.ready())
             .await
             .is_err()
         {
@@ -120,18 +116,16 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
             );
         }
     }
-    let mut pause = MIN_PAUSE;
     // uids of OrderedReady StatefulSets seen, kept after they are gone until their pods are.
     let mut ordered = HashSet::new();
     loop {
-        let _ = tokio::time::timeout(Duration::from_secs(5), notify.notified()).await;
-        tokio::time::sleep(pause).await;
+        pacer.next().await;
         // A pass looks at every object; while objects keep changing, passes would follow each
         // other back to back (tens of ms each at 20,000 pods). Rest for several times as long
         // as the pass computed (its requests aside), so the collector takes at most about a
         // tenth of a core.
-        let computed = scan(&client, &kinds, &mut ordered).await;
-        pause = (computed * PAUSE_PER_PASS).clamp(MIN_PAUSE, MAX_PAUSE);
+        let computed = scan(&client, &kinds, &sets, &mut ordered).await;
+        pacer.passed(computed);
     }
 }
 
@@ -141,27 +135,13 @@ fn ignored(ar: &ApiResource) -> bool {
     ar.plural == "events" && (ar.group.is_empty() || ar.group == "events.k8s.io")
 }
 
-/// Keeps only what the collector reads (identity, owners, finalizers, deletion, and whether a
-/// StatefulSet deletes its pods in order): the caches of every kind would otherwise hold every
-/// object in full.
-fn strip(o: &mut DynamicObject, statefulsets: bool) {
-    let ordered = statefulsets && deletes_in_order(o);
-    o.data = if ordered {
-        serde_json::json!({ "ordered": true })
-    } else {
-        serde_json::Value::Null
-    };
-    let m = &mut o.metadata;
-    m.managed_fields = None;
-    m.annotations = None;
-    m.labels = None;
-}
-
 /// Whether a StatefulSet's pods are deleted in order when it is: `OrderedReady` (the default)
 /// and not opted out with `ordo.dev/ordered-deletion: "false"`.
-fn deletes_in_order(set: &DynamicObject) -> bool {
-    let policy = set.data["spec"]["podManagementPolicy"]
-        .as_str()
+fn deletes_in_order(set: &StatefulSet) -> bool {
+    let policy = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_management_policy.as_deref())
         .unwrap_or("OrderedReady");
     let opted_out = set
         .metadata
@@ -173,27 +153,30 @@ fn deletes_in_order(set: &DynamicObject) -> bool {
 }
 
 /// The ordinal of a pod controlled by a StatefulSet and named `<set>-<n>`.
-fn set_ordinal(o: &DynamicObject) -> Option<i32> {
-    let r = o
-        .metadata
+fn set_ordinal(m: &ObjectMeta) -> Option<i32> {
+    let r = m
         .owner_references
         .as_ref()?
         .iter()
         .find(|r| r.controller == Some(true) && r.kind == "StatefulSet")?;
-    let name = o.metadata.name.as_deref()?;
+    let name = m.name.as_deref()?;
     name.strip_prefix(&r.name)?.strip_prefix('-')?.parse().ok()
 }
 
-fn snapshot(kinds: &[Kind], ordered: &mut HashSet<String>) -> Vec<Node> {
+fn snapshot(
+    kinds: &[Kind],
+    sets: &Shared<StatefulSet>,
+    ordered: &mut HashSet<String>,
+) -> Vec<Node> {
+    for set in sets.state() {
+        if deletes_in_order(&set) {
+            ordered.insert(set.metadata.uid.clone().unwrap_or_default());
+        }
+    }
     let mut nodes = Vec::new();
     for (ri, k) in kinds.iter().enumerate() {
         let pods = k.ar.kind == "Pod" && k.ar.group.is_empty();
-        let sets = k.ar.kind == "StatefulSet" && k.ar.group == "apps";
-        for o in k.store.state() {
-            let m = &o.metadata;
-            if sets && o.data["ordered"] == true {
-                ordered.insert(m.uid.clone().unwrap_or_default());
-            }
+        k.cache.each(&mut |m| {
             nodes.push(Node {
                 resource: ri,
                 namespace: m.namespace.clone(),
@@ -203,9 +186,9 @@ fn snapshot(kinds: &[Kind], ordered: &mut HashSet<String>) -> Vec<Node> {
                 finalizers: m.finalizers.clone().unwrap_or_default(),
                 deleting: m.deletion_timestamp.is_some(),
                 resource_version: m.resource_version.clone(),
-                ordinal: if pods { set_ordinal(&o) } else { None },
-            });
-        }
+                ordinal: if pods { set_ordinal(m) } else { None },
+            })
+        });
     }
     // Forget sets that are gone and have no dependents left.
     let live: HashSet<&str> = nodes
@@ -245,9 +228,14 @@ async fn owner_absent(
 }
 
 /// One pass over every object; returns the time spent computing (not waiting for requests).
-async fn scan(client: &Client, kinds: &[Kind], ordered: &mut HashSet<String>) -> Duration {
+async fn scan(
+    client: &Client,
+    kinds: &[Kind],
+    sets: &Shared<StatefulSet>,
+    ordered: &mut HashSet<String>,
+) -> Duration {
     let began = std::time::Instant::now();
-    let nodes = snapshot(kinds, ordered);
+    let nodes = snapshot(kinds, sets, ordered);
     let mut computed = began.elapsed();
     let mut absent = HashSet::new();
     for (dep, r) in graph::unknown_owners(&nodes) {

@@ -1,25 +1,26 @@
 //! ReplicaSet controller: keeps `spec.replicas` active pods (`<rs>-<5 random chars>`, with a
 //! controller reference) per ReplicaSet, adopts matching orphans, releases pods that stop
 //! matching, and reports status. Decisions live in [`logic`]; this module only does I/O.
-//! Every sync reads the ReplicaSet and its namespace's pods fresh from the API, so no
-//! creation/deletion expectations are needed.
+//! Every sync reads the ReplicaSet and its namespace's pods from the shared caches and, before
+//! it ends, waits until they show its own writes ([`ordo_client::Writes`]), so the next sync
+//! never counts a pod twice or misses one it created.
 
 pub mod logic;
 pub mod util;
 
-use crate::events::{EventType, Recorder};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use logic::{
     calculate_status, new_pod, next_available_in, pods_to_delete, slow_start_batches,
     BURST_REPLICAS,
 };
+use ordo_client::events::{EventType, Recorder};
+use ordo_client::{Caches, Shared, Writes};
 use std::sync::Arc;
 use std::time::Duration;
 use util::{
@@ -30,29 +31,30 @@ use util::{
 struct Ctx {
     client: Client,
     recorder: Recorder,
+    sets: Arc<Shared<ReplicaSet>>,
+    pods: Arc<Shared<Pod>>,
 }
 
+/// How long a sync waits for the caches to show its writes.
+const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
+
 /// Runs the ReplicaSet controller until the watch streams end.
-pub async fn run(client: Client) -> anyhow::Result<()> {
+pub async fn run(caches: Caches) -> anyhow::Result<()> {
+    let client = caches.client().clone();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         recorder: Recorder::new(client.clone(), "replicaset-controller"),
+        sets: caches.get::<ReplicaSet>(),
+        pods: caches.get::<Pod>(),
     });
-    let controller = Controller::new(
-        Api::<ReplicaSet>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    let store = controller.store();
-    controller
-        .watches(
-            Api::<Pod>::all(client),
-            watcher::Config::default(),
-            move |pod: Pod| {
-                owners_to_sync(&store, &pod.metadata, "ReplicaSet", |o| {
-                    o.spec.as_ref().map(|s| &s.selector)
-                })
-            },
-        )
+    tokio::join!(ctx.sets.ready(), ctx.pods.ready());
+    let store = ctx.sets.store();
+    Controller::for_stream(ctx.sets.stream(), ctx.sets.store())
+        .watches_stream(ctx.pods.stream(), move |pod: Pod| {
+            owners_to_sync(&store, &pod.metadata, "ReplicaSet", |o| {
+                o.spec.as_ref().map(|s| &s.selector)
+            })
+        })
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -68,7 +70,7 @@ fn error_policy(_rs: Arc<ReplicaSet>, e: &Error, _ctx: Arc<Ctx>) -> Action {
     Action::requeue(Duration::from_millis(500))
 }
 
-pub(crate) use crate::objects::{api_message, is_not_found};
+pub(crate) use ordo_client::objects::{api_message, is_not_found};
 
 fn namespace_terminating(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 403 && s.message.contains("being terminated"))
@@ -76,14 +78,33 @@ fn namespace_terminating(e: &kube::Error) -> bool {
 
 async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
-    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), &ns);
-    let Some(rs) = rs_api.get_opt(&obj.name_any()).await? else {
+    // The newest cached copy (the trigger may be older).
+    let Some(rs) = ctx.sets.get(&ns, &obj.name_any()) else {
         return Ok(Action::await_change());
     };
+    let writes = Writes::default();
+    let result = sync(&ctx, &ns, &rs, &writes).await;
+    for pod in writes.observe(OBSERVE_LIMIT).await {
+        tracing::debug!(
+            "replicaset {ns}/{}: cache did not show a write of {pod} in time",
+            rs.name_any()
+        );
+    }
+    result
+}
+
+/// One sync of `rs`: claims, creates or deletes pods, writes status; notes its writes.
+async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<Action, Error> {
+    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
     let name = rs.name_any();
     let spec = rs.spec.clone().unwrap_or_default();
-    let pod_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    let pods = pod_api.list(&ListParams::default()).await?.items;
+    let pod_api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let pods: Vec<Pod> = ctx
+        .pods
+        .in_namespace(ns)
+        .iter()
+        .map(|p| Pod::clone(p))
+        .collect();
 
     // Claim: adopt matching orphans, release ours that no longer match.
     let mut owned: Vec<Pod> = Vec::new();
@@ -111,8 +132,12 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
             )
             .await
         {
-            Ok(p) if decision == Claim::Adopt => owned.push(p),
-            Ok(_) => {}
+            Ok(p) => {
+                writes.wrote(&ctx.pods, &p);
+                if decision == Claim::Adopt {
+                    owned.push(p);
+                }
+            }
             Err(e) => tracing::debug!("{decision:?} of pod {}/{}: {e}", ns, pod.name_any()),
         }
     }
@@ -123,7 +148,7 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
         let want = spec.replicas.unwrap_or(1).max(0) as usize;
         if owned.len() < want {
             let n = (want - owned.len()).min(BURST_REPLICAS);
-            let template = new_pod(&rs);
+            let template = new_pod(rs);
             let pp = PostParams::default();
             for batch in slow_start_batches(n) {
                 let results =
@@ -132,9 +157,10 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
                 for r in results {
                     match r {
                         Ok(p) => {
+                            writes.wrote(&ctx.pods, &p);
                             ctx.recorder
                                 .record(
-                                    &rs,
+                                    rs,
                                     EventType::Normal,
                                     "SuccessfulCreate",
                                     &format!("Created pod: {}", p.name_any()),
@@ -145,7 +171,7 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
                         Err(e) => {
                             let msg = format!("Error creating: {}", api_message(&e));
                             ctx.recorder
-                                .record(&rs, EventType::Warning, "FailedCreate", &msg)
+                                .record(rs, EventType::Warning, "FailedCreate", &msg)
                                 .await;
                             manage_error = Some(("FailedCreate", api_message(&e)));
                         }
@@ -158,6 +184,9 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
         } else if owned.len() > want {
             let refs: Vec<&Pod> = owned.iter().collect();
             let victims = pods_to_delete(&refs, (owned.len() - want).min(BURST_REPLICAS), now);
+            for p in &victims {
+                writes.deleted(&ctx.pods, ns, &p.name_any(), p.metadata.uid.clone());
+            }
             let results = futures::future::join_all(victims.iter().map(|p| {
                 let dp = DeleteParams {
                     preconditions: Some(Preconditions {
@@ -175,7 +204,7 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
                     Ok(_) => {
                         ctx.recorder
                             .record(
-                                &rs,
+                                rs,
                                 EventType::Normal,
                                 "SuccessfulDelete",
                                 &format!("Deleted pod: {pname}"),
@@ -186,7 +215,7 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
                     Err(e) => {
                         ctx.recorder
                             .record(
-                                &rs,
+                                rs,
                                 EventType::Warning,
                                 "FailedDelete",
                                 &format!("Error deleting: {}", api_message(&e)),
@@ -200,17 +229,18 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
     }
 
     let refs: Vec<&Pod> = owned.iter().collect();
-    let status = calculate_status(&rs, &refs, manage_error.clone(), now);
+    let status = calculate_status(rs, &refs, manage_error.clone(), now);
     if rs.status.as_ref() != Some(&status) {
         let patch = status_patch(rs.status.as_ref(), &status);
-        rs_api
+        let written = rs_api
             .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await?;
+        writes.wrote(&ctx.sets, &written);
     }
     if manage_error.is_some() {
         return Ok(Action::requeue(Duration::from_secs(2)));
     }
     Ok(Action::requeue(
-        next_available_in(&rs, &refs, now).unwrap_or(Duration::from_secs(300)),
+        next_available_in(rs, &refs, now).unwrap_or(Duration::from_secs(300)),
     ))
 }

@@ -4,7 +4,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 
-pub use crate::objects::{
+pub use ordo_client::objects::{
     controller_of, is_pod_active, is_pod_available, is_pod_ready, ready_since, selector_matches,
 };
 

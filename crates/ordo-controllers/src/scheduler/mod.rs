@@ -10,15 +10,15 @@
 
 pub mod fit;
 
-use crate::events::{EventType, Recorder};
 use fit::{Requests, Usage};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Binding, Node, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Client, ResourceExt};
 use ordo_api::host_ports::HostPort;
+use ordo_client::events::{EventType, Recorder};
+use ordo_client::{Caches, Change};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -306,7 +306,8 @@ impl Scheduler {
 type BindResult = (String, bool, bool);
 
 /// Runs the scheduler until an unrecoverable error.
-pub async fn run(client: Client) -> anyhow::Result<()> {
+pub async fn run(caches: Caches) -> anyhow::Result<()> {
+    let client = caches.client().clone();
     // Several recorders: one serializes its writes, and each pod always uses the same one
     // (so repeated FailedScheduling events still aggregate).
     let recorders: Arc<Vec<Recorder>> = Arc::new(
@@ -314,38 +315,26 @@ pub async fn run(client: Client) -> anyhow::Result<()> {
             .map(|_| Recorder::new(client.clone(), SCHEDULER_NAME))
             .collect(),
     );
-    let mut pod_stream = watcher(Api::<Pod>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    let mut node_stream = watcher(Api::<Node>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .boxed();
+    let mut pod_stream = caches.get::<Pod>().changes().boxed();
+    let mut node_stream = caches.get::<Node>().changes().boxed();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<BindResult>();
     let permits = Arc::new(Semaphore::new(BIND_CONCURRENCY));
     let mut s = Scheduler::default();
-    let mut pod_list: Vec<Pod> = Vec::new();
-    let mut node_list: Vec<Node> = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             ev = pod_stream.next() => match ev {
-                None => anyhow::bail!("the scheduler's pod watch ended"),
-                Some(Err(e)) => tracing::warn!("scheduler: watching pods: {e}"),
-                Some(Ok(watcher::Event::Init)) => pod_list.clear(),
-                Some(Ok(watcher::Event::InitApply(p))) => pod_list.push(p),
-                Some(Ok(watcher::Event::InitDone)) => s.pods_listed(std::mem::take(&mut pod_list)),
-                Some(Ok(watcher::Event::Apply(p))) => s.pod_applied(p),
-                Some(Ok(watcher::Event::Delete(p))) => s.pod_deleted(&p),
+                None => anyhow::bail!("the scheduler's pod cache ended"),
+                Some(Change::All(all)) => s.pods_listed(all.iter().map(|p| Pod::clone(p)).collect()),
+                Some(Change::Apply(p)) => s.pod_applied(Pod::clone(&p)),
+                Some(Change::Delete(p)) => s.pod_deleted(&p),
             },
             ev = node_stream.next() => match ev {
-                None => anyhow::bail!("the scheduler's node watch ended"),
-                Some(Err(e)) => tracing::warn!("scheduler: watching nodes: {e}"),
-                Some(Ok(watcher::Event::Init)) => node_list.clear(),
-                Some(Ok(watcher::Event::InitApply(n))) => node_list.push(n),
-                Some(Ok(watcher::Event::InitDone)) => s.nodes_listed(std::mem::take(&mut node_list)),
-                Some(Ok(watcher::Event::Apply(n))) => s.node_applied(n),
-                Some(Ok(watcher::Event::Delete(n))) => s.node_deleted(&n),
+                None => anyhow::bail!("the scheduler's node cache ended"),
+                Some(Change::All(all)) => s.nodes_listed(all.iter().map(|n| Node::clone(n)).collect()),
+                Some(Change::Apply(n)) => s.node_applied(Node::clone(&n)),
+                Some(Change::Delete(n)) => s.node_deleted(&n),
             },
             Some((uid, ok, retry)) = done_rx.recv() => s.bind_done(&uid, ok, retry),
             _ = tick.tick() => s.requeue(Instant::now()),

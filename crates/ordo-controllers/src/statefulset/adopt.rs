@@ -30,7 +30,7 @@ pub fn selector(set: &StatefulSet) -> Option<&LabelSelector> {
 
 /// Whether `meta`'s labels satisfy the selector (an empty or missing one matches nothing).
 pub fn labels_match(selector: Option<&LabelSelector>, meta: &ObjectMeta) -> bool {
-    selector.is_some_and(|s| crate::objects::selector_matches(s, meta.labels.as_ref()))
+    selector.is_some_and(|s| ordo_client::objects::selector_matches(s, meta.labels.as_ref()))
 }
 
 /// The decision for one object (`ClaimObject`): `matches` is selector (+ name pattern for pods).

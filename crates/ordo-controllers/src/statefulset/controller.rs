@@ -1,5 +1,5 @@
 //! The thin I/O shell: a kube-runtime `Controller` over StatefulSets, triggered by their pods,
-//! ControllerRevisions and claims (the shared streams of [`crate::runtime::Caches`]). Each sync
+//! ControllerRevisions and claims (the shared streams of [`ordo_client::cache::Caches`]). Each sync
 //! reads the set, pods, claims and revisions from the shared caches (no request), plans, writes,
 //! records status, then waits until the caches show its writes, so the next sync never acts on
 //! an older view (no duplicate creates or deletes).
@@ -7,16 +7,17 @@
 use super::plan::{self, Action, Input, RevisionRef};
 use super::revision::{self, UpdateChoice};
 use super::{adopt, identity, status};
-use crate::events::{EventType, Recorder};
-use crate::objects::is_not_found;
-use crate::runtime::{at_least, Caches, Shared};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action as Next, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Client, Resource, ResourceExt};
+use kube::{Client, ResourceExt};
+use ordo_client::cache::{Caches, Shared};
+use ordo_client::events::{EventType, Recorder};
+use ordo_client::objects::is_not_found;
+use ordo_client::Writes;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,22 +37,6 @@ struct Ctx {
 /// How long a sync waits for the caches to show its writes.
 const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
 
-/// A write of this sync that the caches must show before the next sync of the set.
-enum Seen {
-    /// The object at least at this resource version.
-    Version(Kind, String, Option<String>),
-    /// The object gone, replaced (another uid) or marked for deletion.
-    Gone(Kind, String, Option<String>),
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Pod,
-    Claim,
-    Revision,
-    Set,
-}
-
 /// A failed sync; retried after a short delay.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -63,15 +48,15 @@ pub enum Error {
 
 /// Runs the controller until the shared streams end.
 pub async fn run(client: Client, caches: &Caches) -> anyhow::Result<()> {
-    let sets = caches.statefulsets.clone();
+    let sets = caches.get::<StatefulSet>();
     let controller = Controller::for_stream(sets.stream(), sets.store());
     let (pod_sets, claim_sets) = (sets.store(), sets.store());
     let ctx = Arc::new(Ctx {
         recorder: Recorder::new(client.clone(), COMPONENT),
         client,
-        pods: caches.pods.clone(),
-        claims: caches.claims.clone(),
-        revisions: caches.revisions.clone(),
+        pods: caches.get::<Pod>(),
+        claims: caches.get::<PersistentVolumeClaim>(),
+        revisions: caches.get::<ControllerRevision>(),
         sets,
     });
     tokio::join!(
@@ -81,17 +66,18 @@ pub async fn run(client: Client, caches: &Caches) -> anyhow::Result<()> {
         ctx.sets.ready()
     );
     controller
-        .owns_stream(caches.revisions.stream())
-        .watches_stream(caches.pods.stream(), move |pod: Pod| {
+        .owns_stream(caches.get::<ControllerRevision>().stream())
+        .watches_stream(caches.get::<Pod>().stream(), move |pod: Pod| {
             sets_for(
                 &pod_sets,
                 &pod.metadata,
                 identity::parent_and_ordinal(&pod.name_any()).map(|(p, _)| p.to_string()),
             )
         })
-        .watches_stream(caches.claims.stream(), move |pvc: PersistentVolumeClaim| {
-            sets_for(&claim_sets, &pvc.metadata, None)
-        })
+        .watches_stream(
+            caches.get::<PersistentVolumeClaim>().stream(),
+            move |pvc: PersistentVolumeClaim| sets_for(&claim_sets, &pvc.metadata, None),
+        )
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
             if let Err(e) = res {
@@ -155,10 +141,15 @@ async fn reconcile(obj: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Next, Error> 
         ctx: &ctx,
         ns: &ns,
         set: StatefulSet::clone(&set),
-        seen: std::sync::Mutex::new(Vec::new()),
+        writes: Writes::default(),
     };
     let result = sync.run().await;
-    sync.observe().await;
+    for name in sync.writes.observe(OBSERVE_LIMIT).await {
+        tracing::debug!(
+            "statefulset {ns}/{}: cache did not show a write of {name} in time",
+            obj.name_any()
+        );
+    }
     result
 }
 
@@ -168,7 +159,7 @@ struct Sync<'a> {
     ns: &'a str,
     set: StatefulSet,
     /// Its writes so far.
-    seen: std::sync::Mutex<Vec<Seen>>,
+    writes: Writes,
 }
 
 impl Sync<'_> {
@@ -176,49 +167,6 @@ impl Sync<'_> {
         &self,
     ) -> Api<K> {
         Api::namespaced(self.ctx.client.clone(), self.ns)
-    }
-
-    /// Notes a write returned `obj`: the caches must show it (at least that version).
-    fn wrote<K: Resource>(&self, kind: Kind, obj: &K) {
-        let m = obj.meta();
-        self.seen.lock().unwrap().push(Seen::Version(
-            kind,
-            m.name.clone().unwrap_or_default(),
-            m.resource_version.clone(),
-        ));
-    }
-
-    /// Notes a deletion of `name` (with `uid`, if known).
-    fn deleted(&self, kind: Kind, name: &str, uid: Option<String>) {
-        self.seen
-            .lock()
-            .unwrap()
-            .push(Seen::Gone(kind, name.to_string(), uid));
-    }
-
-    /// Waits until the caches show this sync's writes (up to [`OBSERVE_LIMIT`] in all).
-    async fn observe(&self) {
-        let seen = std::mem::take(&mut *self.seen.lock().unwrap());
-        let deadline = std::time::Instant::now() + OBSERVE_LIMIT;
-        for s in seen {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let (kind, name) = match &s {
-                Seen::Version(k, n, _) | Seen::Gone(k, n, _) => (*k, n.as_str()),
-            };
-            let ok = match kind {
-                Kind::Pod => wait(&self.ctx.pods, self.ns, name, left, &s).await,
-                Kind::Claim => wait(&self.ctx.claims, self.ns, name, left, &s).await,
-                Kind::Revision => wait(&self.ctx.revisions, self.ns, name, left, &s).await,
-                Kind::Set => wait(&self.ctx.sets, self.ns, name, left, &s).await,
-            };
-            if !ok {
-                tracing::debug!(
-                    "statefulset {}/{}: cache did not show a write of {name} in time",
-                    self.ns,
-                    self.set.name_any()
-                );
-            }
-        }
     }
 
     async fn run(&self) -> Result<Next, Error> {
@@ -338,7 +286,7 @@ impl Sync<'_> {
                     &Patch::Merge(&patch),
                 )
                 .await?;
-            self.wrote(Kind::Set, &written);
+            self.writes.wrote(&self.ctx.sets, &written);
         }
         if !deleting {
             for name in
@@ -349,7 +297,9 @@ impl Sync<'_> {
                     .delete(&name, &DeleteParams::default())
                     .await
                 {
-                    Ok(_) => self.deleted(Kind::Revision, &name, None),
+                    Ok(_) => self
+                        .writes
+                        .deleted(&self.ctx.revisions, self.ns, &name, None),
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -378,14 +328,14 @@ impl Sync<'_> {
                 adopt::Claim::Keep => owned.push(Pod::clone(&pod)),
                 adopt::Claim::Adopt => match adopt::apply(&api, set, pod.as_ref(), true).await {
                     Ok(p) => {
-                        self.wrote(Kind::Pod, &p);
+                        self.writes.wrote(&self.ctx.pods, &p);
                         owned.push(p)
                     }
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 },
                 adopt::Claim::Release => match adopt::apply(&api, set, pod.as_ref(), false).await {
-                    Ok(p) => self.wrote(Kind::Pod, &p),
+                    Ok(p) => self.writes.wrote(&self.ctx.pods, &p),
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 },
@@ -410,7 +360,7 @@ impl Sync<'_> {
                 }
                 adopt::Claim::Adopt => match adopt::apply(&api, set, cr.as_ref(), true).await {
                     Ok(c) => {
-                        self.wrote(Kind::Revision, &c);
+                        self.writes.wrote(&self.ctx.revisions, &c);
                         owned.push(c)
                     }
                     Err(kube::Error::Api(s)) if s.is_not_found() => {}
@@ -441,7 +391,7 @@ impl Sync<'_> {
                 let cr = api
                     .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await?;
-                self.wrote(Kind::Revision, &cr);
+                self.writes.wrote(&self.ctx.revisions, &cr);
                 if let Some(r) = revisions
                     .iter_mut()
                     .find(|r| r.metadata.name.as_deref() == Some(&name))
@@ -454,7 +404,7 @@ impl Sync<'_> {
             UpdateChoice::Create(mut cr) => loop {
                 match api.create(&PostParams::default(), &cr).await {
                     Ok(created) => {
-                        self.wrote(Kind::Revision, &created);
+                        self.writes.wrote(&self.ctx.revisions, &created);
                         revisions.push(created.clone());
                         return Ok(created);
                     }
@@ -482,7 +432,7 @@ impl Sync<'_> {
             .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            Ok(cr) => self.wrote(Kind::Revision, &cr),
+            Ok(cr) => self.writes.wrote(&self.ctx.revisions, &cr),
             Err(e) => tracing::debug!("recording change-cause on {name}: {e}"),
         }
     }
@@ -516,7 +466,7 @@ impl Sync<'_> {
                         .await
                     {
                         Ok(c) => {
-                            self.wrote(Kind::Claim, &c);
+                            self.writes.wrote(&self.ctx.claims, &c);
                             let msg = format!("create Claim {claim_name} Pod {pod} in StatefulSet {set_name} success");
                             self.event(EventType::Normal, "SuccessfulCreate", msg).await;
                         }
@@ -552,7 +502,7 @@ impl Sync<'_> {
                         let name = pod.name_any();
                         match result {
                             Ok(p) => {
-                                self.wrote(Kind::Pod, &p);
+                                self.writes.wrote(&self.ctx.pods, &p);
                                 self.event(
                                     EventType::Normal,
                                     "SuccessfulCreate",
@@ -594,7 +544,7 @@ impl Sync<'_> {
                 {
                     Ok(_) => {
                         *done += i32::from(for_update);
-                        self.deleted(Kind::Pod, &name, None);
+                        self.writes.deleted(&self.ctx.pods, self.ns, &name, None);
                         self.event(
                             EventType::Normal,
                             "SuccessfulDelete",
@@ -628,7 +578,7 @@ impl Sync<'_> {
                         .await
                     {
                         Ok(p) => {
-                            self.wrote(Kind::Pod, &p);
+                            self.writes.wrote(&self.ctx.pods, &p);
                             self.event(
                                 EventType::Normal,
                                 "SuccessfulUpdate",
@@ -653,7 +603,7 @@ impl Sync<'_> {
                         .replace(&name, &PostParams::default(), &claim)
                         .await
                     {
-                        Ok(c) => self.wrote(Kind::Claim, &c),
+                        Ok(c) => self.writes.wrote(&self.ctx.claims, &c),
                         Err(e) => {
                             return Err(Error::Sync(format!(
                             "Could not update claim {name} for {pod} delete policy ownerRefs: {}",
@@ -673,38 +623,5 @@ fn err_text(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) if !s.message.is_empty() => s.message.clone(),
         other => other.to_string(),
-    }
-}
-
-/// Waits until `cache` shows the write `seen` of `ns/name`.
-async fn wait<K>(cache: &Shared<K>, ns: &str, name: &str, limit: Duration, seen: &Seen) -> bool
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + std::marker::Sync
-        + 'static,
-{
-    match seen {
-        Seen::Version(_, _, rv) => {
-            cache
-                .wait_until(ns, name, limit, |o| {
-                    o.is_some_and(|o| at_least(o.meta().resource_version.as_deref(), rv.as_deref()))
-                })
-                .await
-        }
-        Seen::Gone(_, _, uid) => {
-            cache
-                .wait_until(ns, name, limit, |o| match o {
-                    None => true,
-                    Some(o) => {
-                        o.meta().deletion_timestamp.is_some()
-                            || (uid.is_some() && o.meta().uid != *uid)
-                    }
-                })
-                .await
-        }
     }
 }

@@ -155,7 +155,7 @@ pub fn controller_ref(set: &StatefulSet) -> OwnerReference {
     }
 }
 
-pub use crate::objects::controller_of;
+pub use ordo_client::objects::controller_of;
 
 /// The claims a pod at `ordinal` uses, keyed by template name, in template order
 /// (`getPersistentVolumeClaims`): labels = template labels overlaid with `selector.matchLabels`.

@@ -6,11 +6,11 @@ use super::{
     volume_class, Action, Source, Step, World, ANN_BETA_STORAGE_PROVISIONER, ANN_BIND_COMPLETED,
     ANN_PROVISIONED_BY, ANN_SELECTED_NODE, ANN_STORAGE_PROVISIONER, PROVISIONER,
 };
-use crate::events::EventType;
 use k8s_openapi::api::core::v1::{
     NodeSelectorRequirement, ObjectReference, PersistentVolume, PersistentVolumeClaim,
 };
 use k8s_openapi::api::storage::v1::StorageClass;
+use ordo_client::events::EventType;
 use std::collections::{BTreeMap, HashMap};
 
 /// Upstream's event texts.

@@ -1,23 +1,20 @@
-//! The I/O of the volume controllers: reflectors feed [`World`] snapshots; after any change
-//! (and every few seconds) the steps [`plan`] decides are run against the API server and
-//! the volumes directory.
+//! The I/O of the volume controllers: the shared caches feed [`World`] snapshots; after any
+//! change (and every few seconds) the steps [`plan`] decides are run against the API server
+//! and the volumes directory.
 
 use super::protection::pod_uses_claim;
 use super::{plan, provision, Action, Object, Source, World, PROVISIONER};
-use crate::events::{EventType, Recorder};
-use crate::objects::{api_message, is_not_found};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, WatchStreamExt};
-use kube::{Client, Resource};
-use serde::de::DeserializeOwned;
+use kube::Client;
+use ordo_client::events::{EventType, Recorder};
+use ordo_client::objects::{api_message, is_not_found};
+use ordo_client::{Caches, View};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::fmt::Debug;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,78 +29,12 @@ const CONCURRENCY: usize = 16;
 /// Event recorders per component.
 const RECORDERS: usize = 4;
 
-fn reflect<K>(api: Api<K>, notify: Arc<Notify>) -> Store<K>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    reflect_stripped(api, notify, |_| {}, |_| true)
-}
-
-/// A reflector whose cache holds objects after `strip` (what the controllers do not read),
-/// and only those that `keep` accepts after stripping; `keep` must not change over an
-/// object's life (a filtered object is never cached, and its changes wake no one).
-fn reflect_stripped<K>(
-    api: Api<K>,
-    notify: Arc<Notify>,
-    strip: fn(&mut K),
-    keep: fn(&K) -> bool,
-) -> Store<K>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let events = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(strip)
-        .filter(move |ev| {
-            futures::future::ready(match ev {
-                Ok(watcher::Event::Apply(o))
-                | Ok(watcher::Event::InitApply(o))
-                | Ok(watcher::Event::Delete(o)) => keep(o),
-                _ => true,
-            })
-        });
-    tokio::spawn(reflector::reflector(writer, events).for_each(move |_| {
-        notify.notify_one();
-        futures::future::ready(())
-    }));
-    reader
-}
-
-/// Whether a (stripped) pod mounts a claim.
+/// Whether a pod mounts a volume of any kind (a pod's volumes never change).
 fn has_claims(p: &Pod) -> bool {
     p.spec
         .as_ref()
         .and_then(|s| s.volumes.as_ref())
         .is_some_and(|vs| !vs.is_empty())
-}
-
-/// Keeps of a pod what the volume controllers read: identity, node, claim volumes, phase.
-fn strip_pod(p: &mut Pod) {
-    let m = &mut p.metadata;
-    (
-        m.labels,
-        m.annotations,
-        m.managed_fields,
-        m.owner_references,
-    ) = (None, None, None, None);
-    if let Some(spec) = p.spec.as_mut() {
-        *spec = k8s_openapi::api::core::v1::PodSpec {
-            node_name: spec.node_name.take(),
-            volumes: spec.volumes.take().map(|vs| {
-                vs.into_iter()
-                    .filter(|v| v.persistent_volume_claim.is_some())
-                    .collect()
-            }),
-            ..Default::default()
-        };
-    }
-    if let Some(st) = p.status.as_mut() {
-        *st = k8s_openapi::api::core::v1::PodStatus {
-            phase: st.phase.take(),
-            ..Default::default()
-        };
-    }
 }
 
 struct Io {
@@ -117,37 +48,31 @@ struct Io {
 
 /// Runs the binder, the local-path provisioner (directories in `volumes_dir`), the
 /// protection controllers and expansion until the process ends.
-pub async fn run(client: Client, volumes_dir: PathBuf) -> anyhow::Result<()> {
+pub async fn run(caches: Caches, volumes_dir: PathBuf) -> anyhow::Result<()> {
+    let client = caches.client().clone();
     let notify = Arc::new(Notify::new());
-    let claims = reflect(
-        Api::<PersistentVolumeClaim>::all(client.clone()),
-        notify.clone(),
+    let claims = caches.get::<PersistentVolumeClaim>();
+    let volumes = caches.get::<PersistentVolume>();
+    let classes = caches.get::<StorageClass>();
+    let nodes = caches.get::<Node>();
+    let sets = caches.get::<StatefulSet>();
+    let all_pods = caches.get::<Pod>();
+    tokio::join!(
+        claims.ready(),
+        volumes.ready(),
+        classes.ready(),
+        nodes.ready(),
+        sets.ready(),
+        all_pods.ready()
     );
-    let volumes = reflect(Api::<PersistentVolume>::all(client.clone()), notify.clone());
-    let classes = reflect(Api::<StorageClass>::all(client.clone()), notify.clone());
-    // Only pods with claims matter here (a pod's volumes never change): with 20,000 pods
-    // and none using a claim, the cache stays empty and pod changes wake nothing.
-    let pods = reflect_stripped(
-        Api::<Pod>::all(client.clone()),
-        notify.clone(),
-        strip_pod,
-        has_claims,
-    );
-    let nodes = reflect(Api::<Node>::all(client.clone()), notify.clone());
-    let sets = reflect(Api::<StatefulSet>::all(client.clone()), notify.clone());
-    for ready in [
-        claims.wait_until_ready().await.is_ok(),
-        volumes.wait_until_ready().await.is_ok(),
-        classes.wait_until_ready().await.is_ok(),
-        pods.wait_until_ready().await.is_ok(),
-        nodes.wait_until_ready().await.is_ok(),
-        sets.wait_until_ready().await.is_ok(),
-    ] {
-        anyhow::ensure!(
-            ready,
-            "volume controller caches stopped before they were ready"
-        );
-    }
+    claims.on_change(notify.clone());
+    volumes.on_change(notify.clone());
+    classes.on_change(notify.clone());
+    nodes.on_change(notify.clone());
+    sets.on_change(notify.clone());
+    // Only pods with volumes matter here: with 20,000 pods and none using a claim, the view
+    // stays empty and pod changes wake nothing.
+    let pods = View::new(&all_pods, has_claims, notify.clone());
     let source = |s: &str| {
         (0..RECORDERS)
             .map(|_| Recorder::new(client.clone(), s))

@@ -7,9 +7,9 @@ use super::{
     claim_class, claim_request, quantity_value, reference, volume_capacity, Action, Source, Step,
     World,
 };
-use crate::events::EventType;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use ordo_client::events::EventType;
 
 /// Whether `a` is a larger quantity than `b` (a missing or malformed `b` counts as zero).
 fn larger(a: &Quantity, b: Option<&Quantity>) -> bool {

@@ -16,7 +16,6 @@ pub mod provision;
 #[cfg(test)]
 mod tests;
 
-use crate::events::EventType;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
     Node, ObjectReference, PersistentVolume, PersistentVolumeClaim, Pod,
@@ -24,6 +23,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use ordo_client::events::EventType;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -23,9 +23,8 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 
 /// The shortest time from a graceful DELETE to the pod leaving the API (see `terminate`).
 const MIN_TERMINATION: Duration = Duration::from_millis(500);
-use kube::runtime::watcher;
-use kube::runtime::WatchStreamExt;
 use kube::{Client, ResourceExt};
+use ordo_client::{Change, Shared};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -95,19 +94,23 @@ impl Agent {
         }))
     }
 
-    /// Watches this node's pods until the watch ends (it retries with backoff on errors).
-    pub async fn run(self: Arc<Self>) -> anyhow::Result<()> {
-        let api: Api<Pod> = Api::all(self.client.clone());
-        let cfg = watcher::Config::default().fields(&format!("spec.nodeName={}", self.node));
-        let mut stream = watcher(api, cfg).default_backoff().boxed();
+    /// Follows this node's pods in the shared pod cache (`pods`: every pod, or only this
+    /// node's with [`ordo_client::Caches::for_node`]) until it ends.
+    pub async fn run(self: Arc<Self>, pods: Arc<Shared<Pod>>) -> anyhow::Result<()> {
+        // The first listing decides which running containers are orphans: never act on an
+        // empty cache that has not listed yet.
+        pods.ready().await;
+        let mut stream = Box::pin(pods.changes());
         let mut exits = self.rt.subscribe_exits();
         let mut workers: HashMap<String, Worker> = HashMap::new();
-        let mut listing: Option<Vec<Pod>> = None;
         let mut first_sync = true;
+        let ours = |p: &Pod| {
+            p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.node.as_str())
+        };
         loop {
-            let ev = tokio::select! {
-                ev = stream.next() => match ev {
-                    Some(ev) => ev,
+            let change = tokio::select! {
+                c = stream.next() => match c {
+                    Some(c) => c,
                     None => break,
                 },
                 uid = exits.recv() => {
@@ -126,17 +129,19 @@ impl Agent {
                     continue;
                 }
             };
-            match ev {
-                Err(e) => tracing::warn!("watching the pods of node {}: {e}", self.node),
-                Ok(watcher::Event::Init) => listing = Some(Vec::new()),
-                Ok(watcher::Event::InitApply(p)) => listing.get_or_insert_with(Vec::new).push(p),
-                Ok(watcher::Event::InitDone) => {
-                    let pods = listing.take().unwrap_or_default();
+            match change {
+                Change::All(all) => {
+                    let pods = all
+                        .iter()
+                        .filter(|p| ours(p))
+                        .map(|p| Pod::clone(p))
+                        .collect();
                     self.resync(&mut workers, pods, first_sync).await;
                     first_sync = false;
                 }
-                Ok(watcher::Event::Apply(p)) => self.apply(&mut workers, p),
-                Ok(watcher::Event::Delete(p)) => {
+                Change::Apply(p) if ours(&p) => self.apply(&mut workers, Pod::clone(&p)),
+                Change::Apply(_) => {}
+                Change::Delete(p) => {
                     // Dropping the sender tells the worker its pod is gone; it cleans up.
                     if let Some(w) = workers.remove(&p.uid().unwrap_or_default()) {
                         w.pod_deleted();
@@ -144,7 +149,7 @@ impl Agent {
                 }
             }
         }
-        anyhow::bail!("the pod watch of node {} ended", self.node)
+        anyhow::bail!("the pod cache of node {} ended", self.node)
     }
 
     /// After a (re)list: adopt the listed pods' addresses, hand every pod to its worker, and

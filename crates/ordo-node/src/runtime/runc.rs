@@ -170,14 +170,12 @@ impl RuncRuntime {
         })
     }
 
-    /// Gives the runtime an API client, needed for `persistentVolumeClaim`, `configMap` and
-    /// `secret` volumes, and to refresh them while pods run.
-    pub fn with_client(mut self, client: kube::Client) -> RuncRuntime {
-        self.refresher = Some(volumes::refresh::Refresher::new(
-            client.clone(),
-            &self.cfg.data_dir,
-        ));
-        self.client = Some(client);
+    /// Gives the runtime the process's shared caches (and their API client), needed for
+    /// `persistentVolumeClaim`, `configMap` and `secret` volumes, and to refresh them while
+    /// pods run.
+    pub fn with_caches(mut self, caches: ordo_client::Caches) -> RuncRuntime {
+        self.client = Some(caches.client().clone());
+        self.refresher = Some(volumes::refresh::Refresher::new(caches, &self.cfg.data_dir));
         self
     }
 

@@ -73,6 +73,8 @@ async fn agent(args: &AgentArgs) -> Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    // One cache per kind in the process, the pod cache holding this node's pods only.
+    let caches = ordo_client::Caches::for_node(client.clone(), &node_name);
     let node_ip = match args.node_ip {
         Some(ip) => ip,
         None => route_source(&args.server).with_context(|| {
@@ -119,12 +121,12 @@ async fn agent(args: &AgentArgs) -> Result<()> {
     );
     let proxying = async {
         match &proxy {
-            Some((cfg, _)) => ordo_proxy::run(client.clone(), cfg.clone()).await,
+            Some((cfg, _)) => ordo_proxy::run(caches.clone(), cfg.clone()).await,
             None => std::future::pending().await,
         }
     };
     let r = tokio::select! {
-        r = ordo_node::run(client.clone(), agent) => r,
+        r = ordo_node::run(caches.clone(), agent) => r,
         r = proxying => r.context("the service proxy failed"),
         _ = shutdown_signal() => { eprintln!("ordo agent: shutting down"); Ok(()) }
     };

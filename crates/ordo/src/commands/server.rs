@@ -179,7 +179,10 @@ async fn server(args: &ServerArgs) -> Result<()> {
             .volumes_dir
             .clone()
             .unwrap_or_else(|| data_dir.join("volumes"));
-        background.spawn(ordo_controllers::run(client.clone(), volumes_dir));
+        // One reflector per kind in the process, shared by the controllers, the scheduler,
+        // the DNS, the proxy and the node agent.
+        let caches = ordo_client::Caches::new(client);
+        background.spawn(ordo_controllers::run(caches.clone(), volumes_dir));
         let agent = NodeFlags {
             runtime: args.runtime,
             data_dir,
@@ -196,12 +199,12 @@ async fn server(args: &ServerArgs) -> Result<()> {
             proxy.is_some(),
         );
         if let Some(dns) = dns_config(args)? {
-            background.spawn(ordo_dns::run(client.clone(), dns));
+            background.spawn(ordo_dns::run(caches.clone(), dns));
         }
         if let Some((cfg, _)) = &proxy {
-            background.spawn(ordo_proxy::run(client.clone(), cfg.clone()));
+            background.spawn(ordo_proxy::run(caches.clone(), cfg.clone()));
         }
-        background.spawn(ordo_node::run(client, agent));
+        background.spawn(ordo_node::run(caches, agent));
     }
     eprintln!("ordo server ready in {} ms", started.elapsed().as_millis());
     eprintln!("  API         {url}");

@@ -1,7 +1,8 @@
 //! Keeps the configMap, secret, downwardAPI and projected volumes of running pods up to date,
 //! as the kubelet's volume manager does (it resyncs within about a minute; this reacts to
-//! watch events, within moments). Three watches through the API (kube-rs): all ConfigMaps and
-//! Secrets (reflector caches) and the pods bound to this node (their labels and annotations).
+//! watch events, within moments). It follows three of the process's shared caches
+//! ([`ordo_client::Caches`]): all ConfigMaps and Secrets, and the pods (those bound to this
+//! node: their labels and annotations).
 //! A change marks the pods that read the object dirty; one worker rewrites their volumes with
 //! the atomic writer, which writes nothing when the files are already right.
 //!
@@ -11,9 +12,8 @@
 use super::projection::{self, NodeAllocatable, Objects};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Volume};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{watcher, WatchStreamExt};
-use kube::{Api, Resource, ResourceExt};
+use kube::{Resource, ResourceExt};
+use ordo_client::{Caches, Change, Shared};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,22 +32,18 @@ struct State {
     dirty: HashSet<String>,
 }
 
-/// The writers of the reflector caches, until the watches start.
-type Writers = (
-    reflector::store::Writer<ConfigMap>,
-    reflector::store::Writer<Secret>,
-);
+/// The shared ConfigMap and Secret caches.
+type ObjectCaches = (Arc<Shared<ConfigMap>>, Arc<Shared<Secret>>);
 
 /// Refreshes the projected volumes of the pods registered with it.
 pub struct Refresher {
-    client: kube::Client,
+    caches: Caches,
     node: NodeAllocatable,
     state: Mutex<State>,
     wake: tokio::sync::Notify,
     started: AtomicBool,
-    config_maps: Store<ConfigMap>,
-    secrets: Store<Secret>,
-    writers: Mutex<Option<Writers>>,
+    /// The ConfigMap and Secret caches, once the first pod registers.
+    objects: std::sync::OnceLock<ObjectCaches>,
     /// Held while volumes are written; [`Refresher::unregister`] takes it so that a pod being
     /// removed is not written to afterwards.
     writing: tokio::sync::Mutex<()>,
@@ -61,20 +57,16 @@ fn has_projected(pod: &Pod) -> bool {
 }
 
 impl Refresher {
-    /// A refresher reading through `client`; `data_dir` sizes `limits.ephemeral-storage`.
-    /// The watches start with the first registered pod.
-    pub fn new(client: kube::Client, data_dir: &Path) -> Arc<Refresher> {
-        let (config_maps, cm_writer) = reflector::store();
-        let (secrets, secret_writer) = reflector::store();
+    /// A refresher reading the shared `caches`; `data_dir` sizes `limits.ephemeral-storage`.
+    /// It starts following the caches with the first registered pod.
+    pub fn new(caches: Caches, data_dir: &Path) -> Arc<Refresher> {
         Arc::new(Refresher {
-            client,
+            caches,
             node: NodeAllocatable::probe(data_dir),
             state: Mutex::new(State::default()),
             wake: tokio::sync::Notify::new(),
             started: AtomicBool::new(false),
-            config_maps,
-            secrets,
-            writers: Mutex::new(Some((cm_writer, secret_writer))),
+            objects: std::sync::OnceLock::new(),
             writing: tokio::sync::Mutex::new(()),
         })
     }
@@ -116,19 +108,20 @@ impl Refresher {
         if self.started.swap(true, Ordering::SeqCst) {
             return;
         }
-        let Some((cm_writer, secret_writer)) = self.writers.lock().unwrap().take() else {
-            return;
-        };
+        let (config_maps, secrets) = self
+            .objects
+            .get_or_init(|| (self.caches.get(), self.caches.get()))
+            .clone();
         tracing::info!(
             "refreshing configMap, secret, downwardAPI and projected volumes of node {node}"
         );
         tokio::spawn(
             self.clone()
-                .watch_objects(cm_writer, |v| projection::references(v).0),
+                .follow_objects(config_maps, |v| projection::references(v).0),
         );
         tokio::spawn(
             self.clone()
-                .watch_objects(secret_writer, |v| projection::references(v).1),
+                .follow_objects(secrets, |v| projection::references(v).1),
         );
         tokio::spawn(self.clone().watch_pods(node.to_string()));
         tokio::spawn(self.clone().work());
@@ -166,10 +159,10 @@ impl Refresher {
         self.wake.notify_one();
     }
 
-    /// Watches one kind into its reflector cache and marks the pods reading a changed object.
-    async fn watch_objects<K>(
+    /// Follows one kind's cache and marks the pods reading a changed object.
+    async fn follow_objects<K>(
         self: Arc<Self>,
-        writer: reflector::store::Writer<K>,
+        cache: Arc<Shared<K>>,
         refs: fn(&Volume) -> Vec<String>,
     ) where
         K: Resource<DynamicType = ()>
@@ -180,59 +173,60 @@ impl Refresher {
             + Sync
             + 'static,
     {
-        let api = Api::<K>::all(self.client.clone());
-        let mut stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .boxed();
-        while let Some(ev) = stream.next().await {
-            match ev {
-                Ok(watcher::Event::Apply(o)) | Ok(watcher::Event::Delete(o)) => {
+        cache.ready().await;
+        let mut changes = Box::pin(cache.changes());
+        while let Some(change) = changes.next().await {
+            match change {
+                Change::Apply(o) | Change::Delete(o) => {
                     let ns = o.namespace().unwrap_or_default();
                     self.touch(&ns, &o.name_any(), refs);
                 }
-                Ok(watcher::Event::InitDone) => self.touch_all(),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("watching {} for pod volumes: {e}", K::plural(&())),
+                Change::All(_) => self.touch_all(),
             }
         }
     }
 
-    /// Watches the node's pods: new labels or annotations mark the pod dirty.
+    /// Follows the node's pods: new labels or annotations mark the pod dirty.
     async fn watch_pods(self: Arc<Self>, node: String) {
-        let api = Api::<Pod>::all(self.client.clone());
-        let cfg = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
-        let mut stream = watcher(api, cfg).default_backoff().boxed();
-        while let Some(ev) = stream.next().await {
-            let p = match ev {
-                Ok(watcher::Event::Apply(p)) | Ok(watcher::Event::InitApply(p)) => p,
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!("watching the pods of node {node} for their volumes: {e}");
-                    continue;
+        let cache = self.caches.get::<Pod>();
+        let mut changes = Box::pin(cache.changes());
+        while let Some(change) = changes.next().await {
+            let pods = match change {
+                Change::Apply(p) => vec![p],
+                Change::All(all) => all,
+                Change::Delete(_) => continue,
+            };
+            for p in pods {
+                if p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node.as_str()) {
+                    self.pod_changed(&p);
                 }
-            };
-            let Some(uid) = p.uid() else { continue };
-            let mut st = self.state.lock().unwrap();
-            let Some(r) = st.pods.get_mut(&uid) else {
-                continue;
-            };
-            let m = &r.pod.metadata;
-            if m.labels == p.metadata.labels && m.annotations == p.metadata.annotations {
-                continue;
             }
-            r.pod.metadata.labels = p.metadata.labels.clone();
-            r.pod.metadata.annotations = p.metadata.annotations.clone();
-            let reads = r
-                .pod
-                .spec
-                .iter()
-                .flat_map(|s| s.volumes.iter().flatten())
-                .any(projection::reads_pod_metadata);
-            if reads {
-                st.dirty.insert(uid);
-                drop(st);
-                self.wake.notify_one();
-            }
+        }
+    }
+
+    /// Takes a pod's new labels and annotations; marks it dirty if its volumes read them.
+    fn pod_changed(&self, p: &Pod) {
+        let Some(uid) = p.uid() else { return };
+        let mut st = self.state.lock().unwrap();
+        let Some(r) = st.pods.get_mut(&uid) else {
+            return;
+        };
+        let m = &r.pod.metadata;
+        if m.labels == p.metadata.labels && m.annotations == p.metadata.annotations {
+            return;
+        }
+        r.pod.metadata.labels = p.metadata.labels.clone();
+        r.pod.metadata.annotations = p.metadata.annotations.clone();
+        let reads = r
+            .pod
+            .spec
+            .iter()
+            .flat_map(|s| s.volumes.iter().flatten())
+            .any(projection::reads_pod_metadata);
+        if reads {
+            st.dirty.insert(uid);
+            drop(st);
+            self.wake.notify_one();
         }
     }
 
@@ -240,15 +234,18 @@ impl Refresher {
     fn objects(&self, pod: &Pod) -> Objects {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
         let mut out = Objects::default();
+        let Some((config_maps, secrets)) = self.objects.get() else {
+            return out;
+        };
         for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-            let (cms, secrets) = projection::references(v);
+            let (cms, secret_names) = projection::references(v);
             for n in cms {
-                if let Some(o) = self.config_maps.get(&ObjectRef::new(&n).within(ns)) {
+                if let Some(o) = config_maps.get(ns, &n) {
                     out.config_maps.insert(n, (*o).clone());
                 }
             }
-            for n in secrets {
-                if let Some(o) = self.secrets.get(&ObjectRef::new(&n).within(ns)) {
+            for n in secret_names {
+                if let Some(o) = secrets.get(ns, &n) {
                     out.secrets.insert(n, (*o).clone());
                 }
             }
@@ -258,11 +255,10 @@ impl Refresher {
 
     /// Rewrites the volumes of dirty pods, once the caches hold every object.
     async fn work(self: Arc<Self>) {
-        if self.config_maps.wait_until_ready().await.is_err()
-            || self.secrets.wait_until_ready().await.is_err()
-        {
+        let Some((config_maps, secrets)) = self.objects.get() else {
             return;
-        }
+        };
+        tokio::join!(config_maps.ready(), secrets.ready());
         loop {
             let batch: Vec<Registered> = {
                 let mut st = self.state.lock().unwrap();

@@ -10,33 +10,9 @@ use std::collections::BTreeMap;
 /// matches nothing here: validation forbids it for workloads and adopting every pod of a
 /// namespace would be worse than doing nothing.
 pub fn selector_matches(sel: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
-    let empty = BTreeMap::new();
-    let labels = labels.unwrap_or(&empty);
-    let ml = sel.match_labels.as_ref();
-    let me = sel.match_expressions.as_ref();
-    if ml.is_none_or(|m| m.is_empty()) && me.is_none_or(|m| m.is_empty()) {
-        return false;
-    }
-    if let Some(ml) = ml {
-        if ml.iter().any(|(k, v)| labels.get(k) != Some(v)) {
-            return false;
-        }
-    }
-    for req in me.into_iter().flatten() {
-        let val = labels.get(&req.key);
-        let values = req.values.as_deref().unwrap_or_default();
-        let ok = match req.operator.as_str() {
-            "In" => val.is_some_and(|v| values.contains(v)),
-            "NotIn" => val.is_none_or(|v| !values.contains(v)),
-            "Exists" => val.is_some(),
-            "DoesNotExist" => val.is_none(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
+    let empty = sel.match_labels.as_ref().is_none_or(|m| m.is_empty())
+        && sel.match_expressions.as_ref().is_none_or(|m| m.is_empty());
+    !empty && ordo_api::selector::label_selector_matches(sel, labels)
 }
 
 /// Neither terminal (Succeeded/Failed) nor being deleted (upstream `IsPodActive`).
