@@ -135,6 +135,17 @@ impl Operator {
     }
 }
 
+/// Whether a node whose label (or field) is `value` satisfies a node selector requirement
+/// (`nodeSelectorTerms`, volume node affinity): `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`,
+/// `Lt`; an unknown operator matches nothing.
+pub fn node_requirement_holds(
+    r: &k8s_openapi::api::core::v1::NodeSelectorRequirement,
+    value: Option<&str>,
+) -> bool {
+    Operator::from_expression(&r.operator)
+        .is_some_and(|op| op.holds(r.values.as_deref().unwrap_or_default(), value))
+}
+
 /// Whether `labels` satisfy a typed `metav1.LabelSelector` (upstream
 /// `LabelSelectorAsSelector(sel).Matches(labels)`): every `matchLabels` pair and every
 /// `matchExpressions` requirement; the empty selector matches everything, an expression with

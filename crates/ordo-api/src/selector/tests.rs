@@ -278,3 +278,47 @@ fn field_values() {
     .unwrap();
     assert!(fs.matches(|f| field_value(&ev, f)));
 }
+
+#[test]
+fn typed_label_selectors_and_node_requirements_share_one_matcher() {
+    use k8s_openapi::api::core::v1::NodeSelectorRequirement;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+        LabelSelector as Typed, LabelSelectorRequirement,
+    };
+    let labels: std::collections::BTreeMap<String, String> = [
+        ("app".to_string(), "web".to_string()),
+        ("tier".into(), "3".into()),
+    ]
+    .into();
+    let expr = |key: &str, op: &str, values: &[&str]| LabelSelectorRequirement {
+        key: key.into(),
+        operator: op.into(),
+        values: Some(values.iter().map(|v| v.to_string()).collect()),
+    };
+    // Empty matches everything (upstream's LabelSelectorAsSelector).
+    assert!(label_selector_matches(&Typed::default(), None));
+    let sel = Typed {
+        match_labels: Some([("app".to_string(), "web".to_string())].into()),
+        match_expressions: Some(vec![
+            expr("tier", "In", &["2", "3"]),
+            expr("canary", "DoesNotExist", &[]),
+        ]),
+    };
+    assert!(label_selector_matches(&sel, Some(&labels)));
+    assert!(!label_selector_matches(&sel, None));
+    // Gt/Lt and unknown operators are not label selector operators.
+    let gt = Typed {
+        match_expressions: Some(vec![expr("tier", "Gt", &["1"])]),
+        ..Default::default()
+    };
+    assert!(!label_selector_matches(&gt, Some(&labels)));
+    let node = |op: &str, values: &[&str]| NodeSelectorRequirement {
+        key: "tier".into(),
+        operator: op.into(),
+        values: Some(values.iter().map(|v| v.to_string()).collect()),
+    };
+    assert!(node_requirement_holds(&node("Gt", &["2"]), Some("3")));
+    assert!(!node_requirement_holds(&node("Lt", &["2"]), Some("3")));
+    assert!(node_requirement_holds(&node("NotIn", &["1"]), None));
+    assert!(!node_requirement_holds(&node("Near", &["1"]), Some("1")));
+}

@@ -2,7 +2,7 @@
 //! schedulable, node selector and required node affinity, taints, and resources
 //! (pod count, cpu, memory requests). Pure functions, no I/O.
 
-use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, Pod, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Node, Pod, Taint, Toleration};
 use std::collections::BTreeMap;
 
 /// What a pod asks of a node.
@@ -91,29 +91,7 @@ fn tolerates(tolerations: &[Toleration], key: &str, value: &str, effect: &str) -
     })
 }
 
-fn requirement_matches(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
-    let values = r.values.as_deref().unwrap_or_default();
-    match r.operator.as_str() {
-        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
-        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        "Gt" | "Lt" => {
-            let (Some(v), Some(bound)) = (
-                value.and_then(|v| v.parse::<i64>().ok()),
-                values.first().and_then(|b| b.parse::<i64>().ok()),
-            ) else {
-                return false;
-            };
-            if r.operator == "Gt" {
-                v > bound
-            } else {
-                v < bound
-            }
-        }
-        _ => false,
-    }
-}
+use ordo_api::selector::node_requirement_holds as requirement_matches;
 
 /// `spec.nodeSelector` and required node affinity.
 fn selector_matches(pod: &Pod, node: &Node) -> bool {

@@ -6,9 +6,7 @@ use super::{
     volume_class, Action, Source, Step, World, ANN_BETA_STORAGE_PROVISIONER, ANN_BIND_COMPLETED,
     ANN_PROVISIONED_BY, ANN_SELECTED_NODE, ANN_STORAGE_PROVISIONER, PROVISIONER,
 };
-use k8s_openapi::api::core::v1::{
-    NodeSelectorRequirement, ObjectReference, PersistentVolume, PersistentVolumeClaim,
-};
+use k8s_openapi::api::core::v1::{ObjectReference, PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
 use ordo_client::events::EventType;
 use std::collections::{BTreeMap, HashMap};
@@ -36,21 +34,7 @@ pub struct NodeView<'a> {
     pub labels: BTreeMap<String, String>,
 }
 
-fn requirement_holds(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
-    let values = r.values.as_deref().unwrap_or_default();
-    let num = |s: &str| s.parse::<i64>().ok();
-    match r.operator.as_str() {
-        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
-        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        "Gt" | "Lt" => match (value.and_then(num), values.first().and_then(|x| num(x))) {
-            (Some(v), Some(x)) => (r.operator == "Gt" && v > x) || (r.operator == "Lt" && v < x),
-            _ => false,
-        },
-        _ => false,
-    }
-}
+use ordo_api::selector::node_requirement_holds as requirement_holds;
 
 /// `CheckNodeAffinity`: the volume's required node affinity admits the node.
 pub fn node_affinity_matches(pv: &PersistentVolume, node: &NodeView) -> bool {
@@ -92,28 +76,7 @@ fn labels_match(pvc: &PersistentVolumeClaim, pv: &PersistentVolume) -> bool {
     let Some(sel) = pvc.spec.as_ref().and_then(|s| s.selector.as_ref()) else {
         return true;
     };
-    let labels = pv.metadata.labels.clone().unwrap_or_default();
-    let exprs_ok = sel
-        .match_expressions
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .all(|e| {
-            let v = labels.get(&e.key);
-            let vals = e.values.as_deref().unwrap_or_default();
-            match e.operator.as_str() {
-                "In" => v.is_some_and(|v| vals.contains(v)),
-                "NotIn" => v.is_none_or(|v| !vals.contains(v)),
-                "Exists" => v.is_some(),
-                "DoesNotExist" => v.is_none(),
-                _ => false,
-            }
-        });
-    exprs_ok
-        && sel
-            .match_labels
-            .as_ref()
-            .is_none_or(|m| m.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    ordo_api::selector::label_selector_matches(sel, pv.metadata.labels.as_ref())
 }
 
 fn access_modes_ok(pvc: &PersistentVolumeClaim, pv: &PersistentVolume) -> bool {
