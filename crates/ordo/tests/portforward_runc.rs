@@ -207,12 +207,19 @@ fn port_forward_and_cp_with_real_pods() {
 }
 
 fn port_forward(s: &Server) {
-    // One port, with each kubectl: 1.27 speaks SPDY/3.1, 1.33 (and the host's 1.32) tunnel
-    // SPDY in WebSocket; the server log tells which one reached the node.
+    // One port, with each kubectl: up to 1.30 SPDY/3.1, from 1.31 (PortForwardWebsockets on
+    // by default) SPDY tunnelled in WebSocket; the server log tells which one reached the node.
+    const SPDY: &str = "port-forward to default/web-0 over SPDY/3.1";
+    const TUNNEL: &str = "port-forward to default/web-0 over SPDY tunnelled in WebSocket";
     for (kubectl, transport) in [
-        (KUBECTL_1_27, "port-forward to default/web-0 over SPDY/3.1"),
-        ("/usr/bin/kubectl", "SPDY tunnelled in WebSocket"),
-        (KUBECTL_1_33, "SPDY tunnelled in WebSocket"),
+        (KUBECTL_1_27, SPDY),
+        ("/usr/lib/google-cloud-sdk/bin/kubectl.1.28", SPDY),
+        ("/usr/lib/google-cloud-sdk/bin/kubectl.1.29", SPDY),
+        ("/usr/lib/google-cloud-sdk/bin/kubectl.1.30", SPDY),
+        ("/usr/lib/google-cloud-sdk/bin/kubectl.1.31", TUNNEL),
+        ("/usr/lib/google-cloud-sdk/bin/kubectl.1.32", TUNNEL),
+        ("/usr/bin/kubectl", TUNNEL),
+        (KUBECTL_1_33, TUNNEL),
     ] {
         let before = s.log().matches(transport).count();
         let local = free_port();
