@@ -87,7 +87,7 @@ impl AsyncRead for WsReader {
 
 /// Unwraps the SPDY tunnel: the bytes the client sends, and where SPDY frames to it go (one
 /// binary message each; the WebSocket closes when every sender is gone).
-pub fn tunnel(socket: WebSocket) -> (impl AsyncRead + Unpin, Frames) {
+pub fn tunnel(socket: WebSocket) -> (impl AsyncRead + Unpin + Send + 'static, Frames) {
     let (mut sink, rx) = socket.split();
     let (tx, mut frames) = mpsc::channel::<Vec<u8>>(64);
     tokio::spawn(async move {
