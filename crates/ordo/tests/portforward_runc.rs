@@ -1,8 +1,9 @@
 //! End-to-end with real containers: `kubectl port-forward` to a StatefulSet pod's HTTP servers
-//! (busybox httpd) with kubectl 1.27 (SPDY/3.1), the host's kubectl and 1.33 (SPDY tunnelled in
-//! WebSocket), two ports at once, `svc/` and `sts/` targets, a closed port (the kubelet's and
-//! containerd's error text), the WebSocket channel protocol through kube-rs; and `kubectl cp`
-//! into and out of the pod (exec + tar), content checked.
+//! (busybox httpd) with every kubectl from 1.27 to 1.30 (SPDY/3.1) and from 1.31 to 1.33 (SPDY
+//! tunnelled in WebSocket), two ports at once and 8 MiB through both, `svc/` and `sts/` targets,
+//! a closed port (the kubelet's and containerd's error text), the WebSocket channel protocol
+//! through kube-rs, a `hostNetwork` pod; the simulated runtime's refusal; and `kubectl cp` into
+//! and out of the pod (exec + tar), content checked.
 //!
 //! Needs root and runc; runs under the real-pods lock. Traffic stays on 127.0.0.1 and inside
 //! the pod's network namespace.
@@ -297,6 +298,36 @@ fn port_forward(s: &Server) {
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(channel_protocol(s));
+
+    host_network(s);
+}
+
+/// A `hostNetwork` pod's ports are the host's: its server listens on the host's 127.0.0.1 and
+/// the forward connects there.
+fn host_network(s: &Server) {
+    let port = free_port();
+    s.apply(&format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostweb}}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: busybox:1.28
+    command: [sh, -c, "mkdir -p /www && echo host > /www/index.html && exec httpd -f -p 127.0.0.1:{port} -h /www"]
+"#
+    ));
+    s.eventually(60, "hostweb to serve", || {
+        curl(&format!("http://127.0.0.1:{port}/")).as_deref() == Some("host\n")
+    });
+    let local = free_port();
+    let f = Forward::start(s, KUBECTL_1_33, "pod/hostweb", &[format!("{local}:{port}")]);
+    assert_eq!(fetch(local).as_deref(), Some("host\n"), "{}", f.stderr());
+    drop(f);
+    s.ok(&["delete", "pod", "hostweb", "--wait=false"]);
 }
 
 /// Two ports through kube-rs's `Api::portforward`: an HTTP request on each, the answers back.
