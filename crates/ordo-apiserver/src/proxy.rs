@@ -1,6 +1,8 @@
 //! `pods/log`, `pods/exec`, `pods/attach` and `pods/portforward`: proxied to the node agent
 //! that runs the pod (as kube-apiserver proxies to the kubelet). Upgraded connections
-//! (WebSocket `v5.channel.k8s.io`) are relayed byte for byte in both directions.
+//! (WebSocket `v5.channel.k8s.io`, SPDY/3.1, and for port-forward SPDY tunnelled in WebSocket,
+//! which kube-apiserver would unwrap itself and the agent unwraps here) are relayed byte for
+//! byte in both directions.
 
 use crate::meta::{meta_str, Query};
 use crate::router::Target;

@@ -1,17 +1,23 @@
 //! The agent's own HTTP endpoint, the counterpart of the kubelet's port 10250: container logs,
-//! and exec and attach over WebSocket (`v5.channel.k8s.io`, the protocol kubectl speaks). The
-//! API server proxies `pods/log`, `pods/exec` and `pods/attach` here; requests carry the API
-//! server's bearer token.
+//! exec and attach over WebSocket (`v5.channel.k8s.io`, the protocol kubectl speaks) or SPDY,
+//! and port forwarding. The API server proxies `pods/log`, `pods/exec`, `pods/attach` and
+//! `pods/portforward` here; requests carry the API server's bearer token.
 //!
 //! `logs.rs` serves logs; `exec.rs` runs commands (pipes, or a terminal with `-t`); `attach.rs` attaches to a
 //! container's own stdio and holds the relay between a WebSocket and a process's stdio that
-//! both use; `proto.rs` is the channel protocol.
+//! both use; `proto.rs` is the channel protocol; `spdy.rs` SPDY/3.1 for exec and attach;
+//! `portforward.rs` port forwarding (SPDY in `portforward_spdy.rs`, whose header blocks
+//! `spdy_headers.rs` reads, and WebSocket in `portforward_ws.rs`).
 
 mod attach;
 mod exec;
 pub mod logs;
+mod portforward;
+mod portforward_spdy;
+mod portforward_ws;
 pub mod proto;
 mod spdy;
+mod spdy_headers;
 
 use crate::runtime::runc::{AttachTarget, TtyExec};
 use axum::extract::ws::{Message, WebSocketUpgrade};
@@ -24,6 +30,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use portforward::PodPorts;
 pub use proto::exit_status;
 
 /// The subprotocols offered in the WebSocket handshake.
@@ -91,7 +98,7 @@ where
                 Err(e) => tracing::debug!("SPDY upgrade failed: {e:#}"),
             }
         });
-        return spdy::switching_protocols();
+        return spdy::switching_protocols(spdy::PROTOCOL);
     }
     match WebSocketUpgrade::from_request(req, &()).await {
         Ok(ws) => ws
@@ -144,6 +151,8 @@ pub trait StreamTarget: Send + Sync + 'static {
         pod: &str,
         container: &str,
     ) -> anyhow::Result<AttachTarget>;
+    /// Where the pod's ports are, for port forwarding.
+    async fn pod_ports(&self, namespace: &str, pod: &str) -> anyhow::Result<PodPorts>;
 }
 
 struct Shared {
@@ -170,6 +179,10 @@ pub async fn serve(
         .route(
             "/attach/{ns}/{pod}/{container}",
             axum::routing::get(attach::attach).post(attach::attach),
+        )
+        .route(
+            "/portForward/{ns}/{pod}",
+            axum::routing::get(portforward::port_forward).post(portforward::port_forward),
         )
         .with_state(shared);
     axum::serve(listener, app).await?;
@@ -211,10 +224,18 @@ impl PodStreams {
         PodStreams { client, runc }
     }
 
-    async fn uid(&self, namespace: &str, pod: &str) -> anyhow::Result<String> {
+    async fn get(
+        &self,
+        namespace: &str,
+        pod: &str,
+    ) -> anyhow::Result<k8s_openapi::api::core::v1::Pod> {
         let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
             kube::Api::namespaced(self.client.clone(), namespace);
-        let p = api.get(pod).await?;
+        Ok(api.get(pod).await?)
+    }
+
+    async fn uid(&self, namespace: &str, pod: &str) -> anyhow::Result<String> {
+        let p = self.get(namespace, pod).await?;
         p.metadata
             .uid
             .ok_or_else(|| anyhow::anyhow!("pod {pod} has no uid"))
@@ -293,5 +314,31 @@ impl StreamTarget for PodStreams {
         let uid = self.uid(namespace, pod).await?;
         runc.attach_target(&uid, container)
             .ok_or_else(|| anyhow::anyhow!("container {container} not found in pod {pod}"))
+    }
+
+    async fn pod_ports(&self, namespace: &str, pod: &str) -> anyhow::Result<PodPorts> {
+        let runc = self.runc.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("this node runs the simulated runtime: its pods have no network to forward ports to")
+        })?;
+        let p = self.get(namespace, pod).await?;
+        let uid = p
+            .metadata
+            .uid
+            .ok_or_else(|| anyhow::anyhow!("pod {pod} has no uid"))?;
+        if p.spec.and_then(|s| s.host_network).unwrap_or(false) {
+            return Ok(PodPorts {
+                id: uid,
+                netns: None,
+            });
+        }
+        let netns = runc.network().netns_path(&uid);
+        anyhow::ensure!(
+            crate::network::netns::is_mounted(&netns),
+            "pod {pod} has no network namespace on this node (it is not running)"
+        );
+        Ok(PodPorts {
+            id: uid,
+            netns: Some(netns),
+        })
     }
 }

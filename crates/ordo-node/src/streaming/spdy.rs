@@ -19,11 +19,12 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 /// The subprotocol ordo answers with.
 pub const PROTOCOL: &str = "v4.channel.k8s.io";
 
-const SYN_STREAM: u16 = 1;
-const SYN_REPLY: u16 = 2;
-const PING: u16 = 6;
-const GOAWAY: u16 = 7;
-const FLAG_FIN: u8 = 1;
+pub(super) const SYN_STREAM: u16 = 1;
+pub(super) const SYN_REPLY: u16 = 2;
+pub(super) const RST_STREAM: u16 = 3;
+pub(super) const PING: u16 = 6;
+pub(super) const GOAWAY: u16 = 7;
+pub(super) const FLAG_FIN: u8 = 1;
 
 /// Whether a request asks for a SPDY/3.1 upgrade.
 pub fn is_spdy(headers: &axum::http::HeaderMap) -> bool {
@@ -33,14 +34,14 @@ pub fn is_spdy(headers: &axum::http::HeaderMap) -> bool {
         .any(|v| v.to_str().is_ok_and(|v| v.eq_ignore_ascii_case("spdy/3.1")))
 }
 
-/// The 101 response accepting the upgrade.
-pub fn switching_protocols() -> axum::response::Response {
+/// The 101 response accepting the upgrade, answering with subprotocol `protocol`.
+pub fn switching_protocols(protocol: &str) -> axum::response::Response {
     use axum::http::{header, StatusCode};
     axum::response::Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "SPDY/3.1")
-        .header("X-Stream-Protocol-Version", PROTOCOL)
+        .header("X-Stream-Protocol-Version", protocol)
         .body(axum::body::Body::empty())
         .expect("a valid response")
 }
@@ -86,14 +87,17 @@ impl Kind {
 }
 
 /// One frame's header and payload.
-struct Frame {
-    control: Option<u16>,
-    stream: u32,
-    flags: u8,
-    payload: Vec<u8>,
+pub(super) struct Frame {
+    /// The type of a control frame; `None` for a data frame.
+    pub control: Option<u16>,
+    /// The stream of a data frame, or the first field of a control frame's payload.
+    pub stream: u32,
+    pub flags: u8,
+    pub payload: Vec<u8>,
 }
 
-async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Frame> {
+/// Reads one frame.
+pub(super) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Frame> {
     let mut h = [0u8; 8];
     r.read_exact(&mut h).await?;
     let len = u32::from_be_bytes([0, h[5], h[6], h[7]]) as usize;
@@ -139,7 +143,7 @@ pub fn data_frame(stream: u32, flags: u8, data: &[u8]) -> Vec<u8> {
 
 /// An empty header block, zlib-compressed on the connection's compression context (without
 /// the SPDY dictionary, which the reader only needs when the block says it was used).
-fn empty_headers(z: &mut flate2::Compress) -> Vec<u8> {
+pub(super) fn empty_headers(z: &mut flate2::Compress) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     let _ = z.compress_vec(&0u32.to_be_bytes(), &mut out, flate2::FlushCompress::Sync);
     out

@@ -21,7 +21,8 @@ pub struct Server {
     pub kubectl_bin: String,
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on (at the time of asking).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -134,7 +135,12 @@ impl Server {
     /// A kubectl command with this server's kubeconfig and discovery cache, not started (for
     /// long-running ones such as `get -w`).
     pub fn kubectl_command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.kubectl_bin);
+        self.kubectl_command_with(&self.kubectl_bin, args)
+    }
+
+    /// [`Server::kubectl_command`] with another kubectl binary.
+    pub fn kubectl_command_with(&self, kubectl: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(kubectl);
         cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--cache-dir")
@@ -163,10 +169,19 @@ impl Server {
 
     /// Runs kubectl and returns stdout, panicking with stderr on failure.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args);
+        self.ok_with(&self.kubectl_bin, args)
+    }
+
+    /// [`Server::ok`] with another kubectl binary.
+    pub fn ok_with(&self, kubectl: &str, args: &[&str]) -> String {
+        let out = self
+            .kubectl_command_with(kubectl, args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running kubectl");
         assert!(
             out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}\nserver log tail:\n{}",
+            "{kubectl} {args:?} failed:\nstdout: {}\nstderr: {}\nserver log tail:\n{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
             tail(&self.log())
