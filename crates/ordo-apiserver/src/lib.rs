@@ -12,6 +12,7 @@ mod alloc;
 mod bootstrap;
 mod discovery;
 mod meta;
+mod metrics;
 mod openapi;
 pub mod pki;
 mod protobuf;
@@ -39,6 +40,7 @@ pub struct ApiServer {
     pub(crate) advertise: String,
     pub(crate) openapi: openapi::OpenApiCache,
     pub(crate) watch_lines: rest::LineCache,
+    pub(crate) metrics: metrics::Metrics,
 }
 
 /// How the API server is set up.
@@ -65,6 +67,7 @@ impl ApiServer {
             advertise: cfg.advertise.to_string(),
             openapi: Default::default(),
             watch_lines: Default::default(),
+            metrics: Default::default(),
         });
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
         Ok(server)

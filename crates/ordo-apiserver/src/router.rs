@@ -77,11 +77,25 @@ async fn handle(State(server): State<Arc<ApiServer>>, req: Request) -> Response 
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let uri = req.uri().clone();
+    let labels = crate::metrics::request_labels(
+        method.as_str(),
+        uri.path(),
+        uri.query(),
+        req.headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
     let resp = match route(&server, req).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
-    tracing::debug!(%method, uri = %uri, status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+    let took = started.elapsed();
+    if let Some(labels) = labels {
+        server
+            .metrics
+            .record(labels.with_code(resp.status().as_u16()), took);
+    }
+    tracing::debug!(%method, uri = %uri, status = resp.status().as_u16(), elapsed_us = took.as_micros() as u64, "request");
     resp
 }
 
@@ -112,6 +126,10 @@ async fn route(server: &Arc<ApiServer>, req: Request) -> Result<Response, ApiErr
     match path.as_str() {
         "/version" => return Ok(json_response(StatusCode::OK, &discovery::version())),
         "/healthz" | "/livez" | "/readyz" => return Ok((StatusCode::OK, "ok").into_response()),
+        "/metrics" => {
+            let ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+            return Ok(([(header::CONTENT_TYPE, ct)], server.metrics.encode()).into_response());
+        }
         "/api" | "/apis" => {
             let core = path == "/api";
             if accept.contains("g=apidiscovery.k8s.io")

@@ -59,6 +59,9 @@ where
     events: broadcast::Sender<Change<K>>,
     changed: Arc<Notify>,
     listeners: Arc<Mutex<Vec<Arc<Notify>>>>,
+    /// True once the cache has listed everything (kube-runtime's own readiness wakes only
+    /// the last of several concurrent waiters).
+    listed: tokio::sync::watch::Sender<bool>,
     dt: K::DynamicType,
 }
 
@@ -91,11 +94,13 @@ where
         let (events, _) = broadcast::channel(BUFFER);
         let changed = Arc::new(Notify::new());
         let listeners: Arc<Mutex<Vec<Arc<Notify>>>> = Default::default();
-        let (tx, notify, ls, reader) = (
+        let listed = tokio::sync::watch::Sender::new(false);
+        let (tx, notify, ls, reader, done) = (
             events.clone(),
             changed.clone(),
             listeners.clone(),
             store.clone(),
+            listed.clone(),
         );
         let plural = K::plural(&dt).to_string();
         tokio::spawn(
@@ -108,7 +113,10 @@ where
                         Ok(watcher::Event::Apply(o)) => Some(Change::Apply(Arc::new(o))),
                         Ok(watcher::Event::Delete(o)) => Some(Change::Delete(Arc::new(o))),
                         // The reflector has just swapped in the new list.
-                        Ok(watcher::Event::InitDone) => Some(Change::All(reader.state())),
+                        Ok(watcher::Event::InitDone) => {
+                            done.send_replace(true);
+                            Some(Change::All(reader.state()))
+                        }
                         Ok(_) => None,
                         Err(e) => {
                             tracing::debug!("watching {plural}: {e}");
@@ -130,6 +138,7 @@ where
             events,
             changed,
             listeners,
+            listed,
             dt,
         })
     }
@@ -139,9 +148,9 @@ where
         self.store.clone()
     }
 
-    /// Waits until the cache has listed everything once.
+    /// Waits until the cache has listed everything once (any number of readers may wait).
     pub async fn ready(&self) {
-        let _ = self.store.wait_until_ready().await;
+        let _ = self.listed.subscribe().wait_for(|listed| *listed).await;
     }
 
     /// Every cached object.
@@ -437,6 +446,9 @@ impl Caches {
         use k8s_openapi::Resource as _;
         typed!(
             core::Pod,
+            core::ServiceAccount,
+            core::Endpoints,
+            k8s_openapi::api::storage::v1::StorageClass,
             core::PersistentVolumeClaim,
             core::PersistentVolume,
             core::Service,

@@ -4,9 +4,11 @@
 //! (the service-account controller's job) keeps a `default` ServiceAccount in every
 //! Active namespace.
 //!
-//! It reads namespaces, ServiceAccounts and each kind's content from the shared caches; the
-//! only LISTs it sends are one per kind right before it finalizes a namespace (the cache may
-//! lag behind the last objects created before the deletion).
+//! It reads namespaces, ServiceAccounts and each kind's content from the shared caches (the
+//! garbage collector's: no kind is cached twice). Events, which nothing else caches, are
+//! listed when a namespace is emptied, as upstream does for every kind; and every kind is
+//! listed once more right before the namespace is finalized (a cache may lag behind the last
+//! objects created before the deletion).
 
 use crate::gc::{api_for, discover};
 use crate::replicaset::util::Error;
@@ -34,7 +36,8 @@ struct Ctx {
     client: Client,
     namespaces: Arc<Shared<Namespace>>,
     accounts: Arc<Shared<ServiceAccount>>,
-    kinds: Vec<(ApiResource, Arc<dyn MetadataCache>)>,
+    /// Each namespaced kind, with its shared cache (`None`: listed when needed).
+    kinds: Vec<(ApiResource, Option<Arc<dyn MetadataCache>>)>,
 }
 
 /// What to do with a namespace, from its state (pure).
@@ -76,7 +79,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
         .into_iter()
         .filter(|(_, namespaced)| *namespaced)
         .map(|(ar, _)| {
-            let cache = caches.metadata(&ar);
+            let cache = (!crate::gc::ignored(&ar)).then(|| caches.metadata(&ar));
             (ar, cache)
         })
         .collect();
@@ -146,13 +149,20 @@ async fn reconcile(obj: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> 
                 let kapi = api_for(&ctx.client, ar, true, Some(&name));
                 // (name, being deleted, finalizers) of each object in the namespace.
                 let mut live = Vec::new();
-                cache.each(&mut |m| {
+                let mut add = |m: &ObjectMeta| {
                     if m.namespace.as_deref() == Some(name.as_str()) {
                         let fins = m.finalizers.clone().unwrap_or_default();
                         let name = m.name.clone().unwrap_or_default();
                         live.push((name, m.deletion_timestamp.is_some(), fins));
                     }
-                });
+                };
+                match cache {
+                    Some(cache) => cache.each(&mut add),
+                    None => match kapi.list_metadata(&ListParams::default()).await {
+                        Ok(list) => list.items.iter().for_each(|o| add(&o.metadata)),
+                        Err(e) => content.failures.push(api_message(&e)),
+                    },
+                }
                 for (obj, _, _) in live.iter().filter(|(_, deleting, _)| !deleting) {
                     match kapi.delete(obj, &bg).await {
                         Ok(_) => {}

@@ -58,6 +58,7 @@ async fn follow<K, T>(
         + 'static,
     T: Send + 'static,
 {
+    tracing::debug!("dns: waiting for the {} cache", K::plural(&()));
     shared.ready().await;
     let mut changes = Box::pin(shared.changes());
     let mut counted = false;
@@ -85,6 +86,7 @@ async fn follow<K, T>(
         if !counted {
             counted = true;
             synced.fetch_add(1, Ordering::SeqCst);
+            tracing::debug!("dns: {} listed", K::plural(&()));
         }
         changed.notify_one();
     }

@@ -131,7 +131,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
 
 /// Kinds the collector does not follow, as upstream's `DefaultIgnoredResources`: Events
 /// (core and `events.k8s.io`), the most numerous objects (several per pod).
-fn ignored(ar: &ApiResource) -> bool {
+pub(crate) fn ignored(ar: &ApiResource) -> bool {
     ar.plural == "events" && (ar.group.is_empty() || ar.group == "events.k8s.io")
 }
 
