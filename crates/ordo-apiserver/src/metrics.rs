@@ -64,7 +64,7 @@ impl Default for Metrics {
             requests.clone(),
         );
         let durations: DurationFamily =
-            Family::new_with_constructor(|| Histogram::new(BUCKETS.into_iter()));
+            Family::new_with_constructor(|| Histogram::new(BUCKETS));
         registry.register(
             "apiserver_request_duration_seconds",
             "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
