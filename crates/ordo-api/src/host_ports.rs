@@ -7,8 +7,11 @@ use k8s_openapi::api::core::v1::Pod;
 /// One host port: protocol, host IP (`0.0.0.0` when unset), port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPort {
+    /// `TCP`, `UDP` or `SCTP` (the port's `protocol`, `TCP` when unset).
     pub protocol: String,
+    /// The port's `hostIP`, `0.0.0.0` (every address) when unset or empty.
     pub ip: String,
+    /// The port's `hostPort` on the node (always > 0).
     pub port: i32,
 }
 

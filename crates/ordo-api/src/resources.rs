@@ -7,13 +7,19 @@ use serde_json::Value;
 pub struct ResourceInfo {
     /// API group, `""` for the core group.
     pub group: &'static str,
+    /// API version within the group, e.g. `v1`.
     pub version: &'static str,
+    /// Kind of its objects, e.g. `StatefulSet`.
     pub kind: &'static str,
     /// Plural resource name used in URLs.
     pub plural: &'static str,
+    /// Singular resource name, e.g. `statefulset` (discovery's `singularName`).
     pub singular: &'static str,
+    /// Short names kubectl accepts, e.g. `sts` (discovery's `shortNames`).
     pub short_names: &'static [&'static str],
+    /// Categories it belongs to, e.g. `all` for `kubectl get all` (discovery's `categories`).
     pub categories: &'static [&'static str],
+    /// Its objects live in a namespace (false for cluster-scoped resources like nodes).
     pub namespaced: bool,
     /// Has a `status` subresource (status writes kept apart from spec writes).
     pub status: bool,

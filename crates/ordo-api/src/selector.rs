@@ -34,8 +34,12 @@ pub enum Operator {
 /// One requirement of a label selector; `values` are sorted and de-duplicated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Requirement {
+    /// The label key, e.g. `app` or `app.kubernetes.io/name`.
     pub key: String,
+    /// How the label's value is compared with `values`.
     pub operator: Operator,
+    /// The values compared with: none for `k` and `!k`, one for `=`, `==`, `!=`, `>` and `<`
+    /// (an integer for the last two), one or more for `in` and `notin`.
     pub values: Vec<String>,
 }
 

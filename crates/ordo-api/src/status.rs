@@ -74,8 +74,11 @@ impl Cause {
 /// An API error, rendered as a `metav1.Status` body with an HTTP code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
+    /// HTTP status code, also the Status' `code` (e.g. 404).
     pub code: u16,
+    /// Machine-readable `reason` of the Status, e.g. `NotFound`, `Conflict`, `Invalid`.
     pub reason: &'static str,
+    /// Human-readable `message` of the Status.
     pub message: String,
     /// `details` object (name, group, kind, causes, retryAfterSeconds), if any.
     pub details: Option<Value>,

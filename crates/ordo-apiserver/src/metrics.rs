@@ -63,8 +63,7 @@ impl Default for Metrics {
             "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
             requests.clone(),
         );
-        let durations: DurationFamily =
-            Family::new_with_constructor(|| Histogram::new(BUCKETS));
+        let durations: DurationFamily = Family::new_with_constructor(|| Histogram::new(BUCKETS));
         registry.register(
             "apiserver_request_duration_seconds",
             "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",

@@ -13,7 +13,9 @@ use tokio::sync::Mutex;
 /// `Normal` or `Warning`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
+    /// Something expected happened (`Created pod: web-0`).
     Normal,
+    /// Something went wrong (`FailedCreate`).
     Warning,
 }
 

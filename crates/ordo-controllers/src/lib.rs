@@ -2,14 +2,14 @@
 //! kube-controller-manager is: it reads the shared caches of [`ordo_client`] (one reflector per
 //! kind in the process) and writes through the API server.
 
-pub mod deployment;
-pub mod endpointslice;
-pub mod gc;
-pub mod namespace;
-pub mod replicaset;
-pub mod scheduler;
-pub mod statefulset;
-pub mod volume;
+mod deployment;
+mod endpointslice;
+mod gc;
+mod namespace;
+mod replicaset;
+mod scheduler;
+mod statefulset;
+mod volume;
 
 /// Runs every controller and the scheduler until one fails; the local-path provisioner puts
 /// volume directories in `volumes_dir`.

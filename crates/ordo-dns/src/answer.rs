@@ -13,22 +13,35 @@ pub const TTL: u32 = 5;
 /// Record data, with names fully qualified and without the trailing dot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Data {
+    /// An `A` record: an IPv4 address.
     A(Ipv4Addr),
+    /// An `SRV` record (priority 0).
     Srv {
+        /// 100 for a ClusterIP Service; for a headless one, 100 split evenly among the
+        /// ready endpoints (at least 1).
         weight: u16,
+        /// The port number.
         port: u16,
+        /// The host serving the port: the Service's name, or an endpoint's name under it.
         target: String,
     },
+    /// A `PTR` record: the name an address reverse-resolves to.
     Ptr(String),
+    /// A `CNAME` record: the `externalName` of an ExternalName Service.
     Cname(String),
+    /// An `NS` record: the cluster domain's name server (`ns.dns.<domain>`).
     Ns(String),
+    /// The cluster domain's `SOA` record (the serial is filled in when the response is
+    /// built).
     Soa,
 }
 
 /// One resource record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rec {
+    /// The owner name, lowercase, fully qualified without the trailing dot.
     pub name: String,
+    /// The record's type and data.
     pub data: Data,
 }
 
@@ -37,7 +50,9 @@ pub struct Rec {
 pub enum Outcome {
     /// NOERROR; an empty answer is NODATA (the name exists, not with this type).
     Answer {
+        /// The answer section.
         answers: Vec<Rec>,
+        /// The additional section: `A` records of the SRV targets.
         additionals: Vec<Rec>,
     },
     /// The name does not exist in the cluster zone.

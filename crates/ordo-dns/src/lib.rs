@@ -22,7 +22,9 @@ use std::time::Duration;
 /// The zone and its SOA serial, swapped whole on every change.
 #[derive(Debug, Default)]
 pub struct Snapshot {
+    /// The cluster as of the last rebuild.
     pub zone: zone::Zone,
+    /// The SOA serial: the Unix time (seconds) the DNS started, plus one per rebuild.
     pub serial: u32,
     /// Every watch has listed once; before that cluster names get SERVFAIL, not a
     /// (cacheable) NXDOMAIN.

@@ -16,7 +16,9 @@ pub const FORWARD_DEADLINE: Duration = Duration::from_millis(1500);
 
 /// What the listeners share.
 pub struct Handler {
+    /// The current snapshot, replaced whole by [`crate::watch::keep_current`].
     pub snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    /// The cluster domain (`cluster.local`).
     pub domain: String,
     /// Empty: forwarding is off and outside names get REFUSED.
     pub upstreams: Vec<SocketAddr>,
@@ -25,7 +27,9 @@ pub struct Handler {
 /// Where a query came in.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
+    /// A UDP datagram: oversized answers are truncated (TC) and forwarding uses UDP.
     Udp,
+    /// A TCP connection (length-prefixed messages): forwarding uses TCP.
     Tcp,
 }
 

@@ -9,8 +9,11 @@ use std::net::Ipv4Addr;
 /// A named port of a Service or endpoint: `(name, lowercase protocol, port)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedPort {
+    /// The port's name, lowercase (unnamed ports are left out: they get no SRV record).
     pub name: String,
+    /// `tcp`, `udp` or `sctp` (`tcp` when unset), as in the SRV name's `_proto` label.
     pub protocol: String,
+    /// The port number: the Service's `port`, or the port the endpoint listens on.
     pub port: u16,
 }
 
@@ -28,32 +31,47 @@ pub enum ServiceKind {
 /// One endpoint address of a Service (from its EndpointSlices).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
+    /// The endpoint's address.
     pub ip: Ipv4Addr,
+    /// The endpoint's `hostname`, lowercase (set for pods with a `hostname` and a
+    /// `subdomain` naming the Service, e.g. a StatefulSet's): its name under a headless
+    /// Service instead of the dashed IP.
     pub hostname: Option<String>,
+    /// The `ready` condition (unset counts as ready); only ready endpoints are answered.
     pub ready: bool,
+    /// The named ports of its EndpointSlice.
     pub ports: Vec<NamedPort>,
 }
 
 /// A Service with its endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceEntry {
+    /// What the Service name resolves to.
     pub kind: ServiceKind,
+    /// The Service's named ports (SRV records).
     pub ports: Vec<NamedPort>,
+    /// Its endpoints from all its EndpointSlices, one per address (empty until
+    /// [`Zone::build`] merges them in).
     pub endpoints: Vec<Endpoint>,
 }
 
 /// The slim view of a Pod that DNS needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodEntry {
+    /// The pod's namespace, lowercase.
     pub namespace: String,
+    /// The pod's IP (`status.podIP`).
     pub ip: Ipv4Addr,
 }
 
 /// The slim view of an EndpointSlice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SliceEntry {
+    /// The slice's namespace, lowercase.
     pub namespace: String,
+    /// The Service it belongs to (its `kubernetes.io/service-name` label), lowercase.
     pub service: String,
+    /// One entry per address of its endpoints, each with all the slice's named ports.
     pub endpoints: Vec<Endpoint>,
 }
 

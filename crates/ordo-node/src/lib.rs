@@ -1,8 +1,9 @@
 //! The node agent (ordo's kubelet): registers this machine as a Node, keeps its Lease and
 //! status fresh, and runs the pods the scheduler binds to it through a [`runtime::Runtime`]
-//! (simulated today; runc next). A client of the Kubernetes API only.
+//! (`runc`: real containers; `sim`: simulated pods for scale). A client of the Kubernetes API
+//! only, reading the process's shared caches ([`ordo_client::Caches`]).
 //!
-//! Start reading at [`run`], then [`agent`] (the watch loop and pod workers).
+//! Start reading at [`run`], then [`agent`] (the loop over the pod cache and the pod workers).
 
 pub mod agent;
 pub mod crilog;

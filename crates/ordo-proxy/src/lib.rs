@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 /// How the proxy of one node is set up.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
+    /// What the nftables table is built with (name, service range, bridge).
     pub ruleset: RulesetConfig,
     /// The `nft` binary.
     pub nft: PathBuf,

@@ -12,8 +12,11 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 /// An L4 protocol a Service port can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
+    /// `TCP` (also when a port sets no protocol).
     Tcp,
+    /// `UDP`.
     Udp,
+    /// `SCTP`.
     Sctp,
 }
 
@@ -43,35 +46,50 @@ impl Protocol {
 pub struct ServicePort {
     /// The port's name ("" when the Service has a single unnamed port).
     pub name: String,
+    /// The port's `protocol`.
     pub protocol: Protocol,
+    /// The port on the ClusterIP (`port`).
     pub port: u16,
+    /// The `nodePort` opened on every local address of the node, if the Service has one
+    /// (NodePort and LoadBalancer Services).
     pub node_port: Option<u16>,
 }
 
 /// A Service with a virtual IP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceInfo {
+    /// The Service's namespace.
     pub namespace: String,
+    /// The Service's name.
     pub name: String,
+    /// Its virtual IP (`spec.clusterIP`).
     pub cluster_ip: Ipv4Addr,
+    /// Its ports (those with an unknown protocol or an out-of-range port left out).
     pub ports: Vec<ServicePort>,
 }
 
 /// One port of an EndpointSlice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlicePort {
+    /// The name of the Service port it serves ("" for a single unnamed port).
     pub name: String,
+    /// The port's `protocol`.
     pub protocol: Protocol,
+    /// The port the endpoints listen on (the Service port's target port), the DNAT
+    /// destination.
     pub port: u16,
 }
 
 /// The ready IPv4 endpoints of one EndpointSlice.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SliceInfo {
+    /// The slice's namespace (also its Service's).
     pub namespace: String,
     /// The Service the slice belongs to (its `kubernetes.io/service-name` label).
     pub service: String,
+    /// Its ports (those without a port number or with an unknown protocol left out).
     pub ports: Vec<SlicePort>,
+    /// The addresses of its ready endpoints (`ready` unset counts as ready).
     pub ready: BTreeSet<Ipv4Addr>,
 }
 

@@ -1,7 +1,7 @@
 //! Pure decisions of the ReplicaSet controller: which pods to delete on scale-down, the
 //! slow-start batches of creations, the pod made from the template, and the status.
 
-use super::util::{controller_ref, is_pod_available, is_pod_ready, ready_since, selector_matches};
+use super::util::{controller_ref, is_pod_available, is_pod_ready, ready_since};
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -227,13 +227,6 @@ pub fn next_available_in(
         .map(|t| t.as_millisecond() + i64::from(min_ready) * 1000 - now.as_millisecond() + 10)
         .min()
         .map(|ms| std::time::Duration::from_millis(ms.max(10) as u64))
-}
-
-/// Whether `pod` belongs to `rs` by selector (used to sort adopted pods in).
-pub fn selects(rs: &ReplicaSet, pod: &Pod) -> bool {
-    rs.spec
-        .as_ref()
-        .is_some_and(|s| selector_matches(&s.selector, pod.metadata.labels.as_ref()))
 }
 
 #[cfg(test)]

@@ -210,7 +210,8 @@ pub fn unfit_reason(pod: &Pod, req: Requests, node: &Node, used: Usage) -> Optio
 pub const NO_FREE_PORTS: &str = "node(s) didn't have free ports for the requested pod ports";
 
 /// Picks the feasible node with the fewest pods (then the least requested cpu, then the
-/// name), or returns upstream's FailedScheduling message.
+/// name), or returns upstream's FailedScheduling message (every node's host ports free).
+#[cfg(test)]
 pub fn choose<'a>(
     pod: &Pod,
     nodes: impl Iterator<Item = (&'a Node, Usage)>,

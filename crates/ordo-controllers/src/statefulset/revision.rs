@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Label holding a revision's hash.
 pub const HASH_LABEL: &str = "controller.kubernetes.io/hash";
@@ -325,9 +325,4 @@ pub fn change_cause_refresh(
         .iter()
         .any(|r| r.metadata.name.as_deref() == Some(update))
         .then(|| cause.clone())
-}
-
-/// Labels of a revision as a map (for selector matching).
-pub fn labels_of(cr: &ControllerRevision) -> BTreeMap<String, String> {
-    cr.metadata.labels.clone().unwrap_or_default()
 }

@@ -664,4 +664,4 @@ mod status;
 #[cfg(test)]
 mod tests;
 
-pub use status::{deployment_complete, deployment_progressing};
+pub use status::deployment_complete;
