@@ -1,101 +1,35 @@
-//! The kubelet's Events (`source.component = kubelet`, `source.host = <node>`), written in the
-//! background with bounded concurrency so a pod's start never waits on its events.
+//! The kubelet's Events (`source.component = kubelet`, `source.host = <node>`), through the
+//! one recorder of ordo ([`ordo_client::events::Recorder`]: written in the background with
+//! bounded concurrency, repeats aggregated as client-go's), so a pod's start never waits on
+//! its events.
 
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, PostParams};
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::{Client, ResourceExt};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
-
-/// At most this many Event creations in flight.
-const CONCURRENCY: usize = 4;
-/// Events beyond this backlog are dropped (they are best effort, like upstream's).
-const BACKLOG: usize = 200_000;
+use ordo_client::events::{EventType, Recorder};
 
 /// Sends Events about pods and the node.
 #[derive(Clone)]
 pub struct EventSink {
-    tx: mpsc::Sender<Event>,
-    node: Arc<str>,
-    seq: Arc<AtomicU64>,
+    recorder: Recorder,
+    node: String,
 }
 
 impl EventSink {
     /// A sink whose writer task runs on the current tokio runtime.
     pub fn new(client: Client, node: &str) -> EventSink {
-        let (tx, mut rx) = mpsc::channel::<Event>(BACKLOG);
-        tokio::spawn(async move {
-            let permits = Arc::new(Semaphore::new(CONCURRENCY));
-            while let Some(ev) = rx.recv().await {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    return;
-                };
-                let ns = ev
-                    .metadata
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| "default".into());
-                let api: Api<Event> = Api::namespaced(client.clone(), &ns);
-                tokio::spawn(async move {
-                    if let Err(e) = api.create(&PostParams::default(), &ev).await {
-                        tracing::debug!("recording event {:?}: {e}", ev.reason);
-                    }
-                    drop(permit);
-                });
-            }
-        });
         EventSink {
-            tx,
-            node: node.into(),
-            seq: Arc::new(AtomicU64::new(0)),
+            recorder: Recorder::with_host(client, "kubelet", node),
+            node: node.to_string(),
         }
     }
 
     fn send(&self, involved: ObjectReference, ty: &str, reason: &str, message: String) {
-        let now = crate::status::now();
-        let base = involved.name.clone().unwrap_or_default();
-        // client-go names events `<object>.<UnixNano in hex>`, so names sort by time.
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        let prev = self.seq.fetch_max(wall, Ordering::Relaxed);
-        let n = if prev >= wall {
-            self.seq.fetch_add(1, Ordering::Relaxed) + 1
+        let ty = if ty == "Warning" {
+            EventType::Warning
         } else {
-            wall
+            EventType::Normal
         };
-        let ns = involved
-            .namespace
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "default".into());
-        let ev = Event {
-            metadata: ObjectMeta {
-                name: Some(format!("{base}.{n:016x}")),
-                namespace: Some(ns),
-                ..Default::default()
-            },
-            involved_object: involved,
-            reason: Some(reason.into()),
-            message: Some(message),
-            type_: Some(ty.into()),
-            source: Some(EventSource {
-                component: Some("kubelet".into()),
-                host: Some(self.node.to_string()),
-            }),
-            first_timestamp: Some(now.clone()),
-            last_timestamp: Some(now),
-            count: Some(1),
-            reporting_component: Some("kubelet".into()),
-            reporting_instance: Some(self.node.to_string()),
-            ..Default::default()
-        };
-        if self.tx.try_send(ev).is_err() {
-            tracing::debug!("event backlog full; dropping {reason} for {base}");
-        }
+        self.recorder.send(involved, ty, reason, message);
     }
 
     /// An event about one container of a pod (`fieldPath: spec.containers{name}`).
@@ -125,8 +59,8 @@ impl EventSink {
     pub fn node(&self, ty: &str, reason: &str, message: String) {
         let r = ObjectReference {
             kind: Some("Node".into()),
-            name: Some(self.node.to_string()),
-            uid: Some(self.node.to_string()),
+            name: Some(self.node.clone()),
+            uid: Some(self.node.clone()),
             namespace: Some(String::new()),
             ..Default::default()
         };
