@@ -7,6 +7,7 @@
 //!   `Controller` or by readers that keep their own index;
 //! - [`pacing`]: the rest between passes of readers that recompute everything;
 //! - [`events`]: the Event recorder (client-go's aggregation of repeats);
+//! - [`kinds`]: the kinds the API serves, for readers of every kind;
 //! - [`objects`]: label selectors, ownership, pod readiness and API error kinds, one
 //!   implementation each;
 //! - [`writes`]: a sync waits until the caches show its own writes (upstream's expectations);
@@ -15,6 +16,7 @@
 pub mod cache;
 pub mod error;
 pub mod events;
+pub mod kinds;
 pub mod objects;
 pub mod pacing;
 pub mod writes;

@@ -6,6 +6,7 @@ mod deployment;
 mod endpointslice;
 mod gc;
 mod namespace;
+mod ownership;
 mod replicaset;
 mod scheduler;
 mod statefulset;

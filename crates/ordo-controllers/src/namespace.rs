@@ -10,8 +10,7 @@
 //! listed once more right before the namespace is finalized (a cache may lag behind the last
 //! objects created before the deletion).
 
-use crate::gc::{api_for, discover};
-use crate::replicaset::util::Error;
+use crate::ownership::Error;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -23,6 +22,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};
 use ordo_client::cache::MetadataCache;
+use ordo_client::kinds::{api_for, discover};
 use ordo_client::objects::{api_message, is_not_found};
 use ordo_client::{Caches, Shared};
 use std::collections::BTreeMap;
@@ -79,7 +79,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
         .into_iter()
         .filter(|(_, namespaced)| *namespaced)
         .map(|(ar, _)| {
-            let cache = (!crate::gc::ignored(&ar)).then(|| caches.metadata(&ar));
+            let cache = (!ordo_client::kinds::is_event(&ar)).then(|| caches.metadata(&ar));
             (ar, cache)
         })
         .collect();

@@ -13,6 +13,7 @@ use anyhow::Context;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use model::{ServiceInfo, SliceInfo};
+use ordo_client::pacing::Pacer;
 use ordo_client::Caches;
 use ruleset::RulesetConfig;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -150,16 +151,16 @@ pub async fn run(caches: Caches, cfg: ProxyConfig) -> anyhow::Result<()> {
     let mut last = String::new();
     let mut last_applied = Instant::now();
     let mut first = true;
+    // A burst of changes is folded into one sync; the table is re-applied after a minute
+    // without changes (someone may have flushed it).
+    let fold = Duration::from_millis(10);
+    let mut pacer = Pacer::new(changed, fold, fold, 1).with_idle(Duration::from_secs(60));
     loop {
         let forced = if first || last.is_empty() {
             false
         } else {
-            tokio::time::timeout(Duration::from_secs(60), changed.notified())
-                .await
-                .is_err()
+            !pacer.next().await
         };
-        // Fold a burst of changes into one sync.
-        tokio::time::sleep(Duration::from_millis(10)).await;
         let svcs: Vec<ServiceInfo> = services
             .state()
             .iter()

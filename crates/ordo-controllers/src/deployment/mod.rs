@@ -7,7 +7,7 @@
 pub mod sync;
 pub mod util;
 
-use crate::replicaset::util::{
+use crate::ownership::{
     claim, controller_of, controller_ref, owner_refs_after, owner_refs_patch, owners_to_sync,
     status_patch, Claim, Error,
 };

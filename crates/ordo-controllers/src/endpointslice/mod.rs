@@ -12,7 +12,7 @@
 
 pub mod logic;
 
-use crate::replicaset::util::Error;
+use crate::ownership::Error;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;

@@ -10,13 +10,10 @@ pub mod graph;
 use graph::{Action, Node, Policy};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions,
-    PropagationPolicy,
-};
-use kube::discovery::{verbs, Discovery, Scope};
+use kube::api::{ApiResource, DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::Client;
 use ordo_client::cache::MetadataCache;
+use ordo_client::kinds::{api_for, discover};
 use ordo_client::objects::is_not_found;
 use ordo_client::pacing::Pacer;
 use ordo_client::{Caches, Shared};
@@ -30,45 +27,6 @@ struct Kind {
     ar: ApiResource,
     namespaced: bool,
     cache: Arc<dyn MetadataCache>,
-}
-
-/// The kinds discovery reports that can be listed, watched, patched and deleted.
-pub(crate) async fn discover(client: &Client) -> Vec<(ApiResource, bool)> {
-    loop {
-        match Discovery::new(client.clone()).run().await {
-            Ok(d) => {
-                let mut out = Vec::new();
-                for g in d.groups() {
-                    for (ar, caps) in g.recommended_resources() {
-                        if [verbs::LIST, verbs::WATCH, verbs::DELETE, verbs::PATCH]
-                            .iter()
-                            .all(|v| caps.supports_operation(v))
-                        {
-                            out.push((ar, caps.scope == Scope::Namespaced));
-                        }
-                    }
-                }
-                return out;
-            }
-            Err(e) => {
-                tracing::debug!("discovery failed: {e}; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-/// The API of one object of `ar`.
-pub(crate) fn api_for(
-    client: &Client,
-    ar: &ApiResource,
-    namespaced: bool,
-    ns: Option<&str>,
-) -> Api<DynamicObject> {
-    match ns {
-        Some(ns) if namespaced => Api::namespaced_with(client.clone(), ns, ar),
-        _ => Api::all_with(client.clone(), ar),
-    }
 }
 
 /// Shortest rest between two passes (changes arriving meanwhile are batched into one pass).
@@ -93,7 +51,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     .with_idle(Duration::from_secs(5));
     let mut kinds = Vec::new();
     for (ar, namespaced) in discover(&client).await {
-        if ignored(&ar) {
+        if ordo_client::kinds::is_event(&ar) {
             continue;
         }
         let cache = caches.metadata(&ar);
@@ -127,12 +85,6 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
         let computed = scan(&client, &kinds, &sets, &mut ordered).await;
         pacer.passed(computed);
     }
-}
-
-/// Kinds the collector does not follow, as upstream's `DefaultIgnoredResources`: Events
-/// (core and `events.k8s.io`), the most numerous objects (several per pod).
-pub(crate) fn ignored(ar: &ApiResource) -> bool {
-    ar.plural == "events" && (ar.group.is_empty() || ar.group == "events.k8s.io")
 }
 
 /// Whether a StatefulSet's pods are deleted in order when it is: `OrderedReady` (the default)

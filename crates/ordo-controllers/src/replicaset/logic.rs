@@ -1,7 +1,7 @@
 //! Pure decisions of the ReplicaSet controller: which pods to delete on scale-down, the
 //! slow-start batches of creations, the pod made from the template, and the status.
 
-use super::util::{controller_ref, is_pod_available, is_pod_ready, ready_since};
+use crate::ownership::{controller_ref, is_pod_available, is_pod_ready, ready_since};
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetCondition, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};

@@ -6,8 +6,11 @@
 //! never counts a pod twice or misses one it created.
 
 pub mod logic;
-pub mod util;
 
+use crate::ownership::{
+    claim, controller_ref, is_pod_active, owner_refs_after, owner_refs_patch, owners_to_sync,
+    status_patch, Claim, Error,
+};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
@@ -23,10 +26,6 @@ use ordo_client::events::{EventType, Recorder};
 use ordo_client::{Caches, Shared, Writes};
 use std::sync::Arc;
 use std::time::Duration;
-use util::{
-    claim, controller_ref, is_pod_active, owner_refs_after, owner_refs_patch, owners_to_sync,
-    status_patch, Claim, Error,
-};
 
 struct Ctx {
     client: Client,

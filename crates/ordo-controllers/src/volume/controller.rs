@@ -12,6 +12,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::Client;
 use ordo_client::events::{EventType, Recorder};
 use ordo_client::objects::{api_message, is_not_found};
+use ordo_client::pacing::Pacer;
 use ordo_client::{Caches, View};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ use tokio::sync::Notify;
 const REPEAT_EVERY: Duration = Duration::from_secs(15);
 /// A full pass runs at least this often.
 const RESYNC: Duration = Duration::from_secs(5);
+/// Rest after a change before the pass (changes meanwhile are folded into it).
+const PAUSE: Duration = Duration::from_millis(30);
 /// Steps (each about one claim or volume) run concurrently at most.
 const CONCURRENCY: usize = 16;
 /// Event recorders per component.
@@ -92,6 +95,8 @@ pub async fn run(caches: Caches, volumes_dir: PathBuf) -> anyhow::Result<()> {
         ]),
         recorded: Mutex::new(HashMap::new()),
     };
+    // A pass after every change (a burst folded into one) and at least every RESYNC.
+    let mut pacer = Pacer::new(notify, PAUSE, PAUSE, 1).with_idle(RESYNC);
     loop {
         let world = World {
             claims: claims.state(),
@@ -112,8 +117,7 @@ pub async fn run(caches: Caches, volumes_dir: PathBuf) -> anyhow::Result<()> {
                 }
             })
             .await;
-        let _ = tokio::time::timeout(RESYNC, notify.notified()).await;
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        pacer.next().await;
     }
 }
 

@@ -4,7 +4,7 @@
 //! so later decisions of the same sync see it, as upstream sees its own updates.
 
 use super::util::*;
-use crate::replicaset::util::controller_ref;
+use crate::ownership::controller_ref;
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStatus, ReplicaSet, ReplicaSetSpec,
 };
@@ -611,7 +611,7 @@ impl Planner<'_> {
             .filter_map(|i| self.rss[*i].metadata.uid.as_ref())
             .collect();
         self.pods.iter().any(|p| {
-            let owner = crate::replicaset::util::controller_of(&p.metadata).map(|r| &r.uid);
+            let owner = crate::ownership::controller_of(&p.metadata).map(|r| &r.uid);
             let terminal = matches!(
                 p.status.as_ref().and_then(|s| s.phase.as_deref()),
                 Some("Succeeded") | Some("Failed")

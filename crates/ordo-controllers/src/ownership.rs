@@ -1,6 +1,6 @@
-//! Helpers shared by the ReplicaSet and Deployment controllers: label selectors, pod
-//! readiness/availability, controller references, adoption decisions and the error type
-//! the kube runtime wants from a reconciler.
+//! Ownership helpers every controller that adopts objects shares (upstream's
+//! `ControllerRefManager`): controller references, adoption and release decisions and their
+//! patches, the owners to wake when an object changes, and status patches.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 
@@ -8,16 +8,7 @@ pub use ordo_client::objects::{
     controller_of, is_pod_active, is_pod_available, is_pod_ready, ready_since, selector_matches,
 };
 
-/// Reconciler error: any error, as a `std::error::Error`.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct Error(#[from] pub anyhow::Error);
-
-impl From<kube::Error> for Error {
-    fn from(e: kube::Error) -> Self {
-        Error(e.into())
-    }
-}
+pub use ordo_client::Error;
 
 /// A controller owner reference (`controller` and `blockOwnerDeletion` true).
 pub fn controller_ref(api_version: &str, kind: &str, meta: &ObjectMeta) -> OwnerReference {
