@@ -10,18 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::fmt::Debug;
 
-/// What the set should do about one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// Already ours and matching.
-    Keep,
-    /// An orphan that matches: add our controller ref.
-    Adopt,
-    /// Ours but no longer matching: drop our ref.
-    Release,
-    /// Not ours.
-    Ignore,
-}
+pub use crate::ownership::Claim;
 
 /// The set's selector (`None` without a spec).
 pub fn selector(set: &StatefulSet) -> Option<&LabelSelector> {
