@@ -13,6 +13,8 @@ mod console;
 mod files;
 pub mod log_shim;
 mod process;
+mod rootfs;
+pub mod security;
 mod stdio;
 mod volumes;
 
@@ -223,49 +225,6 @@ impl RuncRuntime {
             }
         }
         let _ = std::fs::remove_dir_all(dir);
-    }
-
-    /// The container's root: an overlay of the image layers, else a copy of them.
-    fn make_rootfs(dir: &Path, layers: &[PathBuf]) -> anyhow::Result<PathBuf> {
-        let (rootfs, upper, work) = (dir.join("rootfs"), dir.join("upper"), dir.join("work"));
-        for d in [&rootfs, &upper, &work] {
-            std::fs::create_dir_all(d)?;
-        }
-        let lower: Vec<String> = layers
-            .iter()
-            .rev()
-            .map(|l| l.display().to_string())
-            .collect();
-        let opts = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lower.join(":"),
-            upper.display(),
-            work.display()
-        );
-        match nix::mount::mount(
-            Some("overlay"),
-            &rootfs,
-            Some("overlay"),
-            nix::mount::MsFlags::empty(),
-            Some(opts.as_str()),
-        ) {
-            Ok(()) => Ok(rootfs),
-            Err(e) => {
-                tracing::warn!(
-                    "overlay mount for {} failed ({e}); copying the image layers instead",
-                    rootfs.display()
-                );
-                for l in layers {
-                    let st = std::process::Command::new("cp")
-                        .arg("-a")
-                        .arg(format!("{}/.", l.display()))
-                        .arg(&rootfs)
-                        .status()?;
-                    anyhow::ensure!(st.success(), "copying layer {} failed", l.display());
-                }
-                Ok(rootfs)
-            }
-        }
     }
 
     /// What a container's exit watcher calls: tells the agent which pod changed.
@@ -487,6 +446,8 @@ impl Runtime for RuncRuntime {
             .ok_or_else(|| image::ImageNotPresent {
                 image: c.image.clone().unwrap_or_default(),
             })?;
+        let image_user = img.config.as_ref().and_then(|i| i.user().clone());
+        security::verify_run_as_non_root(pod, c, image_user.as_deref())?;
         let pdir = self.pod_dir(&uid);
         let dir = pdir.join("containers").join(&c.name);
         // A container of this name from an earlier attempt goes first.
@@ -509,17 +470,16 @@ impl Runtime for RuncRuntime {
         }
         let layers = img.layers.clone();
         let d = dir.clone();
-        let rootfs =
-            tokio::task::spawn_blocking(move || RuncRuntime::make_rootfs(&d, &layers)).await??;
+        let rootfs = tokio::task::spawn_blocking(move || rootfs::make(&d, &layers)).await??;
         let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
         let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
-        let image_user = img.config.as_ref().and_then(|i| i.user().clone());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0)
             .to_string();
         let id = super::digest(&["runc", &uid, &c.name, &nanos]);
+        let user = bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?;
         let input = bundle::BundleInput {
             pod,
             container: c,
@@ -533,7 +493,12 @@ impl Runtime for RuncRuntime {
             hostname_file: pdir.join("hostname"),
             resolv_conf: pdir.join("resolv.conf"),
             cgroups_path: format!("{CGROUP_PARENT}/{id}"),
-            user: bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?,
+            user,
+            groups: security::additional_gids(pod, user.0, user.1, &passwd, &group),
+            devices: match security::privileged(c) {
+                true => security::host_devices(),
+                false => Vec::new(),
+            },
         };
         let mut spec = bundle::spec(&input)?;
         let mut mounts = spec.mounts().clone().unwrap_or_default();

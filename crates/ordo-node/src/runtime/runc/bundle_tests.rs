@@ -228,6 +228,8 @@ fn input<'a>(
         resolv_conf: "/data/pods/u-1/resolv.conf".into(),
         cgroups_path: "/ordo/abc".into(),
         user: (0, 0),
+        groups: Vec::new(),
+        devices: Vec::new(),
     }
 }
 
