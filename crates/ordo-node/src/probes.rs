@@ -195,6 +195,9 @@ async fn tcp(host: &str, port: u16, timeout: Duration) -> Result<tokio::net::Tcp
     }
 }
 
+/// How a failure for the response's status starts (`HTTP probe failed with statuscode: 500`).
+pub const HTTP_STATUS_FAILURE: &str = "HTTP probe failed with statuscode: ";
+
 /// An HTTP/1.1 GET; 200 ≤ status < 400 passes (redirects are not followed).
 pub async fn http_get(
     host: &str,
@@ -244,7 +247,7 @@ pub async fn http_get(
         if (200..400).contains(&code) {
             Ok(())
         } else {
-            Err(format!("HTTP probe failed with statuscode: {code}"))
+            Err(format!("{HTTP_STATUS_FAILURE}{code}"))
         }
     };
     match tokio::time::timeout(timeout, work).await {

@@ -62,27 +62,16 @@ spec:
 #[test]
 #[ignore = "needs root and runc (scripts/test.sh runs these as root with --include-ignored)"]
 fn security_contexts_in_real_pods() {
-    let Some((data, _lock)) = with_real_pods_importing(&["busybox-1.28.tar"], &[], |server| {
-        let s = server.as_ref().unwrap();
+    busybox_scenario(|s| {
         non_root_with_fs_group(s);
         refusals(s);
         privileged(s);
-        s.ok(&["delete", "pod", "--all", "--wait=false"]);
-        pods_gone_and_node_clean(s);
-    }) else {
-        return;
-    };
-    assert_eq!(leftovers(&data), Vec::<String>::new());
-}
-
-fn field(s: &Server, pod: &str, path: &str) -> String {
-    let out = s.kubectl(&["get", "pod", pod, "-o", &format!("jsonpath={{{path}}}")]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    });
 }
 
 fn running(s: &Server, pod: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    while field(s, pod, ".status.phase") != "Running" {
+    while pod_field(s, pod, ".status.phase") != "Running" {
         if std::time::Instant::now() > deadline {
             panic!("{pod} not Running:\n{}", s.ok(&["describe", "pod", pod]));
         }
@@ -180,18 +169,18 @@ spec:
 fn refusals(s: &Server) {
     s.apply(ROOT_IMAGE);
     s.eventually(60, "rootful refused", || {
-        field(
+        pod_field(
             s,
             "rootful",
             ".status.containerStatuses[0].state.waiting.reason",
         ) == "CreateContainerConfigError"
     });
-    let uid = field(s, "rootful", ".metadata.uid");
+    let uid = pod_field(s, "rootful", ".metadata.uid");
     let want = format!(
         "container has runAsNonRoot and image will run as root (pod: \"rootful_default({uid})\", container: app)"
     );
     assert_eq!(
-        field(
+        pod_field(
             s,
             "rootful",
             ".status.containerStatuses[0].state.waiting.message"
@@ -206,14 +195,14 @@ fn refusals(s: &Server) {
     });
     // The unsafe sysctl: the kubelet's admission fails the pod.
     s.eventually(60, "tuned rejected", || {
-        field(s, "tuned", ".status.phase") == "Failed"
+        pod_field(s, "tuned", ".status.phase") == "Failed"
     });
-    assert_eq!(field(s, "tuned", ".status.reason"), "SysctlForbidden");
+    assert_eq!(pod_field(s, "tuned", ".status.reason"), "SysctlForbidden");
     assert_eq!(
-        field(s, "tuned", ".status.message"),
+        pod_field(s, "tuned", ".status.message"),
         "Pod was rejected: forbidden sysctl: \"kernel.msgmax\" not allowlisted"
     );
-    assert_eq!(field(s, "tuned", ".status.containerStatuses"), "");
+    assert_eq!(pod_field(s, "tuned", ".status.containerStatuses"), "");
 }
 
 const PRIVILEGED: &str = r#"

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
+mod post_start;
+
 /// How long `ErrImagePull` shows before it turns into `ImagePullBackOff`.
 const PULL_ERROR_SHOWN: Duration = Duration::from_secs(1);
 
@@ -529,7 +531,8 @@ impl Agent {
             State::Running { .. } => return,
         };
         match reason.as_deref() {
-            None => {
+            // A container killed for its failed postStart hook waits in CrashLoopBackOff too.
+            None | Some("PostStartHookError") => {
                 r.state = State::Waiting {
                     reason: "CrashLoopBackOff".into(),
                     message: Some(lifecycle::crash_loop_message(delay, &r.name, pod)),
@@ -698,6 +701,10 @@ impl Agent {
         } else {
             Vec::new()
         };
+        let hook = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref());
+        if let Some(h) = hook.filter(|_| probes_run) {
+            self.post_start(pod, run, i, &c, h).await;
+        }
     }
 }
 

@@ -213,3 +213,23 @@ pub fn node_clean(s: &Server) {
             == 0
     });
 }
+
+/// Runs `scenario` on a runc server with the busybox test image, then deletes every pod and
+/// checks that the node is left clean.
+pub fn busybox_scenario(scenario: impl FnOnce(&Server)) {
+    let Some((data, _lock)) = with_real_pods_importing(&["busybox-1.28.tar"], &[], |server| {
+        let s = server.as_ref().unwrap();
+        scenario(s);
+        s.ok(&["delete", "pod", "--all", "--wait=false"]);
+        pods_gone_and_node_clean(s);
+    }) else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+/// A field of a pod by JSONPath (`.status.phase`); empty if the pod or the field is absent.
+pub fn pod_field(s: &Server, pod: &str, path: &str) -> String {
+    let out = s.kubectl(&["get", "pod", pod, "-o", &format!("jsonpath={{{path}}}")]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

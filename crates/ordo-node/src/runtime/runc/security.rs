@@ -31,17 +31,6 @@ fn pod_sc(pod: &Pod) -> Option<&PodSecurityContext> {
     pod.spec.as_ref().and_then(|s| s.security_context.as_ref())
 }
 
-/// The pod as the kubelet names it in messages (`format.Pod`): `name_namespace(uid)`.
-pub fn pod_name(pod: &Pod) -> String {
-    let m = &pod.metadata;
-    format!(
-        "{}_{}({})",
-        m.name.as_deref().unwrap_or_default(),
-        m.namespace.as_deref().unwrap_or("default"),
-        m.uid.as_deref().unwrap_or_default()
-    )
-}
-
 /// The kubelet's `verifyRunAsNonRoot`: with `runAsNonRoot` (container over pod), a container
 /// that would run as uid 0 — by `runAsUser`, or by the image's user when `runAsUser` is not
 /// set (no user: root) — is refused, and so is an image user given by name, which cannot be
@@ -60,7 +49,11 @@ pub fn verify_run_as_non_root(
     if !non_root {
         return Ok(());
     }
-    let at = format!("(pod: {:?}, container: {})", pod_name(pod), c.name);
+    let at = format!(
+        "(pod: {:?}, container: {})",
+        crate::lifecycle::format_pod(pod),
+        c.name
+    );
     let run_as_user = csc
         .and_then(|s| s.run_as_user)
         .or_else(|| psc.and_then(|s| s.run_as_user));
