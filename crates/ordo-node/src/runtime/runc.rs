@@ -9,6 +9,7 @@
 
 mod attach;
 mod bundle;
+mod cgroup;
 mod console;
 mod files;
 pub mod log_shim;
@@ -306,7 +307,9 @@ impl RuncRuntime {
         let x = c.exit.lock().unwrap().clone()?;
         let m = c.meta.lock().unwrap().clone();
         let code = x.code.unwrap_or(0);
+        // As containerd: an OOM kill in the container's cgroup names the exit, whatever its code.
         let reason = match x.code {
+            _ if x.oom_killed => "OOMKilled",
             Some(0) => "Completed",
             Some(_) => "Error",
             None => "Unknown",
@@ -321,19 +324,6 @@ impl RuncRuntime {
         })
     }
 }
-
-/// Removes the (empty) `/ordo` cgroups runc created under each v1 controller.
-fn remove_cgroup_parents() {
-    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return;
-    };
-    for e in rd.filter_map(|e| e.ok()) {
-        let _ = std::fs::remove_dir(e.path().join(CGROUP_PARENT.trim_start_matches('/')));
-    }
-}
-
-/// The cgroup every container's cgroup is created under.
-const CGROUP_PARENT: &str = "/ordo";
 
 #[async_trait::async_trait]
 impl Runtime for RuncRuntime {
@@ -492,7 +482,7 @@ impl Runtime for RuncRuntime {
             hosts: pdir.join("hosts"),
             hostname_file: pdir.join("hostname"),
             resolv_conf: pdir.join("resolv.conf"),
-            cgroups_path: format!("{CGROUP_PARENT}/{id}"),
+            cgroups_path: cgroup::path_of(&id),
             user,
             groups: security::additional_gids(pod, user.0, user.1, &passwd, &group),
             devices: match security::privileged(c) {
@@ -524,7 +514,7 @@ impl Runtime for RuncRuntime {
         write_json(&dir.join("meta.json"), &cm)?;
         let ctr = Arc::new(Ctr {
             meta: Mutex::new(cm),
-            exit: process::watch(pid, self.exit_notifier(&uid)),
+            exit: process::watch(pid, Some(&cgroup::path_of(&id)), self.exit_notifier(&uid)),
             dir,
             io,
         });
@@ -610,7 +600,7 @@ impl Runtime for RuncRuntime {
             }
         }
         if self.list_pods().await.is_empty() {
-            remove_cgroup_parents();
+            cgroup::remove_parents();
         }
         Ok(())
     }
@@ -660,7 +650,11 @@ impl Runtime for RuncRuntime {
                 Some(s) if s.status == "running" && m.started_at.is_some() => {
                     m.pid = s.pid;
                     ctrs.push(Arc::new(Ctr {
-                        exit: process::watch(m.pid, self.exit_notifier(&uid)),
+                        exit: process::watch(
+                            m.pid,
+                            Some(&cgroup::path_of(&m.id)),
+                            self.exit_notifier(&uid),
+                        ),
                         meta: Mutex::new(m),
                         dir: cdir,
                         io: None, // a `stdin`/`tty` container's stdio died with the old ordo
