@@ -5,7 +5,8 @@
 //! sysctl; `runAsNonRoot` on an image that runs as root is refused with the kubelet's
 //! `CreateContainerConfigError`; an unsafe sysctl fails the pod at admission
 //! (`SysctlForbidden`); a privileged container has every capability, the host's devices and
-//! a writable `/sys`.
+//! a writable `/sys`; the containers of a pod with `shareProcessNamespace` see and signal each
+//! other's processes, under an init that goes with the pod.
 //!
 //! Needs root and runc; runs under the real-pods lock.
 
@@ -66,6 +67,7 @@ fn security_contexts_in_real_pods() {
         non_root_with_fs_group(s);
         refusals(s);
         privileged(s);
+        shared_process_namespace(s);
     });
 }
 
@@ -250,4 +252,51 @@ fn privileged(s: &Server) {
         "priv",
         "mkdir -p /mnt/t && mount -t tmpfs none /mnt/t && umount /mnt/t",
     );
+}
+
+const SHARED: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: shared}
+spec:
+  terminationGracePeriodSeconds: 1
+  shareProcessNamespace: true
+  containers:
+  - {name: app, image: busybox:1.28, command: [sleep, "3600"]}
+  - {name: sidecar, image: busybox:1.28, command: [sleep, "7200"]}
+"#;
+
+fn shared_process_namespace(s: &Server) {
+    s.apply(SHARED);
+    running(s, "shared");
+    let ps = s.ok(&[
+        "exec", "shared", "-c", "sidecar", "--", "ps", "-o", "pid,args",
+    ]);
+    let init = ps
+        .lines()
+        .find(|l| l.trim_start().starts_with("1 "))
+        .unwrap_or_default();
+    assert!(init.contains("pause"), "{ps}");
+    assert!(
+        ps.contains("sleep 3600") && ps.contains("sleep 7200"),
+        "{ps}"
+    );
+    // The sidecar ends the app's process: the app container is restarted.
+    let app = ps
+        .lines()
+        .find(|l| l.contains("sleep 3600"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    s.ok(&["exec", "shared", "-c", "sidecar", "--", "kill", app]);
+    s.eventually(30, "app restarted", || {
+        pod_field(s, "shared", ".status.containerStatuses[0].restartCount") == "1"
+    });
+    // The namespace's init goes with the pod.
+    let uid = pod_field(s, "shared", ".metadata.uid");
+    let pid_file = s.data_dir().join("pods").join(&uid).join("pause.pid");
+    let pid = std::fs::read_to_string(pid_file).unwrap();
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    assert!(proc_dir.exists());
+    s.ok(&["delete", "pod", "shared"]);
+    s.eventually(20, "the namespace init gone", || !proc_dir.exists());
 }

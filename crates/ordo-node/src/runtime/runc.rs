@@ -13,6 +13,7 @@ mod cgroup;
 mod console;
 mod files;
 pub mod log_shim;
+pub mod pause;
 mod process;
 mod rootfs;
 pub mod security;
@@ -86,6 +87,9 @@ struct PodMeta {
     /// The pod's volumes resolved to host paths.
     #[serde(default)]
     volumes: std::collections::BTreeMap<String, volumes::HostVolume>,
+    /// The init of the pod's shared process namespace (`shareProcessNamespace`).
+    #[serde(default)]
+    pause: Option<i32>,
 }
 
 /// What survives a restart about a container (`containers/<name>/meta.json`).
@@ -303,6 +307,23 @@ impl RuncRuntime {
         Ok(exits)
     }
 
+    /// The init of the pod's shared process namespace, started unless it runs already; None
+    /// when the pod does not share one.
+    fn pid_namespace(&self, pod: &Pod, dir: &Path) -> anyhow::Result<Option<i32>> {
+        let shared = pod.spec.as_ref().and_then(|s| s.share_process_namespace);
+        if !shared.unwrap_or(false) {
+            return Ok(None);
+        }
+        let old = read_json::<PodMeta>(&dir.join("pod.json")).and_then(|m| m.pause);
+        if let Some(pid) = old.filter(|p| pause::running(*p, dir)) {
+            return Ok(Some(pid));
+        }
+        let exe = self.cfg.log_shim.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("shareProcessNamespace needs ordo's binary to hold the namespace")
+        })?;
+        pause::start(exe, dir).map(Some)
+    }
+
     fn exit_of(c: &Ctr) -> Option<ContainerExit> {
         let x = c.exit.lock().unwrap().clone()?;
         let m = c.meta.lock().unwrap().clone();
@@ -380,6 +401,7 @@ impl Runtime for RuncRuntime {
             netns,
             hostname,
             volumes,
+            pause: self.pid_namespace(pod, &dir)?,
         };
         write_json(&dir.join("pod.json"), &meta)?;
         self.pods.lock().unwrap().entry(uid).or_default().meta = meta;
@@ -476,6 +498,7 @@ impl Runtime for RuncRuntime {
             image: img.config.as_ref(),
             rootfs: rootfs.clone(),
             netns: meta.netns.clone(),
+            pid_ns: meta.pause.map(pause::namespace_of),
             hostname: meta.hostname.clone(),
             pod_ip: meta.ip,
             host_ip: self.cfg.host_ip.clone(),
@@ -587,6 +610,9 @@ impl Runtime for RuncRuntime {
             || self.net.pods().iter().any(|u| u == uid)
         {
             self.net.teardown(uid).await?;
+        }
+        if let Some(pid) = meta.as_ref().and_then(|m| m.pause) {
+            pause::stop(pid, &dir);
         }
         if let Some(r) = &self.refresher {
             r.unregister(uid).await;

@@ -43,6 +43,8 @@ pub struct BundleInput<'a> {
     pub rootfs: PathBuf,
     /// The pod's network namespace; None: host network.
     pub netns: Option<PathBuf>,
+    /// The pod's shared process namespace (`shareProcessNamespace`); None: its own.
+    pub pid_ns: Option<PathBuf>,
     pub hostname: String,
     pub pod_ip: Option<Ipv4Addr>,
     pub host_ip: String,
@@ -139,8 +141,12 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         );
     }
     let mut namespaces = Vec::new();
+    let mut pid = LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Pid);
+    if let Some(p) = &i.pid_ns {
+        pid = pid.path(p.clone());
+    }
+    namespaces.push(pid.build()?);
     for t in [
-        LinuxNamespaceType::Pid,
         LinuxNamespaceType::Ipc,
         LinuxNamespaceType::Uts,
         LinuxNamespaceType::Mount,

@@ -26,6 +26,7 @@ fn spec_of(p: &Pod, groups: &[u32], devices: &[LinuxDevice]) -> Value {
         image: Some(&img),
         rootfs: "/r".into(),
         netns: None,
+        pid_ns: None,
         hostname: "db-0".into(),
         pod_ip: None,
         host_ip: "127.0.0.1".into(),
