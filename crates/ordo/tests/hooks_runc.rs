@@ -1,7 +1,7 @@
 //! End-to-end with real containers: `postStart` hooks. An exec hook's effect is visible in the
 //! container; an httpGet hook reaches a server of the test on 127.0.0.1; a failing hook gives
 //! the kubelet's `FailedPostStartHook` and `Killing` events, kills the container (exit 137)
-//! and has it restarted with back-off.
+//! and has it restarted with back-off (or, under `restartPolicy: Never`, fails the pod).
 //!
 //! Needs root and runc; runs under the real-pods lock. Traffic stays on 127.0.0.1.
 
@@ -63,13 +63,15 @@ fn scenario(s: &Server) {
             ),
         ],
     ));
-    s.apply(&pod_with_hooks(
-        "failing",
-        &[(
-            "app",
-            "{exec: {command: [sh, -c, 'echo no; exit 3']}}".into(),
-        )],
-    ));
+    let failing = [(
+        "app",
+        "{exec: {command: [sh, -c, 'echo no; exit 3']}}".into(),
+    )];
+    s.apply(&pod_with_hooks("failing", &failing));
+    // Under restartPolicy Never the killed container stays terminated: the pod fails.
+    let never =
+        pod_with_hooks("never", &failing).replace("spec: {", "spec: {restartPolicy: Never, ");
+    s.apply(&never);
     s.eventually(90, "hooked Running", || {
         pod_field(s, "hooked", ".status.phase") == "Running"
     });
@@ -129,6 +131,15 @@ fn scenario(s: &Server) {
         );
         w == "CrashLoopBackOff" || w == "PostStartHookError"
     });
+    s.eventually(30, "never Failed", || {
+        pod_field(s, "never", ".status.phase") == "Failed"
+    });
+    let term = ".status.containerStatuses[0].state.terminated";
+    assert_eq!(pod_field(s, "never", &format!("{term}.exitCode")), "137");
+    assert_eq!(
+        pod_field(s, "never", ".status.containerStatuses[0].restartCount"),
+        "0"
+    );
     let uid = pod_field(s, "failing", ".metadata.uid");
     let want = format!(
         "Exec lifecycle hook ([sh -c echo no; exit 3]) for Container \"app\" in Pod \"failing_default({uid})\" failed - error: command 'sh -c echo no; exit 3' exited with 3: no"

@@ -2,7 +2,8 @@
 //! worker waits for it (the next container starts after it); when it fails, the event
 //! `FailedPostStartHook` ("PostStartHook failed": the message stays out of events), the
 //! container is killed (event `Killing` "FailedPostStartHook") and waits, reason
-//! `PostStartHookError` with the hook's message, for its restart as `restartPolicy` says.
+//! `PostStartHookError` with the hook's message, for its restart as `restartPolicy` says (or
+//! stays terminated when it is not to be restarted).
 
 use super::{Agent, PodRun};
 use crate::hooks;
@@ -85,13 +86,19 @@ impl Agent {
             }
         };
         let r = &mut run.records[i];
-        if exit.is_some() {
-            r.last = exit;
+        match exit {
+            // Not to be restarted (restartPolicy): it stays terminated, as upstream shows it.
+            Some(x) if !run.policy.restarts(x.exit_code) => r.state = State::Terminated(x),
+            exit => {
+                if exit.is_some() {
+                    r.last = exit;
+                }
+                r.state = State::Waiting {
+                    reason: "PostStartHookError".into(),
+                    message: Some(msg),
+                };
+            }
         }
-        r.state = State::Waiting {
-            reason: "PostStartHookError".into(),
-            message: Some(msg),
-        };
         (r.ready, r.started) = (false, false);
         if r.backoff.is_none() {
             r.note_attempt(Instant::now());
