@@ -6,7 +6,7 @@
 //! `CreateContainerConfigError`; an unsafe sysctl fails the pod at admission
 //! (`SysctlForbidden`); a privileged container has every capability, the host's devices and
 //! a writable `/sys`; the containers of a pod with `shareProcessNamespace` see and signal each
-//! other's processes, under an init that goes with the pod.
+//! other's processes, under an init that goes with the pod and outlives an ordo restart.
 //!
 //! Needs root and runc; runs under the real-pods lock.
 
@@ -299,4 +299,50 @@ fn shared_process_namespace(s: &Server) {
     assert!(proc_dir.exists());
     s.ok(&["delete", "pod", "shared"]);
     s.eventually(20, "the namespace init gone", || !proc_dir.exists());
+}
+
+/// The namespace's init outlives ordo: after a restart the pod is adopted, its containers
+/// still share the namespace, and a container restarted then joins it again.
+#[test]
+#[ignore = "needs root and runc (scripts/test.sh runs these as root with --include-ignored)"]
+fn a_shared_process_namespace_outlives_an_ordo_restart() {
+    let Some((data, _lock)) = with_real_pods_importing(&["busybox-1.28.tar"], &[], |server| {
+        let s = server.as_ref().unwrap();
+        s.apply(SHARED);
+        running(s, "shared");
+        let uid = pod_field(s, "shared", ".metadata.uid");
+        let pid_file = s.data_dir().join("pods").join(&uid).join("pause.pid");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let mut old = server.take().unwrap();
+        old.stop();
+        let dir = std::mem::replace(&mut old.dir, tempfile::tempdir().unwrap());
+        *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+        let s = server.as_ref().unwrap();
+        s.eventually(30, "shared adopted", || {
+            pod_field(s, "shared", ".status.containerStatuses[*].ready") == "true true"
+        });
+        assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid);
+        let ps = |c: &str| s.ok(&["exec", "shared", "-c", c, "--", "ps", "-o", "pid,args"]);
+        let before = ps("sidecar");
+        let app = before
+            .lines()
+            .find(|l| l.contains("sleep 3600"))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap()
+            .to_string();
+        s.ok(&["exec", "shared", "-c", "sidecar", "--", "kill", &app]);
+        s.eventually(30, "app restarted", || {
+            pod_field(s, "shared", ".status.containerStatuses[0].restartCount") == "1"
+        });
+        let after = ps("app");
+        assert!(
+            after.contains("sleep 7200") && after.contains("pause"),
+            "{after}"
+        );
+        s.ok(&["delete", "pod", "shared", "--wait=false"]);
+        pods_gone_and_node_clean(s);
+    }) else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
 }
