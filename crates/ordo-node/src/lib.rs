@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod crilog;
 pub mod events;
+pub mod hooks;
 pub mod image;
 pub mod image_manager;
 pub mod ipam;

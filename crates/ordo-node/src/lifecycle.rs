@@ -253,15 +253,23 @@ pub fn is_terminal(phase: &str) -> bool {
     phase == "Succeeded" || phase == "Failed"
 }
 
+/// The pod as the kubelet names it in messages (`format.Pod`): `name_namespace(uid)`.
+pub fn format_pod(pod: &Pod) -> String {
+    let m = &pod.metadata;
+    format!(
+        "{}_{}({})",
+        m.name.as_deref().unwrap_or_default(),
+        m.namespace.as_deref().unwrap_or("default"),
+        m.uid.as_deref().unwrap_or_default()
+    )
+}
+
 /// The message of a container waiting in CrashLoopBackOff, as the kubelet writes it.
 pub fn crash_loop_message(delay: Duration, container: &str, pod: &Pod) -> String {
-    use kube::ResourceExt;
     format!(
-        "back-off {} restarting failed container={container} pod={}_{}({})",
+        "back-off {} restarting failed container={container} pod={}",
         crate::lifecycle::go_duration(delay),
-        pod.name_any(),
-        pod.namespace().unwrap_or_default(),
-        pod.uid().unwrap_or_default()
+        format_pod(pod)
     )
 }
 

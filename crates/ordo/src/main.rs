@@ -32,6 +32,10 @@ enum Command {
     /// format (started by the node agent, one per ordinary container; outlives the agent).
     #[command(name = "log-shim", hide = true)]
     LogShim(commands::log_shim::LogShimArgs),
+    /// Internal: holds the shared process namespace of a pod with `shareProcessNamespace`
+    /// (started by the node agent, one per such pod; outlives the agent).
+    #[command(name = "pause", hide = true)]
+    Pause(commands::pause::PauseArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,5 +45,6 @@ fn main() -> anyhow::Result<()> {
         Command::Agent(args) => commands::agent::run(*args),
         Command::Image(cmd) => commands::image::run(cmd),
         Command::LogShim(args) => commands::log_shim::run(args),
+        Command::Pause(args) => commands::pause::run(args),
     }
 }

@@ -5,10 +5,11 @@
 
 use std::collections::HashMap;
 
-/// The reason and message upstream's kubelet gives a rejected pod (`rejectPod` with the
+/// The reason and message (after `Pod was rejected: `) upstream's kubelet gives a rejected pod (`rejectPod` with the
 /// `NodePorts` predicate's failure).
 pub const REASON: &str = "NodePorts";
-pub const MESSAGE: &str = "Pod was rejected: Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports";
+pub const MESSAGE: &str =
+    "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports";
 
 pub use ordo_api::host_ports::{of, HostPort};
 

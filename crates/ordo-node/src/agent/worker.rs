@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
+mod post_start;
+
 /// How long `ErrImagePull` shows before it turns into `ImagePullBackOff`.
 const PULL_ERROR_SHOWN: Duration = Duration::from_secs(1);
 
@@ -163,16 +165,15 @@ impl Agent {
             return Ok(None);
         }
         let uid = pod.uid().unwrap_or_default();
+        if let Some(msg) = crate::runtime::runc::security::forbidden_sysctl(&pod) {
+            self.reject(&pod, crate::runtime::runc::security::SYSCTL_FORBIDDEN, msg)
+                .await;
+            return Ok(None);
+        }
         let wanted = super::host_ports::of(&pod);
         if !self.host_ports.lock().unwrap().claim(&uid, wanted) {
-            // The kubelet's admission: the pod fails, its containers never start.
             let msg = super::host_ports::MESSAGE.to_string();
-            self.events
-                .pod(&pod, "Warning", super::host_ports::REASON, msg.clone());
-            let st = json!({"status": {"phase": "Failed", "reason": super::host_ports::REASON, "message": msg}});
-            if let Err(e) = self.write_status(&pod, st).await {
-                tracing::warn!("rejecting pod {}: {e:#}", pod.name_any());
-            }
+            self.reject(&pod, super::host_ports::REASON, msg).await;
             return Ok(None);
         }
         let mut run = PodRun::new(&pod);
@@ -197,6 +198,17 @@ impl Agent {
             }
         }
         Ok(run.sandbox_ready.then_some(run))
+    }
+
+    /// The kubelet's `rejectPod`: the pod fails, its containers never start; the event says
+    /// `message`, the status `Pod was rejected: <message>`.
+    async fn reject(&self, pod: &Pod, reason: &str, message: String) {
+        self.events.pod(pod, "Warning", reason, message.clone());
+        let msg = format!("Pod was rejected: {message}");
+        let st = json!({"status": {"phase": "Failed", "reason": reason, "message": msg}});
+        if let Err(e) = self.write_status(pod, st).await {
+            tracing::warn!("rejecting pod {}: {e:#}", pod.name_any());
+        }
     }
 
     /// Runs the pod's containers until the pod is being deleted (None) or gone.
@@ -519,7 +531,8 @@ impl Agent {
             State::Running { .. } => return,
         };
         match reason.as_deref() {
-            None => {
+            // A container killed for its failed postStart hook waits in CrashLoopBackOff too.
+            None | Some("PostStartHookError") => {
                 r.state = State::Waiting {
                     reason: "CrashLoopBackOff".into(),
                     message: Some(lifecycle::crash_loop_message(delay, &r.name, pod)),
@@ -636,7 +649,12 @@ impl Agent {
             Ok(id) => id,
             Err(e) => {
                 self.container_failed(pod, init, &c.name, &e);
-                fail(run, "CreateContainerError", format!("{e:#}"));
+                // A configuration the kubelet refuses (runAsNonRoot...) has its own reason.
+                let reason = match e.downcast_ref::<crate::runtime::runc::security::ConfigError>() {
+                    Some(_) => "CreateContainerConfigError",
+                    None => "CreateContainerError",
+                };
+                fail(run, reason, format!("{e:#}"));
                 return;
             }
         };
@@ -683,6 +701,10 @@ impl Agent {
         } else {
             Vec::new()
         };
+        let hook = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref());
+        if let Some(h) = hook.filter(|_| probes_run) {
+            self.post_start(pod, run, i, &c, h).await;
+        }
     }
 }
 

@@ -9,10 +9,14 @@
 
 mod attach;
 mod bundle;
+mod cgroup;
 mod console;
 mod files;
 pub mod log_shim;
+pub mod pause;
 mod process;
+mod rootfs;
+pub mod security;
 mod stdio;
 mod volumes;
 
@@ -83,6 +87,9 @@ struct PodMeta {
     /// The pod's volumes resolved to host paths.
     #[serde(default)]
     volumes: std::collections::BTreeMap<String, volumes::HostVolume>,
+    /// The init of the pod's shared process namespace (`shareProcessNamespace`).
+    #[serde(default)]
+    pause: Option<i32>,
 }
 
 /// What survives a restart about a container (`containers/<name>/meta.json`).
@@ -225,49 +232,6 @@ impl RuncRuntime {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    /// The container's root: an overlay of the image layers, else a copy of them.
-    fn make_rootfs(dir: &Path, layers: &[PathBuf]) -> anyhow::Result<PathBuf> {
-        let (rootfs, upper, work) = (dir.join("rootfs"), dir.join("upper"), dir.join("work"));
-        for d in [&rootfs, &upper, &work] {
-            std::fs::create_dir_all(d)?;
-        }
-        let lower: Vec<String> = layers
-            .iter()
-            .rev()
-            .map(|l| l.display().to_string())
-            .collect();
-        let opts = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lower.join(":"),
-            upper.display(),
-            work.display()
-        );
-        match nix::mount::mount(
-            Some("overlay"),
-            &rootfs,
-            Some("overlay"),
-            nix::mount::MsFlags::empty(),
-            Some(opts.as_str()),
-        ) {
-            Ok(()) => Ok(rootfs),
-            Err(e) => {
-                tracing::warn!(
-                    "overlay mount for {} failed ({e}); copying the image layers instead",
-                    rootfs.display()
-                );
-                for l in layers {
-                    let st = std::process::Command::new("cp")
-                        .arg("-a")
-                        .arg(format!("{}/.", l.display()))
-                        .arg(&rootfs)
-                        .status()?;
-                    anyhow::ensure!(st.success(), "copying layer {} failed", l.display());
-                }
-                Ok(rootfs)
-            }
-        }
-    }
-
     /// What a container's exit watcher calls: tells the agent which pod changed.
     fn exit_notifier(&self, uid: &str) -> impl FnOnce() + Send + 'static {
         let (tx, uid) = (self.exits.clone(), uid.to_string());
@@ -343,11 +307,30 @@ impl RuncRuntime {
         Ok(exits)
     }
 
+    /// The init of the pod's shared process namespace, started unless it runs already; None
+    /// when the pod does not share one.
+    fn pid_namespace(&self, pod: &Pod, dir: &Path) -> anyhow::Result<Option<i32>> {
+        let shared = pod.spec.as_ref().and_then(|s| s.share_process_namespace);
+        if !shared.unwrap_or(false) {
+            return Ok(None);
+        }
+        let old = read_json::<PodMeta>(&dir.join("pod.json")).and_then(|m| m.pause);
+        if let Some(pid) = old.filter(|p| pause::running(*p, dir)) {
+            return Ok(Some(pid));
+        }
+        let exe = self.cfg.log_shim.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("shareProcessNamespace needs ordo's binary to hold the namespace")
+        })?;
+        pause::start(exe, dir).map(Some)
+    }
+
     fn exit_of(c: &Ctr) -> Option<ContainerExit> {
         let x = c.exit.lock().unwrap().clone()?;
         let m = c.meta.lock().unwrap().clone();
         let code = x.code.unwrap_or(0);
+        // As containerd: an OOM kill in the container's cgroup names the exit, whatever its code.
         let reason = match x.code {
+            _ if x.oom_killed => "OOMKilled",
             Some(0) => "Completed",
             Some(_) => "Error",
             None => "Unknown",
@@ -362,19 +345,6 @@ impl RuncRuntime {
         })
     }
 }
-
-/// Removes the (empty) `/ordo` cgroups runc created under each v1 controller.
-fn remove_cgroup_parents() {
-    let Ok(rd) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return;
-    };
-    for e in rd.filter_map(|e| e.ok()) {
-        let _ = std::fs::remove_dir(e.path().join(CGROUP_PARENT.trim_start_matches('/')));
-    }
-}
-
-/// The cgroup every container's cgroup is created under.
-const CGROUP_PARENT: &str = "/ordo";
 
 #[async_trait::async_trait]
 impl Runtime for RuncRuntime {
@@ -431,6 +401,7 @@ impl Runtime for RuncRuntime {
             netns,
             hostname,
             volumes,
+            pause: self.pid_namespace(pod, &dir)?,
         };
         write_json(&dir.join("pod.json"), &meta)?;
         self.pods.lock().unwrap().entry(uid).or_default().meta = meta;
@@ -487,6 +458,8 @@ impl Runtime for RuncRuntime {
             .ok_or_else(|| image::ImageNotPresent {
                 image: c.image.clone().unwrap_or_default(),
             })?;
+        let image_user = img.config.as_ref().and_then(|i| i.user().clone());
+        security::verify_run_as_non_root(pod, c, image_user.as_deref())?;
         let pdir = self.pod_dir(&uid);
         let dir = pdir.join("containers").join(&c.name);
         // A container of this name from an earlier attempt goes first.
@@ -509,31 +482,36 @@ impl Runtime for RuncRuntime {
         }
         let layers = img.layers.clone();
         let d = dir.clone();
-        let rootfs =
-            tokio::task::spawn_blocking(move || RuncRuntime::make_rootfs(&d, &layers)).await??;
+        let rootfs = tokio::task::spawn_blocking(move || rootfs::make(&d, &layers)).await??;
         let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
         let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
-        let image_user = img.config.as_ref().and_then(|i| i.user().clone());
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0)
             .to_string();
         let id = super::digest(&["runc", &uid, &c.name, &nanos]);
+        let user = bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?;
         let input = bundle::BundleInput {
             pod,
             container: c,
             image: img.config.as_ref(),
             rootfs: rootfs.clone(),
             netns: meta.netns.clone(),
+            pid_ns: meta.pause.map(pause::namespace_of),
             hostname: meta.hostname.clone(),
             pod_ip: meta.ip,
             host_ip: self.cfg.host_ip.clone(),
             hosts: pdir.join("hosts"),
             hostname_file: pdir.join("hostname"),
             resolv_conf: pdir.join("resolv.conf"),
-            cgroups_path: format!("{CGROUP_PARENT}/{id}"),
-            user: bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?,
+            cgroups_path: cgroup::path_of(&id),
+            user,
+            groups: security::additional_gids(pod, user.0, user.1, &passwd, &group),
+            devices: match security::privileged(c) {
+                true => security::host_devices(),
+                false => Vec::new(),
+            },
         };
         let mut spec = bundle::spec(&input)?;
         let mut mounts = spec.mounts().clone().unwrap_or_default();
@@ -559,7 +537,7 @@ impl Runtime for RuncRuntime {
         write_json(&dir.join("meta.json"), &cm)?;
         let ctr = Arc::new(Ctr {
             meta: Mutex::new(cm),
-            exit: process::watch(pid, self.exit_notifier(&uid)),
+            exit: process::watch(pid, Some(&cgroup::path_of(&id)), self.exit_notifier(&uid)),
             dir,
             io,
         });
@@ -633,6 +611,9 @@ impl Runtime for RuncRuntime {
         {
             self.net.teardown(uid).await?;
         }
+        if let Some(pid) = meta.as_ref().and_then(|m| m.pause) {
+            pause::stop(pid, &dir);
+        }
         if let Some(r) = &self.refresher {
             r.unregister(uid).await;
         }
@@ -645,7 +626,7 @@ impl Runtime for RuncRuntime {
             }
         }
         if self.list_pods().await.is_empty() {
-            remove_cgroup_parents();
+            cgroup::remove_parents();
         }
         Ok(())
     }
@@ -695,7 +676,11 @@ impl Runtime for RuncRuntime {
                 Some(s) if s.status == "running" && m.started_at.is_some() => {
                     m.pid = s.pid;
                     ctrs.push(Arc::new(Ctr {
-                        exit: process::watch(m.pid, self.exit_notifier(&uid)),
+                        exit: process::watch(
+                            m.pid,
+                            Some(&cgroup::path_of(&m.id)),
+                            self.exit_notifier(&uid),
+                        ),
                         meta: Mutex::new(m),
                         dir: cdir,
                         io: None, // a `stdin`/`tty` container's stdio died with the old ordo

@@ -2,7 +2,8 @@
 //! The file holds CRI records ([`crate::crilog`]); they are joined back into lines, filtered
 //! by `sinceSeconds`/`sinceTime`, cut to the last `tailLines`, prefixed with their time if
 //! `timestamps`, and cut to `limitBytes`. With `follow` the file is polled for new records
-//! until the client goes away or the file does (the pod was removed).
+//! until the container instance that writes it exits (what it wrote last included, as the
+//! kubelet ends a follow), the client goes away or the file does (the pod was removed).
 
 use super::{authorized, status_error, Shared};
 use crate::crilog::{self, Decoder, LogLine};
@@ -108,12 +109,12 @@ pub(super) async fn logs(
         Ok(o) => o,
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e),
     };
-    let path = match s
+    let (path, exit) = match s
         .target
         .log_file(&ns, &pod, &container, opts.previous)
         .await
     {
-        Ok(p) => p,
+        Ok(f) => (f.path, f.exit),
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
     };
     // The file's inode, read before its bytes: a follow starts over when the name points to
@@ -142,10 +143,24 @@ pub(super) async fn logs(
             return;
         }
         let (mut offset, mut ino) = (offset, ino);
-        while left != Some(0) {
+        let mut exit = exit;
+        let mut exited = false;
+        while left != Some(0) && !exited {
+            let ended = async {
+                match exit.as_mut() {
+                    Some(e) => e.wait().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tx.closed() => return,
                 _ = tokio::time::sleep(FOLLOW_POLL) => {}
+                _ = ended => {
+                    // The log shim writes the last output after the exit: give it a moment,
+                    // then read what is left once more and end.
+                    exited = true;
+                    tokio::time::sleep(FOLLOW_POLL * 2).await;
+                }
             }
             let Ok(mut f) = tokio::fs::File::open(&path).await else {
                 return;

@@ -19,7 +19,7 @@ pub mod proto;
 mod spdy;
 mod spdy_headers;
 
-use crate::runtime::runc::{AttachTarget, TtyExec};
+use crate::runtime::runc::{AttachTarget, ExitWait, TtyExec};
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{FromRequest, Path, Request};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -120,14 +120,15 @@ where
 /// in it, and how to attach to it.
 #[async_trait::async_trait]
 pub trait StreamTarget: Send + Sync + 'static {
-    /// The log file of a container (`previous`: of its last terminated instance).
+    /// The log file of a container (`previous`: of its last terminated instance), and the
+    /// exit of the instance that writes it (a follow ends there).
     async fn log_file(
         &self,
         namespace: &str,
         pod: &str,
         container: &str,
         previous: bool,
-    ) -> anyhow::Result<PathBuf>;
+    ) -> anyhow::Result<LogFile>;
     /// A command that runs `argv` inside the container, ready to be spawned with piped stdio.
     async fn exec_command(
         &self,
@@ -153,6 +154,13 @@ pub trait StreamTarget: Send + Sync + 'static {
     ) -> anyhow::Result<AttachTarget>;
     /// Where the pod's ports are, for port forwarding.
     async fn pod_ports(&self, namespace: &str, pod: &str) -> anyhow::Result<PodPorts>;
+}
+
+/// A container's log and, while an instance writes it, that instance's exit.
+pub struct LogFile {
+    pub path: PathBuf,
+    /// None: no instance writes it (the previous instance's log, or nothing was created).
+    pub exit: Option<ExitWait>,
 }
 
 struct Shared {
@@ -266,7 +274,7 @@ impl StreamTarget for PodStreams {
         pod: &str,
         container: &str,
         previous: bool,
-    ) -> anyhow::Result<PathBuf> {
+    ) -> anyhow::Result<LogFile> {
         let runc = self.runc()?;
         let uid = self.uid(namespace, pod).await?;
         if previous {
@@ -275,9 +283,12 @@ impl StreamTarget for PodStreams {
                 path.exists(),
                 "previous terminated container \"{container}\" in pod \"{pod}\" not found"
             );
-            return Ok(path);
+            return Ok(LogFile { path, exit: None });
         }
-        Ok(runc.log_path(&uid, container))
+        Ok(LogFile {
+            path: runc.log_path(&uid, container),
+            exit: runc.exit_wait(&uid, container),
+        })
     }
 
     async fn exec_command(

@@ -3,6 +3,7 @@
 pub(crate) mod agent;
 pub(crate) mod image;
 pub(crate) mod log_shim;
+pub(crate) mod pause;
 pub(crate) mod server;
 
 use crate::args::{init_tracing, tokio_runtime, LogArgs};

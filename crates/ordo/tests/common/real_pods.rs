@@ -60,7 +60,8 @@ pub fn curl(url: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// What the node left on the host: namespaces, the bridge, mounts under the data dir.
+/// What the node left on the host: namespaces, the bridge, mounts under the data dir, `ordo
+/// pause` processes.
 pub fn leftovers(data: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/run/netns") {
@@ -73,6 +74,11 @@ pub fn leftovers(data: &Path) -> Vec<String> {
     if Path::new(&format!("/sys/class/net/{BRIDGE}")).exists() {
         out.push(format!("bridge {BRIDGE}"));
     }
+    out.extend(
+        pause_processes(data)
+            .into_iter()
+            .map(|pid| format!("ordo pause process {pid}")),
+    );
     let d = data.to_string_lossy().to_string();
     out.extend(
         std::fs::read_to_string("/proc/self/mountinfo")
@@ -84,10 +90,35 @@ pub fn leftovers(data: &Path) -> Vec<String> {
     out
 }
 
+/// The `ordo pause` processes (shared process namespaces) of pods under `data`.
+pub fn pause_processes(data: &Path) -> Vec<i32> {
+    let dir = data.to_string_lossy().to_string();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<String> = cmd
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.get(1).map(String::as_str) == Some("pause")
+                && args.iter().any(|a| a.starts_with(&dir))
+        })
+        .collect()
+}
+
 /// Best-effort removal of everything a failed test may have left (containers by their runc
 /// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
 /// stopped.
 pub fn force_cleanup(data: &Path) {
+    // The holders of shared process namespaces, by their pids (their command lines name the
+    // data dir).
+    for pid in pause_processes(data) {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
     let root = data.join("runc");
     if let Ok(out) = Command::new("runc")
         .arg("--root")
@@ -212,4 +243,24 @@ pub fn node_clean(s: &Server) {
             .count()
             == 0
     });
+}
+
+/// Runs `scenario` on a runc server with the busybox test image, then deletes every pod and
+/// checks that the node is left clean.
+pub fn busybox_scenario(scenario: impl FnOnce(&Server)) {
+    let Some((data, _lock)) = with_real_pods_importing(&["busybox-1.28.tar"], &[], |server| {
+        let s = server.as_ref().unwrap();
+        scenario(s);
+        s.ok(&["delete", "pod", "--all", "--wait=false"]);
+        pods_gone_and_node_clean(s);
+    }) else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+/// A field of a pod by JSONPath (`.status.phase`); empty if the pod or the field is absent.
+pub fn pod_field(s: &Server, pod: &str, path: &str) -> String {
+    let out = s.kubectl(&["get", "pod", pod, "-o", &format!("jsonpath={{{path}}}")]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

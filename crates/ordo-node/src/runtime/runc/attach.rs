@@ -83,6 +83,21 @@ impl RuncRuntime {
     /// The running or exited container `name` of pod `uid`, if this runtime created or
     /// adopted it.
     pub fn attach_target(&self, uid: &str, name: &str) -> Option<AttachTarget> {
+        let (c, exit) = self.current(uid, name)?;
+        Some(AttachTarget {
+            io: c.io.clone(),
+            log: self.log_path(uid, name),
+            exit,
+        })
+    }
+
+    /// The exit of the pod's current instance of container `name` (None if it was never
+    /// created).
+    pub fn exit_wait(&self, uid: &str, name: &str) -> Option<ExitWait> {
+        self.current(uid, name).map(|(_, exit)| exit)
+    }
+
+    fn current(&self, uid: &str, name: &str) -> Option<(Arc<super::Ctr>, ExitWait)> {
         // Subscribe before the cell is read: no exit falls between the two.
         let notices = self.exits.subscribe();
         let pods = self.pods.lock().unwrap();
@@ -92,14 +107,11 @@ impl RuncRuntime {
             .iter()
             .find(|c| c.meta.lock().unwrap().name == name)?
             .clone();
-        Some(AttachTarget {
-            io: c.io.clone(),
-            log: self.log_path(uid, name),
-            exit: ExitWait {
-                cell: c.exit.clone(),
-                notices,
-            },
-        })
+        let exit = ExitWait {
+            cell: c.exit.clone(),
+            notices,
+        };
+        Some((c, exit))
     }
 
     /// Runs `argv` in container `id` on a new terminal (`runc exec --tty` with a console
@@ -107,7 +119,7 @@ impl RuncRuntime {
     pub async fn exec_tty(&self, id: &str, argv: &[String]) -> anyhow::Result<TtyExec> {
         let (pid, master) = self.runc.exec_tty(id, argv, &std::env::temp_dir()).await?;
         let (tx, notices) = broadcast::channel(1);
-        let cell = super::process::watch(pid, move || {
+        let cell = super::process::watch(pid, None, move || {
             let _ = tx.send(String::new());
         });
         let exit = ExitWait { cell, notices };

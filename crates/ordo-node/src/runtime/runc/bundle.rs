@@ -1,7 +1,8 @@
 //! The OCI runtime spec (`config.json`) of one container, from the pod, the container and the
 //! image config: argv merged as Kubernetes does, environment, user, capabilities, mounts of
 //! the pod's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`, namespaces (the pod's
-//! network namespace shared) and cgroup limits. Pure: no I/O.
+//! network namespace shared) and cgroup limits; the rest of the security context is
+//! [`super::security`]'s. Pure but for the capability bounding set ordo holds, read once.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use oci_spec::image::Config as ImageConfig;
@@ -42,6 +43,8 @@ pub struct BundleInput<'a> {
     pub rootfs: PathBuf,
     /// The pod's network namespace; None: host network.
     pub netns: Option<PathBuf>,
+    /// The pod's shared process namespace (`shareProcessNamespace`); None: its own.
+    pub pid_ns: Option<PathBuf>,
     pub hostname: String,
     pub pod_ip: Option<Ipv4Addr>,
     pub host_ip: String,
@@ -52,6 +55,10 @@ pub struct BundleInput<'a> {
     pub cgroups_path: String,
     /// uid, gid (resolved against the image's /etc/passwd by the caller).
     pub user: (u32, u32),
+    /// Additional gids ([`super::security::additional_gids`]).
+    pub groups: Vec<u32>,
+    /// The host's devices, given to a privileged container ([`super::security::host_devices`]).
+    pub devices: Vec<oci_spec::runtime::LinuxDevice>,
 }
 
 /// The runtime spec of the container.
@@ -134,8 +141,12 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         );
     }
     let mut namespaces = Vec::new();
+    let mut pid = LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Pid);
+    if let Some(p) = &i.pid_ns {
+        pid = pid.path(p.clone());
+    }
+    namespaces.push(pid.build()?);
     for t in [
-        LinuxNamespaceType::Pid,
         LinuxNamespaceType::Ipc,
         LinuxNamespaceType::Uts,
         LinuxNamespaceType::Mount,
@@ -205,6 +216,7 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         .set_hostname(Some(i.hostname.clone()))
         .set_mounts(Some(mounts))
         .set_linux(Some(linux));
+    super::security::apply(&mut spec, i.pod, i.container, &i.groups, &i.devices)?;
     Ok(spec)
 }
 
@@ -404,55 +416,77 @@ pub fn capabilities(c: &Container) -> Capabilities {
             }
         }
     }
+    // Never more than ordo holds: runc cannot grant the rest.
+    let all = all_capabilities();
+    set.retain(|c| all.contains(c));
     set
 }
 
+/// Every capability, in the kernel's bit order (`CAP_CHOWN` is bit 0).
+const ALL_CAPABILITIES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// The capabilities in ordo's own bounding set (read once): what a privileged container or
+/// `add: [ALL]` gets, as containerd grants its current capabilities; a container cannot get
+/// more (runc would fail to apply them).
 fn all_capabilities() -> Capabilities {
-    const ALL: &[&str] = &[
-        "AUDIT_CONTROL",
-        "AUDIT_READ",
-        "AUDIT_WRITE",
-        "BLOCK_SUSPEND",
-        "BPF",
-        "CHECKPOINT_RESTORE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "DAC_READ_SEARCH",
-        "FOWNER",
-        "FSETID",
-        "IPC_LOCK",
-        "IPC_OWNER",
-        "KILL",
-        "LEASE",
-        "LINUX_IMMUTABLE",
-        "MAC_ADMIN",
-        "MAC_OVERRIDE",
-        "MKNOD",
-        "NET_ADMIN",
-        "NET_BIND_SERVICE",
-        "NET_BROADCAST",
-        "NET_RAW",
-        "PERFMON",
-        "SETGID",
-        "SETFCAP",
-        "SETPCAP",
-        "SETUID",
-        "SYS_ADMIN",
-        "SYS_BOOT",
-        "SYS_CHROOT",
-        "SYS_MODULE",
-        "SYS_NICE",
-        "SYS_PACCT",
-        "SYS_PTRACE",
-        "SYS_RAWIO",
-        "SYS_RESOURCE",
-        "SYS_TIME",
-        "SYS_TTY_CONFIG",
-        "SYSLOG",
-        "WAKE_ALARM",
-    ];
-    ALL.iter()
-        .filter_map(|s| Capability::from_str(s).ok())
+    static MASK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let mask = *MASK.get_or_init(|| {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("CapBnd:"))
+                    .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            })
+            .unwrap_or(u64::MAX)
+    });
+    ALL_CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1u64 << bit) != 0)
+        .filter_map(|(_, s)| Capability::from_str(s).ok())
         .collect()
 }
 

@@ -220,6 +220,7 @@ fn input<'a>(
         image: Some(img),
         rootfs: "/data/pods/u-1/containers/c/rootfs".into(),
         netns: netns.map(PathBuf::from),
+        pid_ns: None,
         hostname: "web-0".into(),
         pod_ip: Some(Ipv4Addr::new(10, 244, 0, 9)),
         host_ip: "127.0.0.1".into(),
@@ -228,6 +229,8 @@ fn input<'a>(
         resolv_conf: "/data/pods/u-1/resolv.conf".into(),
         cgroups_path: "/ordo/abc".into(),
         user: (0, 0),
+        groups: Vec::new(),
+        devices: Vec::new(),
     }
 }
 
@@ -322,4 +325,26 @@ fn a_tty_container_gets_a_terminal_and_term() {
         .unwrap()
         .iter()
         .any(|e| e == "TERM=xterm"));
+}
+
+#[test]
+fn a_shared_process_namespace_is_joined() {
+    let p = pod();
+    let c = container(None, None);
+    let img = image(&[], &["sh"]);
+    let mut i = input(&p, &c, &img, None);
+    let own = serde_json::to_value(spec(&i).unwrap()).unwrap();
+    let pid_ns = |v: &serde_json::Value| {
+        v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["type"] == "pid")
+            .cloned()
+            .unwrap()
+    };
+    assert!(pid_ns(&own).get("path").is_none());
+    i.pid_ns = Some("/proc/42/ns/pid".into());
+    let shared = serde_json::to_value(spec(&i).unwrap()).unwrap();
+    assert_eq!(pid_ns(&shared)["path"], "/proc/42/ns/pid");
 }

@@ -305,15 +305,23 @@ pub struct Exited {
     /// after a restart) and its status could not be read.
     pub code: Option<i32>,
     pub at: Time,
+    /// The OOM killer killed a process of the container's cgroup.
+    pub oom_killed: bool,
 }
 
 /// Filled in when the process exits.
 pub type ExitCell = Arc<Mutex<Option<Exited>>>;
 
 /// Watches `pid` on a thread of its own: `waitpid` when it is ordo's child, else polling
-/// `/proc` (a container adopted after a restart belongs to another reaper). `exited` is
-/// called once the exit is recorded.
-pub fn watch(pid: i32, exited: impl FnOnce() + Send + 'static) -> ExitCell {
+/// `/proc` (a container adopted after a restart belongs to another reaper). At the exit, the
+/// OOM-kill counter of the container's cgroup (`cgroups_path`; None for an exec) is read, before anything removes
+/// the cgroup; `exited` is called once the exit is recorded.
+pub fn watch(
+    pid: i32,
+    cgroups_path: Option<&str>,
+    exited: impl FnOnce() + Send + 'static,
+) -> ExitCell {
+    let cgroups_path = cgroups_path.map(str::to_string);
     let cell: ExitCell = Arc::new(Mutex::new(None));
     let out = cell.clone();
     std::thread::Builder::new()
@@ -336,6 +344,7 @@ pub fn watch(pid: i32, exited: impl FnOnce() + Send + 'static) -> ExitCell {
             *out.lock().unwrap() = Some(Exited {
                 code,
                 at: crate::status::now(),
+                oom_killed: cgroups_path.is_some_and(|p| super::cgroup::oom_kills(&p) > 0),
             });
             exited();
         })

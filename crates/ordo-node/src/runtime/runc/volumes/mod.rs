@@ -11,11 +11,14 @@
 //! the pod's labels and annotations change (`subPath` mounts keep what they had at start,
 //! as upstream).
 //!
+//! With a pod `fsGroup`, [`ownership`] gives the volumes the kubelet manages that group.
+//!
 //! [`mounts`] turns a container's `volumeMounts` into OCI bind mounts. [`cleanup`] unmounts
 //! the tmpfs volumes; nothing outside the pod directory is ever removed (PV data belongs to
 //! the volume).
 
 pub mod atomic;
+pub mod ownership;
 pub mod projection;
 pub mod refresh;
 
@@ -78,6 +81,8 @@ pub async fn prepare(
         .with_context(|| format!("MountVolume.SetUp failed for volume {:?}", v.name))?;
         match resolved {
             Some(h) => {
+                own_by_fs_group(pod, v, &h)
+                    .with_context(|| format!("MountVolume.SetUp failed for volume {:?}", v.name))?;
                 out.insert(v.name.clone(), h);
             }
             None => tracing::warn!(
@@ -88,6 +93,20 @@ pub async fn prepare(
         }
     }
     Ok(out)
+}
+
+/// Applies the pod's `fsGroup` to volume `v` resolved to `h`, if the kubelet manages its
+/// ownership.
+fn own_by_fs_group(pod: &Pod, v: &Volume, h: &HostVolume) -> anyhow::Result<()> {
+    let (Some((gid, policy)), Some(honours_policy)) =
+        (ownership::fs_group(pod), ownership::managed(v))
+    else {
+        return Ok(());
+    };
+    let policy = policy.filter(|_| honours_policy);
+    ownership::set_volume_ownership(&h.path, gid, h.read_only, policy)
+        .with_context(|| format!("applying fsGroup {gid} to volume {:?}", v.name))?;
+    Ok(())
 }
 
 /// Reads the config maps and secrets `v` refers to (absent ones are left out).
@@ -186,6 +205,17 @@ pub fn refresh(
         }
         let r = projection::payload(pod, v, objects, node)
             .and_then(|p| atomic::write(&own, &p.unwrap_or_default(), &pinned(&own)));
+        let r = r.and_then(|changed| {
+            if changed {
+                let h = HostVolume {
+                    path: own.clone(),
+                    read_only: true,
+                    atomic: true,
+                };
+                own_by_fs_group(pod, v, &h)?;
+            }
+            Ok(changed)
+        });
         match r {
             Ok(true) => changed.push(v.name.clone()),
             Ok(false) => {}

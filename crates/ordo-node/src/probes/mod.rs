@@ -1,10 +1,13 @@
 //! Container probes as the kubelet runs them: startup, then liveness and readiness, each with
 //! `initialDelaySeconds`, `periodSeconds`, `timeoutSeconds`, `successThreshold` and
 //! `failureThreshold`; `exec` (in the container, through the runtime), `httpGet` and
-//! `tcpSocket` (from the node to the pod's IP). `grpc` probes are not run (they count as
-//! passing; logged once).
+//! `tcpSocket` and `grpc` (the gRPC health protocol, [`grpc`]) from the node to the pod's IP;
+//! `httpGet` with `scheme: HTTPS` speaks TLS without verifying the certificate ([`tls`]).
 //!
 //! [`Prober`] is the pure part (when the next run is due, thresholds); [`run`] does the I/O.
+
+pub mod grpc;
+pub mod tls;
 
 use crate::runtime::Runtime;
 use k8s_openapi::api::core::v1::{Container, Probe};
@@ -145,17 +148,14 @@ pub async fn run(probe: &Probe, timeout: Duration, t: &Target<'_>) -> Result<(),
         } else {
             format!("/{path}")
         };
-        if h.scheme.as_deref() == Some("HTTPS") {
-            tracing::debug!("HTTPS probes are checked at the TCP level only");
-            return tcp(&host, port, timeout).await.map(drop);
-        }
         let headers: Vec<(String, String)> = h
             .http_headers
             .iter()
             .flatten()
             .map(|x| (x.name.clone(), x.value.clone()))
             .collect();
-        return http_get(&host, port, &path, &headers, timeout).await;
+        let https = h.scheme.as_deref() == Some("HTTPS");
+        return http_get(https, &host, port, &path, &headers, timeout).await;
     }
     if let Some(s) = &probe.tcp_socket {
         let host = s
@@ -165,6 +165,11 @@ pub async fn run(probe: &Probe, timeout: Duration, t: &Target<'_>) -> Result<(),
             .unwrap_or_else(|| t.pod_ip.to_string());
         let port = port_number(&s.port, t.container)?;
         return tcp(&host, port, timeout).await.map(drop);
+    }
+    if let Some(g) = &probe.grpc {
+        let port = u16::try_from(g.port).map_err(|_| format!("invalid port {}", g.port))?;
+        let service = g.service.as_deref().unwrap_or_default();
+        return grpc::check(t.pod_ip, port, service, timeout).await;
     }
     Ok(())
 }
@@ -195,19 +200,37 @@ async fn tcp(host: &str, port: u16, timeout: Duration) -> Result<tokio::net::Tcp
     }
 }
 
+/// A connection an HTTP request is written to: plain TCP or TLS.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
+/// How a failure for the response's status starts (`HTTP probe failed with statuscode: 500`).
+pub const HTTP_STATUS_FAILURE: &str = "HTTP probe failed with statuscode: ";
+
 /// An HTTP/1.1 GET; 200 ≤ status < 400 passes (redirects are not followed).
 pub async fn http_get(
+    https: bool,
     host: &str,
     port: u16,
     path: &str,
     headers: &[(String, String)],
     timeout: Duration,
 ) -> Result<(), String> {
-    let url = format!("http://{host}:{port}{path}");
+    let scheme = if https { "https" } else { "http" };
+    let url = format!("{scheme}://{host}:{port}{path}");
     let work = async {
-        let mut s = tcp(host, port, timeout)
+        let s = tcp(host, port, timeout)
             .await
             .map_err(|e| format!("Get \"{url}\": {e}"))?;
+        let mut s: Box<dyn Stream> = if https {
+            Box::new(
+                tls::connect(s, host)
+                    .await
+                    .map_err(|e| format!("Get \"{url}\": {e}"))?,
+            )
+        } else {
+            Box::new(s)
+        };
         let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n");
         let has = |n: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
         if !has("user-agent") {
@@ -244,7 +267,7 @@ pub async fn http_get(
         if (200..400).contains(&code) {
             Ok(())
         } else {
-            Err(format!("HTTP probe failed with statuscode: {code}"))
+            Err(format!("{HTTP_STATUS_FAILURE}{code}"))
         }
     };
     match tokio::time::timeout(timeout, work).await {
@@ -333,9 +356,12 @@ mod tests {
             }
         });
         let t = Duration::from_secs(2);
-        assert_eq!(http_get("127.0.0.1", port, "/", &[], t).await, Ok(()));
         assert_eq!(
-            http_get("127.0.0.1", port, "/", &[], t).await,
+            http_get(false, "127.0.0.1", port, "/", &[], t).await,
+            Ok(())
+        );
+        assert_eq!(
+            http_get(false, "127.0.0.1", port, "/", &[], t).await,
             Err("HTTP probe failed with statuscode: 503".into())
         );
         assert!(tcp("127.0.0.1", port, t).await.is_ok());
