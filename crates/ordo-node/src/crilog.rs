@@ -18,7 +18,9 @@ pub const MAX_LINE: usize = 16 * 1024;
 /// Which output stream a record came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {
+    /// The container's standard output.
     Stdout,
+    /// The container's standard error.
     Stderr,
 }
 
@@ -49,6 +51,7 @@ pub struct CriWriter<W: Write> {
 }
 
 impl<W: Write> CriWriter<W> {
+    /// A writer of records to `out`, with nothing pending.
     pub fn new(out: W) -> CriWriter<W> {
         CriWriter {
             out,
@@ -112,8 +115,11 @@ impl<W: Write> CriWriter<W> {
 pub struct Record<'a> {
     /// None for a raw line (a file written before the CRI format).
     pub time: Option<DateTime<Utc>>,
+    /// The stream the record came from (stdout for a raw line).
     pub stream: Stream,
+    /// A `P` record: the line goes on in the stream's next record.
     pub partial: bool,
+    /// The content after the prefix (the whole line for a raw one).
     pub content: &'a [u8],
 }
 
@@ -177,8 +183,11 @@ pub fn complete_records(data: &[u8]) -> (Vec<Record<'_>>, usize) {
 /// newline unless the stream ended without one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
+    /// The time of the line's first record (None for a raw line).
     pub time: Option<DateTime<Utc>>,
+    /// The stream the line came from.
     pub stream: Stream,
+    /// The line's bytes, ending in a newline unless the stream ended without one.
     pub text: Vec<u8>,
 }
 

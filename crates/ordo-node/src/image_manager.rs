@@ -40,6 +40,7 @@ pub struct ImagePullError {
     pub container: String,
     /// Whether it is an init container.
     pub init: bool,
+    /// Which waiting reason the container shows.
     pub failure: PullFailure,
     /// The waiting state's message (the pull error, or the `Never` explanation).
     pub message: String,

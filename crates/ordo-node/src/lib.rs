@@ -35,7 +35,9 @@ pub enum RuntimeKind {
 /// How the agent is set up.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
+    /// The name of the Node the agent registers and runs the pods of.
     pub node_name: String,
+    /// Which runtime runs the pods.
     pub runtime: RuntimeKind,
     /// Data directory of this node (images, pod state, volumes).
     pub data_dir: std::path::PathBuf,

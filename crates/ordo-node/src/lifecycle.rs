@@ -19,22 +19,33 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// A container's state as `containerStatuses[].state` reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum State {
+    /// Not running: not started yet, or waiting to be restarted (`state.waiting`).
     Waiting {
+        /// Why it waits: `ContainerCreating`, `PodInitializing`, `CrashLoopBackOff`,
+        /// `ErrImagePull`...
         reason: String,
+        /// Details of the reason (the back-off or pull error), if any.
         message: Option<String>,
     },
+    /// Started and not yet exited (`state.running`).
     Running {
+        /// `<runtime>://<id>`, as `containerStatuses[].containerID` shows it.
         container_id: String,
+        /// When the runtime started it (`startedAt`).
         started_at: Time,
     },
+    /// Exited and not (yet) restarted (`state.terminated`).
     Terminated(ContainerExit),
 }
 
 /// The pod's `restartPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestartPolicy {
+    /// Restart every container that exits, whatever its exit code.
     Always,
+    /// Restart only containers that exit with a non-zero code.
     OnFailure,
+    /// Never restart a container that exited.
     Never,
 }
 
@@ -61,16 +72,21 @@ impl RestartPolicy {
 /// What the agent knows about one container of a pod it runs.
 #[derive(Clone, Debug)]
 pub struct Record {
+    /// The container's name in the pod spec.
     pub name: String,
+    /// The image as the pod spec names it.
     pub image: String,
+    /// The image's `imageID` once it is present (empty until then).
     pub image_id: String,
     /// An init container (`spec.initContainers`).
     pub init: bool,
     /// An init container with `restartPolicy: Always` (a sidecar): it keeps running.
     pub sidecar: bool,
+    /// The current instance's state.
     pub state: State,
     /// The previous instance's end (`lastState.terminated`).
     pub last: Option<ContainerExit>,
+    /// How many times the container has been restarted (`restartCount`).
     pub restart_count: i32,
     /// The readiness verdict (true once running when there is no readiness probe).
     pub ready: bool,

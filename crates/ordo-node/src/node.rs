@@ -31,17 +31,27 @@ pub const STATUS_HEARTBEAT: Duration = Duration::from_secs(60);
 /// What the node reports about the machine and its runtime.
 #[derive(Clone, Debug)]
 pub struct HostFacts {
+    /// The machine's hostname (`/proc/sys/kernel/hostname`).
     pub hostname: String,
+    /// CPU capacity in cores (`status.capacity.cpu`).
     pub cpu: String,
     /// Memory in Ki.
     pub memory_ki: u64,
+    /// How many pods the node takes (`status.capacity.pods`).
     pub pods: String,
+    /// The pod CIDR the node asks for (`spec.podCIDR`).
     pub pod_cidr: String,
+    /// `nodeInfo.kernelVersion` (`/proc/sys/kernel/osrelease`).
     pub kernel_version: String,
+    /// `nodeInfo.osImage`: `PRETTY_NAME` of `/etc/os-release`.
     pub os_image: String,
+    /// `nodeInfo.machineID` and `systemUUID` (`/etc/machine-id`, else derived from the hostname).
     pub machine_id: String,
+    /// `nodeInfo.bootID` (`/proc/sys/kernel/random/boot_id`).
     pub boot_id: String,
+    /// `nodeInfo.architecture` in Go's naming (`amd64`, `arm64`).
     pub architecture: String,
+    /// `nodeInfo.containerRuntimeVersion` (`sim://0.1`, `runc://1.1`).
     pub runtime_version: String,
     /// Port of the agent's logs/exec endpoint (`status.daemonEndpoints.kubeletEndpoint`).
     pub kubelet_port: u16,
@@ -114,6 +124,7 @@ impl HostFacts {
 /// Transition times of the node's conditions, kept across heartbeats.
 #[derive(Clone, Debug)]
 pub struct Registered {
+    /// The Node's UID (the owner of its Lease).
     pub uid: String,
     /// The pod CIDR the Node carries (its existing one wins over ours).
     pub pod_cidr: String,

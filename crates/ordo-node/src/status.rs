@@ -233,9 +233,11 @@ pub fn creating(pod: &Pod, host_ip: &str, start_time: &Time, now: &Time) -> PodS
 
 /// Where the pod runs, for [`of_records`].
 pub struct Placement<'a> {
+    /// The node's address (`status.hostIP`).
     pub host_ip: &'a str,
     /// None until the sandbox has its address.
     pub pod_ip: Option<&'a str>,
+    /// When the agent accepted the pod (`status.startTime`).
     pub start_time: &'a Time,
     /// Whether the sandbox (network, volumes) is ready (`PodReadyToStartContainers`).
     pub sandbox_ready: bool,

@@ -31,6 +31,7 @@ pub struct ImageSummary {
 /// What a container needs of an image.
 #[derive(Clone, Debug)]
 pub struct ResolvedImage {
+    /// Normalised reference (`docker.io/library/nginx:1.25.4`).
     pub reference: String,
     /// `docker.io/library/nginx@sha256:<manifest>`, as `containerStatuses[].imageID` shows it.
     pub image_id: String,

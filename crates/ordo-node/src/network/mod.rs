@@ -89,6 +89,7 @@ fn peer_veth(uid: &str) -> String {
 }
 
 impl PodNetwork {
+    /// The pod network with settings `cfg`; nothing is set up until a pod's sandbox is.
     pub fn new(cfg: NetworkConfig) -> PodNetwork {
         PodNetwork {
             cfg,
@@ -96,6 +97,7 @@ impl PodNetwork {
         }
     }
 
+    /// The network's settings.
     pub fn config(&self) -> &NetworkConfig {
         &self.cfg
     }

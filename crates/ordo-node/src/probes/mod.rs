@@ -18,8 +18,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// Which probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// `startupProbe`: the other probes wait until it succeeds; failing restarts the container.
     Startup,
+    /// `livenessProbe`: failing restarts the container.
     Liveness,
+    /// `readinessProbe`: sets the container's `ready`.
     Readiness,
 }
 
@@ -37,7 +40,9 @@ impl Kind {
 /// One probe of one container instance: when it runs next and its consecutive results.
 #[derive(Clone, Debug)]
 pub struct Prober {
+    /// Which probe this is.
     pub kind: Kind,
+    /// The probe as the container spec sets it.
     pub probe: Probe,
     /// When the next run is due.
     pub next: Instant,
@@ -111,9 +116,14 @@ pub fn probers(c: &Container, started: Instant) -> Vec<Prober> {
 
 /// Where a probe's target runs.
 pub struct Target<'a> {
+    /// The runtime, which runs `exec` probes in the container.
     pub runtime: &'a dyn Runtime,
+    /// The pod's UID.
     pub pod_uid: &'a str,
+    /// The pod's IP: the host of `grpc` probes, and of `httpGet` and `tcpSocket` probes without
+    /// `host`.
     pub pod_ip: &'a str,
+    /// The container probed (its name, and its ports for named probe ports).
     pub container: &'a Container,
 }
 

@@ -22,6 +22,7 @@ pub struct ImageInfo {
 /// An image pulled from its registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PulledImage {
+    /// What the image's containers report.
     pub info: ImageInfo,
     /// Compressed size of config and layers (the kubelet's "Image size: N bytes").
     pub size: u64,
@@ -32,25 +33,33 @@ pub struct PulledImage {
 pub struct StartedContainer {
     /// `<runtime>://<id>`, as `containerStatuses[].containerID` shows it.
     pub container_id: String,
+    /// When it started (`state.running.startedAt`).
     pub started_at: Time,
 }
 
 /// How a container ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContainerExit {
+    /// The container's name in the pod spec.
     pub name: String,
+    /// `<runtime>://<id>` of the instance that ended (empty when unknown).
     pub container_id: String,
+    /// The process's exit code (0 when it could not be read).
     pub exit_code: i32,
     /// `Completed`, `Error`, `OOMKilled`...
     pub reason: String,
+    /// When it started (None if it never did).
     pub started_at: Option<Time>,
+    /// When it ended.
     pub finished_at: Time,
 }
 
 /// The state of one container as the runtime sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ContainerState {
+    /// The container is running.
     Running(StartedContainer),
+    /// The container's process has exited.
     Exited(ContainerExit),
 }
 

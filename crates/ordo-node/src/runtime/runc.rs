@@ -50,6 +50,7 @@ pub struct RuncConfig {
     pub runc: PathBuf,
     /// Pod network bridge (`ordo0`).
     pub bridge: String,
+    /// Cluster DNS settings written into pods' `resolv.conf`.
     pub dns: Dns,
     /// The address pods see as the node's (`status.hostIP`).
     pub host_ip: String,

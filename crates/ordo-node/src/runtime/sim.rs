@@ -29,6 +29,7 @@ pub struct SimRuntime {
 }
 
 impl SimRuntime {
+    /// A runtime whose pods become Running `start_delay` after they start.
     pub fn new(start_delay: Duration) -> SimRuntime {
         SimRuntime {
             start_delay,

@@ -23,12 +23,17 @@ const FOLLOW_POLL: Duration = Duration::from_millis(200);
 /// The query of a logs request (the kubelet's `PodLogOptions`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogOptions {
+    /// Show the last terminated instance's log instead of the current one's.
     pub previous: bool,
+    /// Keep polling for new lines until the instance writing the log exits.
     pub follow: bool,
+    /// Put each line's RFC3339Nano time before it.
     pub timestamps: bool,
     /// Lines older than this are left out (`sinceSeconds` or `sinceTime`).
     pub since: Option<DateTime<Utc>>,
+    /// Show only this many of the last lines (`tailLines`).
     pub tail: Option<usize>,
+    /// Stop after this many bytes (`limitBytes`).
     pub limit: Option<usize>,
 }
 

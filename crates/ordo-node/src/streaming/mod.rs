@@ -158,6 +158,7 @@ pub trait StreamTarget: Send + Sync + 'static {
 
 /// A container's log and, while an instance writes it, that instance's exit.
 pub struct LogFile {
+    /// The log file, in the CRI format (see `crate::crilog`).
     pub path: PathBuf,
     /// None: no instance writes it (the previous instance's log, or nothing was created).
     pub exit: Option<ExitWait>,
@@ -225,6 +226,8 @@ pub struct PodStreams {
 }
 
 impl PodStreams {
+    /// Streams of the pods found with `client`, in the runc runtime `runc` (None: the simulated
+    /// runtime).
     pub fn new(
         client: kube::Client,
         runc: Option<Arc<crate::runtime::runc::RuncRuntime>>,

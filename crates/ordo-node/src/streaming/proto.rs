@@ -59,10 +59,15 @@ pub fn parse_resize(payload: &[u8]) -> Option<(u16, u16)> {
 /// The options of an exec or attach request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StreamOptions {
+    /// The command to run (exec only; empty for attach).
     pub command: Vec<String>,
+    /// Whether the client sends stdin.
     pub stdin: bool,
+    /// Whether the client wants stdout.
     pub stdout: bool,
+    /// Whether the client wants stderr.
     pub stderr: bool,
+    /// Whether the process has a terminal (`-t`).
     pub tty: bool,
 }
 

@@ -47,10 +47,13 @@ pub struct AttachTarget {
 
 /// An `exec -t` process: its terminal and its exit.
 pub struct TtyExec {
+    /// The `runc exec` process's pid on the node (sent SIGHUP when the client goes away first).
     pub pid: i32,
+    /// Its terminal: input and resizes go there.
     pub io: Arc<ContainerIo>,
     /// Every byte of output since the process started.
     pub output: broadcast::Receiver<Chunk>,
+    /// Its exit.
     pub exit: ExitWait,
 }
 
