@@ -82,11 +82,7 @@ pub async fn ensure_image_exists(
 ) -> anyhow::Result<ImageInfo> {
     let image = c.image.clone().unwrap_or_default();
     let policy = pull_policy(c);
-    let present = match rt.ensure_image(&image).await {
-        Ok(info) => Some(info),
-        Err(e) if e.downcast_ref::<ImageNotPresent>().is_some() => None,
-        Err(e) => return Err(e),
-    };
+    let present = rt.ensure_image(&image).await?;
     let event = |ty: &str, reason: &str, msg: String| {
         events.container(pod, init, &c.name, ty, reason, msg);
     };

@@ -150,7 +150,11 @@ async fn run_pod(rt: &RuncRuntime, data: &Path, uid: &str, forward_before: &str)
     rt.prepare_sandbox(&p, Some(ip))
         .await
         .expect("prepare_sandbox is idempotent");
-    let info = rt.ensure_image("busybox:1.28").await.unwrap();
+    let info = rt
+        .ensure_image("busybox:1.28")
+        .await
+        .unwrap()
+        .expect("busybox:1.28 imported");
     assert!(
         info.image_id
             .starts_with("docker.io/library/busybox@sha256:"),

@@ -41,8 +41,10 @@ pub struct ResolvedImage {
     pub layers: Vec<PathBuf>,
 }
 
-/// The error of an image that is not in the store. The agent can `downcast_ref` it to show
-/// `ErrImagePull` / `ImagePullBackOff` instead of a sandbox error.
+/// The error of an image that is not in the store when a container needs it (it vanished
+/// after the pull, or a runtime without a registry was asked to pull it). The image manager's
+/// `pull_error_in` finds it in an error chain, so the pod shows `ErrImagePull` /
+/// `ImagePullBackOff` instead of a sandbox error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageNotPresent {
     /// The reference as the pod names it.

@@ -77,14 +77,19 @@ pub trait Runtime: Send + Sync + 'static {
     /// volumes. The simulated runtime spends its start delay here.
     async fn prepare_sandbox(&self, pod: &Pod, ip: Option<Ipv4Addr>) -> anyhow::Result<()>;
 
-    /// The image if the node has it, without pulling; a
-    /// [`crate::image::ImageNotPresent`] error when it does not.
-    async fn ensure_image(&self, image: &str) -> anyhow::Result<ImageInfo>;
+    /// The image if the node has it, without pulling (`None`: it does not; an error only when
+    /// the store could not be read).
+    async fn ensure_image(&self, image: &str) -> anyhow::Result<Option<ImageInfo>>;
 
     /// Pulls `image` from its registry (pull policy `Always`, or an image not present).
     /// The default has no registry: the image must already be present.
     async fn pull_image(&self, image: &str) -> anyhow::Result<PulledImage> {
-        let info = self.ensure_image(image).await?;
+        let info =
+            self.ensure_image(image)
+                .await?
+                .ok_or_else(|| crate::image::ImageNotPresent {
+                    image: image.to_string(),
+                })?;
         Ok(PulledImage { info, size: 0 })
     }
 

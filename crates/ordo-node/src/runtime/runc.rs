@@ -412,19 +412,14 @@ impl Runtime for RuncRuntime {
         Ok(())
     }
 
-    async fn ensure_image(&self, image: &str) -> anyhow::Result<ImageInfo> {
+    async fn ensure_image(&self, image: &str) -> anyhow::Result<Option<ImageInfo>> {
         let store = self.images.clone();
         let name = image.to_string();
-        match tokio::task::spawn_blocking(move || store.resolve(&name)).await?? {
-            Some(img) => Ok(ImageInfo {
-                image_id: img.image_id,
-                already_present: true,
-            }),
-            None => Err(image::ImageNotPresent {
-                image: image.into(),
-            }
-            .into()),
-        }
+        let found = tokio::task::spawn_blocking(move || store.resolve(&name)).await??;
+        Ok(found.map(|img| ImageInfo {
+            image_id: img.image_id,
+            already_present: true,
+        }))
     }
 
     async fn pull_image(&self, image: &str) -> anyhow::Result<PulledImage> {

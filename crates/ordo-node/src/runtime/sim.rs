@@ -61,11 +61,11 @@ impl Runtime for SimRuntime {
         Ok(())
     }
 
-    async fn ensure_image(&self, image: &str) -> anyhow::Result<ImageInfo> {
-        Ok(ImageInfo {
+    async fn ensure_image(&self, image: &str) -> anyhow::Result<Option<ImageInfo>> {
+        Ok(Some(ImageInfo {
             image_id: format!("sim://sha256:{}", digest(&["image", image])),
             already_present: true,
-        })
+        }))
     }
 
     async fn create_container(
@@ -252,7 +252,7 @@ mod tests {
         assert!(rt.starts_instantly());
         let p = pod();
         rt.prepare_sandbox(&p, None).await.unwrap();
-        let img = rt.ensure_image("nginx:1.25.4").await.unwrap();
+        let img = rt.ensure_image("nginx:1.25.4").await.unwrap().unwrap();
         assert!(img.already_present && img.image_id.starts_with("sim://sha256:"));
         let c = Container {
             name: "nginx".into(),
