@@ -394,17 +394,63 @@ pub fn endpoints_labels(svc: &Service) -> BTreeMap<String, String> {
     l
 }
 
-/// The Endpoints object of `svc` with `subsets`.
-pub fn endpoints(svc: &Service, subsets: Vec<EndpointSubset>) -> Endpoints {
+/// Addresses an Endpoints object holds at most (upstream's `maxCapacity`); a Service with more
+/// pods is described in full by its EndpointSlices only.
+pub const MAX_ENDPOINTS: usize = 1000;
+/// The annotation of an Endpoints object truncated to [`MAX_ENDPOINTS`] (value `truncated`).
+pub const OVER_CAPACITY: &str = "endpoints.kubernetes.io/over-capacity";
+
+/// The Endpoints object of `svc` with `subsets`, truncated to [`MAX_ENDPOINTS`] addresses
+/// (and annotated [`OVER_CAPACITY`]) as upstream's endpoints controller does.
+pub fn endpoints(svc: &Service, mut subsets: Vec<EndpointSubset>) -> Endpoints {
+    let truncated = truncate(&mut subsets, MAX_ENDPOINTS);
     Endpoints {
         metadata: ObjectMeta {
             name: svc.metadata.name.clone(),
             namespace: svc.metadata.namespace.clone(),
             labels: Some(endpoints_labels(svc)),
+            annotations: truncated
+                .then(|| BTreeMap::from([(OVER_CAPACITY.to_string(), "truncated".to_string())])),
             ..Default::default()
         },
         subsets: (!subsets.is_empty()).then_some(subsets),
     }
+}
+
+/// Keeps at most `max` addresses in `subsets` (upstream's `truncateEndpoints`): ready addresses
+/// first; each subset keeps its share of the truncated kind, rounded up, in order, until `max`
+/// is reached. Returns whether anything was dropped.
+pub fn truncate(subsets: &mut [EndpointSubset], max: usize) -> bool {
+    let count = |f: fn(&EndpointSubset) -> usize| subsets.iter().map(f).sum::<usize>();
+    let ready = count(|s| s.addresses.as_ref().map_or(0, Vec::len));
+    let not_ready = count(|s| s.not_ready_addresses.as_ref().map_or(0, Vec::len));
+    if ready + not_ready <= max {
+        return false;
+    }
+    // Over capacity in ready addresses alone: share `max` among them and drop every not-ready
+    // one; else keep every ready one and share what is left among the not-ready ones.
+    let ready_over = ready > max;
+    let (room, total) = if ready_over {
+        (max, ready)
+    } else {
+        (max - ready, not_ready)
+    };
+    let mut left = room;
+    for s in subsets.iter_mut() {
+        let list = if ready_over {
+            s.not_ready_addresses = Some(Vec::new());
+            &mut s.addresses
+        } else {
+            &mut s.not_ready_addresses
+        };
+        let n = list.as_ref().map_or(0, Vec::len);
+        let share = (n * room).div_ceil(total).min(left);
+        if let Some(l) = list.as_mut() {
+            l.truncate(share);
+            left -= l.len();
+        }
+    }
+    true
 }
 
 /// The endpoints of the `kubernetes` Service: the API server at `ip` and the Service's

@@ -265,9 +265,15 @@ async fn sync_endpoints(
         }
         Some(cur)
             if cur.subsets.clone().filter(|s| !s.is_empty()) != want.subsets
-                || cur.metadata.labels != want.metadata.labels =>
+                || cur.metadata.labels != want.metadata.labels
+                || over_capacity(&cur) != over_capacity(&want) =>
         {
             let mut up = cur;
+            let annotations = up.metadata.annotations.get_or_insert_with(Default::default);
+            match over_capacity(&want) {
+                Some(v) => annotations.insert(logic::OVER_CAPACITY.to_string(), v.to_string()),
+                None => annotations.remove(logic::OVER_CAPACITY),
+            };
             up.subsets = want.subsets;
             up.metadata.labels = want.metadata.labels;
             let written = api
@@ -278,6 +284,15 @@ async fn sync_endpoints(
         Some(_) => {}
     }
     Ok(())
+}
+
+/// The `endpoints.kubernetes.io/over-capacity` annotation of an Endpoints object.
+fn over_capacity(ep: &Endpoints) -> Option<&str> {
+    ep.metadata
+        .annotations
+        .as_ref()?
+        .get(logic::OVER_CAPACITY)
+        .map(String::as_str)
 }
 
 /// The address written for the `kubernetes` Service: the node's InternalIP when it is not

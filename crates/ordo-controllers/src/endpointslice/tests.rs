@@ -246,3 +246,52 @@ fn apiserver_endpoints_and_host_address() {
     assert_eq!(host_ipv4(fib), Some("192.0.2.2".parse().unwrap()));
     assert_eq!(host_ipv4("|-- 127.0.0.1\n   /32 host LOCAL\n"), None);
 }
+
+#[test]
+fn endpoints_over_capacity_are_truncated_as_upstream() {
+    use k8s_openapi::api::core::v1::{EndpointAddress, EndpointSubset};
+    let addrs = |n: usize, base: usize| -> Option<Vec<EndpointAddress>> {
+        Some(
+            (0..n)
+                .map(|i| EndpointAddress {
+                    ip: format!("10.244.{}.{}", (base + i) / 250, (base + i) % 250),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+    };
+    let subset = |ready: usize, not_ready: usize, base: usize| EndpointSubset {
+        addresses: addrs(ready, base),
+        not_ready_addresses: addrs(not_ready, base + ready),
+        ports: None,
+    };
+    let len = |a: &Option<Vec<EndpointAddress>>| a.as_ref().map_or(0, Vec::len);
+    // At capacity: nothing changes, no annotation.
+    let mut at = vec![subset(600, 400, 0)];
+    assert!(!truncate(&mut at, MAX_ENDPOINTS));
+    let s = svc(json!({}));
+    assert!(endpoints(&s, at.clone()).metadata.annotations.is_none());
+    // Ready ones fit: all kept, the not-ready ones share what is left in proportion
+    // (rounded up, the last subset gets the rest).
+    let mut some = vec![subset(500, 300, 0), subset(300, 100, 1000)];
+    assert!(truncate(&mut some, MAX_ENDPOINTS));
+    assert_eq!(
+        (len(&some[0].addresses), len(&some[0].not_ready_addresses)),
+        (500, 150)
+    );
+    assert_eq!(
+        (len(&some[1].addresses), len(&some[1].not_ready_addresses)),
+        (300, 50)
+    );
+    // Too many ready ones: shared in proportion, every not-ready one dropped.
+    let mut many = vec![subset(1500, 10, 0), subset(500, 0, 2000)];
+    assert!(truncate(&mut many, MAX_ENDPOINTS));
+    assert_eq!(
+        (len(&many[0].addresses), len(&many[0].not_ready_addresses)),
+        (750, 0)
+    );
+    assert_eq!(len(&many[1].addresses), 250);
+    let ep = endpoints(&s, vec![subset(1200, 0, 0)]);
+    assert_eq!(ep.metadata.annotations.unwrap()[OVER_CAPACITY], "truncated");
+    assert_eq!(len(&ep.subsets.unwrap()[0].addresses), MAX_ENDPOINTS);
+}
