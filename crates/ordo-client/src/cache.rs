@@ -34,7 +34,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Notify};
 
 /// Changes buffered per subscriber before it counts as lagging (it then gets the whole cache
-/// again, so no change is lost).
+/// again, so no change is lost). The ring keeps this many recent versions alive: 1,024 saved
+/// memory (RSS with 20,000 pods 470 instead of 532 MiB) but made lagging readers resync the
+/// whole cache so often that a 10,000-pod StatefulSet took 44 s instead of 21-22 s.
 const BUFFER: usize = 8192;
 
 /// A change of a cache, as its subscribers see it.
