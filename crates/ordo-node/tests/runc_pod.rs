@@ -122,13 +122,8 @@ async fn busybox_pod_serves_http_on_its_own_ip() {
             "docker.io/library/busybox:latest"
         ]
     );
-    let err = rt.ensure_image("nginx:9.9").await.unwrap_err();
-    assert_eq!(
-        err.downcast_ref::<ordo_node::image::ImageNotPresent>()
-            .map(|e| e.image.as_str()),
-        Some("nginx:9.9")
-    );
-    assert_eq!(err.to_string(), "image \"nginx:9.9\" not present on node");
+    // An image the node does not have is absent, not an error.
+    assert!(rt.ensure_image("nginx:9.9").await.unwrap().is_none());
 
     let uid = format!("it-{}", std::process::id());
     let run = std::panic::AssertUnwindSafe(run_pod(&rt, data.path(), &uid, &forward_before));
