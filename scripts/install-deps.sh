@@ -10,6 +10,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v ip >/dev/null || need+=(iproute2)             # test clean-up of pod networks
 command -v cc >/dev/null || need+=(build-essential)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)  # the loopback registry of the image pull tests
+command -v htpasswd >/dev/null || need+=(apache2-utils)     # its bcrypt password file (pulls with credentials)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -557,3 +557,46 @@ async fn namespaced_objects_need_an_open_namespace() {
         .await;
     assert_eq!(code, 403, "{v}");
 }
+
+/// Admission `ServiceAccount`: a pod without `imagePullSecrets` gets its ServiceAccount's; a pod
+/// with its own keeps them, and one whose ServiceAccount lists none gets none.
+#[tokio::test]
+async fn pods_get_their_service_accounts_pull_secrets() {
+    let api = start().await;
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "puller"},
+        "imagePullSecrets": [{"name": "regcred"}, {"name": "other"}]});
+    let (code, body) = api
+        .post("/api/v1/namespaces/default/serviceaccounts", sa)
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let pod = |name: &str, sa: Option<&str>, own: Option<Value>| {
+        let mut p = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+        if let Some(sa) = sa {
+            p["spec"]["serviceAccountName"] = json!(sa);
+        }
+        if let Some(own) = own {
+            p["spec"]["imagePullSecrets"] = own;
+        }
+        p
+    };
+    const PODS: &str = "/api/v1/namespaces/default/pods";
+    let (code, p) = api.post(PODS, pod("a", Some("puller"), None)).await;
+    assert_eq!(code, 201, "{p}");
+    assert_eq!(
+        p["spec"]["imagePullSecrets"],
+        json!([{"name": "regcred"}, {"name": "other"}])
+    );
+    let (_, stored) = api.get(&format!("{PODS}/a")).await;
+    assert_eq!(stored["spec"]["imagePullSecrets"][0]["name"], "regcred");
+    let own = json!([{"name": "mine"}]);
+    let (code, p) = api
+        .post(PODS, pod("b", Some("puller"), Some(own.clone())))
+        .await;
+    assert_eq!(code, 201, "{p}");
+    assert_eq!(p["spec"]["imagePullSecrets"], own);
+    // The `default` ServiceAccount may not exist yet here: the pod is admitted as it is.
+    let (code, p) = api.post(PODS, pod("c", None, None)).await;
+    assert_eq!(code, 201, "{p}");
+    assert!(p["spec"].get("imagePullSecrets").is_none(), "{p}");
+}

@@ -2,14 +2,20 @@
 //! `imagePullPolicy`, pulls through the [`Runtime`], and records the kubelet's events
 //! (`Pulling`, `Pulled`, `Failed`, `ErrImageNeverPull`) on the container.
 //!
+//! A pull uses the pod's pull secrets as the kubelet's `kuberuntime` does: the credentials
+//! of the keyring matching the image's repository are tried in order until one pull
+//! succeeds (the errors of all, aggregated, otherwise); with none matching the pull is
+//! anonymous.
+//!
 //! A failure comes back as an [`ImagePullError`], which the agent turns into the container's
 //! waiting reason (`ErrImagePull`, then `ImagePullBackOff` while it backs off, or
 //! `ErrImageNeverPull`).
 
 use crate::events::EventSink;
-use crate::image::ImageNotPresent;
-use crate::runtime::{ImageInfo, Runtime};
-use k8s_openapi::api::core::v1::{Container, Pod};
+use crate::image::credentials::Keyring;
+use crate::image::{reference, ImageNotPresent};
+use crate::runtime::{ImageInfo, PulledImage, Runtime};
+use k8s_openapi::api::core::v1::{Container, Pod, Secret};
 use std::time::{Duration, Instant};
 
 /// The waiting reason of a pull that failed.
@@ -72,13 +78,15 @@ pub fn pull_policy(c: &Container) -> String {
 }
 
 /// Makes the container's image present according to its pull policy, as the kubelet's
-/// `EnsureImageExists` does, with its events.
+/// `EnsureImageExists` does, with its events; a pull uses the credentials of `pull_secrets`
+/// (the pod's, as retrieved).
 pub async fn ensure_image_exists(
     rt: &dyn Runtime,
     events: &EventSink,
     pod: &Pod,
     c: &Container,
     init: bool,
+    pull_secrets: &[Secret],
 ) -> anyhow::Result<ImageInfo> {
     let image = c.image.clone().unwrap_or_default();
     let policy = pull_policy(c);
@@ -113,7 +121,7 @@ pub async fn ensure_image_exists(
     }
     event("Normal", "Pulling", format!("Pulling image \"{image}\""));
     let started = Instant::now();
-    match rt.pull_image(&image).await {
+    match pull_with_secrets(rt, &image, pull_secrets).await {
         Ok(pulled) => {
             let took = go_duration(started.elapsed());
             event(
@@ -135,6 +143,46 @@ pub async fn ensure_image_exists(
             );
             Err(fail(PullFailure::ErrImagePull, msg).into())
         }
+    }
+}
+
+/// The kubelet's `pullImage`: the keyring of the pull secrets, then each credential matching
+/// the image's repository in turn, or an anonymous pull when none match.
+async fn pull_with_secrets(
+    rt: &dyn Runtime,
+    image: &str,
+    pull_secrets: &[Secret],
+) -> anyhow::Result<PulledImage> {
+    let keyring = Keyring::from_secrets(pull_secrets)?;
+    let creds = match reference::normalize(image) {
+        Ok(norm) if !keyring.is_empty() => keyring.lookup(reference::repository(&norm)),
+        _ => Vec::new(),
+    };
+    if creds.is_empty() {
+        return rt.pull_image(image, None).await;
+    }
+    let mut errors = Vec::new();
+    for cred in &creds {
+        match rt.pull_image(image, Some(cred)).await {
+            Ok(p) => return Ok(p),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    Err(anyhow::anyhow!(aggregate(errors)))
+}
+
+/// Upstream's `utilerrors.NewAggregate(errs).Error()`: distinct messages, one alone as it is,
+/// several as `[a, b]`.
+fn aggregate(errors: Vec<String>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for e in errors {
+        if !seen.contains(&e) {
+            seen.push(e);
+        }
+    }
+    match seen.len() {
+        1 => seen.remove(0),
+        _ => format!("[{}]", seen.join(", ")),
     }
 }
 
@@ -267,6 +315,14 @@ pub fn go_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_aggregate_like_upstream() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(aggregate(s(&["a"])), "a");
+        assert_eq!(aggregate(s(&["a", "a"])), "a");
+        assert_eq!(aggregate(s(&["a", "b", "a"])), "[a, b]");
+    }
 
     #[test]
     fn durations_print_like_go() {

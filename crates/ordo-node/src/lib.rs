@@ -110,7 +110,7 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
     let events = events::EventSink::new(client.clone(), &cfg.node_name);
     let registered = node::register(&client, &cfg.node_name, &facts, &events).await?;
     let agent = agent::Agent::new(
-        client.clone(),
+        &caches,
         &cfg.node_name,
         &registered.pod_cidr,
         &cfg.node_ip.to_string(),

@@ -50,7 +50,7 @@ fn pulls_from_a_loopback_registry_like_an_import() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let no_flags = RegistryConfig::default();
     let t0 = Instant::now();
-    let pulled = rt.block_on(store.pull(&remote, &no_flags)).unwrap();
+    let pulled = rt.block_on(store.pull(&remote, &no_flags, None)).unwrap();
     eprintln!(
         "pulled {remote} ({} bytes) in {:?}",
         pulled.fetched,
@@ -91,14 +91,15 @@ fn pulls_from_a_loopback_registry_like_an_import() {
     );
 
     // Pulling again (pull policy Always) finds the same digest and downloads nothing.
-    let again = rt.block_on(store.pull(&remote, &no_flags)).unwrap();
+    let again = rt.block_on(store.pull(&remote, &no_flags, None)).unwrap();
     assert_eq!((again.digest.as_str(), again.fetched), (pushed.as_str(), 0));
 
     // A tag the registry does not have.
     let missing = format!("{}/busybox:9.9", registry.addr);
     let err = format!(
         "{:#}",
-        rt.block_on(store.pull(&missing, &no_flags)).unwrap_err()
+        rt.block_on(store.pull(&missing, &no_flags, None))
+            .unwrap_err()
     );
     assert!(
         err.starts_with(&format!("failed to pull and unpack image \"{missing}\"")),
@@ -125,7 +126,7 @@ fn a_registry_that_is_not_there_fails_the_pull() {
     let store = Arc::new(ImageStore::open(dir.path()).unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let err = rt
-        .block_on(store.pull("127.0.0.1:9/app:1", &RegistryConfig::default()))
+        .block_on(store.pull("127.0.0.1:9/app:1", &RegistryConfig::default(), None))
         .unwrap_err();
     let err = format!("{err:#}");
     assert!(
@@ -186,7 +187,7 @@ fn an_image_index_resolves_to_linux_amd64() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(ImageStore::open(dir.path()).unwrap());
     let pulled = rt
-        .block_on(store.pull(&multi, &RegistryConfig::default()))
+        .block_on(store.pull(&multi, &RegistryConfig::default(), None))
         .unwrap();
     assert_eq!(pulled.digest, busybox, "the linux/amd64 manifest");
     let img = store.resolve(&multi).unwrap().unwrap();

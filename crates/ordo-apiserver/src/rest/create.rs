@@ -65,6 +65,10 @@ impl ApiServer {
         if info.kind == "PersistentVolumeClaim" && info.group.is_empty() {
             self.admit_default_storage_class(&mut obj).await?;
         }
+        if let (Some(ns), "Pod", "") = (&ns, info.kind, info.group) {
+            self.admit_service_account_pull_secrets(ns, &mut obj)
+                .await?;
+        }
         let causes = validation::validate_create(info.kind, &obj);
         if !causes.is_empty() {
             return Err(ApiError::invalid(info.group, info.kind, &name, &causes));

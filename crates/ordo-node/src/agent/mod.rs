@@ -9,6 +9,7 @@
 
 mod host_ports;
 mod pod_doc;
+mod pull_secrets;
 mod worker;
 
 use pod_doc::PodDoc;
@@ -37,6 +38,8 @@ const WRITE_CONCURRENCY: usize = 32;
 /// The node agent's pod side.
 pub struct Agent {
     client: Client,
+    /// The process's shared caches (image pull secrets are read from its Secret cache).
+    caches: ordo_client::Caches,
     node: String,
     rt: Arc<dyn Runtime>,
     ipam: Mutex<Ipam>,
@@ -73,9 +76,10 @@ impl Worker {
 }
 
 impl Agent {
-    /// An agent for `node` whose pods get addresses from `pod_cidr`.
+    /// An agent for `node` whose pods get addresses from `pod_cidr`, reading and writing the
+    /// API through `caches` and their client.
     pub fn new(
-        client: Client,
+        caches: &ordo_client::Caches,
         node: &str,
         pod_cidr: &str,
         host_ip: &str,
@@ -83,7 +87,8 @@ impl Agent {
         events: EventSink,
     ) -> anyhow::Result<Arc<Agent>> {
         Ok(Arc::new(Agent {
-            client,
+            client: caches.client().clone(),
+            caches: caches.clone(),
             node: node.into(),
             rt,
             ipam: Mutex::new(Ipam::new(pod_cidr)?),

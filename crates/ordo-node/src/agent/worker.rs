@@ -623,8 +623,16 @@ impl Agent {
                 r.note_attempt(Instant::now());
             }
         };
-        let pulled =
-            image_manager::ensure_image_exists(self.rt.as_ref(), &self.events, pod, &c, init).await;
+        let secrets = self.pull_secrets(pod).await;
+        let pulled = image_manager::ensure_image_exists(
+            self.rt.as_ref(),
+            &self.events,
+            pod,
+            &c,
+            init,
+            &secrets,
+        )
+        .await;
         let info = match pulled {
             Ok(info) => info,
             Err(e) => {

@@ -7,6 +7,7 @@
 //! like k3s air-gap images), or by [`ImageStore::pull`] from an OCI registry (see [`registry`]).
 
 mod archive;
+pub mod credentials;
 pub mod reference;
 pub mod registry;
 

@@ -6,10 +6,13 @@
 //!
 //! Registries on loopback (`localhost:5000`, `127.0.0.1:*`, `[::1]:*`) are spoken to over plain
 //! HTTP, as containerd does for localhost; so are the `--insecure-registry HOST:PORT` ones.
-//! Every other registry gets HTTPS. Pulls are anonymous and serialised per store (the
-//! kubelet's `serializeImagePulls` default). Blobs already in the store are not fetched again,
+//! Every other registry gets HTTPS. A pull is anonymous or uses one [`Credential`] (HTTP basic
+//! auth, or the registry's bearer token fetched with it), as the CRI's `AuthConfig`: the image
+//! manager picks the credentials from the pod's pull secrets and tries them in turn. Pulls are
+//! serialised per store (the kubelet's `serializeImagePulls` default). Blobs already in the store are not fetched again,
 //! so re-pulling an unchanged image (pull policy `Always`) costs one or two manifest requests.
 
+use super::credentials::Credential;
 use super::{archive, reference, ImageStore};
 use anyhow::Context;
 use futures::StreamExt;
@@ -81,16 +84,22 @@ pub struct Pulled {
 }
 
 impl ImageStore {
-    /// Pulls `image` (any docker form) from its registry into the store and names it.
+    /// Pulls `image` (any docker form) from its registry into the store and names it,
+    /// anonymously or with `auth`.
     pub async fn pull(
         self: &Arc<Self>,
         image: &str,
         registries: &RegistryConfig,
+        auth: Option<&Credential>,
     ) -> anyhow::Result<Pulled> {
         let norm = reference::normalize(image)?;
         let _serial = self.pulls.lock().await;
         let started = Instant::now();
-        let result = self.pull_locked(&norm, registries).await;
+        let auth = match auth {
+            Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
+            None => RegistryAuth::Anonymous,
+        };
+        let result = self.pull_locked(&norm, registries, &auth).await;
         match &result {
             Ok(p) => tracing::info!(
                 "pulled {norm} ({}): {} bytes fetched of {} in {:.3}s",
@@ -108,16 +117,16 @@ impl ImageStore {
         self: &Arc<Self>,
         norm: &str,
         registries: &RegistryConfig,
+        auth: &RegistryAuth,
     ) -> anyhow::Result<Pulled> {
         let r: Reference = norm
             .parse()
             .with_context(|| format!("parsing reference {norm:?}"))?;
         let client = self.client_for(&r, registries);
-        let auth = RegistryAuth::Anonymous;
         let (body, digest) = client
-            .pull_manifest_raw(&r, &auth, MANIFEST_TYPES)
+            .pull_manifest_raw(&r, auth, MANIFEST_TYPES)
             .await
-            .map_err(|e| not_found(e, norm))
+            .map_err(|e| resolve_error(e, norm))
             .with_context(|| format!("failed to resolve reference \"{norm}\""))?;
         check_digest(&body, &digest)?;
         let (body, digest) = if is_index(&body)? {
@@ -130,7 +139,7 @@ impl ImageStore {
             tracing::debug!("{norm}: index {digest} → linux/amd64 manifest {pick}");
             self.put_bytes(&body)?;
             let (m, d) = client
-                .pull_manifest_raw(&r.clone_with_digest(pick.clone()), &auth, MANIFEST_TYPES)
+                .pull_manifest_raw(&r.clone_with_digest(pick.clone()), auth, MANIFEST_TYPES)
                 .await
                 .with_context(|| format!("fetching manifest {pick}"))?;
             check_digest(&m, &pick)?;
@@ -294,8 +303,10 @@ impl ImageStore {
     }
 }
 
-/// containerd's `<ref>: not found` for a registry's "manifest unknown" / "name unknown".
-fn not_found(e: oci_client::errors::OciDistributionError, norm: &str) -> anyhow::Error {
+/// containerd's texts for a reference that does not resolve: `<ref>: not found` for a registry's
+/// "manifest unknown" / "name unknown", `unexpected status from HEAD request to <url>: 401
+/// Unauthorized` when the registry refuses the (missing or wrong) credentials.
+fn resolve_error(e: oci_client::errors::OciDistributionError, norm: &str) -> anyhow::Error {
     use oci_client::errors::{OciDistributionError as E, OciErrorCode as C};
     match &e {
         E::RegistryError { envelope, .. }
@@ -307,6 +318,9 @@ fn not_found(e: oci_client::errors::OciDistributionError, norm: &str) -> anyhow:
             anyhow::anyhow!("{norm}: not found")
         }
         E::ImageManifestNotFoundError(_) => anyhow::anyhow!("{norm}: not found"),
+        E::UnauthorizedError { url } => {
+            anyhow::anyhow!("unexpected status from HEAD request to {url}: 401 Unauthorized")
+        }
         _ => e.into(),
     }
 }

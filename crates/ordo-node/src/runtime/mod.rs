@@ -5,6 +5,7 @@
 pub mod runc;
 pub mod sim;
 
+use crate::image::credentials::Credential;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::net::Ipv4Addr;
@@ -81,9 +82,14 @@ pub trait Runtime: Send + Sync + 'static {
     /// the store could not be read).
     async fn ensure_image(&self, image: &str) -> anyhow::Result<Option<ImageInfo>>;
 
-    /// Pulls `image` from its registry (pull policy `Always`, or an image not present).
+    /// Pulls `image` from its registry (pull policy `Always`, or an image not present),
+    /// anonymously or with `auth` (the CRI's `AuthConfig`).
     /// The default has no registry: the image must already be present.
-    async fn pull_image(&self, image: &str) -> anyhow::Result<PulledImage> {
+    async fn pull_image(
+        &self,
+        image: &str,
+        _auth: Option<&Credential>,
+    ) -> anyhow::Result<PulledImage> {
         let info =
             self.ensure_image(image)
                 .await?

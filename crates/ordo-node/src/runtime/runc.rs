@@ -27,6 +27,7 @@ pub use files::Dns;
 use files::{read_json, write_json};
 
 use super::{ContainerExit, ContainerState, ImageInfo, PulledImage, Runtime, StartedContainer};
+use crate::image::credentials::Credential;
 use crate::image::{self, ImageStore};
 use crate::network::{self, NetworkConfig, PodNetwork};
 use anyhow::Context;
@@ -422,8 +423,12 @@ impl Runtime for RuncRuntime {
         }))
     }
 
-    async fn pull_image(&self, image: &str) -> anyhow::Result<PulledImage> {
-        let pulled = self.images.pull(image, &self.cfg.registries).await?;
+    async fn pull_image(
+        &self,
+        image: &str,
+        auth: Option<&Credential>,
+    ) -> anyhow::Result<PulledImage> {
+        let pulled = self.images.pull(image, &self.cfg.registries, auth).await?;
         Ok(PulledImage {
             info: ImageInfo {
                 image_id: pulled.image_id,

@@ -1,7 +1,9 @@
 //! A real OCI registry for tests: Debian's `docker-registry` (CNCF distribution) on a free
 //! loopback port, with its config and storage in a temporary directory. Dropping it stops the
 //! process by its PID and removes the directory. Images get into it by importing a test
-//! archive into a scratch [`ImageStore`] and pushing from there with `oci-client`.
+//! archive into a scratch [`ImageStore`] and pushing from there with `oci-client`;
+//! [`LocalRegistry::require_password`] then restarts it on the same port and storage with
+//! htpasswd auth (a bcrypt line written by `htpasswd` of `apache2-utils`).
 //!
 //! Shared by `ordo-node`'s and `ordo`'s tests (included with `#[path]`).
 
@@ -20,6 +22,8 @@ const BINARY: &str = "/usr/bin/docker-registry";
 /// A running registry on `127.0.0.1:<port>`.
 pub struct LocalRegistry {
     child: Child,
+    /// Whether `GET /v2/` answers 401 (htpasswd auth) rather than 200.
+    auth: bool,
     dir: Option<tempfile::TempDir>,
     /// `127.0.0.1:PORT`, the registry part of image references.
     pub addr: String,
@@ -39,31 +43,37 @@ impl LocalRegistry {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(BINARY)
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = spawn(dir.path(), &addr, "");
         let mut reg = LocalRegistry {
             child,
+            auth: false,
             dir: Some(dir),
             addr,
         };
         reg.wait_ready();
         reg
+    }
+
+    /// Restarts the registry on the same address and storage requiring `user`'s `password`
+    /// (HTTP basic auth against an htpasswd file).
+    pub fn require_password(&mut self, user: &str, password: &str) {
+        let dir = self.dir.take().unwrap();
+        self.stop();
+        let out = Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .expect("htpasswd is missing: install apache2-utils (scripts/install-deps.sh)");
+        assert!(out.status.success(), "htpasswd: {out:?}");
+        let file = dir.path().join("htpasswd");
+        std::fs::write(&file, &out.stdout).unwrap();
+        let auth = format!(
+            "auth:\n  htpasswd:\n    realm: ordo-test\n    path: {}\n",
+            file.display()
+        );
+        self.child = spawn(dir.path(), &self.addr, &auth);
+        self.dir = Some(dir);
+        self.auth = true;
+        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {
@@ -85,7 +95,7 @@ impl LocalRegistry {
         }
     }
 
-    /// True when `GET /v2/` answers 200.
+    /// True when `GET /v2/` answers 200 (401 once it requires a password).
     fn get_v2(&self) -> bool {
         use std::io::{Read, Write};
         let Ok(mut s) = std::net::TcpStream::connect(&self.addr) else {
@@ -101,7 +111,11 @@ impl LocalRegistry {
         }
         let mut out = String::new();
         let _ = s.read_to_string(&mut out);
-        out.starts_with("HTTP/1.1 200")
+        out.starts_with(if self.auth {
+            "HTTP/1.1 401"
+        } else {
+            "HTTP/1.1 200"
+        })
     }
 
     /// The registry's log so far.
@@ -145,6 +159,33 @@ impl LocalRegistry {
             let _ = d.close();
         }
     }
+}
+
+/// Writes the registry's config in `dir` (with `extra` sections) and starts it on `addr`,
+/// logging to `dir/registry.log`.
+fn spawn(dir: &Path, addr: &str, extra: &str) -> Child {
+    let config = dir.join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n{extra}",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("registry.log"))
+        .unwrap();
+    Command::new(BINARY)
+        .arg("serve")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 impl Drop for LocalRegistry {

@@ -72,7 +72,7 @@ pub(crate) fn run(cmd: ImageCommand) -> Result<()> {
         } => {
             let (store, registries, rt) = registry_session(&data.data_dir, registries)?;
             for r in references {
-                let p = rt.block_on(store.pull(&r, &registries))?;
+                let p = rt.block_on(store.pull(&r, &registries, None))?;
                 println!("pulled {} {} ({} bytes)", p.reference, p.digest, p.size);
             }
         }

@@ -264,3 +264,26 @@ pub fn pod_field(s: &Server, pod: &str, path: &str) -> String {
     let out = s.kubectl(&["get", "pod", pod, "-o", &format!("jsonpath={{{path}}}")]);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `reason|message` of the events about one object, a line each.
+pub fn events_of(s: &Server, name: &str) -> String {
+    s.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        &format!("involvedObject.name={name}"),
+        "-o",
+        "jsonpath={range .items[*]}{.reason}|{.message}{\"\\n\"}{end}",
+    ])
+}
+
+/// Whether the pod is Running with its first container ready.
+pub fn running_ready(s: &Server, pod: &str) -> bool {
+    s.ok(&[
+        "get",
+        "pod",
+        pod,
+        "-o",
+        "jsonpath={.status.phase} {.status.containerStatuses[0].ready}",
+    ]) == "Running true"
+}
