@@ -6,6 +6,8 @@
 //! `LIST` and `WATCH` apart from `GET`, `APPLY` for server-side apply patches, `CONNECT` for
 //! `exec`, `attach`, `portforward` and `proxy`.
 
+use crate::meta::Query;
+use crate::router::Target;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -105,71 +107,41 @@ impl Metrics {
     }
 }
 
-/// The labels of a request to a resource path (`None` for other paths: discovery, OpenAPI,
-/// health, which upstream does not count here either). `code` is filled in later.
+/// The labels of a request to the resource `t` (`code` is filled in later); requests to other
+/// paths (discovery, OpenAPI, health) are not counted here, as upstream.
 pub(crate) fn request_labels(
     method: &str,
-    path: &str,
-    query: Option<&str>,
+    t: &Target,
+    query: &Query,
     content_type: Option<&str>,
-) -> Option<RequestLabels> {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (group, version, rest) = match segs.as_slice() {
-        ["api", v, rest @ ..] if !rest.is_empty() => ("", *v, rest),
-        ["apis", g, v, rest @ ..] if !rest.is_empty() => (*g, *v, rest),
-        _ => return None,
-    };
-    let (namespaced, rest) = match rest {
-        ["namespaces", ns, r, tail @ ..] if !matches!(*r, "status" | "finalize") => {
-            let _ = ns;
-            (
-                true,
-                std::iter::once(*r).chain(tail.iter().copied()).collect(),
-            )
-        }
-        other => (false, other.to_vec()),
-    };
-    let (resource, name, sub) = match rest.as_slice() {
-        [r] => (*r, None, ""),
-        [r, n] => (*r, Some(*n), ""),
-        [r, n, s, ..] => (*r, Some(*n), *s),
-        _ => return None,
-    };
-    let flag = |k: &str| {
-        form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .any(|(key, v)| key == k && (v == "true" || v == "1"))
-    };
-    let dry_run = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "dryRun")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    let verb = match (method, name.is_some()) {
+) -> RequestLabels {
+    let sub = t.sub.as_deref().unwrap_or_default();
+    let verb = match (method, t.name.is_some()) {
         _ if matches!(sub, "exec" | "attach" | "portforward" | "proxy") => "CONNECT",
-        ("GET", false) if flag("watch") => "WATCH",
+        ("GET", _) if query.flag("watch") => "WATCH",
         ("GET", false) => "LIST",
-        ("GET", true) if flag("watch") => "WATCH",
         ("DELETE", false) => "DELETECOLLECTION",
         ("PATCH", _) if content_type.is_some_and(|c| c.starts_with("application/apply-patch")) => {
             "APPLY"
         }
         (m, _) => m,
     };
-    let scope = match (name.is_some(), namespaced) {
+    let scope = match (t.name.is_some(), t.ns().is_some()) {
         (true, _) => "resource",
         (false, true) => "namespace",
         (false, false) => "cluster",
     };
-    Some(RequestLabels {
+    RequestLabels {
         verb: verb.to_string(),
-        dry_run,
-        group: group.to_string(),
-        version: version.to_string(),
-        resource: resource.to_string(),
+        dry_run: query.get("dryRun").unwrap_or_default().to_string(),
+        group: t.info.group.to_string(),
+        version: t.info.version.to_string(),
+        resource: t.info.plural.to_string(),
         subresource: sub.to_string(),
         scope: scope.to_string(),
         component: "apiserver".to_string(),
         code: String::new(),
-    })
+    }
 }
 
 impl RequestLabels {
@@ -183,9 +155,25 @@ impl RequestLabels {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::router::target_of;
+
+    fn labels(
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        content_type: Option<&str>,
+    ) -> Option<RequestLabels> {
+        let t = target_of(path)?;
+        Some(request_labels(
+            method,
+            &t,
+            &Query::parse(query),
+            content_type,
+        ))
+    }
 
     fn l(method: &str, path: &str, query: Option<&str>) -> (String, String, String, String) {
-        let r = request_labels(method, path, query, None).expect("a resource path");
+        let r = labels(method, path, query, None).expect("a resource path");
         (r.verb, r.resource, r.subresource, r.scope)
     }
 
@@ -230,7 +218,7 @@ mod tests {
             l("PUT", "/api/v1/namespaces/gone/finalize", None),
             s("PUT", "namespaces", "finalize", "resource")
         );
-        let apply = request_labels(
+        let apply = labels(
             "PATCH",
             "/apis/apps/v1/namespaces/a/deployments/d",
             Some("fieldManager=kubectl&dryRun=All"),
@@ -241,16 +229,16 @@ mod tests {
             (apply.verb.as_str(), apply.dry_run.as_str()),
             ("APPLY", "All")
         );
-        assert!(request_labels("GET", "/apis/apps/v1", None, None).is_none());
-        assert!(request_labels("GET", "/version", None, None).is_none());
+        assert!(labels("GET", "/apis/apps/v1", None, None).is_none());
+        assert!(labels("GET", "/version", None, None).is_none());
     }
 
     #[test]
     fn counts_encode_as_openmetrics() {
         let m = Metrics::default();
-        let labels = request_labels("GET", "/api/v1/pods", None, None).expect("labels");
-        m.record(labels.clone().with_code(200), Duration::from_millis(3));
-        m.record(labels.with_code(200), Duration::from_millis(3));
+        let list = labels("GET", "/api/v1/pods", None, None).expect("labels");
+        m.record(list.clone().with_code(200), Duration::from_millis(3));
+        m.record(list.with_code(200), Duration::from_millis(3));
         let text = m.encode();
         assert!(
             text.contains(r#"apiserver_request_total{verb="LIST",dry_run="",group="",version="v1",resource="pods",subresource="",scope="cluster",component="apiserver",code="200"} 2"#),

@@ -77,14 +77,11 @@ async fn handle(State(server): State<Arc<ApiServer>>, req: Request) -> Response 
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let labels = crate::metrics::request_labels(
-        method.as_str(),
-        uri.path(),
-        uri.query(),
-        req.headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let labels = target_of(uri.path()).map(|t| {
+        let ct = req.headers().get(header::CONTENT_TYPE);
+        let ct = ct.and_then(|v| v.to_str().ok());
+        crate::metrics::request_labels(method.as_str(), &t, &Query::parse(uri.query()), ct)
+    });
     let resp = match route(&server, req).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
@@ -310,6 +307,16 @@ fn not_found_path() -> ApiError {
         reason: "NotFound",
         message: "the server could not find the requested resource".into(),
         details: None,
+    }
+}
+
+/// The resource a path names (`/api/V/...`, `/apis/G/V/...`), if it names one ordo serves.
+pub(crate) fn target_of(path: &str) -> Option<Target> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segs.as_slice() {
+        ["api", v, rest @ ..] if !rest.is_empty() => parse_target("", v, rest),
+        ["apis", g, v, rest @ ..] if !rest.is_empty() => parse_target(g, v, rest),
+        _ => None,
     }
 }
 

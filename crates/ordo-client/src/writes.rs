@@ -12,6 +12,9 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How long a sync waits, at most, for the caches to show its writes.
+pub const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
+
 type Check = Box<dyn FnOnce(Duration) -> BoxFuture<'static, (bool, String)> + Send>;
 
 /// The writes of one sync.
@@ -74,6 +77,14 @@ impl Writes {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(check);
+    }
+
+    /// [`Writes::observe`] with [`OBSERVE_LIMIT`], logging each write the caches did not show
+    /// in time; `what` names the synced object in the log (`statefulset ns/web`).
+    pub async fn settle(&self, what: &str) {
+        for name in self.observe(OBSERVE_LIMIT).await {
+            tracing::debug!("{what}: cache did not show a write of {name} in time");
+        }
     }
 
     /// Waits until the caches show every write noted so far (up to `limit` in all). Returns

@@ -33,9 +33,6 @@ struct Ctx {
     pods: Arc<Shared<Pod>>,
 }
 
-/// How long a sync waits for the caches to show its writes.
-const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
-
 /// Runs the Deployment controller until the watch streams end.
 pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let client = caches.client().clone();
@@ -77,12 +74,8 @@ async fn reconcile(obj: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error>
     };
     let writes = Writes::default();
     let result = sync(&ctx, &ns, &d, &writes).await;
-    for name in writes.observe(OBSERVE_LIMIT).await {
-        tracing::debug!(
-            "deployment {ns}/{}: cache did not show a write of {name} in time",
-            d.name_any()
-        );
-    }
+    let name = d.name_any();
+    writes.settle(&format!("deployment {ns}/{name}")).await;
     result
 }
 

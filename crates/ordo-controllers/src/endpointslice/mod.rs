@@ -42,9 +42,6 @@ struct Ctx {
     members: Mutex<HashMap<Key, BTreeSet<String>>>,
 }
 
-/// How long a sync waits for the caches to show its writes.
-const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
-
 /// Runs the EndpointSlice/Endpoints controller until the watch streams end.
 pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let client = caches.client().clone();
@@ -73,11 +70,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
         })
         .watches_stream(ctx.slices.stream(), |es: EndpointSlice| {
             let ns = es.namespace().unwrap_or_default();
-            let labels = es.labels();
-            (labels.get(MANAGED_BY).map(String::as_str) == Some(CONTROLLER_NAME))
-                .then(|| labels.get(SERVICE_NAME))
-                .flatten()
-                .map(|s| ObjectRef::new(s).within(&ns))
+            service_of_slice(&es).map(|s| ObjectRef::new(s).within(&ns))
         })
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
@@ -126,9 +119,7 @@ async fn reconcile(obj: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     };
     let writes = Writes::default();
     let result = sync(&ctx, &ns, &name, &svc, &writes).await;
-    for late in writes.observe(OBSERVE_LIMIT).await {
-        tracing::debug!("service {ns}/{name}: cache did not show a write of {late} in time");
-    }
+    writes.settle(&format!("service {ns}/{name}")).await;
     result
 }
 
@@ -209,11 +200,7 @@ async fn sync_slices(
         .slices
         .in_namespace(&ns)
         .iter()
-        .filter(|es| {
-            let l = es.labels();
-            l.get(SERVICE_NAME) == Some(&svc_name)
-                && l.get(MANAGED_BY).map(String::as_str) == Some(CONTROLLER_NAME)
-        })
+        .filter(|es| service_of_slice(es) == Some(svc_name.as_str()))
         .map(|es| EndpointSlice::clone(es))
         .collect();
     // In name order, as a LIST returns them.
@@ -286,6 +273,14 @@ async fn sync_endpoints(
     Ok(())
 }
 
+/// The Service a slice belongs to, if this controller manages it.
+fn service_of_slice(es: &EndpointSlice) -> Option<&str> {
+    let l = es.labels();
+    (l.get(MANAGED_BY).map(String::as_str) == Some(CONTROLLER_NAME))
+        .then(|| l.get(SERVICE_NAME).map(String::as_str))
+        .flatten()
+}
+
 /// The `endpoints.kubernetes.io/over-capacity` annotation of an Endpoints object.
 fn over_capacity(ep: &Endpoints) -> Option<&str> {
     ep.metadata
@@ -332,10 +327,7 @@ async fn clean_up_deleted_services(ctx: Arc<Ctx>) {
         let _ = ep.delete(&name, &DeleteParams::default()).await;
         let es: Api<EndpointSlice> = Api::namespaced(ctx.client.clone(), &ns);
         for slice in ctx.slices.in_namespace(&ns) {
-            let l = slice.labels();
-            if l.get(SERVICE_NAME) == Some(&name)
-                && l.get(MANAGED_BY).map(String::as_str) == Some(CONTROLLER_NAME)
-            {
+            if service_of_slice(&slice) == Some(name.as_str()) {
                 let _ = es.delete(&slice.name_any(), &DeleteParams::default()).await;
             }
         }

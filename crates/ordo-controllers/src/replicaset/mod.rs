@@ -34,9 +34,6 @@ struct Ctx {
     pods: Arc<Shared<Pod>>,
 }
 
-/// How long a sync waits for the caches to show its writes.
-const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
-
 /// Runs the ReplicaSet controller until the watch streams end.
 pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let client = caches.client().clone();
@@ -83,12 +80,8 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
     };
     let writes = Writes::default();
     let result = sync(&ctx, &ns, &rs, &writes).await;
-    for pod in writes.observe(OBSERVE_LIMIT).await {
-        tracing::debug!(
-            "replicaset {ns}/{}: cache did not show a write of {pod} in time",
-            rs.name_any()
-        );
-    }
+    let name = rs.name_any();
+    writes.settle(&format!("replicaset {ns}/{name}")).await;
     result
 }
 

@@ -34,9 +34,6 @@ struct Ctx {
     sets: Arc<Shared<StatefulSet>>,
 }
 
-/// How long a sync waits for the caches to show its writes.
-const OBSERVE_LIMIT: Duration = Duration::from_secs(5);
-
 /// A failed sync; retried after a short delay.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -144,12 +141,10 @@ async fn reconcile(obj: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Next, Error> 
         writes: Writes::default(),
     };
     let result = sync.run().await;
-    for name in sync.writes.observe(OBSERVE_LIMIT).await {
-        tracing::debug!(
-            "statefulset {ns}/{}: cache did not show a write of {name} in time",
-            obj.name_any()
-        );
-    }
+    let name = obj.name_any();
+    sync.writes
+        .settle(&format!("statefulset {ns}/{name}"))
+        .await;
     result
 }
 
