@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# A fresh clone gains nothing from incremental compilation, whose files would double the disk
+# the build takes (CI ran out of space once).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cargo build --tests --workspace
 # Tests that need root (real pods with runc, nftables) are `#[ignore = "needs root ..."]`, so a
 # developer's `cargo test` shows them as ignored; as root they run here. Left out even then: the

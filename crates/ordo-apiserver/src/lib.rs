@@ -9,6 +9,7 @@
 
 mod admission;
 mod alloc;
+pub mod auth;
 mod bootstrap;
 mod discovery;
 mod meta;

@@ -1,10 +1,10 @@
 //! From an HTTP request to a handler: authentication, body limits, path parsing, verbs.
 
 use crate::meta::{parse_body, Query};
-use crate::{discovery, ApiServer, MAX_BODY_BYTES};
+use crate::{auth, discovery, ApiServer, MAX_BODY_BYTES};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ordo_api::resources::{self, ResourceInfo};
 use ordo_api::status::ApiError;
@@ -58,21 +58,6 @@ pub(crate) fn error_response(e: &ApiError) -> Response {
     json_response(code, &e.to_status())
 }
 
-fn authorized(server: &ApiServer, headers: &HeaderMap) -> bool {
-    let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some(token) = v.strip_prefix("Bearer ").map(str::trim) else {
-        return false;
-    };
-    // Constant-time comparison.
-    let (a, b) = (token.as_bytes(), server.token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn handle(State(server): State<Arc<ApiServer>>, req: Request) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().clone();
@@ -96,6 +81,14 @@ async fn handle(State(server): State<Arc<ApiServer>>, req: Request) -> Response 
     resp
 }
 
+/// The answer to a request for a path anyone may read (upstream's `system:public-info-viewer`).
+fn public(path: &str) -> Result<Response, ApiError> {
+    if path == "/version" {
+        return Ok(json_response(StatusCode::OK, &discovery::version()));
+    }
+    Ok((StatusCode::OK, "ok").into_response())
+}
+
 fn is_public(path: &str) -> bool {
     matches!(path, "/version" | "/healthz" | "/livez" | "/readyz")
         || path.starts_with("/healthz/")
@@ -111,18 +104,59 @@ async fn route(server: &Arc<ApiServer>, req: Request) -> Result<Response, ApiErr
         path
     };
     let query = Query::parse(req.uri().query());
-    if !is_public(&path) && !authorized(server, req.headers()) {
-        return Err(ApiError::unauthorized());
-    }
+    let user = match auth::authenticate(server, req.headers())? {
+        Some(user) => user,
+        None if is_public(&path) => return public(&path),
+        None => return Err(ApiError::unauthorized()),
+    };
+    let mut req = req;
+    req.extensions_mut().insert(user.clone());
+    let resource_target = target_of(&path);
+    let attrs = auth::Attributes {
+        verb: match &resource_target {
+            Some(t) => auth::resource_verb(req.method(), t.name.is_some(), query.flag("watch")),
+            None => req.method().as_str(),
+        }
+        .to_ascii_lowercase(),
+        resource_request: resource_target.is_some(),
+        api_group: resource_target
+            .as_ref()
+            .map(|t| t.info.group.to_string())
+            .unwrap_or_default(),
+        api_version: resource_target
+            .as_ref()
+            .map(|t| t.info.version.to_string())
+            .unwrap_or_default(),
+        resource: resource_target
+            .as_ref()
+            .map(|t| t.info.plural.to_string())
+            .unwrap_or_default(),
+        subresource: resource_target
+            .as_ref()
+            .and_then(|t| t.sub.clone())
+            .unwrap_or_default(),
+        namespace: resource_target
+            .as_ref()
+            .and_then(|t| t.ns().map(str::to_string))
+            .unwrap_or_default(),
+        name: resource_target
+            .as_ref()
+            .and_then(|t| t.name.clone())
+            .unwrap_or_default(),
+        path: path.clone(),
+        user,
+    };
+    auth::authorize(server, &attrs)?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    if is_public(&path) {
+        return public(&path);
+    }
     match path.as_str() {
-        "/version" => return Ok(json_response(StatusCode::OK, &discovery::version())),
-        "/healthz" | "/livez" | "/readyz" => return Ok((StatusCode::OK, "ok").into_response()),
         "/metrics" => {
             let ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
             return Ok(([(header::CONTENT_TYPE, ct)], server.metrics.encode()).into_response());

@@ -1,0 +1,220 @@
+//! Who a request comes from and whether it may do what it asks: upstream's authentication
+//! (`user.Info`) and authorization (`authorizer.Attributes`, a decision) seams.
+//!
+//! [`authenticate`] turns a request's credentials into a [`UserInfo`]; [`authorize`] decides
+//! on the [`Attributes`] of the request. The router calls both before any handler runs and
+//! hands the user on to handlers that need it (reviews, impersonation, audit) as a request
+//! extension.
+
+use crate::ApiServer;
+use axum::http::{header, HeaderMap, Method};
+use ordo_api::status::ApiError;
+use std::collections::BTreeMap;
+
+/// The group every authenticated user is in.
+pub const AUTHENTICATED: &str = "system:authenticated";
+/// The group that may do anything (upstream's `system:masters`).
+pub const MASTERS: &str = "system:masters";
+/// The name of the user behind the admin token.
+pub const ADMIN_USER: &str = "kubernetes-admin";
+
+/// An authenticated user (upstream's `user.Info`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserInfo {
+    /// User name, e.g. `system:serviceaccount:default:app`.
+    pub name: String,
+    /// Unique id, empty when the authenticator has none.
+    pub uid: String,
+    /// Groups the user is in, `system:authenticated` included.
+    pub groups: Vec<String>,
+    /// Extra attributes (e.g. the pod a ServiceAccount token is bound to).
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+impl UserInfo {
+    /// The user of the admin token: in `system:masters`.
+    pub fn admin() -> UserInfo {
+        UserInfo {
+            name: ADMIN_USER.into(),
+            uid: String::new(),
+            groups: vec![MASTERS.into(), AUTHENTICATED.into()],
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// What a request asks to do (upstream's `authorizer.Attributes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    /// Who asks.
+    pub user: UserInfo,
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`, or for
+    /// a non-resource request the lower-case HTTP method.
+    pub verb: String,
+    /// True for requests about an API resource, false for paths like `/version` or `/apis`.
+    pub resource_request: bool,
+    /// API group (`""` for the core group).
+    pub api_group: String,
+    /// API version.
+    pub api_version: String,
+    /// Resource (plural), e.g. `pods`.
+    pub resource: String,
+    /// Subresource, e.g. `status`, `log`; empty when none.
+    pub subresource: String,
+    /// Namespace, empty for cluster-scoped requests.
+    pub namespace: String,
+    /// Object name, empty for collection requests.
+    pub name: String,
+    /// Request path (what non-resource rules match).
+    pub path: String,
+}
+
+/// The verb upstream's request-info resolver gives a resource request.
+pub fn resource_verb(method: &Method, has_name: bool, watch: bool) -> &'static str {
+    match (method.as_str(), has_name) {
+        ("GET" | "HEAD", _) if watch => "watch",
+        ("GET" | "HEAD", true) => "get",
+        ("GET" | "HEAD", false) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        _ => "unknown",
+    }
+}
+
+/// Authenticates a request from its headers: `Ok(None)` when it carries no credentials
+/// (anonymous), 401 when the credentials it carries are not valid.
+pub fn authenticate(server: &ApiServer, headers: &HeaderMap) -> Result<Option<UserInfo>, ApiError> {
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let Some(token) = v.strip_prefix("Bearer ").map(str::trim) else {
+        return Err(ApiError::unauthorized());
+    };
+    if constant_time_eq(token.as_bytes(), server.token.as_bytes()) {
+        return Ok(Some(UserInfo::admin()));
+    }
+    Err(ApiError::unauthorized())
+}
+
+/// Decides whether `attrs` is allowed: `Err` is the 403 to send.
+///
+/// Today only the admin exists, and it may do anything.
+pub fn authorize(_server: &ApiServer, attrs: &Attributes) -> Result<(), ApiError> {
+    if attrs.user.groups.iter().any(|g| g == MASTERS) {
+        return Ok(());
+    }
+    Err(forbidden(attrs, ""))
+}
+
+/// Upstream's 403 for a denied request, e.g. `pods is forbidden: User "x" cannot list
+/// resource "pods" in API group "" in the namespace "default"`, with `reason` appended.
+pub fn forbidden(attrs: &Attributes, reason: &str) -> ApiError {
+    let user = &attrs.user.name;
+    let mut msg = if !attrs.resource_request {
+        format!(
+            "forbidden: User \"{user}\" cannot {} path \"{}\"",
+            attrs.verb, attrs.path
+        )
+    } else {
+        let resource = if attrs.subresource.is_empty() {
+            attrs.resource.clone()
+        } else {
+            format!("{}/{}", attrs.resource, attrs.subresource)
+        };
+        let qualified = ordo_api::status::qualified(&attrs.resource, &attrs.api_group);
+        let what = if attrs.name.is_empty() {
+            qualified
+        } else {
+            format!("{qualified} \"{}\"", attrs.name)
+        };
+        let scope = if attrs.namespace.is_empty() {
+            "at the cluster scope".to_string()
+        } else {
+            format!("in the namespace \"{}\"", attrs.namespace)
+        };
+        format!(
+            "{what} is forbidden: User \"{user}\" cannot {} resource \"{resource}\" in API group \"{}\" {scope}",
+            attrs.verb, attrs.api_group
+        )
+    };
+    if !reason.is_empty() {
+        msg.push_str(": ");
+        msg.push_str(reason);
+    }
+    ApiError::forbidden(msg)
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(verb: &str, resource: &str, ns: &str, name: &str) -> Attributes {
+        Attributes {
+            user: UserInfo {
+                name: "system:serviceaccount:default:app".into(),
+                ..Default::default()
+            },
+            verb: verb.into(),
+            resource_request: true,
+            resource: resource.into(),
+            namespace: ns.into(),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn forbidden_texts_are_upstreams() {
+        assert_eq!(
+            forbidden(&attrs("list", "pods", "default", ""), "").message,
+            "pods is forbidden: User \"system:serviceaccount:default:app\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
+        );
+        let mut a = attrs("get", "nodes", "", "n1");
+        a.user.name = "bob".into();
+        assert_eq!(
+            forbidden(&a, "").message,
+            "nodes \"n1\" is forbidden: User \"bob\" cannot get resource \"nodes\" in API group \"\" at the cluster scope"
+        );
+        let mut a = attrs("get", "statefulsets", "ns", "web");
+        a.api_group = "apps".into();
+        a.subresource = "scale".into();
+        assert_eq!(
+            forbidden(&a, "").message,
+            "statefulsets.apps \"web\" is forbidden: User \"system:serviceaccount:default:app\" cannot get resource \"statefulsets/scale\" in API group \"apps\" in the namespace \"ns\""
+        );
+        let a = Attributes {
+            user: UserInfo {
+                name: "system:anonymous".into(),
+                ..Default::default()
+            },
+            verb: "get".into(),
+            path: "/apis".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            forbidden(&a, "").message,
+            "forbidden: User \"system:anonymous\" cannot get path \"/apis\""
+        );
+    }
+
+    #[test]
+    fn verbs() {
+        assert_eq!(resource_verb(&Method::GET, false, true), "watch");
+        assert_eq!(resource_verb(&Method::GET, true, false), "get");
+        assert_eq!(
+            resource_verb(&Method::DELETE, false, false),
+            "deletecollection"
+        );
+    }
+}
