@@ -9,6 +9,7 @@
 
 mod admission;
 mod alloc;
+mod audit;
 pub mod auth;
 mod bootstrap;
 mod discovery;
@@ -42,7 +43,12 @@ pub struct ApiServer {
     pub(crate) openapi: openapi::OpenApiCache,
     pub(crate) watch_lines: rest::LineCache,
     pub(crate) metrics: metrics::Metrics,
+    pub(crate) audit: Option<audit::AuditLog>,
 }
+
+/// The address a request came from (a request extension the HTTPS server adds).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub(crate) SocketAddr);
 
 /// How the API server is set up.
 pub struct Config {
@@ -54,6 +60,8 @@ pub struct Config {
     pub service_cidr: String,
     /// Address clients reach the server at (for the `kubernetes` endpoints and discovery).
     pub advertise: SocketAddr,
+    /// Where to append the audit log (`audit.k8s.io/v1` Events, one JSON line each), if anywhere.
+    pub audit_log: Option<std::path::PathBuf>,
 }
 
 impl ApiServer {
@@ -69,6 +77,13 @@ impl ApiServer {
             openapi: Default::default(),
             watch_lines: Default::default(),
             metrics: Default::default(),
+            audit: match &cfg.audit_log {
+                Some(path) => Some(
+                    audit::AuditLog::open(path)
+                        .with_context(|| format!("opening the audit log {}", path.display()))?,
+                ),
+                None => None,
+            },
         });
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
         Ok(server)
@@ -109,7 +124,8 @@ impl ApiServer {
                     }
                 };
                 let svc = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| {
+                    move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ClientAddr(peer));
                         let mut app = app.clone();
                         async move { app.call(req.map(axum::body::Body::new)).await }
                     },

@@ -67,10 +67,32 @@ async fn handle(State(server): State<Arc<ApiServer>>, req: Request) -> Response 
         let ct = ct.and_then(|v| v.to_str().ok());
         crate::metrics::request_labels(method.as_str(), &t, &Query::parse(uri.query()), ct)
     });
-    let resp = match route(&server, req).await {
+    let received = chrono::Utc::now();
+    let source_ip = req
+        .extensions()
+        .get::<crate::ClientAddr>()
+        .map(|a| a.0.ip());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut attrs = None;
+    let resp = match route(&server, req, &mut attrs).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
+    if let Some(log) = &server.audit {
+        log.write(&crate::audit::Record {
+            attrs: attrs.as_ref(),
+            uri: uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+            method: method.as_str(),
+            source_ip,
+            user_agent: user_agent.as_deref(),
+            code: resp.status().as_u16(),
+            received,
+        });
+    }
     let took = started.elapsed();
     if let Some(labels) = labels {
         server
@@ -96,7 +118,12 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/readyz/")
 }
 
-async fn route(server: &Arc<ApiServer>, req: Request) -> Result<Response, ApiError> {
+/// Answers a request; `audited` receives its authorization attributes once it is authenticated.
+async fn route(
+    server: &Arc<ApiServer>,
+    req: Request,
+    audited: &mut Option<auth::Attributes>,
+) -> Result<Response, ApiError> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let path = if path.is_empty() {
         "/".to_string()
@@ -146,7 +173,9 @@ async fn route(server: &Arc<ApiServer>, req: Request) -> Result<Response, ApiErr
         path: path.clone(),
         user,
     };
-    auth::authorize(server, &attrs)?;
+    let allowed = auth::authorize(server, &attrs);
+    *audited = Some(attrs);
+    allowed?;
     let accept = req
         .headers()
         .get(header::ACCEPT)

@@ -24,6 +24,7 @@ async fn start() -> Api {
         token: pki.token.clone(),
         service_cidr: "10.96.0.0/12".into(),
         advertise: addr,
+        audit_log: None,
     })
     .await
     .unwrap();

@@ -82,6 +82,10 @@ pub(crate) struct ServerArgs {
     /// (`localhost:5000`, `127.0.0.1:PORT`) always are.
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     insecure_registries: Vec<String>,
+    /// Append an audit log here: one JSON line per request, upstream's `audit.k8s.io/v1`
+    /// Event at the Metadata level (user, verb, resource, namespace, name, response code).
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
     #[command(flatten)]
     log: LogArgs,
 }
@@ -135,6 +139,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
         token: pki.token.clone(),
         service_cidr: args.service_cidr.clone(),
         advertise: bound,
+        audit_log: args.audit_log.clone(),
     })
     .await?;
     let tls = pki.server_config()?;
