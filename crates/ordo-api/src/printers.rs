@@ -105,6 +105,7 @@ fn printer(kind: &str) -> &'static Printer {
         "Service" => &network::SERVICE,
         "Endpoints" => &network::ENDPOINTS,
         "EndpointSlice" => &network::ENDPOINT_SLICE,
+        "NetworkPolicy" => &network::NETWORK_POLICY,
         "Namespace" => &corev1::NAMESPACE,
         "Node" => &corev1::NODE,
         "ConfigMap" => &corev1::CONFIG_MAP,

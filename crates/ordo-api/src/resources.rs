@@ -324,6 +324,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = false
     ),
     res!(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        "networkpolicy",
+        ["netpol"],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = true
+    ),
+    res!(
         "storage.k8s.io",
         "v1",
         "StorageClass",
@@ -400,6 +413,7 @@ macro_rules! with_typed_kinds {
             ("coordination.k8s.io", "Lease") => k8s_openapi::api::coordination::v1::Lease,
             ("discovery.k8s.io", "EndpointSlice") => k8s_openapi::api::discovery::v1::EndpointSlice,
             ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,
+            ("networking.k8s.io", "NetworkPolicy") => k8s_openapi::api::networking::v1::NetworkPolicy,
             ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
         })
     };

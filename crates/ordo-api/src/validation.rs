@@ -8,6 +8,7 @@ mod core;
 mod meta;
 mod names;
 mod network;
+mod network_policy;
 mod pod;
 mod quantity;
 mod storage;
@@ -34,6 +35,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "Service" => network::validate_service(obj),
         "Endpoints" => network::validate_endpoints(obj),
         "EndpointSlice" => network::validate_endpoint_slice(obj),
+        "NetworkPolicy" => network_policy::validate_network_policy(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
         "PersistentVolume" => storage::validate_pv(obj),
@@ -71,6 +73,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
             );
             errs
         }
+        "NetworkPolicy" => network_policy::validate_network_policy_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),

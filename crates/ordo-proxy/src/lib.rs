@@ -7,11 +7,13 @@
 //! re-applied every minute even when nothing changed (someone may have flushed it).
 
 pub mod model;
+pub mod policy;
 pub mod ruleset;
 
 use anyhow::Context;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use model::{ServiceInfo, SliceInfo};
 use ordo_client::pacing::Pacer;
 use ordo_client::Caches;
@@ -139,15 +141,40 @@ pub async fn clean_up(cfg: &ProxyConfig) -> anyhow::Result<()> {
         .with_context(|| format!("deleting nftables table ip {}", cfg.ruleset.table))
 }
 
-/// Watches the cluster and keeps the table current, for ever.
+/// The NetworkPolicy part of the table; `""` (no policy chains at all) while there are no
+/// policies, so that pod changes cost nothing then.
+fn policy_part(
+    policies: &ordo_client::Shared<NetworkPolicy>,
+    pods: &ordo_client::Shared<Pod>,
+    namespaces: &ordo_client::Shared<Namespace>,
+) -> String {
+    let policies = policies.state();
+    if policies.is_empty() {
+        return String::new();
+    }
+    policy::policy_rules(&policies, &pods.state(), &namespaces.state())
+}
+
+/// Watches the cluster (Services, EndpointSlices, and for NetworkPolicies the policies, pods
+/// and namespaces: the caches must hold every pod, not one node's) and keeps the table
+/// current, for ever.
 pub async fn run(caches: Caches, cfg: ProxyConfig) -> anyhow::Result<()> {
     let changed = Arc::new(Notify::new());
     let services = caches.get::<Service>();
     let slices = caches.get::<EndpointSlice>();
+    let policies = caches.get::<NetworkPolicy>();
+    let pods = caches.get::<Pod>();
+    let namespaces = caches.get::<Namespace>();
     services.on_change(changed.clone());
     slices.on_change(changed.clone());
+    policies.on_change(changed.clone());
+    pods.on_change(changed.clone());
+    namespaces.on_change(changed.clone());
     services.ready().await;
     slices.ready().await;
+    policies.ready().await;
+    pods.ready().await;
+    namespaces.ready().await;
     let mut last = String::new();
     let mut last_applied = Instant::now();
     let mut first = true;
@@ -171,7 +198,8 @@ pub async fn run(caches: Caches, cfg: ProxyConfig) -> anyhow::Result<()> {
             .iter()
             .filter_map(|s| model::slice_info(s))
             .collect();
-        let script = ruleset::ruleset(&cfg.ruleset, &svcs, &sls);
+        let policy = policy_part(&policies, &pods, &namespaces);
+        let script = ruleset::ruleset(&cfg.ruleset, &svcs, &sls, &policy);
         ensure_route_localnet(&cfg);
         if script == last && !forced && last_applied.elapsed() < Duration::from_secs(60) {
             continue;

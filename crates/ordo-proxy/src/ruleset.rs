@@ -19,6 +19,9 @@
 //!   the bridge for 127.0.0.0/8 that was not DNATed is dropped (the bridge has
 //!   `route_localnet=1`).
 //!
+//! - `filter-forward` then jumps to `network-policy` when NetworkPolicies isolate pods (see
+//!   [`crate::policy`]).
+//!
 //! The text starts with `add table` + `delete table`, so that one `nft -f` run replaces the
 //! whole table atomically.
 
@@ -102,8 +105,14 @@ pub fn endpoints(svc: &ServiceInfo, port: &ServicePort, slices: &[SliceInfo]) ->
     out.into_iter().collect()
 }
 
-/// The whole table for `services` and `slices`, as an `nft -f` script.
-pub fn ruleset(cfg: &RulesetConfig, services: &[ServiceInfo], slices: &[SliceInfo]) -> String {
+/// The whole table for `services` and `slices`, as an `nft -f` script, with `policy` (the
+/// NetworkPolicy maps and chains of [`crate::policy::policy_rules`], or `""`) in it.
+pub fn ruleset(
+    cfg: &RulesetConfig,
+    services: &[ServiceInfo],
+    slices: &[SliceInfo],
+    policy: &str,
+) -> String {
     let mut sorted: Vec<&ServiceInfo> = services
         .iter()
         .filter(|s| !cfg.served_locally.contains(&s.cluster_ip))
@@ -236,11 +245,15 @@ pub fn ruleset(cfg: &RulesetConfig, services: &[ServiceInfo], slices: &[SliceInf
         Some("type filter hook input priority -10; policy accept;"),
         &[&localnet, checks[0]],
     );
+    let mut forward = checks.to_vec();
+    if !policy.is_empty() {
+        forward.push("jump network-policy");
+    }
     chain(
         w,
         "filter-forward",
         Some("type filter hook forward priority -10; policy accept;"),
-        &checks,
+        &forward,
     );
     chain(
         w,
@@ -313,6 +326,7 @@ pub fn ruleset(cfg: &RulesetConfig, services: &[ServiceInfo], slices: &[SliceInf
             chain_owned(w, &t.endpoint_chain(ep), &rules);
         }
     }
+    w.push_str(policy);
     let _ = writeln!(w, "}}");
     o
 }

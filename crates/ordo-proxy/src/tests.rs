@@ -51,6 +51,7 @@ fn cluster_ip_spreads_over_ready_endpoints_at_random() {
         &cfg(),
         &[web(None)],
         &[slice(&[[10, 244, 0, 6], [10, 244, 0, 5]], 8080)],
+        "",
     );
     let l = lines(&text);
     assert_eq!(l[0], "add table ip ordot");
@@ -78,7 +79,7 @@ fn cluster_ip_spreads_over_ready_endpoints_at_random() {
 fn a_service_without_ready_endpoints_is_rejected_not_translated() {
     let mut sl = slice(&[], 8080);
     sl.ready.clear();
-    let text = ruleset::ruleset(&cfg(), &[web(Some(30080))], &[sl]);
+    let text = ruleset::ruleset(&cfg(), &[web(Some(30080))], &[sl], "");
     let l = lines(&text);
     assert!(
         l.contains(&"elements = { 10.96.0.20 . tcp . 80 : goto reject-chain }"),
@@ -98,6 +99,7 @@ fn node_ports_are_masqueraded_and_go_to_the_service_chain() {
         &cfg(),
         &[web(Some(30080))],
         &[slice(&[[10, 244, 0, 5]], 80)],
+        "",
     );
     let l = lines(&text);
     assert!(
@@ -155,7 +157,7 @@ fn slices_are_matched_by_service_port_name_and_protocol() {
         eps(&svc.ports[1]),
         [SocketAddrV4::new([10, 244, 0, 5].into(), 5353)]
     );
-    let text = ruleset::ruleset(&cfg(), &[svc.clone()], &slices);
+    let text = ruleset::ruleset(&cfg(), &[svc.clone()], &slices, "");
     assert!(
         text.contains("meta l4proto udp dnat to 10.244.0.5:5353"),
         "{text}"
@@ -197,13 +199,18 @@ fn cluster_dns_is_left_alone_and_kubernetes_can_go_to_loopback() {
         }],
         ready: [Ipv4Addr::new(192, 0, 2, 2)].into(),
     };
-    let text = ruleset::ruleset(&cfg(), &[dns.clone(), k.clone()], std::slice::from_ref(&ks));
+    let text = ruleset::ruleset(
+        &cfg(),
+        &[dns.clone(), k.clone()],
+        std::slice::from_ref(&ks),
+        "",
+    );
     assert!(!text.contains("10.96.0.10"), "{text}");
     assert!(text.contains("dnat to 192.0.2.2:6443"), "{text}");
     let mut c = cfg();
     c.apiserver_loopback = Some(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 41234));
     c.masquerade_bridge = true;
-    let text = ruleset::ruleset(&c, &[dns, k], &[ks]);
+    let text = ruleset::ruleset(&c, &[dns, k], &[ks], "");
     let l = lines(&text);
     assert!(
         l.contains(&"meta l4proto tcp dnat to 127.0.0.1:41234"),
@@ -292,8 +299,9 @@ fn nft_accepts_the_ruleset() {
         port: 53,
     });
     for text in [
-        ruleset::ruleset(&c, &[svc, empty], &[sl]),
-        ruleset::ruleset(&c, &[], &[]),
+        ruleset::ruleset(&c, &[svc, empty], &[sl], ""),
+        ruleset::ruleset(&c, &[], &[], ""),
+        ruleset::ruleset(&c, &[], &[], &crate::policy::tests::sample()),
         ruleset::delete_script("ordot"),
     ] {
         let out = run_with_stdin("nft", &["--check", "-f", "-"], &text);
@@ -332,7 +340,7 @@ fn measure_a_sync_of_1000_services() {
         })
         .collect();
     let t = std::time::Instant::now();
-    let text = ruleset::ruleset(&cfg(), &svcs, &slices);
+    let text = ruleset::ruleset(&cfg(), &svcs, &slices, "");
     let gen = t.elapsed();
     // The first transaction creates the table, the second replaces it (every later sync).
     let script = "f=$(mktemp); cat >$f; for i in 1 2; do s=$(date +%s%N); nft -f $f || exit 1; \

@@ -1,4 +1,4 @@
-//! Service, Endpoints and EndpointSlice printers.
+//! Service, Endpoints, EndpointSlice and NetworkPolicy printers.
 
 use std::collections::BTreeSet;
 
@@ -184,6 +184,38 @@ pub(crate) static ENDPOINT_SLICE: Printer = Printer {
     cells: endpoint_slice_cells,
 };
 
+const NETWORK_POLICY_COLUMNS: &[Col] = &[
+    NAME,
+    col(
+        "Pod-Selector",
+        "podSelector selects the pods to which this NetworkPolicy object applies. The array of rules is applied to any pods selected by this field. An empty selector matches all pods in the policy's namespace.",
+    ),
+    AGE,
+];
+
+pub(crate) static NETWORK_POLICY: Printer = Printer {
+    columns: NETWORK_POLICY_COLUMNS,
+    cells: network_policy_cells,
+};
+
+/// Upstream `metav1.FormatLabelSelector`: the selector's string form, `<none>` when empty,
+/// `<error>` when it does not parse.
+fn format_label_selector(sel: Option<&Value>) -> String {
+    match crate::selector::LabelSelector::from_label_selector(sel.unwrap_or(&Value::Null)) {
+        Ok(s) if s.is_empty() => "<none>".into(),
+        Ok(s) => s.to_string(),
+        Err(_) => "<error>".into(),
+    }
+}
+
+fn network_policy_cells(np: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        name(np),
+        format_label_selector(get(np, &["spec", "podSelector"])).into(),
+        age(np, now),
+    ]
+}
+
 /// Upstream `listWithMoreString` over all `items` (`<unset>` when empty).
 fn list_with_more(items: Vec<String>) -> String {
     let count = items.len();
@@ -233,6 +265,24 @@ mod tests {
         json!({"kind": "Service",
                "metadata": {"name": "nginx", "creationTimestamp": "2026-11-25T14:29:53Z"},
                "spec": spec})
+    }
+
+    #[test]
+    fn network_policy_rows() {
+        assert_eq!(names("NetworkPolicy"), ["Name", "Pod-Selector", "Age"]);
+        let np = |sel: Value| {
+            json!({"metadata": {"name": "deny", "creationTimestamp": "2026-11-25T14:29:53Z"},
+                   "spec": {"podSelector": sel}})
+        };
+        assert_eq!(row("NetworkPolicy", &np(json!({})))[1], "<none>");
+        assert_eq!(
+            row(
+                "NetworkPolicy",
+                &np(json!({"matchLabels": {"role": "db"},
+                           "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}]}))
+            )[1],
+            "role=db,tier in (a,b)"
+        );
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! the bridge, so that the host's own connect() to a ClusterIP reaches the nftables OUTPUT
 //! hook, where the proxy translates or drops it (see `ordo-proxy`).
 //!
-//! The bridge, the service route and `net.ipv4.ip_forward=1` exist only while at least one
-//! pod namespace exists: tearing down the last pod restores the host as it was.
+//! The bridge, the service route, `net.ipv4.ip_forward=1` and `net.bridge.bridge-nf-call-iptables=1`
+//! exist only while at least one pod namespace exists: tearing down the last pod restores the
+//! host as it was.
 //! Links, addresses and routes are set with rtnetlink; nothing shells out to `ip`.
 
 pub mod netns;
@@ -29,7 +30,7 @@ pub struct NetworkConfig {
     pub prefix_len: u8,
     /// Service CIDR routed `unreachable` (`10.96.0.0/12`); None: no route.
     pub service_cidr: Option<(Ipv4Addr, u8)>,
-    /// Where the network keeps its own state (the original `ip_forward`).
+    /// Where the network keeps its own state (the original `ip_forward` and bridge setting).
     pub state_dir: PathBuf,
     /// The cluster DNS address, put on the bridge (as a /32) so that every pod reaches it.
     pub cluster_dns: Option<Ipv4Addr>,
@@ -420,26 +421,53 @@ async fn remove_host_side(cfg: &NetworkConfig) -> anyhow::Result<()> {
 
 const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 
-/// Turns on `net.ipv4.ip_forward`, remembering the value it had.
+/// Bridged IPv4 traffic passes the IP hooks (and conntrack): what NetworkPolicy rules in the
+/// forward hook need to see traffic between two pods of this node (kubeadm asks for it too).
+const BRIDGE_NF_CALL_IPTABLES: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+
+/// The host settings the pod network turns on while it exists, with the file in the state
+/// directory that remembers each one's original value.
+const RAISED: [(&str, &str); 2] = [
+    (IP_FORWARD, "ip_forward.orig"),
+    (BRIDGE_NF_CALL_IPTABLES, "bridge-nf-call-iptables.orig"),
+];
+
+/// Turns on `net.ipv4.ip_forward` and `net.bridge.bridge-nf-call-iptables`, remembering the
+/// values they had. Without `br_netfilter` (no bridge knob) NetworkPolicies do not apply to
+/// traffic between pods of this node: a warning says so.
 fn enable_forwarding(state_dir: &Path) -> anyhow::Result<()> {
-    let cur = std::fs::read_to_string(IP_FORWARD).context("reading ip_forward")?;
-    if cur.trim() == "1" {
-        return Ok(());
+    for (knob, orig_name) in RAISED {
+        let cur = match std::fs::read_to_string(knob) {
+            Ok(v) => v,
+            Err(e) if knob == BRIDGE_NF_CALL_IPTABLES => {
+                tracing::warn!(
+                    "{knob}: {e}; NetworkPolicies will not apply between pods of this node (load br_netfilter: modprobe br_netfilter)"
+                );
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {knob}")),
+        };
+        if cur.trim() == "1" {
+            continue;
+        }
+        std::fs::create_dir_all(state_dir)?;
+        let orig = state_dir.join(orig_name);
+        if !orig.exists() {
+            std::fs::write(&orig, cur.trim())?;
+        }
+        std::fs::write(knob, "1").with_context(|| format!("setting {knob} to 1"))?;
     }
-    std::fs::create_dir_all(state_dir)?;
-    let orig = state_dir.join("ip_forward.orig");
-    if !orig.exists() {
-        std::fs::write(&orig, cur.trim())?;
-    }
-    std::fs::write(IP_FORWARD, "1").context("enabling ip_forward")
+    Ok(())
 }
 
-/// Puts back the `ip_forward` value [`enable_forwarding`] found.
+/// Puts back the values [`enable_forwarding`] found.
 fn restore_forwarding(state_dir: &Path) -> anyhow::Result<()> {
-    let orig = state_dir.join("ip_forward.orig");
-    if let Ok(v) = std::fs::read_to_string(&orig) {
-        std::fs::write(IP_FORWARD, v.trim()).context("restoring ip_forward")?;
-        std::fs::remove_file(&orig)?;
+    for (knob, orig_name) in RAISED {
+        let orig = state_dir.join(orig_name);
+        if let Ok(v) = std::fs::read_to_string(&orig) {
+            std::fs::write(knob, v.trim()).with_context(|| format!("restoring {knob}"))?;
+            std::fs::remove_file(&orig)?;
+        }
     }
     Ok(())
 }

@@ -121,7 +121,10 @@ async fn agent(args: &AgentArgs) -> Result<()> {
     );
     let proxying = async {
         match &proxy {
-            Some((cfg, _)) => ordo_proxy::run(caches.clone(), cfg.clone()).await,
+            // NetworkPolicy peers may be pods of any node: the proxy's caches hold them all.
+            Some((cfg, _)) => {
+                ordo_proxy::run(ordo_client::Caches::new(client.clone()), cfg.clone()).await
+            }
             None => std::future::pending().await,
         }
     };

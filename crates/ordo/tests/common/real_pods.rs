@@ -167,6 +167,9 @@ pub fn force_cleanup(data: &Path) {
     if let Ok(v) = std::fs::read_to_string(data.join("network/ip_forward.orig")) {
         let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", v.trim());
     }
+    if let Ok(v) = std::fs::read_to_string(data.join("network/bridge-nf-call-iptables.orig")) {
+        let _ = std::fs::write("/proc/sys/net/bridge/bridge-nf-call-iptables", v.trim());
+    }
 }
 
 /// Runs `scenario` on a fresh runc server (with `extra` flags) under the real-pods lock. The
