@@ -238,7 +238,11 @@ pub(crate) fn sample() -> String {
                        "egress": [{"to": [{"podSelector": {"matchLabels": {"role": "db"}}}],
                                    "ports": [{"port": "http"}, {"protocol": "SCTP"}]}, {}]}),
             ),
-            policy("default", "deny", json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})),
+            policy(
+                "default",
+                "deny",
+                json!({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+            ),
         ],
         &pods,
         &nss,
