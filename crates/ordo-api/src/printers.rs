@@ -16,6 +16,7 @@ mod apps;
 mod corev1;
 mod network;
 mod pod;
+mod policy;
 mod storage;
 
 /// Column definitions for `kind` (`TableColumnDefinition` JSON objects with
@@ -106,6 +107,7 @@ fn printer(kind: &str) -> &'static Printer {
         "Endpoints" => &network::ENDPOINTS,
         "EndpointSlice" => &network::ENDPOINT_SLICE,
         "NetworkPolicy" => &network::NETWORK_POLICY,
+        "PodDisruptionBudget" => &policy::POD_DISRUPTION_BUDGET,
         "Namespace" => &corev1::NAMESPACE,
         "Node" => &corev1::NODE,
         "ConfigMap" => &corev1::CONFIG_MAP,

@@ -337,6 +337,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = true
     ),
     res!(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        ["pdb"],
+        [],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = true
+    ),
+    res!(
         "storage.k8s.io",
         "v1",
         "StorageClass",
@@ -414,6 +427,7 @@ macro_rules! with_typed_kinds {
             ("discovery.k8s.io", "EndpointSlice") => k8s_openapi::api::discovery::v1::EndpointSlice,
             ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,
             ("networking.k8s.io", "NetworkPolicy") => k8s_openapi::api::networking::v1::NetworkPolicy,
+            ("policy", "PodDisruptionBudget") => k8s_openapi::api::policy::v1::PodDisruptionBudget,
             ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
         })
     };

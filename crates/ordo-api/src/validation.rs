@@ -10,6 +10,7 @@ mod names;
 mod network;
 mod network_policy;
 mod pod;
+mod policy;
 mod quantity;
 mod storage;
 mod util;
@@ -36,6 +37,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "Endpoints" => network::validate_endpoints(obj),
         "EndpointSlice" => network::validate_endpoint_slice(obj),
         "NetworkPolicy" => network_policy::validate_network_policy(obj),
+        "PodDisruptionBudget" => policy::validate_pdb(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
         "PersistentVolume" => storage::validate_pv(obj),
@@ -74,6 +76,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
             errs
         }
         "NetworkPolicy" => network_policy::validate_network_policy_update(new, old),
+        "PodDisruptionBudget" => policy::validate_pdb_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),

@@ -72,6 +72,13 @@ fn subresources(
             vec!["create"],
         ));
         out.push((
+            "eviction",
+            "policy".into(),
+            "v1".into(),
+            "Eviction",
+            vec!["create"],
+        ));
+        out.push((
             "exec",
             String::new(),
             "v1".into(),

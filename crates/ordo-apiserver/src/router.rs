@@ -344,6 +344,14 @@ async fn route(
                 .await
                 .map(|v| json_response(StatusCode::CREATED, &v))
         }
+        (&Method::POST, true, Some("eviction")) if target.info.plural == "pods" => {
+            let body = read_body(req).await?;
+            let obj = parse_body(&content_type, &body)?;
+            server
+                .evict(&target, obj)
+                .await
+                .map(|v| json_response(StatusCode::CREATED, &v))
+        }
         (_, true, Some(s))
             if matches!(s, "log" | "exec" | "attach" | "portforward")
                 && target.info.plural == "pods" =>

@@ -3,6 +3,7 @@
 //! kind in the process) and writes through the API server.
 
 mod deployment;
+mod disruption;
 mod endpointslice;
 mod gc;
 mod namespace;
@@ -26,6 +27,7 @@ pub async fn run(
         namespace::run(caches.clone()),
         scheduler::run(caches.clone()),
         endpointslice::run(caches.clone()),
+        disruption::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
     )?;
     Ok(())

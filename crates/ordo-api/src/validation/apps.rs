@@ -83,7 +83,7 @@ fn restart_always(spec: &Value, workload: &str, errs: &mut Errs) {
 }
 
 /// `ValidatePositiveIntOrPercent` plus `IsNotMoreThan100Percent`; returns the int-or-percent value.
-fn int_or_percent(v: &Value, path: &str, errs: &mut Errs) -> i64 {
+pub(crate) fn int_or_percent(v: &Value, path: &str, errs: &mut Errs) -> i64 {
     match v {
         Value::String(s) => {
             let msgs = names::percent(s);

@@ -107,6 +107,14 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("apps/v1", "Deployment", &tables::DEPLOYMENT),
     ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
     ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
+    (
+        "policy/v1",
+        "PodDisruptionBudget",
+        &tables::POD_DISRUPTION_BUDGET,
+    ),
+    ("policy/v1", "Eviction", &tables::EVICTION),
+    ("v1", "DeleteOptions", &tables::DELETE_OPTIONS),
+    ("meta.k8s.io/v1", "DeleteOptions", &tables::DELETE_OPTIONS),
 ];
 
 /// The message of a top-level kind.

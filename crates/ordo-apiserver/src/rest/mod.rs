@@ -8,6 +8,7 @@
 mod binding;
 mod create;
 mod delete;
+mod eviction;
 mod get;
 mod list;
 mod patch;
