@@ -2,7 +2,13 @@
 //! upstream registry/admission fills that clients see, e.g. a Namespace's `kubernetes`
 //! finalizer) applied to decoded JSON objects.
 
+mod batch;
 mod pod;
+
+pub use batch::{
+    generate_job_selector, CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL,
+    LEGACY_JOB_NAME_LABEL,
+};
 
 #[cfg(test)]
 mod tests;
@@ -41,6 +47,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         }
         "Secret" => default_str(obj, "type", "Opaque"),
         "StatefulSet" => statefulset(obj),
+        "Job" => batch::job(obj),
         "Deployment" => deployment(obj),
         "ReplicaSet" => {
             let spec = ensure_obj(obj, "spec");

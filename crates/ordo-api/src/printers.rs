@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::duration;
 
 mod apps;
+mod batch;
 mod corev1;
 mod network;
 mod pod;
@@ -122,6 +123,7 @@ fn printer(kind: &str) -> &'static Printer {
         "Deployment" => &apps::DEPLOYMENT,
         "ReplicaSet" => &apps::REPLICA_SET,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
+        "Job" => &batch::JOB,
         _ => &DEFAULT,
     }
 }

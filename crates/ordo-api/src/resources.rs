@@ -285,6 +285,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = true
     ),
     res!(
+        "batch",
+        "v1",
+        "Job",
+        "jobs",
+        "job",
+        [],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = true
+    ),
+    res!(
         "coordination.k8s.io",
         "v1",
         "Lease",
@@ -423,6 +436,7 @@ macro_rules! with_typed_kinds {
             ("apps", "Deployment") => k8s_openapi::api::apps::v1::Deployment,
             ("apps", "ReplicaSet") => k8s_openapi::api::apps::v1::ReplicaSet,
             ("apps", "StatefulSet") => k8s_openapi::api::apps::v1::StatefulSet,
+            ("batch", "Job") => k8s_openapi::api::batch::v1::Job,
             ("coordination.k8s.io", "Lease") => k8s_openapi::api::coordination::v1::Lease,
             ("discovery.k8s.io", "EndpointSlice") => k8s_openapi::api::discovery::v1::EndpointSlice,
             ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,

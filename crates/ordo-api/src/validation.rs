@@ -3,6 +3,7 @@
 //! prints them verbatim).
 
 mod apps;
+mod batch;
 mod container;
 mod core;
 mod meta;
@@ -38,6 +39,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "EndpointSlice" => network::validate_endpoint_slice(obj),
         "NetworkPolicy" => network_policy::validate_network_policy(obj),
         "PodDisruptionBudget" => policy::validate_pdb(obj),
+        "Job" => batch::validate_job(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
         "PersistentVolume" => storage::validate_pv(obj),
@@ -77,6 +79,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         }
         "NetworkPolicy" => network_policy::validate_network_policy_update(new, old),
         "PodDisruptionBudget" => policy::validate_pdb_update(new, old),
+        "Job" => batch::validate_job_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),

@@ -328,6 +328,10 @@ pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
             obj["status"] = json!({"phase": "Pending"});
             add_finalizer(obj, "kubernetes.io/pv-protection");
         }
+        ("batch", "Job") => {
+            obj["status"] = json!({});
+            ordo_api::defaults::generate_job_selector(obj);
+        }
         ("", "Namespace") => obj["status"] = json!({"phase": "Active"}),
         ("", "Service") => obj["status"] = json!({"loadBalancer": {}}),
         _ => {}

@@ -6,6 +6,7 @@ mod deployment;
 mod disruption;
 mod endpointslice;
 mod gc;
+mod job;
 mod namespace;
 mod ownership;
 mod replicaset;
@@ -28,6 +29,7 @@ pub async fn run(
         scheduler::run(caches.clone()),
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
+        job::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
     )?;
     Ok(())

@@ -1,6 +1,7 @@
 //! The simulated runtime (like kwok): no processes, no network. Every image is "present",
-//! containers start after the configured delay and run until stopped. It keeps just enough
-//! state to answer [`Runtime::pod_status`], so tens of thousands of pods cost little.
+//! containers start after the configured delay and run until stopped, or, when the pod asks
+//! for it ([`EXIT_AFTER_ANNOTATION`]), exit on their own. It keeps just enough state to answer
+//! [`Runtime::pod_status`], so tens of thousands of pods cost little.
 
 use super::{digest, ContainerExit, ContainerState, ImageInfo, Runtime, StartedContainer};
 use k8s_openapi::api::core::v1::{Container, Pod};
@@ -11,8 +12,45 @@ use std::net::Ipv4Addr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Containers of one simulated pod: (name, id, started at).
-type SimPod = Vec<(String, String, Option<Time>)>;
+/// One simulated container instance.
+#[derive(Clone, Debug)]
+struct SimContainer {
+    name: String,
+    id: String,
+    started: Option<Time>,
+    /// When and how the instance exits on its own (set at start from the pod's annotations).
+    exit: Option<(Time, i32)>,
+    /// How many instances of this container ran before this one.
+    attempt: u32,
+}
+
+impl SimContainer {
+    /// Its exit, if it has exited by `now`.
+    fn exited(&self, now: &Time) -> Option<ContainerExit> {
+        let (at, code) = self.exit.as_ref().filter(|(at, _)| at.0 <= now.0)?;
+        Some(self.exit_record(*code, at.clone()))
+    }
+
+    fn exit_record(&self, exit_code: i32, finished_at: Time) -> ContainerExit {
+        ContainerExit {
+            name: self.name.clone(),
+            container_id: format!("sim://{}", self.id),
+            exit_code,
+            reason: if exit_code == 0 { "Completed" } else { "Error" }.into(),
+            started_at: self.started.clone(),
+            finished_at,
+        }
+    }
+
+    /// What stopping it now reports: its own exit if it had one, else a clean stop.
+    fn stopped(&self, now: &Time) -> ContainerExit {
+        self.exited(now)
+            .unwrap_or_else(|| self.exit_record(0, now.clone()))
+    }
+}
+
+/// Containers of one simulated pod (the latest instance of each).
+type SimPod = Vec<SimContainer>;
 
 /// The pod annotation that makes a simulated pod's containers not ready while it is `"false"`
 /// (like kwok's stages, the way tests break a pod that upstream breaks through its readiness
@@ -20,11 +58,30 @@ type SimPod = Vec<(String, String, Option<Time>)>;
 /// or set to anything else.
 pub const READY_ANNOTATION: &str = "sim.ordo.dev/ready";
 
+/// The pod annotation that makes each of a simulated pod's containers exit this many
+/// milliseconds after it starts (with [`EXIT_CODE_ANNOTATION`]'s code, 0 by default), so that
+/// tests can run Jobs and restart policies on the simulated runtime.
+pub const EXIT_AFTER_ANNOTATION: &str = "sim.ordo.dev/exit-after-ms";
+
+/// The exit code of containers that exit by [`EXIT_AFTER_ANNOTATION`] (default 0).
+pub const EXIT_CODE_ANNOTATION: &str = "sim.ordo.dev/exit-code";
+
+/// The planned exit of `pod`'s containers: after how long, with which code.
+fn planned_exit(pod: &Pod) -> Option<(Duration, i32)> {
+    let a = pod.annotations();
+    let ms: u64 = a.get(EXIT_AFTER_ANNOTATION)?.trim().parse().ok()?;
+    let code = a
+        .get(EXIT_CODE_ANNOTATION)
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0);
+    Some((Duration::from_millis(ms), code))
+}
+
 /// Simulated pods that become Running after `start_delay`.
 pub struct SimRuntime {
     start_delay: Duration,
     pods: Mutex<HashMap<String, SimPod>>,
-    /// Simulated containers never exit; the channel stays silent.
+    /// Carries a pod's uid when one of its containers exits on its own.
     exits: tokio::sync::broadcast::Sender<String>,
 }
 
@@ -34,7 +91,7 @@ impl SimRuntime {
         SimRuntime {
             start_delay,
             pods: Mutex::new(HashMap::new()),
-            exits: tokio::sync::broadcast::channel(1).0,
+            exits: tokio::sync::broadcast::channel(1024).0,
         }
     }
 }
@@ -75,12 +132,26 @@ impl Runtime for SimRuntime {
         _image: &ImageInfo,
     ) -> anyhow::Result<String> {
         let u = uid(pod);
-        let id = digest(&["container", &u, &container.name]);
+        let now = crate::status::now();
         let mut pods = self.pods.lock().unwrap();
-        let cs = pods.entry(u).or_default();
-        if !cs.iter().any(|(_, i, _)| *i == id) {
-            cs.push((container.name.clone(), id.clone(), None));
-        }
+        let cs = pods.entry(u.clone()).or_default();
+        let attempt = match cs.iter().position(|c| c.name == container.name) {
+            // The current instance, unless it has exited: then a new one (a restart).
+            Some(i) if cs[i].exited(&now).is_none() => return Ok(cs[i].id.clone()),
+            Some(i) => cs.remove(i).attempt + 1,
+            None => 0,
+        };
+        let id = match attempt {
+            0 => digest(&["container", &u, &container.name]),
+            n => digest(&["container", &u, &container.name, &n.to_string()]),
+        };
+        cs.push(SimContainer {
+            name: container.name.clone(),
+            id: id.clone(),
+            started: None,
+            exit: None,
+            attempt,
+        });
         Ok(id)
     }
 
@@ -90,12 +161,31 @@ impl Runtime for SimRuntime {
         container_id: &str,
     ) -> anyhow::Result<StartedContainer> {
         let now = crate::status::now();
-        let mut pods = self.pods.lock().unwrap();
-        let c = pods
-            .get_mut(&uid(pod))
-            .and_then(|cs| cs.iter_mut().find(|(_, i, _)| i == container_id))
-            .ok_or_else(|| anyhow::anyhow!("container {container_id} not found"))?;
-        let started_at = c.2.get_or_insert(now).clone();
+        let planned = planned_exit(pod);
+        let started_at = {
+            let mut pods = self.pods.lock().unwrap();
+            let c = pods
+                .get_mut(&uid(pod))
+                .and_then(|cs| cs.iter_mut().find(|c| c.id == container_id))
+                .ok_or_else(|| anyhow::anyhow!("container {container_id} not found"))?;
+            if c.started.is_none() {
+                c.started = Some(now.clone());
+                if let Some((after, code)) = planned {
+                    let at = now
+                        .0
+                        .checked_add(after)
+                        .map(Time)
+                        .unwrap_or_else(|_| now.clone());
+                    c.exit = Some((at, code));
+                    let (tx, u) = (self.exits.clone(), uid(pod));
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        let _ = tx.send(u);
+                    });
+                }
+            }
+            c.started.clone().unwrap_or(now)
+        };
         Ok(StartedContainer {
             container_id: format!("sim://{container_id}"),
             started_at,
@@ -110,15 +200,8 @@ impl Runtime for SimRuntime {
         };
         let exits = cs
             .iter()
-            .filter(|(_, _, started)| started.is_some())
-            .map(|(name, id, started)| ContainerExit {
-                name: name.clone(),
-                container_id: format!("sim://{id}"),
-                exit_code: 0,
-                reason: "Completed".into(),
-                started_at: started.clone(),
-                finished_at: now.clone(),
-            })
+            .filter(|c| c.started.is_some())
+            .map(|c| c.stopped(&now))
             .collect();
         // Stopped containers are no longer running; a second stop reports nothing.
         cs.clear();
@@ -131,18 +214,21 @@ impl Runtime for SimRuntime {
     }
 
     async fn pod_status(&self, uid: &str) -> Option<Vec<(String, ContainerState)>> {
+        let now = crate::status::now();
         let pods = self.pods.lock().unwrap();
         let cs = pods.get(uid)?;
         Some(
             cs.iter()
-                .filter_map(|(name, id, started)| {
-                    Some((
-                        name.clone(),
-                        ContainerState::Running(StartedContainer {
-                            container_id: format!("sim://{id}"),
-                            started_at: started.clone()?,
+                .filter_map(|c| {
+                    let started_at = c.started.clone()?;
+                    let state = match c.exited(&now) {
+                        Some(x) => ContainerState::Exited(x),
+                        None => ContainerState::Running(StartedContainer {
+                            container_id: format!("sim://{}", c.id),
+                            started_at,
                         }),
-                    ))
+                    };
+                    Some((c.name.clone(), state))
                 })
                 .collect(),
         )
@@ -169,7 +255,13 @@ impl Runtime for SimRuntime {
                 .and_then(|c| c.strip_prefix("sim://"))
                 .map(str::to_string)
                 .unwrap_or_else(|| digest(&["container", &u, &cs.name]));
-            running.push((cs.name.clone(), id, started));
+            running.push(SimContainer {
+                name: cs.name.clone(),
+                id,
+                started,
+                exit: None,
+                attempt: 0,
+            });
         }
         self.pods.lock().unwrap().insert(u, running);
         true
@@ -210,19 +302,12 @@ impl Runtime for SimRuntime {
         };
         let Some(i) = cs
             .iter()
-            .position(|(n, _, s)| n == container && s.is_some())
+            .position(|c| c.name == container && c.started.is_some())
         else {
             return Ok(None);
         };
-        let (name, id, started) = cs.remove(i);
-        Ok(Some(ContainerExit {
-            name,
-            container_id: format!("sim://{id}"),
-            exit_code: 0,
-            reason: "Completed".into(),
-            started_at: started,
-            finished_at: crate::status::now(),
-        }))
+        let c = cs.remove(i);
+        Ok(Some(c.stopped(&crate::status::now())))
     }
 
     fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String> {
@@ -268,6 +353,38 @@ mod tests {
         rt.remove_pod("u1").await.unwrap();
         assert!(rt.pod_status("u1").await.is_none());
         assert!(rt.list_pods().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn exit_annotations_end_containers_and_restarts_get_new_ids() {
+        let rt = SimRuntime::new(Duration::ZERO);
+        let mut exits = rt.subscribe_exits();
+        let mut p = pod();
+        p.metadata.annotations = Some(
+            [
+                (EXIT_AFTER_ANNOTATION.to_string(), "10".to_string()),
+                (EXIT_CODE_ANNOTATION.to_string(), "3".to_string()),
+            ]
+            .into(),
+        );
+        rt.prepare_sandbox(&p, None).await.unwrap();
+        let img = rt.ensure_image("busybox").await.unwrap().unwrap();
+        let c = Container {
+            name: "main".into(),
+            ..Default::default()
+        };
+        let id = rt.create_container(&p, &c, &img).await.unwrap();
+        assert_eq!(rt.create_container(&p, &c, &img).await.unwrap(), id);
+        rt.start_container(&p, &id).await.unwrap();
+        assert_eq!(exits.recv().await.unwrap(), "u1");
+        let status = rt.pod_status("u1").await.unwrap();
+        let ContainerState::Exited(x) = &status[0].1 else {
+            panic!("not exited: {status:?}");
+        };
+        assert_eq!((x.exit_code, x.reason.as_str()), (3, "Error"));
+        // A restart is a new instance with its own id.
+        let again = rt.create_container(&p, &c, &img).await.unwrap();
+        assert_ne!(again, id);
     }
 
     #[test]

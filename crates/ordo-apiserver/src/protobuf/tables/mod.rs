@@ -6,10 +6,12 @@
 //! `.keep()` marks fields whose zero value is meaningful (Go pointers and required fields): their
 //! `0`, `false` or `""` is kept, while other zero scalars are dropped, as Go's `omitempty` would.
 
+mod batch;
 mod pod;
 mod policy;
 mod volume;
 
+pub(crate) use batch::*;
 pub(crate) use pod::*;
 pub(crate) use policy::*;
 pub(crate) use volume::*;
