@@ -49,7 +49,14 @@ fn kubectl_create_job_is_served_listed_and_deleted_with_its_pods() {
     let s = Server::start();
     // kubectl create job sends protobuf.
     let out = s.ok(&[
-        "create", "job", "hello", "--image=busybox", "--", "sh", "-c", "sleep 1000",
+        "create",
+        "job",
+        "hello",
+        "--image=busybox",
+        "--",
+        "sh",
+        "-c",
+        "sleep 1000",
     ]);
     assert!(out.contains("job.batch/hello created"), "{out}");
     let uid = jsonpath(&s, "job/hello", "{.metadata.uid}");
@@ -96,15 +103,34 @@ fn kubectl_create_job_is_served_listed_and_deleted_with_its_pods() {
     let wide = table(&s.ok(&["get", "jobs", "-o", "wide"]));
     assert_eq!(
         wide[0],
-        ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+        [
+            "NAME",
+            "STATUS",
+            "COMPLETIONS",
+            "DURATION",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
     );
     assert_eq!(&wide[1][5..7], ["hello", "busybox"]);
     // kubectl get all lists jobs.
     assert!(s.ok(&["get", "all"]).contains("job.batch/hello"));
     // Validation with upstream's texts.
-    let err = s.fails(&["patch", "job/hello", "--type=merge", "-p", r#"{"spec":{"completions":3}}"#]);
-    assert!(err.contains("spec.completions: Invalid value: 3: field is immutable"), "{err}");
-    let bad = job("bad", "backoffLimit: 1", None, 0).replace("restartPolicy: Never", "restartPolicy: Always");
+    let err = s.fails(&[
+        "patch",
+        "job/hello",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"completions":3}}"#,
+    ]);
+    assert!(
+        err.contains("spec.completions: Invalid value: 3: field is immutable"),
+        "{err}"
+    );
+    let bad = job("bad", "backoffLimit: 1", None, 0)
+        .replace("restartPolicy: Never", "restartPolicy: Always");
     let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(&bad));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -121,7 +147,12 @@ fn kubectl_create_job_is_served_listed_and_deleted_with_its_pods() {
 #[test]
 fn completions_indexed_and_ttl() {
     let s = Server::start();
-    s.apply(&job("five", "completions: 5\n  parallelism: 2", Some(300), 0));
+    s.apply(&job(
+        "five",
+        "completions: 5\n  parallelism: 2",
+        Some(300),
+        0,
+    ));
     s.apply(&job(
         "idx",
         "completions: 3\n  parallelism: 3\n  completionMode: Indexed",
@@ -129,9 +160,19 @@ fn completions_indexed_and_ttl() {
         0,
     ));
     s.apply(&job("short", "ttlSecondsAfterFinished: 2", Some(100), 0));
-    s.ok(&["wait", "--for=condition=complete", "job/five", "job/idx", "--timeout=120s"]);
+    s.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/five",
+        "job/idx",
+        "--timeout=120s",
+    ]);
     assert_eq!(
-        jsonpath(&s, "job/five", "{.status.succeeded} {.status.active} {.status.ready} {.status.terminating}"),
+        jsonpath(
+            &s,
+            "job/five",
+            "{.status.succeeded} {.status.active} {.status.ready} {.status.terminating}"
+        ),
         "5 0 0 0"
     );
     assert_eq!(
@@ -147,7 +188,10 @@ fn completions_indexed_and_ttl() {
         "pods",
         "{range .items[?(@.metadata.labels.job-name==\"five\")]}{.status.phase}:{.metadata.finalizers} {end}",
     );
-    assert_eq!(pods.split_whitespace().collect::<Vec<_>>(), ["Succeeded:"; 5]);
+    assert_eq!(
+        pods.split_whitespace().collect::<Vec<_>>(),
+        ["Succeeded:"; 5]
+    );
     // Indexed: one pod per index, with its hostname, index label and JOB_COMPLETION_INDEX.
     assert_eq!(jsonpath(&s, "job/idx", "{.status.completedIndexes}"), "0-2");
     let idx = jsonpath(
@@ -163,12 +207,21 @@ fn completions_indexed_and_ttl() {
         "pods",
         "{.items[?(@.spec.hostname==\"idx-1\")].spec.containers[0].env[0].valueFrom.fieldRef.fieldPath}",
     );
-    assert_eq!(env, "metadata.annotations['batch.kubernetes.io/job-completion-index']");
+    assert_eq!(
+        env,
+        "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    );
     // The finished Job with a TTL is deleted (and its pod with it).
     s.eventually(60, "job/short deleted after its TTL", || {
-        !s.ok(&["get", "jobs", "-o", "name"]).contains("job.batch/short")
+        !s.ok(&["get", "jobs", "-o", "name"])
+            .contains("job.batch/short")
     });
-    let events = s.ok(&["get", "events", "--field-selector", "involvedObject.name=five"]);
+    let events = s.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=five",
+    ]);
     for e in ["SuccessfulCreate", "Completed"] {
         assert!(events.contains(e), "{events}");
     }
@@ -186,12 +239,33 @@ fn backoff_limit_deadline_and_suspend() {
     });
     let t = table(&s.ok(&["get", "job", "later"]));
     assert_eq!(&t[1][..3], ["later", "Suspended", "0/1"]);
-    assert!(jsonpath(&s, "pods", "{.items[?(@.metadata.labels.job-name==\"later\")].metadata.name}").is_empty());
-    s.ok(&["patch", "job/later", "--type=merge", "-p", r#"{"spec":{"suspend":false}}"#]);
-    s.ok(&["wait", "--for=condition=complete", "job/later", "--timeout=60s"]);
+    assert!(jsonpath(
+        &s,
+        "pods",
+        "{.items[?(@.metadata.labels.job-name==\"later\")].metadata.name}"
+    )
+    .is_empty());
+    s.ok(&[
+        "patch",
+        "job/later",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"suspend":false}}"#,
+    ]);
+    s.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/later",
+        "--timeout=60s",
+    ]);
     assert!(conditions(&s, "later").starts_with("Suspended=False:JobResumed"));
     // The deadline fails the Job and deletes its running pod.
-    s.ok(&["wait", "--for=condition=failed", "job/slow", "--timeout=60s"]);
+    s.ok(&[
+        "wait",
+        "--for=condition=failed",
+        "job/slow",
+        "--timeout=60s",
+    ]);
     assert_eq!(
         conditions(&s, "slow"),
         "FailureTarget=True:DeadlineExceeded Failed=True:DeadlineExceeded"
@@ -201,10 +275,20 @@ fn backoff_limit_deadline_and_suspend() {
         "Job was active longer than specified deadline"
     );
     s.eventually(60, "job/slow's pod gone", || {
-        jsonpath(&s, "pods", "{.items[?(@.metadata.labels.job-name==\"slow\")].metadata.name}").is_empty()
+        jsonpath(
+            &s,
+            "pods",
+            "{.items[?(@.metadata.labels.job-name==\"slow\")].metadata.name}",
+        )
+        .is_empty()
     });
     // Two failures (the second after the 10 s back-off) exceed backoffLimit 1.
-    s.ok(&["wait", "--for=condition=failed", "job/fails", "--timeout=90s"]);
+    s.ok(&[
+        "wait",
+        "--for=condition=failed",
+        "job/fails",
+        "--timeout=90s",
+    ]);
     assert_eq!(jsonpath(&s, "job/fails", "{.status.failed}"), "2");
     assert_eq!(
         conditions(&s, "fails"),
@@ -212,6 +296,14 @@ fn backoff_limit_deadline_and_suspend() {
     );
     let t = table(&s.ok(&["get", "job", "fails"]));
     assert_eq!(&t[1][..3], ["fails", "Failed", "0/1"]);
-    let events = s.ok(&["get", "events", "--field-selector", "involvedObject.name=fails"]);
-    assert!(events.contains("Job has reached the specified backoff limit"), "{events}");
+    let events = s.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=fails",
+    ]);
+    assert!(
+        events.contains("Job has reached the specified backoff limit"),
+        "{events}"
+    );
 }

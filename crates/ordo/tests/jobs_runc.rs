@@ -41,12 +41,32 @@ fn job_field(s: &Server, job: &str, path: &str) -> String {
 
 fn scenario(s: &Server) {
     s.apply(JOBS);
-    s.ok(&["wait", "--for=condition=complete", "job/ok", "--timeout=120s"]);
-    s.ok(&["wait", "--for=condition=failed", "job/bad", "--timeout=120s"]);
-    assert_eq!(job_field(s, "ok", "{.status.succeeded} {.status.active}"), "1 0");
-    assert_eq!(job_field(s, "bad", "{.status.failed} {.status.active}"), "1 0");
+    s.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/ok",
+        "--timeout=120s",
+    ]);
+    s.ok(&[
+        "wait",
+        "--for=condition=failed",
+        "job/bad",
+        "--timeout=120s",
+    ]);
     assert_eq!(
-        job_field(s, "bad", "{.status.conditions[?(@.type==\"Failed\")].reason}"),
+        job_field(s, "ok", "{.status.succeeded} {.status.active}"),
+        "1 0"
+    );
+    assert_eq!(
+        job_field(s, "bad", "{.status.failed} {.status.active}"),
+        "1 0"
+    );
+    assert_eq!(
+        job_field(
+            s,
+            "bad",
+            "{.status.conditions[?(@.type==\"Failed\")].reason}"
+        ),
         "BackoffLimitExceeded"
     );
     let pods = s.ok(&[

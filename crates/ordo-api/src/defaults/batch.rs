@@ -74,7 +74,10 @@ pub fn generate_job_selector(obj: &mut Value) {
     };
     let (name, uid) = (meta("name"), meta("uid"));
     let spec = ensure_obj(obj, "spec");
-    let labels = ensure_obj(ensure_obj(ensure_obj(spec, "template"), "metadata"), "labels");
+    let labels = ensure_obj(
+        ensure_obj(ensure_obj(spec, "template"), "metadata"),
+        "labels",
+    );
     for (k, v) in [
         (LEGACY_JOB_NAME_LABEL, &name),
         (JOB_NAME_LABEL, &name),
@@ -103,8 +106,16 @@ mod tests {
             (&json!(1), &json!(1), &json!(6))
         );
         assert_eq!(
-            (&s["completionMode"], &s["suspend"], &s["podReplacementPolicy"]),
-            (&json!("NonIndexed"), &json!(false), &json!("TerminatingOrFailed"))
+            (
+                &s["completionMode"],
+                &s["suspend"],
+                &s["podReplacementPolicy"]
+            ),
+            (
+                &json!("NonIndexed"),
+                &json!(false),
+                &json!("TerminatingOrFailed")
+            )
         );
         generate_job_selector(&mut j);
         assert_eq!(

@@ -129,7 +129,10 @@ mod tests {
         let running = json!({"metadata": {"name": "w"}, "spec": {"parallelism": 4},
             "status": {"startTime": "2026-11-25T14:29:50Z"}});
         let r = row("Job", &running);
-        assert_eq!((&r[1], &r[2], &r[3]), (&json!("Running"), &json!("0/1 of 4"), &json!("10s")));
+        assert_eq!(
+            (&r[1], &r[2], &r[3]),
+            (&json!("Running"), &json!("0/1 of 4"), &json!("10s"))
+        );
         let failed = json!({"metadata": {"name": "f"}, "spec": {"completions": 1},
             "status": {"failed": 7, "conditions": [{"type": "FailureTarget", "status": "True"}]}});
         assert_eq!(row("Job", &failed)[1], json!("FailureTarget"));

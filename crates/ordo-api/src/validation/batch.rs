@@ -155,7 +155,9 @@ fn validate_spec(spec: &Value) -> Errs {
             errs.push(Cause::invalid(
                 "spec.parallelism",
                 p,
-                &format!("must be less than or equal to {MAX_INDEXED} when completion mode is Indexed"),
+                &format!(
+                    "must be less than or equal to {MAX_INDEXED} when completion mode is Indexed"
+                ),
             ));
         }
     }
@@ -249,8 +251,14 @@ fn validate_pod_failure_policy(spec: &Value, policy: &Value, errs: &mut Errs) {
         let codes = present(rule, "onExitCodes");
         let conds = !arr(rule, "onPodConditions").is_empty();
         match (codes, conds) {
-            (Some(_), true) => errs.push(omitted_value(path.clone(), "specifying both OnExitCodes and OnPodConditions is not supported")),
-            (None, false) => errs.push(omitted_value(path.clone(), "specifying one of OnExitCodes and OnPodConditions is required")),
+            (Some(_), true) => errs.push(omitted_value(
+                path.clone(),
+                "specifying both OnExitCodes and OnPodConditions is not supported",
+            )),
+            (None, false) => errs.push(omitted_value(
+                path.clone(),
+                "specifying one of OnExitCodes and OnPodConditions is required",
+            )),
             _ => {}
         }
         if let Some(c) = codes {
@@ -299,8 +307,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A Job as the API server validates it: defaulted.
     fn job(spec: Value) -> Value {
-        json!({"metadata": {"name": "pi", "namespace": "d", "uid": "u"}, "spec": spec})
+        let mut j = json!({"metadata": {"name": "pi", "namespace": "d", "uid": "u"}, "spec": spec});
+        crate::defaults::apply_defaults("Job", &mut j);
+        j
     }
 
     fn msgs(errs: Errs) -> Vec<String> {
@@ -325,6 +336,7 @@ mod tests {
         let mut spec = good_spec();
         spec["template"]["spec"]["restartPolicy"] = json!("Always");
         spec["completionMode"] = json!("Indexed");
+        spec["parallelism"] = json!(2);
         spec["backoffLimit"] = json!(-1);
         assert_eq!(
             msgs(validate_job(&job(spec))),

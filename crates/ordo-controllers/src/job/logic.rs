@@ -4,8 +4,8 @@
 //! and events follow, and the status to write. [`super`] does the I/O.
 
 use super::pods::{
-    completion_index, finish_time, has_tracking_finalizer, is_indexed, match_failure_policy,
-    parse_indexes, format_indexes, terminal, PolicyAction,
+    completion_index, finish_time, format_indexes, has_tracking_finalizer, is_indexed,
+    match_failure_policy, parse_indexes, terminal, PolicyAction,
 };
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
@@ -53,9 +53,7 @@ impl Backoff {
             return Duration::ZERO;
         };
         let exp = (self.failures - 1).min(16);
-        let delay = BACKOFF_BASE
-            .saturating_mul(1u32 << exp)
-            .min(BACKOFF_MAX);
+        let delay = BACKOFF_BASE.saturating_mul(1u32 << exp).min(BACKOFF_MAX);
         let elapsed = now.duration_since(last).unsigned_abs();
         delay.saturating_sub(elapsed)
     }
@@ -105,7 +103,11 @@ pub fn is_finished(job: &Job) -> bool {
 pub fn finished_at(job: &Job) -> Option<Timestamp> {
     let s = job.status.as_ref();
     let c = has_condition(s, "Complete").or_else(|| has_condition(s, "Failed"))?;
-    Some(c.last_transition_time.map(|t| t.0).unwrap_or(Timestamp::UNIX_EPOCH))
+    Some(
+        c.last_transition_time
+            .map(|t| t.0)
+            .unwrap_or(Timestamp::UNIX_EPOCH),
+    )
 }
 
 /// Sets condition `ty` to `status` (upstream `ensureJobConditionStatus`); true if it changed.
@@ -179,7 +181,11 @@ pub fn plan(job: &Job, pods: &[&Pod], backoff: Backoff, now: Timestamp) -> Plan 
     let parallelism = spec.parallelism.unwrap_or(1).max(0) as usize;
     let backoff_limit = spec.backoff_limit.unwrap_or(6);
     let only_failed = spec.pod_replacement_policy.as_deref() == Some("Failed");
-    let restart_policy = spec.template.spec.as_ref().and_then(|s| s.restart_policy.clone());
+    let restart_policy = spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|s| s.restart_policy.clone());
 
     let old = job.status.clone().unwrap_or_default();
     let unc = old.uncounted_terminated_pods.clone().unwrap_or_default();
@@ -251,8 +257,7 @@ pub fn plan(job: &Job, pods: &[&Pod], backoff: Backoff, now: Timestamp) -> Plan 
         out.backoff.failures += new_failures;
         out.backoff.last_failure = fail_now;
     }
-    let succeeded =
-        old.succeeded.unwrap_or(0) + (all_succ.len() + new_succ.len()) as i32;
+    let succeeded = old.succeeded.unwrap_or(0) + (all_succ.len() + new_succ.len()) as i32;
     let mut failed = old.failed.unwrap_or(0) + (all_fail.len() + new_fail.len()) as i32;
 
     let mut st = old.clone();
@@ -260,8 +265,13 @@ pub fn plan(job: &Job, pods: &[&Pod], backoff: Backoff, now: Timestamp) -> Plan 
         .map(|c| ("Failed", c))
         .or_else(|| has_condition(Some(&old), "SuccessCriteriaMet").map(|c| ("Complete", c)));
     let suspended = spec.suspend == Some(true);
-    let mut target: Option<(&str, String, String)> =
-        finishing.map(|(ty, c)| (ty, c.reason.unwrap_or_default(), c.message.unwrap_or_default()));
+    let mut target: Option<(&str, String, String)> = finishing.map(|(ty, c)| {
+        (
+            ty,
+            c.reason.unwrap_or_default(),
+            c.message.unwrap_or_default(),
+        )
+    });
     if target.is_none() {
         let on_failure_restarts: i32 = active.iter().map(|p| restarts(p)).sum();
         let past_restarts = restart_policy.as_deref() == Some("OnFailure")
@@ -300,7 +310,11 @@ pub fn plan(job: &Job, pods: &[&Pod], backoff: Backoff, now: Timestamp) -> Plan 
                 MSG_COMPLETIONS,
                 now,
             );
-            target = Some(("Complete", REASON_COMPLETIONS.into(), MSG_COMPLETIONS.into()));
+            target = Some((
+                "Complete",
+                REASON_COMPLETIONS.into(),
+                MSG_COMPLETIONS.into(),
+            ));
         } else if let Some(d) = deadline.filter(|_| !suspended) {
             out.requeue = Some(d.duration_since(now).unsigned_abs() + Duration::from_millis(100));
         }
@@ -327,14 +341,23 @@ pub fn plan(job: &Job, pods: &[&Pod], backoff: Backoff, now: Timestamp) -> Plan 
             set_condition(&mut st, ty, "True", &reason, &msg, now);
             if ty == "Complete" {
                 st.completion_time = Some(Time(now));
-                out.events.push((false, "Completed", "Job completed".into()));
+                out.events
+                    .push((false, "Completed", "Job completed".into()));
             } else {
                 out.events.push((true, leak(&reason), msg));
             }
         }
     } else if suspended {
-        if set_condition(&mut st, "Suspended", "True", "JobSuspended", "Job suspended", now) {
-            out.events.push((false, "Suspended", "Job suspended".into()));
+        if set_condition(
+            &mut st,
+            "Suspended",
+            "True",
+            "JobSuspended",
+            "Job suspended",
+            now,
+        ) {
+            out.events
+                .push((false, "Suspended", "Job suspended".into()));
         }
         for p in &active {
             let name = p.metadata.name.clone().unwrap_or_default();
@@ -346,19 +369,33 @@ pub fn plan(job: &Job, pods: &[&Pod], backoff: Backoff, now: Timestamp) -> Plan 
         deleted = active.len();
         kept.clear();
     } else {
-        if set_condition(&mut st, "Suspended", "False", "JobResumed", "Job resumed", now) {
+        if set_condition(
+            &mut st,
+            "Suspended",
+            "False",
+            "JobResumed",
+            "Job resumed",
+            now,
+        ) {
             out.events.push((false, "Resumed", "Job resumed".into()));
             st.start_time = Some(Time(now));
         }
         if st.start_time.is_none() {
             st.start_time = Some(Time(now));
             if let Some(ads) = spec.active_deadline_seconds {
-                out.requeue = Some(Duration::from_secs(ads.max(0) as u64) + Duration::from_millis(100));
+                out.requeue =
+                    Some(Duration::from_secs(ads.max(0) as u64) + Duration::from_millis(100));
             }
         }
         let blocked = if only_failed { terminating } else { 0 };
         let (create, victims) = if indexed {
-            manage_indexed(&active, &completed, completions.unwrap_or(0), parallelism, blocked)
+            manage_indexed(
+                &active,
+                &completed,
+                completions.unwrap_or(0),
+                parallelism,
+                blocked,
+            )
         } else {
             let want = match completions {
                 Some(c) => parallelism.min((c - succeeded).max(0) as usize),
@@ -424,9 +461,11 @@ fn leak(reason: &str) -> &'static str {
 fn pick_victims<'a>(active: &[&'a Pod], n: usize) -> Vec<&'a Pod> {
     let mut sorted: Vec<&Pod> = active.to_vec();
     sorted.sort_by(|a, b| {
-        is_pod_ready(a)
-            .cmp(&is_pod_ready(b))
-            .then_with(|| b.metadata.creation_timestamp.cmp(&a.metadata.creation_timestamp))
+        is_pod_ready(a).cmp(&is_pod_ready(b)).then_with(|| {
+            b.metadata
+                .creation_timestamp
+                .cmp(&a.metadata.creation_timestamp)
+        })
     });
     sorted.into_iter().take(n).collect()
 }

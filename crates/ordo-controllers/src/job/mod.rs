@@ -101,7 +101,9 @@ async fn release_orphans(ctx: Arc<Ctx>) {
     });
     let jobs_ctx = ctx.clone();
     let jobs = ctx.jobs.changes().map(move |c| match c {
-        Change::Delete(j) => jobs_ctx.pods.in_namespace(&j.namespace().unwrap_or_default()),
+        Change::Delete(j) => jobs_ctx
+            .pods
+            .in_namespace(&j.namespace().unwrap_or_default()),
         _ => vec![],
     });
     let mut all = std::pin::pin!(futures::stream::select(pods, jobs));
@@ -126,10 +128,20 @@ async fn remove_finalizer(ctx: &Ctx, pod: &Pod) -> Result<Option<Pod>, kube::Err
         .flatten()
         .filter(|f| *f != JOB_TRACKING_FINALIZER)
         .collect();
+    // An empty list is dropped, as Go's omitempty would.
+    let finalizers = if keep.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::json!(keep)
+    };
     let patch = serde_json::json!({"metadata": {
-        "finalizers": keep, "resourceVersion": pod.metadata.resource_version}});
+        "finalizers": finalizers, "resourceVersion": pod.metadata.resource_version}});
     match api
-        .patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &pod.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
     {
         Ok(p) => Ok(Some(p)),
@@ -220,9 +232,12 @@ async fn sync(ctx: &Ctx, ns: &str, job: &Job, writes: &Writes) -> Result<Action,
     }
     let mut failed_creates = 0;
     let pp = PostParams::default();
-    let new_pods: Vec<Pod> = plan.create.iter().map(|ix| pods::new_pod(job, *ix)).collect();
-    let results =
-        futures::future::join_all(new_pods.iter().map(|p| pod_api.create(&pp, p))).await;
+    let new_pods: Vec<Pod> = plan
+        .create
+        .iter()
+        .map(|ix| pods::new_pod(job, *ix))
+        .collect();
+    let results = futures::future::join_all(new_pods.iter().map(|p| pod_api.create(&pp, p))).await;
     for r in results {
         match r {
             Ok(p) => {

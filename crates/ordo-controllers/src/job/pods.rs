@@ -199,9 +199,9 @@ pub fn match_failure_policy(job: &Job, pod: &Pod) -> Option<PolicyAction> {
             continue;
         };
         return Some(match rule.action.as_str() {
-            "FailJob" => PolicyAction::FailJob(format!(
-                "{what} matching FailJob rule at index {i}"
-            )),
+            "FailJob" => {
+                PolicyAction::FailJob(format!("{what} matching FailJob rule at index {i}"))
+            }
             "Ignore" => PolicyAction::Ignore,
             _ => PolicyAction::Count,
         });

@@ -86,7 +86,11 @@ pub(crate) static JOB_STATUS: Msg = Msg {
         f(5, "succeeded", Int),
         f(6, "failed", Int),
         f(7, "completedIndexes", Str),
-        f(8, "uncountedTerminatedPods", Message(&UNCOUNTED_TERMINATED_PODS)),
+        f(
+            8,
+            "uncountedTerminatedPods",
+            Message(&UNCOUNTED_TERMINATED_PODS),
+        ),
         f(9, "ready", Int).keep(),
         f(10, "failedIndexes", Str).keep(),
         f(11, "terminating", Int).keep(),
