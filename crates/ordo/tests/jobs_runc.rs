@@ -36,7 +36,7 @@ fn busybox_jobs_complete_and_fail() {
 }
 
 fn job_field(s: &Server, job: &str, path: &str) -> String {
-    s.ok(&["get", "job", job, "-o", &format!("jsonpath={{{path}}}")])
+    s.ok(&["get", "job", job, "-o", &format!("jsonpath={path}")])
 }
 
 fn scenario(s: &Server) {
