@@ -483,13 +483,12 @@ fn manage_indexed<'a>(
     let mut by_index: BTreeMap<i32, &Pod> = BTreeMap::new();
     for p in active {
         match completion_index(p) {
-            Some(ix) if ix < completions && !completed.contains(&ix) => {
-                if by_index.contains_key(&ix) {
-                    victims.push(*p);
-                } else {
-                    by_index.insert(ix, *p);
+            Some(ix) if ix < completions && !completed.contains(&ix) => match by_index.entry(ix) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(*p);
                 }
-            }
+                std::collections::btree_map::Entry::Occupied(_) => victims.push(*p),
+            },
             _ => victims.push(*p),
         }
     }
