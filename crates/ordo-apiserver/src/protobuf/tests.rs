@@ -261,8 +261,28 @@ fn refuses_unknown_fields_naming_kind_message_and_path() {
 }
 
 #[test]
+fn decodes_a_job_as_kubectl_create_job_sends_it() {
+    let container = [s(1, "hello"), s(2, "busybox"), s(3, "sh")].concat();
+    let pod_spec = [ld(2, &container), s(3, "Never")].concat();
+    let template = ld(2, &pod_spec);
+    let spec = [vi(1, 0), ld(6, &template), vi(10, 0)].concat();
+    let raw = [ld(1, &s(1, "hello")), ld(2, &spec)].concat();
+    let job = decode(&body("batch/v1", "Job", &raw)).unwrap();
+    assert_eq!(job["metadata"]["name"], "hello");
+    // Pointer fields keep their zero values.
+    assert_eq!(job["spec"]["parallelism"], 0);
+    assert_eq!(job["spec"]["suspend"], false);
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        (&c["name"], &c["image"]),
+        (&json!("hello"), &json!("busybox"))
+    );
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+}
+
+#[test]
 fn refuses_other_kinds_and_garbage() {
-    let err = decode(&body("batch/v1", "Job", &[])).unwrap_err();
+    let err = decode(&body("batch/v1", "CronJob", &[])).unwrap_err();
     assert!(err.contains("kubectl apply -f"), "{err}");
     assert!(err.contains("apps/v1 Deployment"), "{err}");
     assert!(decode(b"nope").is_err());
