@@ -40,6 +40,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
             default_val(obj, "volumeBindingMode", json!("Immediate"));
         }
         "Secret" => default_str(obj, "type", "Opaque"),
+        "PriorityClass" => default_str(obj, "preemptionPolicy", "PreemptLowerPriority"),
         "StatefulSet" => statefulset(obj),
         "Deployment" => deployment(obj),
         "ReplicaSet" => {

@@ -17,6 +17,7 @@ mod corev1;
 mod network;
 mod pod;
 mod policy;
+mod scheduling;
 mod storage;
 
 /// Column definitions for `kind` (`TableColumnDefinition` JSON objects with
@@ -108,6 +109,7 @@ fn printer(kind: &str) -> &'static Printer {
         "EndpointSlice" => &network::ENDPOINT_SLICE,
         "NetworkPolicy" => &network::NETWORK_POLICY,
         "PodDisruptionBudget" => &policy::POD_DISRUPTION_BUDGET,
+        "PriorityClass" => &scheduling::PRIORITY_CLASS,
         "Namespace" => &corev1::NAMESPACE,
         "Node" => &corev1::NODE,
         "ConfigMap" => &corev1::CONFIG_MAP,

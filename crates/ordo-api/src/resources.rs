@@ -350,6 +350,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = true
     ),
     res!(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        "priorityclass",
+        ["pc"],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
         "storage.k8s.io",
         "v1",
         "StorageClass",
@@ -428,6 +441,7 @@ macro_rules! with_typed_kinds {
             ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,
             ("networking.k8s.io", "NetworkPolicy") => k8s_openapi::api::networking::v1::NetworkPolicy,
             ("policy", "PodDisruptionBudget") => k8s_openapi::api::policy::v1::PodDisruptionBudget,
+            ("scheduling.k8s.io", "PriorityClass") => k8s_openapi::api::scheduling::v1::PriorityClass,
             ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
         })
     };

@@ -12,8 +12,10 @@ mod network_policy;
 mod pod;
 mod policy;
 mod quantity;
+mod scheduling;
 mod storage;
 mod util;
+pub use scheduling::{HIGHEST_USER_DEFINABLE_PRIORITY, SYSTEM_PRIORITY_CLASSES};
 pub use util::go_quote;
 
 #[cfg(test)]
@@ -38,6 +40,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "EndpointSlice" => network::validate_endpoint_slice(obj),
         "NetworkPolicy" => network_policy::validate_network_policy(obj),
         "PodDisruptionBudget" => policy::validate_pdb(obj),
+        "PriorityClass" => scheduling::validate_priority_class(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
         "PersistentVolume" => storage::validate_pv(obj),
@@ -77,6 +80,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         }
         "NetworkPolicy" => network_policy::validate_network_policy_update(new, old),
         "PodDisruptionBudget" => policy::validate_pdb_update(new, old),
+        "PriorityClass" => scheduling::validate_priority_class_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),

@@ -32,6 +32,7 @@ pub(crate) async fn ensure_defaults(
             }
         }
     }
+    server.ensure_system_priority_classes().await?;
     let svc_info = resources::find("", "v1", "services").expect("services");
     if server
         .store

@@ -17,6 +17,7 @@ mod meta;
 mod metrics;
 mod openapi;
 pub mod pki;
+mod priority;
 mod protobuf;
 mod proxy;
 mod rest;

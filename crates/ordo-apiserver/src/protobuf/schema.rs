@@ -113,6 +113,11 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
         &tables::POD_DISRUPTION_BUDGET,
     ),
     ("policy/v1", "Eviction", &tables::EVICTION),
+    (
+        "scheduling.k8s.io/v1",
+        "PriorityClass",
+        &tables::PRIORITY_CLASS,
+    ),
     ("v1", "DeleteOptions", &tables::DELETE_OPTIONS),
     ("meta.k8s.io/v1", "DeleteOptions", &tables::DELETE_OPTIONS),
 ];
