@@ -1,7 +1,7 @@
 //! Driving the `runc` binary (with ordo's own `--root`) and watching container processes exit.
 
 use super::console::ConsoleSocket;
-use super::stdio::{ContainerIo, Streams};
+use super::stdio::Streams;
 use anyhow::Context;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -18,8 +18,9 @@ use tokio::process::Command;
 pub struct Runc {
     pub bin: PathBuf,
     pub root: PathBuf,
-    /// The binary whose `log-shim` subcommand writes ordinary containers' logs (ordo); None:
-    /// threads of this process do (see [`super::log_shim`]).
+    /// The binary whose `log-shim` and `stdio-shim` subcommands write containers' logs and
+    /// hold `stdin`/`tty` containers' stdio (ordo); None: threads and tasks of this process
+    /// do (see [`super::log_shim`], [`super::stdio_shim`]).
     pub log_shim: Option<PathBuf>,
 }
 
@@ -59,17 +60,17 @@ impl Runc {
     }
 
     /// `runc create`. With [`CreateIo::Log`] the container's stdout and stderr are pipes to its
-    /// log shim, which writes `log` ([`super::log_shim`]); otherwise ordo holds its stdio (see
-    /// [`super::stdio`]) and writes `log` itself. Both append CRI records. Returns the init
-    /// process's PID (ordo, as child subreaper, becomes its parent when runc exits) and the
-    /// held stdio.
+    /// log shim, which writes `log` ([`super::log_shim`]); otherwise its stdio shim holds its
+    /// stdio ([`super::stdio_shim`]), writes `log` and serves attaches on a socket in the
+    /// bundle. Both append CRI records. Returns the init process's PID (ordo, as child
+    /// subreaper, becomes its parent when runc exits) and the stdio socket's path.
     pub async fn create(
         &self,
         id: &str,
         bundle: &Path,
         log: &Path,
         io: CreateIo,
-    ) -> anyhow::Result<(i32, Option<Arc<ContainerIo>>)> {
+    ) -> anyhow::Result<(i32, Option<PathBuf>)> {
         let runc_log = bundle.join("runc.log");
         let pid_file = bundle.join("pid");
         let mut cmd = self.cmd();
@@ -141,11 +142,19 @@ impl Runc {
             anyhow::bail!("runc create {id}: {}", last_error(&runc_log));
         }
         let pid = read_pid(&pid_file)?;
-        let io = match streams {
-            Some(s) => Some(ContainerIo::start(s, Some(log.into()), stdin_once, id)?.0),
+        let socket = match streams {
+            Some(s) => Some(super::stdio_shim::start(
+                self.log_shim.as_deref(),
+                s,
+                log,
+                bundle,
+                &bundle.join("stdio-shim.log"),
+                stdin_once,
+                id,
+            )?),
             None => None,
         };
-        Ok((pid, io))
+        Ok((pid, socket))
     }
 
     /// `runc exec --detach --tty`: runs `argv` in container `id` on a new terminal whose master
@@ -255,8 +264,8 @@ pub enum CreateIo {
     /// A terminal (`tty: true`), received through a console socket; clients may write to
     /// it if `stdin`.
     Tty { stdin: bool },
-    /// Pipes held by ordo: stdout, stderr and stdin (`stdin: true`), closed after the first
-    /// attached client if `stdin_once`.
+    /// Pipes held by the stdio shim: stdout, stderr and stdin (`stdin: true`), closed after
+    /// the first attached client if `stdin_once`.
     Pipes { stdin_once: bool },
 }
 
