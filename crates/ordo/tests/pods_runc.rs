@@ -7,7 +7,7 @@
 //! share the bridge, the pod CIDR and the service route.
 
 mod common;
-use common::real_pods::{curl, leftovers, node_clean, restart_killed, with_real_pods, BRIDGE};
+use common::real_pods::{curl, leftovers, node_clean, restart_killed, with_real_pods};
 use common::Server;
 use std::time::{Duration, Instant};
 

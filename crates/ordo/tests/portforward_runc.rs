@@ -11,7 +11,7 @@
 mod common;
 use common::real_pods::*;
 use common::{free_port, Server};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

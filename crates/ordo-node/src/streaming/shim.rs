@@ -149,14 +149,11 @@ pub async fn forward(client: (Tx, Rx), shim: (Tx, Rx)) {
     let (mut ssink, mut sstream) = shim;
     let up = tokio::spawn(async move {
         while let Some(Ok(m)) = cstream.next().await {
-            match m {
-                Message::Binary(_) => {
-                    if ssink.send(m).await.is_err() {
-                        break;
-                    }
-                }
-                Message::Close(_) => break,
-                _ => {}
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+            if matches!(m, Message::Binary(_)) && ssink.send(m).await.is_err() {
+                break;
             }
         }
         let _ = ssink.close().await;

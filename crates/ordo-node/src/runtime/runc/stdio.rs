@@ -272,16 +272,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_terminal_echoes_and_ends_when_its_process_exits() {
-        let (master, slave) = super::super::console::open_pty().unwrap();
-        let s2 = slave.try_clone().unwrap();
-        let s3 = slave.try_clone().unwrap();
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "read x; echo got-$x; exit 0"])
-            .stdin(slave)
-            .stdout(s2)
-            .stderr(s3)
-            .spawn()
-            .unwrap();
+        let (master, mut child) =
+            super::super::console::spawn_on_pty("read x; echo got-$x; exit 0");
         let (io, rx) = ContainerIo::start(
             Streams::Tty {
                 master,

@@ -118,17 +118,8 @@ async fn a_terminal_through_a_long_socket_path_with_resize() {
     // Longer than a unix socket address may be.
     let deep = dir.path().join("d".repeat(60)).join("e".repeat(60));
     std::fs::create_dir_all(&deep).unwrap();
-    let (master, slave) = super::super::console::open_pty().unwrap();
-    let size_of = slave.try_clone().unwrap();
-    let s2 = slave.try_clone().unwrap();
-    let s3 = slave.try_clone().unwrap();
-    let mut child = std::process::Command::new("sh")
-        .args(["-c", "read x; echo got-$x; exit 0"])
-        .stdin(slave)
-        .stdout(s2)
-        .stderr(s3)
-        .spawn()
-        .unwrap();
+    let (master, mut child) = super::super::console::spawn_on_pty("read x; echo got-$x; exit 0");
+    let size_of = master.try_clone().unwrap();
     let streams = Streams::Tty {
         master,
         stdin: true,
@@ -154,8 +145,6 @@ async fn a_terminal_through_a_long_socket_path_with_resize() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(size, (123, 45));
-    // The output ends when no one holds the terminal's other end any more.
-    drop(size_of);
     tx.send(msg(STDIN, b"abc\n")).await.unwrap();
     let (text, status) = read_until(&mut rx, "").await;
     assert!(text.contains("got-abc\r\n"), "{text:?}");
