@@ -467,6 +467,14 @@ spec:
         )
         .is_empty()
     });
+    eprintln!(
+        "pod keep after its shell exited 3: {}",
+        pod_field(
+            s,
+            "keep",
+            ".status.phase} {.status.containerStatuses[0].state.terminated",
+        )
+    );
     assert_eq!(
         pod_field(s, "keep", ".status.containerStatuses[0].restartCount"),
         "0"
