@@ -458,23 +458,14 @@ spec:
     att.send("exit 3\n");
     let (rc, out) = att.finish();
     assert_eq!(rc, Some(0), "kubectl attach: {out}");
-    // (ordo, no longer the parent of an adopted container, cannot read its exit code.)
-    s.eventually(30, "the shell of pod keep to be terminated", || {
-        !pod_field(
-            s,
-            "keep",
-            ".status.containerStatuses[0].state.terminated.reason",
-        )
-        .is_empty()
-    });
-    eprintln!(
-        "pod keep after its shell exited 3: {}",
+    // Its stdio shim reaped it and recorded its exit code, which the restarted ordo reads.
+    s.eventually(30, "pod keep Failed with exit code 3", || {
         pod_field(
             s,
             "keep",
-            ".status.phase} {.status.containerStatuses[0].state.terminated",
-        )
-    );
+            ".status.phase} {.status.containerStatuses[0].state.terminated.exitCode",
+        ) == "Failed 3"
+    });
     assert_eq!(
         pod_field(s, "keep", ".status.containerStatuses[0].restartCount"),
         "0"

@@ -541,7 +541,12 @@ impl Runtime for RuncRuntime {
         write_json(&dir.join("meta.json"), &cm)?;
         let ctr = Arc::new(Ctr {
             meta: Mutex::new(cm),
-            exit: process::watch(pid, Some(&cgroup::path_of(&id)), self.exit_notifier(&uid)),
+            exit: process::watch(
+                pid,
+                Some(&cgroup::path_of(&id)),
+                stdio.as_ref().map(|_| dir.join(stdio_shim::EXIT_FILE)),
+                self.exit_notifier(&uid),
+            ),
             dir,
             stdio,
         });
@@ -685,6 +690,7 @@ impl Runtime for RuncRuntime {
                         exit: process::watch(
                             m.pid,
                             Some(&cgroup::path_of(&m.id)),
+                            stdio.as_ref().map(|_| cdir.join(stdio_shim::EXIT_FILE)),
                             self.exit_notifier(&uid),
                         ),
                         meta: Mutex::new(m),

@@ -122,7 +122,7 @@ impl RuncRuntime {
     pub async fn exec_tty(&self, id: &str, argv: &[String]) -> anyhow::Result<TtyExec> {
         let (pid, master) = self.runc.exec_tty(id, argv, &std::env::temp_dir()).await?;
         let (tx, notices) = broadcast::channel(1);
-        let cell = super::process::watch(pid, None, move || {
+        let cell = super::process::watch(pid, None, None, move || {
             let _ = tx.send(String::new());
         });
         let exit = ExitWait { cell, notices };

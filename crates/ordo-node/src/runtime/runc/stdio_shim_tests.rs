@@ -71,8 +71,7 @@ async fn pipes_through_the_socket_with_stdin_once() {
         stdout: out_r,
         stderr: err_r,
     };
-    let diag = dir.path().join("diag");
-    let socket = start(None, streams, &log, dir.path(), &diag, true, "t").unwrap();
+    let socket = serve_here(streams, &log, dir.path(), true, "t").unwrap();
     assert_eq!(socket, dir.path().join(SOCKET));
 
     // A client without stdin does not claim it.
@@ -125,8 +124,7 @@ async fn a_terminal_through_a_long_socket_path_with_resize() {
         stdin: true,
     };
     let log = deep.join("c.log");
-    let diag = deep.join("diag");
-    let socket = start(None, streams, &log, &deep, &diag, true, "t").unwrap();
+    let socket = serve_here(streams, &log, &deep, true, "t").unwrap();
     assert!(socket.as_os_str().len() > 108);
     let (mut tx, rx) = connect(&socket, &opts(true, true)).await.unwrap();
     tx.send(msg(RESIZE, br#"{"Width":123,"Height":45}"#))
