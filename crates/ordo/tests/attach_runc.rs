@@ -498,6 +498,39 @@ spec:
         pod_field(s, "once", ".status.phase") == "Succeeded"
     });
 
+    // A terminal container that exits is restarted with a new shim on the same socket path
+    // (the old shim, exiting, leaves the new socket alone), and its exit code is recorded.
+    s.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: again}
+spec:
+  containers:
+  - {name: again, image: busybox:1.28, command: [sh], stdin: true, tty: true}
+"#,
+    );
+    s.eventually(60, "pod again Running", || {
+        pod_field(s, "again", ".status.phase") == "Running"
+    });
+    let mut att =
+        Interactive::terminal(&kubectl_line(s, cache.path(), &["attach", "-it", "again"]));
+    att.send("echo first-$((2*2)); exit 4\n");
+    att.wait_for("first-4", "");
+    att.finish();
+    s.eventually(60, "pod again restarted after exit code 4", || {
+        pod_field(
+            s,
+            "again",
+            ".status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.exitCode} {.status.containerStatuses[0].state.running.startedAt",
+        )
+        .starts_with("1 4 2")
+    });
+    let mut att =
+        Interactive::terminal(&kubectl_line(s, cache.path(), &["attach", "-it", "again"]));
+    att.send("echo second-$((3*3))\n");
+    att.wait_for("second-9", "");
+    att.kill();
+
     // Deleting the pods leaves no shim and no socket behind.
     s.ok(&["delete", "pod", "--all", "--wait=false"]);
     pods_gone_and_node_clean(s);
