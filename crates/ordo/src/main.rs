@@ -36,9 +36,9 @@ enum Command {
     /// (started by the node agent, one per such pod; outlives the agent).
     #[command(name = "pause", hide = true)]
     Pause(commands::pause::PauseArgs),
-    /// Internal: owns the stdio of a `stdin`/`tty` container, writes its log and serves
-    /// attaches on a unix socket (started by the node agent, one per such container;
-    /// outlives the agent).
+    /// Internal: creates a `stdin`/`tty` container with runc and reaps it, owns its stdio,
+    /// writes its log and serves attaches on a unix socket (started by the node agent, one per
+    /// such container; outlives the agent).
     #[command(name = "stdio-shim", hide = true)]
     StdioShim(commands::stdio_shim::StdioShimArgs),
 }
