@@ -36,6 +36,11 @@ enum Command {
     /// (started by the node agent, one per such pod; outlives the agent).
     #[command(name = "pause", hide = true)]
     Pause(commands::pause::PauseArgs),
+    /// Internal: creates a `stdin`/`tty` container with runc and reaps it, owns its stdio,
+    /// writes its log and serves attaches on a unix socket (started by the node agent, one per
+    /// such container; outlives the agent).
+    #[command(name = "stdio-shim", hide = true)]
+    StdioShim(commands::stdio_shim::StdioShimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +51,6 @@ fn main() -> anyhow::Result<()> {
         Command::Image(cmd) => commands::image::run(cmd),
         Command::LogShim(args) => commands::log_shim::run(args),
         Command::Pause(args) => commands::pause::run(args),
+        Command::StdioShim(args) => commands::stdio_shim::run(args),
     }
 }

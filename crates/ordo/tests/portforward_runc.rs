@@ -11,7 +11,7 @@
 mod common;
 use common::real_pods::*;
 use common::{free_port, Server};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -72,7 +72,6 @@ impl Forward {
             .spawn()
             .expect("starting kubectl port-forward");
         let stdout = Arc::new(Mutex::new(String::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
         let out = child.stdout.take().unwrap();
         let o = stdout.clone();
         std::thread::spawn(move || {
@@ -82,19 +81,7 @@ impl Forward {
                 o.push('\n');
             }
         });
-        let mut err = child.stderr.take().unwrap();
-        let e = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                e.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let stderr = common::collect(child.stderr.take().unwrap());
         let mut f = Forward {
             child,
             stderr,

@@ -11,6 +11,7 @@ mod attach;
 mod bundle;
 mod cgroup;
 mod console;
+mod detached;
 mod files;
 pub mod log_shim;
 pub mod pause;
@@ -18,6 +19,7 @@ mod process;
 mod rootfs;
 pub mod security;
 mod stdio;
+pub mod stdio_shim;
 mod volumes;
 
 pub use attach::{AttachTarget, ExitWait, TtyExec};
@@ -59,7 +61,8 @@ pub struct RuncConfig {
     pub registries: image::registry::RegistryConfig,
     /// A service proxy (nftables) translates the service CIDR on this node.
     pub service_proxy: bool,
-    /// ordo's binary, run as ordinary containers' log shims (None: logs written by threads).
+    /// ordo's binary, run as containers' log and stdio shims and as pods' process namespace
+    /// holders (None: logs and stdio held by threads and tasks of this process).
     pub log_shim: Option<PathBuf>,
 }
 
@@ -108,8 +111,8 @@ struct Ctr {
     meta: Mutex<ContainerMeta>,
     exit: ExitCell,
     dir: PathBuf,
-    /// The stdio ordo holds for a `stdin`/`tty` container (None: output goes to the log).
-    io: Option<Arc<ContainerIo>>,
+    /// The socket of a `stdin`/`tty` container's stdio shim (None: output goes to the log).
+    stdio: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -522,7 +525,7 @@ impl Runtime for RuncRuntime {
             .context("writing config.json")?;
         let log = self.log_path(&uid, &c.name);
         let io = process::CreateIo::of(c);
-        let (pid, io) = self.runc.create(&id, &dir, &log, io).await?;
+        let (pid, stdio) = self.runc.create(&id, &dir, &log, io).await?;
         let stop_signal = img
             .config
             .as_ref()
@@ -538,9 +541,14 @@ impl Runtime for RuncRuntime {
         write_json(&dir.join("meta.json"), &cm)?;
         let ctr = Arc::new(Ctr {
             meta: Mutex::new(cm),
-            exit: process::watch(pid, Some(&cgroup::path_of(&id)), self.exit_notifier(&uid)),
+            exit: process::watch(
+                pid,
+                Some(&cgroup::path_of(&id)),
+                stdio.as_ref().map(|_| dir.join(stdio_shim::EXIT_FILE)),
+                self.exit_notifier(&uid),
+            ),
             dir,
-            io,
+            stdio,
         });
         self.pods
             .lock()
@@ -676,15 +684,18 @@ impl Runtime for RuncRuntime {
             match self.runc.state(&m.id).await {
                 Some(s) if s.status == "running" && m.started_at.is_some() => {
                     m.pid = s.pid;
+                    // A `stdin`/`tty` container's stdio shim, if it still serves.
+                    let stdio = Some(cdir.join(stdio_shim::SOCKET)).filter(|p| p.exists());
                     ctrs.push(Arc::new(Ctr {
                         exit: process::watch(
                             m.pid,
                             Some(&cgroup::path_of(&m.id)),
+                            stdio.as_ref().map(|_| cdir.join(stdio_shim::EXIT_FILE)),
                             self.exit_notifier(&uid),
                         ),
                         meta: Mutex::new(m),
                         dir: cdir,
-                        io: None, // a `stdin`/`tty` container's stdio died with the old ordo
+                        stdio,
                     }));
                 }
                 // Exited while ordo was away: the agent starts it again (as a restart).

@@ -276,6 +276,26 @@ impl Drop for Server {
     }
 }
 
+/// Collects what `r` yields (a child's output), on a thread, into a string.
+pub fn collect(
+    mut r: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let o = out.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            o.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    out
+}
+
 /// The last 40 lines of a log.
 pub fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
