@@ -16,6 +16,7 @@ mod apps;
 mod corev1;
 mod network;
 mod pod;
+mod rbac;
 mod storage;
 
 /// Column definitions for `kind` (`TableColumnDefinition` JSON objects with
@@ -36,7 +37,7 @@ pub(crate) struct Col {
     name: &'static str,
     ty: &'static str,
     format: &'static str,
-    description: &'static str,
+    pub(crate) description: &'static str,
     priority: i32,
 }
 
@@ -119,6 +120,8 @@ fn printer(kind: &str) -> &'static Printer {
         "Deployment" => &apps::DEPLOYMENT,
         "ReplicaSet" => &apps::REPLICA_SET,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
+        "Role" | "ClusterRole" => &rbac::ROLE,
+        "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
         _ => &DEFAULT,
     }
 }
