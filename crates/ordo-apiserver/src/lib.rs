@@ -42,6 +42,8 @@ pub struct ApiServer {
     pub(crate) openapi: openapi::OpenApiCache,
     pub(crate) watch_lines: rest::LineCache,
     pub(crate) metrics: metrics::Metrics,
+    /// The authorizers' view of roles, bindings, pods and claims, kept current by watches.
+    pub(crate) authz: Arc<auth::rbac::index::Index>,
 }
 
 /// How the API server is set up.
@@ -69,8 +71,12 @@ impl ApiServer {
             openapi: Default::default(),
             watch_lines: Default::default(),
             metrics: Default::default(),
+            authz: Default::default(),
         });
+        server.authz.start(server.store.clone());
+        server.authz.wait_until(|st| st.primed()).await;
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
+        auth::rbac::policy::ensure(&server).await?;
         Ok(server)
     }
 

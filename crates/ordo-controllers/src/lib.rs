@@ -2,6 +2,7 @@
 //! kube-controller-manager is: it reads the shared caches of [`ordo_client`] (one reflector per
 //! kind in the process) and writes through the API server.
 
+mod aggregation;
 mod deployment;
 mod endpointslice;
 mod gc;
@@ -26,6 +27,7 @@ pub async fn run(
         namespace::run(caches.clone()),
         scheduler::run(caches.clone()),
         endpointslice::run(caches.clone()),
+        aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
     )?;
     Ok(())

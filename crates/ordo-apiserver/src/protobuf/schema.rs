@@ -107,6 +107,22 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("apps/v1", "Deployment", &tables::DEPLOYMENT),
     ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
     ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        &tables::CLUSTER_ROLE,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        &tables::CLUSTER_ROLE_BINDING,
+    ),
+    ("rbac.authorization.k8s.io/v1", "Role", &tables::ROLE),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        &tables::ROLE_BINDING,
+    ),
 ];
 
 /// The message of a top-level kind.

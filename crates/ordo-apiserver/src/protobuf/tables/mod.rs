@@ -7,9 +7,11 @@
 //! `0`, `false` or `""` is kept, while other zero scalars are dropped, as Go's `omitempty` would.
 
 mod pod;
+mod rbac;
 mod volume;
 
 pub(crate) use pod::*;
+pub(crate) use rbac::*;
 pub(crate) use volume::*;
 
 use super::schema::{f, Kind::*, Msg};
