@@ -108,6 +108,26 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
     ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
     (
+        "authorization.k8s.io/v1",
+        "LocalSubjectAccessReview",
+        &tables::SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectAccessReview",
+        &tables::SELF_SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectRulesReview",
+        &tables::SELF_SUBJECT_RULES_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SubjectAccessReview",
+        &tables::SUBJECT_ACCESS_REVIEW,
+    ),
+    (
         "rbac.authorization.k8s.io/v1",
         "ClusterRole",
         &tables::CLUSTER_ROLE,
