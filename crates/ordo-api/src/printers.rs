@@ -17,6 +17,7 @@ mod corev1;
 mod network;
 mod pod;
 mod policy;
+mod rbac;
 mod scheduling;
 mod storage;
 
@@ -38,7 +39,7 @@ pub(crate) struct Col {
     name: &'static str,
     ty: &'static str,
     format: &'static str,
-    description: &'static str,
+    pub(crate) description: &'static str,
     priority: i32,
 }
 
@@ -124,6 +125,8 @@ fn printer(kind: &str) -> &'static Printer {
         "Deployment" => &apps::DEPLOYMENT,
         "ReplicaSet" => &apps::REPLICA_SET,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
+        "Role" | "ClusterRole" => &rbac::ROLE,
+        "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
         _ => &DEFAULT,
     }
 }

@@ -375,6 +375,110 @@ pub static RESOURCES: &[ResourceInfo] = &[
         scale = false,
         gen = false
     ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        "localsubjectaccessreview",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        "subjectaccessreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        "clusterrole",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        "rolebinding",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        "role",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
 ];
 
 /// The API groups served, in discovery order (`""` first).
@@ -404,7 +508,13 @@ pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
 
 /// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
 pub fn is_stored(r: &ResourceInfo) -> bool {
-    r.plural != "bindings"
+    r.plural != "bindings" && !is_review(r)
+}
+
+/// Whether this is a create-only review (`authorization.k8s.io` access reviews): answered, never
+/// stored.
+pub fn is_review(r: &ResourceInfo) -> bool {
+    r.group == "authorization.k8s.io"
 }
 
 /// The result of decoding a request body through the typed k8s-openapi struct.
@@ -443,6 +553,14 @@ macro_rules! with_typed_kinds {
             ("policy", "PodDisruptionBudget") => k8s_openapi::api::policy::v1::PodDisruptionBudget,
             ("scheduling.k8s.io", "PriorityClass") => k8s_openapi::api::scheduling::v1::PriorityClass,
             ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
+            ("authorization.k8s.io", "LocalSubjectAccessReview") => k8s_openapi::api::authorization::v1::LocalSubjectAccessReview,
+            ("authorization.k8s.io", "SelfSubjectAccessReview") => k8s_openapi::api::authorization::v1::SelfSubjectAccessReview,
+            ("authorization.k8s.io", "SelfSubjectRulesReview") => k8s_openapi::api::authorization::v1::SelfSubjectRulesReview,
+            ("authorization.k8s.io", "SubjectAccessReview") => k8s_openapi::api::authorization::v1::SubjectAccessReview,
+            ("rbac.authorization.k8s.io", "ClusterRoleBinding") => k8s_openapi::api::rbac::v1::ClusterRoleBinding,
+            ("rbac.authorization.k8s.io", "ClusterRole") => k8s_openapi::api::rbac::v1::ClusterRole,
+            ("rbac.authorization.k8s.io", "RoleBinding") => k8s_openapi::api::rbac::v1::RoleBinding,
+            ("rbac.authorization.k8s.io", "Role") => k8s_openapi::api::rbac::v1::Role,
         })
     };
 }

@@ -12,6 +12,7 @@ mod network_policy;
 mod pod;
 mod policy;
 mod quantity;
+mod rbac;
 mod scheduling;
 mod storage;
 mod util;
@@ -55,6 +56,10 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "Deployment" => apps::validate_deployment(obj),
         "ReplicaSet" => apps::validate_replicaset(obj),
         "ControllerRevision" => apps::validate_controller_revision(obj),
+        "Role" => rbac::validate_role(obj, true),
+        "ClusterRole" => rbac::validate_role(obj, false),
+        "RoleBinding" => rbac::validate_binding(obj, true),
+        "ClusterRoleBinding" => rbac::validate_binding(obj, false),
         _ => meta::validate_object_meta(obj, None, NameRule::Subdomain),
     }
 }
@@ -98,6 +103,9 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "Deployment" => apps::validate_deployment_update(new, old),
         "ReplicaSet" => apps::validate_replicaset_update(new, old),
         "ControllerRevision" => apps::validate_controller_revision_update(new, old),
+        "Role" | "ClusterRole" => concat(meta_update(), validate_create(kind, new)),
+        "RoleBinding" => rbac::validate_binding_update(new, old, true),
+        "ClusterRoleBinding" => rbac::validate_binding_update(new, old, false),
         _ => meta_update(),
     }
 }

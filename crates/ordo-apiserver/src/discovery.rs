@@ -19,7 +19,7 @@ const VERBS: &[&str] = &[
 ];
 
 fn verbs(r: &ResourceInfo) -> Vec<&'static str> {
-    if r.plural == "bindings" {
+    if r.plural == "bindings" || resources::is_review(r) {
         vec!["create"]
     } else {
         VERBS.to_vec()

@@ -45,6 +45,8 @@ pub struct ApiServer {
     pub(crate) watch_lines: rest::LineCache,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) audit: Option<audit::AuditLog>,
+    /// The authorizers' view of roles, bindings, pods and claims, kept current by watches.
+    pub(crate) authz: Arc<auth::rbac::index::Index>,
 }
 
 /// The address a request came from (a request extension the HTTPS server adds).
@@ -85,8 +87,12 @@ impl ApiServer {
                 ),
                 None => None,
             },
+            authz: Default::default(),
         });
+        server.authz.start(server.store.clone());
+        server.authz.wait_until(|st| st.primed()).await;
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
+        auth::rbac::policy::ensure(&server).await?;
         Ok(server)
     }
 

@@ -131,11 +131,12 @@ async fn route(
         path
     };
     let query = Query::parse(req.uri().query());
-    let user = match auth::authenticate(server, req.headers())? {
-        Some(user) => user,
-        None if is_public(&path) => return public(&path),
-        None => return Err(ApiError::unauthorized()),
-    };
+    // Without credentials a request is anonymous (upstream's anonymous authenticator), and
+    // RBAC decides: system:public-info-viewer lets anyone read /healthz, /livez, /readyz and
+    // /version.
+    let requestor =
+        auth::authenticate(server, req.headers())?.unwrap_or_else(auth::UserInfo::anonymous);
+    let user = auth::impersonate(server, &requestor, req.headers())?;
     let mut req = req;
     req.extensions_mut().insert(user.clone());
     let resource_target = target_of(&path);
@@ -171,11 +172,23 @@ async fn route(
             .and_then(|t| t.name.clone())
             .unwrap_or_default(),
         path: path.clone(),
-        user,
+        user: user.clone(),
     };
     let allowed = auth::authorize(server, &attrs);
     *audited = Some(attrs);
     allowed?;
+    auth::REQUEST_USER
+        .scope(user, serve(server, req, path, query))
+        .await
+}
+
+/// Serves an authorized request.
+async fn serve(
+    server: &Arc<ApiServer>,
+    req: Request,
+    path: String,
+    query: Query,
+) -> Result<Response, ApiError> {
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -283,10 +296,23 @@ async fn route(
                 server.list(&target, &query, wants_table).await
             }
         }
+        (&Method::POST, false, None) if resources::is_review(target.info) => {
+            let user = req
+                .extensions()
+                .get::<auth::UserInfo>()
+                .cloned()
+                .unwrap_or_default();
+            let body = read_body(req).await?;
+            let obj = parse_body(&content_type, &body)?;
+            let obj = resources::decode(target.info, obj).map_err(ApiError::bad_request)?;
+            let v = server.review(&target, obj.object, &user)?;
+            Ok(json_response(StatusCode::CREATED, &v))
+        }
         (&Method::POST, false, None) => {
             let body = read_body(req).await?;
             let obj = parse_body(&content_type, &body)?;
             let (code, v) = server.create(&target, obj, &query).await?;
+            settle_rbac(server, &target, Some(&v)).await;
             Ok(json_response(code, &v))
         }
         (&Method::DELETE, false, None) => {
@@ -308,10 +334,9 @@ async fn route(
         (&Method::PUT, true, None | Some("status") | Some("finalize")) => {
             let body = read_body(req).await?;
             let obj = parse_body(&content_type, &body)?;
-            server
-                .update(&target, obj, &query)
-                .await
-                .map(|(c, v)| json_response(c, &v))
+            let (c, v) = server.update(&target, obj, &query).await?;
+            settle_rbac(server, &target, Some(&v)).await;
+            Ok(json_response(c, &v))
         }
         (&Method::PUT, true, Some("scale")) if target.info.scale => {
             let body = read_body(req).await?;
@@ -323,18 +348,16 @@ async fn route(
         }
         (&Method::PATCH, true, None | Some("status") | Some("scale")) => {
             let body = read_body(req).await?;
-            server
-                .patch(&target, &content_type, &body, &query)
-                .await
-                .map(|(c, v)| json_response(c, &v))
+            let (c, v) = server.patch(&target, &content_type, &body, &query).await?;
+            settle_rbac(server, &target, Some(&v)).await;
+            Ok(json_response(c, &v))
         }
         (&Method::DELETE, true, None) => {
             let body = read_body(req).await?;
             let opts = parse_body(&content_type, &body)?;
-            server
-                .delete(&target, &query, opts)
-                .await
-                .map(|(c, v)| json_response(c, &v))
+            let (c, v) = server.delete(&target, &query, opts).await?;
+            settle_rbac(server, &target, None).await;
+            Ok(json_response(c, &v))
         }
         (&Method::POST, true, Some("binding")) if target.info.plural == "pods" => {
             let body = read_body(req).await?;
@@ -364,6 +387,36 @@ async fn route(
             path
         ))),
     }
+}
+
+/// After a write of an RBAC object, waits until the authorizer's index shows it, so that the
+/// writer's next request is decided with it (upstream's authorizer follows an informer; ordo's
+/// own writes are visible at once).
+async fn settle_rbac(server: &ApiServer, t: &Target, written: Option<&Value>) {
+    if t.info.group != "rbac.authorization.k8s.io" {
+        return;
+    }
+    let name = written
+        .and_then(|v| v.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| t.name.clone())
+        .unwrap_or_default();
+    let rev = match written {
+        Some(v) => match v
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse().ok())
+        {
+            Some(rev) => Some(rev),
+            None => return,
+        },
+        None => None,
+    };
+    server
+        .authz
+        .settle(t.info.plural, t.ns().unwrap_or(""), &name, rev)
+        .await;
 }
 
 pub(crate) fn too_large() -> ApiError {

@@ -2,6 +2,7 @@
 //! kube-controller-manager is: it reads the shared caches of [`ordo_client`] (one reflector per
 //! kind in the process) and writes through the API server.
 
+mod aggregation;
 mod deployment;
 mod disruption;
 mod endpointslice;
@@ -28,6 +29,7 @@ pub async fn run(
         scheduler::run(caches.clone()),
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
+        aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
     )?;
     Ok(())

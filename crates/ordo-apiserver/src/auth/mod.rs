@@ -6,15 +6,38 @@
 //! hands the user on to handlers that need it (reviews, impersonation, audit) as a request
 //! extension.
 
+mod admit;
+mod impersonate;
+pub mod node;
+pub mod rbac;
+mod review;
+
+pub use admit::admit_write;
+pub use impersonate::impersonate;
+
 use crate::ApiServer;
 use axum::http::{header, HeaderMap, Method};
 use ordo_api::status::ApiError;
 use std::collections::BTreeMap;
 
+tokio::task_local! {
+    /// The user of the request being served (absent for the server's own writes).
+    pub static REQUEST_USER: UserInfo;
+}
+
+/// The user of the request being served, `None` for the server's own work.
+pub fn request_user() -> Option<UserInfo> {
+    REQUEST_USER.try_with(Clone::clone).ok()
+}
+
 /// The group every authenticated user is in.
 pub const AUTHENTICATED: &str = "system:authenticated";
 /// The group that may do anything (upstream's `system:masters`).
 pub const MASTERS: &str = "system:masters";
+/// The user name of requests without credentials.
+pub const ANONYMOUS: &str = "system:anonymous";
+/// The group of requests without credentials.
+pub const UNAUTHENTICATED: &str = "system:unauthenticated";
 /// The name of the user behind the admin token.
 pub const ADMIN_USER: &str = "kubernetes-admin";
 
@@ -32,6 +55,16 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
+    /// The user of a request without credentials (upstream's anonymous authenticator).
+    pub fn anonymous() -> UserInfo {
+        UserInfo {
+            name: ANONYMOUS.into(),
+            uid: String::new(),
+            groups: vec![UNAUTHENTICATED.into()],
+            extra: BTreeMap::new(),
+        }
+    }
+
     /// The user of the admin token: in `system:masters`.
     pub fn admin() -> UserInfo {
         UserInfo {
@@ -104,12 +137,34 @@ pub fn authenticate(server: &ApiServer, headers: &HeaderMap) -> Result<Option<Us
 
 /// Decides whether `attrs` is allowed: `Err` is the 403 to send.
 ///
-/// Today only the admin exists, and it may do anything.
-pub fn authorize(_server: &ApiServer, attrs: &Attributes) -> Result<(), ApiError> {
+/// The authorizers run in upstream's order: `system:masters` (the privileged group), the Node
+/// authorizer, RBAC.
+pub fn authorize(server: &ApiServer, attrs: &Attributes) -> Result<(), ApiError> {
+    decide(server, attrs)
+        .map(|_| ())
+        .map_err(|reason| forbidden(attrs, &reason))
+}
+
+/// The decision on `attrs`: `Ok(reason)` allows, `Err(reason)` denies (reasons of the
+/// authorizers that had no opinion, joined as upstream's union authorizer joins them).
+pub fn decide(server: &ApiServer, attrs: &Attributes) -> Result<String, String> {
     if attrs.user.groups.iter().any(|g| g == MASTERS) {
-        return Ok(());
+        return Ok(String::new());
     }
-    Err(forbidden(attrs, ""))
+    server.authz.read(|st| {
+        let mut reasons = Vec::new();
+        if let Some(node) = node::node_of(&attrs.user) {
+            match node::authorize(st, node, attrs) {
+                Ok(()) => return Ok(String::new()),
+                Err(r) if !r.is_empty() => reasons.push(r),
+                Err(_) => {}
+            }
+        }
+        match rbac::allows(st, attrs) {
+            Some(reason) => Ok(reason),
+            None => Err(reasons.join(", ")),
+        }
+    })
 }
 
 /// Upstream's 403 for a denied request, e.g. `pods is forbidden: User "x" cannot list

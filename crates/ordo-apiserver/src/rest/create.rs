@@ -77,6 +77,15 @@ impl ApiServer {
         if !causes.is_empty() {
             return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
         }
+        crate::auth::admit_write(
+            self,
+            info,
+            None,
+            ns.as_deref().unwrap_or(""),
+            &name,
+            Some(&obj),
+            None,
+        )?;
         if info.kind == "Service" {
             self.allocate_service(&mut obj, None).await?;
         }

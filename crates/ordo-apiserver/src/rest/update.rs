@@ -151,6 +151,15 @@ impl ApiServer {
         if same_but_rv(&new, old) {
             return Ok(old.clone());
         }
+        crate::auth::admit_write(
+            self,
+            info,
+            t.sub.as_deref(),
+            t.ns().unwrap_or(""),
+            &name,
+            Some(&new),
+            Some(old),
+        )?;
         if q.get("dryRun") == Some("All") {
             return Ok(new);
         }

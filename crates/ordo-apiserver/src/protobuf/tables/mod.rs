@@ -8,10 +8,12 @@
 
 mod pod;
 mod policy;
+mod rbac;
 mod volume;
 
 pub(crate) use pod::*;
 pub(crate) use policy::*;
+pub(crate) use rbac::*;
 pub(crate) use volume::*;
 
 use super::schema::{f, Kind::*, Msg};
