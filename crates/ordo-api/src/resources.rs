@@ -336,6 +336,32 @@ pub static RESOURCES: &[ResourceInfo] = &[
         scale = false,
         gen = false
     ),
+    res!(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        "tokenreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
 ];
 
 /// The API groups served, in discovery order (`""` first).
@@ -365,7 +391,20 @@ pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
 
 /// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
 pub fn is_stored(r: &ResourceInfo) -> bool {
-    r.plural != "bindings"
+    !is_create_only(r)
+}
+
+/// Resources whose only verb is `create`: the answer is computed, nothing is stored (pod
+/// bindings, token and self-subject reviews).
+pub fn is_create_only(r: &ResourceInfo) -> bool {
+    matches!(
+        (r.group, r.plural),
+        ("", "bindings")
+            | (
+                "authentication.k8s.io",
+                "tokenreviews" | "selfsubjectreviews"
+            )
+    )
 }
 
 /// The result of decoding a request body through the typed k8s-openapi struct.
@@ -401,6 +440,8 @@ macro_rules! with_typed_kinds {
             ("discovery.k8s.io", "EndpointSlice") => k8s_openapi::api::discovery::v1::EndpointSlice,
             ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,
             ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
+            ("authentication.k8s.io", "SelfSubjectReview") => k8s_openapi::api::authentication::v1::SelfSubjectReview,
+            ("authentication.k8s.io", "TokenReview") => k8s_openapi::api::authentication::v1::TokenReview,
         })
     };
 }

@@ -42,6 +42,8 @@ pub struct ApiServer {
     pub(crate) openapi: openapi::OpenApiCache,
     pub(crate) watch_lines: rest::LineCache,
     pub(crate) metrics: metrics::Metrics,
+    pub(crate) signer: auth::tokens::Signer,
+    pub(crate) ca_cert_pem: String,
 }
 
 /// How the API server is set up.
@@ -54,6 +56,10 @@ pub struct Config {
     pub service_cidr: String,
     /// Address clients reach the server at (for the `kubernetes` endpoints and discovery).
     pub advertise: SocketAddr,
+    /// The ServiceAccount token signing key (PKCS#8 PEM, ECDSA P-256).
+    pub service_account_key_pem: String,
+    /// The cluster CA certificate (PEM), put in token Secrets and `kube-root-ca.crt`.
+    pub ca_cert_pem: String,
 }
 
 impl ApiServer {
@@ -69,6 +75,9 @@ impl ApiServer {
             openapi: Default::default(),
             watch_lines: Default::default(),
             metrics: Default::default(),
+            signer: auth::tokens::Signer::from_pem(&cfg.service_account_key_pem)
+                .context("reading the service account key")?,
+            ca_cert_pem: cfg.ca_cert_pem,
         });
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
         Ok(server)
@@ -108,10 +117,22 @@ impl ApiServer {
                         return;
                     }
                 };
+                // The user of a verified client certificate, for every request of the connection.
+                let cert_user = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(|c| auth::x509::user_from_certificate(c))
+                    .map(auth::x509::ClientCertUser);
                 let svc = hyper::service::service_fn(
                     move |req: hyper::Request<hyper::body::Incoming>| {
                         let mut app = app.clone();
-                        async move { app.call(req.map(axum::body::Body::new)).await }
+                        let mut req = req.map(axum::body::Body::new);
+                        if let Some(u) = &cert_user {
+                            req.extensions_mut().insert(u.clone());
+                        }
+                        async move { app.call(req).await }
                     },
                 );
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

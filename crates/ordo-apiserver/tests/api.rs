@@ -24,6 +24,8 @@ async fn start() -> Api {
         token: pki.token.clone(),
         service_cidr: "10.96.0.0/12".into(),
         advertise: addr,
+        service_account_key_pem: pki.service_account_key_pem.clone(),
+        ca_cert_pem: pki.ca_cert_pem.clone(),
     })
     .await
     .unwrap();

@@ -107,6 +107,21 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("apps/v1", "Deployment", &tables::DEPLOYMENT),
     ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
     ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
+    (
+        "authentication.k8s.io/v1",
+        "TokenRequest",
+        &tables::TOKEN_REQUEST,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenReview",
+        &tables::TOKEN_REVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "SelfSubjectReview",
+        &tables::SELF_SUBJECT_REVIEW,
+    ),
 ];
 
 /// The message of a top-level kind.

@@ -68,6 +68,10 @@ impl ApiServer {
         if let (Some(ns), "Pod", "") = (&ns, info.kind, info.group) {
             self.admit_service_account_pull_secrets(ns, &mut obj)
                 .await?;
+            self.admit_service_account_token(ns, &mut obj).await?;
+        }
+        if let (Some(ns), "Secret", "") = (&ns, info.kind, info.group) {
+            self.fill_legacy_token_secret(ns, &mut obj).await?;
         }
         let causes = validation::validate_create(info.kind, &obj);
         if !causes.is_empty() {

@@ -135,6 +135,8 @@ async fn server(args: &ServerArgs) -> Result<()> {
         token: pki.token.clone(),
         service_cidr: args.service_cidr.clone(),
         advertise: bound,
+        service_account_key_pem: pki.service_account_key_pem.clone(),
+        ca_cert_pem: pki.ca_cert_pem.clone(),
     })
     .await?;
     let tls = pki.server_config()?;
@@ -182,7 +184,11 @@ async fn server(args: &ServerArgs) -> Result<()> {
         // One reflector per kind in the process, shared by the controllers, the scheduler,
         // the DNS, the proxy and the node agent.
         let caches = ordo_client::Caches::new(client);
-        background.spawn(ordo_controllers::run(caches.clone(), volumes_dir));
+        background.spawn(ordo_controllers::run(
+            caches.clone(),
+            volumes_dir,
+            pki.ca_cert_pem.clone(),
+        ));
         let agent = NodeFlags {
             runtime: args.runtime,
             data_dir,

@@ -6,9 +6,11 @@
 //! `.keep()` marks fields whose zero value is meaningful (Go pointers and required fields): their
 //! `0`, `false` or `""` is kept, while other zero scalars are dropped, as Go's `omitempty` would.
 
+mod auth;
 mod pod;
 mod volume;
 
+pub(crate) use auth::*;
 pub(crate) use pod::*;
 pub(crate) use volume::*;
 
