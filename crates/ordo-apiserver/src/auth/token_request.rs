@@ -79,8 +79,12 @@ impl ApiServer {
         &self,
         ns: &str,
         sa_name: &str,
-        body: Value,
+        mut body: Value,
     ) -> Result<Value, ApiError> {
+        // The status is the server's to fill (kubectl sends it empty).
+        if let Some(o) = body.as_object_mut() {
+            o.remove("status");
+        }
         let mut req: k8s_openapi::api::authentication::v1::TokenRequest =
             serde_json::from_value(body).map_err(|e| {
                 ApiError::bad_request(format!(

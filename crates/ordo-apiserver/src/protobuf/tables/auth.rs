@@ -43,6 +43,26 @@ pub(crate) static TOKEN_REVIEW: Msg = Msg {
     fields: &[
         f(1, "metadata", Message(&OBJECT_META)),
         f(2, "spec", Message(&TOKEN_REVIEW_SPEC)),
+        f(3, "status", Message(&TOKEN_REVIEW_STATUS)),
+    ],
+};
+/// `TokenReviewStatus` (the server's answer; clients send it empty).
+pub(crate) static TOKEN_REVIEW_STATUS: Msg = Msg {
+    name: "TokenReviewStatus",
+    fields: &[
+        f(1, "authenticated", Bool),
+        f(2, "user", Message(&USER_INFO)),
+        f(3, "error", Str),
+        f(4, "audiences", Str).rep(),
+    ],
+};
+/// `UserInfo` (its `extra` map is left out).
+pub(crate) static USER_INFO: Msg = Msg {
+    name: "UserInfo",
+    fields: &[
+        f(1, "username", Str),
+        f(2, "uid", Str),
+        f(3, "groups", Str).rep(),
     ],
 };
 /// `TokenReviewSpec`.
@@ -50,8 +70,16 @@ pub(crate) static TOKEN_REVIEW_SPEC: Msg = Msg {
     name: "TokenReviewSpec",
     fields: &[f(1, "token", Str), f(2, "audiences", Str).rep()],
 };
-/// `SelfSubjectReview` (its status is the server's answer; a request has none).
+/// `SelfSubjectReview`.
 pub(crate) static SELF_SUBJECT_REVIEW: Msg = Msg {
     name: "SelfSubjectReview",
-    fields: &[f(1, "metadata", Message(&OBJECT_META))],
+    fields: &[
+        f(1, "metadata", Message(&OBJECT_META)),
+        f(2, "status", Message(&SELF_SUBJECT_REVIEW_STATUS)),
+    ],
+};
+/// `SelfSubjectReviewStatus` (the server's answer; clients send it empty).
+pub(crate) static SELF_SUBJECT_REVIEW_STATUS: Msg = Msg {
+    name: "SelfSubjectReviewStatus",
+    fields: &[f(1, "userInfo", Message(&USER_INFO))],
 };
