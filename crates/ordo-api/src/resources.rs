@@ -376,6 +376,32 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = false
     ),
     res!(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        "tokenreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
         "authorization.k8s.io",
         "v1",
         "LocalSubjectAccessReview",
@@ -508,7 +534,20 @@ pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
 
 /// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
 pub fn is_stored(r: &ResourceInfo) -> bool {
-    r.plural != "bindings" && !is_review(r)
+    !is_create_only(r) && !is_review(r)
+}
+
+/// Resources whose only verb is `create`: the answer is computed, nothing is stored (pod
+/// bindings, token and self-subject reviews; access reviews are [`is_review`]).
+pub fn is_create_only(r: &ResourceInfo) -> bool {
+    matches!(
+        (r.group, r.plural),
+        ("", "bindings")
+            | (
+                "authentication.k8s.io",
+                "tokenreviews" | "selfsubjectreviews"
+            )
+    )
 }
 
 /// Whether this is a create-only review (`authorization.k8s.io` access reviews): answered, never
@@ -553,6 +592,8 @@ macro_rules! with_typed_kinds {
             ("policy", "PodDisruptionBudget") => k8s_openapi::api::policy::v1::PodDisruptionBudget,
             ("scheduling.k8s.io", "PriorityClass") => k8s_openapi::api::scheduling::v1::PriorityClass,
             ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
+            ("authentication.k8s.io", "SelfSubjectReview") => k8s_openapi::api::authentication::v1::SelfSubjectReview,
+            ("authentication.k8s.io", "TokenReview") => k8s_openapi::api::authentication::v1::TokenReview,
             ("authorization.k8s.io", "LocalSubjectAccessReview") => k8s_openapi::api::authorization::v1::LocalSubjectAccessReview,
             ("authorization.k8s.io", "SelfSubjectAccessReview") => k8s_openapi::api::authorization::v1::SelfSubjectAccessReview,
             ("authorization.k8s.io", "SelfSubjectRulesReview") => k8s_openapi::api::authorization::v1::SelfSubjectRulesReview,

@@ -134,8 +134,9 @@ async fn route(
     // Without credentials a request is anonymous (upstream's anonymous authenticator), and
     // RBAC decides: system:public-info-viewer lets anyone read /healthz, /livez, /readyz and
     // /version.
-    let requestor =
-        auth::authenticate(server, req.headers())?.unwrap_or_else(auth::UserInfo::anonymous);
+    let requestor = auth::authenticate(server, req.headers(), req.extensions())
+        .await?
+        .unwrap_or_else(auth::UserInfo::anonymous);
     let user = auth::impersonate(server, &requestor, req.headers())?;
     let mut req = req;
     req.extensions_mut().insert(user.clone());
@@ -226,6 +227,15 @@ async fn serve(
             };
             return Ok(json_response(StatusCode::OK, &doc));
         }
+        "/.well-known/openid-configuration" => {
+            let doc = auth::tokens::openid_configuration(&server.advertise);
+            return Ok(json_response(StatusCode::OK, &doc));
+        }
+        "/openid/v1/jwks" => {
+            let body = serde_json::to_vec(&server.signer.jwks()).unwrap_or_default();
+            let ct = "application/jwk-set+json";
+            return Ok(([(header::CONTENT_TYPE, ct)], body).into_response());
+        }
         "/openapi/v3" => {
             let doc = ordo_api::openapi::root(|gv| server.openapi.hash(gv));
             return Ok(json_response(StatusCode::OK, &doc));
@@ -308,12 +318,32 @@ async fn serve(
             let v = server.review(&target, obj.object, &user)?;
             Ok(json_response(StatusCode::CREATED, &v))
         }
+        (&Method::POST, false, None) if target.info.group == "authentication.k8s.io" => {
+            let user = req.extensions().get::<auth::UserInfo>().cloned();
+            let body = read_body(req).await?;
+            let obj = parse_body(&content_type, &body)?;
+            let v = match target.info.plural {
+                "tokenreviews" => server.token_review(obj).await?,
+                _ => server.self_subject_review(&user.unwrap_or_default()),
+            };
+            Ok(json_response(StatusCode::CREATED, &v))
+        }
         (&Method::POST, false, None) => {
             let body = read_body(req).await?;
             let obj = parse_body(&content_type, &body)?;
             let (code, v) = server.create(&target, obj, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;
             Ok(json_response(code, &v))
+        }
+        (&Method::POST, true, Some("token")) if target.info.plural == "serviceaccounts" => {
+            let body = read_body(req).await?;
+            let obj = parse_body(&content_type, &body)?;
+            let ns = target.ns().unwrap_or("default").to_string();
+            let name = target.name.clone().unwrap_or_default();
+            server
+                .create_token(&ns, &name, obj)
+                .await
+                .map(|v| json_response(StatusCode::CREATED, &v))
         }
         (&Method::DELETE, false, None) => {
             let body = read_body(req).await?;

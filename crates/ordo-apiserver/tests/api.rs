@@ -25,6 +25,8 @@ async fn start() -> Api {
         service_cidr: "10.96.0.0/12".into(),
         advertise: addr,
         audit_log: None,
+        service_account_key_pem: pki.service_account_key_pem.clone(),
+        ca_cert_pem: pki.ca_cert_pem.clone(),
     })
     .await
     .unwrap();

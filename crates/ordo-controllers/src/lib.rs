@@ -10,15 +10,18 @@ mod gc;
 mod namespace;
 mod ownership;
 mod replicaset;
+mod root_ca;
 mod scheduler;
 mod statefulset;
 mod volume;
 
 /// Runs every controller and the scheduler until one fails; the local-path provisioner puts
-/// volume directories in `volumes_dir`.
+/// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
+/// the `kube-root-ca.crt` ConfigMap.
 pub async fn run(
     caches: ordo_client::Caches,
     volumes_dir: std::path::PathBuf,
+    root_ca: String,
 ) -> anyhow::Result<()> {
     tokio::try_join!(
         statefulset::run(caches.clone()),
@@ -31,6 +34,7 @@ pub async fn run(
         disruption::run(caches.clone()),
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
+        root_ca::run(caches.clone(), root_ca),
     )?;
     Ok(())
 }

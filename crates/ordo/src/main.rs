@@ -28,6 +28,9 @@ enum Command {
     /// Manage the node's images (import archives, pull from and push to registries, list).
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
+    /// Print a kubeconfig for a user authenticated by a new client certificate signed by the
+    /// cluster CA (CN = user, O = groups).
+    Kubeconfig(commands::kubeconfig::KubeconfigArgs),
     /// Internal: copies a container's stdout and stderr pipes to its log file in the CRI
     /// format (started by the node agent, one per ordinary container; outlives the agent).
     #[command(name = "log-shim", hide = true)]
@@ -49,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => commands::server::run(*args),
         Command::Agent(args) => commands::agent::run(*args),
         Command::Image(cmd) => commands::image::run(cmd),
+        Command::Kubeconfig(args) => commands::kubeconfig::run(args),
         Command::LogShim(args) => commands::log_shim::run(args),
         Command::Pause(args) => commands::pause::run(args),
         Command::StdioShim(args) => commands::stdio_shim::run(args),

@@ -10,14 +10,13 @@
 
 mod common;
 use common::real_pods::*;
-use common::{free_port, Server};
+use common::{free_port, Server, KUBECTL_1_33};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const KUBECTL_1_27: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27";
-const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
 /// A StatefulSet whose pod serves its hostname on port 80 (and 8 MiB of random bytes as
 /// `/big`) and `second` on 8080.

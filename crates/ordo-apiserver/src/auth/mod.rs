@@ -7,16 +7,21 @@
 //! extension.
 
 mod admit;
+pub mod automount;
 mod impersonate;
 pub mod node;
 pub mod rbac;
 mod review;
-
+pub mod reviews;
+pub mod serviceaccount;
+pub mod token_request;
+pub mod tokens;
+pub mod x509;
 pub use admit::admit_write;
 pub use impersonate::impersonate;
 
 use crate::ApiServer;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, Extensions, HeaderMap, Method};
 use ordo_api::status::ApiError;
 use std::collections::BTreeMap;
 
@@ -117,9 +122,18 @@ pub fn resource_verb(method: &Method, has_name: bool, watch: bool) -> &'static s
     }
 }
 
-/// Authenticates a request from its headers: `Ok(None)` when it carries no credentials
-/// (anonymous), 401 when the credentials it carries are not valid.
-pub fn authenticate(server: &ApiServer, headers: &HeaderMap) -> Result<Option<UserInfo>, ApiError> {
+/// Authenticates a request, as kube-apiserver's union of authenticators: a verified client
+/// certificate (its user is in the request's extensions, put there per connection), then the
+/// bearer token (the admin token, then ServiceAccount tokens). `Ok(None)` when the request
+/// carries no credentials (anonymous), 401 when the credentials it carries are not valid.
+pub async fn authenticate(
+    server: &ApiServer,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<Option<UserInfo>, ApiError> {
+    if let Some(x509::ClientCertUser(user)) = extensions.get::<x509::ClientCertUser>() {
+        return Ok(Some(user.clone()));
+    }
     let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -129,10 +143,42 @@ pub fn authenticate(server: &ApiServer, headers: &HeaderMap) -> Result<Option<Us
     let Some(token) = v.strip_prefix("Bearer ").map(str::trim) else {
         return Err(ApiError::unauthorized());
     };
-    if constant_time_eq(token.as_bytes(), server.token.as_bytes()) {
-        return Ok(Some(UserInfo::admin()));
+    match server
+        .authenticate_token(token, &server.api_audiences())
+        .await
+    {
+        Ok(user) => Ok(Some(user)),
+        Err(e) => {
+            tracing::debug!("a bearer token was refused: {e}");
+            Err(ApiError::unauthorized())
+        }
     }
-    Err(ApiError::unauthorized())
+}
+
+impl ApiServer {
+    /// Whether `token` is the admin token.
+    pub(crate) fn is_admin_token(&self, token: &str) -> bool {
+        constant_time_eq(token.as_bytes(), self.token.as_bytes())
+    }
+
+    /// The user of a bearer token valid for `audiences` (the admin token is valid for the API
+    /// server's own audiences only).
+    pub(crate) async fn authenticate_token(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<UserInfo, tokens::TokenError> {
+        if self.is_admin_token(token) {
+            if audiences.iter().any(|a| self.api_audiences().contains(a)) {
+                return Ok(UserInfo::admin());
+            }
+            return Err(tokens::TokenError::Audience {
+                token: self.api_audiences(),
+                target: audiences.to_vec(),
+            });
+        }
+        self.authenticate_service_account(token, audiences).await
+    }
 }
 
 /// Decides whether `attrs` is allowed: `Err` is the 403 to send.

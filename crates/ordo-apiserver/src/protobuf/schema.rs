@@ -156,6 +156,21 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
         "RoleBinding",
         &tables::ROLE_BINDING,
     ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenRequest",
+        &tables::TOKEN_REQUEST,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenReview",
+        &tables::TOKEN_REVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "SelfSubjectReview",
+        &tables::SELF_SUBJECT_REVIEW,
+    ),
 ];
 
 /// The message of a top-level kind.

@@ -68,10 +68,14 @@ impl ApiServer {
         if let (Some(ns), "Pod", "") = (&ns, info.kind, info.group) {
             self.admit_service_account_pull_secrets(ns, &mut obj)
                 .await?;
+            self.admit_service_account_token(ns, &mut obj).await?;
             self.admit_pod_priority(&name, &mut obj).await?;
         }
         if info.kind == "PriorityClass" {
             self.admit_priority_class(&obj).await?;
+        }
+        if let (Some(ns), "Secret", "") = (&ns, info.kind, info.group) {
+            self.fill_legacy_token_secret(ns, &mut obj).await?;
         }
         let causes = validation::validate_create(info.kind, &obj);
         if !causes.is_empty() {

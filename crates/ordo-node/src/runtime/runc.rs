@@ -18,6 +18,7 @@ pub mod pause;
 mod process;
 mod rootfs;
 pub mod security;
+pub mod service_env;
 mod stdio;
 pub mod stdio_shim;
 mod volumes;
@@ -135,6 +136,8 @@ pub struct RuncRuntime {
     client: Option<kube::Client>,
     /// Keeps configMap, secret, downwardAPI and projected volumes fresh (with a client).
     refresher: Option<Arc<volumes::refresh::Refresher>>,
+    /// The shared Service cache, for the containers' Service environment variables.
+    services: Option<Arc<ordo_client::Shared<k8s_openapi::api::core::v1::Service>>>,
 }
 
 fn uid_of(pod: &Pod) -> String {
@@ -179,6 +182,7 @@ impl RuncRuntime {
             exits: tokio::sync::broadcast::channel(1024).0,
             client: None,
             refresher: None,
+            services: None,
         })
     }
 
@@ -187,6 +191,7 @@ impl RuncRuntime {
     /// pods run.
     pub fn with_caches(mut self, caches: ordo_client::Caches) -> RuncRuntime {
         self.client = Some(caches.client().clone());
+        self.services = Some(caches.get());
         self.refresher = Some(volumes::refresh::Refresher::new(caches, &self.cfg.data_dir));
         self
     }
@@ -496,6 +501,10 @@ impl Runtime for RuncRuntime {
             .to_string();
         let id = super::digest(&["runc", &uid, &c.name, &nanos]);
         let user = bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?;
+        let service_env = match &self.services {
+            Some(cache) => service_env::for_pod(pod, &service_env::services(cache, pod).await),
+            None => Vec::new(),
+        };
         let input = bundle::BundleInput {
             pod,
             container: c,
@@ -506,6 +515,7 @@ impl Runtime for RuncRuntime {
             hostname: meta.hostname.clone(),
             pod_ip: meta.ip,
             host_ip: self.cfg.host_ip.clone(),
+            service_env,
             hosts: pdir.join("hosts"),
             hostname_file: pdir.join("hostname"),
             resolv_conf: pdir.join("resolv.conf"),

@@ -2,6 +2,7 @@
 
 pub(crate) mod agent;
 pub(crate) mod image;
+pub(crate) mod kubeconfig;
 pub(crate) mod log_shim;
 pub(crate) mod pause;
 pub(crate) mod server;

@@ -140,6 +140,8 @@ async fn server(args: &ServerArgs) -> Result<()> {
         service_cidr: args.service_cidr.clone(),
         advertise: bound,
         audit_log: args.audit_log.clone(),
+        service_account_key_pem: pki.service_account_key_pem.clone(),
+        ca_cert_pem: pki.ca_cert_pem.clone(),
     })
     .await?;
     let tls = pki.server_config()?;
@@ -187,7 +189,11 @@ async fn server(args: &ServerArgs) -> Result<()> {
         // One reflector per kind in the process, shared by the controllers, the scheduler,
         // the DNS, the proxy and the node agent.
         let caches = ordo_client::Caches::new(client);
-        background.spawn(ordo_controllers::run(caches.clone(), volumes_dir));
+        background.spawn(ordo_controllers::run(
+            caches.clone(),
+            volumes_dir,
+            pki.ca_cert_pem.clone(),
+        ));
         let agent = NodeFlags {
             runtime: args.runtime,
             data_dir,

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The kubectl 1.33 binary itself (`/usr/bin/kubectl` is the SDK's dispatcher to it).
+pub const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+
 /// A running `ordo server`, stopped (by PID) when dropped.
 pub struct Server {
     child: Child,

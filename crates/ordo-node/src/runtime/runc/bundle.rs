@@ -48,6 +48,8 @@ pub struct BundleInput<'a> {
     pub hostname: String,
     pub pod_ip: Option<Ipv4Addr>,
     pub host_ip: String,
+    /// The Service variables ([`super::service_env`]), before the container's own.
+    pub service_env: Vec<(String, String)>,
     /// Files bind-mounted on `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`.
     pub hosts: PathBuf,
     pub hostname_file: PathBuf,
@@ -70,6 +72,7 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         i.pod_ip,
         &i.host_ip,
         &i.hostname,
+        &i.service_env,
     );
     // A terminal (`tty: true`, attached with a console socket), with `TERM` as containerd sets it.
     let tty = i.container.tty.unwrap_or(false);
@@ -302,8 +305,8 @@ pub fn expand(s: &str, env: &[String]) -> String {
     out
 }
 
-/// `KEY=value` pairs: the image's, then HOSTNAME, then the container's (later ones win, in the
-/// image's order). `valueFrom.fieldRef` is resolved from the pod; config maps and secrets
+/// `KEY=value` pairs: the image's, then HOSTNAME, the Services', then the container's (later
+/// ones win, in the image's order). `valueFrom.fieldRef` is resolved from the pod; config maps and secrets
 /// are not available to the runtime yet and are left out.
 pub fn environment(
     pod: &Pod,
@@ -312,6 +315,7 @@ pub fn environment(
     pod_ip: Option<Ipv4Addr>,
     host_ip: &str,
     hostname: &str,
+    service_env: &[(String, String)],
 ) -> Vec<String> {
     let mut env: Vec<(String, String)> = Vec::new();
     let set = |k: String, v: String, env: &mut Vec<(String, String)>| match env
@@ -326,6 +330,9 @@ pub fn environment(
         set(k.to_string(), v.to_string(), &mut env);
     }
     set("HOSTNAME".into(), hostname.into(), &mut env);
+    for (k, v) in service_env {
+        set(k.clone(), v.clone(), &mut env);
+    }
     for e in c.env.iter().flatten() {
         let so_far: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let value = if let Some(v) = &e.value {

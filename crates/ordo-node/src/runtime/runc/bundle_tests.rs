@@ -126,6 +126,7 @@ fn environment_merges_image_container_and_field_refs() {
         Some(Ipv4Addr::new(10, 244, 0, 9)),
         "127.0.0.1",
         "web-0",
+        &[],
     );
     assert_eq!(
         env,
@@ -215,6 +216,7 @@ fn input<'a>(
     netns: Option<&str>,
 ) -> BundleInput<'a> {
     BundleInput {
+        service_env: Vec::new(),
         pod: p,
         container: c,
         image: Some(img),

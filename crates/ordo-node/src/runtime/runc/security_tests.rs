@@ -21,6 +21,7 @@ fn spec_of(p: &Pod, groups: &[u32], devices: &[LinuxDevice]) -> Value {
         .build()
         .unwrap();
     let i = BundleInput {
+        service_env: Vec::new(),
         pod: p,
         container: first(p),
         image: Some(&img),
