@@ -211,15 +211,17 @@ const STATUS_RUNC_FAILED: &str = "runc failed";
 /// The file in a container's bundle where its stdio shim records its exit code.
 pub const EXIT_FILE: &str = "exit";
 
-/// The exit code a container's stdio shim recorded in `file`, waiting a moment for it (the
-/// shim writes it right after reaping the process).
+/// The exit code a container's stdio shim recorded in `file`, waiting a while for it (the
+/// shim writes it right after reaping the process, but a loaded machine may delay it).
 pub fn recorded_exit(file: &Path) -> Option<i32> {
-    for _ in 0..50 {
+    for _ in 0..250 {
         if let Ok(s) = std::fs::read_to_string(file) {
             return s.trim().parse().ok();
         }
         std::thread::sleep(std::time::Duration::from_millis(40));
     }
+    let diag = std::fs::read_to_string(file.with_file_name("stdio-shim.log")).unwrap_or_default();
+    tracing::warn!("no exit code recorded in {}: {diag}", file.display());
     None
 }
 
@@ -314,7 +316,7 @@ pub fn main(a: ShimArgs) -> anyhow::Result<()> {
         let _ = writeln!(status, "error: no pid in {}", a.pid_file.display());
         return Ok(());
     };
-    reap(pid, a.exit_file.clone());
+    let reaper = reap(pid, a.exit_file.clone());
     let _ = writeln!(status, "{STATUS_OK} {pid}");
     drop(status);
     rt.block_on(async move {
@@ -323,7 +325,12 @@ pub fn main(a: ShimArgs) -> anyhow::Result<()> {
         let listener = tokio::net::UnixListener::from_std(listener)?;
         crate::streaming::shim::serve(io, first, listener, dir, name).await;
         Ok::<(), anyhow::Error>(())
-    })
+    })?;
+    // The output has ended; the exit is recorded once the container is reaped.
+    if let Some(r) = reaper {
+        let _ = r.join();
+    }
+    Ok(())
 }
 
 /// runc exited unsuccessfully (its log says why).
@@ -388,9 +395,10 @@ async fn run_create(
     }
 }
 
-/// Reaps this process's children on a thread; records the exit code of `pid` (128 + signal
-/// when killed) in `file`.
-fn reap(pid: i32, file: PathBuf) {
+/// Reaps this process's children on a thread until `pid` exits, and records its exit code
+/// (128 + signal when killed) in `file`. The shim waits for the thread before it exits: the
+/// container's output may end before its exit can be reaped.
+fn reap(pid: i32, file: PathBuf) -> Option<std::thread::JoinHandle<()>> {
     use nix::sys::wait::{waitpid, WaitStatus};
     let spawned = std::thread::Builder::new()
         .name("reaper".into())
@@ -398,8 +406,12 @@ fn reap(pid: i32, file: PathBuf) {
             let code = match waitpid(nix::unistd::Pid::from_raw(-1), None) {
                 Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => c,
                 Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => 128 + s as i32,
-                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return,
+                Ok(_) => continue,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    tracing::warn!("reaper of {pid} ends: {e}");
+                    return;
+                }
             };
             let tmp = file.with_extension("tmp");
             if let Err(e) = std::fs::write(&tmp, format!("{code}\n"))
@@ -407,10 +419,11 @@ fn reap(pid: i32, file: PathBuf) {
             {
                 tracing::warn!("recording the exit code {code} in {}: {e}", file.display());
             }
+            return;
         });
-    if let Err(e) = spawned {
-        tracing::warn!("no reaper thread: {e}");
-    }
+    spawned
+        .inspect_err(|e| tracing::warn!("no reaper thread: {e}"))
+        .ok()
 }
 
 #[cfg(test)]
