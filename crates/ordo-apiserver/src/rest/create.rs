@@ -66,8 +66,7 @@ impl ApiServer {
             self.admit_default_storage_class(&mut obj).await?;
         }
         if let (Some(ns), "Pod", "") = (&ns, info.kind, info.group) {
-            self.admit_service_account_pull_secrets(ns, &mut obj)
-                .await?;
+            self.admit_service_account(ns, &mut obj).await?;
             self.admit_service_account_token(ns, &mut obj).await?;
             self.admit_pod_priority(&name, &mut obj).await?;
         }
@@ -101,6 +100,9 @@ impl ApiServer {
             Ok(kv) => {
                 meta_mut(&mut obj)
                     .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                if info.kind == "Namespace" && info.group.is_empty() {
+                    self.ensure_default_service_account(&name).await?;
+                }
                 Ok((StatusCode::CREATED, obj))
             }
             Err(e) => {

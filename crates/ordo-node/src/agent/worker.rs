@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
+mod evict;
 mod post_start;
 
 /// How long `ErrImagePull` shows before it turns into `ImagePullBackOff`.
@@ -139,13 +140,18 @@ fn old_status<'a>(
 
 impl Agent {
     /// Drives the pod the watch channel holds, from acceptance until it is gone.
-    pub(super) async fn drive(&self, rx: &mut watch::Receiver<PodDoc>, wake: &Arc<Notify>) -> Exit {
+    pub(super) async fn drive(
+        &self,
+        rx: &mut watch::Receiver<PodDoc>,
+        wake: &Arc<Notify>,
+        evict: &super::Eviction,
+    ) -> Exit {
         // Boxed, as every step that holds a copy of the pod or a request: a worker spends
         // its life waiting, and its task is as large as the largest step inlined in it (and
         // any argument it was given), for 20,000 pods at once.
         match Box::pin(self.start(rx)).await {
             Ok(Some(mut run)) => {
-                if let Some(exit) = self.live(rx, wake, &mut run).await {
+                if let Some(exit) = self.live(rx, wake, evict, &mut run).await {
                     return exit;
                 }
             }
@@ -216,6 +222,7 @@ impl Agent {
         &self,
         rx: &mut watch::Receiver<PodDoc>,
         wake: &Arc<Notify>,
+        evict: &super::Eviction,
         run: &mut PodRun,
     ) -> Option<Exit> {
         loop {
@@ -223,6 +230,11 @@ impl Agent {
             let next = {
                 let pod = rx.borrow_and_update().pod();
                 if pod.metadata.deletion_timestamp.is_some() {
+                    return None;
+                }
+                let eviction = evict.lock().unwrap().take();
+                if let Some(message) = eviction {
+                    Box::pin(self.evict(&pod, message)).await;
                     return None;
                 }
                 Box::pin(self.sync(&pod, run)).await

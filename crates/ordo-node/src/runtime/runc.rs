@@ -11,6 +11,7 @@ mod attach;
 mod bundle;
 mod cgroup;
 mod console;
+mod cpu;
 mod detached;
 mod files;
 pub mod log_shim;
@@ -21,6 +22,7 @@ pub mod security;
 pub mod service_env;
 mod stdio;
 pub mod stdio_shim;
+mod storage;
 mod volumes;
 
 pub use attach::{AttachTarget, ExitWait, TtyExec};
@@ -782,6 +784,14 @@ impl Runtime for RuncRuntime {
 
     fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.exits.subscribe()
+    }
+
+    async fn local_storage(&self, pod: &Pod) -> Option<crate::eviction::PodUsage> {
+        let dir = self.pod_dir(&pod.metadata.uid.clone()?);
+        let pod = pod.clone();
+        tokio::task::spawn_blocking(move || storage::pod_usage(&dir, &pod))
+            .await
+            .ok()
     }
 
     async fn list_pods(&self) -> Vec<String> {

@@ -1,7 +1,7 @@
 //! `ordo server`: the store, the API server, and (unless `--api-only`) the controllers, the
 //! scheduler, cluster DNS, the service proxy and the local node agent, in one process.
 
-use crate::args::{DataDirArgs, LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::args::{DataDirArgs, ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
 use anyhow::{Context, Result};
@@ -86,6 +86,8 @@ pub(crate) struct ServerArgs {
     /// Event at the Metadata level (user, verb, resource, namespace, name, response code).
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    image_gc: ImageGcArgs,
     #[command(flatten)]
     log: LogArgs,
 }
@@ -200,6 +202,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
             bridge: &args.bridge,
             sim_start_delay_ms: args.sim_start_delay_ms,
             insecure_registries: &args.insecure_registries,
+            image_gc: args.image_gc.policy()?,
             cluster_dns: cluster_dns_ip.unwrap_or(Ipv4Addr::new(10, 96, 0, 10)),
         }
         .agent_config(

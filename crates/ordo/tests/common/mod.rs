@@ -83,6 +83,19 @@ impl Server {
             } else {
                 &[][..]
             })
+            // Image garbage collection off unless the test sets it: the test machine's disk
+            // may be fuller than the default threshold, and the collection would remove the
+            // imported test images of pods not created yet.
+            .args(
+                if extra
+                    .iter()
+                    .any(|a| a.starts_with("--image-gc-high-threshold"))
+                {
+                    &[][..]
+                } else {
+                    &["--image-gc-high-threshold=100"][..]
+                },
+            )
             .stdout(Stdio::null())
             .stderr(log);
         let child = cmd.spawn().expect("starting ordo server");

@@ -5,14 +5,14 @@
 //! [`super::security`]'s. Pure but for the capability bounding set ordo holds, read once.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use oci_spec::image::Config as ImageConfig;
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
-    LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
-    LinuxResourcesBuilder, MountBuilder, PosixRlimit, ProcessBuilder, RootBuilder, Spec,
-    UserBuilder,
+    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDeviceCgroupBuilder,
+    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxResourcesBuilder,
+    MountBuilder, PosixRlimit, ProcessBuilder, RootBuilder, Spec, UserBuilder,
 };
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -184,23 +184,8 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
     if let Some(bytes) = limits.get("memory").and_then(|q| parse_bytes(&q.0)) {
         resources = resources.memory(LinuxMemoryBuilder::default().limit(bytes).build()?);
     }
-    let mut cpu = LinuxCpuBuilder::default();
-    let mut any_cpu = false;
-    if let Some(m) = limits.get("cpu").and_then(|q| parse_millicpu(&q.0)) {
-        cpu = cpu.quota(m * 100).period(100_000u64);
-        any_cpu = true;
-    }
-    if let Some(m) = requests
-        .get("cpu")
-        .or_else(|| limits.get("cpu"))
-        .and_then(|q| parse_millicpu(&q.0))
-    {
-        cpu = cpu.shares(((m * 1024) / 1000).max(2) as u64);
-        any_cpu = true;
-    }
-    if any_cpu {
-        resources = resources.cpu(cpu.build()?);
-    }
+    let milli = |m: &BTreeMap<String, Quantity>| m.get("cpu").and_then(|q| parse_millicpu(&q.0));
+    resources = resources.cpu(super::cpu::linux_cpu(milli(&requests), milli(&limits))?);
     let linux = LinuxBuilder::default()
         .namespaces(namespaces)
         .resources(resources.build()?)
