@@ -178,19 +178,15 @@ pub fn admit(
                 ));
             }
         }
-        ("pods", None) if new.is_none() => {
-            if node_name_of(old) != Some(node) {
-                return refuse(format!(
-                    "node \"{node}\" can only delete pods with spec.nodeName set to itself"
-                ));
-            }
+        ("pods", None) if new.is_none() && node_name_of(old) != Some(node) => {
+            return refuse(format!(
+                "node \"{node}\" can only delete pods with spec.nodeName set to itself"
+            ));
         }
-        ("pods", Some("status")) => {
-            if node_name_of(old) != Some(node) {
-                return refuse(format!(
-                    "node \"{node}\" can only update pod status for pods with spec.nodeName set to itself"
-                ));
-            }
+        ("pods", Some("status")) if node_name_of(old) != Some(node) => {
+            return refuse(format!(
+                "node \"{node}\" can only update pod status for pods with spec.nodeName set to itself"
+            ));
         }
         ("nodes", _) if name != node => {
             return refuse(format!(
