@@ -100,7 +100,10 @@ pub(crate) fn validate_ephemeral_update(new: &Value, old: &Value) -> Errs {
         .pointer("/metadata/annotations/kubernetes.io~1config.mirror")
         .is_some()
     {
-        return vec![Cause::forbidden("", "static pods do not support ephemeral containers")];
+        return vec![Cause::forbidden(
+            "",
+            "static pods do not support ephemeral containers",
+        )];
     }
     let null = Value::Null;
     let spec_path = "spec.ephemeralContainers";
@@ -110,7 +113,10 @@ pub(crate) fn validate_ephemeral_update(new: &Value, old: &Value) -> Errs {
         match new_list.iter().find(|n| se(n, "name") == name) {
             None => errs.push(Cause::forbidden(
                 spec_path,
-                &format!("existing ephemeral containers {} may not be removed\n", q(name)),
+                &format!(
+                    "existing ephemeral containers {} may not be removed\n",
+                    q(name)
+                ),
             )),
             Some(n) if !sem_eq(Some(o), Some(n)) => {
                 let diff = spec_diff("core.EphemeralContainer", Some(o), Some(n));

@@ -472,7 +472,9 @@ fn ephemeral_containers_refuse_fields_outside_the_allow_list() {
 fn ephemeral_container_names_and_targets() {
     assert_eq!(
         ephemeral_update(
-            json!([debugger(json!({"name": "web", "targetContainerName": "nope"}))]),
+            json!([debugger(
+                json!({"name": "web", "targetContainerName": "nope"})
+            )]),
             json!([])
         ),
         vec![
@@ -482,7 +484,10 @@ fn ephemeral_container_names_and_targets() {
     );
     assert_eq!(
         ephemeral_update(
-            json!([debugger(json!({})), debugger(json!({"targetContainerName": null}))]),
+            json!([
+                debugger(json!({})),
+                debugger(json!({"targetContainerName": null}))
+            ]),
             json!([])
         ),
         vec!["spec.ephemeralContainers[1].name: Duplicate value: \"debugger\""]
