@@ -9,7 +9,7 @@ mod common;
 use common::real_pods::*;
 use common::terminal::*;
 use common::Server;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Read};
 use std::process::{Command, Output, Stdio};
 
 /// kubectl with `stdin` piped, speaking SPDY/3.1 instead of WebSocket (as kubectl < 1.30).
