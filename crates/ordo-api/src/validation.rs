@@ -5,6 +5,7 @@
 mod apps;
 mod container;
 mod core;
+mod ephemeral;
 mod meta;
 mod names;
 mod network;
@@ -108,6 +109,13 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "ClusterRoleBinding" => rbac::validate_binding_update(new, old, false),
         _ => meta_update(),
     }
+}
+
+/// Validation of a write to `pods/NAME/ephemeralcontainers`
+/// (`ValidatePodEphemeralContainersUpdate`): `new` is `old` with its
+/// `spec.ephemeralContainers` replaced; containers may be added, never changed or removed.
+pub fn validate_ephemeral_containers_update(new: &Value, old: &Value) -> Vec<Cause> {
+    ephemeral::validate_ephemeral_update(new, old)
 }
 
 fn concat(mut a: Vec<Cause>, b: Vec<Cause>) -> Vec<Cause> {

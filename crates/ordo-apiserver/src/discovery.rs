@@ -72,6 +72,13 @@ fn subresources(
             vec!["create"],
         ));
         out.push((
+            "ephemeralcontainers",
+            String::new(),
+            "v1".into(),
+            "Pod",
+            vec!["get", "patch", "update"],
+        ));
+        out.push((
             "eviction",
             "policy".into(),
             "v1".into(),

@@ -298,6 +298,7 @@ async fn serve(
         Ok::<_, ApiError>(bytes)
     };
     let sub = target.sub.as_deref();
+    let pods = target.info.plural == "pods" && target.info.group.is_empty();
     match (&method, target.name.is_some(), sub) {
         (&Method::GET, false, None) => {
             if query.flag("watch") {
@@ -357,11 +358,16 @@ async fn serve(
         (&Method::GET, true, Some("status")) if target.info.status => {
             server.get(&target, &query, false).await
         }
+        (&Method::GET, true, Some("ephemeralcontainers")) if pods => {
+            server.get(&target, &query, false).await
+        }
         (&Method::GET, true, Some("scale")) if target.info.scale => server
             .get_scale(&target)
             .await
             .map(|v| json_response(StatusCode::OK, &v)),
-        (&Method::PUT, true, None | Some("status") | Some("finalize")) => {
+        (&Method::PUT, true, None | Some("status" | "finalize" | "ephemeralcontainers"))
+            if sub != Some("ephemeralcontainers") || pods =>
+        {
             let body = read_body(req).await?;
             let obj = parse_body(&content_type, &body)?;
             let (c, v) = server.update(&target, obj, &query).await?;
@@ -376,7 +382,9 @@ async fn serve(
                 .await
                 .map(|v| json_response(StatusCode::OK, &v))
         }
-        (&Method::PATCH, true, None | Some("status") | Some("scale")) => {
+        (&Method::PATCH, true, None | Some("status" | "scale" | "ephemeralcontainers"))
+            if sub != Some("ephemeralcontainers") || pods =>
+        {
             let body = read_body(req).await?;
             let (c, v) = server.patch(&target, &content_type, &body, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;

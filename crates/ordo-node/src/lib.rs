@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod crilog;
+pub mod ephemeral;
 pub mod events;
 pub mod eviction;
 pub mod hooks;

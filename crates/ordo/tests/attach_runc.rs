@@ -7,46 +7,10 @@
 
 mod common;
 use common::real_pods::*;
+use common::terminal::*;
 use common::Server;
 use std::io::{BufRead, Read, Write};
 use std::process::{Command, Output, Stdio};
-
-/// A `kubectl` command line for this server, quoted for `sh -c`.
-fn kubectl_line(s: &Server, cache: &std::path::Path, args: &[&str]) -> String {
-    let mut line = format!(
-        "{} --kubeconfig '{}' --cache-dir '{}'",
-        s.kubectl_bin,
-        s.kubeconfig.display(),
-        cache.display()
-    );
-    for a in args {
-        line.push_str(&format!(" '{}'", a.replace('\'', r"'\''")));
-    }
-    line
-}
-
-/// Runs `cmd` with `input` on its stdin (then closed).
-fn with_input(cmd: &mut Command, input: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    child.wait_with_output().unwrap()
-}
-
-/// Runs the shell command `line` on a pseudoterminal made by `script`, typing `input`
-/// into it. `script -e` exits with the command's exit code.
-fn on_terminal(line: &str, input: &str) -> Output {
-    with_input(
-        Command::new("script").args(["-qec", line, "/dev/null"]),
-        input,
-    )
-}
 
 /// kubectl with `stdin` piped, speaking SPDY/3.1 instead of WebSocket (as kubectl < 1.30).
 fn kubectl_spdy(s: &Server, args: &[&str], stdin: &str) -> Output {
@@ -73,23 +37,6 @@ fn exec_tty_sized(s: &Server, cache: &std::path::Path, env: &str) -> Output {
     on_terminal(&line, "")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "rc={:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn have_script() -> bool {
-    Command::new("script")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 #[test]
 #[ignore = "needs root and runc (scripts/test.sh runs these as root with --include-ignored)"]
 fn run_attach_and_exec_with_stdin_and_terminals() {
@@ -103,9 +50,7 @@ fn run_attach_and_exec_with_stdin_and_terminals() {
 
 fn scenario(s: &Server) {
     let cache = tempfile::tempdir().unwrap();
-    s.eventually(30, "the node", || {
-        s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/")
-    });
+    node_name(s);
 
     // kubectl run -i --rm with stdin piped (no terminal): the shell reads it, its output comes
     // back, its exit code becomes kubectl's, and the pod is deleted.

@@ -9,17 +9,21 @@ use crate::lifecycle::{self, Record, RestartPolicy, State, Step};
 use crate::probes::{self, Kind, Prober};
 use crate::runtime::ContainerState;
 use crate::status;
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use serde_json::json;
+use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
+mod containers;
 mod evict;
 mod post_start;
+
+use containers::{container, old_status};
 
 /// How long `ErrImagePull` shows before it turns into `ImagePullBackOff`.
 const PULL_ERROR_SHOWN: Duration = Duration::from_secs(1);
@@ -59,6 +63,9 @@ impl PodRun {
         }
         for c in apps {
             records.push(Record::new(c, false, app_reason));
+        }
+        for e in crate::ephemeral::of(pod) {
+            records.push(Record::ephemeral(&crate::ephemeral::as_container(e)));
         }
         // Restart counts survive the agent: take them from the status written before.
         for r in &mut records {
@@ -111,31 +118,6 @@ impl PodRun {
             .chain(self.refresh_at)
             .min()
     }
-}
-
-/// The pod's `i`-th container, init containers first (the order of [`PodRun::records`]): read
-/// from the latest version of the pod rather than copied per worker.
-fn container(pod: &Pod, i: usize) -> Option<&Container> {
-    let spec = pod.spec.as_ref()?;
-    let inits = spec.init_containers.as_deref().unwrap_or_default();
-    match inits.get(i) {
-        Some(c) => Some(c),
-        None => spec.containers.get(i - inits.len()),
-    }
-}
-
-/// The container's entry in the status the pod had (written by an earlier agent).
-fn old_status<'a>(
-    pod: &'a Pod,
-    r: &Record,
-) -> Option<&'a k8s_openapi::api::core::v1::ContainerStatus> {
-    let s = pod.status.as_ref()?;
-    let list = if r.init {
-        s.init_container_statuses.as_ref()
-    } else {
-        s.container_statuses.as_ref()
-    };
-    list?.iter().find(|c| c.name == r.name)
 }
 
 impl Agent {
@@ -296,6 +278,12 @@ impl Agent {
                 };
                 continue;
             }
+            let ended = old.state.as_ref().and_then(|s| s.terminated.as_ref());
+            if let Some(t) = ended.filter(|_| r.ephemeral) {
+                // An ephemeral container that ended stays so (it is never restarted).
+                r.state = State::Terminated(exit_from(&r.name, t));
+                continue;
+            }
             if let Some((_, ContainerState::Running(c))) = states.iter().find(|(n, _)| *n == r.name)
             {
                 r.state = State::Running {
@@ -304,8 +292,8 @@ impl Agent {
                 };
                 r.started = old.started.unwrap_or(true);
                 r.ready = old.ready;
-                if let Some(c) = container(pod, i).filter(|_| probes_run) {
-                    run.probers[i] = probes::probers(c, now);
+                if let Some(c) = container(pod, i, r).filter(|_| probes_run) {
+                    run.probers[i] = probes::probers(&c, now);
                 }
             } else if let Some(id) = old.container_id.clone() {
                 // It ended while the agent was away; how is unknown (the kubelet's words).
@@ -372,6 +360,7 @@ impl Agent {
 
     /// One round: exits, probes, starts, status. Returns when the next round is due.
     async fn sync(&self, pod: &Pod, run: &mut PodRun) -> Option<Instant> {
+        run.add_ephemeral(pod);
         self.note_exits(run).await;
         if self.rt.runs_probes() {
             self.run_due_probes(pod, run).await;
@@ -393,7 +382,7 @@ impl Agent {
         // The runtime may impose readiness (the simulated runtime's annotation); the pod
         // changing re-runs the round, so removing the annotation makes it ready again.
         if let Some(ready) = self.rt.ready_override(pod) {
-            for r in run.records.iter_mut().filter(|r| !r.init || r.sidecar) {
+            for r in run.records.iter_mut().filter(|r| r.app() || r.sidecar) {
                 r.ready = ready && r.running();
             }
         }
@@ -444,7 +433,9 @@ impl Agent {
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| self.host_ip.clone());
         for i in 0..run.records.len() {
-            let Some(c) = container(pod, i) else { continue };
+            let Some(c) = container(pod, i, &run.records[i]) else {
+                continue;
+            };
             let mut kill: Option<Kind> = None;
             for p in &mut run.probers[i] {
                 let r = &run.records[i];
@@ -457,7 +448,7 @@ impl Agent {
                     runtime: self.rt.as_ref(),
                     pod_uid: &run.uid,
                     pod_ip: &ip,
-                    container: c,
+                    container: &c,
                 };
                 let result = probes::run(&p.probe, p.timeout(), &target).await;
                 if let Err(msg) = &result {
@@ -489,7 +480,9 @@ impl Agent {
 
     /// Kills a container whose liveness or startup probe failed; the plan restarts it.
     async fn restart_unhealthy(&self, pod: &Pod, run: &mut PodRun, i: usize, kind: Kind) {
-        let Some(c) = container(pod, i) else { return };
+        let Some(c) = container(pod, i, &run.records[i]) else {
+            return;
+        };
         self.events.container(
             pod,
             run.records[i].init,
@@ -612,7 +605,7 @@ impl Agent {
     /// Image, create, start for one container, with the kubelet's events. A failure leaves
     /// the container waiting with the kubelet's reason, in back-off.
     async fn start_container(&self, pod: &Pod, run: &mut PodRun, i: usize) {
-        let Some(c) = container(pod, i).cloned() else {
+        let Some(c) = container(pod, i, &run.records[i]).map(Cow::into_owned) else {
             return;
         };
         let now = Instant::now();

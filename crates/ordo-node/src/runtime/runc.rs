@@ -14,6 +14,7 @@ mod console;
 mod cpu;
 mod detached;
 mod files;
+mod joined;
 pub mod log_shim;
 pub mod pause;
 mod process;
@@ -507,13 +508,16 @@ impl Runtime for RuncRuntime {
             Some(cache) => service_env::for_pod(pod, &service_env::services(cache, pod).await),
             None => Vec::new(),
         };
+        let joined = self.joined_namespaces(pod, c)?;
         let input = bundle::BundleInput {
             pod,
             container: c,
             image: img.config.as_ref(),
             rootfs: rootfs.clone(),
             netns: meta.netns.clone(),
-            pid_ns: meta.pause.map(pause::namespace_of),
+            pid_ns: joined.pid.or(meta.pause.map(pause::namespace_of)),
+            ipc_ns: joined.ipc,
+            uts_ns: joined.uts,
             hostname: meta.hostname.clone(),
             pod_ip: meta.ip,
             host_ip: self.cfg.host_ip.clone(),
@@ -683,11 +687,12 @@ impl Runtime for RuncRuntime {
             return false;
         };
         let mut ctrs = Vec::new();
-        let wanted: Vec<String> = pod
+        let mut wanted: Vec<String> = pod
             .spec
             .as_ref()
             .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
             .unwrap_or_default();
+        wanted.extend(crate::ephemeral::of(pod).iter().map(|e| e.name.clone()));
         for name in &wanted {
             let cdir = dir.join("containers").join(name);
             let Some(mut m) = read_json::<ContainerMeta>(&cdir.join("meta.json")) else {

@@ -5,6 +5,7 @@
 
 pub mod real_pods;
 pub mod sts;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -290,6 +290,14 @@ pub fn busybox_scenario(scenario: impl FnOnce(&Server)) {
     assert_eq!(leftovers(&data), Vec::<String>::new());
 }
 
+/// Waits for the server's node to register; its name.
+pub fn node_name(s: &Server) -> String {
+    s.eventually(30, "the node", || {
+        s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/")
+    });
+    s.ok(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"])
+}
+
 /// A field of a pod by JSONPath (`.status.phase`); empty if the pod or the field is absent.
 pub fn pod_field(s: &Server, pod: &str, path: &str) -> String {
     let out = s.kubectl(&["get", "pod", pod, "-o", &format!("jsonpath={{{path}}}")]);

@@ -43,8 +43,14 @@ pub struct BundleInput<'a> {
     pub rootfs: PathBuf,
     /// The pod's network namespace; None: host network.
     pub netns: Option<PathBuf>,
-    /// The pod's shared process namespace (`shareProcessNamespace`); None: its own.
+    /// The process namespace to join: the pod's shared one (`shareProcessNamespace`) or an
+    /// ephemeral container's target's; None: its own (or the host's with `hostPID`).
     pub pid_ns: Option<PathBuf>,
+    /// The IPC namespace to join (an ephemeral container's, its target's); None: its own
+    /// (or the host's with `hostIPC`).
+    pub ipc_ns: Option<PathBuf>,
+    /// The UTS namespace to join (an ephemeral container's, its target's); None: its own.
+    pub uts_ns: Option<PathBuf>,
     pub hostname: String,
     pub pod_ip: Option<Ipv4Addr>,
     pub host_ip: String,
@@ -143,27 +149,7 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
                 .build()?,
         );
     }
-    let mut namespaces = Vec::new();
-    let mut pid = LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Pid);
-    if let Some(p) = &i.pid_ns {
-        pid = pid.path(p.clone());
-    }
-    namespaces.push(pid.build()?);
-    for t in [
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
-    ] {
-        namespaces.push(LinuxNamespaceBuilder::default().typ(t).build()?);
-    }
-    if let Some(ns) = &i.netns {
-        namespaces.push(
-            LinuxNamespaceBuilder::default()
-                .typ(LinuxNamespaceType::Network)
-                .path(ns.clone())
-                .build()?,
-        );
-    }
+    let namespaces = namespaces(i)?;
     let mut resources =
         LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default()
             .allow(false)
@@ -206,6 +192,32 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         .set_linux(Some(linux));
     super::security::apply(&mut spec, i.pod, i.container, &i.groups, &i.devices)?;
     Ok(spec)
+}
+
+/// The container's namespaces: a new mount namespace; process, IPC and UTS namespaces new or
+/// joined ([`BundleInput::pid_ns`]...); the pod's network namespace. `hostPID` and `hostIPC`
+/// leave out the process and IPC namespaces (the container is in the host's, as with
+/// containerd's `NODE` namespace mode), `hostNetwork` the network one.
+fn namespaces(i: &BundleInput) -> anyhow::Result<Vec<oci_spec::runtime::LinuxNamespace>> {
+    let spec = i.pod.spec.as_ref();
+    let host_pid = spec.and_then(|s| s.host_pid).unwrap_or(false);
+    let host_ipc = spec.and_then(|s| s.host_ipc).unwrap_or(false);
+    let kinds = [
+        (LinuxNamespaceType::Pid, &i.pid_ns, host_pid),
+        (LinuxNamespaceType::Ipc, &i.ipc_ns, host_ipc),
+        (LinuxNamespaceType::Uts, &i.uts_ns, false),
+        (LinuxNamespaceType::Mount, &None, false),
+        (LinuxNamespaceType::Network, &i.netns, i.netns.is_none()),
+    ];
+    let mut out = Vec::new();
+    for (typ, path, _) in kinds.into_iter().filter(|(_, _, host)| !host) {
+        let mut ns = LinuxNamespaceBuilder::default().typ(typ);
+        if let Some(p) = path {
+            ns = ns.path(p.clone());
+        }
+        out.push(ns.build()?);
+    }
+    Ok(out)
 }
 
 fn security(c: &Container) -> Option<&k8s_openapi::api::core::v1::SecurityContext> {
