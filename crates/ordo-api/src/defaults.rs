@@ -46,6 +46,16 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
             default_val(obj, "volumeBindingMode", json!("Immediate"));
         }
         "Secret" => default_str(obj, "type", "Opaque"),
+        "PriorityClass" => default_str(obj, "preemptionPolicy", "PreemptLowerPriority"),
+        "RoleBinding" | "ClusterRoleBinding" => each(obj, "subjects", |s| {
+            // SetDefaults_Subject: users and groups are of the RBAC group.
+            if matches!(
+                s.get("kind").and_then(Value::as_str),
+                Some("User" | "Group")
+            ) {
+                default_str(s, "apiGroup", "rbac.authorization.k8s.io");
+            }
+        }),
         "StatefulSet" => statefulset(obj),
         "Job" => batch::job(obj),
         "Deployment" => deployment(obj),

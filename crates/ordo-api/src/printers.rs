@@ -18,6 +18,8 @@ mod corev1;
 mod network;
 mod pod;
 mod policy;
+mod rbac;
+mod scheduling;
 mod storage;
 
 /// Column definitions for `kind` (`TableColumnDefinition` JSON objects with
@@ -38,7 +40,7 @@ pub(crate) struct Col {
     name: &'static str,
     ty: &'static str,
     format: &'static str,
-    description: &'static str,
+    pub(crate) description: &'static str,
     priority: i32,
 }
 
@@ -109,6 +111,7 @@ fn printer(kind: &str) -> &'static Printer {
         "EndpointSlice" => &network::ENDPOINT_SLICE,
         "NetworkPolicy" => &network::NETWORK_POLICY,
         "PodDisruptionBudget" => &policy::POD_DISRUPTION_BUDGET,
+        "PriorityClass" => &scheduling::PRIORITY_CLASS,
         "Namespace" => &corev1::NAMESPACE,
         "Node" => &corev1::NODE,
         "ConfigMap" => &corev1::CONFIG_MAP,
@@ -124,6 +127,8 @@ fn printer(kind: &str) -> &'static Printer {
         "ReplicaSet" => &apps::REPLICA_SET,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,
+        "Role" | "ClusterRole" => &rbac::ROLE,
+        "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
         _ => &DEFAULT,
     }
 }

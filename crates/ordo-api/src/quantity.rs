@@ -37,6 +37,33 @@ pub fn milli(q: &str) -> Option<i64> {
     value(q).map(|v| (v * 1000.0).ceil() as i64)
 }
 
+/// A whole quantity in the canonical form upstream's `Quantity.String()` prints (`1024Mi` is
+/// `1Gi`, `1000k` is `1M`, `0.5Gi` is `512Mi`): binary suffixes stay binary (below 1024 the plain
+/// number), others decimal. `None` when malformed or not a whole number of units.
+pub fn canonical(q: &str) -> Option<String> {
+    let v = value(q)?;
+    if v.fract() != 0.0 || v.abs() >= 9.0e18 {
+        return None;
+    }
+    Some(format_whole(v as i64, q.trim().ends_with('i')))
+}
+
+/// A whole number of units as upstream prints a quantity of that value, in the binary
+/// (`BinarySI`) or decimal format.
+pub fn format_whole(n: i64, binary: bool) -> String {
+    let (base, suffixes): (i64, &[&str]) = if binary && n.abs() >= 1024 {
+        (1024, &["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"])
+    } else {
+        (1000, &["", "k", "M", "G", "T", "P", "E"])
+    };
+    let (mut m, mut i) = (n, 0);
+    while m != 0 && m % base == 0 && i + 1 < suffixes.len() {
+        m /= base;
+        i += 1;
+    }
+    format!("{m}{}", suffixes[i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +77,15 @@ mod tests {
         assert_eq!(milli("0.25"), Some(250));
         assert_eq!(milli("2"), Some(2000));
         assert_eq!(value("12x"), None);
+        assert_eq!(canonical("10Mi").as_deref(), Some("10Mi"));
+        assert_eq!(canonical("1024Mi").as_deref(), Some("1Gi"));
+        assert_eq!(canonical("0.5Gi").as_deref(), Some("512Mi"));
+        assert_eq!(canonical("1536Mi").as_deref(), Some("1536Mi"));
+        assert_eq!(canonical("1000k").as_deref(), Some("1M"));
+        assert_eq!(canonical("20M").as_deref(), Some("20M"));
+        assert_eq!(canonical("512").as_deref(), Some("512"));
+        assert_eq!(canonical("0.5Ki").as_deref(), Some("512"));
+        assert_eq!(canonical("0").as_deref(), Some("0"));
         assert_eq!(value(""), None);
     }
 }

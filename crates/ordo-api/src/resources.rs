@@ -363,6 +363,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = true
     ),
     res!(
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        "priorityclass",
+        ["pc"],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
         "storage.k8s.io",
         "v1",
         "StorageClass",
@@ -371,6 +384,136 @@ pub static RESOURCES: &[ResourceInfo] = &[
         ["sc"],
         [],
         ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        "tokenreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        "localsubjectaccessreview",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        "subjectaccessreview",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        "clusterrole",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        "rolebinding",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        "role",
+        [],
+        [],
+        ns = true,
         status = false,
         scale = false,
         gen = false
@@ -404,7 +547,26 @@ pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
 
 /// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
 pub fn is_stored(r: &ResourceInfo) -> bool {
-    r.plural != "bindings"
+    !is_create_only(r) && !is_review(r)
+}
+
+/// Resources whose only verb is `create`: the answer is computed, nothing is stored (pod
+/// bindings, token and self-subject reviews; access reviews are [`is_review`]).
+pub fn is_create_only(r: &ResourceInfo) -> bool {
+    matches!(
+        (r.group, r.plural),
+        ("", "bindings")
+            | (
+                "authentication.k8s.io",
+                "tokenreviews" | "selfsubjectreviews"
+            )
+    )
+}
+
+/// Whether this is a create-only review (`authorization.k8s.io` access reviews): answered, never
+/// stored.
+pub fn is_review(r: &ResourceInfo) -> bool {
+    r.group == "authorization.k8s.io"
 }
 
 /// The result of decoding a request body through the typed k8s-openapi struct.
@@ -442,7 +604,18 @@ macro_rules! with_typed_kinds {
             ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,
             ("networking.k8s.io", "NetworkPolicy") => k8s_openapi::api::networking::v1::NetworkPolicy,
             ("policy", "PodDisruptionBudget") => k8s_openapi::api::policy::v1::PodDisruptionBudget,
+            ("scheduling.k8s.io", "PriorityClass") => k8s_openapi::api::scheduling::v1::PriorityClass,
             ("storage.k8s.io", "StorageClass") => k8s_openapi::api::storage::v1::StorageClass,
+            ("authentication.k8s.io", "SelfSubjectReview") => k8s_openapi::api::authentication::v1::SelfSubjectReview,
+            ("authentication.k8s.io", "TokenReview") => k8s_openapi::api::authentication::v1::TokenReview,
+            ("authorization.k8s.io", "LocalSubjectAccessReview") => k8s_openapi::api::authorization::v1::LocalSubjectAccessReview,
+            ("authorization.k8s.io", "SelfSubjectAccessReview") => k8s_openapi::api::authorization::v1::SelfSubjectAccessReview,
+            ("authorization.k8s.io", "SelfSubjectRulesReview") => k8s_openapi::api::authorization::v1::SelfSubjectRulesReview,
+            ("authorization.k8s.io", "SubjectAccessReview") => k8s_openapi::api::authorization::v1::SubjectAccessReview,
+            ("rbac.authorization.k8s.io", "ClusterRoleBinding") => k8s_openapi::api::rbac::v1::ClusterRoleBinding,
+            ("rbac.authorization.k8s.io", "ClusterRole") => k8s_openapi::api::rbac::v1::ClusterRole,
+            ("rbac.authorization.k8s.io", "RoleBinding") => k8s_openapi::api::rbac::v1::RoleBinding,
+            ("rbac.authorization.k8s.io", "Role") => k8s_openapi::api::rbac::v1::Role,
         })
     };
 }

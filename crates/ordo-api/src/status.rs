@@ -183,6 +183,19 @@ impl ApiError {
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized".into(), None)
     }
+    /// 403 `<resource>.<group> "<name>" is forbidden: <why>` (upstream `NewForbidden`), with
+    /// the object's details.
+    pub fn forbidden_object(group: &str, resource: &str, name: &str, why: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} \"{name}\" is forbidden: {why}",
+                qualified(resource, group)
+            ),
+            Some(json!({"name": name, "group": group, "kind": resource})),
+        )
+    }
     /// 403 Forbidden.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "Forbidden", message.into(), None)

@@ -6,6 +6,7 @@ mod apps;
 mod batch;
 mod container;
 mod core;
+mod ephemeral;
 mod meta;
 mod names;
 mod network;
@@ -13,8 +14,11 @@ mod network_policy;
 mod pod;
 mod policy;
 mod quantity;
+mod rbac;
+mod scheduling;
 mod storage;
 mod util;
+pub use scheduling::{HIGHEST_USER_DEFINABLE_PRIORITY, SYSTEM_PRIORITY_CLASSES};
 pub use util::go_quote;
 
 #[cfg(test)]
@@ -40,6 +44,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "NetworkPolicy" => network_policy::validate_network_policy(obj),
         "PodDisruptionBudget" => policy::validate_pdb(obj),
         "Job" => batch::validate_job(obj),
+        "PriorityClass" => scheduling::validate_priority_class(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
         "PersistentVolume" => storage::validate_pv(obj),
@@ -54,6 +59,10 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "Deployment" => apps::validate_deployment(obj),
         "ReplicaSet" => apps::validate_replicaset(obj),
         "ControllerRevision" => apps::validate_controller_revision(obj),
+        "Role" => rbac::validate_role(obj, true),
+        "ClusterRole" => rbac::validate_role(obj, false),
+        "RoleBinding" => rbac::validate_binding(obj, true),
+        "ClusterRoleBinding" => rbac::validate_binding(obj, false),
         _ => meta::validate_object_meta(obj, None, NameRule::Subdomain),
     }
 }
@@ -80,6 +89,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "NetworkPolicy" => network_policy::validate_network_policy_update(new, old),
         "PodDisruptionBudget" => policy::validate_pdb_update(new, old),
         "Job" => batch::validate_job_update(new, old),
+        "PriorityClass" => scheduling::validate_priority_class_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),
@@ -97,8 +107,18 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "Deployment" => apps::validate_deployment_update(new, old),
         "ReplicaSet" => apps::validate_replicaset_update(new, old),
         "ControllerRevision" => apps::validate_controller_revision_update(new, old),
+        "Role" | "ClusterRole" => concat(meta_update(), validate_create(kind, new)),
+        "RoleBinding" => rbac::validate_binding_update(new, old, true),
+        "ClusterRoleBinding" => rbac::validate_binding_update(new, old, false),
         _ => meta_update(),
     }
+}
+
+/// Validation of a write to `pods/NAME/ephemeralcontainers`
+/// (`ValidatePodEphemeralContainersUpdate`): `new` is `old` with its
+/// `spec.ephemeralContainers` replaced; containers may be added, never changed or removed.
+pub fn validate_ephemeral_containers_update(new: &Value, old: &Value) -> Vec<Cause> {
+    ephemeral::validate_ephemeral_update(new, old)
 }
 
 fn concat(mut a: Vec<Cause>, b: Vec<Cause>) -> Vec<Cause> {

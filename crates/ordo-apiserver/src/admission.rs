@@ -4,6 +4,8 @@
 //! `PersistentVolumeClaimResize`, `StorageObjectInUseProtection`, the image pull secrets of
 //! `ServiceAccount`), and what is released when an object goes.
 
+mod service_account;
+
 use crate::meta::{meta_mut, meta_str};
 use crate::rest::{object_from_kv, store_error};
 use crate::{alloc, ApiServer};
@@ -189,48 +191,6 @@ impl ApiServer {
         });
         if let Some(name) = newest.and_then(|sc| meta_str(sc, "name")) {
             pvc["spec"]["storageClassName"] = json!(name);
-        }
-        Ok(())
-    }
-
-    /// Admission `ServiceAccount`, its image pull secrets part: a pod created without
-    /// `imagePullSecrets` gets its ServiceAccount's (the kubelet reads only the pod's). A pod whose
-    /// ServiceAccount does not exist is admitted unchanged (upstream refuses it).
-    pub(crate) async fn admit_service_account_pull_secrets(
-        &self,
-        ns: &str,
-        pod: &mut Value,
-    ) -> Result<(), ApiError> {
-        let has_own = pod
-            .pointer("/spec/imagePullSecrets")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty());
-        let Some(sa_name) = pod
-            .pointer("/spec/serviceAccountName")
-            .and_then(Value::as_str)
-            .filter(|_| !has_own)
-        else {
-            return Ok(());
-        };
-        let info =
-            resources::find("", "v1", "serviceaccounts").expect("serviceaccounts are served");
-        let kv = self
-            .store
-            .get(&info.key(Some(ns), sa_name))
-            .await
-            .map_err(|e| store_error(info, sa_name, e))?;
-        let Some(sa) = kv.as_ref().map(object_from_kv).transpose()? else {
-            return Ok(());
-        };
-        let secrets: Vec<Value> = sa
-            .get("imagePullSecrets")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|r| json!({"name": r.get("name").cloned().unwrap_or(json!(""))}))
-            .collect();
-        if !secrets.is_empty() {
-            pod["spec"]["imagePullSecrets"] = json!(secrets);
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
-//! Objects every cluster has: the four system namespaces, the `kubernetes` Service and the
-//! default `local-path` StorageClass.
+//! Objects every cluster has: the four system namespaces (each with its `default`
+//! ServiceAccount), the `kubernetes` Service and the default `local-path` StorageClass.
 
 use crate::meta::{now_rfc3339, Query};
 use crate::router::Target;
@@ -17,6 +17,11 @@ pub(crate) async fn ensure_defaults(
     let ns_info = resources::find("", "v1", "namespaces").expect("namespaces");
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         if server.store.get(&ns_info.key(None, ns)).await?.is_some() {
+            // A store from before the namespace's `default` ServiceAccount was created with it.
+            server
+                .ensure_default_service_account(ns)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating the default ServiceAccount of {ns}: {e}"))?;
             continue;
         }
         let t = Target {
@@ -32,6 +37,7 @@ pub(crate) async fn ensure_defaults(
             }
         }
     }
+    server.ensure_system_priority_classes().await?;
     let svc_info = resources::find("", "v1", "services").expect("services");
     if server
         .store

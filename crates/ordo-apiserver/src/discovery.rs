@@ -19,7 +19,7 @@ const VERBS: &[&str] = &[
 ];
 
 fn verbs(r: &ResourceInfo) -> Vec<&'static str> {
-    if r.plural == "bindings" {
+    if resources::is_create_only(r) || resources::is_review(r) {
         vec!["create"]
     } else {
         VERBS.to_vec()
@@ -72,6 +72,13 @@ fn subresources(
             vec!["create"],
         ));
         out.push((
+            "ephemeralcontainers",
+            String::new(),
+            "v1".into(),
+            "Pod",
+            vec!["get", "patch", "update"],
+        ));
+        out.push((
             "eviction",
             "policy".into(),
             "v1".into(),
@@ -86,6 +93,15 @@ fn subresources(
             vec!["create", "get"],
         ));
         out.push(("log", String::new(), "v1".into(), "Pod", vec!["get"]));
+    }
+    if r.plural == "serviceaccounts" {
+        out.push((
+            "token",
+            "authentication.k8s.io".into(),
+            "v1".into(),
+            "TokenRequest",
+            vec!["create"],
+        ));
     }
     if r.plural == "namespaces" {
         out.push((

@@ -17,6 +17,7 @@ mod meta;
 mod metrics;
 mod openapi;
 pub mod pki;
+mod priority;
 mod protobuf;
 mod proxy;
 mod rest;
@@ -44,6 +45,10 @@ pub struct ApiServer {
     pub(crate) watch_lines: rest::LineCache,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) audit: Option<audit::AuditLog>,
+    /// The authorizers' view of roles, bindings, pods and claims, kept current by watches.
+    pub(crate) authz: Arc<auth::rbac::index::Index>,
+    pub(crate) signer: auth::tokens::Signer,
+    pub(crate) ca_cert_pem: String,
 }
 
 /// The address a request came from (a request extension the HTTPS server adds).
@@ -62,6 +67,10 @@ pub struct Config {
     pub advertise: SocketAddr,
     /// Where to append the audit log (`audit.k8s.io/v1` Events, one JSON line each), if anywhere.
     pub audit_log: Option<std::path::PathBuf>,
+    /// The ServiceAccount token signing key (PKCS#8 PEM, ECDSA P-256).
+    pub service_account_key_pem: String,
+    /// The cluster CA certificate (PEM), put in token Secrets and `kube-root-ca.crt`.
+    pub ca_cert_pem: String,
 }
 
 impl ApiServer {
@@ -84,8 +93,15 @@ impl ApiServer {
                 ),
                 None => None,
             },
+            authz: Default::default(),
+            signer: auth::tokens::Signer::from_pem(&cfg.service_account_key_pem)
+                .context("reading the service account key")?,
+            ca_cert_pem: cfg.ca_cert_pem,
         });
+        server.authz.start(server.store.clone());
+        server.authz.wait_until(|st| st.primed()).await;
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
+        auth::rbac::policy::ensure(&server).await?;
         Ok(server)
     }
 
@@ -123,11 +139,23 @@ impl ApiServer {
                         return;
                     }
                 };
+                // The user of a verified client certificate, for every request of the connection.
+                let cert_user = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(|c| auth::x509::user_from_certificate(c))
+                    .map(auth::x509::ClientCertUser);
                 let svc = hyper::service::service_fn(
                     move |mut req: hyper::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(ClientAddr(peer));
                         let mut app = app.clone();
-                        async move { app.call(req.map(axum::body::Body::new)).await }
+                        let mut req = req.map(axum::body::Body::new);
+                        if let Some(u) = &cert_user {
+                            req.extensions_mut().insert(u.clone());
+                        }
+                        async move { app.call(req).await }
                     },
                 );
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -1,5 +1,6 @@
-//! The cluster CA, the API server's serving certificate and the bearer token, generated at
-//! first start and kept in the data directory.
+//! The cluster CA, the API server's serving certificate, the admin bearer token and the
+//! service account signing key, generated at first start and kept in the data directory; client
+//! certificates for users (`ordo kubeconfig --user`).
 
 use anyhow::{Context, Result};
 use rcgen::{
@@ -8,14 +9,19 @@ use rcgen::{
 use std::net::IpAddr;
 use std::path::Path;
 
+mod client_cert;
+
 /// PEM material the server and its clients need.
 pub struct Pki {
     /// The cluster CA certificate clients trust.
     pub ca_cert_pem: String,
     pub(crate) server_cert_pem: String,
     pub(crate) server_key_pem: String,
+    ca_key_pem: String,
     /// The bearer token that authenticates clients (the admin user).
     pub token: String,
+    /// The ServiceAccount token signing key (PKCS#8 PEM, ECDSA P-256), `pki/sa.key`.
+    pub service_account_key_pem: String,
 }
 
 fn write_private(path: &Path, data: &str) -> Result<()> {
@@ -127,11 +133,21 @@ impl Pki {
                 t
             }
         };
+        let service_account_key_pem = match std::fs::read_to_string(dir.join("sa.key")) {
+            Ok(k) if !k.trim().is_empty() => k,
+            _ => {
+                let k = crate::auth::tokens::Signer::generate_pem()?;
+                write_private(&dir.join("sa.key"), &k)?;
+                k
+            }
+        };
         Ok(Pki {
             ca_cert_pem,
             server_cert_pem,
             server_key_pem,
+            ca_key_pem,
             token,
+            service_account_key_pem,
         })
     }
 
@@ -142,9 +158,20 @@ impl Pki {
         let key = rustls_pemfile::private_key(&mut self.server_key_pem.as_bytes())?
             .context("no private key in server.key")?;
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        // A client certificate is optional; one signed by the cluster CA authenticates its user.
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in rustls_pemfile::certs(&mut self.ca_cert_pem.as_bytes()) {
+            roots.add(ca?)?;
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            roots.into(),
+            provider.clone(),
+        )
+        .allow_unauthenticated()
+        .build()?;
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
+            .with_client_cert_verifier(verifier)
             .with_single_cert(certs, key)?;
         cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(cfg)
@@ -158,6 +185,68 @@ impl Pki {
             "admin",
             &self.token,
         )
+    }
+}
+
+impl Pki {
+    /// The cluster CA (to issue client certificates with).
+    pub fn ca(&self) -> ClusterCa {
+        ClusterCa {
+            cert_pem: self.ca_cert_pem.clone(),
+            key_pem: self.ca_key_pem.clone(),
+        }
+    }
+}
+
+/// The cluster CA's certificate and key, which sign users' client certificates.
+pub struct ClusterCa {
+    /// The CA certificate (PEM).
+    pub cert_pem: String,
+    key_pem: String,
+}
+
+impl ClusterCa {
+    /// Reads the CA of the data directory `dir` (`dir/pki/ca.crt` and `ca.key`), which
+    /// `ordo server` created; nothing is created or changed.
+    pub fn load(dir: &Path) -> Result<ClusterCa> {
+        let pki = dir.join("pki");
+        let read = |f: &str| {
+            std::fs::read_to_string(pki.join(f)).with_context(|| {
+                format!(
+                    "reading {} (has ordo server run with this data directory?)",
+                    pki.join(f).display()
+                )
+            })
+        };
+        Ok(ClusterCa {
+            cert_pem: read("ca.crt")?,
+            key_pem: read("ca.key")?,
+        })
+    }
+
+    /// A new key and a client certificate signed by the CA for user `user` (the subject's
+    /// CN) in `groups` (one O each), valid for a year: (certificate PEM, key PEM).
+    pub fn client_certificate(&self, user: &str, groups: &[String]) -> Result<(String, String)> {
+        client_cert::issue(&self.cert_pem, &self.key_pem, user, groups)
+    }
+
+    /// A kubeconfig for `user` in `groups` authenticating with a new client certificate
+    /// against `server_url`.
+    pub fn user_kubeconfig(
+        &self,
+        server_url: &str,
+        user: &str,
+        groups: &[String],
+    ) -> Result<String> {
+        use base64::Engine;
+        let (cert, key) = self.client_certificate(user, groups)?;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let ca = b64(&self.cert_pem);
+        let (cert, key) = (b64(&cert), b64(&key));
+        let quoted = serde_json::to_string(user)?;
+        Ok(format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: ordo\n  cluster:\n    server: {server_url}\n    certificate-authority-data: {ca}\nusers:\n- name: {quoted}\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {key}\ncontexts:\n- name: {quoted}\n  context:\n    cluster: ordo\n    user: {quoted}\n    namespace: default\ncurrent-context: {quoted}\n"
+        ))
     }
 }
 

@@ -64,12 +64,15 @@ fn pick_container(pod: &Value, q: &Query) -> Result<String, ApiError> {
 /// Why a container cannot serve logs or exec yet (upstream's wording), if it cannot.
 fn waiting_reason(pod: &Value, container: &str) -> Option<String> {
     let name = meta_str(pod, "name").unwrap_or("");
-    let statuses = pod
-        .pointer("/status/containerStatuses")
-        .and_then(|s| s.as_array())
-        .cloned()
-        .unwrap_or_default();
-    let st = statuses.iter().find(|s| s["name"] == container);
+    let st = [
+        "initContainerStatuses",
+        "containerStatuses",
+        "ephemeralContainerStatuses",
+    ]
+    .iter()
+    .filter_map(|k| pod.pointer(&format!("/status/{k}"))?.as_array())
+    .flatten()
+    .find(|s| s["name"] == container);
     match st {
         None => Some(format!(
             "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
@@ -214,5 +217,35 @@ impl ApiServer {
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         }
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::waiting_reason;
+    use serde_json::json;
+
+    #[test]
+    fn init_app_and_ephemeral_container_statuses_are_read() {
+        let running = json!({"running": {"startedAt": "2026-01-01T00:00:00Z"}});
+        let pod = json!({"metadata": {"name": "web"}, "status": {
+            "initContainerStatuses": [{"name": "init", "state": {"terminated": {"exitCode": 0}}}],
+            "containerStatuses": [{"name": "web", "state": running}],
+            "ephemeralContainerStatuses": [
+                {"name": "debugger", "state": running},
+                {"name": "pulling", "state": {"waiting": {"reason": "ErrImagePull"}}},
+            ],
+        }});
+        for c in ["init", "web", "debugger"] {
+            assert_eq!(waiting_reason(&pod, c), None, "{c}");
+        }
+        assert_eq!(
+            waiting_reason(&pod, "pulling").as_deref(),
+            Some("container \"pulling\" in pod \"web\" is waiting to start: ErrImagePull")
+        );
+        assert_eq!(
+            waiting_reason(&pod, "new").as_deref(),
+            Some("container \"new\" in pod \"web\" is waiting to start: ContainerCreating")
+        );
     }
 }

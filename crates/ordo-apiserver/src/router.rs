@@ -131,11 +131,13 @@ async fn route(
         path
     };
     let query = Query::parse(req.uri().query());
-    let user = match auth::authenticate(server, req.headers())? {
-        Some(user) => user,
-        None if is_public(&path) => return public(&path),
-        None => return Err(ApiError::unauthorized()),
-    };
+    // Without credentials a request is anonymous (upstream's anonymous authenticator), and
+    // RBAC decides: system:public-info-viewer lets anyone read /healthz, /livez, /readyz and
+    // /version.
+    let requestor = auth::authenticate(server, req.headers(), req.extensions())
+        .await?
+        .unwrap_or_else(auth::UserInfo::anonymous);
+    let user = auth::impersonate(server, &requestor, req.headers())?;
     let mut req = req;
     req.extensions_mut().insert(user.clone());
     let resource_target = target_of(&path);
@@ -171,11 +173,23 @@ async fn route(
             .and_then(|t| t.name.clone())
             .unwrap_or_default(),
         path: path.clone(),
-        user,
+        user: user.clone(),
     };
     let allowed = auth::authorize(server, &attrs);
     *audited = Some(attrs);
     allowed?;
+    auth::REQUEST_USER
+        .scope(user, serve(server, req, path, query))
+        .await
+}
+
+/// Serves an authorized request.
+async fn serve(
+    server: &Arc<ApiServer>,
+    req: Request,
+    path: String,
+    query: Query,
+) -> Result<Response, ApiError> {
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -212,6 +226,15 @@ async fn route(
                 discovery::legacy_apis()
             };
             return Ok(json_response(StatusCode::OK, &doc));
+        }
+        "/.well-known/openid-configuration" => {
+            let doc = auth::tokens::openid_configuration(&server.advertise);
+            return Ok(json_response(StatusCode::OK, &doc));
+        }
+        "/openid/v1/jwks" => {
+            let body = serde_json::to_vec(&server.signer.jwks()).unwrap_or_default();
+            let ct = "application/jwk-set+json";
+            return Ok(([(header::CONTENT_TYPE, ct)], body).into_response());
         }
         "/openapi/v3" => {
             let doc = ordo_api::openapi::root(|gv| server.openapi.hash(gv));
@@ -275,6 +298,7 @@ async fn route(
         Ok::<_, ApiError>(bytes)
     };
     let sub = target.sub.as_deref();
+    let pods = target.info.plural == "pods" && target.info.group.is_empty();
     match (&method, target.name.is_some(), sub) {
         (&Method::GET, false, None) => {
             if query.flag("watch") {
@@ -283,11 +307,44 @@ async fn route(
                 server.list(&target, &query, wants_table).await
             }
         }
+        (&Method::POST, false, None) if resources::is_review(target.info) => {
+            let user = req
+                .extensions()
+                .get::<auth::UserInfo>()
+                .cloned()
+                .unwrap_or_default();
+            let body = read_body(req).await?;
+            let obj = parse_body(&content_type, &body)?;
+            let obj = resources::decode(target.info, obj).map_err(ApiError::bad_request)?;
+            let v = server.review(&target, obj.object, &user)?;
+            Ok(json_response(StatusCode::CREATED, &v))
+        }
+        (&Method::POST, false, None) if target.info.group == "authentication.k8s.io" => {
+            let user = req.extensions().get::<auth::UserInfo>().cloned();
+            let body = read_body(req).await?;
+            let obj = parse_body(&content_type, &body)?;
+            let v = match target.info.plural {
+                "tokenreviews" => server.token_review(obj).await?,
+                _ => server.self_subject_review(&user.unwrap_or_default()),
+            };
+            Ok(json_response(StatusCode::CREATED, &v))
+        }
         (&Method::POST, false, None) => {
             let body = read_body(req).await?;
             let obj = parse_body(&content_type, &body)?;
             let (code, v) = server.create(&target, obj, &query).await?;
+            settle_rbac(server, &target, Some(&v)).await;
             Ok(json_response(code, &v))
+        }
+        (&Method::POST, true, Some("token")) if target.info.plural == "serviceaccounts" => {
+            let body = read_body(req).await?;
+            let obj = parse_body(&content_type, &body)?;
+            let ns = target.ns().unwrap_or("default").to_string();
+            let name = target.name.clone().unwrap_or_default();
+            server
+                .create_token(&ns, &name, obj)
+                .await
+                .map(|v| json_response(StatusCode::CREATED, &v))
         }
         (&Method::DELETE, false, None) => {
             let body = read_body(req).await?;
@@ -301,17 +358,21 @@ async fn route(
         (&Method::GET, true, Some("status")) if target.info.status => {
             server.get(&target, &query, false).await
         }
+        (&Method::GET, true, Some("ephemeralcontainers")) if pods => {
+            server.get(&target, &query, false).await
+        }
         (&Method::GET, true, Some("scale")) if target.info.scale => server
             .get_scale(&target)
             .await
             .map(|v| json_response(StatusCode::OK, &v)),
-        (&Method::PUT, true, None | Some("status") | Some("finalize")) => {
+        (&Method::PUT, true, None | Some("status" | "finalize" | "ephemeralcontainers"))
+            if sub != Some("ephemeralcontainers") || pods =>
+        {
             let body = read_body(req).await?;
             let obj = parse_body(&content_type, &body)?;
-            server
-                .update(&target, obj, &query)
-                .await
-                .map(|(c, v)| json_response(c, &v))
+            let (c, v) = server.update(&target, obj, &query).await?;
+            settle_rbac(server, &target, Some(&v)).await;
+            Ok(json_response(c, &v))
         }
         (&Method::PUT, true, Some("scale")) if target.info.scale => {
             let body = read_body(req).await?;
@@ -321,20 +382,20 @@ async fn route(
                 .await
                 .map(|v| json_response(StatusCode::OK, &v))
         }
-        (&Method::PATCH, true, None | Some("status") | Some("scale")) => {
+        (&Method::PATCH, true, None | Some("status" | "scale" | "ephemeralcontainers"))
+            if sub != Some("ephemeralcontainers") || pods =>
+        {
             let body = read_body(req).await?;
-            server
-                .patch(&target, &content_type, &body, &query)
-                .await
-                .map(|(c, v)| json_response(c, &v))
+            let (c, v) = server.patch(&target, &content_type, &body, &query).await?;
+            settle_rbac(server, &target, Some(&v)).await;
+            Ok(json_response(c, &v))
         }
         (&Method::DELETE, true, None) => {
             let body = read_body(req).await?;
             let opts = parse_body(&content_type, &body)?;
-            server
-                .delete(&target, &query, opts)
-                .await
-                .map(|(c, v)| json_response(c, &v))
+            let (c, v) = server.delete(&target, &query, opts).await?;
+            settle_rbac(server, &target, None).await;
+            Ok(json_response(c, &v))
         }
         (&Method::POST, true, Some("binding")) if target.info.plural == "pods" => {
             let body = read_body(req).await?;
@@ -364,6 +425,36 @@ async fn route(
             path
         ))),
     }
+}
+
+/// After a write of an RBAC object, waits until the authorizer's index shows it, so that the
+/// writer's next request is decided with it (upstream's authorizer follows an informer; ordo's
+/// own writes are visible at once).
+async fn settle_rbac(server: &ApiServer, t: &Target, written: Option<&Value>) {
+    if t.info.group != "rbac.authorization.k8s.io" {
+        return;
+    }
+    let name = written
+        .and_then(|v| v.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| t.name.clone())
+        .unwrap_or_default();
+    let rev = match written {
+        Some(v) => match v
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse().ok())
+        {
+            Some(rev) => Some(rev),
+            None => return,
+        },
+        None => None,
+    };
+    server
+        .authz
+        .settle(t.info.plural, t.ns().unwrap_or(""), &name, rev)
+        .await;
 }
 
 pub(crate) fn too_large() -> ApiError {

@@ -25,6 +25,8 @@ async fn start() -> Api {
         service_cidr: "10.96.0.0/12".into(),
         advertise: addr,
         audit_log: None,
+        service_account_key_pem: pki.service_account_key_pem.clone(),
+        ca_cert_pem: pki.ca_cert_pem.clone(),
     })
     .await
     .unwrap();
@@ -596,8 +598,41 @@ async fn pods_get_their_service_accounts_pull_secrets() {
         .await;
     assert_eq!(code, 201, "{p}");
     assert_eq!(p["spec"]["imagePullSecrets"], own);
-    // The `default` ServiceAccount may not exist yet here: the pod is admitted as it is.
+    // The `default` ServiceAccount lists no secrets: the pod gets none.
     let (code, p) = api.post(PODS, pod("c", None, None)).await;
     assert_eq!(code, 201, "{p}");
     assert!(p["spec"].get("imagePullSecrets").is_none(), "{p}");
+}
+
+/// Admission `ServiceAccount`: a pod naming a ServiceAccount that does not exist is refused
+/// with upstream's 403; a namespace has its `default` ServiceAccount as soon as it is created,
+/// so a pod created right after it is admitted.
+#[tokio::test]
+async fn pods_of_a_missing_service_account_are_forbidden() {
+    let api = start().await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"serviceAccountName": "nobody", "containers": [{"name": "c", "image": "nginx"}]}});
+    let (code, body) = api.post("/api/v1/namespaces/default/pods", pod).await;
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(body["reason"], "Forbidden");
+    assert_eq!(
+        body["message"],
+        "pods \"p\" is forbidden: error looking up service account default/nobody: serviceaccount \"nobody\" not found"
+    );
+    assert_eq!(
+        body["details"],
+        json!({"name": "p", "group": "", "kind": "pods"})
+    );
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "fresh"}});
+    let (code, body) = api.post("/api/v1/namespaces", ns).await;
+    assert_eq!(code, 201, "{body}");
+    let (code, sa) = api
+        .get("/api/v1/namespaces/fresh/serviceaccounts/default")
+        .await;
+    assert_eq!(code, 200, "{sa}");
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "p-"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let (code, body) = api.post("/api/v1/namespaces/fresh/pods", pod).await;
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["spec"]["serviceAccountName"], "default");
 }

@@ -32,7 +32,8 @@ impl EventSink {
         self.recorder.send(involved, ty, reason, message);
     }
 
-    /// An event about one container of a pod (`fieldPath: spec.containers{name}`).
+    /// An event about one container of a pod (`fieldPath: spec.containers{name}`,
+    /// `spec.initContainers{name}`, or `spec.ephemeralContainers{name}` for an ephemeral one).
     pub fn container(
         &self,
         pod: &Pod,
@@ -44,6 +45,8 @@ impl EventSink {
     ) {
         let field = if init {
             format!("spec.initContainers{{{container}}}")
+        } else if crate::ephemeral::named(pod, container).is_some() {
+            format!("spec.ephemeralContainers{{{container}}}")
         } else {
             format!("spec.containers{{{container}}}")
         };

@@ -7,9 +7,12 @@
 
 pub mod agent;
 pub mod crilog;
+pub mod ephemeral;
 pub mod events;
+pub mod eviction;
 pub mod hooks;
 pub mod image;
+pub mod image_gc;
 pub mod image_manager;
 pub mod ipam;
 pub mod lifecycle;
@@ -60,6 +63,8 @@ pub struct AgentConfig {
     /// runc runtime: a service proxy translates the service CIDR on this node (the pod
     /// network routes it via the bridge instead of `unreachable`).
     pub service_proxy: bool,
+    /// runc runtime: when unused images are removed ([`image_gc`]).
+    pub image_gc: image_gc::GcPolicy,
 }
 
 /// How long each pod gets to stop when the agent stops its pods on exit.
@@ -100,6 +105,7 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
         .await
         .with_context(|| format!("listening on the node address {}", cfg.node_ip))?;
     facts.kubelet_port = listener.local_addr()?.port();
+    let images = runc.as_ref().map(|r| r.images().clone());
     let streams = Arc::new(streaming::PodStreams::new(client.clone(), runc));
     let token = cfg.token.clone();
     tokio::spawn(async move {
@@ -109,6 +115,11 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
     });
     let events = events::EventSink::new(client.clone(), &cfg.node_name);
     let registered = node::register(&client, &cfg.node_name, &facts, &events).await?;
+    if let Some(images) = images {
+        let gc =
+            image_gc::ImageGc::new(images, cfg.image_gc.clone(), &cfg.node_name, events.clone());
+        tokio::spawn(gc.run(caches.get()));
+    }
     let agent = agent::Agent::new(
         &caches,
         &cfg.node_name,

@@ -82,6 +82,9 @@ pub struct Record {
     pub init: bool,
     /// An init container with `restartPolicy: Always` (a sidecar): it keeps running.
     pub sidecar: bool,
+    /// An ephemeral container (`spec.ephemeralContainers`): started once, never restarted,
+    /// never ready, not part of the pod's phase or readiness.
+    pub ephemeral: bool,
     /// The current instance's state.
     pub state: State,
     /// The previous instance's end (`lastState.terminated`).
@@ -105,6 +108,7 @@ impl Record {
             image_id: String::new(),
             init,
             sidecar: init && c.restart_policy.as_deref() == Some("Always"),
+            ephemeral: false,
             state: State::Waiting {
                 reason: reason.into(),
                 message: None,
@@ -115,6 +119,20 @@ impl Record {
             started: false,
             backoff: None,
         }
+    }
+
+    /// An ephemeral container not started yet (`ContainerCreating`); `c` is its
+    /// [`crate::ephemeral::as_container`] form.
+    pub fn ephemeral(c: &Container) -> Record {
+        Record {
+            ephemeral: true,
+            ..Record::new(c, false, "ContainerCreating")
+        }
+    }
+
+    /// An app container (neither init nor ephemeral).
+    pub fn app(&self) -> bool {
+        !self.init && !self.ephemeral
     }
 
     /// Whether the container runs now.
@@ -167,13 +185,21 @@ pub enum Step {
     BackOff(usize, Instant),
 }
 
-/// The next steps for a pod's containers (init containers first, one at a time).
+/// The next steps for a pod's containers (init containers first, one at a time). Ephemeral
+/// containers start whatever the others do (even before initialization is complete, as the
+/// kubelet's `computePodActions`), once: one that ran is never restarted, whatever the policy.
 pub fn plan(records: &[Record], policy: RestartPolicy, now: Instant) -> Vec<Step> {
     let gate = |i: usize| match records[i].backoff_until(now) {
         Some(t) => Step::BackOff(i, t),
         None => Step::Start(i),
     };
-    let mut steps = Vec::new();
+    let mut steps: Vec<Step> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.ephemeral && matches!(r.state, State::Waiting { .. }))
+        .filter(|(_, r)| r.last.is_none())
+        .map(|(i, _)| gate(i))
+        .collect();
     for (i, r) in records.iter().enumerate().filter(|(_, r)| r.init) {
         if r.init_done() {
             continue;
@@ -192,7 +218,7 @@ pub fn plan(records: &[Record], policy: RestartPolicy, now: Instant) -> Vec<Step
         }
         return steps;
     }
-    for (i, r) in records.iter().enumerate().filter(|(_, r)| !r.init) {
+    for (i, r) in records.iter().enumerate().filter(|(_, r)| r.app()) {
         match r.ended() {
             None if !r.running() => steps.push(gate(i)),
             None => {}
@@ -228,7 +254,7 @@ pub fn phase(records: &[Record], policy: RestartPolicy) -> &'static str {
         return "Pending";
     }
     let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
-    for r in records.iter().filter(|r| !r.init) {
+    for r in records.iter().filter(|r| r.app()) {
         match &r.state {
             State::Running { .. } => running += 1,
             State::Terminated(x) => {
@@ -432,6 +458,28 @@ mod tests {
         let later = t + Duration::from_secs(601);
         r.note_attempt(later);
         assert_eq!(r.backoff, Some((later, BACKOFF_INITIAL)));
+    }
+
+    #[test]
+    fn ephemeral_containers_start_once_and_do_not_count_for_the_phase() {
+        let now = Instant::now();
+        let mut init = Record::new(&c("init"), true, "PodInitializing");
+        let mut app = Record::new(&c("app"), false, "PodInitializing");
+        let mut debug = Record::ephemeral(&c("debugger"));
+        // Started even while an init container runs.
+        init.state = running();
+        let records = vec![init.clone(), app.clone(), debug.clone()];
+        assert_eq!(
+            plan(&records, RestartPolicy::Always, now),
+            vec![Step::Start(2)]
+        );
+        init.state = State::Terminated(exit(0));
+        app.state = running();
+        debug.state = State::Terminated(exit(1));
+        let records = vec![init, app, debug];
+        // Never restarted, whatever the policy; the pod runs on.
+        assert_eq!(plan(&records, RestartPolicy::Always, now), vec![]);
+        assert_eq!(phase(&records, RestartPolicy::Never), "Running");
     }
 
     #[test]

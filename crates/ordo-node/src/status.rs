@@ -282,7 +282,9 @@ pub fn container_status(r: &Record) -> ContainerStatus {
     }
     .filter(|c| !c.is_empty());
     let running = r.running();
-    let ready = if r.init && !r.sidecar {
+    let ready = if r.ephemeral {
+        false
+    } else if r.init && !r.sidecar {
         r.init_done()
     } else {
         running && r.started && r.ready
@@ -305,7 +307,7 @@ pub fn container_status(r: &Record) -> ContainerStatus {
 }
 
 /// The pod's status from its containers' records: phase (upstream `getPhase`), conditions,
-/// addresses, init and app container statuses.
+/// addresses, init, app and ephemeral container statuses.
 pub fn of_records(
     pod: &Pod,
     at: &Placement,
@@ -319,7 +321,7 @@ pub fn of_records(
         s.pod_ip = Some(ip.into());
         s.pod_ips = Some(vec![PodIP { ip: ip.into() }]);
     }
-    let apps: Vec<&Record> = records.iter().filter(|r| !r.init).collect();
+    let apps: Vec<&Record> = records.iter().filter(|r| r.app()).collect();
     let containers_ready =
         lifecycle::initialized(records) && apps.iter().all(|r| r.running() && r.started && r.ready);
     s.conditions = Some(conditions(
@@ -338,6 +340,14 @@ pub fn of_records(
         s.init_container_statuses = Some(inits);
     }
     s.container_statuses = Some(apps.into_iter().map(container_status).collect());
+    let ephemeral: Vec<ContainerStatus> = records
+        .iter()
+        .filter(|r| r.ephemeral)
+        .map(container_status)
+        .collect();
+    if !ephemeral.is_empty() {
+        s.ephemeral_container_statuses = Some(ephemeral);
+    }
     s
 }
 
@@ -360,7 +370,8 @@ pub fn stopped(pod: &Pod, exits: &[ContainerExit], now: &Time) -> PodStatus {
     if !s.phase.as_deref().is_some_and(lifecycle::is_terminal) {
         s.phase = Some(if succeeded { "Succeeded" } else { "Failed" }.into());
     }
-    for cs in s.container_statuses.iter_mut().flatten() {
+    let statuses = s.container_statuses.iter_mut().flatten();
+    for cs in statuses.chain(s.ephemeral_container_statuses.iter_mut().flatten()) {
         if let Some(x) = exits.iter().find(|x| x.name == cs.name) {
             cs.state = Some(ContainerState {
                 terminated: Some(terminated(x)),

@@ -21,6 +21,71 @@ pub(crate) struct LogArgs {
     pub(crate) log: String,
 }
 
+/// The image garbage collection flags of a node agent, the kubelet's.
+#[derive(clap::Args)]
+pub(crate) struct ImageGcArgs {
+    /// Percent of the image filesystem in use at which unused images are removed (100: never).
+    #[arg(long, default_value_t = 85)]
+    image_gc_high_threshold: u8,
+    /// Percent of the image filesystem in use that image garbage collection frees down to.
+    #[arg(long, default_value_t = 80)]
+    image_gc_low_threshold: u8,
+    /// Unused images are removed after this long whatever the disk use (`2h`, `30m`; `0s`: never).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    image_maximum_gc_age: std::time::Duration,
+    /// Images seen for less than this are never removed.
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    image_minimum_gc_age: std::time::Duration,
+}
+
+impl ImageGcArgs {
+    /// The policy, checked as the kubelet checks it.
+    pub(crate) fn policy(&self) -> anyhow::Result<ordo_node::image_gc::GcPolicy> {
+        let policy = ordo_node::image_gc::GcPolicy {
+            high_threshold: self.image_gc_high_threshold,
+            low_threshold: self.image_gc_low_threshold,
+            max_age: Some(self.image_maximum_gc_age).filter(|d| !d.is_zero()),
+            min_age: self.image_minimum_gc_age,
+        };
+        policy
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        Ok(policy)
+    }
+}
+
+/// A Go-style duration: numbers with units `h`, `m`, `s`, `ms` (`1h30m`, `90s`, `0s`).
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = s.trim();
+    if rest == "0" {
+        return Ok(total);
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("invalid duration {s:?}"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}"))?;
+        rest = &rest[digits..];
+        let (unit, len) = ["ms", "h", "m", "s"]
+            .iter()
+            .find(|u| rest.starts_with(**u))
+            .map(|u| (*u, u.len()))
+            .ok_or_else(|| format!("invalid duration {s:?}: a unit (h, m, s, ms) is missing"))?;
+        rest = &rest[len..];
+        total += match unit {
+            "h" => std::time::Duration::from_secs(n * 3600),
+            "m" => std::time::Duration::from_secs(n * 60),
+            "s" => std::time::Duration::from_secs(n),
+            _ => std::time::Duration::from_millis(n),
+        };
+    }
+    Ok(total)
+}
+
 /// The container runtime of a node agent.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 pub(crate) enum RuntimeKind {
@@ -62,4 +127,20 @@ pub(crate) fn tokio_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("m").is_err());
+    }
 }

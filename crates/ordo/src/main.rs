@@ -28,6 +28,9 @@ enum Command {
     /// Manage the node's images (import archives, pull from and push to registries, list).
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
+    /// Print a kubeconfig for a user authenticated by a new client certificate signed by the
+    /// cluster CA (CN = user, O = groups).
+    Kubeconfig(commands::kubeconfig::KubeconfigArgs),
     /// Internal: copies a container's stdout and stderr pipes to its log file in the CRI
     /// format (started by the node agent, one per ordinary container; outlives the agent).
     #[command(name = "log-shim", hide = true)]
@@ -36,6 +39,11 @@ enum Command {
     /// (started by the node agent, one per such pod; outlives the agent).
     #[command(name = "pause", hide = true)]
     Pause(commands::pause::PauseArgs),
+    /// Internal: creates a `stdin`/`tty` container with runc and reaps it, owns its stdio,
+    /// writes its log and serves attaches on a unix socket (started by the node agent, one per
+    /// such container; outlives the agent).
+    #[command(name = "stdio-shim", hide = true)]
+    StdioShim(commands::stdio_shim::StdioShimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,7 +52,9 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => commands::server::run(*args),
         Command::Agent(args) => commands::agent::run(*args),
         Command::Image(cmd) => commands::image::run(cmd),
+        Command::Kubeconfig(args) => commands::kubeconfig::run(args),
         Command::LogShim(args) => commands::log_shim::run(args),
         Command::Pause(args) => commands::pause::run(args),
+        Command::StdioShim(args) => commands::stdio_shim::run(args),
     }
 }

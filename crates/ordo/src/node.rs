@@ -13,6 +13,8 @@ pub(crate) struct NodeFlags<'a> {
     pub(crate) bridge: &'a str,
     pub(crate) sim_start_delay_ms: u64,
     pub(crate) insecure_registries: &'a [String],
+    /// When unused images are removed.
+    pub(crate) image_gc: ordo_node::image_gc::GcPolicy,
     /// The cluster DNS address written into pods' resolv.conf.
     pub(crate) cluster_dns: Ipv4Addr,
 }
@@ -40,6 +42,7 @@ impl NodeFlags<'_> {
             stop_pods_on_exit,
             node_ip,
             insecure_registries: self.insecure_registries.to_vec(),
+            image_gc: self.image_gc.clone(),
             service_proxy,
         }
     }

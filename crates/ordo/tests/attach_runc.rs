@@ -7,57 +7,16 @@
 
 mod common;
 use common::real_pods::*;
+use common::terminal::*;
 use common::Server;
 use std::io::{BufRead, Read, Write};
 use std::process::{Command, Output, Stdio};
 
-/// A `kubectl` command line for this server, quoted for `sh -c`.
-fn kubectl_line(s: &Server, cache: &std::path::Path, args: &[&str]) -> String {
-    let mut line = format!(
-        "{} --kubeconfig '{}' --cache-dir '{}'",
-        s.kubectl_bin,
-        s.kubeconfig.display(),
-        cache.display()
-    );
-    for a in args {
-        line.push_str(&format!(" '{}'", a.replace('\'', r"'\''")));
-    }
-    line
-}
-
-/// Runs `cmd` with `input` on its stdin (then closed).
-fn with_input(cmd: &mut Command, input: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawning");
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).unwrap();
-    drop(stdin);
-    child.wait_with_output().unwrap()
-}
-
-/// Runs the shell command `line` on a pseudoterminal made by `script`, typing `input`
-/// into it. `script -e` exits with the command's exit code.
-fn on_terminal(line: &str, input: &str) -> Output {
-    with_input(
-        Command::new("script").args(["-qec", line, "/dev/null"]),
-        input,
-    )
-}
-
 /// kubectl with `stdin` piped, speaking SPDY/3.1 instead of WebSocket (as kubectl < 1.30).
-fn kubectl_spdy(s: &Server, cache: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+fn kubectl_spdy(s: &Server, args: &[&str], stdin: &str) -> Output {
     with_input(
-        Command::new(&s.kubectl_bin)
-            .env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false")
-            .arg("--kubeconfig")
-            .arg(&s.kubeconfig)
-            .arg("--cache-dir")
-            .arg(cache)
-            .args(args),
+        s.kubectl_command(args)
+            .env("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", "false"),
         stdin,
     )
 }
@@ -78,23 +37,6 @@ fn exec_tty_sized(s: &Server, cache: &std::path::Path, env: &str) -> Output {
     on_terminal(&line, "")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "rc={:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn have_script() -> bool {
-    Command::new("script")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 #[test]
 #[ignore = "needs root and runc (scripts/test.sh runs these as root with --include-ignored)"]
 fn run_attach_and_exec_with_stdin_and_terminals() {
@@ -108,9 +50,7 @@ fn run_attach_and_exec_with_stdin_and_terminals() {
 
 fn scenario(s: &Server) {
     let cache = tempfile::tempdir().unwrap();
-    s.eventually(30, "the node", || {
-        s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/")
-    });
+    node_name(s);
 
     // kubectl run -i --rm with stdin piped (no terminal): the shell reads it, its output comes
     // back, its exit code becomes kubectl's, and the pod is deleted.
@@ -223,7 +163,6 @@ spec:
     // SPDY/3.1 without a terminal: exec with stdin and an exit code, and run -i --rm.
     let out = kubectl_spdy(
         s,
-        cache.path(),
         &[
             "exec",
             "-i",
@@ -244,7 +183,6 @@ spec:
     );
     let out = kubectl_spdy(
         s,
-        cache.path(),
         &[
             "run",
             "-i",
@@ -266,12 +204,8 @@ spec:
     );
 
     // kubectl attach to an ordinary container: its log from now on, until it exits.
-    let mut attach = Command::new(&s.kubectl_bin)
-        .arg("--kubeconfig")
-        .arg(&s.kubeconfig)
-        .arg("--cache-dir")
-        .arg(cache.path())
-        .args(["attach", "bb"])
+    let mut attach = s
+        .kubectl_command(&["attach", "bb"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -292,4 +226,257 @@ spec:
     s.eventually(30, "the node to clean up", || {
         leftovers(s.data_dir()).is_empty()
     });
+}
+
+/// A process whose output is collected as it comes and whose stdin stays open, to type into
+/// it step by step (`script` giving kubectl a terminal, or kubectl with piped stdin).
+struct Interactive {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Interactive {
+    fn spawn(cmd: &mut Command) -> Interactive {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawning");
+        let out = common::collect(child.stdout.take().unwrap());
+        Interactive {
+            stdin: child.stdin.take(),
+            child,
+            out,
+        }
+    }
+
+    /// Runs the shell command `line` on a pseudoterminal made by `script`.
+    fn terminal(line: &str) -> Interactive {
+        Interactive::spawn(Command::new("script").args(["-qfec", line, "/dev/null"]))
+    }
+
+    fn send(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits (up to a minute) until the output has `what` after `after`, and returns the
+    /// output from `what` on.
+    fn wait_for(&self, what: &str, after: &str) -> String {
+        for _ in 0..600 {
+            let out = self.out.lock().unwrap().clone();
+            if let Some(i) = out.find(after) {
+                if let Some(j) = out[i..].find(what) {
+                    return out[i + j..].to_string();
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "no {what:?} after {after:?} in the output:\n{}",
+            self.out.lock().unwrap()
+        );
+    }
+
+    /// Kills the process (by its pid) and reaps it.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Closes its stdin and waits for it to exit: its exit code and output.
+    fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.stdin.take());
+        let st = self.child.wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let out = self.out.lock().unwrap().clone();
+        (st.code(), out)
+    }
+}
+
+/// The word made of `[A-Za-z0-9-]` that starts `s`.
+fn word(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+#[test]
+#[ignore = "needs root and runc (scripts/test.sh runs these as root with --include-ignored)"]
+fn attach_after_restart() {
+    assert!(have_script(), "needs script (Debian package bsdutils)");
+    let Some((data, _lock)) = with_real_pods(&[], after_restart) else {
+        return;
+    };
+    assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+fn after_restart(server: &mut Option<Server>) {
+    let cache = tempfile::tempdir().unwrap();
+    let s = server.as_ref().unwrap();
+    s.eventually(30, "the node", || {
+        s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/")
+    });
+
+    // `kubectl run -it`: a shell on a terminal, which sets a variable only it knows.
+    let mut run = Interactive::terminal(&kubectl_line(
+        s,
+        cache.path(),
+        &[
+            "run",
+            "-it",
+            "keep",
+            "--image=busybox:1.28",
+            "--restart=Never",
+            "--",
+            "sh",
+        ],
+    ));
+    run.send("MARK=kept-$RANDOM$RANDOM; echo set-$MARK\n");
+    let mark = word(&run.wait_for("set-kept-", "")["set-".len()..]).to_string();
+    // The client goes away (its terminal with it); the shell stays.
+    run.kill();
+
+    // A container reading piped stdin (no terminal), attached once before the restart.
+    s.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: reader
+    image: busybox:1.28
+    command: [sh, -c, 'while read l; do echo got-$l; done; echo reader-eof']
+    stdin: true
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: once
+    image: busybox:1.28
+    command: [sh, -c, 'while read l; do echo once-$l; done; echo once-eof']
+    stdin: true
+    stdinOnce: true
+"#,
+    );
+    for p in ["reader", "once"] {
+        s.eventually(60, &format!("pod {p} Running"), || {
+            pod_field(s, p, ".status.phase") == "Running"
+        });
+    }
+    let attach_reader =
+        |s: &Server| Interactive::spawn(&mut s.kubectl_command(&["attach", "-i", "reader"]));
+    let mut a = attach_reader(s);
+    a.send("one\n");
+    a.wait_for("got-one\n", "");
+    a.kill();
+    assert_eq!(pod_field(s, "keep", ".status.phase"), "Running");
+    let mut shims = helper_processes(s.data_dir(), "stdio-shim");
+    shims.sort();
+    assert_eq!(shims.len(), 3, "a stdio shim per stdin/tty container");
+
+    // ordo dies (SIGKILL) and comes back on the same data dir.
+    let s = restart_killed(server);
+    let mut after = helper_processes(s.data_dir(), "stdio-shim");
+    after.sort();
+    assert_eq!(after, shims, "the stdio shims outlived ordo");
+
+    // kubectl attach -it reaches the same shell: its variable is still set, the terminal is
+    // sized as the client's, and its exit ends the attach.
+    let mut att = Interactive::terminal(&format!(
+        "stty cols 111 rows 33; {}",
+        kubectl_line(s, cache.path(), &["attach", "-it", "keep"])
+    ));
+    att.send("echo still-$MARK\n");
+    let still = word(&att.wait_for("still-kept-", ""))["still-".len()..].to_string();
+    assert_eq!(still, mark, "the same shell");
+    att.send("for i in $(seq 100); do z=$(stty size); [ \"$z\" = '33 111' ] && break; sleep 0.1; done; echo size-${z% *}x${z#* }\n");
+    att.wait_for("size-33x111", "");
+    att.send("exit 3\n");
+    let (rc, out) = att.finish();
+    assert_eq!(rc, Some(0), "kubectl attach: {out}");
+    // Its stdio shim reaped it and recorded its exit code, which the restarted ordo reads.
+    s.eventually(30, "pod keep Failed with exit code 3", || {
+        pod_field(
+            s,
+            "keep",
+            ".status.phase} {.status.containerStatuses[0].state.terminated.exitCode",
+        ) == "Failed 3"
+    });
+    assert_eq!(
+        pod_field(s, "keep", ".status.containerStatuses[0].restartCount"),
+        "0"
+    );
+    // The shim wrote the log across the restart.
+    let log = s.ok(&["logs", "keep"]);
+    assert!(
+        log.contains(&format!("set-{mark}")) && log.contains(&format!("still-{mark}")),
+        "{log}"
+    );
+
+    // The piped reader still reads.
+    let mut a = attach_reader(s);
+    a.send("two\n");
+    a.wait_for("got-two\n", "");
+    a.kill();
+    let log = s.ok(&["logs", "reader"]);
+    assert!(log.contains("got-one\ngot-two\n"), "{log}");
+    assert_eq!(pod_field(s, "reader", ".status.phase"), "Running");
+
+    // stdinOnce: the first attach (after the restart) ends the container's stdin.
+    let out = with_input(&mut s.kubectl_command(&["attach", "-i", "once"]), "x\n");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("once-x\nonce-eof\n"),
+        "{}",
+        text(&out)
+    );
+    s.eventually(30, "pod once Succeeded", || {
+        pod_field(s, "once", ".status.phase") == "Succeeded"
+    });
+
+    // A terminal container that exits is restarted with a new shim on the same socket path
+    // (the old shim, exiting, leaves the new socket alone), and its exit code is recorded.
+    s.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: again}
+spec:
+  containers:
+  - {name: again, image: busybox:1.28, command: [sh], stdin: true, tty: true}
+"#,
+    );
+    s.eventually(60, "pod again Running", || {
+        pod_field(s, "again", ".status.phase") == "Running"
+    });
+    let mut att =
+        Interactive::terminal(&kubectl_line(s, cache.path(), &["attach", "-it", "again"]));
+    att.send("echo first-$((2*2)); exit 4\n");
+    att.wait_for("first-4", "");
+    att.finish();
+    s.eventually(60, "pod again restarted after exit code 4", || {
+        pod_field(
+            s,
+            "again",
+            ".status.containerStatuses[0].restartCount} {.status.containerStatuses[0].lastState.terminated.exitCode} {.status.containerStatuses[0].state.running.startedAt",
+        )
+        .starts_with("1 4 2")
+    });
+    let mut att =
+        Interactive::terminal(&kubectl_line(s, cache.path(), &["attach", "-it", "again"]));
+    att.send("echo second-$((3*3))\n");
+    att.wait_for("second-9", "");
+    att.kill();
+
+    // Deleting the pods leaves no shim and no socket behind.
+    s.ok(&["delete", "pod", "--all", "--wait=false"]);
+    pods_gone_and_node_clean(s);
 }

@@ -353,6 +353,41 @@ fn errors_are_upstream_texts() {
     assert!(err.contains("replicas"), "{err}");
 }
 
+/// Admission `ServiceAccount`: a pod naming a ServiceAccount that does not exist is refused with
+/// upstream's 403 until it is created; a new namespace's `default` ServiceAccount exists at once,
+/// so a pod created right after `kubectl create namespace` is admitted.
+#[test]
+fn pods_need_their_service_account() {
+    let s = Server::start_with(&["--api-only"]);
+    let run = [
+        "run",
+        "p",
+        "--image=busybox:1.28",
+        "--overrides",
+        r#"{"apiVersion":"v1","spec":{"serviceAccountName":"robot"}}"#,
+    ];
+    let err = s.fails(&run);
+    assert_eq!(
+        err,
+        "Error from server (Forbidden): pods \"p\" is forbidden: error looking up service account default/robot: serviceaccount \"robot\" not found\n"
+    );
+    s.ok(&["create", "serviceaccount", "robot"]);
+    assert_eq!(s.ok(&run), "pod/p created\n");
+    s.ok(&["create", "namespace", "fresh"]);
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: fresh}\nspec:\n  containers: [{name: c, image: busybox:1.28}]\n";
+    assert_eq!(s.apply(pod), "pod/q created\n");
+    let sa = s.ok(&[
+        "get",
+        "pod",
+        "q",
+        "-n",
+        "fresh",
+        "-o",
+        "jsonpath={.spec.serviceAccountName}",
+    ]);
+    assert_eq!(sa, "default");
+}
+
 #[test]
 fn unauthenticated_requests_are_refused() {
     let s = Server::start_with(&["--api-only"]);

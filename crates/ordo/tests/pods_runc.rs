@@ -7,7 +7,7 @@
 //! share the bridge, the pod CIDR and the service route.
 
 mod common;
-use common::real_pods::{curl, leftovers, node_clean, with_real_pods, BRIDGE};
+use common::real_pods::{curl, leftovers, node_clean, restart_killed, with_real_pods};
 use common::Server;
 use std::time::{Duration, Instant};
 
@@ -113,18 +113,8 @@ fn scenario(server: &mut Option<Server>) {
     s.ok(&["delete", "pod", "bb", "--grace-period=1"]);
 
     // ordo dies (SIGKILL) and comes back: the running container is adopted, not restarted.
-    let dir = server.take().unwrap().kill9();
     let t2 = Instant::now();
-    *server = Some(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
-    let s = server.as_ref().unwrap();
-    s.eventually(30, "the restarted node to be Ready", || {
-        s.ok(&[
-            "get",
-            "nodes",
-            "-o",
-            "jsonpath={.items[0].status.conditions[?(@.type==\"Ready\")].status}",
-        ]) == "True"
-    });
+    let s = restart_killed(server);
     eprintln!("restart: node Ready again after {:?}", t2.elapsed());
     let after = s.ok(&["get", "pod", "web", "-o", "jsonpath={.status.containerStatuses[0].containerID} {.status.containerStatuses[0].imageID}"]);
     assert_eq!(after, id, "the container was adopted");

@@ -10,14 +10,13 @@
 
 mod common;
 use common::real_pods::*;
-use common::{free_port, Server};
-use std::io::{BufRead, BufReader, Read};
+use common::{free_port, Server, KUBECTL_1_33};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const KUBECTL_1_27: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.27";
-const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
 /// A StatefulSet whose pod serves its hostname on port 80 (and 8 MiB of random bytes as
 /// `/big`) and `second` on 8080.
@@ -72,7 +71,6 @@ impl Forward {
             .spawn()
             .expect("starting kubectl port-forward");
         let stdout = Arc::new(Mutex::new(String::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
         let out = child.stdout.take().unwrap();
         let o = stdout.clone();
         std::thread::spawn(move || {
@@ -82,19 +80,7 @@ impl Forward {
                 o.push('\n');
             }
         });
-        let mut err = child.stderr.take().unwrap();
-        let e = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                e.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let stderr = common::collect(child.stderr.take().unwrap());
         let mut f = Forward {
             child,
             stderr,

@@ -4,12 +4,12 @@
 use super::{default_str, default_val, each, ensure_obj};
 use serde_json::{json, Value};
 
-/// `SetDefaults_Pod` + PodSpec defaults; `spec.priority` 0 as the Priority admission leaves it.
+/// `SetDefaults_Pod` + PodSpec defaults (`spec.priority` is the Priority admission's, in the
+/// API server).
 pub(super) fn pod(obj: &mut Value) {
     let spec = ensure_obj(obj, "spec");
     pod_spec(spec);
     default_val(spec, "enableServiceLinks", json!(true));
-    default_val(spec, "priority", json!(0));
     let host_network = spec
         .get("hostNetwork")
         .and_then(Value::as_bool)

@@ -129,6 +129,8 @@ pub(crate) enum NameRule {
     Subdomain,
     Label,
     Dns1035,
+    /// `path.IsValidPathSegmentName` (RBAC objects).
+    PathSegment,
 }
 
 impl NameRule {
@@ -143,6 +145,7 @@ impl NameRule {
             NameRule::Subdomain => dns1123_subdomain(&name),
             NameRule::Label => dns1123_label(&name),
             NameRule::Dns1035 => dns1035_label(&name),
+            NameRule::PathSegment => super::rbac::path_segment(&name),
         }
     }
 }

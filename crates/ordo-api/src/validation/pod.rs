@@ -2,6 +2,7 @@
 //! `ValidatePodTemplateSpec`, `ValidatePodUpdate`).
 
 use super::container::{self, local_descending_path};
+use super::ephemeral;
 use super::meta;
 use super::names::{self, NameRule};
 use super::storage;
@@ -81,7 +82,8 @@ pub(crate) fn validate_pod_create(pod: &Value) -> Errs {
     errs
 }
 
-fn validate_pod_meta_and_spec(pod: &Value) -> Errs {
+/// `validatePodMetadataAndSpec`: object meta and the pod's spec.
+pub(crate) fn validate_pod_meta_and_spec(pod: &Value) -> Errs {
     let mut errs = meta::validate_object_meta(pod, Some(true), NameRule::Subdomain);
     let spec = pod.get("spec").unwrap_or(&Value::Null);
     errs.extend(validate_pod_spec(
@@ -333,15 +335,11 @@ fn validate_containers(
             }
         }
     }
-    let epath = child(path, "ephemeralContainers");
-    for (i, c) in arr(spec, "ephemeralContainers").iter().enumerate() {
-        let p = index(&epath, i);
-        errs.extend(container::validate_common(c, vols, &p));
-        let name = se(c, "name");
-        if !all_names.insert(name.to_string()) {
-            errs.push(Cause::duplicate(child(&p, "name"), q(name)));
-        }
-    }
+    errs.extend(ephemeral::validate_ephemeral_containers(
+        spec,
+        vols,
+        &child(path, "ephemeralContainers"),
+    ));
     errs
 }
 

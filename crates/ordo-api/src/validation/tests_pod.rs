@@ -385,3 +385,127 @@ fn pod_update_message_has_a_diff() {
         vec!["spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)\n  core.PodSpec{\n- \tRestartPolicy: \"Always\",\n+ \tRestartPolicy: \"Never\",\n  }\n"]
     );
 }
+
+fn debugger(extra: Value) -> Value {
+    let mut c = json!({"name": "debugger", "image": "busybox:1.28", "stdin": true, "tty": true,
+                       "targetContainerName": "web"});
+    if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
+    c
+}
+
+/// The pod with `ephemeral` as its ephemeral containers, written through the subresource.
+fn ephemeral_update(ephemeral: Value, old_ephemeral: Value) -> Vec<String> {
+    let mut old = with(pod(), "/spec/containers/0/ports", json!([]));
+    old["spec"]["ephemeralContainers"] = old_ephemeral;
+    let mut new = old.clone();
+    new["spec"]["ephemeralContainers"] = ephemeral;
+    apply_defaults("Pod", &mut old);
+    apply_defaults("Pod", &mut new);
+    msgs(&validate_ephemeral_containers_update(&new, &old))
+}
+
+#[test]
+fn ephemeral_containers_may_be_added() {
+    assert_eq!(
+        ephemeral_update(json!([debugger(json!({}))]), json!([])),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ephemeral_update(
+            json!([debugger(json!({})), debugger(json!({"name": "second"}))]),
+            json!([debugger(json!({}))])
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn ephemeral_containers_may_not_be_removed_or_changed() {
+    assert_eq!(
+        ephemeral_update(json!([]), json!([debugger(json!({}))])),
+        vec!["spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed\n"]
+    );
+    let changed = ephemeral_update(
+        json!([debugger(json!({"image": "busybox:1.36"}))]),
+        json!([debugger(json!({}))]),
+    );
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(
+        changed[0].starts_with(
+            "spec.ephemeralContainers.debugger: Forbidden: existing ephemeral containers \"debugger\" may not be changed\n"
+        ),
+        "{changed:?}"
+    );
+    assert!(changed[0].contains("busybox:1.36"), "{changed:?}");
+}
+
+#[test]
+fn ephemeral_containers_refuse_fields_outside_the_allow_list() {
+    let probe = json!({"exec": {"command": ["true"]}});
+    let got = ephemeral_update(
+        json!([debugger(json!({
+            "ports": [{"containerPort": 80}],
+            "resources": {"limits": {"cpu": "1"}},
+            "readinessProbe": probe,
+            "lifecycle": {"postStart": probe},
+            "volumeMounts": [{"name": "data", "mountPath": "/data", "subPath": "x"}],
+        }))]),
+        json!([]),
+    );
+    let p = "spec.ephemeralContainers[0]";
+    let forbidden = "Forbidden: cannot be set for an Ephemeral Container";
+    assert_eq!(
+        got,
+        vec![
+            format!("{p}.ports: {forbidden}"),
+            format!("{p}.resources: {forbidden}"),
+            format!("{p}.readinessProbe: {forbidden}"),
+            format!("{p}.lifecycle: {forbidden}"),
+            format!("{p}.volumeMounts[0].subPath: {forbidden}"),
+        ]
+    );
+}
+
+#[test]
+fn ephemeral_container_names_and_targets() {
+    assert_eq!(
+        ephemeral_update(
+            json!([debugger(
+                json!({"name": "web", "targetContainerName": "nope"})
+            )]),
+            json!([])
+        ),
+        vec![
+            "spec.ephemeralContainers[0].name: Duplicate value: \"web\"",
+            "spec.ephemeralContainers[0].targetContainerName: Not found: \"nope\"",
+        ]
+    );
+    assert_eq!(
+        ephemeral_update(
+            json!([
+                debugger(json!({})),
+                debugger(json!({"targetContainerName": null}))
+            ]),
+            json!([])
+        ),
+        vec!["spec.ephemeralContainers[1].name: Duplicate value: \"debugger\""]
+    );
+}
+
+#[test]
+fn ephemeral_containers_cannot_be_created_with_the_pod_or_changed_by_a_pod_update() {
+    let mut p = pod();
+    p["spec"]["ephemeralContainers"] = json!([debugger(json!({}))]);
+    assert_eq!(
+        create(p.clone()),
+        vec!["spec.ephemeralContainers: Forbidden: cannot be set on create"]
+    );
+    let got = update(p.clone(), pod());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("spec: Forbidden: pod updates may not change fields other than"),
+        "{got:?}"
+    );
+}

@@ -6,15 +6,43 @@
 //! hands the user on to handlers that need it (reviews, impersonation, audit) as a request
 //! extension.
 
+mod admit;
+pub mod automount;
+mod impersonate;
+pub mod node;
+pub mod rbac;
+mod review;
+pub mod reviews;
+pub mod serviceaccount;
+pub mod token_request;
+pub mod tokens;
+pub mod x509;
+pub use admit::admit_write;
+pub use impersonate::impersonate;
+
 use crate::ApiServer;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, Extensions, HeaderMap, Method};
 use ordo_api::status::ApiError;
 use std::collections::BTreeMap;
+
+tokio::task_local! {
+    /// The user of the request being served (absent for the server's own writes).
+    pub static REQUEST_USER: UserInfo;
+}
+
+/// The user of the request being served, `None` for the server's own work.
+pub fn request_user() -> Option<UserInfo> {
+    REQUEST_USER.try_with(Clone::clone).ok()
+}
 
 /// The group every authenticated user is in.
 pub const AUTHENTICATED: &str = "system:authenticated";
 /// The group that may do anything (upstream's `system:masters`).
 pub const MASTERS: &str = "system:masters";
+/// The user name of requests without credentials.
+pub const ANONYMOUS: &str = "system:anonymous";
+/// The group of requests without credentials.
+pub const UNAUTHENTICATED: &str = "system:unauthenticated";
 /// The name of the user behind the admin token.
 pub const ADMIN_USER: &str = "kubernetes-admin";
 
@@ -32,6 +60,16 @@ pub struct UserInfo {
 }
 
 impl UserInfo {
+    /// The user of a request without credentials (upstream's anonymous authenticator).
+    pub fn anonymous() -> UserInfo {
+        UserInfo {
+            name: ANONYMOUS.into(),
+            uid: String::new(),
+            groups: vec![UNAUTHENTICATED.into()],
+            extra: BTreeMap::new(),
+        }
+    }
+
     /// The user of the admin token: in `system:masters`.
     pub fn admin() -> UserInfo {
         UserInfo {
@@ -84,9 +122,18 @@ pub fn resource_verb(method: &Method, has_name: bool, watch: bool) -> &'static s
     }
 }
 
-/// Authenticates a request from its headers: `Ok(None)` when it carries no credentials
-/// (anonymous), 401 when the credentials it carries are not valid.
-pub fn authenticate(server: &ApiServer, headers: &HeaderMap) -> Result<Option<UserInfo>, ApiError> {
+/// Authenticates a request, as kube-apiserver's union of authenticators: a verified client
+/// certificate (its user is in the request's extensions, put there per connection), then the
+/// bearer token (the admin token, then ServiceAccount tokens). `Ok(None)` when the request
+/// carries no credentials (anonymous), 401 when the credentials it carries are not valid.
+pub async fn authenticate(
+    server: &ApiServer,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<Option<UserInfo>, ApiError> {
+    if let Some(x509::ClientCertUser(user)) = extensions.get::<x509::ClientCertUser>() {
+        return Ok(Some(user.clone()));
+    }
     let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -96,20 +143,74 @@ pub fn authenticate(server: &ApiServer, headers: &HeaderMap) -> Result<Option<Us
     let Some(token) = v.strip_prefix("Bearer ").map(str::trim) else {
         return Err(ApiError::unauthorized());
     };
-    if constant_time_eq(token.as_bytes(), server.token.as_bytes()) {
-        return Ok(Some(UserInfo::admin()));
+    match server
+        .authenticate_token(token, &server.api_audiences())
+        .await
+    {
+        Ok(user) => Ok(Some(user)),
+        Err(e) => {
+            tracing::debug!("a bearer token was refused: {e}");
+            Err(ApiError::unauthorized())
+        }
     }
-    Err(ApiError::unauthorized())
+}
+
+impl ApiServer {
+    /// Whether `token` is the admin token.
+    pub(crate) fn is_admin_token(&self, token: &str) -> bool {
+        constant_time_eq(token.as_bytes(), self.token.as_bytes())
+    }
+
+    /// The user of a bearer token valid for `audiences` (the admin token is valid for the API
+    /// server's own audiences only).
+    pub(crate) async fn authenticate_token(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<UserInfo, tokens::TokenError> {
+        if self.is_admin_token(token) {
+            if audiences.iter().any(|a| self.api_audiences().contains(a)) {
+                return Ok(UserInfo::admin());
+            }
+            return Err(tokens::TokenError::Audience {
+                token: self.api_audiences(),
+                target: audiences.to_vec(),
+            });
+        }
+        self.authenticate_service_account(token, audiences).await
+    }
 }
 
 /// Decides whether `attrs` is allowed: `Err` is the 403 to send.
 ///
-/// Today only the admin exists, and it may do anything.
-pub fn authorize(_server: &ApiServer, attrs: &Attributes) -> Result<(), ApiError> {
+/// The authorizers run in upstream's order: `system:masters` (the privileged group), the Node
+/// authorizer, RBAC.
+pub fn authorize(server: &ApiServer, attrs: &Attributes) -> Result<(), ApiError> {
+    decide(server, attrs)
+        .map(|_| ())
+        .map_err(|reason| forbidden(attrs, &reason))
+}
+
+/// The decision on `attrs`: `Ok(reason)` allows, `Err(reason)` denies (reasons of the
+/// authorizers that had no opinion, joined as upstream's union authorizer joins them).
+pub fn decide(server: &ApiServer, attrs: &Attributes) -> Result<String, String> {
     if attrs.user.groups.iter().any(|g| g == MASTERS) {
-        return Ok(());
+        return Ok(String::new());
     }
-    Err(forbidden(attrs, ""))
+    server.authz.read(|st| {
+        let mut reasons = Vec::new();
+        if let Some(node) = node::node_of(&attrs.user) {
+            match node::authorize(st, node, attrs) {
+                Ok(()) => return Ok(String::new()),
+                Err(r) if !r.is_empty() => reasons.push(r),
+                Err(_) => {}
+            }
+        }
+        match rbac::allows(st, attrs) {
+            Some(reason) => Ok(reason),
+            None => Err(reasons.join(", ")),
+        }
+    })
 }
 
 /// Upstream's 403 for a denied request, e.g. `pods is forbidden: User "x" cannot list

@@ -114,8 +114,64 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
         &tables::POD_DISRUPTION_BUDGET,
     ),
     ("policy/v1", "Eviction", &tables::EVICTION),
+    (
+        "scheduling.k8s.io/v1",
+        "PriorityClass",
+        &tables::PRIORITY_CLASS,
+    ),
     ("v1", "DeleteOptions", &tables::DELETE_OPTIONS),
     ("meta.k8s.io/v1", "DeleteOptions", &tables::DELETE_OPTIONS),
+    (
+        "authorization.k8s.io/v1",
+        "LocalSubjectAccessReview",
+        &tables::SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectAccessReview",
+        &tables::SELF_SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectRulesReview",
+        &tables::SELF_SUBJECT_RULES_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SubjectAccessReview",
+        &tables::SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        &tables::CLUSTER_ROLE,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        &tables::CLUSTER_ROLE_BINDING,
+    ),
+    ("rbac.authorization.k8s.io/v1", "Role", &tables::ROLE),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        &tables::ROLE_BINDING,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenRequest",
+        &tables::TOKEN_REQUEST,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenReview",
+        &tables::TOKEN_REVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "SelfSubjectReview",
+        &tables::SELF_SUBJECT_REVIEW,
+    ),
 ];
 
 /// The message of a top-level kind.

@@ -66,13 +66,29 @@ impl ApiServer {
             self.admit_default_storage_class(&mut obj).await?;
         }
         if let (Some(ns), "Pod", "") = (&ns, info.kind, info.group) {
-            self.admit_service_account_pull_secrets(ns, &mut obj)
-                .await?;
+            self.admit_service_account(ns, &mut obj).await?;
+            self.admit_service_account_token(ns, &mut obj).await?;
+            self.admit_pod_priority(&name, &mut obj).await?;
+        }
+        if info.kind == "PriorityClass" {
+            self.admit_priority_class(&obj).await?;
+        }
+        if let (Some(ns), "Secret", "") = (&ns, info.kind, info.group) {
+            self.fill_legacy_token_secret(ns, &mut obj).await?;
         }
         let causes = validation::validate_create(info.kind, &obj);
         if !causes.is_empty() {
             return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
         }
+        crate::auth::admit_write(
+            self,
+            info,
+            None,
+            ns.as_deref().unwrap_or(""),
+            &name,
+            Some(&obj),
+            None,
+        )?;
         if info.kind == "Service" {
             self.allocate_service(&mut obj, None).await?;
         }
@@ -84,6 +100,9 @@ impl ApiServer {
             Ok(kv) => {
                 meta_mut(&mut obj)
                     .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
+                if info.kind == "Namespace" && info.group.is_empty() {
+                    self.ensure_default_service_account(&name).await?;
+                }
                 Ok((StatusCode::CREATED, obj))
             }
             Err(e) => {

@@ -102,6 +102,15 @@ impl ApiServer {
         let key = info.key(t.ns(), name);
         for _ in 0..8 {
             let (old, rev) = self.read(info, t.ns(), name).await?;
+            crate::auth::admit_write(
+                self,
+                info,
+                None,
+                t.ns().unwrap_or(""),
+                name,
+                None,
+                Some(&old),
+            )?;
             if let Some(uid) = &opts.uid {
                 let cur = meta_str(&old, "uid").unwrap_or("");
                 if uid != cur {

@@ -1,4 +1,4 @@
-//! `PUT` of an object, its `status` or a namespace's `finalize`, and [`ApiServer::write_update`]:
+//! `PUT` of an object, its `status`, a pod's `ephemeralcontainers` or a namespace's `finalize`, and [`ApiServer::write_update`]:
 //! the update rules every write of an existing object goes through (PUT, PATCH, scale).
 
 use super::{store_error, to_bytes};
@@ -93,6 +93,19 @@ impl ApiServer {
                 new = old.clone();
                 new["spec"]["finalizers"] = fin.unwrap_or(json!([]));
             }
+            Some("ephemeralcontainers") => {
+                // `dropNonEphemeralContainerUpdates`: only the ephemeral containers change.
+                let ephemeral = new.pointer("/spec/ephemeralContainers").cloned();
+                new = old.clone();
+                match ephemeral {
+                    Some(e) if !e.is_null() => new["spec"]["ephemeralContainers"] = e,
+                    _ => {
+                        new["spec"]
+                            .as_object_mut()
+                            .map(|o| o.remove("ephemeralContainers"));
+                    }
+                }
+            }
             _ => {
                 if info.status {
                     match old.get("status") {
@@ -125,6 +138,12 @@ impl ApiServer {
             m.remove("resourceVersion");
         }
         defaults::apply_defaults(info.kind, &mut new);
+        if t.sub.as_deref() == Some("ephemeralcontainers") {
+            let causes = validation::validate_ephemeral_containers_update(&new, old);
+            if !causes.is_empty() {
+                return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
+            }
+        }
         if t.sub.is_none() {
             if info.generation && old.get("spec") != new.get("spec") {
                 let g = old
@@ -151,6 +170,15 @@ impl ApiServer {
         if same_but_rv(&new, old) {
             return Ok(old.clone());
         }
+        crate::auth::admit_write(
+            self,
+            info,
+            t.sub.as_deref(),
+            t.ns().unwrap_or(""),
+            &name,
+            Some(&new),
+            Some(old),
+        )?;
         if q.get("dryRun") == Some("All") {
             return Ok(new);
         }

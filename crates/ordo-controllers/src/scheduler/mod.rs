@@ -245,7 +245,17 @@ impl Scheduler {
             return vec![];
         }
         let mut out = Vec::new();
-        while let Some(uid) = self.queue.pop_front() {
+        // Higher priorities first (`spec.priority`, from the PriorityClass), then queue order.
+        let mut order: Vec<String> = self.queue.drain(..).collect();
+        order.sort_by_key(|uid| {
+            std::cmp::Reverse(
+                self.pending
+                    .get(uid)
+                    .and_then(|p| p.spec.as_ref()?.priority)
+                    .unwrap_or(0),
+            )
+        });
+        for uid in order {
             self.queued.remove(&uid);
             let Some(pod) = self.pending.get(&uid) else {
                 continue;

@@ -180,3 +180,18 @@ fn host_ports_taken_on_a_node_keep_a_pod_off_it() {
         [("2".to_string(), "a".to_string())]
     );
 }
+
+#[test]
+fn higher_priority_pods_get_the_last_room_first() {
+    let with_priority = |uid: &str, p: i32| {
+        let mut pod = pod(uid, None);
+        pod.spec.as_mut().unwrap().priority = Some(p);
+        pod
+    };
+    // Room for one pod; the low-priority pod queued first, the high-priority one second.
+    let mut s = synced(vec![node("a", "1")], vec![]);
+    s.pod_applied(with_priority("low", 0));
+    s.pod_applied(with_priority("high", 1000));
+    let actions = s.schedule(Instant::now());
+    assert_eq!(binds(&actions), [("high".to_string(), "a".to_string())]);
+}

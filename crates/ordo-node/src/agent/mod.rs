@@ -66,7 +66,13 @@ struct Worker {
     /// Set when the pod left the API. A worker whose channel closes without it is being
     /// shut down with the agent: its pod keeps running (and is adopted at the next start).
     deleted: Arc<AtomicBool>,
+    /// The eviction message, once the eviction check finds the pod over a local storage
+    /// limit (the worker is woken to evict it).
+    evict: Eviction,
 }
+
+/// Where the eviction check leaves a pod's eviction message for its worker.
+type Eviction = Arc<Mutex<Option<String>>>;
 
 impl Worker {
     /// Tells the worker its pod is gone from the API; dropping the handle then ends it.
@@ -109,6 +115,10 @@ impl Agent {
         let mut exits = self.rt.subscribe_exits();
         let mut workers: HashMap<String, Worker> = HashMap::new();
         let mut first_sync = true;
+        let mut storage_check = tokio::time::interval(crate::eviction::PERIOD);
+        storage_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (evict_tx, mut evict_rx) = tokio::sync::mpsc::unbounded_channel();
+        let checking = Arc::new(AtomicBool::new(false));
         let ours = |p: &Pod| {
             p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.node.as_str())
         };
@@ -130,6 +140,17 @@ impl Agent {
                             workers.values().for_each(|w| w.wake.notify_one())
                         }
                         Err(broadcast::error::RecvError::Closed) => {}
+                    }
+                    continue;
+                }
+                _ = storage_check.tick() => {
+                    self.check_local_storage(&workers, &checking, &evict_tx);
+                    continue;
+                }
+                Some((uid, message)) = evict_rx.recv() => {
+                    if let Some(w) = workers.get(&uid) {
+                        *w.evict.lock().unwrap() = Some(message);
+                        w.wake.notify_one();
                     }
                     continue;
                 }
@@ -220,15 +241,17 @@ impl Agent {
         let (tx, rx) = watch::channel(doc);
         let wake = Arc::new(Notify::new());
         let deleted = Arc::new(AtomicBool::new(false));
+        let evict = Eviction::default();
         workers.insert(
             uid.clone(),
             Worker {
                 pod: tx,
                 wake: wake.clone(),
                 deleted: deleted.clone(),
+                evict: evict.clone(),
             },
         );
-        tokio::spawn(self.clone().pod_worker(uid, rx, wake, deleted));
+        tokio::spawn(self.clone().pod_worker(uid, rx, (wake, evict), deleted));
     }
 
     /// Drives one pod from acceptance to removal.
@@ -236,11 +259,11 @@ impl Agent {
         self: Arc<Self>,
         uid: String,
         mut rx: watch::Receiver<PodDoc>,
-        wake: Arc<Notify>,
+        (wake, evict): (Arc<Notify>, Eviction),
         deleted: Arc<AtomicBool>,
     ) {
         rx.mark_unchanged();
-        let Exit::Gone = self.drive(&mut rx, &wake).await;
+        let Exit::Gone = self.drive(&mut rx, &wake, &evict).await;
         self.host_ports.lock().unwrap().release(&uid);
         if !deleted.load(Ordering::SeqCst) {
             // The agent is shutting down, not the pod: leave it running.
@@ -252,6 +275,41 @@ impl Agent {
             tracing::warn!("removing pod {uid}: {e:#}");
         }
         self.ipam.lock().unwrap().release(&uid);
+    }
+
+    /// Measures, in the background, the pods with a local storage limit whose containers
+    /// run, and sends the UID and message of those over a limit (one check at a time).
+    fn check_local_storage(
+        self: &Arc<Self>,
+        workers: &HashMap<String, Worker>,
+        checking: &Arc<AtomicBool>,
+        evictions: &tokio::sync::mpsc::UnboundedSender<(String, String)>,
+    ) {
+        let pods: Vec<(String, Pod)> = workers
+            .iter()
+            .filter(|(_, w)| {
+                let doc = w.pod.borrow();
+                doc.storage_limited() && !doc.deleting() && w.evict.lock().unwrap().is_none()
+            })
+            .map(|(uid, w)| (uid.clone(), w.pod.borrow().pod()))
+            .filter(|(_, p)| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .collect();
+        if pods.is_empty() || checking.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (agent, checking, evictions) = (self.clone(), checking.clone(), evictions.clone());
+        tokio::spawn(async move {
+            for (uid, pod) in pods {
+                let Some(usage) = agent.rt.local_storage(&pod).await else {
+                    continue;
+                };
+                tracing::debug!(pod = pod.name_any(), ?usage, "local storage");
+                if let Some(message) = crate::eviction::violation(&pod, &usage) {
+                    let _ = evictions.send((uid, message));
+                }
+            }
+            checking.store(false, Ordering::SeqCst);
+        });
     }
 
     /// Stops the pod's containers and deletes it for good (grace 0, UID precondition).

@@ -10,6 +10,8 @@ use k8s_openapi::api::core::v1::Pod;
 /// One version of a pod, kept as its JSON.
 pub(super) struct PodDoc {
     deleting: bool,
+    /// Whether it has a local storage limit (the eviction check measures only those).
+    storage_limited: bool,
     json: Box<[u8]>,
 }
 
@@ -18,6 +20,7 @@ impl PodDoc {
     pub(super) fn new(pod: &Pod) -> PodDoc {
         PodDoc {
             deleting: pod.metadata.deletion_timestamp.is_some(),
+            storage_limited: crate::eviction::has_local_storage_limit(pod),
             // Serializing a `Pod` cannot fail: every map has string keys.
             json: serde_json::to_vec(pod)
                 .unwrap_or_default()
@@ -28,6 +31,11 @@ impl PodDoc {
     /// Whether the pod is marked for deletion (`metadata.deletionTimestamp`).
     pub(super) fn deleting(&self) -> bool {
         self.deleting
+    }
+
+    /// Whether the pod has a local storage limit (`crate::eviction`).
+    pub(super) fn storage_limited(&self) -> bool {
+        self.storage_limited
     }
 
     /// The pod, decoded.

@@ -9,16 +9,21 @@ use crate::lifecycle::{self, Record, RestartPolicy, State, Step};
 use crate::probes::{self, Kind, Prober};
 use crate::runtime::ContainerState;
 use crate::status;
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use serde_json::json;
+use std::borrow::Cow;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
+mod containers;
+mod evict;
 mod post_start;
+
+use containers::{container, old_status};
 
 /// How long `ErrImagePull` shows before it turns into `ImagePullBackOff`.
 const PULL_ERROR_SHOWN: Duration = Duration::from_secs(1);
@@ -58,6 +63,9 @@ impl PodRun {
         }
         for c in apps {
             records.push(Record::new(c, false, app_reason));
+        }
+        for e in crate::ephemeral::of(pod) {
+            records.push(Record::ephemeral(&crate::ephemeral::as_container(e)));
         }
         // Restart counts survive the agent: take them from the status written before.
         for r in &mut records {
@@ -112,40 +120,20 @@ impl PodRun {
     }
 }
 
-/// The pod's `i`-th container, init containers first (the order of [`PodRun::records`]): read
-/// from the latest version of the pod rather than copied per worker.
-fn container(pod: &Pod, i: usize) -> Option<&Container> {
-    let spec = pod.spec.as_ref()?;
-    let inits = spec.init_containers.as_deref().unwrap_or_default();
-    match inits.get(i) {
-        Some(c) => Some(c),
-        None => spec.containers.get(i - inits.len()),
-    }
-}
-
-/// The container's entry in the status the pod had (written by an earlier agent).
-fn old_status<'a>(
-    pod: &'a Pod,
-    r: &Record,
-) -> Option<&'a k8s_openapi::api::core::v1::ContainerStatus> {
-    let s = pod.status.as_ref()?;
-    let list = if r.init {
-        s.init_container_statuses.as_ref()
-    } else {
-        s.container_statuses.as_ref()
-    };
-    list?.iter().find(|c| c.name == r.name)
-}
-
 impl Agent {
     /// Drives the pod the watch channel holds, from acceptance until it is gone.
-    pub(super) async fn drive(&self, rx: &mut watch::Receiver<PodDoc>, wake: &Arc<Notify>) -> Exit {
+    pub(super) async fn drive(
+        &self,
+        rx: &mut watch::Receiver<PodDoc>,
+        wake: &Arc<Notify>,
+        evict: &super::Eviction,
+    ) -> Exit {
         // Boxed, as every step that holds a copy of the pod or a request: a worker spends
         // its life waiting, and its task is as large as the largest step inlined in it (and
         // any argument it was given), for 20,000 pods at once.
         match Box::pin(self.start(rx)).await {
             Ok(Some(mut run)) => {
-                if let Some(exit) = self.live(rx, wake, &mut run).await {
+                if let Some(exit) = self.live(rx, wake, evict, &mut run).await {
                     return exit;
                 }
             }
@@ -216,6 +204,7 @@ impl Agent {
         &self,
         rx: &mut watch::Receiver<PodDoc>,
         wake: &Arc<Notify>,
+        evict: &super::Eviction,
         run: &mut PodRun,
     ) -> Option<Exit> {
         loop {
@@ -223,6 +212,11 @@ impl Agent {
             let next = {
                 let pod = rx.borrow_and_update().pod();
                 if pod.metadata.deletion_timestamp.is_some() {
+                    return None;
+                }
+                let eviction = evict.lock().unwrap().take();
+                if let Some(message) = eviction {
+                    Box::pin(self.evict(&pod, message)).await;
                     return None;
                 }
                 Box::pin(self.sync(&pod, run)).await
@@ -284,6 +278,12 @@ impl Agent {
                 };
                 continue;
             }
+            let ended = old.state.as_ref().and_then(|s| s.terminated.as_ref());
+            if let Some(t) = ended.filter(|_| r.ephemeral) {
+                // An ephemeral container that ended stays so (it is never restarted).
+                r.state = State::Terminated(exit_from(&r.name, t));
+                continue;
+            }
             if let Some((_, ContainerState::Running(c))) = states.iter().find(|(n, _)| *n == r.name)
             {
                 r.state = State::Running {
@@ -292,8 +292,8 @@ impl Agent {
                 };
                 r.started = old.started.unwrap_or(true);
                 r.ready = old.ready;
-                if let Some(c) = container(pod, i).filter(|_| probes_run) {
-                    run.probers[i] = probes::probers(c, now);
+                if let Some(c) = container(pod, i, r).filter(|_| probes_run) {
+                    run.probers[i] = probes::probers(&c, now);
                 }
             } else if let Some(id) = old.container_id.clone() {
                 // It ended while the agent was away; how is unknown (the kubelet's words).
@@ -360,6 +360,7 @@ impl Agent {
 
     /// One round: exits, probes, starts, status. Returns when the next round is due.
     async fn sync(&self, pod: &Pod, run: &mut PodRun) -> Option<Instant> {
+        run.add_ephemeral(pod);
         self.note_exits(run).await;
         if self.rt.runs_probes() {
             self.run_due_probes(pod, run).await;
@@ -381,7 +382,7 @@ impl Agent {
         // The runtime may impose readiness (the simulated runtime's annotation); the pod
         // changing re-runs the round, so removing the annotation makes it ready again.
         if let Some(ready) = self.rt.ready_override(pod) {
-            for r in run.records.iter_mut().filter(|r| !r.init || r.sidecar) {
+            for r in run.records.iter_mut().filter(|r| r.app() || r.sidecar) {
                 r.ready = ready && r.running();
             }
         }
@@ -432,7 +433,9 @@ impl Agent {
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| self.host_ip.clone());
         for i in 0..run.records.len() {
-            let Some(c) = container(pod, i) else { continue };
+            let Some(c) = container(pod, i, &run.records[i]) else {
+                continue;
+            };
             let mut kill: Option<Kind> = None;
             for p in &mut run.probers[i] {
                 let r = &run.records[i];
@@ -445,7 +448,7 @@ impl Agent {
                     runtime: self.rt.as_ref(),
                     pod_uid: &run.uid,
                     pod_ip: &ip,
-                    container: c,
+                    container: &c,
                 };
                 let result = probes::run(&p.probe, p.timeout(), &target).await;
                 if let Err(msg) = &result {
@@ -477,7 +480,9 @@ impl Agent {
 
     /// Kills a container whose liveness or startup probe failed; the plan restarts it.
     async fn restart_unhealthy(&self, pod: &Pod, run: &mut PodRun, i: usize, kind: Kind) {
-        let Some(c) = container(pod, i) else { return };
+        let Some(c) = container(pod, i, &run.records[i]) else {
+            return;
+        };
         self.events.container(
             pod,
             run.records[i].init,
@@ -600,7 +605,7 @@ impl Agent {
     /// Image, create, start for one container, with the kubelet's events. A failure leaves
     /// the container waiting with the kubelet's reason, in back-off.
     async fn start_container(&self, pod: &Pod, run: &mut PodRun, i: usize) {
-        let Some(c) = container(pod, i).cloned() else {
+        let Some(c) = container(pod, i, &run.records[i]).map(Cow::into_owned) else {
             return;
         };
         let now = Instant::now();

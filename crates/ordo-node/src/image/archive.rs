@@ -1,28 +1,116 @@
-//! Reading image archives and unpacking layers: plain or gzip tarballs, OCI whiteouts turned
+//! Reading image archives and unpacking layers: plain, gzip or zstd tarballs, OCI whiteouts turned
 //! into overlayfs whiteouts (a 0/0 character device; `trusted.overlay.opaque` on directories).
 
 use anyhow::Context;
+use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-/// A reader over `path` that undoes gzip compression when the file starts with its magic.
-pub fn open_maybe_gzip(path: &Path) -> anyhow::Result<Box<dyn Read>> {
-    let mut f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut magic = [0u8; 2];
-    let n = f.read(&mut magic)?;
-    let f = BufReader::new(File::open(path)?);
-    Ok(if n == 2 && magic == [0x1f, 0x8b] {
-        Box::new(flate2::read::GzDecoder::new(f))
+/// The first bytes of a gzip stream.
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The first bytes of a zstd frame (`0xFD2FB528`, little-endian).
+pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// A reader over `path` that undoes gzip or zstd compression, told apart by their magic (as
+/// containerd does), so an OCI `tar+zstd` layer and a docker layer compressed with zstd both
+/// read as tar.
+pub fn open_decompressed(path: &Path) -> anyhow::Result<Box<dyn Read>> {
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    decompressed(BufReader::new(f))
+}
+
+/// [`open_decompressed`] over any buffered reader.
+pub fn decompressed<R: BufRead + 'static>(mut r: R) -> anyhow::Result<Box<dyn Read>> {
+    let (gzip, zstd) = {
+        let head = r.fill_buf()?;
+        (head.starts_with(&GZIP_MAGIC), head.starts_with(&ZSTD_MAGIC))
+    };
+    Ok(if gzip {
+        Box::new(flate2::bufread::GzDecoder::new(r))
+    } else if zstd {
+        Box::new(ZstdFrames::new(r))
     } else {
-        Box::new(f)
+        Box::new(r)
     })
 }
 
-/// Extracts an archive (plain or gzip tar) into `into`, which must exist.
+/// Every frame of a zstd stream in turn: a stream may hold several frames, and skippable frames
+/// (as `zstd:chunked` layers do), which are passed over.
+struct ZstdFrames<R> {
+    source: R,
+    decoder: FrameDecoder,
+    in_frame: bool,
+}
+
+impl<R: BufRead> ZstdFrames<R> {
+    fn new(source: R) -> Self {
+        ZstdFrames {
+            source,
+            decoder: FrameDecoder::new(),
+            in_frame: false,
+        }
+    }
+
+    /// Starts the next frame; false at the end of the stream.
+    fn next_frame(&mut self) -> std::io::Result<bool> {
+        loop {
+            if self.source.fill_buf()?.is_empty() {
+                return Ok(false);
+            }
+            match self.decoder.init(&mut self.source) {
+                Ok(()) => return Ok(true),
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame {
+                    length,
+                    ..
+                })) => {
+                    let skipped = std::io::copy(
+                        &mut (&mut self.source).take(u64::from(length)),
+                        &mut std::io::sink(),
+                    )?;
+                    if skipped != u64::from(length) {
+                        return Err(std::io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+                Err(e) => return Err(std::io::Error::other(e)),
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if !self.in_frame {
+                if !self.next_frame()? {
+                    return Ok(0);
+                }
+                self.in_frame = true;
+            }
+            while self.decoder.can_collect() == 0 && !self.decoder.is_finished() {
+                self.decoder
+                    .decode_blocks(&mut self.source, BlockDecodingStrategy::UptoBlocks(1))
+                    .map_err(std::io::Error::other)?;
+            }
+            let n = self.decoder.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if self.decoder.is_finished() {
+                self.in_frame = false;
+            }
+        }
+    }
+}
+
+/// Extracts an archive (plain, gzip or zstd tar) into `into`, which must exist.
 pub fn extract(archive: &Path, into: &Path) -> anyhow::Result<()> {
-    let mut a = tar::Archive::new(open_maybe_gzip(archive)?);
+    let mut a = tar::Archive::new(open_decompressed(archive)?);
     a.set_preserve_permissions(true);
     a.unpack(into)
         .with_context(|| format!("extracting {}", archive.display()))
@@ -75,7 +163,7 @@ fn clean(path: &Path) -> Option<PathBuf> {
 /// Unpacks one layer blob into `dest` (created), in overlayfs form.
 pub fn unpack_layer(blob: &Path, dest: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dest)?;
-    let mut a = tar::Archive::new(open_maybe_gzip(blob)?);
+    let mut a = tar::Archive::new(open_decompressed(blob)?);
     a.set_preserve_permissions(true);
     a.set_preserve_ownerships(true);
     a.set_preserve_mtime(true);

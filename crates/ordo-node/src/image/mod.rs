@@ -6,7 +6,7 @@
 //! archive, or by dropping archives into `DATA/images/import/` (imported when the agent starts,
 //! like k3s air-gap images), or by [`ImageStore::pull`] from an OCI registry (see [`registry`]).
 
-mod archive;
+pub mod archive;
 pub mod credentials;
 pub mod reference;
 pub mod registry;
@@ -268,12 +268,7 @@ impl ImageStore {
             for l in &e.layers {
                 let p = dir.join(l);
                 let d = self.put_blob(&p, None)?;
-                let gz = is_gzip(&p);
-                let mt = if gz {
-                    "application/vnd.oci.image.layer.v1.tar+gzip"
-                } else {
-                    "application/vnd.oci.image.layer.v1.tar"
-                };
+                let mt = layer_media_type(&p);
                 layers.push(serde_json::json!({"mediaType": mt, "digest": d, "size": std::fs::metadata(&p)?.len()}));
             }
             let manifest = serde_json::json!({
@@ -390,11 +385,12 @@ impl ImageStore {
         Ok(out)
     }
 
-    /// Finds `reference` (any docker form, or `name@sha256:...`); `None` when not present.
-    pub fn resolve(&self, reference: &str) -> anyhow::Result<Option<ResolvedImage>> {
+    /// The manifest digest `reference` (any docker form, or `name@sha256:...`) names; `None`
+    /// when not present.
+    pub fn digest_of(&self, reference: &str) -> anyhow::Result<Option<String>> {
         let norm = reference::normalize(reference)?;
         let refs = self.read_refs()?;
-        let found = match norm.split_once('@') {
+        Ok(match norm.split_once('@') {
             Some((_, want)) => refs
                 .refs
                 .iter()
@@ -403,8 +399,67 @@ impl ImageStore {
                 })
                 .map(|(_, d)| d.clone()),
             None => refs.refs.get(&norm).cloned(),
+        })
+    }
+
+    /// Removes the image whose manifest is `digest`: every reference naming it, then its
+    /// manifest, config and layer blobs and unpacked layers that no remaining image uses.
+    /// Returns the bytes this freed on disk.
+    pub fn remove(&self, digest: &str) -> anyhow::Result<u64> {
+        let _g = self.lock.lock().unwrap();
+        let mut refs = self.read_refs()?;
+        refs.refs.retain(|_, d| d != digest);
+        self.write_refs(&refs)?;
+        let blobs_of = |d: &str| -> Vec<String> {
+            let Ok(m) = self.manifest(d) else {
+                return vec![d.to_string()];
+            };
+            let mut out = vec![d.to_string(), m.config().digest().to_string()];
+            out.extend(m.layers().iter().map(|l| l.digest().to_string()));
+            out
         };
-        let Some(digest) = found else { return Ok(None) };
+        let kept: std::collections::HashSet<String> =
+            refs.refs.values().flat_map(|d| blobs_of(d)).collect();
+        let mut freed = 0;
+        for blob in blobs_of(digest).iter().filter(|b| !kept.contains(*b)) {
+            let hex = blob.strip_prefix("sha256:").unwrap_or(blob);
+            for path in [self.blob(blob)?, self.root.join("layers").join(hex)] {
+                let size = crate::eviction::disk_usage(&path);
+                let removed = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                match removed {
+                    Ok(()) => freed += size,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("removing {}", path.display()))
+                    }
+                }
+            }
+        }
+        Ok(freed)
+    }
+
+    /// The size and free space, in bytes, of the filesystem the store is on (the image
+    /// filesystem).
+    pub fn fs_stats(&self) -> anyhow::Result<(u64, u64)> {
+        let st = nix::sys::statvfs::statvfs(&self.root)
+            .with_context(|| format!("statfs {}", self.root.display()))?;
+        let frag = st.fragment_size() as u64;
+        Ok((
+            st.blocks() as u64 * frag,
+            st.blocks_available() as u64 * frag,
+        ))
+    }
+
+    /// Finds `reference` (any docker form, or `name@sha256:...`); `None` when not present.
+    pub fn resolve(&self, reference: &str) -> anyhow::Result<Option<ResolvedImage>> {
+        let norm = reference::normalize(reference)?;
+        let Some(digest) = self.digest_of(reference)? else {
+            return Ok(None);
+        };
         let manifest = self.manifest(&digest)?;
         let config: ImageConfiguration = serde_json::from_slice(&std::fs::read(
             self.blob(manifest.config().digest().as_ref())?,
@@ -437,13 +492,21 @@ fn pick_platform(index: &ImageIndex) -> Option<&oci_spec::image::Descriptor> {
         .or_else(|| index.manifests().first())
 }
 
-fn is_gzip(p: &Path) -> bool {
+/// The OCI media type of a `docker save` layer, by its compression's magic.
+fn layer_media_type(p: &Path) -> &'static str {
     use std::io::Read;
-    let mut m = [0u8; 2];
-    std::fs::File::open(p)
-        .and_then(|mut f| f.read_exact(&mut m))
-        .is_ok()
-        && m == [0x1f, 0x8b]
+    let mut m = [0u8; 4];
+    let n = std::fs::File::open(p)
+        .and_then(|mut f| f.read(&mut m))
+        .unwrap_or(0);
+    let head = &m[..n];
+    if head.starts_with(&archive::GZIP_MAGIC) {
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    } else if head.starts_with(&archive::ZSTD_MAGIC) {
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    } else {
+        "application/vnd.oci.image.layer.v1.tar"
+    }
 }
 
 /// A process-unique suffix for temporary names.

@@ -1,5 +1,5 @@
 use super::*;
-use std::io::Write;
+use std::io::{Read, Write};
 
 /// A tar with the given (path, contents) files.
 fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
@@ -23,9 +23,27 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// A one-layer OCI layout archive named `name`.
+fn zstd(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+const ZSTD_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+
+/// A one-layer OCI layout archive named `name`, its layer gzip-compressed.
 fn oci_archive(name: &str, file: &[u8]) -> Vec<u8> {
-    let layer = gzip(&tar_of(&[("bin/hello", file), ("etc/.wh.gone", b"")]));
+    oci_archive_with(name, file, gzip, GZIP_LAYER)
+}
+
+/// A one-layer OCI layout archive named `name`, its layer compressed by `compress` and
+/// labelled `media_type`.
+fn oci_archive_with(
+    name: &str,
+    file: &[u8],
+    compress: fn(&[u8]) -> Vec<u8>,
+    media_type: &str,
+) -> Vec<u8> {
+    let layer = compress(&tar_of(&[("bin/hello", file), ("etc/.wh.gone", b"")]));
     let layer_d = archive::sha256(&layer);
     let config = serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64", "os": "linux",
@@ -37,7 +55,7 @@ fn oci_archive(name: &str, file: &[u8]) -> Vec<u8> {
     let manifest = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_d, "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_d, "size": layer.len()}]
+        "layers": [{"mediaType": media_type, "digest": layer_d, "size": layer.len()}]
     }))
     .unwrap();
     let manifest_d = archive::sha256(&manifest);
@@ -201,4 +219,93 @@ fn rejects_corrupt_and_unknown_archives() {
     let err = format!("{:#}", store.import(&ar2).unwrap_err());
     assert!(err.contains("expected sha256:"), "{err}");
     assert!(store.list().unwrap().is_empty());
+}
+
+/// A zstd layer (OCI `tar+zstd`) is unpacked like a gzip one.
+#[test]
+fn imports_an_oci_archive_with_a_zstd_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(dir.path()).unwrap();
+    let ar = dir.path().join("hello.tar");
+    let archive = oci_archive_with("docker.io/library/hello:zstd", b"zstd!", zstd, ZSTD_LAYER);
+    std::fs::write(&ar, archive).unwrap();
+    store.import(&ar).unwrap();
+    let img = store.resolve("hello:zstd").unwrap().expect("imported");
+    assert_eq!(
+        std::fs::read(img.layers[0].join("bin/hello")).unwrap(),
+        b"zstd!"
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(img.layers[0].join("etc/gone"))
+        .unwrap()
+        .file_type()
+        .is_char_device());
+}
+
+/// zstd is told by its magic whatever the name: several frames are read in turn and skippable
+/// frames (as in `zstd:chunked` layers) passed over; gzip and plain data read as before.
+#[test]
+fn decompression_by_magic_reads_every_zstd_frame() {
+    let read = |bytes: Vec<u8>| {
+        let mut out = Vec::new();
+        archive::decompressed(std::io::Cursor::new(bytes))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    };
+    let big: Vec<u8> = (0..300_000u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
+    assert_eq!(read(zstd(&big)), big);
+    let mut frames = zstd(b"first ");
+    // A skippable frame: magic 0x184D2A50..5F, a little-endian length, that many bytes.
+    frames.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    frames.extend(zstd(b"second"));
+    assert_eq!(read(frames), b"first second");
+    assert_eq!(read(gzip(b"gz")), b"gz");
+    assert_eq!(read(b"plain".to_vec()), b"plain");
+    assert_eq!(read(Vec::new()), b"");
+    let mut truncated = zstd(&big);
+    truncated.truncate(truncated.len() / 2);
+    let mut out = Vec::new();
+    assert!(archive::decompressed(std::io::Cursor::new(truncated))
+        .unwrap()
+        .read_to_end(&mut out)
+        .is_err());
+}
+
+/// Removing an image drops its references, blobs and unpacked layers, and leaves the others.
+#[test]
+fn removes_an_image_and_what_only_it_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(dir.path()).unwrap();
+    for (name, body) in [
+        ("docker.io/library/a:1", b"a" as &[u8]),
+        ("docker.io/library/b:1", b"b" as &[u8]),
+    ] {
+        let ar = dir.path().join("x.tar");
+        std::fs::write(&ar, oci_archive(name, body)).unwrap();
+        store.import(&ar).unwrap();
+    }
+    let a = store.digest_of("a:1").unwrap().expect("a");
+    let blobs = || {
+        std::fs::read_dir(dir.path().join("images/blobs/sha256"))
+            .unwrap()
+            .count()
+    };
+    let layers = || {
+        std::fs::read_dir(dir.path().join("images/layers"))
+            .unwrap()
+            .count()
+    };
+    // The two share their config blob.
+    assert_eq!((blobs(), layers()), (5, 2));
+    assert!(store.remove(&a).unwrap() > 0);
+    assert_eq!(store.digest_of("a:1").unwrap(), None);
+    assert_eq!((blobs(), layers()), (3, 1));
+    let b = store.resolve("b:1").unwrap().expect("b is kept");
+    assert_eq!(std::fs::read(b.layers[0].join("bin/hello")).unwrap(), b"b");
+    let (capacity, available) = store.fs_stats().unwrap();
+    assert!(capacity > 0 && available <= capacity);
 }

@@ -160,6 +160,13 @@ pub trait Runtime: Send + Sync + 'static {
         grace: Duration,
     ) -> anyhow::Result<Option<ContainerExit>>;
 
+    /// What the pod uses of the node's disk (its disk emptyDirs, each container's writable
+    /// layer and logs, the rest), for local storage eviction; None (the default) when the
+    /// runtime keeps nothing on disk for it.
+    async fn local_storage(&self, _pod: &Pod) -> Option<crate::eviction::PodUsage> {
+        None
+    }
+
     /// A channel that carries a pod's UID each time one of its containers exits.
     fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String>;
 }

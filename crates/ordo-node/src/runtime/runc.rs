@@ -11,13 +11,19 @@ mod attach;
 mod bundle;
 mod cgroup;
 mod console;
+mod cpu;
+mod detached;
 mod files;
+mod joined;
 pub mod log_shim;
 pub mod pause;
 mod process;
 mod rootfs;
 pub mod security;
+pub mod service_env;
 mod stdio;
+pub mod stdio_shim;
+mod storage;
 mod volumes;
 
 pub use attach::{AttachTarget, ExitWait, TtyExec};
@@ -59,7 +65,8 @@ pub struct RuncConfig {
     pub registries: image::registry::RegistryConfig,
     /// A service proxy (nftables) translates the service CIDR on this node.
     pub service_proxy: bool,
-    /// ordo's binary, run as ordinary containers' log shims (None: logs written by threads).
+    /// ordo's binary, run as containers' log and stdio shims and as pods' process namespace
+    /// holders (None: logs and stdio held by threads and tasks of this process).
     pub log_shim: Option<PathBuf>,
 }
 
@@ -108,8 +115,8 @@ struct Ctr {
     meta: Mutex<ContainerMeta>,
     exit: ExitCell,
     dir: PathBuf,
-    /// The stdio ordo holds for a `stdin`/`tty` container (None: output goes to the log).
-    io: Option<Arc<ContainerIo>>,
+    /// The socket of a `stdin`/`tty` container's stdio shim (None: output goes to the log).
+    stdio: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -132,6 +139,8 @@ pub struct RuncRuntime {
     client: Option<kube::Client>,
     /// Keeps configMap, secret, downwardAPI and projected volumes fresh (with a client).
     refresher: Option<Arc<volumes::refresh::Refresher>>,
+    /// The shared Service cache, for the containers' Service environment variables.
+    services: Option<Arc<ordo_client::Shared<k8s_openapi::api::core::v1::Service>>>,
 }
 
 fn uid_of(pod: &Pod) -> String {
@@ -176,6 +185,7 @@ impl RuncRuntime {
             exits: tokio::sync::broadcast::channel(1024).0,
             client: None,
             refresher: None,
+            services: None,
         })
     }
 
@@ -184,6 +194,7 @@ impl RuncRuntime {
     /// pods run.
     pub fn with_caches(mut self, caches: ordo_client::Caches) -> RuncRuntime {
         self.client = Some(caches.client().clone());
+        self.services = Some(caches.get());
         self.refresher = Some(volumes::refresh::Refresher::new(caches, &self.cfg.data_dir));
         self
     }
@@ -493,16 +504,24 @@ impl Runtime for RuncRuntime {
             .to_string();
         let id = super::digest(&["runc", &uid, &c.name, &nanos]);
         let user = bundle::user(pod, c, image_user.as_deref(), &passwd, &group)?;
+        let service_env = match &self.services {
+            Some(cache) => service_env::for_pod(pod, &service_env::services(cache, pod).await),
+            None => Vec::new(),
+        };
+        let joined = self.joined_namespaces(pod, c)?;
         let input = bundle::BundleInput {
             pod,
             container: c,
             image: img.config.as_ref(),
             rootfs: rootfs.clone(),
             netns: meta.netns.clone(),
-            pid_ns: meta.pause.map(pause::namespace_of),
+            pid_ns: joined.pid.or(meta.pause.map(pause::namespace_of)),
+            ipc_ns: joined.ipc,
+            uts_ns: joined.uts,
             hostname: meta.hostname.clone(),
             pod_ip: meta.ip,
             host_ip: self.cfg.host_ip.clone(),
+            service_env,
             hosts: pdir.join("hosts"),
             hostname_file: pdir.join("hostname"),
             resolv_conf: pdir.join("resolv.conf"),
@@ -522,7 +541,7 @@ impl Runtime for RuncRuntime {
             .context("writing config.json")?;
         let log = self.log_path(&uid, &c.name);
         let io = process::CreateIo::of(c);
-        let (pid, io) = self.runc.create(&id, &dir, &log, io).await?;
+        let (pid, stdio) = self.runc.create(&id, &dir, &log, io).await?;
         let stop_signal = img
             .config
             .as_ref()
@@ -538,9 +557,14 @@ impl Runtime for RuncRuntime {
         write_json(&dir.join("meta.json"), &cm)?;
         let ctr = Arc::new(Ctr {
             meta: Mutex::new(cm),
-            exit: process::watch(pid, Some(&cgroup::path_of(&id)), self.exit_notifier(&uid)),
+            exit: process::watch(
+                pid,
+                Some(&cgroup::path_of(&id)),
+                stdio.as_ref().map(|_| dir.join(stdio_shim::EXIT_FILE)),
+                self.exit_notifier(&uid),
+            ),
             dir,
-            io,
+            stdio,
         });
         self.pods
             .lock()
@@ -663,11 +687,12 @@ impl Runtime for RuncRuntime {
             return false;
         };
         let mut ctrs = Vec::new();
-        let wanted: Vec<String> = pod
+        let mut wanted: Vec<String> = pod
             .spec
             .as_ref()
             .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
             .unwrap_or_default();
+        wanted.extend(crate::ephemeral::of(pod).iter().map(|e| e.name.clone()));
         for name in &wanted {
             let cdir = dir.join("containers").join(name);
             let Some(mut m) = read_json::<ContainerMeta>(&cdir.join("meta.json")) else {
@@ -676,15 +701,18 @@ impl Runtime for RuncRuntime {
             match self.runc.state(&m.id).await {
                 Some(s) if s.status == "running" && m.started_at.is_some() => {
                     m.pid = s.pid;
+                    // A `stdin`/`tty` container's stdio shim, if it still serves.
+                    let stdio = Some(cdir.join(stdio_shim::SOCKET)).filter(|p| p.exists());
                     ctrs.push(Arc::new(Ctr {
                         exit: process::watch(
                             m.pid,
                             Some(&cgroup::path_of(&m.id)),
+                            stdio.as_ref().map(|_| cdir.join(stdio_shim::EXIT_FILE)),
                             self.exit_notifier(&uid),
                         ),
                         meta: Mutex::new(m),
                         dir: cdir,
-                        io: None, // a `stdin`/`tty` container's stdio died with the old ordo
+                        stdio,
                     }));
                 }
                 // Exited while ordo was away: the agent starts it again (as a restart).
@@ -761,6 +789,14 @@ impl Runtime for RuncRuntime {
 
     fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String> {
         self.exits.subscribe()
+    }
+
+    async fn local_storage(&self, pod: &Pod) -> Option<crate::eviction::PodUsage> {
+        let dir = self.pod_dir(&pod.metadata.uid.clone()?);
+        let pod = pod.clone();
+        tokio::task::spawn_blocking(move || storage::pod_usage(&dir, &pod))
+            .await
+            .ok()
     }
 
     async fn list_pods(&self) -> Vec<String> {

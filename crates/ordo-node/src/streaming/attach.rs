@@ -1,8 +1,9 @@
 //! `attach`: a client joins a running container's stdio (WebSocket or SPDY), as with the kubelet.
-//! A `stdin`/`tty` container's output is relayed from the moment of attaching (what it printed
-//! before is in its log); client stdin goes into it (`stdinOnce`: the first client's only),
-//! resize messages size its terminal. An ordinary container has no stdin: the attach follows
-//! its log from the end. Either way the attach ends when the container exits, with `Success`
+//! A `stdin`/`tty` container's stdio is held by its stdio shim, which the attach goes through
+//! ([`super::shim`]): output is relayed from the moment of attaching (what it printed before
+//! is in its log); client stdin goes into it (`stdinOnce`: the first client's only), resize
+//! messages size its terminal. An ordinary container has no stdin: the attach follows its log
+//! from the end (so does an attach to a `stdin`/`tty` container whose shim is gone). Either way the attach ends when the container exits, with `Success`
 //! on channel 3 as the kubelet sends (`kubectl run` reads the exit code from the pod status).
 
 use super::proto::{self, frame, parse_resize, StreamOptions, CLOSE, RESIZE, STATUS, STDIN};
@@ -37,24 +38,25 @@ pub(super) async fn attach(r: StreamRequest, req: Request) -> Response {
         Err(e) => return status_error(StatusCode::BAD_REQUEST, "BadRequest", &e.to_string()),
     };
     tracing::debug!(
-        "attach to {ns}/{pod}/{container}: {opts:?}, own stdio: {}",
-        target.io.is_some()
+        "attach to {ns}/{pod}/{container}: {opts:?}, stdio shim: {:?}",
+        target.stdio
     );
     let o = opts.clone();
     upgrade(req, &o, move |client| run_attach(client, target, opts)).await
 }
 
 async fn run_attach(client: (Tx, Rx), target: AttachTarget, opts: StreamOptions) {
-    let AttachTarget { io, log, exit } = target;
-    match io {
-        Some(io) => {
-            // Subscribe first: output from here on reaches this client.
-            let output = io.subscribe();
-            let stdin = opts.stdin && io.claim_stdin();
-            relay(client, io, output, opts, stdin, async { proto::success() }).await;
+    let AttachTarget { stdio, log, exit } = target;
+    if let Some(socket) = stdio {
+        match super::shim::connect(&socket, &opts).await {
+            Ok(shim) => return super::shim::forward(client, shim).await,
+            Err(e) => tracing::debug!(
+                "no stdio shim at {}: {e}; following the log",
+                socket.display()
+            ),
         }
-        None => follow_log(client, log, exit, opts).await,
     }
+    follow_log(client, log, exit, opts).await
 }
 
 /// Relays a process's stdio and a client: `output` to the client (the channels it asked
@@ -194,6 +196,11 @@ pub(super) async fn finish(sink: &mut Tx, status: serde_json::Value) {
     let _ = sink
         .send(frame(STATUS, status.to_string().as_bytes()))
         .await;
+    close(sink).await
+}
+
+/// Closes the client's side normally (code 1000).
+pub(super) async fn close(sink: &mut Tx) {
     let _ = sink
         .send(Message::Close(Some(CloseFrame {
             code: 1000,

@@ -4,8 +4,9 @@
 //! `pods/portforward` here; requests carry the API server's bearer token.
 //!
 //! `logs.rs` serves logs; `exec.rs` runs commands (pipes, or a terminal with `-t`); `attach.rs` attaches to a
-//! container's own stdio and holds the relay between a WebSocket and a process's stdio that
-//! both use; `proto.rs` is the channel protocol; `spdy.rs` SPDY/3.1 for exec and attach;
+//! container's own stdio (through its stdio shim, `shim.rs`, which serves it on a unix socket)
+//! and holds the relay between a client's channels and a process's stdio that exec and the
+//! shim use; `proto.rs` is the channel protocol; `spdy.rs` SPDY/3.1 for exec and attach;
 //! `portforward.rs` port forwarding (SPDY in `portforward_spdy.rs`, whose header blocks
 //! `spdy_headers.rs` reads, and WebSocket in `portforward_ws.rs`).
 
@@ -16,6 +17,7 @@ mod portforward;
 mod portforward_spdy;
 mod portforward_ws;
 pub mod proto;
+pub mod shim;
 mod spdy;
 mod spdy_headers;
 

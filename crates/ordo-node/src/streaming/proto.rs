@@ -93,6 +93,14 @@ impl StreamOptions {
         }
     }
 
+    /// The query string of these options without the command (what an attach asks for).
+    pub fn to_query(&self) -> String {
+        format!(
+            "stdin={}&stdout={}&stderr={}&tty={}",
+            self.stdin, self.stdout, self.stderr, self.tty
+        )
+    }
+
     /// Whether output on `channel` goes to the client.
     pub fn wants(&self, channel: u8) -> bool {
         match channel {
@@ -156,6 +164,8 @@ mod tests {
         );
         assert_eq!(t.command, ["sh", "-c", "tty"]);
         assert!(t.tty && !t.stderr && !t.wants(2));
+        let back = StreamOptions::parse(&o.to_query());
+        assert_eq!(back, o);
     }
 
     #[test]

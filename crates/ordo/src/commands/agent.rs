@@ -1,6 +1,6 @@
 //! `ordo agent`: a node agent alone (with its service proxy), a client of a remote API server.
 
-use crate::args::{LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::args::{ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
 use anyhow::{Context, Result};
@@ -49,6 +49,8 @@ pub(crate) struct AgentArgs {
     /// (`localhost:5000`, `127.0.0.1:PORT`) always are.
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     insecure_registries: Vec<String>,
+    #[command(flatten)]
+    image_gc: ImageGcArgs,
     #[command(flatten)]
     log: LogArgs,
 }
@@ -110,6 +112,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
         bridge: &args.bridge,
         sim_start_delay_ms: args.sim_start_delay_ms,
         insecure_registries: &args.insecure_registries,
+        image_gc: args.image_gc.policy()?,
         cluster_dns: args.cluster_dns,
     }
     .agent_config(

@@ -2,9 +2,11 @@
 
 pub(crate) mod agent;
 pub(crate) mod image;
+pub(crate) mod kubeconfig;
 pub(crate) mod log_shim;
 pub(crate) mod pause;
 pub(crate) mod server;
+pub(crate) mod stdio_shim;
 
 use crate::args::{init_tracing, tokio_runtime, LogArgs};
 use std::future::Future;

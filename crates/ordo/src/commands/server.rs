@@ -1,7 +1,7 @@
 //! `ordo server`: the store, the API server, and (unless `--api-only`) the controllers, the
 //! scheduler, cluster DNS, the service proxy and the local node agent, in one process.
 
-use crate::args::{DataDirArgs, LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::args::{DataDirArgs, ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
 use anyhow::{Context, Result};
@@ -87,6 +87,8 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
     #[command(flatten)]
+    image_gc: ImageGcArgs,
+    #[command(flatten)]
     log: LogArgs,
 }
 
@@ -140,6 +142,8 @@ async fn server(args: &ServerArgs) -> Result<()> {
         service_cidr: args.service_cidr.clone(),
         advertise: bound,
         audit_log: args.audit_log.clone(),
+        service_account_key_pem: pki.service_account_key_pem.clone(),
+        ca_cert_pem: pki.ca_cert_pem.clone(),
     })
     .await?;
     let tls = pki.server_config()?;
@@ -187,13 +191,18 @@ async fn server(args: &ServerArgs) -> Result<()> {
         // One reflector per kind in the process, shared by the controllers, the scheduler,
         // the DNS, the proxy and the node agent.
         let caches = ordo_client::Caches::new(client);
-        background.spawn(ordo_controllers::run(caches.clone(), volumes_dir));
+        background.spawn(ordo_controllers::run(
+            caches.clone(),
+            volumes_dir,
+            pki.ca_cert_pem.clone(),
+        ));
         let agent = NodeFlags {
             runtime: args.runtime,
             data_dir,
             bridge: &args.bridge,
             sim_start_delay_ms: args.sim_start_delay_ms,
             insecure_registries: &args.insecure_registries,
+            image_gc: args.image_gc.policy()?,
             cluster_dns: cluster_dns_ip.unwrap_or(Ipv4Addr::new(10, 96, 0, 10)),
         }
         .agent_config(

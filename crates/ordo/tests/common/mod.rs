@@ -5,10 +5,14 @@
 
 pub mod real_pods;
 pub mod sts;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// The kubectl 1.33 binary itself (`/usr/bin/kubectl` is the SDK's dispatcher to it).
+pub const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 
 /// A running `ordo server`, stopped (by PID) when dropped.
 pub struct Server {
@@ -80,6 +84,19 @@ impl Server {
             } else {
                 &[][..]
             })
+            // Image garbage collection off unless the test sets it: the test machine's disk
+            // may be fuller than the default threshold, and the collection would remove the
+            // imported test images of pods not created yet.
+            .args(
+                if extra
+                    .iter()
+                    .any(|a| a.starts_with("--image-gc-high-threshold"))
+                {
+                    &[][..]
+                } else {
+                    &["--image-gc-high-threshold=100"][..]
+                },
+            )
             .stdout(Stdio::null())
             .stderr(log);
         let child = cmd.spawn().expect("starting ordo server");
@@ -274,6 +291,26 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Collects what `r` yields (a child's output), on a thread, into a string.
+pub fn collect(
+    mut r: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let o = out.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            o.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    out
 }
 
 /// The last 40 lines of a log.

@@ -61,7 +61,7 @@ pub fn curl(url: &str) -> Option<String> {
 }
 
 /// What the node left on the host: namespaces, the bridge, mounts under the data dir, `ordo
-/// pause` processes.
+/// pause` and `ordo stdio-shim` processes.
 pub fn leftovers(data: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/run/netns") {
@@ -79,6 +79,11 @@ pub fn leftovers(data: &Path) -> Vec<String> {
             .into_iter()
             .map(|pid| format!("ordo pause process {pid}")),
     );
+    out.extend(
+        helper_processes(data, "stdio-shim")
+            .into_iter()
+            .map(|pid| format!("ordo stdio-shim process {pid}")),
+    );
     let d = data.to_string_lossy().to_string();
     out.extend(
         std::fs::read_to_string("/proc/self/mountinfo")
@@ -92,6 +97,12 @@ pub fn leftovers(data: &Path) -> Vec<String> {
 
 /// The `ordo pause` processes (shared process namespaces) of pods under `data`.
 pub fn pause_processes(data: &Path) -> Vec<i32> {
+    helper_processes(data, "pause")
+}
+
+/// The processes of ordo's hidden `subcommand` (`pause`, `stdio-shim`) whose command lines
+/// name a path under `data`.
+pub fn helper_processes(data: &Path, subcommand: &str) -> Vec<i32> {
     let dir = data.to_string_lossy().to_string();
     let Ok(rd) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -104,7 +115,7 @@ pub fn pause_processes(data: &Path) -> Vec<i32> {
                 .split(|b| *b == 0)
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect();
-            args.get(1).map(String::as_str) == Some("pause")
+            args.get(1).map(String::as_str) == Some(subcommand)
                 && args.iter().any(|a| a.starts_with(&dir))
         })
         .collect()
@@ -114,9 +125,10 @@ pub fn pause_processes(data: &Path) -> Vec<i32> {
 /// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
 /// stopped.
 pub fn force_cleanup(data: &Path) {
-    // The holders of shared process namespaces, by their pids (their command lines name the
-    // data dir).
-    for pid in pause_processes(data) {
+    // The holders of shared process namespaces and the stdio shims, by their pids (their
+    // command lines name the data dir).
+    let helpers = [pause_processes(data), helper_processes(data, "stdio-shim")];
+    for pid in helpers.concat() {
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
     }
     let root = data.join("runc");
@@ -226,6 +238,22 @@ pub fn nft_table_exists() -> bool {
         .unwrap_or(false)
 }
 
+/// Kills the server with SIGKILL and starts it again on the same data dir (on the test
+/// bridge); returns once its node is Ready again.
+pub fn restart_killed(server: &mut Option<Server>) -> &Server {
+    let dir = server.take().unwrap().kill9();
+    let s = server.insert(Server::start_runc_in(dir, &["--bridge", BRIDGE]));
+    s.eventually(30, "the restarted node to be Ready", || {
+        s.ok(&[
+            "get",
+            "nodes",
+            "-o",
+            "jsonpath={.items[0].status.conditions[?(@.type==\"Ready\")].status}",
+        ]) == "True"
+    });
+    s
+}
+
 /// Waits until no pod is left in the API, the node left nothing on the host, and the pod
 /// directories are removed.
 pub fn pods_gone_and_node_clean(s: &Server) {
@@ -260,6 +288,14 @@ pub fn busybox_scenario(scenario: impl FnOnce(&Server)) {
         return;
     };
     assert_eq!(leftovers(&data), Vec::<String>::new());
+}
+
+/// Waits for the server's node to register; its name.
+pub fn node_name(s: &Server) -> String {
+    s.eventually(30, "the node", || {
+        s.ok(&["get", "nodes", "-o", "name"]).starts_with("node/")
+    });
+    s.ok(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"])
 }
 
 /// A field of a pod by JSONPath (`.status.phase`); empty if the pod or the field is absent.

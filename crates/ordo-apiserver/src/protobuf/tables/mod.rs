@@ -6,14 +6,18 @@
 //! `.keep()` marks fields whose zero value is meaningful (Go pointers and required fields): their
 //! `0`, `false` or `""` is kept, while other zero scalars are dropped, as Go's `omitempty` would.
 
+mod auth;
 mod batch;
 mod pod;
 mod policy;
+mod rbac;
 mod volume;
 
+pub(crate) use auth::*;
 pub(crate) use batch::*;
 pub(crate) use pod::*;
 pub(crate) use policy::*;
+pub(crate) use rbac::*;
 pub(crate) use volume::*;
 
 use super::schema::{f, Kind::*, Msg};

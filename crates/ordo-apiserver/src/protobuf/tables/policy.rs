@@ -1,5 +1,6 @@
-//! `policy/v1` PodDisruptionBudget and Eviction, and `meta/v1` DeleteOptions (what
-//! `kubectl create poddisruptionbudget`, `kubectl drain` and typed deletes send).
+//! `policy/v1` PodDisruptionBudget and Eviction, `meta/v1` DeleteOptions and
+//! `scheduling.k8s.io/v1` PriorityClass (what `kubectl create poddisruptionbudget|priorityclass`,
+//! `kubectl drain` and typed deletes send).
 
 use super::super::schema::{f, Kind::*, Msg};
 use super::{CONDITION, LABEL_SELECTOR, OBJECT_META};
@@ -60,4 +61,15 @@ pub(crate) static DELETE_OPTIONS: Msg = Msg {
 pub(crate) static PRECONDITIONS: Msg = Msg {
     name: "Preconditions",
     fields: &[f(1, "uid", Str), f(2, "resourceVersion", Str)],
+};
+/// `PriorityClass` (`api.scheduling.v1`), for `kubectl create priorityclass`.
+pub(crate) static PRIORITY_CLASS: Msg = Msg {
+    name: "PriorityClass",
+    fields: &[
+        f(1, "metadata", Message(&OBJECT_META)),
+        f(2, "value", Int).keep(),
+        f(3, "globalDefault", Bool),
+        f(4, "description", Str),
+        f(5, "preemptionPolicy", Str),
+    ],
 };

@@ -37,8 +37,8 @@ impl ExitWait {
 
 /// A container to attach to.
 pub struct AttachTarget {
-    /// Its stdio, when ordo holds it (`stdin`/`tty` containers created by this process).
-    pub io: Option<Arc<ContainerIo>>,
+    /// The socket of its stdio shim (`stdin`/`tty` containers), where attaches go.
+    pub stdio: Option<PathBuf>,
     /// Its log file (what an attach to an ordinary container follows).
     pub log: PathBuf,
     /// Its exit.
@@ -88,7 +88,7 @@ impl RuncRuntime {
     pub fn attach_target(&self, uid: &str, name: &str) -> Option<AttachTarget> {
         let (c, exit) = self.current(uid, name)?;
         Some(AttachTarget {
-            io: c.io.clone(),
+            stdio: c.stdio.clone(),
             log: self.log_path(uid, name),
             exit,
         })
@@ -122,7 +122,7 @@ impl RuncRuntime {
     pub async fn exec_tty(&self, id: &str, argv: &[String]) -> anyhow::Result<TtyExec> {
         let (pid, master) = self.runc.exec_tty(id, argv, &std::env::temp_dir()).await?;
         let (tx, notices) = broadcast::channel(1);
-        let cell = super::process::watch(pid, None, move || {
+        let cell = super::process::watch(pid, None, None, move || {
             let _ = tx.send(String::new());
         });
         let exit = ExitWait { cell, notices };

@@ -5,14 +5,14 @@
 //! [`super::security`]'s. Pure but for the capability bounding set ordo holds, read once.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use oci_spec::image::Config as ImageConfig;
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder,
-    LinuxDeviceCgroupBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType,
-    LinuxResourcesBuilder, MountBuilder, PosixRlimit, ProcessBuilder, RootBuilder, Spec,
-    UserBuilder,
+    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDeviceCgroupBuilder,
+    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxResourcesBuilder,
+    MountBuilder, PosixRlimit, ProcessBuilder, RootBuilder, Spec, UserBuilder,
 };
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -43,11 +43,19 @@ pub struct BundleInput<'a> {
     pub rootfs: PathBuf,
     /// The pod's network namespace; None: host network.
     pub netns: Option<PathBuf>,
-    /// The pod's shared process namespace (`shareProcessNamespace`); None: its own.
+    /// The process namespace to join: the pod's shared one (`shareProcessNamespace`) or an
+    /// ephemeral container's target's; None: its own (or the host's with `hostPID`).
     pub pid_ns: Option<PathBuf>,
+    /// The IPC namespace to join (an ephemeral container's, its target's); None: its own
+    /// (or the host's with `hostIPC`).
+    pub ipc_ns: Option<PathBuf>,
+    /// The UTS namespace to join (an ephemeral container's, its target's); None: its own.
+    pub uts_ns: Option<PathBuf>,
     pub hostname: String,
     pub pod_ip: Option<Ipv4Addr>,
     pub host_ip: String,
+    /// The Service variables ([`super::service_env`]), before the container's own.
+    pub service_env: Vec<(String, String)>,
     /// Files bind-mounted on `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`.
     pub hosts: PathBuf,
     pub hostname_file: PathBuf,
@@ -70,6 +78,7 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         i.pod_ip,
         &i.host_ip,
         &i.hostname,
+        &i.service_env,
     );
     // A terminal (`tty: true`, attached with a console socket), with `TERM` as containerd sets it.
     let tty = i.container.tty.unwrap_or(false);
@@ -140,27 +149,7 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
                 .build()?,
         );
     }
-    let mut namespaces = Vec::new();
-    let mut pid = LinuxNamespaceBuilder::default().typ(LinuxNamespaceType::Pid);
-    if let Some(p) = &i.pid_ns {
-        pid = pid.path(p.clone());
-    }
-    namespaces.push(pid.build()?);
-    for t in [
-        LinuxNamespaceType::Ipc,
-        LinuxNamespaceType::Uts,
-        LinuxNamespaceType::Mount,
-    ] {
-        namespaces.push(LinuxNamespaceBuilder::default().typ(t).build()?);
-    }
-    if let Some(ns) = &i.netns {
-        namespaces.push(
-            LinuxNamespaceBuilder::default()
-                .typ(LinuxNamespaceType::Network)
-                .path(ns.clone())
-                .build()?,
-        );
-    }
+    let namespaces = namespaces(i)?;
     let mut resources =
         LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default()
             .allow(false)
@@ -181,23 +170,8 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
     if let Some(bytes) = limits.get("memory").and_then(|q| parse_bytes(&q.0)) {
         resources = resources.memory(LinuxMemoryBuilder::default().limit(bytes).build()?);
     }
-    let mut cpu = LinuxCpuBuilder::default();
-    let mut any_cpu = false;
-    if let Some(m) = limits.get("cpu").and_then(|q| parse_millicpu(&q.0)) {
-        cpu = cpu.quota(m * 100).period(100_000u64);
-        any_cpu = true;
-    }
-    if let Some(m) = requests
-        .get("cpu")
-        .or_else(|| limits.get("cpu"))
-        .and_then(|q| parse_millicpu(&q.0))
-    {
-        cpu = cpu.shares(((m * 1024) / 1000).max(2) as u64);
-        any_cpu = true;
-    }
-    if any_cpu {
-        resources = resources.cpu(cpu.build()?);
-    }
+    let milli = |m: &BTreeMap<String, Quantity>| m.get("cpu").and_then(|q| parse_millicpu(&q.0));
+    resources = resources.cpu(super::cpu::linux_cpu(milli(&requests), milli(&limits))?);
     let linux = LinuxBuilder::default()
         .namespaces(namespaces)
         .resources(resources.build()?)
@@ -218,6 +192,32 @@ pub fn spec(i: &BundleInput) -> anyhow::Result<Spec> {
         .set_linux(Some(linux));
     super::security::apply(&mut spec, i.pod, i.container, &i.groups, &i.devices)?;
     Ok(spec)
+}
+
+/// The container's namespaces: a new mount namespace; process, IPC and UTS namespaces new or
+/// joined ([`BundleInput::pid_ns`]...); the pod's network namespace. `hostPID` and `hostIPC`
+/// leave out the process and IPC namespaces (the container is in the host's, as with
+/// containerd's `NODE` namespace mode), `hostNetwork` the network one.
+fn namespaces(i: &BundleInput) -> anyhow::Result<Vec<oci_spec::runtime::LinuxNamespace>> {
+    let spec = i.pod.spec.as_ref();
+    let host_pid = spec.and_then(|s| s.host_pid).unwrap_or(false);
+    let host_ipc = spec.and_then(|s| s.host_ipc).unwrap_or(false);
+    let kinds = [
+        (LinuxNamespaceType::Pid, &i.pid_ns, host_pid),
+        (LinuxNamespaceType::Ipc, &i.ipc_ns, host_ipc),
+        (LinuxNamespaceType::Uts, &i.uts_ns, false),
+        (LinuxNamespaceType::Mount, &None, false),
+        (LinuxNamespaceType::Network, &i.netns, i.netns.is_none()),
+    ];
+    let mut out = Vec::new();
+    for (typ, path, _) in kinds.into_iter().filter(|(_, _, host)| !host) {
+        let mut ns = LinuxNamespaceBuilder::default().typ(typ);
+        if let Some(p) = path {
+            ns = ns.path(p.clone());
+        }
+        out.push(ns.build()?);
+    }
+    Ok(out)
 }
 
 fn security(c: &Container) -> Option<&k8s_openapi::api::core::v1::SecurityContext> {
@@ -302,8 +302,8 @@ pub fn expand(s: &str, env: &[String]) -> String {
     out
 }
 
-/// `KEY=value` pairs: the image's, then HOSTNAME, then the container's (later ones win, in the
-/// image's order). `valueFrom.fieldRef` is resolved from the pod; config maps and secrets
+/// `KEY=value` pairs: the image's, then HOSTNAME, the Services', then the container's (later
+/// ones win, in the image's order). `valueFrom.fieldRef` is resolved from the pod; config maps and secrets
 /// are not available to the runtime yet and are left out.
 pub fn environment(
     pod: &Pod,
@@ -312,6 +312,7 @@ pub fn environment(
     pod_ip: Option<Ipv4Addr>,
     host_ip: &str,
     hostname: &str,
+    service_env: &[(String, String)],
 ) -> Vec<String> {
     let mut env: Vec<(String, String)> = Vec::new();
     let set = |k: String, v: String, env: &mut Vec<(String, String)>| match env
@@ -326,6 +327,9 @@ pub fn environment(
         set(k.to_string(), v.to_string(), &mut env);
     }
     set("HOSTNAME".into(), hostname.into(), &mut env);
+    for (k, v) in service_env {
+        set(k.clone(), v.clone(), &mut env);
+    }
     for e in c.env.iter().flatten() {
         let so_far: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let value = if let Some(v) = &e.value {

@@ -126,6 +126,7 @@ fn environment_merges_image_container_and_field_refs() {
         Some(Ipv4Addr::new(10, 244, 0, 9)),
         "127.0.0.1",
         "web-0",
+        &[],
     );
     assert_eq!(
         env,
@@ -215,12 +216,15 @@ fn input<'a>(
     netns: Option<&str>,
 ) -> BundleInput<'a> {
     BundleInput {
+        service_env: Vec::new(),
         pod: p,
         container: c,
         image: Some(img),
         rootfs: "/data/pods/u-1/containers/c/rootfs".into(),
         netns: netns.map(PathBuf::from),
         pid_ns: None,
+        ipc_ns: None,
+        uts_ns: None,
         hostname: "web-0".into(),
         pod_ip: Some(Ipv4Addr::new(10, 244, 0, 9)),
         host_ip: "127.0.0.1".into(),
@@ -347,4 +351,56 @@ fn a_shared_process_namespace_is_joined() {
     i.pid_ns = Some("/proc/42/ns/pid".into());
     let shared = serde_json::to_value(spec(&i).unwrap()).unwrap();
     assert_eq!(pid_ns(&shared)["path"], "/proc/42/ns/pid");
+}
+
+/// The namespaces of a spec as `type` or `type=path`, in order.
+fn namespaces_of(i: &BundleInput) -> Vec<String> {
+    let v = serde_json::to_value(spec(i).unwrap()).unwrap();
+    v["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| match n["path"].as_str() {
+            Some(p) => format!("{}={p}", n["type"].as_str().unwrap()),
+            None => n["type"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn host_pid_and_ipc_leave_out_their_namespaces() {
+    let mut p = pod();
+    let c = container(None, None);
+    let img = image(&[], &["sh"]);
+    let netns = Some("/run/netns/n");
+    assert_eq!(
+        namespaces_of(&input(&p, &c, &img, netns)),
+        ["pid", "ipc", "uts", "mount", "network=/run/netns/n"]
+    );
+    let spec = p.spec.as_mut().unwrap();
+    spec.host_pid = Some(true);
+    spec.host_ipc = Some(true);
+    spec.host_network = Some(true);
+    assert_eq!(namespaces_of(&input(&p, &c, &img, None)), ["uts", "mount"]);
+}
+
+#[test]
+fn an_ephemeral_container_joins_its_targets_namespaces() {
+    let p = pod();
+    let c = container(None, None);
+    let img = image(&[], &["sh"]);
+    let mut i = input(&p, &c, &img, Some("/run/netns/n"));
+    i.pid_ns = Some("/proc/7/ns/pid".into());
+    i.ipc_ns = Some("/proc/7/ns/ipc".into());
+    i.uts_ns = Some("/proc/7/ns/uts".into());
+    assert_eq!(
+        namespaces_of(&i),
+        [
+            "pid=/proc/7/ns/pid",
+            "ipc=/proc/7/ns/ipc",
+            "uts=/proc/7/ns/uts",
+            "mount",
+            "network=/run/netns/n"
+        ]
+    );
 }

@@ -149,6 +149,22 @@ pub fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(s)) })
 }
 
+/// Runs `sh -c script` on a new pseudoterminal; returns its master and the child; for tests.
+#[cfg(test)]
+pub fn spawn_on_pty(script: &str) -> (OwnedFd, std::process::Child) {
+    let (master, slave) = open_pty().unwrap();
+    let s2 = slave.try_clone().unwrap();
+    let s3 = slave.try_clone().unwrap();
+    let child = std::process::Command::new("sh")
+        .args(["-c", script])
+        .stdin(slave)
+        .stdout(s2)
+        .stderr(s3)
+        .spawn()
+        .unwrap();
+    (master, child)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ use anyhow::Context;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -56,8 +55,7 @@ pub fn start(
     Ok((out_w, err_w))
 }
 
-/// Runs `exe log-shim` on the read ends in a new session, and reaps it on a thread when it
-/// exits (ordo is its parent until ordo exits).
+/// Runs `exe log-shim` on the read ends, detached (see [`super::detached`]).
 fn spawn(
     exe: &Path,
     log: &Path,
@@ -66,50 +64,18 @@ fn spawn(
     err_r: &OwnedFd,
     name: &str,
 ) -> anyhow::Result<()> {
-    let diag = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(diag)
-        .with_context(|| format!("opening {}", diag.display()))?;
     let (out_fd, err_fd) = (out_r.as_raw_fd(), err_r.as_raw_fd());
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg0("ordo")
-        .arg(SUBCOMMAND)
-        .arg("--file")
-        .arg(log)
-        .arg("--stdout-fd")
-        .arg(out_fd.to_string())
-        .arg("--stderr-fd")
-        .arg(err_fd.to_string())
-        // Holding no directory of ordo's busy.
-        .current_dir("/")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(diag);
-    // SAFETY: between fork and exec only async-signal-safe calls (setsid, fcntl) on
-    // descriptors the child inherited.
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::unistd::setsid()?;
-            // The read ends are close-on-exec in ordo; only the shim keeps them.
-            for fd in [out_fd, err_fd] {
-                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("starting the log shim {}", exe.display()))?;
-    let pid = child.id();
+    let args: Vec<std::ffi::OsString> = vec![
+        SUBCOMMAND.into(),
+        "--file".into(),
+        log.into(),
+        "--stdout-fd".into(),
+        out_fd.to_string().into(),
+        "--stderr-fd".into(),
+        err_fd.to_string().into(),
+    ];
+    let pid = super::detached::spawn(exe, &args, &[out_fd, err_fd], diag)?;
     tracing::debug!("log shim of {name}: pid {pid}");
-    std::thread::Builder::new()
-        .name(format!("shim-{pid}"))
-        .spawn(move || {
-            let _ = child.wait();
-        })?;
     Ok(())
 }
 

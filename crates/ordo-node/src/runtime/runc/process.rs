@@ -1,7 +1,7 @@
 //! Driving the `runc` binary (with ordo's own `--root`) and watching container processes exit.
 
 use super::console::ConsoleSocket;
-use super::stdio::{ContainerIo, Streams};
+use super::stdio::Streams;
 use anyhow::Context;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -18,8 +18,9 @@ use tokio::process::Command;
 pub struct Runc {
     pub bin: PathBuf,
     pub root: PathBuf,
-    /// The binary whose `log-shim` subcommand writes ordinary containers' logs (ordo); None:
-    /// threads of this process do (see [`super::log_shim`]).
+    /// The binary whose `log-shim` and `stdio-shim` subcommands write containers' logs and
+    /// hold `stdin`/`tty` containers' stdio (ordo); None: threads and tasks of this process
+    /// do (see [`super::log_shim`], [`super::stdio_shim`]).
     pub log_shim: Option<PathBuf>,
 }
 
@@ -59,29 +60,50 @@ impl Runc {
     }
 
     /// `runc create`. With [`CreateIo::Log`] the container's stdout and stderr are pipes to its
-    /// log shim, which writes `log` ([`super::log_shim`]); otherwise ordo holds its stdio (see
-    /// [`super::stdio`]) and writes `log` itself. Both append CRI records. Returns the init
-    /// process's PID (ordo, as child subreaper, becomes its parent when runc exits) and the
-    /// held stdio.
+    /// log shim, which writes `log` ([`super::log_shim`]); otherwise its stdio shim runs runc,
+    /// holds its stdio ([`super::stdio_shim`]), writes `log` and serves attaches on a socket in
+    /// the bundle (without a shim binary ordo runs runc and serves the socket itself). Both
+    /// append CRI records. Returns the init process's PID (its parent, when runc exits, is the
+    /// child subreaper above runc: ordo, or the stdio shim) and the stdio socket's path.
     pub async fn create(
         &self,
         id: &str,
         bundle: &Path,
         log: &Path,
         io: CreateIo,
-    ) -> anyhow::Result<(i32, Option<Arc<ContainerIo>>)> {
+    ) -> anyhow::Result<(i32, Option<PathBuf>)> {
         let runc_log = bundle.join("runc.log");
         let pid_file = bundle.join("pid");
+        let args: Vec<std::ffi::OsString> = vec![
+            "--log".into(),
+            runc_log.clone().into(),
+            "--log-format".into(),
+            "json".into(),
+            "create".into(),
+            "--bundle".into(),
+            bundle.into(),
+            "--pid-file".into(),
+            pid_file.clone().into(),
+        ];
+        if let (Some(exe), CreateIo::Tty { .. } | CreateIo::Pipes { .. }) = (&self.log_shim, io) {
+            // The stdio shim runs runc, so that it is the container's reaper.
+            let mut runc: Vec<std::ffi::OsString> = vec![
+                self.bin.clone().into(),
+                "--root".into(),
+                self.root.clone().into(),
+            ];
+            runc.extend(args);
+            let (created, socket) =
+                super::stdio_shim::create(exe, runc, io, bundle, log, id).await?;
+            return match created {
+                super::stdio_shim::Created::Pid(pid) => Ok((pid, Some(socket))),
+                super::stdio_shim::Created::RuncFailed => {
+                    anyhow::bail!("runc create {id}: {}", last_error(&runc_log))
+                }
+            };
+        }
         let mut cmd = self.cmd();
-        cmd.arg("--log")
-            .arg(&runc_log)
-            .arg("--log-format")
-            .arg("json")
-            .arg("create")
-            .arg("--bundle")
-            .arg(bundle)
-            .arg("--pid-file")
-            .arg(&pid_file);
+        cmd.args(&args);
         let mut stdin_once = false;
         let (console, pipes) = match io {
             CreateIo::Log => {
@@ -141,11 +163,13 @@ impl Runc {
             anyhow::bail!("runc create {id}: {}", last_error(&runc_log));
         }
         let pid = read_pid(&pid_file)?;
-        let io = match streams {
-            Some(s) => Some(ContainerIo::start(s, Some(log.into()), stdin_once, id)?.0),
+        let socket = match streams {
+            Some(s) => Some(super::stdio_shim::serve_here(
+                s, log, bundle, stdin_once, id,
+            )?),
             None => None,
         };
-        Ok((pid, io))
+        Ok((pid, socket))
     }
 
     /// `runc exec --detach --tty`: runs `argv` in container `id` on a new terminal whose master
@@ -255,8 +279,8 @@ pub enum CreateIo {
     /// A terminal (`tty: true`), received through a console socket; clients may write to
     /// it if `stdin`.
     Tty { stdin: bool },
-    /// Pipes held by ordo: stdout, stderr and stdin (`stdin: true`), closed after the first
-    /// attached client if `stdin_once`.
+    /// Pipes held by the stdio shim: stdout, stderr and stdin (`stdin: true`), closed after
+    /// the first attached client if `stdin_once`.
     Pipes { stdin_once: bool },
 }
 
@@ -313,12 +337,14 @@ pub struct Exited {
 pub type ExitCell = Arc<Mutex<Option<Exited>>>;
 
 /// Watches `pid` on a thread of its own: `waitpid` when it is ordo's child, else polling
-/// `/proc` (a container adopted after a restart belongs to another reaper). At the exit, the
+/// `/proc` (a container adopted after a restart, or one whose stdio shim reaps it, belongs to
+/// another reaper; the shim records its exit code in `exit_file`). At the exit, the
 /// OOM-kill counter of the container's cgroup (`cgroups_path`; None for an exec) is read, before anything removes
 /// the cgroup; `exited` is called once the exit is recorded.
 pub fn watch(
     pid: i32,
     cgroups_path: Option<&str>,
+    exit_file: Option<PathBuf>,
     exited: impl FnOnce() + Send + 'static,
 ) -> ExitCell {
     let cgroups_path = cgroups_path.map(str::to_string);
@@ -337,7 +363,8 @@ pub fn watch(
                         while alive(pid) {
                             std::thread::sleep(Duration::from_millis(200));
                         }
-                        break None;
+                        // Its stdio shim, if it has one, reaped it and says how it ended.
+                        break exit_file.and_then(|f| super::stdio_shim::recorded_exit(&f));
                     }
                 }
             };

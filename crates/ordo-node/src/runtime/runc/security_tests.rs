@@ -21,12 +21,15 @@ fn spec_of(p: &Pod, groups: &[u32], devices: &[LinuxDevice]) -> Value {
         .build()
         .unwrap();
     let i = BundleInput {
+        service_env: Vec::new(),
         pod: p,
         container: first(p),
         image: Some(&img),
         rootfs: "/r".into(),
         netns: None,
         pid_ns: None,
+        ipc_ns: None,
+        uts_ns: None,
         hostname: "db-0".into(),
         pod_ip: None,
         host_ip: "127.0.0.1".into(),

@@ -1,11 +1,13 @@
-//! The stdio of a process ordo holds itself: a container with `stdin: true` or `tty: true`, or
-//! an `exec -t` session. Output (pipes or a pseudoterminal's master) is read by one thread
-//! per stream, appended to the container's log file (CRI records, [`crate::crilog`]; a
-//! terminal's output is all `stdout`) and broadcast to attached clients; client
-//! stdin goes through a writer thread, so a container that does not read never blocks ordo.
+//! The stdio of a process held open for attached clients: a container with `stdin: true` or
+//! `tty: true` (held by its stdio shim, [`super::stdio_shim`], which serves it on a socket),
+//! or an `exec -t` session (held by ordo). Output (pipes or a pseudoterminal's master) is read
+//! by one thread per stream, appended to the container's log file (CRI records,
+//! [`crate::crilog`]; a terminal's output is all `stdout`) and broadcast to attached clients;
+//! client stdin goes through a writer thread, so a container that does not read never blocks
+//! its holder.
 //!
 //! Ordinary containers do not come here: their output goes to a log shim
-//! ([`super::log_shim`]), so they keep logging across an ordo restart.
+//! ([`super::log_shim`]).
 
 use crate::crilog::{CriWriter, Stream};
 use bytes::Bytes;
@@ -270,16 +272,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_terminal_echoes_and_ends_when_its_process_exits() {
-        let (master, slave) = super::super::console::open_pty().unwrap();
-        let s2 = slave.try_clone().unwrap();
-        let s3 = slave.try_clone().unwrap();
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "read x; echo got-$x; exit 0"])
-            .stdin(slave)
-            .stdout(s2)
-            .stderr(s3)
-            .spawn()
-            .unwrap();
+        let (master, mut child) =
+            super::super::console::spawn_on_pty("read x; echo got-$x; exit 0");
         let (io, rx) = ContainerIo::start(
             Streams::Tty {
                 master,

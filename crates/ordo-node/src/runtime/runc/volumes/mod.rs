@@ -21,6 +21,7 @@ pub mod atomic;
 pub mod ownership;
 pub mod projection;
 pub mod refresh;
+pub mod tokens;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::{
@@ -70,7 +71,7 @@ pub async fn prepare(
     for v in volumes_of(pod) {
         let own = volumes_dir(pod_dir).join(&v.name);
         let resolved = if projection::is_projected(v) {
-            match fetch(v, ns, client).await {
+            match fetch(pod, v, ns, client).await {
                 Ok(objects) => write_projected(pod, v, &own, &objects, &node).map(Some),
                 Err(e) => Err(e),
             }
@@ -109,8 +110,14 @@ fn own_by_fs_group(pod: &Pod, v: &Volume, h: &HostVolume) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Reads the config maps and secrets `v` refers to (absent ones are left out).
-async fn fetch(v: &Volume, ns: &str, c: Option<&kube::Client>) -> anyhow::Result<Objects> {
+/// Reads the config maps and secrets `v` refers to (absent ones are left out), and gets the
+/// ServiceAccount tokens its projections show.
+async fn fetch(
+    pod: &Pod,
+    v: &Volume,
+    ns: &str,
+    c: Option<&kube::Client>,
+) -> anyhow::Result<Objects> {
     let (cms, secrets) = projection::references(v);
     let mut out = Objects::default();
     for name in cms {
@@ -124,6 +131,9 @@ async fn fetch(v: &Volume, ns: &str, c: Option<&kube::Client>) -> anyhow::Result
         if let Some(s) = api.get_opt(&name).await? {
             out.secrets.insert(name, s);
         }
+    }
+    if tokens::token_sources(v).next().is_some() {
+        out.tokens = tokens::manager().tokens_for(&client(c)?, pod, v).await?;
     }
     Ok(out)
 }

@@ -5,8 +5,7 @@
 
 use super::super::bundle;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, ResourceFieldSelector, Secret,
-    ServiceAccountTokenProjection, Volume,
+    ConfigMap, DownwardAPIVolumeFile, KeyToPath, Pod, ResourceFieldSelector, Secret, Volume,
 };
 pub use ordo_api::validation::go_quote;
 use std::collections::BTreeMap;
@@ -25,12 +24,14 @@ pub struct FileProjection {
 /// The files of a volume by relative path (`key`, `sub/dir/file`).
 pub type Payload = BTreeMap<String, FileProjection>;
 
-/// The config maps and secrets a pod's volumes read, by name, all in the pod's namespace.
-/// An object that is absent here does not exist.
+/// The config maps and secrets a pod's volumes read, by name, all in the pod's namespace, and
+/// the ServiceAccount tokens its projections show, by [`super::tokens::token_key`]. An object
+/// that is absent here does not exist.
 #[derive(Clone, Debug, Default)]
 pub struct Objects {
     pub config_maps: BTreeMap<String, ConfigMap>,
     pub secrets: BTreeMap<String, Secret>,
+    pub tokens: BTreeMap<String, Vec<u8>>,
 }
 
 /// What `limits.*` resolve to for a container without limits: the node's allocatable resources
@@ -189,7 +190,13 @@ pub fn payload(
                 downward_files(&mut out, &d.items, mode)?;
             }
             if let Some(t) = &src.service_account_token {
-                insert(&mut out, &t.path, service_account_token(pod, t), mode)?;
+                let token = objects
+                    .tokens
+                    .get(&super::tokens::token_key(t))
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("failed to fetch token: no token was issued for the pod")
+                    })?;
+                insert(&mut out, &t.path, token.clone(), mode)?;
             }
             if src.cluster_trust_bundle.is_some() {
                 anyhow::bail!("clusterTrustBundle projections are not supported");
@@ -413,44 +420,6 @@ pub fn resource(
         }
         _ => anyhow::bail!("unsupported resource {:?}", r.resource),
     }
-}
-
-/// The `serviceAccountToken` projection: a JWT with the claims the kube-apiserver would put in
-/// a bound service account token (issuer `ordo`, subject
-/// `system:serviceaccount:<ns>:<sa>`, the audience, the pod), **unsigned**. ordo's API
-/// server authenticates its admin token only, so the API does not accept this token; it is
-/// there for programs that read or parse the file.
-pub fn service_account_token(pod: &Pod, t: &ServiceAccountTokenProjection) -> Vec<u8> {
-    use base64::Engine;
-    let m = &pod.metadata;
-    let ns = m.namespace.clone().unwrap_or_else(|| "default".into());
-    let sa = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.service_account_name.clone())
-        .unwrap_or_else(|| "default".into());
-    let iat = m
-        .creation_timestamp
-        .as_ref()
-        .map(|t| t.0.as_second())
-        .unwrap_or(0);
-    let exp = iat + t.expiration_seconds.unwrap_or(3607);
-    let claims = serde_json::json!({
-        "iss": "ordo",
-        "sub": format!("system:serviceaccount:{ns}:{sa}"),
-        "aud": [t.audience.clone().unwrap_or_else(|| "https://kubernetes.default.svc".into())],
-        "iat": iat,
-        "nbf": iat,
-        "exp": exp,
-        "kubernetes.io": {
-            "namespace": ns,
-            "pod": {"name": m.name.clone().unwrap_or_default(), "uid": m.uid.clone().unwrap_or_default()},
-            "serviceaccount": {"name": sa},
-        },
-    });
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
-    format!("{header}.{}.", b64.encode(claims.to_string())).into_bytes()
 }
 
 #[cfg(test)]

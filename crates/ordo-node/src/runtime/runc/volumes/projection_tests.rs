@@ -44,6 +44,7 @@ fn objects() -> Objects {
     Objects {
         config_maps: [("cfg".to_string(), cm)].into(),
         secrets: [("creds".to_string(), s)].into(),
+        tokens: [("vault|3600".to_string(), b"signed.jwt.token".to_vec())].into(),
     }
 }
 
@@ -146,20 +147,18 @@ fn projected_combines_sources_with_one_default_mode() {
     );
     assert_eq!(p["cfg/greeting"].data, b"hello");
     assert_eq!(p["pw"].data, b"s3cr3t");
-    // The token is a JWT naming the pod's service account and the audience.
-    use base64::Engine;
-    let token = String::from_utf8(p["token"].data.clone()).unwrap();
-    let parts: Vec<&str> = token.split('.').collect();
-    assert_eq!(parts.len(), 3);
-    let claims: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(parts[1])
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(claims["sub"], "system:serviceaccount:prod:robot");
-    assert_eq!(claims["aud"][0], "vault");
-    assert_eq!(claims["kubernetes.io"]["pod"]["uid"], "u-1");
+    // The token is the one the API issued for the projection's audience and lifetime.
+    assert_eq!(p["token"].data, b"signed.jwt.token");
+    let no_token = one(
+        json!({"name": "t", "projected": {"sources": [
+            {"serviceAccountToken": {"path": "token", "audience": "other"}},
+        ]}}),
+        &objects(),
+    );
+    assert!(no_token
+        .unwrap_err()
+        .to_string()
+        .contains("failed to fetch token"));
     // Missing non-optional sources are errors.
     let missing = one(
         json!({"name": "all", "projected": {"sources": [{"secret": {"name": "absent"}}]}}),

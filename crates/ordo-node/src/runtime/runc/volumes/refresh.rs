@@ -6,6 +6,10 @@
 //! A change marks the pods that read the object dirty; one worker rewrites their volumes with
 //! the atomic writer, which writes nothing when the files are already right.
 //!
+//! ServiceAccount tokens of `serviceAccountToken` projections are requested again when the
+//! token manager ([`super::tokens`]) says they must be (80 % of their lifetime), checked every
+//! [`TOKEN_CHECK_PERIOD`].
+//!
 //! The runtime [`Refresher::register`]s a pod once its sandbox exists (or it was adopted) and
 //! [`Refresher::unregister`]s it before removing its directory; nothing is written after that.
 
@@ -18,6 +22,9 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// How often the tokens of registered pods are checked for refresh.
+pub const TOKEN_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A pod whose volumes are kept fresh.
 #[derive(Clone)]
@@ -102,6 +109,7 @@ impl Refresher {
             st.dirty.remove(uid);
         }
         let _quiet = self.writing.lock().await;
+        super::tokens::manager().forget(uid);
     }
 
     fn start(self: &Arc<Self>, node: &str) {
@@ -124,6 +132,7 @@ impl Refresher {
                 .follow_objects(secrets, |v| projection::references(v).1),
         );
         tokio::spawn(self.clone().watch_pods(node.to_string()));
+        tokio::spawn(self.clone().check_tokens());
         tokio::spawn(self.clone().work());
     }
 
@@ -183,6 +192,27 @@ impl Refresher {
                 }
                 Change::All(_) => self.touch_all(),
             }
+        }
+    }
+
+    /// Marks dirty the pods with a token that must be requested again, periodically.
+    async fn check_tokens(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(TOKEN_CHECK_PERIOD);
+        loop {
+            tick.tick().await;
+            let mut st = self.state.lock().unwrap();
+            let stale: Vec<String> = st
+                .pods
+                .keys()
+                .filter(|uid| super::tokens::manager().needs_refresh(uid))
+                .cloned()
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            st.dirty.extend(stale);
+            drop(st);
+            self.wake.notify_one();
         }
     }
 
@@ -253,6 +283,26 @@ impl Refresher {
         out
     }
 
+    /// Adds the pod's ServiceAccount tokens to `objects` (fresh ones from the token manager); a
+    /// token that cannot be had is logged, and its volume keeps what it shows.
+    async fn tokens(&self, pod: &Pod, objects: &mut Objects) {
+        let client = self.caches.client();
+        for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+            if super::tokens::token_sources(v).next().is_none() {
+                continue;
+            }
+            match super::tokens::manager().tokens_for(client, pod, v).await {
+                Ok(t) => objects.tokens.extend(t),
+                Err(e) => tracing::warn!(
+                    "pod {}/{}: volume {:?}: {e:#}",
+                    pod.namespace().unwrap_or_default(),
+                    pod.name_any(),
+                    v.name
+                ),
+            }
+        }
+    }
+
     /// Rewrites the volumes of dirty pods, once the caches hold every object.
     async fn work(self: Arc<Self>) {
         let Some((config_maps, secrets)) = self.objects.get() else {
@@ -278,7 +328,8 @@ impl Refresher {
                 if !self.state.lock().unwrap().pods.contains_key(&uid) {
                     continue;
                 }
-                let objects = self.objects(&r.pod);
+                let mut objects = self.objects(&r.pod);
+                self.tokens(&r.pod, &mut objects).await;
                 let changed = super::refresh(&r.pod, &r.dir, &objects, &self.node);
                 if !changed.is_empty() {
                     tracing::info!(
