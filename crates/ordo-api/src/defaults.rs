@@ -59,6 +59,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         "StatefulSet" => statefulset(obj),
         "Job" => batch::job(obj),
         "Deployment" => deployment(obj),
+        "DaemonSet" => daemonset(obj),
         "ReplicaSet" => {
             let spec = ensure_obj(obj, "spec");
             default_val(spec, "replicas", json!(1));
@@ -139,6 +140,20 @@ fn statefulset(obj: &mut Value) {
         default_val(ensure_obj(t, "spec"), "volumeMode", json!("Filesystem"));
         default_str(ensure_obj(t, "status"), "phase", "Pending");
     });
+}
+
+/// `SetDefaults_DaemonSet`: RollingUpdate with maxUnavailable 1 and maxSurge 0, a history of 10.
+fn daemonset(obj: &mut Value) {
+    let spec = ensure_obj(obj, "spec");
+    let us = ensure_obj(spec, "updateStrategy");
+    default_str(us, "type", "RollingUpdate");
+    if us["type"] == "RollingUpdate" {
+        let ru = ensure_obj(us, "rollingUpdate");
+        default_val(ru, "maxUnavailable", json!(1));
+        default_val(ru, "maxSurge", json!(0));
+    }
+    default_val(spec, "revisionHistoryLimit", json!(10));
+    template(spec);
 }
 
 /// `SetDefaults_Deployment`.

@@ -124,6 +124,7 @@ fn printer(kind: &str) -> &'static Printer {
         "StorageClass" => &storage::STORAGE_CLASS,
         "StatefulSet" => &apps::STATEFUL_SET,
         "Deployment" => &apps::DEPLOYMENT,
+        "DaemonSet" => &apps::DAEMON_SET,
         "ReplicaSet" => &apps::REPLICA_SET,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,

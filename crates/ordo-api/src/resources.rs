@@ -248,6 +248,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
     res!(
         "apps",
         "v1",
+        "DaemonSet",
+        "daemonsets",
+        "daemonset",
+        ["ds"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = true
+    ),
+    res!(
+        "apps",
+        "v1",
         "Deployment",
         "deployments",
         "deployment",
@@ -595,6 +608,7 @@ macro_rules! with_typed_kinds {
             ("", "ServiceAccount") => k8s_openapi::api::core::v1::ServiceAccount,
             ("", "Service") => k8s_openapi::api::core::v1::Service,
             ("apps", "ControllerRevision") => k8s_openapi::api::apps::v1::ControllerRevision,
+            ("apps", "DaemonSet") => k8s_openapi::api::apps::v1::DaemonSet,
             ("apps", "Deployment") => k8s_openapi::api::apps::v1::Deployment,
             ("apps", "ReplicaSet") => k8s_openapi::api::apps::v1::ReplicaSet,
             ("apps", "StatefulSet") => k8s_openapi::api::apps::v1::StatefulSet,

@@ -266,6 +266,11 @@ fn invalid_service(
 /// Fields the server sets on create beyond defaulting (upstream `PrepareForCreate`).
 pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
     match (info.group, info.kind) {
+        ("apps", "DaemonSet") => {
+            obj["status"] = json!({"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                "desiredNumberScheduled": 0, "numberReady": 0});
+            set_template_generation(obj, 1);
+        }
         ("apps", _) if info.status => {
             obj["status"] = json!({});
             if info.kind != "Deployment" {
@@ -296,6 +301,32 @@ pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
         ("", "Service") => obj["status"] = json!({"loadBalancer": {}}),
         _ => {}
     }
+}
+
+/// The annotation apps/v1 carries a DaemonSet's `spec.templateGeneration` in (upstream's
+/// conversion); pods get it as their `pod-template-generation` label.
+pub(crate) const TEMPLATE_GENERATION: &str = "deprecated.daemonset.template.generation";
+
+fn set_template_generation(obj: &mut Value, generation: i64) {
+    let m = meta_mut(obj);
+    let annotations = m.entry("annotations").or_insert_with(|| json!({}));
+    if !annotations.is_object() {
+        *annotations = json!({});
+    }
+    annotations[TEMPLATE_GENERATION] = json!(generation.to_string());
+}
+
+/// A DaemonSet's `PrepareForUpdate`: the template generation is the stored one, plus one when
+/// the pod template changed.
+pub(crate) fn prepare_daemonset_update(new: &mut Value, old: &Value) {
+    let stored = old
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(TEMPLATE_GENERATION))
+        .and_then(Value::as_str)
+        .and_then(|g| g.parse::<i64>().ok())
+        .unwrap_or(1);
+    let changed = new.pointer("/spec/template") != old.pointer("/spec/template");
+    set_template_generation(new, stored + i64::from(changed));
 }
 
 fn quantity_value(q: &str) -> Option<f64> {

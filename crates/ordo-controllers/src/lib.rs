@@ -3,13 +3,17 @@
 //! kind in the process) and writes through the API server.
 
 mod aggregation;
+mod daemonset;
 mod deployment;
 mod disruption;
 mod endpointslice;
 mod gc;
+mod history;
 mod job;
 mod namespace;
 mod ownership;
+mod placement;
+mod pod_control;
 mod replicaset;
 mod root_ca;
 mod scheduler;
@@ -28,6 +32,7 @@ pub async fn run(
         statefulset::run(caches.clone()),
         replicaset::run(caches.clone()),
         deployment::run(caches.clone()),
+        daemonset::run(caches.clone()),
         gc::run(caches.clone()),
         namespace::run(caches.clone()),
         scheduler::run(caches.clone()),

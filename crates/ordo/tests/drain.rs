@@ -8,7 +8,7 @@
 
 mod common;
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -31,28 +31,6 @@ spec:
   minAvailable: 2
   selector: {matchLabels: {app: web}}
 "#;
-
-/// Starts `ordo agent` (simulated runtime) as node `name` of `s`.
-fn agent(s: &Server, name: &str, data: &std::path::Path) -> Child {
-    let pki = s.data_dir().join("pki");
-    Command::new(env!("CARGO_BIN_EXE_ordo"))
-        .args([
-            "agent",
-            "--server",
-            &format!("https://127.0.0.1:{}", s.port),
-        ])
-        .args(["--runtime", "sim", "--sim-start-delay-ms", "300"])
-        .args(["--node-name", name, "--node-ip", "127.0.0.2"])
-        .arg("--token-file")
-        .arg(pki.join("token"))
-        .arg("--ca-file")
-        .arg(pki.join("ca.crt"))
-        .arg("--data-dir")
-        .arg(data)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
 
 /// `(name, node, ready)` of the StatefulSet's pods.
 fn web_pods(s: &Server) -> Vec<(String, String, bool)> {
@@ -81,7 +59,7 @@ fn ready_count(s: &Server) -> usize {
 fn drain_respects_the_disruption_budget() {
     let s = Server::start_with(&["--sim-start-delay-ms", "300"]);
     let data = tempfile::tempdir().unwrap();
-    let mut node2 = agent(&s, "node-2", data.path());
+    let mut node2 = sim_agent(&s, "node-2", "127.0.0.2", data.path());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scenario(&s)));
     let _ = node2.kill();
     let _ = node2.wait();
@@ -91,19 +69,7 @@ fn drain_respects_the_disruption_budget() {
 }
 
 fn scenario(s: &Server) {
-    s.eventually(30, "two Ready nodes", || {
-        let out = s.ok(&["get", "nodes", "--no-headers"]);
-        out.lines()
-            .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
-            .count()
-            == 2
-    });
-    let first = s.ok(&[
-        "get",
-        "nodes",
-        "-o",
-        "jsonpath={.items[?(@.metadata.name!=\"node-2\")].metadata.name}",
-    ]);
+    let first = server_node_beside_node2(s);
     // Every pod on the first node to begin with.
     s.ok(&["cordon", "node-2"]);
     s.apply(WEB);

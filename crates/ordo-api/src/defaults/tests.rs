@@ -296,3 +296,31 @@ fn storage_and_core_defaults() {
     let ev = defaulted("Event", json!({"reason": "x"}));
     assert_eq!(ev, json!({"reason": "x"}));
 }
+
+#[test]
+fn daemonset_defaults() {
+    let d = defaulted(
+        "DaemonSet",
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "nginx:1"}]}}}}),
+    );
+    let s = &d["spec"];
+    assert_eq!(
+        s["updateStrategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+    );
+    assert_eq!(s["revisionHistoryLimit"], 10);
+    assert_eq!(s["template"]["spec"]["restartPolicy"], "Always");
+    let d = defaulted(
+        "DaemonSet",
+        json!({"spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "10%"}}}}),
+    );
+    assert_eq!(
+        d["spec"]["updateStrategy"]["rollingUpdate"],
+        json!({"maxUnavailable": 1, "maxSurge": "10%"})
+    );
+    let d = defaulted(
+        "DaemonSet",
+        json!({"spec": {"updateStrategy": {"type": "OnDelete"}}}),
+    );
+    assert_eq!(d["spec"]["updateStrategy"], json!({"type": "OnDelete"}));
+}

@@ -1,11 +1,11 @@
-//! StatefulSet, Deployment, ReplicaSet and ControllerRevision printers.
+//! StatefulSet, DaemonSet, Deployment, ReplicaSet and ControllerRevision printers.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    age, arr_at, bool_at, col, container_cells, format_label_selector, get, int_at, name,
-    selector_string, str_at, typed, wide, Col, Printer, AGE, NAME,
+    age, arr_at, bool_at, col, container_cells, format_label_selector, format_labels, get, int_at,
+    name, selector_string, str_at, typed, wide, Col, Printer, AGE, NAME,
 };
 
 const CONTAINERS: Col = wide("Containers", "Names of each container in the template.");
@@ -47,6 +47,69 @@ fn stateful_set_cells(sts: &Value, now: DateTime<Utc>) -> Vec<Value> {
         age(sts, now),
         containers,
         images,
+    ]
+}
+
+const DAEMON_SET_COLUMNS: &[Col] = &[
+    NAME,
+    typed(
+        "Desired",
+        "integer",
+        "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+    ),
+    typed(
+        "Current",
+        "integer",
+        "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+    ),
+    typed(
+        "Ready",
+        "integer",
+        "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.",
+    ),
+    typed(
+        "Up-to-date",
+        "integer",
+        "The total number of nodes that are running updated daemon pod",
+    ),
+    typed(
+        "Available",
+        "integer",
+        "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)",
+    ),
+    col(
+        "Node Selector",
+        "An object that describes the pod that will be created. The DaemonSet will create exactly one copy of this pod on every node that matches the template's node selector (or on every node if no node selector is specified). The only allowed template.spec.restartPolicy value is \"Always\". More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#pod-template",
+    ),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide(
+        "Selector",
+        "A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+    ),
+];
+
+pub(crate) static DAEMON_SET: Printer = Printer {
+    columns: DAEMON_SET_COLUMNS,
+    cells: daemon_set_cells,
+};
+
+fn daemon_set_cells(ds: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let status = |f: &str| Value::from(int_at(ds, &["status", f]));
+    let (containers, images) = container_cells(template_spec(ds));
+    vec![
+        name(ds),
+        status("desiredNumberScheduled"),
+        status("currentNumberScheduled"),
+        status("numberReady"),
+        status("updatedNumberScheduled"),
+        status("numberAvailable"),
+        format_labels(get(ds, &["spec", "template", "spec", "nodeSelector"])).into(),
+        age(ds, now),
+        containers,
+        images,
+        format_label_selector(get(ds, &["spec", "selector"])).into(),
     ]
 }
 
@@ -348,5 +411,50 @@ mod tests {
             row("ControllerRevision", &orphan)[1..3],
             [json!("<none>"), json!(1)]
         );
+    }
+
+    #[test]
+    fn daemon_set_row() {
+        assert_eq!(
+            names("DaemonSet"),
+            [
+                "Name",
+                "Desired",
+                "Current",
+                "Ready",
+                "Up-to-date",
+                "Available",
+                "Node Selector",
+                "Age",
+                "Containers*",
+                "Images*",
+                "Selector*"
+            ]
+        );
+        let mut ds = json!({
+            "metadata": {"name": "agent", "creationTimestamp": "2026-11-25T14:29:54Z"},
+            "spec": {"selector": {"matchLabels": {"app": "nginx"}},
+                     "template": template(json!([{"name": "a", "image": "busybox:1"}]))},
+            "status": {"desiredNumberScheduled": 2, "currentNumberScheduled": 2,
+                       "numberReady": 1, "updatedNumberScheduled": 2, "numberAvailable": 1}
+        });
+        assert_eq!(
+            row("DaemonSet", &ds),
+            [
+                json!("agent"),
+                json!(2),
+                json!(2),
+                json!(1),
+                json!(2),
+                json!(1),
+                json!("<none>"),
+                json!("6s"),
+                json!("a"),
+                json!("busybox:1"),
+                json!("app=nginx")
+            ]
+        );
+        ds["spec"]["template"]["spec"]["nodeSelector"] = json!({"zone": "b", "disk": "ssd"});
+        assert_eq!(row("DaemonSet", &ds)[6], json!("disk=ssd,zone=b"));
     }
 }

@@ -11,14 +11,14 @@ use serde_json::Value;
 
 const STS_UPDATE_FORBIDDEN: &str = "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
 
-fn spec_of(obj: &Value) -> &Value {
+pub(super) fn spec_of(obj: &Value) -> &Value {
     static NULL: Value = Value::Null;
     obj.get("spec").unwrap_or(&NULL)
 }
 
 /// Selector presence/format checks shared by the workloads; returns whether the selector
 /// converts to a `labels.Selector` and the errors. `kind` names the "empty selector" message.
-fn validate_selector(spec: &Value, kind: &str, errs: &mut Errs) -> bool {
+pub(super) fn validate_selector(spec: &Value, kind: &str, errs: &mut Errs) -> bool {
     match present(spec, "selector") {
         None => {
             errs.push(Cause::required("spec.selector", ""));
@@ -42,7 +42,7 @@ fn validate_selector(spec: &Value, kind: &str, errs: &mut Errs) -> bool {
 }
 
 /// The template's labels must satisfy the selector (a missing selector matches nothing).
-fn selector_matches_template(spec: &Value, errs: &mut Errs) {
+pub(super) fn selector_matches_template(spec: &Value, errs: &mut Errs) {
     let labels = spec.pointer("/template/metadata/labels");
     let sel = present(spec, "selector");
     let matches = match sel {
@@ -59,7 +59,7 @@ fn selector_matches_template(spec: &Value, errs: &mut Errs) {
     }
 }
 
-fn restart_always(spec: &Value, workload: &str, errs: &mut Errs) {
+pub(super) fn restart_always(spec: &Value, workload: &str, errs: &mut Errs) {
     let rp = spec
         .pointer("/template/spec/restartPolicy")
         .and_then(Value::as_str)
@@ -476,7 +476,7 @@ pub(crate) fn validate_replicaset_update(new: &Value, old: &Value) -> Errs {
     errs
 }
 
-fn immutable_selector(new: &Value, old: &Value, errs: &mut Errs) {
+pub(super) fn immutable_selector(new: &Value, old: &Value, errs: &mut Errs) {
     let (n, o) = (spec_of(new).get("selector"), spec_of(old).get("selector"));
     if !sem_eq(n, o) {
         errs.push(Cause::invalid(
@@ -578,7 +578,7 @@ fn validate_deployment_spec(spec: &Value, errs: &mut Errs) {
 }
 
 /// `ValidatePositiveIntOrPercent` only (no 100% cap); returns the value.
-fn int_or_percent_nonneg(v: &Value, path: &str, errs: &mut Errs) -> i64 {
+pub(super) fn int_or_percent_nonneg(v: &Value, path: &str, errs: &mut Errs) -> i64 {
     match v {
         Value::String(s) => {
             let msgs = names::percent(s);

@@ -156,6 +156,9 @@ impl ApiServer {
             if info.kind == "Service" && info.group.is_empty() {
                 admission::prepare_service_update(&mut new, old);
             }
+            if info.kind == "DaemonSet" && info.group == "apps" {
+                admission::prepare_daemonset_update(&mut new, old);
+            }
             let causes = validation::validate_update(info.kind, &new, old);
             if !causes.is_empty() {
                 return Err(ApiError::invalid(info.group, info.kind, &name, &causes));

@@ -15,17 +15,18 @@ pub mod ttl;
 mod tests;
 
 use crate::ownership::{controller_of, Error};
+use crate::pod_control::PodControl;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::{Job, JobStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};
 use logic::Backoff;
 use ordo_client::events::{EventType, Recorder};
-use ordo_client::objects::{api_message, is_not_found};
+use ordo_client::objects::is_not_found;
 use ordo_client::{Caches, Change, Shared, Writes};
 use pods::{has_tracking_finalizer, JOB_TRACKING_FINALIZER};
 use std::collections::HashMap;
@@ -201,63 +202,24 @@ async fn sync(ctx: &Ctx, ns: &str, job: &Job, writes: &Writes) -> Result<Action,
         }
     }
     // 3. Deletions and creations.
-    let pod_api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let control = PodControl {
+        api: Api::namespaced(ctx.client.clone(), ns),
+        recorder: &ctx.recorder,
+        owner: job,
+        cache: &ctx.pods,
+        writes,
+    };
     for pname in &plan.delete {
-        let Some(pod) = by_name.get(pname.as_str()) else {
-            continue;
-        };
-        let dp = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: pod.metadata.uid.clone(),
-                resource_version: None,
-            }),
-            ..Default::default()
-        };
-        match pod_api.delete(pname, &dp).await {
-            Ok(_) => {
-                writes.deleted(&ctx.pods, ns, pname, pod.metadata.uid.clone());
-                let msg = format!("Deleted pod: {pname}");
-                ctx.recorder
-                    .record(job, EventType::Normal, "SuccessfulDelete", &msg)
-                    .await;
-            }
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => {
-                let msg = format!("Error deleting: {}", api_message(&e));
-                ctx.recorder
-                    .record(job, EventType::Warning, "FailedDelete", &msg)
-                    .await;
-            }
+        if let Some(pod) = by_name.get(pname.as_str()) {
+            control.delete(pname, pod.metadata.uid.clone(), None).await;
         }
     }
-    let mut failed_creates = 0;
-    let pp = PostParams::default();
     let new_pods: Vec<Pod> = plan
         .create
         .iter()
         .map(|ix| pods::new_pod(job, *ix))
         .collect();
-    let results = futures::future::join_all(new_pods.iter().map(|p| pod_api.create(&pp, p))).await;
-    for r in results {
-        match r {
-            Ok(p) => {
-                writes.wrote(&ctx.pods, &p);
-                let msg = format!("Created pod: {}", p.name_any());
-                ctx.recorder
-                    .record(job, EventType::Normal, "SuccessfulCreate", &msg)
-                    .await;
-            }
-            Err(e) => {
-                failed_creates += 1;
-                if !api_message(&e).contains("being terminated") {
-                    let msg = format!("Error creating: {}", api_message(&e));
-                    ctx.recorder
-                        .record(job, EventType::Warning, "FailedCreate", &msg)
-                        .await;
-                }
-            }
-        }
-    }
+    let failed_creates = control.create_all(&new_pods).await as i32;
     // 4. The status with everything counted.
     let mut status = plan.status.clone();
     if failed_creates > 0 {

@@ -2,7 +2,7 @@
 //! schedulable, node selector and required node affinity, taints, and resources
 //! (pod count, cpu, memory requests). Pure functions, no I/O.
 
-use k8s_openapi::api::core::v1::{Node, Pod, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Node, Pod, Taint};
 use std::collections::BTreeMap;
 
 /// What a pod asks of a node.
@@ -77,55 +77,11 @@ pub fn node_ready(node: &Node) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-fn tolerates(tolerations: &[Toleration], key: &str, value: &str, effect: &str) -> bool {
-    tolerations.iter().any(|t| {
-        let effect_ok = t
-            .effect
-            .as_deref()
-            .is_none_or(|e| e.is_empty() || e == effect);
-        let key_ok = match t.operator.as_deref().unwrap_or("Equal") {
-            "Exists" => t.key.as_deref().is_none_or(|k| k.is_empty() || k == key),
-            _ => t.key.as_deref() == Some(key) && t.value.as_deref().unwrap_or("") == value,
-        };
-        effect_ok && key_ok
-    })
-}
-
-use ordo_api::selector::node_requirement_holds as requirement_matches;
+use crate::placement::{node_selector_matches, tolerates};
 
 /// `spec.nodeSelector` and required node affinity.
 fn selector_matches(pod: &Pod, node: &Node) -> bool {
-    let empty = BTreeMap::new();
-    let labels = node.metadata.labels.as_ref().unwrap_or(&empty);
-    let spec = pod.spec.as_ref();
-    if let Some(sel) = spec.and_then(|s| s.node_selector.as_ref()) {
-        if !sel.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-            return false;
-        }
-    }
-    let required = spec
-        .and_then(|s| s.affinity.as_ref())
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|a| {
-            a.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        });
-    let Some(required) = required else {
-        return true;
-    };
-    let name = node.metadata.name.clone().unwrap_or_default();
-    required.node_selector_terms.iter().any(|term| {
-        let exprs = term
-            .match_expressions
-            .iter()
-            .flatten()
-            .all(|r| requirement_matches(r, labels.get(&r.key).map(String::as_str)));
-        let fields =
-            term.match_fields.iter().flatten().all(|r| {
-                requirement_matches(r, (r.key == "metadata.name").then_some(name.as_str()))
-            });
-        (term.match_expressions.is_some() || term.match_fields.is_some()) && exprs && fields
-    })
+    node_selector_matches(pod.spec.as_ref(), node)
 }
 
 /// Why `pod` does not fit `node` (upstream's reason strings), or None if it fits.
@@ -262,7 +218,7 @@ pub fn choose_with_ports<'a>(
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::{
-        Container, NodeCondition, NodeSpec, NodeStatus, PodSpec, ResourceRequirements,
+        Container, NodeCondition, NodeSpec, NodeStatus, PodSpec, ResourceRequirements, Toleration,
     };
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

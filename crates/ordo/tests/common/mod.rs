@@ -354,3 +354,43 @@ spec:
         image: nginx:1.25.4
         ports: [{containerPort: 80, name: web-port}]
 "#;
+
+/// Starts `ordo agent` (simulated runtime) as node `name` of `s`, with node address `ip`.
+pub fn sim_agent(s: &Server, name: &str, ip: &str, data: &std::path::Path) -> Child {
+    let pki = s.data_dir().join("pki");
+    Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args([
+            "agent",
+            "--server",
+            &format!("https://127.0.0.1:{}", s.port),
+        ])
+        .args(["--runtime", "sim", "--sim-start-delay-ms", "300"])
+        .args(["--node-name", name, "--node-ip", ip])
+        .arg("--token-file")
+        .arg(pki.join("token"))
+        .arg("--ca-file")
+        .arg(pki.join("ca.crt"))
+        .arg("--data-dir")
+        .arg(data)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the server's node and a [`sim_agent`] named `node-2` are both Ready; the name
+/// of the server's node.
+pub fn server_node_beside_node2(s: &Server) -> String {
+    s.eventually(30, "two Ready nodes", || {
+        let out = s.ok(&["get", "nodes", "--no-headers"]);
+        out.lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
+            .count()
+            == 2
+    });
+    s.ok(&[
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[?(@.metadata.name!=\"node-2\")].metadata.name}",
+    ])
+}
