@@ -14,9 +14,11 @@ use std::collections::BTreeSet;
 pub const HASH_LABEL: &str = "controller.kubernetes.io/hash";
 use crate::history::last_equal;
 pub use crate::history::{
-    canonical_bytes, equal_revision, fnv32, hash, next_revision, patch_data, revision_name,
-    revision_template, safe_encode, sort_revisions, CHANGE_CAUSE,
+    canonical_bytes, equal_revision, hash, next_revision, patch_data, revision_name,
+    revision_template, sort_revisions, CHANGE_CAUSE,
 };
+#[cfg(test)]
+pub use crate::history::{fnv32, safe_encode};
 
 /// The set's template (empty when the spec is missing).
 pub fn set_template(set: &StatefulSet) -> PodTemplateSpec {
