@@ -18,6 +18,7 @@ mod corev1;
 mod network;
 mod pod;
 mod policy;
+mod quota;
 mod rbac;
 mod scheduling;
 mod storage;
@@ -125,6 +126,9 @@ fn printer(kind: &str) -> &'static Printer {
         "StatefulSet" => &apps::STATEFUL_SET,
         "Deployment" => &apps::DEPLOYMENT,
         "ReplicaSet" => &apps::REPLICA_SET,
+        "ReplicationController" => &apps::REPLICATION_CONTROLLER,
+        "ResourceQuota" => &quota::RESOURCE_QUOTA,
+        "LimitRange" => &quota::LIMIT_RANGE,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,
         "Role" | "ClusterRole" => &rbac::ROLE,

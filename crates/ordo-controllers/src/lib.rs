@@ -11,6 +11,7 @@ mod job;
 mod namespace;
 mod ownership;
 mod replicaset;
+mod resourcequota;
 mod root_ca;
 mod scheduler;
 mod statefulset;
@@ -27,6 +28,8 @@ pub async fn run(
     tokio::try_join!(
         statefulset::run(caches.clone()),
         replicaset::run(caches.clone()),
+        replicaset::run_replication(caches.clone()),
+        resourcequota::run(caches.clone()),
         deployment::run(caches.clone()),
         gc::run(caches.clone()),
         namespace::run(caches.clone()),
