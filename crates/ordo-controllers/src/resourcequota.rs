@@ -120,24 +120,24 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     );
     let store = ctx.quotas.store();
     macro_rules! on {
-        ($controller:expr, $cache:expr) => {{
+        ($controller:expr, $cache:expr, $kind:ty) => {{
             let s = store.clone();
-            $controller.watches_stream($cache.stream(), move |o| {
+            $controller.watches_stream($cache.stream(), move |o: $kind| {
                 quotas_of(&s, o.meta().namespace.as_deref())
             })
         }};
     }
     let controller = Controller::for_stream(ctx.quotas.stream(), ctx.quotas.store());
-    let controller = on!(controller, c.pods);
-    let controller = on!(controller, c.services);
-    let controller = on!(controller, c.claims);
-    let controller = on!(controller, c.config_maps);
-    let controller = on!(controller, c.secrets);
-    let controller = on!(controller, c.rcs);
-    let controller = on!(controller, c.deployments);
-    let controller = on!(controller, c.replica_sets);
-    let controller = on!(controller, c.stateful_sets);
-    let controller = on!(controller, c.jobs);
+    let controller = on!(controller, c.pods, Pod);
+    let controller = on!(controller, c.services, Service);
+    let controller = on!(controller, c.claims, PersistentVolumeClaim);
+    let controller = on!(controller, c.config_maps, ConfigMap);
+    let controller = on!(controller, c.secrets, Secret);
+    let controller = on!(controller, c.rcs, ReplicationController);
+    let controller = on!(controller, c.deployments, Deployment);
+    let controller = on!(controller, c.replica_sets, ReplicaSet);
+    let controller = on!(controller, c.stateful_sets, StatefulSet);
+    let controller = on!(controller, c.jobs, Job);
     controller
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|res| async move {
@@ -198,9 +198,11 @@ async fn reconcile(obj: Arc<ResourceQuota>, ctx: Arc<Ctx>) -> Result<Action, Err
     }
     value["status"] = status;
     let api: Api<ResourceQuota> = Api::namespaced(ctx.client.clone(), &ns);
-    let body = serde_json::to_vec(&value).unwrap_or_default();
+    let Ok(body) = serde_json::from_value::<ResourceQuota>(value) else {
+        return Ok(Action::await_change());
+    };
     match api
-        .replace_status(&quota.name_any(), &PostParams::default(), body)
+        .replace_status(&quota.name_any(), &PostParams::default(), &body)
         .await
     {
         Ok(written) => {

@@ -90,10 +90,12 @@ impl ApiServer {
             Some(&obj),
             None,
         )?;
+        // Held until the object is written: see `admission/resource_quota.rs`.
+        let mut _quota_guard = None;
         if let Some(ns) = &ns {
             self.admit_limit_range_checks(info, ns, &name, &obj).await?;
-            let dry_run = q.get("dryRun") == Some("All");
-            self.admit_resource_quota(info, ns, &name, &obj, None, dry_run)
+            _quota_guard = self
+                .admit_resource_quota(info, ns, &name, &obj, None)
                 .await?;
         }
         if info.kind == "Service" {
