@@ -60,7 +60,11 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         "Job" => batch::job(obj),
         "Deployment" => deployment(obj),
         "ReplicationController" => replication_controller(obj),
-        "LimitRange" => each(ensure_obj(obj, "spec"), "limits", crate::limit_range::default_item),
+        "LimitRange" => each(
+            ensure_obj(obj, "spec"),
+            "limits",
+            crate::limit_range::default_item,
+        ),
         "ReplicaSet" => {
             let spec = ensure_obj(obj, "spec");
             default_val(spec, "replicas", json!(1));

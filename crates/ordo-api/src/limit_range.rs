@@ -31,7 +31,10 @@ pub fn default_pod(lr: &Value, pod: &mut Value) {
         }
     }
     let mut notes: Vec<String> = Vec::new();
-    for (key, prefix) in [("containers", "container"), ("initContainers", "init container")] {
+    for (key, prefix) in [
+        ("containers", "container"),
+        ("initContainers", "init container"),
+    ] {
         let Some(cs) = pod["spec"][key].as_array_mut() else {
             continue;
         };
@@ -63,10 +66,16 @@ pub fn default_pod(lr: &Value, pod: &mut Value) {
                 }
             }
             if !set_requests.is_empty() {
-                notes.push(format!("{} request for {prefix} {name}", set_requests.join(", ")));
+                notes.push(format!(
+                    "{} request for {prefix} {name}",
+                    set_requests.join(", ")
+                ));
             }
             if !set_limits.is_empty() {
-                notes.push(format!("{} limit for {prefix} {name}", set_limits.join(", ")));
+                notes.push(format!(
+                    "{} limit for {prefix} {name}",
+                    set_limits.join(", ")
+                ));
             }
         }
     }
@@ -311,7 +320,10 @@ mod tests {
             pod["spec"]["containers"][0]["resources"],
             json!({"limits": {"cpu": "500m", "memory": "1Gi"}, "requests": {"cpu": "200m", "memory": "1Gi"}})
         );
-        assert_eq!(pod["spec"]["containers"][1]["resources"]["limits"]["memory"], "1Gi");
+        assert_eq!(
+            pod["spec"]["containers"][1]["resources"]["limits"]["memory"],
+            "1Gi"
+        );
         assert_eq!(
             pod["metadata"]["annotations"][ANNOTATION],
             "LimitRanger plugin set: cpu, memory request for container app; cpu, memory limit for container app; memory request for container side; memory limit for container side"
@@ -337,7 +349,10 @@ mod tests {
         let p = json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "1"}, "requests": {"cpu": "250m"}}}]}});
         assert_eq!(
             validate_pod(&lr, &p),
-            Err("cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000".to_string())
+            Err(
+                "cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000"
+                    .to_string()
+            )
         );
         let lr = json!({"spec": {"limits": [{"type": "Pod", "max": {"cpu": "1"}}]}});
         let p = json!({"spec": {"containers": [
@@ -355,11 +370,17 @@ mod tests {
         assert_eq!(validate_claim(&range(), &pvc("1Gi")), Ok(()));
         assert_eq!(
             validate_claim(&range(), &pvc("5Gi")),
-            Err("maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi".to_string())
+            Err(
+                "maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 5Gi"
+                    .to_string()
+            )
         );
         assert_eq!(
             validate_claim(&range(), &pvc("500Mi")),
-            Err("minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi".to_string())
+            Err(
+                "minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi"
+                    .to_string()
+            )
         );
     }
 }

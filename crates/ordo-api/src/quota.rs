@@ -186,7 +186,10 @@ impl Evaluator {
     }
 
     /// `MatchingResources`: which of `names` this evaluator measures.
-    pub fn matching_resources<'a>(&self, names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    pub fn matching_resources<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a String>,
+    ) -> Vec<String> {
         names
             .into_iter()
             .filter(|n| self.measures(n))
@@ -210,9 +213,9 @@ impl Evaluator {
                 matches!(
                     n,
                     "persistentvolumeclaims" | "requests.storage" | "count/persistentvolumeclaims"
-                ) || n.split_once(STORAGE_CLASS_SUFFIX).is_some_and(|(_, r)| {
-                    r == "persistentvolumeclaims" || r == "requests.storage"
-                })
+                ) || n
+                    .split_once(STORAGE_CLASS_SUFFIX)
+                    .is_some_and(|(_, r)| r == "persistentvolumeclaims" || r == "requests.storage")
             }
             Evaluator::Count { name, legacy } => n == name || legacy.as_deref() == Some(n),
         }
@@ -317,7 +320,9 @@ impl Evaluator {
             return false;
         }
         let spec = &obj["spec"];
-        let terminating = spec["activeDeadlineSeconds"].as_i64().is_some_and(|d| d >= 0);
+        let terminating = spec["activeDeadlineSeconds"]
+            .as_i64()
+            .is_some_and(|d| d >= 0);
         match req.scope.as_str() {
             "Terminating" => terminating,
             "NotTerminating" => !terminating,
@@ -439,9 +444,16 @@ pub fn pod_requests_limits(pod: &Value) -> (ResourceList, ResourceList) {
     let of = |kind: &str| {
         let mut sum = ResourceList::new();
         for c in pod["spec"]["containers"].as_array().into_iter().flatten() {
-            sum = add_lists(&sum, &list_from_json(c.pointer(&format!("/resources/{kind}"))));
+            sum = add_lists(
+                &sum,
+                &list_from_json(c.pointer(&format!("/resources/{kind}"))),
+            );
         }
-        for c in pod["spec"]["initContainers"].as_array().into_iter().flatten() {
+        for c in pod["spec"]["initContainers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             for (k, q) in list_from_json(c.pointer(&format!("/resources/{kind}"))) {
                 if sum.get(&k).is_none_or(|s| s.nanos < q.nanos) {
                     sum.insert(k, q);
@@ -499,7 +511,10 @@ pub fn check_request(
         if !ev.matches(q, obj) {
             continue;
         }
-        let name = q.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = q
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let hard = list_from_json(q.pointer("/status/hard"));
         let restricted = ev.matching_resources(hard.keys());
         ev.constraints(&restricted, obj)
@@ -546,7 +561,10 @@ pub fn check_request(
     let mut charges = Vec::new();
     for i in interesting {
         let q = &quotas[i];
-        let name = q.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+        let name = q
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let hard = list_from_json(q.pointer("/status/hard"));
         let used = list_from_json(q.pointer("/status/used"));
         let hard_names: BTreeSet<String> = hard.keys().cloned().collect();

@@ -110,10 +110,9 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "StatefulSet" => apps::validate_statefulset_update(new, old),
         "Deployment" => apps::validate_deployment_update(new, old),
         "ReplicaSet" => apps::validate_replicaset_update(new, old),
-        "ReplicationController" => concat(
-            meta_update(),
-            apps::validate_replication_controller(new),
-        ),
+        "ReplicationController" => {
+            concat(meta_update(), apps::validate_replication_controller(new))
+        }
         "ResourceQuota" => concat(meta_update(), quota::validate_resource_quota(new)),
         "LimitRange" => concat(meta_update(), quota::validate_limit_range(new)),
         "ControllerRevision" => apps::validate_controller_revision_update(new, old),

@@ -51,7 +51,13 @@ fn json_of<K: Serialize>(items: Vec<Arc<K>>) -> Vec<Value> {
 
 impl Counted {
     /// The namespace's objects of (group, plural) as JSON, or None for kinds not cached.
-    fn objects(&self, quotas: &Shared<ResourceQuota>, ns: &str, g: &str, p: &str) -> Option<Vec<Value>> {
+    fn objects(
+        &self,
+        quotas: &Shared<ResourceQuota>,
+        ns: &str,
+        g: &str,
+        p: &str,
+    ) -> Option<Vec<Value>> {
         Some(match (g, p) {
             ("", "pods") => json_of(self.pods.in_namespace(ns)),
             ("", "services") => json_of(self.services.in_namespace(ns)),
@@ -185,13 +191,10 @@ async fn reconcile(obj: Arc<ResourceQuota>, ctx: Arc<Ctx>) -> Result<Action, Err
     let Ok(mut value) = serde_json::to_value(quota.as_ref()) else {
         return Ok(Action::await_change());
     };
-    let status = desired_status(&value, |g, p| {
-        ctx.counted.objects(&ctx.quotas, &ns, g, p)
-    });
+    let status = desired_status(&value, |g, p| ctx.counted.objects(&ctx.quotas, &ns, g, p));
     let current = value.get("status").cloned().unwrap_or(Value::Null);
     let same = |f: &str| {
-        list_from_json(current.get(f)) == list_from_json(status.get(f))
-            && current.get(f).is_some()
+        list_from_json(current.get(f)) == list_from_json(status.get(f)) && current.get(f).is_some()
     };
     if same("hard") && same("used") {
         return Ok(Action::requeue(RESYNC));
@@ -232,7 +235,9 @@ mod tests {
     fn status_follows_the_objects() {
         let quota = json!({"metadata": {"name": "q", "namespace": "d"},
             "spec": {"hard": {"pods": "3", "configmaps": "2", "count/deployments.apps": "1", "requests.cpu": "1000m"}}});
-        let pods = vec![json!({"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "250m"}}}]}})];
+        let pods = vec![
+            json!({"spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "250m"}}}]}}),
+        ];
         let status = desired_status(&quota, |g, p| match (g, p) {
             ("", "pods") => Some(pods.clone()),
             ("", "configmaps") => Some(vec![json!({}), json!({})]),

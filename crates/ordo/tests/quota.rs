@@ -59,13 +59,23 @@ fn quotas_limit_ranges_and_replication_controllers() {
     );
     s.ok_stdin(&["create", "-f", "-"], &pod("a", "default", Some("400m")));
     s.ok_stdin(&["create", "-f", "-"], &pod("b", "default", Some("400m")));
-    wait_usage(&s, "default", "compute", &["pods 2 2", "requests.cpu 800m 1"]);
+    wait_usage(
+        &s,
+        "default",
+        "compute",
+        &["pods 2 2", "requests.cpu 800m 1"],
+    );
     assert_eq!(
         refused(&s, &pod("c", "default", Some("100m"))),
         "Error from server (Forbidden): error when creating \"STDIN\": pods \"c\" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=2, limited: pods=2"
     );
     s.ok(&["delete", "pod", "a", "--wait=true"]);
-    wait_usage(&s, "default", "compute", &["pods 1 2", "requests.cpu 400m 1"]);
+    wait_usage(
+        &s,
+        "default",
+        "compute",
+        &["pods 1 2", "requests.cpu 400m 1"],
+    );
     assert_eq!(
         refused(&s, &pod("c", "default", Some("700m"))),
         "Error from server (Forbidden): error when creating \"STDIN\": pods \"c\" is forbidden: exceeded quota: compute, requested: requests.cpu=700m, used: requests.cpu=400m, limited: requests.cpu=1"
@@ -93,14 +103,38 @@ fn quotas_limit_ranges_and_replication_controllers() {
             "services.nodeports 0 1",
         ],
     );
-    s.ok(&["create", "service", "nodeport", "np", "--tcp=80:80", "-n", "objs"]);
-    let err = s.fails(&["create", "service", "nodeport", "np2", "--tcp=81:81", "-n", "objs"]);
+    s.ok(&[
+        "create",
+        "service",
+        "nodeport",
+        "np",
+        "--tcp=80:80",
+        "-n",
+        "objs",
+    ]);
+    let err = s.fails(&[
+        "create",
+        "service",
+        "nodeport",
+        "np2",
+        "--tcp=81:81",
+        "-n",
+        "objs",
+    ]);
     assert!(
         err.contains("services \"np2\" is forbidden: exceeded quota: objs, requested: services.nodeports=1, used: services.nodeports=1, limited: services.nodeports=1"),
         "{err}"
     );
     // A ClusterIP Service costs no node port.
-    s.ok(&["create", "service", "clusterip", "cip", "--tcp=80:80", "-n", "objs"]);
+    s.ok(&[
+        "create",
+        "service",
+        "clusterip",
+        "cip",
+        "--tcp=80:80",
+        "-n",
+        "objs",
+    ]);
     let claim = |name: &str, size: &str| {
         format!("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: {name}, namespace: objs}}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: {size}}}}}\n")
     };
@@ -125,7 +159,14 @@ fn quotas_limit_ranges_and_replication_controllers() {
 
     // --- Concurrent creates never overspend a quota.
     s.ok(&["create", "namespace", "race"]);
-    s.ok(&["create", "quota", "few", "-n", "race", "--hard=count/secrets=4"]);
+    s.ok(&[
+        "create",
+        "quota",
+        "few",
+        "-n",
+        "race",
+        "--hard=count/secrets=4",
+    ]);
     wait_usage(&s, "race", "few", &["count/secrets 0 4"]);
     let children: Vec<_> = (0..10)
         .map(|i| {
@@ -165,7 +206,10 @@ fn quotas_limit_ranges_and_replication_controllers() {
     s.apply(
         "apiVersion: v1\nkind: LimitRange\nmetadata: {name: bounds, namespace: limited}\nspec:\n  limits:\n  - type: Container\n    max: {cpu: \"1\"}\n    default: {cpu: 500m, memory: 128Mi}\n    defaultRequest: {cpu: 200m}\n",
     );
-    assert_eq!(table(&s.ok(&["get", "limits", "-n", "limited"]))[0], ["NAME", "CREATED", "AT"]);
+    assert_eq!(
+        table(&s.ok(&["get", "limits", "-n", "limited"]))[0],
+        ["NAME", "CREATED", "AT"]
+    );
     let described: Vec<String> = s
         .ok(&["describe", "limitrange", "bounds", "-n", "limited"])
         .lines()
@@ -205,16 +249,40 @@ fn quotas_limit_ranges_and_replication_controllers() {
         "apiVersion: v1\nkind: ReplicationController\nmetadata: {name: web, namespace: limited}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: nginx, image: nginx:1.25.4}]\n",
     );
     assert_eq!(
-        s.ok(&["get", "rc", "web", "-n", "limited", "-o", "jsonpath={.spec.selector.app} {.metadata.labels.app}"]),
+        s.ok(&[
+            "get",
+            "rc",
+            "web",
+            "-n",
+            "limited",
+            "-o",
+            "jsonpath={.spec.selector.app} {.metadata.labels.app}"
+        ]),
         "web web"
     );
     let rc_row = |s: &Server| table(&s.ok(&["get", "rc", "web", "-n", "limited"]));
-    s.eventually(20, "2 ready replicas", || rc_row(&s)[1][1..4] == ["2", "2", "2"]);
-    assert_eq!(rc_row(&s)[0], ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
+    s.eventually(20, "2 ready replicas", || {
+        rc_row(&s)[1][1..4] == ["2", "2", "2"]
+    });
+    assert_eq!(
+        rc_row(&s)[0],
+        ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    );
     s.ok(&["scale", "rc", "web", "--replicas=4", "-n", "limited"]);
-    s.eventually(20, "4 ready replicas", || rc_row(&s)[1][1..4] == ["4", "4", "4"]);
+    s.eventually(20, "4 ready replicas", || {
+        rc_row(&s)[1][1..4] == ["4", "4", "4"]
+    });
     let pods = |s: &Server| -> Vec<String> {
-        let out = s.ok(&["get", "pods", "-n", "limited", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.name}"]);
+        let out = s.ok(&[
+            "get",
+            "pods",
+            "-n",
+            "limited",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ]);
         let mut v: Vec<String> = out.split_whitespace().map(str::to_string).collect();
         v.sort();
         v
@@ -222,7 +290,15 @@ fn quotas_limit_ranges_and_replication_controllers() {
     let before = pods(&s);
     assert_eq!(before.len(), 4);
     assert_eq!(
-        s.ok(&["get", "pod", &before[0], "-n", "limited", "-o", "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}"]),
+        s.ok(&[
+            "get",
+            "pod",
+            &before[0],
+            "-n",
+            "limited",
+            "-o",
+            "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}"
+        ]),
         "ReplicationController/web"
     );
     s.ok(&["delete", "pod", &before[0], "-n", "limited"]);
@@ -230,7 +306,9 @@ fn quotas_limit_ranges_and_replication_controllers() {
         let now = pods(&s);
         now.len() == 4 && !now.contains(&before[0])
     });
-    s.eventually(20, "4 ready again", || rc_row(&s)[1][1..4] == ["4", "4", "4"]);
+    s.eventually(20, "4 ready again", || {
+        rc_row(&s)[1][1..4] == ["4", "4", "4"]
+    });
     assert!(s
         .ok(&["get", "all", "-n", "limited"])
         .contains("replicationcontroller/web"));

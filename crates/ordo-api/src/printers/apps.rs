@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::{
-    age, arr_at, bool_at, col, container_cells, format_label_selector, format_labels, get, int_at, name,
-    selector_string, str_at, typed, wide, Col, Printer, AGE, NAME,
+    age, arr_at, bool_at, col, container_cells, format_label_selector, format_labels, get, int_at,
+    name, selector_string, str_at, typed, wide, Col, Printer, AGE, NAME,
 };
 
 const CONTAINERS: Col = wide("Containers", "Names of each container in the template.");

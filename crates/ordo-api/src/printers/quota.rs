@@ -32,7 +32,9 @@ fn resource_quota_cells(rq: &Value, now: DateTime<Utc>) -> Vec<Value> {
     let (mut request, mut limit) = (Vec::new(), Vec::new());
     for k in spec_hard.keys() {
         let show = |l: &crate::quota::ResourceList| {
-            l.get(k).map(|q| q.canonical()).unwrap_or_else(|| "0".into())
+            l.get(k)
+                .map(|q| q.canonical())
+                .unwrap_or_else(|| "0".into())
         };
         let cell = format!("{k}: {}/{}", show(&used), show(&hard));
         if k.split('.').next() == Some("limits") && k.contains('.') {

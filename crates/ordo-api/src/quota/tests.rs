@@ -7,7 +7,9 @@ fn quota(name: &str, hard: Value, used: Value) -> Value {
 
 fn pod(name: &str, cpu: Option<&str>) -> Value {
     let res = match cpu {
-        Some(c) => json!({"requests": {"cpu": c, "memory": "64Mi"}, "limits": {"cpu": c, "memory": "64Mi"}}),
+        Some(c) => {
+            json!({"requests": {"cpu": c, "memory": "64Mi"}, "limits": {"cpu": c, "memory": "64Mi"}})
+        }
         None => json!({}),
     };
     json!({"metadata": {"name": name}, "spec": {"containers": [{"name": "app", "image": "i", "resources": res}]}})
@@ -20,19 +22,29 @@ fn pods_are_charged_and_refused_beyond_the_quota() {
         json!({"pods": "2", "requests.cpu": "1"}),
         json!({"pods": "1", "requests.cpu": "500m"}),
     );
-    let charges = check_request(std::slice::from_ref(&q), &Evaluator::Pod, &pod("a", Some("250m")), None).unwrap();
+    let charges = check_request(
+        std::slice::from_ref(&q),
+        &Evaluator::Pod,
+        &pod("a", Some("250m")),
+        None,
+    )
+    .unwrap();
     assert_eq!(charges.len(), 1);
     assert_eq!(
         list_to_json(&charges[0].1),
         json!({"pods": "2", "requests.cpu": "750m"})
     );
-    let err = check_request(&[q.clone()], &Evaluator::Pod, &pod("b", Some("600m")), None).unwrap_err();
+    let err =
+        check_request(&[q.clone()], &Evaluator::Pod, &pod("b", Some("600m")), None).unwrap_err();
     assert_eq!(
         err,
         "exceeded quota: compute, requested: requests.cpu=600m, used: requests.cpu=500m, limited: requests.cpu=1"
     );
     let err = check_request(&[q], &Evaluator::Pod, &pod("c", None), None).unwrap_err();
-    assert_eq!(err, "failed quota: compute: must specify requests.cpu for: app");
+    assert_eq!(
+        err,
+        "failed quota: compute: must specify requests.cpu for: app"
+    );
 }
 
 #[test]
@@ -59,9 +71,11 @@ fn quotas_without_status_are_unknown_or_ignored() {
         "status unknown for quota: q, resources: cpu,pods"
     );
     let fresh = json!({"metadata": {"name": "q"}, "spec": {"hard": {"pods": "1"}}});
-    assert!(check_request(&[fresh], &Evaluator::Pod, &pod("a", None), None)
-        .unwrap()
-        .is_empty());
+    assert!(
+        check_request(&[fresh], &Evaluator::Pod, &pod("a", None), None)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -79,7 +93,8 @@ fn services_claims_and_counts() {
     );
     // An update that turns a ClusterIP Service into a NodePort one is charged the difference.
     let old = json!({"metadata": {"name": "s", "resourceVersion": "3"}, "spec": {"type": "ClusterIP", "ports": [{"port": 80}]}});
-    let new = json!({"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}});
+    let new =
+        json!({"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}});
     let c = check_request(&[q.clone()], &svc_ev, &new, Some(&old)).unwrap();
     assert_eq!(c[0].1["services.nodeports"].canonical(), "1");
 
@@ -103,9 +118,11 @@ fn scopes_select_pods() {
     let mut q = quota("be", json!({"pods": "1"}), json!({"pods": "1"}));
     q["spec"]["scopes"] = json!(["BestEffort"]);
     // A pod with requests is not in the BestEffort scope: not charged.
-    assert!(check_request(&[q.clone()], &Evaluator::Pod, &pod("a", Some("1")), None)
-        .unwrap()
-        .is_empty());
+    assert!(
+        check_request(&[q.clone()], &Evaluator::Pod, &pod("a", Some("1")), None)
+            .unwrap()
+            .is_empty()
+    );
     assert!(check_request(&[q.clone()], &Evaluator::Pod, &pod("b", None), None).is_err());
     // Scoped quotas never apply to other kinds.
     let cm = Evaluator::for_resource("", "configmaps");

@@ -493,7 +493,11 @@ pub(crate) fn validate_replication_controller(rc: &Value) -> Errs {
     if selector.is_none() {
         errs.push(Cause::required("spec.selector", ""));
     }
-    nonneg(&mut errs, "spec.replicas", int(spec, "replicas").unwrap_or(0));
+    nonneg(
+        &mut errs,
+        "spec.replicas",
+        int(spec, "replicas").unwrap_or(0),
+    );
     let Some(t) = present(spec, "template") else {
         errs.push(Cause::required("spec.template", ""));
         return errs;

@@ -64,7 +64,10 @@ fn scope_valid_for(scope: &str, resource: &str) -> bool {
     ];
     match scope {
         "BestEffort" => POD_COUNT.contains(&resource),
-        "Terminating" | "NotTerminating" | "NotBestEffort" | "PriorityClass"
+        "Terminating"
+        | "NotTerminating"
+        | "NotBestEffort"
+        | "PriorityClass"
         | "CrossNamespacePodAffinity" => {
             POD_COUNT.contains(&resource) || POD_COMPUTE.contains(&resource)
         }
@@ -97,7 +100,10 @@ pub(crate) fn validate_resource_quota(rq: &Value) -> Errs {
         let path = key("spec.hard", k);
         validate_quota_resource(k, v, &path, &mut errs);
     }
-    let scopes: Vec<&str> = arr(spec, "scopes").iter().filter_map(Value::as_str).collect();
+    let scopes: Vec<&str> = arr(spec, "scopes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     if !scopes.is_empty() {
         let shown = go_scopes(&scopes);
         for scope in &scopes {
@@ -157,7 +163,10 @@ pub(crate) fn validate_resource_quota(rq: &Value) -> Errs {
         }
     }
     for f in ["hard", "used"] {
-        if let Some(m) = rq.pointer(&format!("/status/{f}")).and_then(Value::as_object) {
+        if let Some(m) = rq
+            .pointer(&format!("/status/{f}"))
+            .and_then(Value::as_object)
+        {
             for (k, v) in m {
                 validate_quota_resource(k, v, &key(&format!("status.{f}"), k), &mut errs);
             }

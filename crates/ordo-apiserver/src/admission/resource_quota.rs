@@ -58,7 +58,8 @@ impl ApiServer {
         };
         // Most requests concern no quota: decided without the lock.
         let quotas = self.list_values(quotas_info(), ns).await?;
-        if quotas.is_empty() || matches!(check_request(&quotas, &ev, obj, old), Ok(c) if c.is_empty())
+        if quotas.is_empty()
+            || matches!(check_request(&quotas, &ev, obj, old), Ok(c) if c.is_empty())
         {
             return Ok(None);
         }

@@ -19,10 +19,10 @@ use crate::ownership::{
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ObjectReference, ReplicationController};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use k8s_openapi::api::core::v1::{ObjectReference, ReplicationController};
 use kube::{Client, Resource, ResourceExt};
 use logic::{
     calculate_status, new_pod, next_available_in, pods_to_delete, slow_start_batches,
@@ -105,7 +105,9 @@ impl Ctx {
             resource_version: rs.meta().resource_version.clone(),
             ..Default::default()
         };
-        self.recorder.record_ref(reference, ty, reason, message).await
+        self.recorder
+            .record_ref(reference, ty, reason, message)
+            .await
     }
 }
 
@@ -274,12 +276,12 @@ async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<A
                         Ok(p) => {
                             writes.wrote(&ctx.pods, &p);
                             ctx.event(
-                                    rs,
-                                    EventType::Normal,
-                                    "SuccessfulCreate",
-                                    &format!("Created pod: {}", p.name_any()),
-                                )
-                                .await
+                                rs,
+                                EventType::Normal,
+                                "SuccessfulCreate",
+                                &format!("Created pod: {}", p.name_any()),
+                            )
+                            .await
                         }
                         Err(e) if namespace_terminating(&e) => {}
                         Err(e) => {
@@ -316,22 +318,22 @@ async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<A
                 match r {
                     Ok(_) => {
                         ctx.event(
-                                rs,
-                                EventType::Normal,
-                                "SuccessfulDelete",
-                                &format!("Deleted pod: {pname}"),
-                            )
-                            .await
+                            rs,
+                            EventType::Normal,
+                            "SuccessfulDelete",
+                            &format!("Deleted pod: {pname}"),
+                        )
+                        .await
                     }
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => {
                         ctx.event(
-                                rs,
-                                EventType::Warning,
-                                "FailedDelete",
-                                &format!("Error deleting: {}", api_message(&e)),
-                            )
-                            .await;
+                            rs,
+                            EventType::Warning,
+                            "FailedDelete",
+                            &format!("Error deleting: {}", api_message(&e)),
+                        )
+                        .await;
                         manage_error = Some(("FailedDelete", api_message(&e)));
                     }
                 }

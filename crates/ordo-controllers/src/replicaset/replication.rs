@@ -2,11 +2,11 @@
 //! `pkg/controller/replication/conversion.go`): an RC is the ReplicaSet whose selector is its
 //! label map as `matchLabels`; its status has the same fields.
 
-use ordo_client::objects::controller_of;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::ReplicationController;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
+use ordo_client::objects::controller_of;
 use serde_json::json;
 
 /// The ReplicaSet `rc` is (same metadata, spec and status; selector as `matchLabels`).
@@ -77,7 +77,11 @@ mod tests {
         assert_eq!(spec.replicas, Some(3));
         assert_eq!(spec.min_ready_seconds, Some(5));
         assert_eq!(
-            spec.selector.match_labels.unwrap().get("app").map(String::as_str),
+            spec.selector
+                .match_labels
+                .unwrap()
+                .get("app")
+                .map(String::as_str),
             Some("web")
         );
         assert_eq!(rs.status.unwrap().ready_replicas, Some(1));

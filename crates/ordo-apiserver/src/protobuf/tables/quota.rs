@@ -25,7 +25,12 @@ pub(crate) static RESOURCE_QUOTA_SPEC: Msg = Msg {
 /// `ScopeSelector` (`api.core.v1`).
 pub(crate) static SCOPE_SELECTOR: Msg = Msg {
     name: "ScopeSelector",
-    fields: &[f(1, "matchExpressions", Message(&SCOPED_RESOURCE_SELECTOR_REQUIREMENT)).rep()],
+    fields: &[f(
+        1,
+        "matchExpressions",
+        Message(&SCOPED_RESOURCE_SELECTOR_REQUIREMENT),
+    )
+    .rep()],
 };
 /// `ScopedResourceSelectorRequirement` (`api.core.v1`).
 pub(crate) static SCOPED_RESOURCE_SELECTOR_REQUIREMENT: Msg = Msg {
