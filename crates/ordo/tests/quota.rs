@@ -44,7 +44,7 @@ fn wait_usage(s: &Server, ns: &str, name: &str, want: &[&str]) {
 
 #[test]
 fn quotas_limit_ranges_and_replication_controllers() {
-    let s = Server::start_with(&["--runtime", "sim"]);
+    let s = Server::start();
 
     // --- ResourceQuota on pods.
     s.ok(&["create", "quota", "compute", "--hard=pods=2,requests.cpu=1"]);
