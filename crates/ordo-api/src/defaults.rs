@@ -60,6 +60,12 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         "Job" => batch::job(obj),
         "Deployment" => deployment(obj),
         "DaemonSet" => daemonset(obj),
+        "ReplicationController" => replication_controller(obj),
+        "LimitRange" => each(
+            ensure_obj(obj, "spec"),
+            "limits",
+            crate::limit_range::default_item,
+        ),
         "ReplicaSet" => {
             let spec = ensure_obj(obj, "spec");
             default_val(spec, "replicas", json!(1));
@@ -105,6 +111,36 @@ pub(crate) fn each(v: &mut Value, key: &str, mut f: impl FnMut(&mut Value)) {
 fn template(spec: &mut Value) {
     let t = ensure_obj(spec, "template");
     pod::pod_spec(ensure_obj(t, "spec"));
+}
+
+/// `SetDefaults_ReplicationController`: selector and labels from the template's labels,
+/// one replica, and the pod template's defaults.
+fn replication_controller(obj: &mut Value) {
+    let labels = obj
+        .pointer("/spec/template/metadata/labels")
+        .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()))
+        .cloned();
+    if let Some(labels) = labels {
+        if obj
+            .pointer("/spec/selector")
+            .and_then(Value::as_object)
+            .is_none_or(|m| m.is_empty())
+        {
+            obj["spec"]["selector"] = labels.clone();
+        }
+        if obj
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .is_none_or(|m| m.is_empty())
+        {
+            ensure_obj(obj, "metadata")["labels"] = labels;
+        }
+    }
+    let spec = ensure_obj(obj, "spec");
+    default_val(spec, "replicas", json!(1));
+    if spec.get("template").is_some_and(|t| t.is_object()) {
+        template(spec);
+    }
 }
 
 /// `SetDefaults_StatefulSet` (R1–R6) plus the claim-template defaults upstream stores.

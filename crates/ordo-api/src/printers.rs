@@ -18,6 +18,7 @@ mod corev1;
 mod network;
 mod pod;
 mod policy;
+mod quota;
 mod rbac;
 mod scheduling;
 mod storage;
@@ -126,6 +127,9 @@ fn printer(kind: &str) -> &'static Printer {
         "Deployment" => &apps::DEPLOYMENT,
         "DaemonSet" => &apps::DAEMON_SET,
         "ReplicaSet" => &apps::REPLICA_SET,
+        "ReplicationController" => &apps::REPLICATION_CONTROLLER,
+        "ResourceQuota" => &quota::RESOURCE_QUOTA,
+        "LimitRange" => &quota::LIMIT_RANGE,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,
         "Role" | "ClusterRole" => &rbac::ROLE,

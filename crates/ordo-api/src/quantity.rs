@@ -1,5 +1,7 @@
 //! Kubernetes resource quantities (`500m`, `1.5Gi`, `128M`, `1e9`) as numbers.
 
+pub use crate::validation::quantity::{parse_json, Quantity};
+
 /// The value of a quantity in base units (cores, bytes); `None` when malformed.
 pub fn value(q: &str) -> Option<f64> {
     let q = q.trim();

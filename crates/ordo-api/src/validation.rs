@@ -14,7 +14,8 @@ mod network;
 mod network_policy;
 mod pod;
 mod policy;
-mod quantity;
+pub(crate) mod quantity;
+mod quota;
 mod rbac;
 mod scheduling;
 mod storage;
@@ -60,6 +61,9 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "StatefulSet" => apps::validate_statefulset(obj),
         "Deployment" => apps::validate_deployment(obj),
         "ReplicaSet" => apps::validate_replicaset(obj),
+        "ReplicationController" => apps::validate_replication_controller(obj),
+        "ResourceQuota" => quota::validate_resource_quota(obj),
+        "LimitRange" => quota::validate_limit_range(obj),
         "ControllerRevision" => apps::validate_controller_revision(obj),
         "Role" => rbac::validate_role(obj, true),
         "ClusterRole" => rbac::validate_role(obj, false),
@@ -109,6 +113,11 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "StatefulSet" => apps::validate_statefulset_update(new, old),
         "Deployment" => apps::validate_deployment_update(new, old),
         "ReplicaSet" => apps::validate_replicaset_update(new, old),
+        "ReplicationController" => {
+            concat(meta_update(), apps::validate_replication_controller(new))
+        }
+        "ResourceQuota" => concat(meta_update(), quota::validate_resource_quota(new)),
+        "LimitRange" => concat(meta_update(), quota::validate_limit_range(new)),
         "ControllerRevision" => apps::validate_controller_revision_update(new, old),
         "Role" | "ClusterRole" => concat(meta_update(), validate_create(kind, new)),
         "RoleBinding" => rbac::validate_binding_update(new, old, true),

@@ -2,8 +2,11 @@
 //! validation: upstream's strategies (`PrepareForCreate`, the Service's `PrepareForUpdate`)
 //! and admission plugins (Service ClusterIP and NodePort allocation, `DefaultStorageClass`,
 //! `PersistentVolumeClaimResize`, `StorageObjectInUseProtection`, the image pull secrets of
-//! `ServiceAccount`), and what is released when an object goes.
+//! `ServiceAccount`, `LimitRanger` in `admission/limit_ranger.rs` and `ResourceQuota` in
+//! `admission/resource_quota.rs`), and what is released when an object goes.
 
+mod limit_ranger;
+mod resource_quota;
 mod service_account;
 
 use crate::meta::{meta_mut, meta_str};
@@ -299,6 +302,10 @@ pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
         }
         ("", "Namespace") => obj["status"] = json!({"phase": "Active"}),
         ("", "Service") => obj["status"] = json!({"loadBalancer": {}}),
+        ("", "ReplicationController") => obj["status"] = json!({"replicas": 0}),
+        ("", "ResourceQuota") => {
+            obj.as_object_mut().map(|o| o.remove("status"));
+        }
         _ => {}
     }
 }
@@ -382,7 +389,7 @@ pub(crate) fn prepare_service_update(new: &mut Value, old: &Value) {
 }
 
 /// The pod's QoS class from its containers' requests and limits.
-fn qos_class(pod: &Value) -> &'static str {
+pub(crate) fn qos_class(pod: &Value) -> &'static str {
     let containers = pod
         .pointer("/spec/containers")
         .and_then(|c| c.as_array())

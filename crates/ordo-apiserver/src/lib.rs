@@ -49,6 +49,8 @@ pub struct ApiServer {
     pub(crate) authz: Arc<auth::rbac::index::Index>,
     pub(crate) signer: auth::tokens::Signer,
     pub(crate) ca_cert_pem: String,
+    /// Serializes the ResourceQuota admission's charges (see `admission/resource_quota.rs`).
+    pub(crate) quota_lock: tokio::sync::Mutex<()>,
 }
 
 /// The address a request came from (a request extension the HTTPS server adds).
@@ -97,6 +99,7 @@ impl ApiServer {
             signer: auth::tokens::Signer::from_pem(&cfg.service_account_key_pem)
                 .context("reading the service account key")?,
             ca_cert_pem: cfg.ca_cert_pem,
+            quota_lock: tokio::sync::Mutex::new(()),
         });
         server.authz.start(server.store.clone());
         server.authz.wait_until(|st| st.primed()).await;

@@ -15,6 +15,7 @@ mod ownership;
 mod placement;
 mod pod_control;
 mod replicaset;
+mod resourcequota;
 mod root_ca;
 mod scheduler;
 mod statefulset;
@@ -31,6 +32,8 @@ pub async fn run(
     tokio::try_join!(
         statefulset::run(caches.clone()),
         replicaset::run(caches.clone()),
+        replicaset::run_replication(caches.clone()),
+        resourcequota::run(caches.clone()),
         deployment::run(caches.clone()),
         daemonset::run(caches.clone()),
         gc::run(caches.clone()),

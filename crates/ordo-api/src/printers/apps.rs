@@ -197,6 +197,52 @@ fn replica_set_cells(rs: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
+const REPLICATION_CONTROLLER_COLUMNS: &[Col] = &[
+    NAME,
+    typed(
+        "Desired",
+        "integer",
+        "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller",
+    ),
+    typed(
+        "Current",
+        "integer",
+        "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller",
+    ),
+    typed(
+        "Ready",
+        "integer",
+        "The number of ready replicas for this replication controller.",
+    ),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    wide(
+        "Selector",
+        "Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+    ),
+];
+
+/// v1 ReplicationController (`printReplicationController`): the selector is a label map.
+pub(crate) static REPLICATION_CONTROLLER: Printer = Printer {
+    columns: REPLICATION_CONTROLLER_COLUMNS,
+    cells: replication_controller_cells,
+};
+
+fn replication_controller_cells(rc: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (containers, images) = container_cells(template_spec(rc));
+    vec![
+        name(rc),
+        desired(rc).into(),
+        int_at(rc, &["status", "replicas"]).into(),
+        int_at(rc, &["status", "readyReplicas"]).into(),
+        age(rc, now),
+        containers,
+        images,
+        format_labels(get(rc, &["spec", "selector"])).into(),
+    ]
+}
+
 const CONTROLLER_REVISION_COLUMNS: &[Col] = &[
     NAME,
     col("Controller", "Controller of the object"),

@@ -476,6 +476,54 @@ pub(crate) fn validate_replicaset_update(new: &Value, old: &Value) -> Errs {
     errs
 }
 
+/// `ValidateReplicationController`: the v1 selector is a plain label map, defaulted from the
+/// template's labels.
+pub(crate) fn validate_replication_controller(rc: &Value) -> Errs {
+    let mut errs = meta::validate_object_meta(rc, Some(true), NameRule::Subdomain);
+    let spec = spec_of(rc);
+    nonneg(
+        &mut errs,
+        "spec.minReadySeconds",
+        int(spec, "minReadySeconds").unwrap_or(0),
+    );
+    let selector = spec
+        .get("selector")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty());
+    if selector.is_none() {
+        errs.push(Cause::required("spec.selector", ""));
+    }
+    nonneg(
+        &mut errs,
+        "spec.replicas",
+        int(spec, "replicas").unwrap_or(0),
+    );
+    let Some(t) = present(spec, "template") else {
+        errs.push(Cause::required("spec.template", ""));
+        return errs;
+    };
+    if let Some(sel) = selector {
+        let labels = t.pointer("/metadata/labels");
+        let matches = sel
+            .iter()
+            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v));
+        if !matches {
+            errs.push(Cause::invalid(
+                "spec.template.metadata.labels",
+                go_map(labels.filter(|l| !l.is_null())),
+                "`selector` does not match template `labels`",
+            ));
+        }
+    }
+    errs.extend(pod::validate_pod_template(
+        t,
+        "spec.template",
+        PodOpts::default(),
+    ));
+    restart_always(spec, "ReplicationController", &mut errs);
+    errs
+}
+
 pub(super) fn immutable_selector(new: &Value, old: &Value, errs: &mut Errs) {
     let (n, o) = (spec_of(new).get("selector"), spec_of(old).get("selector"));
     if !sem_eq(n, o) {

@@ -2,7 +2,7 @@
 
 /// A parsed quantity: its value in nano-units and whether it was written with a binary suffix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Quantity {
+pub struct Quantity {
     /// Value × 10⁹ (rounded up).
     pub nanos: i128,
     binary: bool,
@@ -13,7 +13,7 @@ const NANO: i128 = 1_000_000_000;
 
 impl Quantity {
     /// Parses `1`, `0.5`, `500m`, `1Gi`, `1e3`, `-2k`...; `None` when malformed.
-    pub(crate) fn parse(s: &str) -> Option<Quantity> {
+    pub fn parse(s: &str) -> Option<Quantity> {
         let s = s.trim();
         let (neg, rest) = match s.strip_prefix('-') {
             Some(r) => (true, r),
@@ -75,7 +75,7 @@ impl Quantity {
     }
 
     /// Upstream `Quantity.String()` (canonical form).
-    pub(crate) fn canonical(&self) -> String {
+    pub fn canonical(&self) -> String {
         let n = self.nanos;
         if n == 0 {
             return "0".to_string();
@@ -122,8 +122,50 @@ impl Quantity {
     }
 }
 
+impl Quantity {
+    /// Zero, printed `0`.
+    pub const ZERO: Quantity = Quantity {
+        nanos: 0,
+        binary: false,
+        exponent: false,
+    };
+
+    /// A whole number in the decimal format (`resource.NewQuantity(n, DecimalSI)`).
+    pub fn from_int(n: i64) -> Quantity {
+        Quantity {
+            nanos: n as i128 * NANO,
+            binary: false,
+            exponent: false,
+        }
+    }
+
+    /// `Quantity.Add`: the sum keeps this quantity's format, or takes `other`'s when this is zero.
+    pub fn add(&self, other: &Quantity) -> Quantity {
+        let base = if self.nanos == 0 { other } else { self };
+        Quantity {
+            nanos: self.nanos + other.nanos,
+            ..*base
+        }
+    }
+
+    /// `Quantity.Sub`: the difference keeps this quantity's format (or `other`'s when zero).
+    pub fn sub(&self, other: &Quantity) -> Quantity {
+        let base = if self.nanos == 0 { other } else { self };
+        Quantity {
+            nanos: self.nanos - other.nanos,
+            ..*base
+        }
+    }
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.canonical())
+    }
+}
+
 /// Parses a JSON quantity (string or number).
-pub(crate) fn parse_json(v: &serde_json::Value) -> Option<Quantity> {
+pub fn parse_json(v: &serde_json::Value) -> Option<Quantity> {
     let raw = v
         .as_str()
         .map(str::to_string)

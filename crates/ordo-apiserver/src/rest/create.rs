@@ -66,6 +66,7 @@ impl ApiServer {
             self.admit_default_storage_class(&mut obj).await?;
         }
         if let (Some(ns), "Pod", "") = (&ns, info.kind, info.group) {
+            self.admit_limit_range_defaults(info, ns, &mut obj).await?;
             self.admit_service_account(ns, &mut obj).await?;
             self.admit_service_account_token(ns, &mut obj).await?;
             self.admit_pod_priority(&name, &mut obj).await?;
@@ -89,6 +90,14 @@ impl ApiServer {
             Some(&obj),
             None,
         )?;
+        // Held until the object is written: see `admission/resource_quota.rs`.
+        let mut _quota_guard = None;
+        if let Some(ns) = &ns {
+            self.admit_limit_range_checks(info, ns, &name, &obj).await?;
+            _quota_guard = self
+                .admit_resource_quota(info, ns, &name, &obj, None)
+                .await?;
+        }
         if info.kind == "Service" {
             self.allocate_service(&mut obj, None).await?;
         }

@@ -72,8 +72,12 @@ impl ApiServer {
 }
 
 /// The autoscaling/v1 Scale of a workload.
-pub(crate) fn scale_of(_info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
-    let sel = obj.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+pub(crate) fn scale_of(info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
+    let mut sel = obj.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+    if info.kind == "ReplicationController" {
+        // The v1 selector is a plain label map.
+        sel = json!({ "matchLabels": sel });
+    }
     let selector = LabelSelector::from_label_selector(&sel)
         .map(|s| s.to_string())
         .unwrap_or_default();

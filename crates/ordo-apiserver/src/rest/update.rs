@@ -182,6 +182,16 @@ impl ApiServer {
             Some(&new),
             Some(old),
         )?;
+        // Held until the object is written: see `admission/resource_quota.rs`.
+        let mut _quota_guard = None;
+        if let (None, Some(ns)) = (t.sub.as_deref(), t.ns()) {
+            if info.kind == "PersistentVolumeClaim" && info.group.is_empty() {
+                self.admit_limit_range_checks(info, ns, &name, &new).await?;
+            }
+            _quota_guard = self
+                .admit_resource_quota(info, ns, &name, &new, Some(old))
+                .await?;
+        }
         if q.get("dryRun") == Some("All") {
             return Ok(new);
         }

@@ -4,8 +4,13 @@
 //! Every sync reads the ReplicaSet and its namespace's pods from the shared caches and, before
 //! it ends, waits until they show its own writes ([`ordo_client::Writes`]), so the next sync
 //! never counts a pod twice or misses one it created.
+//!
+//! The same code runs v1 ReplicationControllers (as upstream's `replication` package runs the
+//! ReplicaSet controller through an adapter): [`replication`] converts each one to the
+//! ReplicaSet it is, and [`Owners`] says which kind pods are owned by and where status goes.
 
 pub mod logic;
+mod replication;
 
 use crate::ownership::{
     claim, controller_ref, is_pod_active, owner_refs_after, owner_refs_patch, owners_to_sync,
@@ -14,10 +19,11 @@ use crate::ownership::{
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ObjectReference, ReplicationController};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
-use kube::{Client, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 use logic::{
     calculate_status, new_pod, next_available_in, pods_to_delete, slow_start_batches,
     BURST_REPLICAS,
@@ -27,25 +33,97 @@ use ordo_client::{Caches, Shared, Writes};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The kind the controller runs: ReplicaSets, or ReplicationControllers seen as ReplicaSets.
+enum Owners {
+    ReplicaSets(Arc<Shared<ReplicaSet>>),
+    ReplicationControllers(Arc<Shared<ReplicationController>>),
+}
+
+impl Owners {
+    /// The owner's (apiVersion, kind), for controller references and events.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Owners::ReplicaSets(_) => ("apps/v1", "ReplicaSet"),
+            Owners::ReplicationControllers(_) => ("v1", "ReplicationController"),
+        }
+    }
+
+    /// The newest cached owner, as a ReplicaSet.
+    fn get(&self, ns: &str, name: &str) -> Option<ReplicaSet> {
+        match self {
+            Owners::ReplicaSets(c) => c.get(ns, name).map(|rs| ReplicaSet::clone(&rs)),
+            Owners::ReplicationControllers(c) => {
+                c.get(ns, name).map(|rc| replication::to_replica_set(&rc))
+            }
+        }
+    }
+
+    /// Writes the owner's status (a merge patch of a ReplicaSet status, which a
+    /// ReplicationController's status is field for field).
+    async fn patch_status(
+        &self,
+        client: &Client,
+        ns: &str,
+        name: &str,
+        patch: &serde_json::Value,
+        writes: &Writes,
+    ) -> Result<(), Error> {
+        let pp = PatchParams::default();
+        match self {
+            Owners::ReplicaSets(c) => {
+                let api: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
+                let written = api.patch_status(name, &pp, &Patch::Merge(patch)).await?;
+                writes.wrote(c, &written);
+            }
+            Owners::ReplicationControllers(c) => {
+                let api: Api<ReplicationController> = Api::namespaced(client.clone(), ns);
+                let written = api.patch_status(name, &pp, &Patch::Merge(patch)).await?;
+                writes.wrote(c, &written);
+            }
+        }
+        Ok(())
+    }
+}
+
 struct Ctx {
     client: Client,
     recorder: Recorder,
-    sets: Arc<Shared<ReplicaSet>>,
+    owners: Owners,
     pods: Arc<Shared<Pod>>,
+}
+
+impl Ctx {
+    /// Records an event about the owner `rs` stands for.
+    async fn event(&self, rs: &ReplicaSet, ty: EventType, reason: &str, message: &str) {
+        let (api_version, kind) = self.owners.kind();
+        let reference = ObjectReference {
+            api_version: Some(api_version.into()),
+            kind: Some(kind.into()),
+            name: Some(rs.name_any()),
+            namespace: rs.namespace(),
+            uid: rs.meta().uid.clone(),
+            resource_version: rs.meta().resource_version.clone(),
+            ..Default::default()
+        };
+        self.recorder
+            .record_ref(reference, ty, reason, message)
+            .await
+    }
 }
 
 /// Runs the ReplicaSet controller until the watch streams end.
 pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let client = caches.client().clone();
+    let sets = caches.get::<ReplicaSet>();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         recorder: Recorder::new(client.clone(), "replicaset-controller"),
-        sets: caches.get::<ReplicaSet>(),
+        owners: Owners::ReplicaSets(sets.clone()),
         pods: caches.get::<Pod>(),
     });
-    tokio::join!(ctx.sets.ready(), ctx.pods.ready());
-    let store = ctx.sets.store();
-    Controller::for_stream(ctx.sets.stream(), ctx.sets.store())
+    tokio::join!(sets.ready(), ctx.pods.ready());
+    let store = sets.store();
+    Controller::for_stream(sets.stream(), sets.store())
         .watches_stream(ctx.pods.stream(), move |pod: Pod| {
             owners_to_sync(&store, &pod.metadata, "ReplicaSet", |o| {
                 o.spec.as_ref().map(|s| &s.selector)
@@ -55,6 +133,43 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
         .for_each(|res| async move {
             if let Err(e) = res {
                 tracing::debug!("replicaset controller: {e}");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+/// Runs the ReplicationController controller (the ReplicaSet sync through
+/// [`replication::to_replica_set`]) until the watch streams end.
+pub async fn run_replication(caches: Caches) -> anyhow::Result<()> {
+    let client = caches.client().clone();
+    let rcs = caches.get::<ReplicationController>();
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        recorder: Recorder::new(client.clone(), "replication-controller"),
+        owners: Owners::ReplicationControllers(rcs.clone()),
+        pods: caches.get::<Pod>(),
+    });
+    tokio::join!(rcs.ready(), ctx.pods.ready());
+    let store = rcs.store();
+    Controller::for_stream(rcs.stream(), rcs.store())
+        .watches_stream(ctx.pods.stream(), move |pod: Pod| {
+            replication::owners_of(&store, &pod.metadata)
+        })
+        .run(
+            |rc: Arc<ReplicationController>, ctx: Arc<Ctx>| async move {
+                let ns = rc.namespace().unwrap_or_default();
+                reconcile_named(&ns, &rc.name_any(), ctx).await
+            },
+            |_rc: Arc<ReplicationController>, e: &Error, _ctx: Arc<Ctx>| {
+                tracing::debug!("replicationcontroller sync failed: {e:#}");
+                Action::requeue(Duration::from_millis(500))
+            },
+            ctx,
+        )
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!("replicationcontroller controller: {e}");
             }
         })
         .await;
@@ -74,8 +189,13 @@ fn namespace_terminating(e: &kube::Error) -> bool {
 
 async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
+    reconcile_named(&ns, &obj.name_any(), ctx).await
+}
+
+async fn reconcile_named(ns: &str, name: &str, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let ns = ns.to_string();
     // The newest cached copy (the trigger may be older).
-    let Some(rs) = ctx.sets.get(&ns, &obj.name_any()) else {
+    let Some(rs) = ctx.owners.get(&ns, name) else {
         return Ok(Action::await_change());
     };
     let writes = Writes::default();
@@ -87,8 +207,8 @@ async fn reconcile(obj: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error>
 
 /// One sync of `rs`: claims, creates or deletes pods, writes status; notes its writes.
 async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<Action, Error> {
-    let rs_api: Api<ReplicaSet> = Api::namespaced(ctx.client.clone(), ns);
     let name = rs.name_any();
+    let (owner_api_version, owner_kind) = ctx.owners.kind();
     let spec = rs.spec.clone().unwrap_or_default();
     let pod_api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
     let pods: Vec<Pod> = ctx
@@ -110,7 +230,7 @@ async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<A
             Claim::Ignore => continue,
             Claim::Adopt => owner_refs_after(
                 &pod.metadata,
-                Some(controller_ref("apps/v1", "ReplicaSet", &rs.metadata)),
+                Some(controller_ref(owner_api_version, owner_kind, &rs.metadata)),
                 None,
             ),
             Claim::Release => owner_refs_after(&pod.metadata, None, rs.metadata.uid.as_deref()),
@@ -140,7 +260,12 @@ async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<A
         let want = spec.replicas.unwrap_or(1).max(0) as usize;
         if owned.len() < want {
             let n = (want - owned.len()).min(BURST_REPLICAS);
-            let template = new_pod(rs);
+            let mut template = new_pod(rs);
+            template.metadata.owner_references = Some(vec![controller_ref(
+                owner_api_version,
+                owner_kind,
+                &rs.metadata,
+            )]);
             let pp = PostParams::default();
             for batch in slow_start_batches(n) {
                 let results =
@@ -150,20 +275,18 @@ async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<A
                     match r {
                         Ok(p) => {
                             writes.wrote(&ctx.pods, &p);
-                            ctx.recorder
-                                .record(
-                                    rs,
-                                    EventType::Normal,
-                                    "SuccessfulCreate",
-                                    &format!("Created pod: {}", p.name_any()),
-                                )
-                                .await
+                            ctx.event(
+                                rs,
+                                EventType::Normal,
+                                "SuccessfulCreate",
+                                &format!("Created pod: {}", p.name_any()),
+                            )
+                            .await
                         }
                         Err(e) if namespace_terminating(&e) => {}
                         Err(e) => {
                             let msg = format!("Error creating: {}", api_message(&e));
-                            ctx.recorder
-                                .record(rs, EventType::Warning, "FailedCreate", &msg)
+                            ctx.event(rs, EventType::Warning, "FailedCreate", &msg)
                                 .await;
                             manage_error = Some(("FailedCreate", api_message(&e)));
                         }
@@ -194,25 +317,23 @@ async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<A
             for (pname, r) in results {
                 match r {
                     Ok(_) => {
-                        ctx.recorder
-                            .record(
-                                rs,
-                                EventType::Normal,
-                                "SuccessfulDelete",
-                                &format!("Deleted pod: {pname}"),
-                            )
-                            .await
+                        ctx.event(
+                            rs,
+                            EventType::Normal,
+                            "SuccessfulDelete",
+                            &format!("Deleted pod: {pname}"),
+                        )
+                        .await
                     }
                     Err(e) if is_not_found(&e) => {}
                     Err(e) => {
-                        ctx.recorder
-                            .record(
-                                rs,
-                                EventType::Warning,
-                                "FailedDelete",
-                                &format!("Error deleting: {}", api_message(&e)),
-                            )
-                            .await;
+                        ctx.event(
+                            rs,
+                            EventType::Warning,
+                            "FailedDelete",
+                            &format!("Error deleting: {}", api_message(&e)),
+                        )
+                        .await;
                         manage_error = Some(("FailedDelete", api_message(&e)));
                     }
                 }
@@ -224,10 +345,9 @@ async fn sync(ctx: &Ctx, ns: &str, rs: &ReplicaSet, writes: &Writes) -> Result<A
     let status = calculate_status(rs, &refs, manage_error.clone(), now);
     if rs.status.as_ref() != Some(&status) {
         let patch = status_patch(rs.status.as_ref(), &status);
-        let written = rs_api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        ctx.owners
+            .patch_status(&ctx.client, ns, &name, &patch, writes)
             .await?;
-        writes.wrote(&ctx.sets, &written);
     }
     if manage_error.is_some() {
         return Ok(Action::requeue(Duration::from_secs(2)));
