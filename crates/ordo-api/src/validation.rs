@@ -4,6 +4,7 @@
 
 mod apps;
 mod batch;
+mod certificates;
 mod container;
 mod core;
 mod ephemeral;
@@ -18,6 +19,7 @@ mod rbac;
 mod scheduling;
 mod storage;
 mod util;
+pub use certificates::{request_pem, KEY_USAGES};
 pub use scheduling::{HIGHEST_USER_DEFINABLE_PRIORITY, SYSTEM_PRIORITY_CLASSES};
 pub use util::go_quote;
 
@@ -45,6 +47,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "PodDisruptionBudget" => policy::validate_pdb(obj),
         "Job" => batch::validate_job(obj),
         "PriorityClass" => scheduling::validate_priority_class(obj),
+        "CertificateSigningRequest" => certificates::validate_csr(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
         "PersistentVolume" => storage::validate_pv(obj),
@@ -90,6 +93,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "PodDisruptionBudget" => policy::validate_pdb_update(new, old),
         "Job" => batch::validate_job_update(new, old),
         "PriorityClass" => scheduling::validate_priority_class_update(new, old),
+        "CertificateSigningRequest" => certificates::validate_csr_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),

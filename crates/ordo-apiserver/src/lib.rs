@@ -13,6 +13,8 @@ mod audit;
 pub mod auth;
 mod bootstrap;
 mod discovery;
+pub mod join;
+mod certificates;
 mod meta;
 mod metrics;
 mod openapi;

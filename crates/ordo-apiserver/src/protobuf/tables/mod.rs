@@ -10,6 +10,7 @@ mod auth;
 mod batch;
 mod pod;
 mod policy;
+mod certificates;
 mod rbac;
 mod volume;
 
@@ -17,6 +18,7 @@ pub(crate) use auth::*;
 pub(crate) use batch::*;
 pub(crate) use pod::*;
 pub(crate) use policy::*;
+pub(crate) use certificates::CERTIFICATE_SIGNING_REQUEST;
 pub(crate) use rbac::*;
 pub(crate) use volume::*;
 
