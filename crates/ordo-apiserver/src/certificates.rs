@@ -30,7 +30,9 @@ fn set_conditions(obj: &mut Value, cs: Vec<Value>) {
         obj["status"] = json!({});
     }
     if cs.is_empty() {
-        obj["status"].as_object_mut().map(|s| s.remove("conditions"));
+        obj["status"]
+            .as_object_mut()
+            .map(|s| s.remove("conditions"));
     } else {
         obj["status"]["conditions"] = Value::Array(cs);
     }
@@ -71,7 +73,11 @@ pub(crate) fn admit_create(obj: &Value, name: &str) -> Result<(), ApiError> {
             GROUP,
             "CertificateSigningRequest",
             name,
-            &[Cause::invalid("spec.request", "[]byte{...}", &e.to_string())],
+            &[Cause::invalid(
+                "spec.request",
+                "[]byte{...}",
+                &e.to_string(),
+            )],
         )
     })?;
     let signer = obj
@@ -124,7 +130,9 @@ pub(crate) fn prepare_update(sub: Option<&str>, new: &mut Value, old: &Value) {
             match cert {
                 Some(c) => new["status"]["certificate"] = c,
                 None => {
-                    new["status"].as_object_mut().map(|s| s.remove("certificate"));
+                    new["status"]
+                        .as_object_mut()
+                        .map(|s| s.remove("certificate"));
                 }
             }
         }
@@ -134,7 +142,12 @@ pub(crate) fn prepare_update(sub: Option<&str>, new: &mut Value, old: &Value) {
 
 /// Whether `user` may `verb` (`approve`, `sign`) for `signer`: on `signers` named the signer
 /// or its domain's wildcard (upstream `certificates.IsAuthorizedForSignerName`).
-fn authorized_for_signer(server: &crate::ApiServer, user: &UserInfo, verb: &str, signer: &str) -> bool {
+fn authorized_for_signer(
+    server: &crate::ApiServer,
+    user: &UserInfo,
+    verb: &str,
+    signer: &str,
+) -> bool {
     let mut names = vec![signer.to_string()];
     if let Some((domain, _)) = signer.split_once('/') {
         names.push(format!("{domain}/*"));
@@ -173,8 +186,14 @@ pub(crate) fn admit_update(
     let (verb, changed) = match sub {
         Some("approval") => (
             "approve",
-            conditions(new).into_iter().filter(is_approval).collect::<Vec<_>>()
-                != conditions(old).into_iter().filter(is_approval).collect::<Vec<_>>(),
+            conditions(new)
+                .into_iter()
+                .filter(is_approval)
+                .collect::<Vec<_>>()
+                != conditions(old)
+                    .into_iter()
+                    .filter(is_approval)
+                    .collect::<Vec<_>>(),
         ),
         Some("status") => (
             "sign",
@@ -198,21 +217,31 @@ mod tests {
     fn each_update_changes_only_its_part() {
         let old = json!({"spec": {"signerName": "a.io/b"}, "status": {
             "conditions": [{"type": "Approved", "status": "True"}], "certificate": "Y2VydA=="}});
-        let mut main = json!({"metadata": {"labels": {"x": "y"}}, "spec": {"signerName": "c.io/d"}});
+        let mut main =
+            json!({"metadata": {"labels": {"x": "y"}}, "spec": {"signerName": "c.io/d"}});
         prepare_update(None, &mut main, &old);
-        assert_eq!((&main["spec"], &main["status"]), (&old["spec"], &old["status"]));
+        assert_eq!(
+            (&main["spec"], &main["status"]),
+            (&old["spec"], &old["status"])
+        );
 
         let mut status = json!({"spec": {}, "status": {"conditions": [
             {"type": "Failed", "status": "True"}], "certificate": "bmV3"}});
         prepare_update(Some("status"), &mut status, &old);
-        assert_eq!(status["status"]["conditions"], json!([
-            {"type": "Failed", "status": "True"}, {"type": "Approved", "status": "True"}]));
+        assert_eq!(
+            status["status"]["conditions"],
+            json!([
+            {"type": "Failed", "status": "True"}, {"type": "Approved", "status": "True"}])
+        );
         assert_eq!(status["status"]["certificate"], "bmV3");
 
         let mut approval = json!({"spec": {}, "status": {"conditions": [
             {"type": "Denied", "status": "True"}], "certificate": "bmV3"}});
         prepare_update(Some("approval"), &mut approval, &old);
-        assert_eq!(approval["status"]["conditions"], json!([{"type": "Denied", "status": "True"}]));
+        assert_eq!(
+            approval["status"]["conditions"],
+            json!([{"type": "Denied", "status": "True"}])
+        );
         assert_eq!(approval["status"]["certificate"], "Y2VydA==");
         assert_eq!(approval["spec"], old["spec"]);
     }

@@ -82,8 +82,12 @@ impl JoinToken {
     pub fn load_or_create(data_dir: &Path) -> Result<JoinToken> {
         let path = data_dir.join("pki").join("join-token");
         if let Ok(text) = std::fs::read_to_string(&path) {
-            return JoinToken::parse(text.trim())
-                .with_context(|| format!("{} does not hold a join token; delete it to make a new one", path.display()));
+            return JoinToken::parse(text.trim()).with_context(|| {
+                format!(
+                    "{} does not hold a join token; delete it to make a new one",
+                    path.display()
+                )
+            });
         }
         let token = JoinToken::generate();
         crate::pki::write_private(&path, &format!("{token}\n"))?;
@@ -174,7 +178,10 @@ pub(crate) fn user_of_secret(
         .filter(|g| !g.is_empty())
     {
         if !valid_extra_group(g) {
-            return Err(format!("token {} has an invalid extra group {g:?}", token.id));
+            return Err(format!(
+                "token {} has an invalid extra group {g:?}",
+                token.id
+            ));
         }
         if !groups.iter().any(|have| have == g) {
             groups.push(g.to_string());
@@ -211,7 +218,11 @@ impl ApiServer {
     ) -> Option<Result<UserInfo, TokenError>> {
         let token = JoinToken::parse(token)?;
         let secret = match self
-            .read(info("", "secrets"), Some("kube-system"), &token.secret_name())
+            .read(
+                info("", "secrets"),
+                Some("kube-system"),
+                &token.secret_name(),
+            )
             .await
         {
             Ok((v, _)) => v,
@@ -236,12 +247,17 @@ impl ApiServer {
             Ok((_, v)) => {
                 // The components starting next are authorized by what is created here.
                 if info.group == "rbac.authorization.k8s.io" {
-                    let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+                    let name = v
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     let rev = v
                         .pointer("/metadata/resourceVersion")
                         .and_then(Value::as_str)
                         .and_then(|r| r.parse().ok());
-                    self.authz.settle(info.plural, ns.unwrap_or(""), name, rev).await;
+                    self.authz
+                        .settle(info.plural, ns.unwrap_or(""), name, rev)
+                        .await;
                 }
                 Ok(())
             }
@@ -269,7 +285,8 @@ impl ApiServer {
             .await?;
         self.ensure_cluster_info(server_url).await?;
         let rbac = "rbac.authorization.k8s.io";
-        let role_ref = |kind: &str, name: &str| json!({"apiGroup": rbac, "kind": kind, "name": name});
+        let role_ref =
+            |kind: &str, name: &str| json!({"apiGroup": rbac, "kind": kind, "name": name});
         let (ns, name) = CLUSTER_INFO;
         self.create_unless_present(
             info(rbac, "roles"),
@@ -293,7 +310,11 @@ impl ApiServer {
         )
         .await?;
         let bindings = [
-            ("ordo:kubelet-bootstrap", "system:node-bootstrapper", NODE_TOKEN_GROUP),
+            (
+                "ordo:kubelet-bootstrap",
+                "system:node-bootstrapper",
+                NODE_TOKEN_GROUP,
+            ),
             (
                 "ordo:node-autoapprove-bootstrap",
                 "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
@@ -305,7 +326,8 @@ impl ApiServer {
                 crate::auth::node::NODES,
             ),
         ];
-        let subject = |kind: &str, name: &str| json!({"apiGroup": rbac, "kind": kind, "name": name});
+        let subject =
+            |kind: &str, name: &str| json!({"apiGroup": rbac, "kind": kind, "name": name});
         let mut all: Vec<(&str, &str, Vec<Value>)> = bindings
             .iter()
             .map(|(b, r, g)| (*b, *r, vec![subject("Group", g)]))
@@ -415,8 +437,17 @@ mod tests {
     #[test]
     fn tokens_parse_as_upstream_formats_them() {
         let t = JoinToken::parse("abcdef.0123456789abcdef").unwrap();
-        assert_eq!((t.id.as_str(), t.secret_name().as_str()), ("abcdef", "bootstrap-token-abcdef"));
-        for bad in ["abcdef", "ABCDEF.0123456789abcdef", "abcde.0123456789abcdef", "abcdef.0123456789abcde", "eyJhbGciOi.x.y"] {
+        assert_eq!(
+            (t.id.as_str(), t.secret_name().as_str()),
+            ("abcdef", "bootstrap-token-abcdef")
+        );
+        for bad in [
+            "abcdef",
+            "ABCDEF.0123456789abcdef",
+            "abcde.0123456789abcdef",
+            "abcdef.0123456789abcde",
+            "eyJhbGciOi.x.y",
+        ] {
             assert!(JoinToken::parse(bad).is_none(), "{bad}");
         }
         let g = JoinToken::generate();
@@ -440,7 +471,9 @@ mod tests {
         let wrong = JoinToken::parse("abcdef.ffffffffffffffff").unwrap();
         assert!(user_of_secret(&wrong, &secret(&t, &[]), now).is_err());
         let expired = secret(&t, &[("expiration", "2020-01-01T00:00:00Z")]);
-        assert!(user_of_secret(&t, &expired, now).unwrap_err().contains("expired"));
+        assert!(user_of_secret(&t, &expired, now)
+            .unwrap_err()
+            .contains("expired"));
         let not_auth = secret(&t, &[("usage-bootstrap-authentication", "false")]);
         assert!(user_of_secret(&t, &not_auth, now).is_err());
         let bad_group = secret(&t, &[("auth-extra-groups", "system:masters")]);

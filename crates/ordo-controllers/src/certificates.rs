@@ -180,8 +180,13 @@ async fn approve_if_allowed(
                 last_update_time: Some(Time(k8s_openapi::jiff::Timestamp::now())),
                 ..Default::default()
             });
-        api.replace_subresource("approval", &csr.name_any(), &PostParams::default(), &approved)
-            .await?;
+        api.replace_subresource(
+            "approval",
+            &csr.name_any(),
+            &PostParams::default(),
+            &approved,
+        )
+        .await?;
         tracing::info!(csr = %csr.name_any(), user = ?csr.spec.username, "approved {subresource} certificate request");
         return Ok(());
     }
@@ -292,27 +297,57 @@ mod tests {
     fn node_client_requests_are_recognized_as_upstream() {
         let usages = ["digital signature", "client auth"];
         let boot = csr("system:bootstrap:abcdef", &usages);
-        assert!(is_node_client_cert(&boot, &node("system:node:n2", &["system:nodes"])));
-        assert!(!is_self_node_client_cert(&boot, &node("system:node:n2", &["system:nodes"])));
+        assert!(is_node_client_cert(
+            &boot,
+            &node("system:node:n2", &["system:nodes"])
+        ));
+        assert!(!is_self_node_client_cert(
+            &boot,
+            &node("system:node:n2", &["system:nodes"])
+        ));
         let renew = csr("system:node:n2", &usages);
-        assert!(is_self_node_client_cert(&renew, &node("system:node:n2", &["system:nodes"])));
+        assert!(is_self_node_client_cert(
+            &renew,
+            &node("system:node:n2", &["system:nodes"])
+        ));
         // Another node's name, other organizations, other usages or signers are not.
-        assert!(!is_self_node_client_cert(&renew, &node("system:node:n3", &["system:nodes"])));
-        assert!(!is_node_client_cert(&boot, &node("system:node:n2", &["system:masters"])));
+        assert!(!is_self_node_client_cert(
+            &renew,
+            &node("system:node:n3", &["system:nodes"])
+        ));
+        assert!(!is_node_client_cert(
+            &boot,
+            &node("system:node:n2", &["system:masters"])
+        ));
         assert!(!is_node_client_cert(
             &boot,
             &node("system:node:n2", &["system:nodes", "system:masters"])
         ));
-        assert!(!is_node_client_cert(&boot, &node("admin", &["system:nodes"])));
-        let server_auth = csr("system:bootstrap:abcdef", &["digital signature", "server auth"]);
-        assert!(!is_node_client_cert(&server_auth, &node("system:node:n2", &["system:nodes"])));
+        assert!(!is_node_client_cert(
+            &boot,
+            &node("admin", &["system:nodes"])
+        ));
+        let server_auth = csr(
+            "system:bootstrap:abcdef",
+            &["digital signature", "server auth"],
+        );
+        assert!(!is_node_client_cert(
+            &server_auth,
+            &node("system:node:n2", &["system:nodes"])
+        ));
         let rsa = csr(
             "system:bootstrap:abcdef",
             &["key encipherment", "digital signature", "client auth"],
         );
-        assert!(is_node_client_cert(&rsa, &node("system:node:n2", &["system:nodes"])));
+        assert!(is_node_client_cert(
+            &rsa,
+            &node("system:node:n2", &["system:nodes"])
+        ));
         let mut other = boot.clone();
         other.spec.signer_name = CLIENT_SIGNER.into();
-        assert!(!is_node_client_cert(&other, &node("system:node:n2", &["system:nodes"])));
+        assert!(!is_node_client_cert(
+            &other,
+            &node("system:node:n2", &["system:nodes"])
+        ));
     }
 }

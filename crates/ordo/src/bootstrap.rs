@@ -6,7 +6,9 @@
 //! in `DATA/pki/node.kubeconfig` for every later start.
 
 use anyhow::{bail, Context, Result};
-use k8s_openapi::api::certificates::v1::{CertificateSigningRequest, CertificateSigningRequestSpec};
+use k8s_openapi::api::certificates::v1::{
+    CertificateSigningRequest, CertificateSigningRequestSpec,
+};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use ordo_apiserver::join::{ca_cert_hash, JoinToken, CLUSTER_INFO};
@@ -106,7 +108,8 @@ pub(crate) async fn node_kubeconfig(
         return Ok(kept);
     }
     let ca = cluster_ca(server, &source).await?;
-    let bootstrap = ordo_apiserver::pki::kubeconfig(server, ca.as_bytes(), "bootstrap", &token.to_string());
+    let bootstrap =
+        ordo_apiserver::pki::kubeconfig(server, ca.as_bytes(), "bootstrap", &token.to_string());
     let client = client_of(&bootstrap).await?;
     let (csr_pem, key_pem) = request(node)?;
     let name = format!("node-csr-{}", uuid::Uuid::new_v4().simple());
@@ -130,7 +133,10 @@ pub(crate) async fn node_kubeconfig(
     eprintln!("ordo agent: certificate request {name} sent; waiting for it to be approved and signed (`kubectl certificate approve {name}` if it is not approved automatically)");
     let started = std::time::Instant::now();
     let cert = loop {
-        let csr = api.get(&name).await.with_context(|| format!("reading {name}"))?;
+        let csr = api
+            .get(&name)
+            .await
+            .with_context(|| format!("reading {name}"))?;
         let status = csr.status.unwrap_or_default();
         for c in status.conditions.unwrap_or_default() {
             if c.type_ == "Denied" || c.type_ == "Failed" {
@@ -146,14 +152,20 @@ pub(crate) async fn node_kubeconfig(
             break String::from_utf8(cert.0).context("the issued certificate is not PEM")?;
         }
         if started.elapsed() > SIGNING_TIMEOUT {
-            bail!("the certificate request {name} was not signed within {} s", SIGNING_TIMEOUT.as_secs());
+            bail!(
+                "the certificate request {name} was not signed within {} s",
+                SIGNING_TIMEOUT.as_secs()
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let user = format!("system:node:{node}");
     let kubeconfig = ordo_apiserver::pki::cert_kubeconfig(server, &ca, &user, &cert, &key_pem)?;
     write_private(&path, &kubeconfig)?;
-    eprintln!("ordo agent: joined as {user}; credential kept in {}", path.display());
+    eprintln!(
+        "ordo agent: joined as {user}; credential kept in {}",
+        path.display()
+    );
     Ok(kubeconfig)
 }
 

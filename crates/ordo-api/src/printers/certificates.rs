@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{age, arr_at, get, name, or, str_at, col, Col, AGE, NAME};
+use super::{age, arr_at, col, get, name, or, str_at, Col, AGE, NAME};
 use crate::duration;
 
 const CSR_COLUMNS: &[Col] = &[
@@ -80,7 +80,14 @@ mod tests {
     fn csr_rows() {
         assert_eq!(
             names("CertificateSigningRequest"),
-            ["Name", "Age", "SignerName", "Requestor", "RequestedDuration", "Condition"]
+            [
+                "Name",
+                "Age",
+                "SignerName",
+                "Requestor",
+                "RequestedDuration",
+                "Condition"
+            ]
         );
         let pending = json!({"metadata": {"name": "node-csr-a"},
             "spec": {"signerName": "kubernetes.io/kube-apiserver-client-kubelet",
@@ -101,6 +108,9 @@ mod tests {
         assert_eq!((&r[4], &r[5]), (&json!("24h"), &json!("Approved,Issued")));
         let denied = json!({"metadata": {"name": "x"},
             "status": {"conditions": [{"type": "Denied"}, {"type": "Failed"}]}});
-        assert_eq!(row("CertificateSigningRequest", &denied)[5], json!("Denied,Failed"));
+        assert_eq!(
+            row("CertificateSigningRequest", &denied)[5],
+            json!("Denied,Failed")
+        );
     }
 }

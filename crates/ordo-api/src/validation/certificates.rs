@@ -49,7 +49,8 @@ pub fn request_pem(csr: &Value) -> Result<String, String> {
             .decode(b64)
             .map_err(|_| "illegal base64 data")?
     };
-    let text = String::from_utf8(bytes).map_err(|_| "PEM block type must be CERTIFICATE REQUEST")?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| "PEM block type must be CERTIFICATE REQUEST")?;
     let begin = "-----BEGIN CERTIFICATE REQUEST-----";
     if !text.contains(begin) || !text.contains("-----END CERTIFICATE REQUEST-----") {
         return Err("PEM block type must be CERTIFICATE REQUEST".into());
@@ -87,7 +88,11 @@ fn signer_name(errs: &mut Errs, path: &str, name: &str) {
             "must be a fully qualified domain and path of the form 'example.com/signer-name'",
         ));
     } else if rest.is_empty() {
-        errs.push(Cause::invalid(path, q(name), "validating path: path must not be empty"));
+        errs.push(Cause::invalid(
+            path,
+            q(name),
+            "validating path: path must not be empty",
+        ));
     }
 }
 
@@ -146,7 +151,11 @@ pub(crate) fn validate_csr(csr: &Value) -> Errs {
         };
         errs.push(Cause::invalid("spec.request", shown, &e));
     }
-    signer_name(&mut errs, "spec.signerName", s(&spec, "signerName").unwrap_or(""));
+    signer_name(
+        &mut errs,
+        "spec.signerName",
+        s(&spec, "signerName").unwrap_or(""),
+    );
     let usages = arr(&spec, "usages");
     if usages.is_empty() {
         errs.push(Cause::required("spec.usages", "usages must be provided"));
@@ -193,18 +202,26 @@ mod tests {
             "signerName": signer, "usages": usages}})
     }
 
-    const PEM: &str = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
+    const PEM: &str =
+        "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n";
 
     #[test]
     fn a_well_formed_request_passes() {
-        let c = csr(PEM, "kubernetes.io/kube-apiserver-client-kubelet",
-            json!(["digital signature", "client auth"]));
+        let c = csr(
+            PEM,
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            json!(["digital signature", "client auth"]),
+        );
         assert!(validate_csr(&c).is_empty(), "{:?}", validate_csr(&c));
     }
 
     #[test]
     fn upstream_texts() {
-        let c = csr("-----BEGIN CERTIFICATE-----\n", "example", json!(["client auth", "bogus"]));
+        let c = csr(
+            "-----BEGIN CERTIFICATE-----\n",
+            "example",
+            json!(["client auth", "bogus"]),
+        );
         let msgs: Vec<String> = validate_csr(&c)
             .iter()
             .map(|c| format!("{}: {}", c.field, c.message))
@@ -222,7 +239,10 @@ mod tests {
         c["spec"]["expirationSeconds"] = json!(60);
         c["status"] = json!({"conditions": [{"type": "Approved", "status": "True"},
                                              {"type": "Denied", "status": "True"}]});
-        let msgs: Vec<String> = validate_csr(&c).iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        let msgs: Vec<String> = validate_csr(&c)
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
         assert_eq!(msgs, [
             "spec.usages: Required value: usages must be provided",
             "spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 600 seconds (10 minutes)",

@@ -56,7 +56,14 @@ pub(super) fn issue(
 ) -> Result<(String, String)> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let spki = rcgen::PublicKeyData::subject_public_key_info(&key);
-    let cert = sign(ca_cert_pem, ca_key_pem, &spki, user, groups, VALIDITY_SECONDS)?;
+    let cert = sign(
+        ca_cert_pem,
+        ca_key_pem,
+        &spki,
+        user,
+        groups,
+        VALIDITY_SECONDS,
+    )?;
     Ok((cert, key.serialize_pem()))
 }
 
@@ -101,12 +108,12 @@ pub fn parse_request(csr_pem: &str) -> Result<Request> {
         pem.label == "CERTIFICATE REQUEST",
         "PEM block type must be CERTIFICATE REQUEST"
     );
-    let (_, csr) = x509_parser::certification_request::X509CertificationRequest::from_der(
-        &pem.contents,
-    )
-    .map_err(|e| anyhow::anyhow!("x509: malformed certificate request: {e}"))?;
-    csr.verify_signature()
-        .map_err(|e| anyhow::anyhow!("x509: the certificate request's signature is invalid: {e}"))?;
+    let (_, csr) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(&pem.contents)
+            .map_err(|e| anyhow::anyhow!("x509: malformed certificate request: {e}"))?;
+    csr.verify_signature().map_err(|e| {
+        anyhow::anyhow!("x509: the certificate request's signature is invalid: {e}")
+    })?;
     let info = &csr.certification_request_info;
     let text = |a: &x509_parser::x509::AttributeTypeAndValue| a.as_str().unwrap_or("").to_string();
     let common_name = info

@@ -171,7 +171,8 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
         "authentication.k8s.io/v1",
         "SelfSubjectReview",
         &tables::SELF_SUBJECT_REVIEW,
-    ),    (
+    ),
+    (
         "certificates.k8s.io/v1",
         "CertificateSigningRequest",
         &tables::CERTIFICATE_SIGNING_REQUEST,

@@ -51,7 +51,11 @@ impl Auth {
         if !self.token.is_empty() {
             return bearer == self.token;
         }
-        let verb = if method == Method::GET { "get" } else { "create" };
+        let verb = if method == Method::GET {
+            "get"
+        } else {
+            "create"
+        };
         let key = (bearer.to_string(), verb);
         {
             let mut allowed = self.allowed.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,9 +1,9 @@
 //! `ordo agent`: a node agent alone (with its service proxy), a client of a remote API server.
 
 use crate::args::{ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::bootstrap::{self, CaSource};
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
-use crate::bootstrap::{self, CaSource};
 use anyhow::{Context, Result};
 use ordo_apiserver::join::JoinToken;
 use std::path::PathBuf;
@@ -90,8 +90,14 @@ async fn agent(args: &AgentArgs) -> Result<()> {
                     "--join-token needs --ca-cert-hash (printed by ordo server) or --ca-file"
                 ),
             };
-            let kc = bootstrap::node_kubeconfig(&args.server, &args.data_dir, &node_name, &token, source)
-                .await?;
+            let kc = bootstrap::node_kubeconfig(
+                &args.server,
+                &args.data_dir,
+                &node_name,
+                &token,
+                source,
+            )
+            .await?;
             (kc, String::new())
         }
         (None, Some(file)) => {
@@ -165,13 +171,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
         image_gc: args.image_gc.policy()?,
         cluster_dns: args.cluster_dns,
     }
-    .agent_config(
-        node_name,
-        node_ip,
-        api_token,
-        false,
-        proxy.is_some(),
-    );
+    .agent_config(node_name, node_ip, api_token, false, proxy.is_some());
     let proxying = async {
         match &proxy {
             // NetworkPolicy peers may be pods of any node: the proxy's caches hold them all.

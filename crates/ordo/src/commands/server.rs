@@ -4,12 +4,12 @@
 use crate::args::{DataDirArgs, ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
-use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use ordo_apiserver::{pki::Pki, ApiServer, Config};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The storage engine flag (`--store`).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -232,7 +232,10 @@ async fn server(args: &ServerArgs) -> Result<()> {
             background.spawn(ordo_dns::run(caches.clone(), dns));
         }
         if let Some((cfg, _)) = &proxy {
-            background.spawn(ordo_proxy::run(caches.with_client(proxy_client), cfg.clone()));
+            background.spawn(ordo_proxy::run(
+                caches.with_client(proxy_client),
+                cfg.clone(),
+            ));
         }
         background.spawn(ordo_node::run(caches.with_client(node_client), agent));
     }
@@ -306,8 +309,9 @@ fn dns_config(args: &ServerArgs) -> Result<Option<ordo_dns::DnsConfig>> {
 /// A client for the kubeconfig text `kubeconfig`.
 async fn client_of(kubeconfig: &str) -> Result<kube::Client> {
     let doc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
-    let cfg = kube::Config::from_custom_kubeconfig(doc, &kube::config::KubeConfigOptions::default())
-        .await?;
+    let cfg =
+        kube::Config::from_custom_kubeconfig(doc, &kube::config::KubeConfigOptions::default())
+            .await?;
     Ok(kube::Client::try_from(cfg)?)
 }
 

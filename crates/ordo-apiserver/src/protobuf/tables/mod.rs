@@ -8,17 +8,17 @@
 
 mod auth;
 mod batch;
+mod certificates;
 mod pod;
 mod policy;
-mod certificates;
 mod rbac;
 mod volume;
 
 pub(crate) use auth::*;
 pub(crate) use batch::*;
+pub(crate) use certificates::CERTIFICATE_SIGNING_REQUEST;
 pub(crate) use pod::*;
 pub(crate) use policy::*;
-pub(crate) use certificates::CERTIFICATE_SIGNING_REQUEST;
 pub(crate) use rbac::*;
 pub(crate) use volume::*;
 
