@@ -7,6 +7,7 @@ command -v etcd >/dev/null || need+=(etcd-server)            # the etcd store en
 command -v runc >/dev/null || need+=(runc)                   # real pods
 command -v nft >/dev/null || need+=(nftables)               # the service proxy (ClusterIPs, NodePorts)
 command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)       # certificate requests in the join tests
 command -v ip >/dev/null || need+=(iproute2)             # test clean-up of pod networks
 command -v cc >/dev/null || need+=(build-essential)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)  # the loopback registry of the image pull tests

@@ -14,6 +14,7 @@ use crate::duration;
 
 mod apps;
 mod batch;
+mod certificates;
 mod corev1;
 mod network;
 mod pod;
@@ -113,6 +114,7 @@ fn printer(kind: &str) -> &'static Printer {
         "NetworkPolicy" => &network::NETWORK_POLICY,
         "PodDisruptionBudget" => &policy::POD_DISRUPTION_BUDGET,
         "PriorityClass" => &scheduling::PRIORITY_CLASS,
+        "CertificateSigningRequest" => &certificates::CERTIFICATE_SIGNING_REQUEST,
         "Namespace" => &corev1::NAMESPACE,
         "Node" => &corev1::NODE,
         "ConfigMap" => &corev1::CONFIG_MAP,

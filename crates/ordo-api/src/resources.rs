@@ -350,6 +350,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = true
     ),
     res!(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        "certificatesigningrequest",
+        ["csr"],
+        [],
+        ns = false,
+        status = true,
+        scale = false,
+        gen = false
+    ),
+    res!(
         "coordination.k8s.io",
         "v1",
         "Lease",
@@ -655,6 +668,7 @@ macro_rules! with_typed_kinds {
             ("apps", "ReplicaSet") => k8s_openapi::api::apps::v1::ReplicaSet,
             ("apps", "StatefulSet") => k8s_openapi::api::apps::v1::StatefulSet,
             ("batch", "Job") => k8s_openapi::api::batch::v1::Job,
+            ("certificates.k8s.io", "CertificateSigningRequest") => k8s_openapi::api::certificates::v1::CertificateSigningRequest,
             ("coordination.k8s.io", "Lease") => k8s_openapi::api::coordination::v1::Lease,
             ("discovery.k8s.io", "EndpointSlice") => k8s_openapi::api::discovery::v1::EndpointSlice,
             ("events.k8s.io", "Event") => k8s_openapi::api::events::v1::Event,

@@ -4,6 +4,7 @@
 
 mod apps;
 mod batch;
+mod certificates;
 mod container;
 mod core;
 mod daemonset;
@@ -20,6 +21,7 @@ mod rbac;
 mod scheduling;
 mod storage;
 mod util;
+pub use certificates::{request_pem, KEY_USAGES};
 pub use scheduling::{HIGHEST_USER_DEFINABLE_PRIORITY, SYSTEM_PRIORITY_CLASSES};
 pub use util::go_quote;
 
@@ -48,6 +50,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "Job" => batch::validate_job(obj),
         "DaemonSet" => daemonset::validate_daemonset(obj),
         "PriorityClass" => scheduling::validate_priority_class(obj),
+        "CertificateSigningRequest" => certificates::validate_csr(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
         "PersistentVolume" => storage::validate_pv(obj),
@@ -97,6 +100,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "Job" => batch::validate_job_update(new, old),
         "DaemonSet" => daemonset::validate_daemonset_update(new, old),
         "PriorityClass" => scheduling::validate_priority_class_update(new, old),
+        "CertificateSigningRequest" => certificates::validate_csr_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),
         "PersistentVolume" => storage::validate_pv_update(new, old),

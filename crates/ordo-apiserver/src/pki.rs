@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 mod client_cert;
+pub use client_cert::{parse_request, Request};
 
 /// PEM material the server and its clients need.
 pub struct Pki {
@@ -24,7 +25,7 @@ pub struct Pki {
     pub service_account_key_pem: String,
 }
 
-fn write_private(path: &Path, data: &str) -> Result<()> {
+pub(crate) fn write_private(path: &Path, data: &str) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -230,6 +231,12 @@ impl ClusterCa {
         client_cert::issue(&self.cert_pem, &self.key_pem, user, groups)
     }
 
+    /// A client certificate for the PEM certificate request `csr_pem` (its subject and key),
+    /// valid for `seconds` (between ten minutes and a year).
+    pub fn sign_request(&self, csr_pem: &str, seconds: i64) -> Result<String> {
+        client_cert::sign_request(&self.cert_pem, &self.key_pem, csr_pem, seconds)
+    }
+
     /// A kubeconfig for `user` in `groups` authenticating with a new client certificate
     /// against `server_url`.
     pub fn user_kubeconfig(
@@ -238,16 +245,28 @@ impl ClusterCa {
         user: &str,
         groups: &[String],
     ) -> Result<String> {
-        use base64::Engine;
         let (cert, key) = self.client_certificate(user, groups)?;
-        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let ca = b64(&self.cert_pem);
-        let (cert, key) = (b64(&cert), b64(&key));
-        let quoted = serde_json::to_string(user)?;
-        Ok(format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: ordo\n  cluster:\n    server: {server_url}\n    certificate-authority-data: {ca}\nusers:\n- name: {quoted}\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {key}\ncontexts:\n- name: {quoted}\n  context:\n    cluster: ordo\n    user: {quoted}\n    namespace: default\ncurrent-context: {quoted}\n"
-        ))
+        cert_kubeconfig(server_url, &self.cert_pem, user, &cert, &key)
     }
+}
+
+/// A kubeconfig for `user` authenticating with the client certificate `cert_pem` and its key
+/// `key_pem` against `server_url`, trusting `ca_cert_pem`.
+pub fn cert_kubeconfig(
+    server_url: &str,
+    ca_cert_pem: &str,
+    user: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<String> {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let ca = b64(ca_cert_pem);
+    let (cert, key) = (b64(cert_pem), b64(key_pem));
+    let quoted = serde_json::to_string(user)?;
+    Ok(format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: ordo\n  cluster:\n    server: {server_url}\n    certificate-authority-data: {ca}\nusers:\n- name: {quoted}\n  user:\n    client-certificate-data: {cert}\n    client-key-data: {key}\ncontexts:\n- name: {quoted}\n  context:\n    cluster: ordo\n    user: {quoted}\n    namespace: default\ncurrent-context: {quoted}\n"
+    ))
 }
 
 /// The kubeconfig ordo writes (and `ordo agent` reads): one cluster `ordo` at `server_url`

@@ -358,6 +358,11 @@ async fn serve(
         (&Method::GET, true, Some("status")) if target.info.status => {
             server.get(&target, &query, false).await
         }
+        (&Method::GET, true, Some("approval"))
+            if target.info.kind == "CertificateSigningRequest" =>
+        {
+            server.get(&target, &query, false).await
+        }
         (&Method::GET, true, Some("ephemeralcontainers")) if pods => {
             server.get(&target, &query, false).await
         }
@@ -365,8 +370,12 @@ async fn serve(
             .get_scale(&target)
             .await
             .map(|v| json_response(StatusCode::OK, &v)),
-        (&Method::PUT, true, None | Some("status" | "finalize" | "ephemeralcontainers"))
-            if sub != Some("ephemeralcontainers") || pods =>
+        (
+            &Method::PUT,
+            true,
+            None | Some("status" | "finalize" | "ephemeralcontainers" | "approval"),
+        ) if (sub != Some("ephemeralcontainers") || pods)
+            && (sub != Some("approval") || target.info.kind == "CertificateSigningRequest") =>
         {
             let body = read_body(req).await?;
             let obj = parse_body(&content_type, &body)?;
@@ -382,8 +391,12 @@ async fn serve(
                 .await
                 .map(|v| json_response(StatusCode::OK, &v))
         }
-        (&Method::PATCH, true, None | Some("status" | "scale" | "ephemeralcontainers"))
-            if sub != Some("ephemeralcontainers") || pods =>
+        (
+            &Method::PATCH,
+            true,
+            None | Some("status" | "scale" | "ephemeralcontainers" | "approval"),
+        ) if (sub != Some("ephemeralcontainers") || pods)
+            && (sub != Some("approval") || target.info.kind == "CertificateSigningRequest") =>
         {
             let body = read_body(req).await?;
             let (c, v) = server.patch(&target, &content_type, &body, &query).await?;

@@ -363,6 +363,8 @@ type DynamicKey = (String, String, String);
 #[derive(Clone)]
 pub struct Caches {
     client: Client,
+    /// The client the reflectors list and watch through.
+    reader: Client,
     typed: Arc<Mutex<HashMap<TypeId, AnyShared>>>,
     dynamic: Arc<Mutex<HashMap<DynamicKey, Arc<Shared<DynamicObject>>>>>,
     pod_fields: Option<String>,
@@ -372,6 +374,7 @@ impl Caches {
     /// An empty registry whose reflectors watch through `client`.
     pub fn new(client: Client) -> Caches {
         Caches {
+            reader: client.clone(),
             client,
             typed: Default::default(),
             dynamic: Default::default(),
@@ -388,9 +391,18 @@ impl Caches {
         }
     }
 
-    /// The client the caches watch through (for writes).
+    /// The client of this handle's component, for its writes and reads outside the caches.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The same caches for a component with a credential of its own: `client` answers
+    /// [`Caches::client`]; the caches keep listing and watching through the reader's client.
+    pub fn with_client(&self, client: Client) -> Caches {
+        Caches {
+            client,
+            ..self.clone()
+        }
     }
 
     /// The shared cache of kind `K`, started on first use.
@@ -410,7 +422,7 @@ impl Caches {
                 config = config.fields(f);
             }
         }
-        let s = Shared::<K>::start(Api::all(self.client.clone()), config, strip_managed_fields);
+        let s = Shared::<K>::start(Api::all(self.reader.clone()), config, strip_managed_fields);
         typed.insert(TypeId::of::<K>(), s.clone());
         s
     }
@@ -424,7 +436,7 @@ impl Caches {
             return s.clone();
         }
         let s = Shared::start_with(
-            Api::all_with(self.client.clone(), ar),
+            Api::all_with(self.reader.clone(), ar),
             watcher::Config::default(),
             strip_managed_fields,
             ar.clone(),

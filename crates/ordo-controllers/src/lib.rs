@@ -3,6 +3,7 @@
 //! kind in the process) and writes through the API server.
 
 mod aggregation;
+pub mod certificates;
 mod daemonset;
 mod deployment;
 mod disruption;
@@ -23,12 +24,26 @@ mod volume;
 
 /// Runs every controller and the scheduler until one fails; the local-path provisioner puts
 /// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
-/// the `kube-root-ca.crt` ConfigMap.
+/// the `kube-root-ca.crt` ConfigMap; with `ca`, node client certificate requests are approved
+/// and signed ([`certificates`]); the scheduler talks through `scheduler` when given (its own
+/// credential).
 pub async fn run(
     caches: ordo_client::Caches,
     volumes_dir: std::path::PathBuf,
     root_ca: String,
+    ca: Option<std::sync::Arc<dyn certificates::CertificateAuthority>>,
+    scheduler: Option<kube::Client>,
 ) -> anyhow::Result<()> {
+    let scheduling = match scheduler {
+        Some(c) => caches.with_client(c),
+        None => caches.clone(),
+    };
+    let signing = async {
+        match ca {
+            Some(ca) => certificates::run(caches.clone(), ca).await,
+            None => Ok(()),
+        }
+    };
     tokio::try_join!(
         statefulset::run(caches.clone()),
         replicaset::run(caches.clone()),
@@ -38,13 +53,14 @@ pub async fn run(
         daemonset::run(caches.clone()),
         gc::run(caches.clone()),
         namespace::run(caches.clone()),
-        scheduler::run(caches.clone()),
+        scheduler::run(scheduling),
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
         job::run(caches.clone()),
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),
+        signing,
     )?;
     Ok(())
 }

@@ -53,7 +53,8 @@ pub struct AgentConfig {
     /// On SIGTERM/Ctrl-C stop and remove every pod of this node before returning (by
     /// default pods keep running while ordo is down, as with the kubelet).
     pub stop_pods_on_exit: bool,
-    /// Bearer token the API server presents to the agent's logs/exec endpoint.
+    /// Bearer token the API server presents to the agent's logs/exec endpoint; empty: each
+    /// bearer token is reviewed by the API server (TokenReview and SubjectAccessReview).
     pub token: String,
     /// The node's address: its `InternalIP`, pods' `hostIP`, where the logs/exec endpoint
     /// listens (the API server must reach it there).
@@ -107,9 +108,9 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
     facts.kubelet_port = listener.local_addr()?.port();
     let images = runc.as_ref().map(|r| r.images().clone());
     let streams = Arc::new(streaming::PodStreams::new(client.clone(), runc));
-    let token = cfg.token.clone();
+    let auth = streaming::auth::Auth::new(cfg.token.clone(), client.clone(), cfg.node_name.clone());
     tokio::spawn(async move {
-        if let Err(e) = streaming::serve(listener, token, streams).await {
+        if let Err(e) = streaming::serve(listener, auth, streams).await {
             tracing::error!("the logs/exec endpoint stopped: {e:#}");
         }
     });

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod args;
+mod bootstrap;
 mod commands;
 mod memory;
 mod node;

@@ -32,9 +32,15 @@ fn audit_log_records_each_request() {
             .unwrap_or_else(|| panic!("no {verb} of configmap {name} in {evs:#?}"))
             .clone()
     };
+    // The user's own create (the controllers, with identities of their own, create
+    // `kube-root-ca.crt` ConfigMaps too).
     let created = evs
         .iter()
-        .find(|e| e["verb"] == "create" && e["objectRef"]["resource"] == "configmaps")
+        .find(|e| {
+            e["verb"] == "create"
+                && e["objectRef"]["resource"] == "configmaps"
+                && e["user"]["username"] == "kubernetes-admin"
+        })
         .expect("the create is audited");
     assert_eq!(created["responseStatus"]["code"], 201);
     assert_eq!(created["objectRef"]["namespace"], "default");

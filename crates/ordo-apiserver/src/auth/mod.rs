@@ -177,6 +177,9 @@ impl ApiServer {
                 target: audiences.to_vec(),
             });
         }
+        if let Some(user) = self.authenticate_bootstrap_token(token).await {
+            return user;
+        }
         self.authenticate_service_account(token, audiences).await
     }
 }
@@ -252,7 +255,7 @@ pub fn forbidden(attrs: &Attributes, reason: &str) -> ApiError {
 }
 
 /// Compares two byte strings in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

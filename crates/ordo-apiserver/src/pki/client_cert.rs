@@ -54,6 +54,92 @@ pub(super) fn issue(
     user: &str,
     groups: &[String],
 ) -> Result<(String, String)> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let spki = rcgen::PublicKeyData::subject_public_key_info(&key);
+    let cert = sign(
+        ca_cert_pem,
+        ca_key_pem,
+        &spki,
+        user,
+        groups,
+        VALIDITY_SECONDS,
+    )?;
+    Ok((cert, key.serialize_pem()))
+}
+
+/// A client certificate for the key of the PEM certificate request `csr_pem` (its signature
+/// checked), with the request's subject (CN and each O), valid for `seconds` (at most a
+/// year): the certificate PEM, or why the request cannot be signed.
+pub(super) fn sign_request(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    csr_pem: &str,
+    seconds: i64,
+) -> Result<String> {
+    let request = parse_request(csr_pem)?;
+    sign(
+        ca_cert_pem,
+        ca_key_pem,
+        &request.spki,
+        &request.common_name,
+        &request.organizations,
+        seconds.clamp(600, VALIDITY_SECONDS),
+    )
+}
+
+/// What ordo reads from a certificate request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The subject's common name.
+    pub common_name: String,
+    /// The subject's organizations, in order.
+    pub organizations: Vec<String>,
+    /// The DER SubjectPublicKeyInfo of the requested key.
+    pub spki: Vec<u8>,
+}
+
+/// Parses a PEM `CERTIFICATE REQUEST` and checks its signature (upstream `ParseCSR` and
+/// `CheckSignature`).
+pub fn parse_request(csr_pem: &str) -> Result<Request> {
+    use x509_parser::prelude::FromDer;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(csr_pem.as_bytes())
+        .map_err(|e| anyhow::anyhow!("PEM block type must be CERTIFICATE REQUEST ({e})"))?;
+    anyhow::ensure!(
+        pem.label == "CERTIFICATE REQUEST",
+        "PEM block type must be CERTIFICATE REQUEST"
+    );
+    let (_, csr) =
+        x509_parser::certification_request::X509CertificationRequest::from_der(&pem.contents)
+            .map_err(|e| anyhow::anyhow!("x509: malformed certificate request: {e}"))?;
+    csr.verify_signature().map_err(|e| {
+        anyhow::anyhow!("x509: the certificate request's signature is invalid: {e}")
+    })?;
+    let info = &csr.certification_request_info;
+    let text = |a: &x509_parser::x509::AttributeTypeAndValue| a.as_str().unwrap_or("").to_string();
+    let common_name = info
+        .subject
+        .iter_common_name()
+        .next()
+        .map(text)
+        .unwrap_or_default();
+    let organizations = info.subject.iter_organization().map(text).collect();
+    let spki = info.subject_pki.raw.to_vec();
+    Ok(Request {
+        common_name,
+        organizations,
+        spki,
+    })
+}
+
+/// A client certificate for the key `spki` with subject CN `user` and one O per group.
+fn sign(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    spki: &[u8],
+    user: &str,
+    groups: &[String],
+    seconds: i64,
+) -> Result<String> {
     anyhow::ensure!(!user.is_empty(), "the user name must not be empty");
     let ca_der = pem_der(ca_cert_pem, "CA certificate")?;
     let (_, ca) = x509_parser::parse_x509_certificate(&ca_der)
@@ -63,12 +149,10 @@ pub(super) fn issue(
     let rng = ring::rand::SystemRandom::new();
     let ca_key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &ca_key_der, &rng)
         .map_err(|e| anyhow::anyhow!("the CA key is not an ECDSA P-256 key: {e}"))?;
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-    let spki = rcgen::PublicKeyData::subject_public_key_info(&key);
     let mut serial = uuid::Uuid::new_v4().as_bytes().to_vec();
     serial[0] &= 0x7f;
     let now = chrono::Utc::now() - chrono::Duration::minutes(5);
-    let not_after = now + chrono::Duration::seconds(VALIDITY_SECONDS);
+    let not_after = chrono::Utc::now() + chrono::Duration::seconds(seconds);
     let sig_alg = |w: yasna::DERWriter| {
         w.write_sequence(|w| {
             w.next()
@@ -103,7 +187,7 @@ pub(super) fn issue(
                     })
                 });
             });
-            w.next().write_der(&spki);
+            w.next().write_der(spki);
             w.next().write_tagged(Tag::context(3), |w| {
                 w.write_sequence(|w| {
                     // digitalSignature (bit 0).
@@ -133,9 +217,8 @@ pub(super) fn issue(
                 .write_bitvec_bytes(sig.as_ref(), sig.as_ref().len() * 8);
         })
     });
-    let cert_pem = pem(&cert);
     x509_parser::parse_x509_certificate(&cert).context("the issued certificate does not parse")?;
-    Ok((cert_pem, key.serialize_pem()))
+    Ok(pem(&cert))
 }
 
 fn pem(der: &[u8]) -> String {

@@ -179,6 +179,11 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
         "SelfSubjectReview",
         &tables::SELF_SUBJECT_REVIEW,
     ),
+    (
+        "certificates.k8s.io/v1",
+        "CertificateSigningRequest",
+        &tables::CERTIFICATE_SIGNING_REQUEST,
+    ),
 ];
 
 /// The message of a top-level kind.

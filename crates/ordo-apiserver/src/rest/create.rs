@@ -74,12 +74,18 @@ impl ApiServer {
         if info.kind == "PriorityClass" {
             self.admit_priority_class(&obj).await?;
         }
+        if info.kind == "CertificateSigningRequest" {
+            crate::certificates::prepare_create(&mut obj);
+        }
         if let (Some(ns), "Secret", "") = (&ns, info.kind, info.group) {
             self.fill_legacy_token_secret(ns, &mut obj).await?;
         }
         let causes = validation::validate_create(info.kind, &obj);
         if !causes.is_empty() {
             return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
+        }
+        if info.kind == "CertificateSigningRequest" {
+            crate::certificates::admit_create(&obj, &name)?;
         }
         crate::auth::admit_write(
             self,

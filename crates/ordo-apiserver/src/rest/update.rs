@@ -77,7 +77,12 @@ impl ApiServer {
     ) -> Result<Value, ApiError> {
         let info = t.info;
         let name = meta_str(old, "name").unwrap_or_default().to_string();
+        let csr = info.kind == "CertificateSigningRequest";
+        if csr {
+            crate::certificates::prepare_update(t.sub.as_deref(), &mut new, old);
+        }
         match t.sub.as_deref() {
+            _ if csr => {}
             Some("status") => {
                 let status = new.get("status").cloned();
                 new = old.clone();
@@ -169,6 +174,13 @@ impl ApiServer {
             if info.kind == "Service" {
                 self.allocate_service(&mut new, Some(old)).await?;
             }
+        }
+        if csr && t.sub.is_some() {
+            let causes = validation::validate_update(info.kind, &new, old);
+            if !causes.is_empty() {
+                return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
+            }
+            crate::certificates::admit_update(self, t.sub.as_deref(), &name, &new, old)?;
         }
         if same_but_rv(&new, old) {
             return Ok(old.clone());

@@ -107,7 +107,7 @@ pub(super) async fn logs(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if !authorized(&s, &headers) {
+    if !authorized(&s, &axum::http::Method::GET, &headers).await {
         return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
     let opts = match LogOptions::parse(&q, Utc::now()) {

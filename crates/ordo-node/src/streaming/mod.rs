@@ -11,6 +11,7 @@
 //! `spdy_headers.rs` reads, and WebSocket in `portforward_ws.rs`).
 
 mod attach;
+pub mod auth;
 mod exec;
 pub mod logs;
 mod portforward;
@@ -59,7 +60,7 @@ impl axum::extract::FromRequestParts<Arc<Shared>> for StreamRequest {
         parts: &mut axum::http::request::Parts,
         shared: &Arc<Shared>,
     ) -> Result<StreamRequest, Response> {
-        if !authorized(shared, &parts.headers) {
+        if !authorized(shared, &parts.method, &parts.headers).await {
             return Err(status_error(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
@@ -167,17 +168,17 @@ pub struct LogFile {
 }
 
 struct Shared {
-    token: String,
+    auth: auth::Auth,
     target: Arc<dyn StreamTarget>,
 }
 
 /// Serves the endpoint on `listener` until the task is dropped.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    token: String,
+    auth: auth::Auth,
     target: Arc<dyn StreamTarget>,
 ) -> anyhow::Result<()> {
-    let shared = Arc::new(Shared { token, target });
+    let shared = Arc::new(Shared { auth, target });
     let app = axum::Router::new()
         .route(
             "/containerLogs/{ns}/{pod}/{container}",
@@ -211,13 +212,9 @@ fn status_error(code: StatusCode, reason: &str, message: &str) -> Response {
         .into_response()
 }
 
-/// Whether the request carries the API server's token.
-fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        == Some(shared.token.as_str())
+/// Whether the request's credentials may use the endpoint.
+async fn authorized(shared: &Shared, method: &axum::http::Method, headers: &HeaderMap) -> bool {
+    shared.auth.allows(method, headers).await
 }
 
 /// The node's [`StreamTarget`]: finds the pod through the API, then its container in the runc

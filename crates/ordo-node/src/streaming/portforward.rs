@@ -165,7 +165,7 @@ pub(super) async fn port_forward(
     Path((ns, pod)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    if !super::authorized(&shared, req.headers()) {
+    if !super::authorized(&shared, req.method(), req.headers()).await {
         return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
     let ports = match shared.target.pod_ports(&ns, &pod).await {

@@ -1,9 +1,11 @@
 //! `ordo agent`: a node agent alone (with its service proxy), a client of a remote API server.
 
 use crate::args::{ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::bootstrap::{self, CaSource};
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
 use anyhow::{Context, Result};
+use ordo_apiserver::join::JoinToken;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -11,12 +13,22 @@ pub(crate) struct AgentArgs {
     /// URL of the API server (`https://HOST:6443`).
     #[arg(long)]
     server: String,
-    /// File holding the bearer token (the server's `DATA/pki/token`).
+    /// The join token `ordo server` prints (`ID.SECRET`): exchanged once for this node's own
+    /// credential (`system:node:NAME`), kept in `DATA/pki/node.kubeconfig`.
+    #[arg(long, conflicts_with = "token_file")]
+    join_token: Option<String>,
+    /// With --join-token: the cluster CA's pin (`sha256:...`, printed by `ordo server`); the
+    /// CA is then read from the server's `kube-public/cluster-info`.
+    #[arg(long, value_name = "sha256:HEX")]
+    ca_cert_hash: Option<String>,
+    /// File holding a bearer token to use instead of a node credential (the server's
+    /// `DATA/pki/token`: the admin).
     #[arg(long)]
-    token_file: PathBuf,
-    /// The cluster CA certificate (the server's `DATA/pki/ca.crt`).
+    token_file: Option<PathBuf>,
+    /// The cluster CA certificate (the server's `DATA/pki/ca.crt`); with --join-token it may
+    /// replace --ca-cert-hash.
     #[arg(long)]
-    ca_file: PathBuf,
+    ca_file: Option<PathBuf>,
     /// This node's data directory (images, pods, runc state).
     #[arg(long, default_value = "/var/lib/ordo-agent")]
     data_dir: PathBuf,
@@ -61,20 +73,64 @@ pub(crate) fn run(args: AgentArgs) -> Result<()> {
 }
 
 async fn agent(args: &AgentArgs) -> Result<()> {
-    let token = std::fs::read_to_string(&args.token_file)
-        .with_context(|| format!("reading the token from {}", args.token_file.display()))?;
-    let token = token.trim();
-    let ca = std::fs::read(&args.ca_file)
-        .with_context(|| format!("reading the CA certificate from {}", args.ca_file.display()))?;
-    let kubeconfig = ordo_apiserver::pki::kubeconfig(&args.server, &ca, "agent", token);
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    // The token the API server presents to this node's logs/exec endpoint: known only when
+    // this agent holds the admin token; a joined node reviews each request instead.
+    let (kubeconfig, api_token) = match (&args.join_token, &args.token_file) {
+        (Some(join), _) => {
+            let token = JoinToken::parse(join.trim()).context(
+                "--join-token: expected ID.SECRET (6 and 16 lower-case letters or digits), as ordo server prints it",
+            )?;
+            let source = match (&args.ca_cert_hash, &args.ca_file) {
+                (Some(pin), _) => CaSource::Pinned(pin),
+                (None, Some(file)) => CaSource::File(file),
+                (None, None) => anyhow::bail!(
+                    "--join-token needs --ca-cert-hash (printed by ordo server) or --ca-file"
+                ),
+            };
+            let kc = bootstrap::node_kubeconfig(
+                &args.server,
+                &args.data_dir,
+                &node_name,
+                &token,
+                source,
+            )
+            .await?;
+            (kc, String::new())
+        }
+        (None, Some(file)) => {
+            let token = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the token from {}", file.display()))?;
+            let token = token.trim().to_string();
+            let ca_file = args
+                .ca_file
+                .as_ref()
+                .context("--token-file needs --ca-file (the server's DATA/pki/ca.crt)")?;
+            let ca = std::fs::read(ca_file).with_context(|| {
+                format!("reading the CA certificate from {}", ca_file.display())
+            })?;
+            (
+                ordo_apiserver::pki::kubeconfig(&args.server, &ca, "agent", &token),
+                token,
+            )
+        }
+        (None, None) => {
+            // A node that joined before keeps its credential.
+            match std::fs::read_to_string(bootstrap::node_kubeconfig_path(&args.data_dir)) {
+                Ok(kc) => (kc, String::new()),
+                Err(_) => anyhow::bail!(
+                    "give --join-token and --ca-cert-hash (ordo server prints the join command), or --token-file and --ca-file"
+                ),
+            }
+        }
+    };
     let doc = kube::config::Kubeconfig::from_yaml(&kubeconfig)?;
     let cfg =
         kube::Config::from_custom_kubeconfig(doc, &kube::config::KubeConfigOptions::default())
             .await?;
     let client = kube::Client::try_from(cfg)?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let node_name = args.node_name.clone().unwrap_or_else(host_name);
     // One cache per kind in the process, the pod cache holding this node's pods only.
     let caches = ordo_client::Caches::for_node(client.clone(), &node_name);
     let node_ip = match args.node_ip {
@@ -115,13 +171,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
         image_gc: args.image_gc.policy()?,
         cluster_dns: args.cluster_dns,
     }
-    .agent_config(
-        node_name,
-        node_ip,
-        token.to_string(),
-        false,
-        proxy.is_some(),
-    );
+    .agent_config(node_name, node_ip, api_token, false, proxy.is_some());
     let proxying = async {
         match &proxy {
             // NetworkPolicy peers may be pods of any node: the proxy's caches hold them all.

@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use ordo_apiserver::{pki::Pki, ApiServer, Config};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The storage engine flag (`--store`).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -146,6 +147,9 @@ async fn server(args: &ServerArgs) -> Result<()> {
         ca_cert_pem: pki.ca_cert_pem.clone(),
     })
     .await?;
+    let join_token = ordo_apiserver::join::JoinToken::load_or_create(data_dir)?;
+    api.ensure_join(&join_token, &url).await?;
+    let ca_hash = ordo_apiserver::join::ca_cert_hash(&pki.ca_cert_pem)?;
     let tls = pki.server_config()?;
     let serving = tokio::spawn(api.serve(listener, tls));
     let node_name = args.node_name.clone().unwrap_or_else(host_name);
@@ -177,13 +181,23 @@ async fn server(args: &ServerArgs) -> Result<()> {
     };
     let mut background = tokio::task::JoinSet::new();
     if !args.api_only {
-        let kubeconfig_doc = kube::config::Kubeconfig::read_from(&kubeconfig)?;
-        let client_cfg = kube::Config::from_custom_kubeconfig(
-            kubeconfig_doc,
-            &kube::config::KubeConfigOptions::default(),
-        )
+        // Each component talks with a credential of its own (client certificates made at each
+        // start, kept in memory), as kube-controller-manager, kube-scheduler, kube-proxy and
+        // the kubelet do; the shared caches list and watch as the controller manager.
+        let ca = pki.ca();
+        let identity = |user: &str, groups: &[&str]| {
+            let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+            let (cert, key) = ca.client_certificate(user, &groups)?;
+            ordo_apiserver::pki::cert_kubeconfig(&url, &ca.cert_pem, user, &cert, &key)
+        };
+        let client = client_of(&identity("system:kube-controller-manager", &[])?).await?;
+        let scheduler = client_of(&identity("system:kube-scheduler", &[])?).await?;
+        let node_client = client_of(&identity(
+            &format!("system:node:{node_name}"),
+            &["system:nodes"],
+        )?)
         .await?;
-        let client = kube::Client::try_from(client_cfg)?;
+        let proxy_client = client_of(&identity("system:kube-proxy", &[])?).await?;
         let volumes_dir = args
             .volumes_dir
             .clone()
@@ -195,6 +209,8 @@ async fn server(args: &ServerArgs) -> Result<()> {
             caches.clone(),
             volumes_dir,
             pki.ca_cert_pem.clone(),
+            Some(Arc::new(ClusterSigner(pki.ca()))),
+            Some(scheduler),
         ));
         let agent = NodeFlags {
             runtime: args.runtime,
@@ -216,9 +232,12 @@ async fn server(args: &ServerArgs) -> Result<()> {
             background.spawn(ordo_dns::run(caches.clone(), dns));
         }
         if let Some((cfg, _)) = &proxy {
-            background.spawn(ordo_proxy::run(caches.clone(), cfg.clone()));
+            background.spawn(ordo_proxy::run(
+                caches.with_client(proxy_client),
+                cfg.clone(),
+            ));
         }
-        background.spawn(ordo_node::run(caches, agent));
+        background.spawn(ordo_node::run(caches.with_client(node_client), agent));
     }
     eprintln!("ordo server ready in {} ms", started.elapsed().as_millis());
     eprintln!("  API         {url}");
@@ -236,6 +255,9 @@ async fn server(args: &ServerArgs) -> Result<()> {
     eprintln!("  proxy       {}", proxy_summary(&proxy));
     eprintln!("  kubeconfig  {}", kubeconfig.display());
     eprintln!("export KUBECONFIG={}", kubeconfig.display());
+    eprintln!(
+        "join another machine with:\n  ordo agent --server {url} --join-token {join_token} --ca-cert-hash {ca_hash}"
+    );
     // Biased: at SIGTERM the node agent (which sees the signal too) may finish first; that is
     // the shutdown, not a failure.
     let r = tokio::select! {
@@ -282,4 +304,32 @@ fn dns_config(args: &ServerArgs) -> Result<Option<ordo_dns::DnsConfig>> {
         domain: "cluster.local".into(),
         service_cidr: args.service_cidr.clone(),
     }))
+}
+
+/// A client for the kubeconfig text `kubeconfig`.
+async fn client_of(kubeconfig: &str) -> Result<kube::Client> {
+    let doc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
+    let cfg =
+        kube::Config::from_custom_kubeconfig(doc, &kube::config::KubeConfigOptions::default())
+            .await?;
+    Ok(kube::Client::try_from(cfg)?)
+}
+
+/// The cluster CA as the certificate controllers use it.
+struct ClusterSigner(ordo_apiserver::pki::ClusterCa);
+
+impl ordo_controllers::certificates::CertificateAuthority for ClusterSigner {
+    fn subject(&self, csr_pem: &str) -> Result<ordo_controllers::certificates::Subject, String> {
+        let r = ordo_apiserver::pki::parse_request(csr_pem).map_err(|e| format!("{e:#}"))?;
+        Ok(ordo_controllers::certificates::Subject {
+            common_name: r.common_name,
+            organizations: r.organizations,
+        })
+    }
+
+    fn sign(&self, csr_pem: &str, seconds: i64) -> Result<String, String> {
+        self.0
+            .sign_request(csr_pem, seconds)
+            .map_err(|e| format!("{e:#}"))
+    }
 }

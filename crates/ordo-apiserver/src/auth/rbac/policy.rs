@@ -200,6 +200,40 @@ pub fn cluster_roles() -> Vec<Value> {
             vec![r(&["list", "watch"], &[""], &["endpoints", "services"])],
         ),
         role(
+            "system:node-bootstrapper",
+            vec![r(
+                &["create", "get", "list", "watch"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests"],
+            )],
+        ),
+        role(
+            "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            vec![r(
+                &["create"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests/nodeclient"],
+            )],
+        ),
+        role(
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+            vec![r(
+                &["create"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests/selfnodeclient"],
+            )],
+        ),
+        role(
+            "system:certificates.k8s.io:kube-apiserver-client-approver",
+            vec![r(&["approve"], &["certificates.k8s.io"], &["signers"])
+                .named(&["kubernetes.io/kube-apiserver-client"])],
+        ),
+        role(
+            "system:certificates.k8s.io:kube-apiserver-client-kubelet-approver",
+            vec![r(&["approve"], &["certificates.k8s.io"], &["signers"])
+                .named(&["kubernetes.io/kube-apiserver-client-kubelet"])],
+        ),
+        role(
             "system:service-account-issuer-discovery",
             vec![Rule::urls(
                 &["get"],

@@ -8,6 +8,7 @@
 
 mod auth;
 mod batch;
+mod certificates;
 mod pod;
 mod policy;
 mod quota;
@@ -16,6 +17,7 @@ mod volume;
 
 pub(crate) use auth::*;
 pub(crate) use batch::*;
+pub(crate) use certificates::CERTIFICATE_SIGNING_REQUEST;
 pub(crate) use pod::*;
 pub(crate) use policy::*;
 pub(crate) use quota::*;
