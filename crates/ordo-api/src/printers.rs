@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::duration;
 
 mod apps;
+mod autoscaling;
 mod batch;
 mod corev1;
 mod network;
@@ -127,6 +128,7 @@ fn printer(kind: &str) -> &'static Printer {
         "ReplicaSet" => &apps::REPLICA_SET,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,
+        "HorizontalPodAutoscaler" => &autoscaling::HPA,
         "Role" | "ClusterRole" => &rbac::ROLE,
         "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
         _ => &DEFAULT,

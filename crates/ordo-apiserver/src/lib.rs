@@ -12,6 +12,7 @@ mod alloc;
 mod audit;
 pub mod auth;
 mod bootstrap;
+mod convert;
 mod discovery;
 mod meta;
 mod metrics;
@@ -20,6 +21,7 @@ pub mod pki;
 mod priority;
 mod protobuf;
 mod proxy;
+mod resource_metrics;
 mod rest;
 mod router;
 mod table;
@@ -49,6 +51,9 @@ pub struct ApiServer {
     pub(crate) authz: Arc<auth::rbac::index::Index>,
     pub(crate) signer: auth::tokens::Signer,
     pub(crate) ca_cert_pem: String,
+    /// The latest resource metrics scraped from the node agents (`metrics.k8s.io`).
+    pub(crate) resource_metrics: resource_metrics::Samples,
+    metric_resolution: std::time::Duration,
 }
 
 /// The address a request came from (a request extension the HTTPS server adds).
@@ -71,6 +76,8 @@ pub struct Config {
     pub service_account_key_pem: String,
     /// The cluster CA certificate (PEM), put in token Secrets and `kube-root-ca.crt`.
     pub ca_cert_pem: String,
+    /// How often the node agents' resource metrics are scraped (`metrics.k8s.io`).
+    pub metric_resolution: std::time::Duration,
 }
 
 impl ApiServer {
@@ -97,6 +104,8 @@ impl ApiServer {
             signer: auth::tokens::Signer::from_pem(&cfg.service_account_key_pem)
                 .context("reading the service account key")?,
             ca_cert_pem: cfg.ca_cert_pem,
+            resource_metrics: Default::default(),
+            metric_resolution: cfg.metric_resolution,
         });
         server.authz.start(server.store.clone());
         server.authz.wait_until(|st| st.primed()).await;
@@ -119,6 +128,10 @@ impl ApiServer {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
         let app = self.router();
         tokio::spawn(compaction_loop(self.store.clone()));
+        tokio::spawn(resource_metrics::scrape_loop(
+            self.clone(),
+            self.metric_resolution,
+        ));
         loop {
             let (tcp, peer) = match listener.accept().await {
                 Ok(x) => x,

@@ -7,6 +7,7 @@ mod deployment;
 mod disruption;
 mod endpointslice;
 mod gc;
+mod hpa;
 mod job;
 mod namespace;
 mod ownership;
@@ -18,11 +19,13 @@ mod volume;
 
 /// Runs every controller and the scheduler until one fails; the local-path provisioner puts
 /// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
-/// the `kube-root-ca.crt` ConfigMap.
+/// the `kube-root-ca.crt` ConfigMap; HorizontalPodAutoscalers are synced every
+/// `hpa_sync_period`.
 pub async fn run(
     caches: ordo_client::Caches,
     volumes_dir: std::path::PathBuf,
     root_ca: String,
+    hpa_sync_period: std::time::Duration,
 ) -> anyhow::Result<()> {
     tokio::try_join!(
         statefulset::run(caches.clone()),
@@ -34,6 +37,7 @@ pub async fn run(
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
         job::run(caches.clone()),
+        hpa::run(caches.clone(), hpa_sync_period),
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),

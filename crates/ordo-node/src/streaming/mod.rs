@@ -169,16 +169,27 @@ pub struct LogFile {
 struct Shared {
     token: String,
     target: Arc<dyn StreamTarget>,
+    metrics: Arc<crate::metrics::ResourceMetrics>,
 }
 
-/// Serves the endpoint on `listener` until the task is dropped.
+/// Serves the endpoint on `listener` until the task is dropped: streams of `target`, and the
+/// resource metrics of `metrics` at `/metrics/resource`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     token: String,
     target: Arc<dyn StreamTarget>,
+    metrics: Arc<crate::metrics::ResourceMetrics>,
 ) -> anyhow::Result<()> {
-    let shared = Arc::new(Shared { token, target });
+    let shared = Arc::new(Shared {
+        token,
+        target,
+        metrics,
+    });
     let app = axum::Router::new()
+        .route(
+            "/metrics/resource",
+            axum::routing::get(resource_metrics),
+        )
         .route(
             "/containerLogs/{ns}/{pod}/{container}",
             axum::routing::get(logs::logs),
@@ -198,6 +209,22 @@ pub async fn serve(
         .with_state(shared);
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// `/metrics/resource`: the node's and its containers' CPU and memory, in Prometheus text.
+async fn resource_metrics(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&shared, &headers) {
+        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let body = shared.metrics.document().await;
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// A `Status` error response.

@@ -7,6 +7,7 @@
 //! `0`, `false` or `""` is kept, while other zero scalars are dropped, as Go's `omitempty` would.
 
 mod auth;
+mod autoscaling;
 mod batch;
 mod pod;
 mod policy;
@@ -14,6 +15,7 @@ mod rbac;
 mod volume;
 
 pub(crate) use auth::*;
+pub(crate) use autoscaling::*;
 pub(crate) use batch::*;
 pub(crate) use pod::*;
 pub(crate) use policy::*;
