@@ -11,6 +11,24 @@ pub const BEHAVIOR_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/behavior"
 /// The v1 annotation carrying a v2 HPA's `status.conditions`.
 pub const CONDITIONS_ANNOTATION: &str = "autoscaling.alpha.kubernetes.io/conditions";
 
+/// The spec fields both versions have alike.
+const SPEC_FIELDS: &[&str] = &["scaleTargetRef", "minReplicas", "maxReplicas"];
+/// The status fields both versions have alike.
+const STATUS_FIELDS: &[&str] = &[
+    "observedGeneration",
+    "lastScaleTime",
+    "currentReplicas",
+    "desiredReplicas",
+];
+
+/// The `fields` of `from` that it has.
+fn copied(from: &Value, fields: &[&str]) -> Map<String, Value> {
+    fields
+        .iter()
+        .filter_map(|k| Some((k.to_string(), from.get(*k)?.clone())))
+        .collect()
+}
+
 fn is_cpu_utilization(m: &Value) -> bool {
     m["type"] == "Resource"
         && m.pointer("/resource/name") == Some(&json!("cpu"))
@@ -56,12 +74,7 @@ pub fn hpa_v2_to_v1(v2: &Value) -> Value {
         "metadata": v2.get("metadata").cloned().unwrap_or(json!({})),
     });
     let spec = v2.get("spec").cloned().unwrap_or(json!({}));
-    let mut s = Map::new();
-    for k in ["scaleTargetRef", "minReplicas", "maxReplicas"] {
-        if let Some(v) = spec.get(k) {
-            s.insert(k.into(), v.clone());
-        }
-    }
+    let mut s = copied(&spec, SPEC_FIELDS);
     if let Some(u) = spec
         .get("metrics")
         .and_then(Value::as_array)
@@ -75,17 +88,7 @@ pub fn hpa_v2_to_v1(v2: &Value) -> Value {
         annotations(&mut out).insert(BEHAVIOR_ANNOTATION.into(), json!(b.to_string()));
     }
     if let Some(status) = v2.get("status").filter(|s| s.is_object()) {
-        let mut st = Map::new();
-        for k in [
-            "observedGeneration",
-            "lastScaleTime",
-            "currentReplicas",
-            "desiredReplicas",
-        ] {
-            if let Some(v) = status.get(k) {
-                st.insert(k.into(), v.clone());
-            }
-        }
+        let mut st = copied(status, STATUS_FIELDS);
         if !st.contains_key("currentReplicas") {
             st.insert("currentReplicas".into(), json!(0));
         }
@@ -109,8 +112,10 @@ pub fn hpa_v2_to_v1(v2: &Value) -> Value {
             .and_then(Value::as_array)
             .filter(|c| !c.is_empty())
         {
-            annotations(&mut out)
-                .insert(CONDITIONS_ANNOTATION.into(), json!(Value::from(c.clone()).to_string()));
+            annotations(&mut out).insert(
+                CONDITIONS_ANNOTATION.into(),
+                json!(Value::from(c.clone()).to_string()),
+            );
         }
         out["status"] = Value::Object(st);
     }
@@ -126,12 +131,7 @@ pub fn hpa_v1_to_v2(v1: &Value) -> Value {
         "metadata": v1.get("metadata").cloned().unwrap_or(json!({})),
     });
     let spec = v1.get("spec").cloned().unwrap_or(json!({}));
-    let mut s = Map::new();
-    for k in ["scaleTargetRef", "minReplicas", "maxReplicas"] {
-        if let Some(v) = spec.get(k) {
-            s.insert(k.into(), v.clone());
-        }
-    }
+    let mut s = copied(&spec, SPEC_FIELDS);
     if let Some(u) = spec
         .get("targetCPUUtilizationPercentage")
         .filter(|u| !u.is_null())
@@ -153,17 +153,7 @@ pub fn hpa_v1_to_v2(v1: &Value) -> Value {
     }
     out["spec"] = Value::Object(s);
     if let Some(status) = v1.get("status").filter(|s| s.is_object()) {
-        let mut st = Map::new();
-        for k in [
-            "observedGeneration",
-            "lastScaleTime",
-            "currentReplicas",
-            "desiredReplicas",
-        ] {
-            if let Some(v) = status.get(k) {
-                st.insert(k.into(), v.clone());
-            }
-        }
+        let mut st = copied(status, STATUS_FIELDS);
         if let Some(u) = status.get("currentCPUUtilizationPercentage") {
             st.insert(
                 "currentMetrics".into(),

@@ -6,8 +6,8 @@
 
 use crate::meta::{parse_body, Query};
 use crate::router::{too_large, Target};
-use crate::MAX_BODY_BYTES;
 use crate::ApiServer;
+use crate::MAX_BODY_BYTES;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, Method};

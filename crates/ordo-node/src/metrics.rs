@@ -142,117 +142,91 @@ fn escape(v: &str) -> String {
 /// container samples stamped with their own time, the others with `now_ms`.
 pub fn render(now_ms: i64, node: &NodeStats, pods: &[PodSample<'_>]) -> String {
     let mut out = String::new();
-    let ts = now_ms;
     let header = |out: &mut String, name: &str, help: &str, kind: &str| {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
     };
-    header(
-        &mut out,
-        "container_cpu_usage_seconds_total",
-        "[STABLE] Cumulative cpu time consumed by the container in core-seconds",
-        "counter",
-    );
-    let labels = |p: &PodSample<'_>, c: &ContainerStats| {
-        format!(
-            "container=\"{}\",namespace=\"{}\",pod=\"{}\"",
-            escape(&c.name),
-            escape(p.namespace),
-            escape(p.name)
-        )
-    };
-    for p in pods {
-        for c in &p.containers {
-            let _ = writeln!(
-                out,
-                "container_cpu_usage_seconds_total{{{}}} {} {}",
-                labels(p, c),
-                c.cpu_seconds,
-                c.timestamp_ms
-            );
+    type ContainerValue = fn(&ContainerStats) -> f64;
+    let container_metrics: [(&str, &str, &str, ContainerValue); 3] = [
+        (
+            "container_cpu_usage_seconds_total",
+            "Cumulative cpu time consumed by the container in core-seconds",
+            "counter",
+            |c| c.cpu_seconds,
+        ),
+        (
+            "container_memory_working_set_bytes",
+            "Current working set of the container in bytes",
+            "gauge",
+            |c| c.memory_working_set as f64,
+        ),
+        (
+            "container_start_time_seconds",
+            "Start time of the container since unix epoch in seconds",
+            "gauge",
+            |c| c.start_time,
+        ),
+    ];
+    for (name, help, kind, value) in container_metrics {
+        header(&mut out, name, &format!("[STABLE] {help}"), kind);
+        for p in pods {
+            for c in &p.containers {
+                let _ = writeln!(
+                    out,
+                    "{name}{{container=\"{}\",namespace=\"{}\",pod=\"{}\"}} {} {}",
+                    escape(&c.name),
+                    escape(p.namespace),
+                    escape(p.name),
+                    value(c),
+                    c.timestamp_ms
+                );
+            }
         }
     }
-    header(
-        &mut out,
-        "container_memory_working_set_bytes",
-        "[STABLE] Current working set of the container in bytes",
-        "gauge",
-    );
-    for p in pods {
-        for c in &p.containers {
+    let node_metrics = [
+        (
+            "node_cpu_usage_seconds_total",
+            "Cumulative cpu time consumed by the node in core-seconds",
+            "counter",
+            node.cpu_seconds,
+        ),
+        (
+            "node_memory_working_set_bytes",
+            "Current working set of the node in bytes",
+            "gauge",
+            node.memory_working_set as f64,
+        ),
+    ];
+    for (name, help, kind, value) in node_metrics {
+        header(&mut out, name, &format!("[STABLE] {help}"), kind);
+        let _ = writeln!(out, "{name} {value} {now_ms}");
+    }
+    type PodValue = fn(&[ContainerStats]) -> f64;
+    let pod_metrics: [(&str, &str, &str, PodValue); 2] = [
+        (
+            "pod_cpu_usage_seconds_total",
+            "Cumulative cpu time consumed by the pod in core-seconds",
+            "counter",
+            |cs| cs.iter().map(|c| c.cpu_seconds).sum(),
+        ),
+        (
+            "pod_memory_working_set_bytes",
+            "Current working set of the pod in bytes",
+            "gauge",
+            |cs| cs.iter().map(|c| c.memory_working_set as f64).sum(),
+        ),
+    ];
+    for (name, help, kind, value) in pod_metrics {
+        header(&mut out, name, &format!("[STABLE] {help}"), kind);
+        for p in pods.iter().filter(|p| !p.containers.is_empty()) {
             let _ = writeln!(
                 out,
-                "container_memory_working_set_bytes{{{}}} {} {}",
-                labels(p, c),
-                c.memory_working_set,
-                c.timestamp_ms
+                "{name}{{namespace=\"{}\",pod=\"{}\"}} {} {now_ms}",
+                escape(p.namespace),
+                escape(p.name),
+                value(&p.containers)
             );
         }
-    }
-    header(
-        &mut out,
-        "container_start_time_seconds",
-        "[STABLE] Start time of the container since unix epoch in seconds",
-        "gauge",
-    );
-    for p in pods {
-        for c in &p.containers {
-            let _ = writeln!(
-                out,
-                "container_start_time_seconds{{{}}} {} {}",
-                labels(p, c),
-                c.start_time,
-                c.timestamp_ms
-            );
-        }
-    }
-    header(
-        &mut out,
-        "node_cpu_usage_seconds_total",
-        "[STABLE] Cumulative cpu time consumed by the node in core-seconds",
-        "counter",
-    );
-    let _ = writeln!(out, "node_cpu_usage_seconds_total {} {ts}", node.cpu_seconds);
-    header(
-        &mut out,
-        "node_memory_working_set_bytes",
-        "[STABLE] Current working set of the node in bytes",
-        "gauge",
-    );
-    let _ = writeln!(
-        out,
-        "node_memory_working_set_bytes {} {ts}",
-        node.memory_working_set
-    );
-    header(
-        &mut out,
-        "pod_cpu_usage_seconds_total",
-        "[STABLE] Cumulative cpu time consumed by the pod in core-seconds",
-        "counter",
-    );
-    for p in pods.iter().filter(|p| !p.containers.is_empty()) {
-        let cpu: f64 = p.containers.iter().map(|c| c.cpu_seconds).sum();
-        let _ = writeln!(
-            out,
-            "pod_cpu_usage_seconds_total{{namespace=\"{}\",pod=\"{}\"}} {cpu} {ts}",
-            escape(p.namespace),
-            escape(p.name)
-        );
-    }
-    header(
-        &mut out,
-        "pod_memory_working_set_bytes",
-        "[STABLE] Current working set of the pod in bytes",
-        "gauge",
-    );
-    for p in pods.iter().filter(|p| !p.containers.is_empty()) {
-        let mem: u64 = p.containers.iter().map(|c| c.memory_working_set).sum();
-        let _ = writeln!(
-            out,
-            "pod_memory_working_set_bytes{{namespace=\"{}\",pod=\"{}\"}} {mem} {ts}",
-            escape(p.namespace),
-            escape(p.name)
-        );
     }
     header(
         &mut out,
@@ -363,7 +337,8 @@ mod tests {
     #[test]
     fn node_usage_from_proc() {
         let stat = "cpu  1000 50 450 90000 300 20 30 0 0 0\ncpu0 1 2 3 4\n";
-        let meminfo = "MemTotal:       8000000 kB\nMemFree:        3000000 kB\nInactive(file):  1000000 kB\n";
+        let meminfo =
+            "MemTotal:       8000000 kB\nMemFree:        3000000 kB\nInactive(file):  1000000 kB\n";
         let n = parse_node(stat, meminfo);
         assert_eq!(n.cpu_seconds, 15.5);
         assert_eq!(n.memory_working_set, 4_000_000 * 1024);
@@ -381,7 +356,13 @@ mod tests {
         let pods = [PodSample {
             namespace: "default",
             name: "p",
-            containers: vec![c.clone(), ContainerStats { name: "side".into(), ..c }],
+            containers: vec![
+                c.clone(),
+                ContainerStats {
+                    name: "side".into(),
+                    ..c
+                },
+            ],
         }];
         let node = NodeStats {
             cpu_seconds: 10.0,
@@ -394,8 +375,11 @@ mod tests {
         assert!(text.contains(
             "container_memory_working_set_bytes{container=\"side\",namespace=\"default\",pod=\"p\"} 1024 1234\n"
         ));
-        assert!(text.contains("pod_cpu_usage_seconds_total{namespace=\"default\",pod=\"p\"} 3 1234\n"));
-        assert!(text.contains("pod_memory_working_set_bytes{namespace=\"default\",pod=\"p\"} 2048 1234\n"));
+        assert!(
+            text.contains("pod_cpu_usage_seconds_total{namespace=\"default\",pod=\"p\"} 3 1234\n")
+        );
+        assert!(text
+            .contains("pod_memory_working_set_bytes{namespace=\"default\",pod=\"p\"} 2048 1234\n"));
         assert!(text.contains("node_cpu_usage_seconds_total 10 1234\n"));
         assert!(text.contains("node_memory_working_set_bytes 4096 1234\n"));
         assert!(text.contains("# TYPE container_cpu_usage_seconds_total counter\n"));

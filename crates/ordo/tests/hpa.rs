@@ -37,7 +37,9 @@ spec:
 
 /// The row of `name` in a kubectl table.
 fn row(out: &str, name: &str) -> Option<Vec<String>> {
-    table(out).into_iter().find(|r| r.first().map(String::as_str) == Some(name))
+    table(out)
+        .into_iter()
+        .find(|r| r.first().map(String::as_str) == Some(name))
 }
 
 #[test]
@@ -56,16 +58,28 @@ fn kubectl_top_shows_the_simulated_usage() {
         "{out}"
     );
     // Two containers at 250m and 64Mi each.
-    assert_eq!(row(&out, "busy").unwrap(), ["busy", "500m", "128Mi"], "{out}");
+    assert_eq!(
+        row(&out, "busy").unwrap(),
+        ["busy", "500m", "128Mi"],
+        "{out}"
+    );
     assert_eq!(row(&out, "idle").unwrap(), ["idle", "10m", "16Mi"], "{out}");
 
     let out = s.ok(&["top", "pods", "--containers", "-l", "app=busy"]);
     let rows = table(&out);
-    assert_eq!(rows[0], ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"], "{out}");
-    assert_eq!(rows[1..], [
-        vec!["busy", "main", "250m", "64Mi"],
-        vec!["busy", "side", "250m", "64Mi"],
-    ], "{out}");
+    assert_eq!(
+        rows[0],
+        ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"],
+        "{out}"
+    );
+    assert_eq!(
+        rows[1..],
+        [
+            vec!["busy", "main", "250m", "64Mi"],
+            vec!["busy", "side", "250m", "64Mi"],
+        ],
+        "{out}"
+    );
 
     let out = s.ok(&["top", "pods", "-A"]);
     assert_eq!(
@@ -99,7 +113,13 @@ fn kubectl_top_shows_the_simulated_usage() {
     assert_eq!(rows[1][3], "144Mi", "{out}");
 
     // Changing the annotation changes the figures at the next scrapes.
-    s.ok(&["annotate", "pod", "idle", "sim.ordo.dev/cpu=40m", "--overwrite"]);
+    s.ok(&[
+        "annotate",
+        "pod",
+        "idle",
+        "sim.ordo.dev/cpu=40m",
+        "--overwrite",
+    ]);
     s.eventually(20, "the new CPU figure", || {
         let out = String::from_utf8_lossy(&s.kubectl(&["top", "pod", "idle"]).stdout).to_string();
         row(&out, "idle").is_some_and(|r| r[1] == "40m")
@@ -107,7 +127,13 @@ fn kubectl_top_shows_the_simulated_usage() {
     // The metrics API in discovery and as kubectl get reads it.
     let out = s.ok(&["api-resources", "--api-group=metrics.k8s.io"]);
     assert!(out.contains("nodes") && out.contains("PodMetrics"), "{out}");
-    let out = s.ok(&["get", "podmetrics", "busy", "-o", "jsonpath={.containers[0].usage.cpu}"]);
+    let out = s.ok(&[
+        "get",
+        "podmetrics",
+        "busy",
+        "-o",
+        "jsonpath={.containers[0].usage.cpu}",
+    ]);
     assert_eq!(out, "250m");
 }
 
@@ -129,7 +155,13 @@ spec:
 "#;
 
 fn replicas(s: &Server) -> String {
-    s.ok(&["get", "deployment", "web", "-o", "jsonpath={.spec.replicas}"])
+    s.ok(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ])
 }
 
 #[test]
@@ -151,7 +183,13 @@ fn hpa_scales_a_deployment_up_and_back_down() {
     );
     // Seen as v2 with the CPU metric; a short scale-down window keeps the test short.
     assert_eq!(
-        s.ok(&["get", "hpa", "web", "-o", "jsonpath={.apiVersion} {.spec.metrics[0].resource.target.averageUtilization}"]),
+        s.ok(&[
+            "get",
+            "hpa",
+            "web",
+            "-o",
+            "jsonpath={.apiVersion} {.spec.metrics[0].resource.target.averageUtilization}"
+        ]),
         "autoscaling/v2 50"
     );
     s.ok(&[
@@ -184,7 +222,15 @@ fn hpa_scales_a_deployment_up_and_back_down() {
     let rows = table(&out);
     assert_eq!(
         rows[0],
-        ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"],
+        [
+            "NAME",
+            "REFERENCE",
+            "TARGETS",
+            "MINPODS",
+            "MAXPODS",
+            "REPLICAS",
+            "AGE"
+        ],
         "{out}"
     );
     assert_eq!(
@@ -193,11 +239,20 @@ fn hpa_scales_a_deployment_up_and_back_down() {
         "{out}"
     );
     assert_eq!(replicas(&s), "1");
-    assert!(s.ok(&["get", "all"]).contains("horizontalpodautoscaler.autoscaling/web"));
+    assert!(s
+        .ok(&["get", "all"])
+        .contains("horizontalpodautoscaler.autoscaling/web"));
 
     // Load: 200 % of the request, four times the target: 4 replicas, then the new pods' own
     // (lower) use keeps the average above target, up to the maximum.
-    s.ok(&["annotate", "pods", "-l", "app=web", "sim.ordo.dev/cpu=200m", "--overwrite"]);
+    s.ok(&[
+        "annotate",
+        "pods",
+        "-l",
+        "app=web",
+        "sim.ordo.dev/cpu=200m",
+        "--overwrite",
+    ]);
     s.eventually(30, "the scale-up", || replicas(&s) != "1");
     s.eventually(10, "the SuccessfulRescale event to 4", || {
         rescales(&s).contains(
@@ -215,12 +270,25 @@ fn hpa_scales_a_deployment_up_and_back_down() {
         ]) == "TooManyReplicas"
     });
     assert_eq!(
-        s.ok(&["get", "hpa", "web", "-o", "jsonpath={.status.conditions[?(@.type==\"ScalingActive\")].reason}"]),
+        s.ok(&[
+            "get",
+            "hpa",
+            "web",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"ScalingActive\")].reason}"
+        ]),
         "ValidMetricFound"
     );
 
     // Idle: 10 % of the request; after the 3 s window, down to one replica.
-    s.ok(&["annotate", "pods", "-l", "app=web", "sim.ordo.dev/cpu=10m", "--overwrite"]);
+    s.ok(&[
+        "annotate",
+        "pods",
+        "-l",
+        "app=web",
+        "sim.ordo.dev/cpu=10m",
+        "--overwrite",
+    ]);
     s.eventually(40, "the scale-down", || replicas(&s) == "1");
     s.eventually(10, "the SuccessfulRescale event to 1", || {
         rescales(&s).contains("New size: 1; reason: All metrics below target")

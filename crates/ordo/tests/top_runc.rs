@@ -13,7 +13,9 @@ fn busy_cpu(s: &Server) -> Option<i64> {
     let out = s.kubectl(&["top", "pod", "busy", "--containers"]);
     let out = String::from_utf8_lossy(&out.stdout).to_string();
     let rows = table(&out);
-    let row = rows.iter().find(|r| r.first().map(String::as_str) == Some("busy"))?;
+    let row = rows
+        .iter()
+        .find(|r| r.first().map(String::as_str) == Some("busy"))?;
     assert_eq!(row[1], "spin", "{out}");
     row[2].trim_end_matches('m').parse().ok()
 }

@@ -56,8 +56,12 @@ fn hpa_cells(hpa: &Value, now: DateTime<Utc>) -> Vec<Value> {
             arr_at(hpa, &["status", "currentMetrics"])
         )),
         json!(min),
-        json!(get(hpa, &["spec", "maxReplicas"]).and_then(Value::as_i64).unwrap_or(0)),
-        json!(get(hpa, &["status", "currentReplicas"]).and_then(Value::as_i64).unwrap_or(0)),
+        json!(get(hpa, &["spec", "maxReplicas"])
+            .and_then(Value::as_i64)
+            .unwrap_or(0)),
+        json!(get(hpa, &["status", "currentReplicas"])
+            .and_then(Value::as_i64)
+            .unwrap_or(0)),
         age(hpa, now),
     ]
 }
@@ -100,7 +104,11 @@ fn format_one(spec: &Value, status: &Value) -> String {
     let target = src.get("target").unwrap_or(&Value::Null);
     let current = cur_src.get("current").unwrap_or(&Value::Null);
     let quantity = |v: Option<&Value>| {
-        v.map(|q| q.as_str().map(str::to_string).unwrap_or_else(|| q.to_string()))
+        v.map(|q| {
+            q.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| q.to_string())
+        })
     };
     let (cur, tgt) = if let Some(u) = target.get("averageUtilization").and_then(Value::as_i64) {
         let cur = current
@@ -132,12 +140,18 @@ mod tests {
 
     #[test]
     fn targets_column() {
-        let specs = [json!({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}})];
+        let specs = [
+            json!({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}),
+        ];
         assert_eq!(format_metrics(&specs, &[]), "cpu: <unknown>/50%");
-        let st = [json!({"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 40, "averageValue": "40m"}}})];
+        let st = [
+            json!({"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 40, "averageValue": "40m"}}}),
+        ];
         assert_eq!(format_metrics(&specs, &st), "cpu: 40%/50%");
         assert_eq!(format_metrics(&[], &[]), "<none>");
-        let mem = [json!({"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "64Mi"}}})];
+        let mem = [
+            json!({"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "64Mi"}}}),
+        ];
         assert_eq!(format_metrics(&mem, &[]), "memory: <unknown>/64Mi");
     }
 }

@@ -149,9 +149,16 @@ fn validate_resource_source(src: &Value, path: &str, errs: &mut Errs) {
     }
     for f in ["value", "averageValue"] {
         if let Some(v) = present(target, f) {
-            let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            let text = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
             if crate::quantity::value(&text).is_none_or(|x| x <= 0.0) {
-                errs.push(Cause::invalid(child(&tpath, f), q(&text), "must be positive"));
+                errs.push(Cause::invalid(
+                    child(&tpath, f),
+                    q(&text),
+                    "must be positive",
+                ));
             }
         }
     }

@@ -97,19 +97,14 @@ pub(crate) async fn scrape_loop(server: Arc<ApiServer>, resolution: Duration) {
             let (addr, port) = crate::proxy::kubelet_endpoint(n)?;
             let token = server.token.clone();
             Some(async move {
-                let got = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    fetch(&addr, port, &token),
-                )
-                .await;
+                let got =
+                    tokio::time::timeout(Duration::from_secs(5), fetch(&addr, port, &token)).await;
                 (name, got)
             })
         });
         for (name, got) in futures::future::join_all(scrapes).await {
             match got {
-                Ok(Ok(text)) => server
-                    .resource_metrics
-                    .record(&name, sample::parse(&text)),
+                Ok(Ok(text)) => server.resource_metrics.record(&name, sample::parse(&text)),
                 Ok(Err(e)) => tracing::debug!(node = %name, "scraping resource metrics: {e}"),
                 Err(_) => tracing::debug!(node = %name, "scraping resource metrics timed out"),
             }

@@ -131,8 +131,7 @@ pub(crate) fn parse(text: &str) -> Scrape {
 /// a rate: the container restarted in between, its counter went back, or no time passed.
 pub(crate) fn rate(prev: &Point, cur: &Point) -> Option<Usage> {
     let window_ms = cur.timestamp_ms - prev.timestamp_ms;
-    if window_ms <= 0 || cur.cpu_seconds < prev.cpu_seconds || cur.start_time != prev.start_time
-    {
+    if window_ms <= 0 || cur.cpu_seconds < prev.cpu_seconds || cur.start_time != prev.start_time {
         return None;
     }
     let per_second = (cur.cpu_seconds - prev.cpu_seconds) / (window_ms as f64 / 1000.0);
@@ -213,8 +212,26 @@ resource_scrape_error 0
         assert_eq!(u.nanocores, 250_000_000);
         assert_eq!((u.memory, u.timestamp_ms, u.window_ms), (7, 16_000, 15_000));
         // A restart, a counter going back, or no time passing give no rate.
-        assert_eq!(rate(&a, &Point { start_time: 2.0, ..b }), None);
-        assert_eq!(rate(&b, &Point { timestamp_ms: 20_000, ..a }), None);
+        assert_eq!(
+            rate(
+                &a,
+                &Point {
+                    start_time: 2.0,
+                    ..b
+                }
+            ),
+            None
+        );
+        assert_eq!(
+            rate(
+                &b,
+                &Point {
+                    timestamp_ms: 20_000,
+                    ..a
+                }
+            ),
+            None
+        );
         assert_eq!(rate(&a, &a), None);
     }
 

@@ -57,7 +57,9 @@ impl ApiServer {
                             info: stored,
                             ..t.clone()
                         };
-                        return self.create(&t, crate::convert::to_stored(info, &obj), q).await;
+                        return self
+                            .create(&t, crate::convert::to_stored(info, &obj), q)
+                            .await;
                     }
                     return self.create(t, obj, q).await;
                 }

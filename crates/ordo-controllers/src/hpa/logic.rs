@@ -272,6 +272,40 @@ pub struct Rules {
     pub policies: Vec<Policy>,
 }
 
+/// Upstream's scale-up rules for what a `behavior` leaves out: no window, the larger of 4
+/// pods and 100 % per 15 s.
+pub fn default_scale_up() -> Rules {
+    Rules {
+        window_seconds: 0,
+        select: Select::Max,
+        policies: vec![
+            Policy {
+                pods: true,
+                value: 4,
+                period_seconds: 15,
+            },
+            Policy {
+                pods: false,
+                value: 100,
+                period_seconds: 15,
+            },
+        ],
+    }
+}
+
+/// Upstream's scale-down rules: a 300 s window, 100 % per 15 s.
+pub fn default_scale_down() -> Rules {
+    Rules {
+        window_seconds: DOWNSCALE_STABILIZATION.as_secs() as i32,
+        select: Select::Max,
+        policies: vec![Policy {
+            pods: false,
+            value: 100,
+            period_seconds: 15,
+        }],
+    }
+}
+
 /// A past recommendation or scale change, with when it happened.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Timestamped {
@@ -318,6 +352,13 @@ fn change_in_period(events: &[Timestamped], period_seconds: i32, now: SystemTime
         .sum()
 }
 
+/// The replicas at the start of the policy's period: the current count less what was added,
+/// plus what was removed, since.
+fn period_start(current: i32, h: &History, p: &Policy, now: SystemTime) -> i64 {
+    i64::from(current) - i64::from(change_in_period(&h.scale_ups, p.period_seconds, now))
+        + i64::from(change_in_period(&h.scale_downs, p.period_seconds, now))
+}
+
 /// `calculateScaleUpLimitWithScalingRules`.
 fn scale_up_limit(current: i32, h: &History, rules: &Rules, now: SystemTime) -> i32 {
     let (mut result, pick): (i64, fn(i64, i64) -> i64) = match rules.select {
@@ -326,8 +367,7 @@ fn scale_up_limit(current: i32, h: &History, rules: &Rules, now: SystemTime) -> 
         Select::Max => (i64::from(i32::MIN), i64::max),
     };
     for p in &rules.policies {
-        let start = i64::from(current) - i64::from(change_in_period(&h.scale_ups, p.period_seconds, now))
-            + i64::from(change_in_period(&h.scale_downs, p.period_seconds, now));
+        let start = period_start(current, h, p, now);
         let proposed = if p.pods {
             start + i64::from(p.value)
         } else {
@@ -346,8 +386,7 @@ fn scale_down_limit(current: i32, h: &History, rules: &Rules, now: SystemTime) -
         Select::Max => (i64::from(i32::MAX), i64::min),
     };
     for p in &rules.policies {
-        let start = i64::from(current) - i64::from(change_in_period(&h.scale_ups, p.period_seconds, now))
-            + i64::from(change_in_period(&h.scale_downs, p.period_seconds, now));
+        let start = period_start(current, h, p, now);
         let proposed = if p.pods {
             start - i64::from(p.value)
         } else {
@@ -356,6 +395,80 @@ fn scale_down_limit(current: i32, h: &History, rules: &Rules, now: SystemTime) -
         result = pick(result, proposed);
     }
     result.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
+const SCALE_UP_LIMIT: (&str, &str) = (
+    "ScaleUpLimit",
+    "the desired replica count is increasing faster than the maximum scale rate",
+);
+const TOO_MANY: (&str, &str) = (
+    "TooManyReplicas",
+    "the desired replica count is more than the maximum replica count",
+);
+const SCALE_DOWN_LIMIT: (&str, &str) = (
+    "ScaleDownLimit",
+    "the desired replica count is decreasing faster than the maximum scale rate",
+);
+const TOO_FEW: (&str, &str) = (
+    "TooFewReplicas",
+    "the desired replica count is less than the minimum replica count",
+);
+const WITHIN_RANGE: (&str, &str) = (
+    "DesiredWithinRange",
+    "the desired count is within the acceptable range",
+);
+
+/// Records `desired` in place of the sample at `old` (one that fell out of every window) or
+/// after the others.
+fn remember(h: &mut History, old: Option<usize>, desired: i32, now: SystemTime) {
+    let rec = Timestamped {
+        value: desired,
+        at: now,
+    };
+    match old {
+        Some(i) => h.recommendations[i] = rec,
+        None => h.recommendations.push(rec),
+    }
+}
+
+/// The `AbleToScale` condition after stabilization; `up` when the stabilization may have held
+/// back a scale-up (with a `behavior`).
+fn stabilization_condition(desired: i32, stabilized: i32, current: i32, up: bool) -> Condition {
+    if stabilized == desired {
+        (
+            "AbleToScale",
+            true,
+            "ReadyForNewScale",
+            "recommended size matches current size".into(),
+        )
+    } else if up && desired >= current {
+        (
+            "AbleToScale",
+            true,
+            "ScaleUpStabilized",
+            "recent recommendations were lower than current one, applying the lowest recent recommendation".into(),
+        )
+    } else {
+        (
+            "AbleToScale",
+            true,
+            "ScaleDownStabilized",
+            "recent recommendations were higher than current one, applying the highest recent recommendation".into(),
+        )
+    }
+}
+
+/// The `ScalingLimited` condition and the result: `replicas` after limiting `stabilized`.
+fn limited(replicas: i32, stabilized: i32, why: (&'static str, &'static str)) -> Normalized {
+    Normalized {
+        replicas,
+        conditions: vec![(
+            "ScalingLimited",
+            replicas != stabilized,
+            why.0,
+            why.1.to_string(),
+        )],
+    }
 }
 
 /// `normalizeDesiredReplicasWithBehaviors`: stabilizes `desired` over the windows, records it,
@@ -389,91 +502,32 @@ pub fn normalize_with_behavior(
         }
     }
     let stabilized = current.max(up_rec).min(down_rec);
-    let rec = Timestamped {
-        value: desired,
-        at: now,
-    };
-    match old {
-        Some(i) => h.recommendations[i] = rec,
-        None => h.recommendations.push(rec),
-    }
-    let mut conditions = Vec::new();
-    if stabilized != desired {
-        conditions.push(if desired >= current {
-            (
-                "AbleToScale",
-                true,
-                "ScaleUpStabilized",
-                "recent recommendations were lower than current one, applying the lowest recent recommendation".to_string(),
-            )
-        } else {
-            (
-                "AbleToScale",
-                true,
-                "ScaleDownStabilized",
-                "recent recommendations were higher than current one, applying the highest recent recommendation".to_string(),
-            )
-        });
-    } else {
-        conditions.push((
-            "AbleToScale",
-            true,
-            "ReadyForNewScale",
-            "recommended size matches current size".to_string(),
-        ));
-    }
-    let (mut replicas, mut reason, mut message) = (
-        stabilized,
-        "DesiredWithinRange",
-        "the desired count is within the acceptable range",
-    );
+    remember(h, old, desired, now);
+    let stabilizing = stabilization_condition(desired, stabilized, current, true);
+    let mut out = limited(stabilized, stabilized, WITHIN_RANGE);
     if stabilized > current {
         let limit = scale_up_limit(current, h, up, now).max(current);
-        let (allowed, r, m) = if max > limit {
-            (
-                limit,
-                "ScaleUpLimit",
-                "the desired replica count is increasing faster than the maximum scale rate",
-            )
+        let (allowed, why) = if max > limit {
+            (limit, SCALE_UP_LIMIT)
         } else {
-            (
-                max,
-                "TooManyReplicas",
-                "the desired replica count is more than the maximum replica count",
-            )
+            (max, TOO_MANY)
         };
         if stabilized > allowed {
-            (replicas, reason, message) = (allowed, r, m);
+            out = limited(allowed, stabilized, why);
         }
     } else if stabilized < current {
         let limit = scale_down_limit(current, h, down, now).min(current);
-        let (allowed, r, m) = if min < limit {
-            (
-                limit,
-                "ScaleDownLimit",
-                "the desired replica count is decreasing faster than the maximum scale rate",
-            )
+        let (allowed, why) = if min < limit {
+            (limit, SCALE_DOWN_LIMIT)
         } else {
-            (
-                min,
-                "TooFewReplicas",
-                "the desired replica count is less than the minimum replica count",
-            )
+            (min, TOO_FEW)
         };
         if stabilized < allowed {
-            (replicas, reason, message) = (allowed, r, m);
+            out = limited(allowed, stabilized, why);
         }
     }
-    conditions.push((
-        "ScalingLimited",
-        replicas != stabilized,
-        reason,
-        message.to_string(),
-    ));
-    Normalized {
-        replicas,
-        conditions,
-    }
+    out.conditions.insert(0, stabilizing);
+    out
 }
 
 /// `normalizeDesiredReplicas` (no `behavior`): the highest recommendation of the last five
@@ -496,68 +550,23 @@ pub fn normalize(
             old = Some(i);
         }
     }
-    let rec = Timestamped {
-        value: desired,
-        at: now,
-    };
-    match old {
-        Some(i) => h.recommendations[i] = rec,
-        None => h.recommendations.push(rec),
-    }
-    let mut conditions = vec![if stabilized != desired {
-        (
-            "AbleToScale",
-            true,
-            "ScaleDownStabilized",
-            "recent recommendations were higher than current one, applying the highest recent recommendation".to_string(),
-        )
-    } else {
-        (
-            "AbleToScale",
-            true,
-            "ReadyForNewScale",
-            "recommended size matches current size".to_string(),
-        )
-    }];
+    remember(h, old, desired, now);
+    let stabilizing = stabilization_condition(desired, stabilized, current, false);
     let up_limit = (2 * current).max(4);
-    let (max_allowed, max_reason, max_message) = if max > up_limit {
-        (
-            up_limit,
-            "ScaleUpLimit",
-            "the desired replica count is increasing faster than the maximum scale rate",
-        )
+    let (max_allowed, max_why) = if max > up_limit {
+        (up_limit, SCALE_UP_LIMIT)
     } else {
-        (
-            max,
-            "TooManyReplicas",
-            "the desired replica count is more than the maximum replica count",
-        )
+        (max, TOO_MANY)
     };
-    let (replicas, reason, message) = if stabilized < min {
-        (
-            min,
-            "TooFewReplicas",
-            "the desired replica count is less than the minimum replica count",
-        )
+    let mut out = if stabilized < min {
+        limited(min, stabilized, TOO_FEW)
     } else if stabilized > max_allowed {
-        (max_allowed, max_reason, max_message)
+        limited(max_allowed, stabilized, max_why)
     } else {
-        (
-            stabilized,
-            "DesiredWithinRange",
-            "the desired count is within the acceptable range",
-        )
+        limited(stabilized, stabilized, WITHIN_RANGE)
     };
-    conditions.push((
-        "ScalingLimited",
-        replicas != stabilized,
-        reason,
-        message.to_string(),
-    ));
-    Normalized {
-        replicas,
-        conditions,
-    }
+    out.conditions.insert(0, stabilizing);
+    out
 }
 
 /// `storeScaleEvent`: remembers a change for the policies' periods (with a `behavior` only),
@@ -570,7 +579,13 @@ pub fn record_scale(
     to: i32,
     now: SystemTime,
 ) {
-    let longest = |r: &Rules| r.policies.iter().map(|p| p.period_seconds).max().unwrap_or(0);
+    let longest = |r: &Rules| {
+        r.policies
+            .iter()
+            .map(|p| p.period_seconds)
+            .max()
+            .unwrap_or(0)
+    };
     h.scale_ups
         .retain(|e| within(e.at, now, i64::from(longest(up))));
     h.scale_downs

@@ -224,7 +224,10 @@ pub(super) async fn compute(
                 Target::Utilization(u),
                 format!("{resource} resource utilization (percentage of request)"),
             ),
-            (None, Some(v)) => (Target::AverageValue(milli(&v.0)), format!("{resource} resource")),
+            (None, Some(v)) => (
+                Target::AverageValue(milli(&v.0)),
+                format!("{resource} resource"),
+            ),
             (None, None) => continue,
         };
         let failed_reason = if src_field == "Resource" {
@@ -314,7 +317,10 @@ pub(super) async fn compute(
             }
         }
     }
-    let statuses: Vec<MetricStatus> = statuses.into_iter().filter(|s| !s.type_.is_empty()).collect();
+    let statuses: Vec<MetricStatus> = statuses
+        .into_iter()
+        .filter(|s| !s.type_.is_empty())
+        .collect();
     match best {
         Some(mut b) => {
             b.statuses = statuses;

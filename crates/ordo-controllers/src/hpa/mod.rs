@@ -73,11 +73,12 @@ fn error_policy(_hpa: Arc<HorizontalPodAutoscaler>, e: &Error, ctx: Arc<Ctx>) ->
     Action::requeue(ctx.sync_period)
 }
 
-fn rules(r: Option<&HPAScalingRules>, window: i32, default: Vec<Policy>) -> Rules {
+/// One direction's rules of a `behavior`, upstream's `default` for what it leaves out.
+fn rules(r: Option<&HPAScalingRules>, default: Rules) -> Rules {
     Rules {
         window_seconds: r
             .and_then(|r| r.stabilization_window_seconds)
-            .unwrap_or(window),
+            .unwrap_or(default.window_seconds),
         select: match r.and_then(|r| r.select_policy.as_deref()) {
             Some("Min") => Select::Min,
             Some("Disabled") => Select::Disabled,
@@ -94,7 +95,7 @@ fn rules(r: Option<&HPAScalingRules>, window: i32, default: Vec<Policy>) -> Rule
                     })
                     .collect()
             })
-            .unwrap_or(default),
+            .unwrap_or(default.policies),
     }
 }
 
@@ -419,34 +420,11 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, ctx: Arc<Ctx>) -> Result<A
 }
 
 fn up_rules(r: Option<&HPAScalingRules>) -> Rules {
-    rules(
-        r,
-        0,
-        vec![
-            Policy {
-                pods: true,
-                value: 4,
-                period_seconds: 15,
-            },
-            Policy {
-                pods: false,
-                value: 100,
-                period_seconds: 15,
-            },
-        ],
-    )
+    rules(r, logic::default_scale_up())
 }
 
 fn down_rules(r: Option<&HPAScalingRules>) -> Rules {
-    rules(
-        r,
-        logic::DOWNSCALE_STABILIZATION.as_secs() as i32,
-        vec![Policy {
-            pods: false,
-            value: 100,
-            period_seconds: 15,
-        }],
-    )
+    rules(r, logic::default_scale_down())
 }
 
 /// Writes the status when it changed (`updateStatusIfNeeded`).

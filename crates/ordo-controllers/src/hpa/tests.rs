@@ -99,8 +99,15 @@ fn errors_upstream_reports() {
         "missing request for cpu in container web of Pod a"
     );
     assert_eq!(
-        resource_replicas(1, Target::Utilization(50), true, &[pod("a", 1)], &BTreeMap::new(), t0())
-            .unwrap_err(),
+        resource_replicas(
+            1,
+            Target::Utilization(50),
+            true,
+            &[pod("a", 1)],
+            &BTreeMap::new(),
+            t0()
+        )
+        .unwrap_err(),
         "no metrics returned from resource metrics API"
     );
 }
@@ -115,33 +122,13 @@ fn average_value_targets() {
 }
 
 fn default_up() -> Rules {
-    Rules {
-        window_seconds: 0,
-        select: Select::Max,
-        policies: vec![
-            Policy {
-                pods: true,
-                value: 4,
-                period_seconds: 15,
-            },
-            Policy {
-                pods: false,
-                value: 100,
-                period_seconds: 15,
-            },
-        ],
-    }
+    default_scale_up()
 }
 
 fn down(window: i32) -> Rules {
     Rules {
         window_seconds: window,
-        select: Select::Max,
-        policies: vec![Policy {
-            pods: false,
-            value: 100,
-            period_seconds: 15,
-        }],
+        ..default_scale_down()
     }
 }
 

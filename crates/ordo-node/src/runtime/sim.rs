@@ -243,7 +243,7 @@ impl Runtime for SimRuntime {
         let now = crate::status::now();
         // Whole milliseconds, the resolution of the samples' timestamps, so that the rate
         // computed from two samples is exactly the annotation's.
-        let now_ms = now.0.timestamp_millis();
+        let now_ms = now.0.as_millisecond();
         let pods = self.pods.lock().unwrap();
         let Some(cs) = pods.get(&uid(pod)) else {
             return Vec::new();
@@ -257,7 +257,7 @@ impl Runtime for SimRuntime {
                 let (since, used) = cpu
                     .get(&c.id)
                     .copied()
-                    .unwrap_or((started.timestamp_millis(), 0.0));
+                    .unwrap_or((started.as_millisecond(), 0.0));
                 let elapsed = (now_ms - since).max(0) as f64 / 1000.0;
                 let used = used + cores * elapsed;
                 cpu.insert(c.id.clone(), (now_ms.max(since), used));
@@ -265,7 +265,7 @@ impl Runtime for SimRuntime {
                     name: c.name.clone(),
                     cpu_seconds: used,
                     memory_working_set: memory as u64,
-                    start_time: started.timestamp_millis() as f64 / 1000.0,
+                    start_time: started.as_millisecond() as f64 / 1000.0,
                     timestamp_ms: now_ms.max(since),
                 })
             })

@@ -186,10 +186,7 @@ pub async fn serve(
         metrics,
     });
     let app = axum::Router::new()
-        .route(
-            "/metrics/resource",
-            axum::routing::get(resource_metrics),
-        )
+        .route("/metrics/resource", axum::routing::get(resource_metrics))
         .route(
             "/containerLogs/{ns}/{pod}/{container}",
             axum::routing::get(logs::logs),
@@ -221,7 +218,10 @@ async fn resource_metrics(
     }
     let body = shared.metrics.document().await;
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response()

@@ -16,7 +16,11 @@ pub(crate) static HPA_V1: Msg = Msg {
 pub(crate) static HPA_V1_SPEC: Msg = Msg {
     name: "HorizontalPodAutoscalerSpec",
     fields: &[
-        f(1, "scaleTargetRef", Message(&CROSS_VERSION_OBJECT_REFERENCE)),
+        f(
+            1,
+            "scaleTargetRef",
+            Message(&CROSS_VERSION_OBJECT_REFERENCE),
+        ),
         f(2, "minReplicas", Int).keep(),
         f(3, "maxReplicas", Int).keep(),
         f(4, "targetCPUUtilizationPercentage", Int).keep(),

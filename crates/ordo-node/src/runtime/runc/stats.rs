@@ -18,7 +18,7 @@ impl RuncRuntime {
                 .filter(|c| c.exit.lock().unwrap().is_none())
                 .filter_map(|c| {
                     let m = c.meta.lock().unwrap();
-                    let started = m.started_at.as_ref()?.0.timestamp_millis() as f64 / 1000.0;
+                    let started = m.started_at.as_ref()?.0.as_millisecond() as f64 / 1000.0;
                     Some((m.name.clone(), m.id.clone(), started))
                 })
                 .collect()
