@@ -47,11 +47,11 @@ fn stat_field(text: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// The working set as cAdvisor computes it: usage less inactive file pages (`inactive_file` in
-/// v2, `total_inactive_file` in v1), never below zero.
+/// The working set as cAdvisor computes it: usage less inactive file pages (`total_inactive_file`
+/// in v1, `inactive_file` in v2), never below zero.
 pub fn working_set(usage: u64, memory_stat: &str) -> u64 {
-    let inactive = stat_field(memory_stat, "inactive_file")
-        .or_else(|| stat_field(memory_stat, "total_inactive_file"))
+    let inactive = stat_field(memory_stat, "total_inactive_file")
+        .or_else(|| stat_field(memory_stat, "inactive_file"))
         .unwrap_or(0);
     usage.saturating_sub(inactive)
 }
