@@ -242,6 +242,8 @@ resource_scrape_error 0
         assert_eq!(cpu_quantity(0), "0");
         assert_eq!(cpu_quantity(123_456), "123456n");
         assert_eq!(memory_quantity(64 << 20), "64Mi");
-        assert_eq!(memory_quantity(1000), "1000");
+        // Below 1024 a binary quantity prints in the decimal format, as Go's does.
+        assert_eq!(memory_quantity(1000), "1k");
+        assert_eq!(memory_quantity(1001), "1001");
     }
 }

@@ -343,9 +343,8 @@ async fn reconcile(hpa: Arc<HorizontalPodAutoscaler>, ctx: Arc<Ctx>) -> Result<A
     if rescale {
         let mut new_scale = scale.clone();
         new_scale.spec.get_or_insert_with(Default::default).replicas = Some(desired);
-        let body = serde_json::to_vec(&new_scale).map_err(|e| Error::Other(e.to_string()))?;
         match api
-            .replace_scale(&target.name, &PostParams::default(), body)
+            .replace_scale(&target.name, &PostParams::default(), &new_scale)
             .await
         {
             Err(e) => {

@@ -38,11 +38,11 @@ fn metrics(values: &[(&str, i64)]) -> BTreeMap<String, PodMetric> {
 
 #[test]
 fn scales_up_by_the_usage_ratio() {
-    // 2 pods using 200m of 100m each against a 50 % target: 400 % / 50 % = 8 × 2 = 16.
+    // 2 pods using 200m of 100m each against a 50 % target: 200 % / 50 % = 4 × 2 = 8.
     let pods = [pod("a", 100), pod("b", 100)];
     let m = metrics(&[("a", 200), ("b", 200)]);
     let p = resource_replicas(2, Target::Utilization(50), true, &pods, &m, t0()).unwrap();
-    assert_eq!(p.replicas, 16);
+    assert_eq!(p.replicas, 8);
     assert_eq!(p.utilization, Some(200));
     assert_eq!(p.raw_average, 200);
 }
