@@ -125,9 +125,7 @@ fn format_one(spec: &Value, status: &Value) -> String {
             quantity(target.get("value")).unwrap_or_default(),
         )
     };
-    if ty == "Resource" || ty == "ContainerResource" {
-        format!("{metric_name}: {cur}/{tgt}")
-    } else if ty == "Pods" {
+    if ty == "Pods" {
         format!("{cur}/{tgt}")
     } else {
         format!("{metric_name}: {cur}/{tgt}")
