@@ -2,9 +2,11 @@
 //! upstream registry/admission fills that clients see, e.g. a Namespace's `kubernetes`
 //! finalizer) applied to decoded JSON objects.
 
+mod autoscaling;
 mod batch;
 mod pod;
 
+pub use autoscaling::DEFAULT_CPU_UTILIZATION;
 pub use batch::{
     generate_job_selector, CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
@@ -58,6 +60,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         }),
         "StatefulSet" => statefulset(obj),
         "Job" => batch::job(obj),
+        "HorizontalPodAutoscaler" => autoscaling::hpa(obj),
         "Deployment" => deployment(obj),
         "DaemonSet" => daemonset(obj),
         "ReplicationController" => replication_controller(obj),

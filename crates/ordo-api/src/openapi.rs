@@ -43,6 +43,13 @@ fn schemas_for(gv: &str) -> (Map<String, Value>, Vec<(String, &'static ResourceI
         .iter()
         .filter(|r| r.gv_path().trim_start_matches('/') == gv)
     {
+        if (info.group, info.version) == ("autoscaling", "v1") {
+            // The typed kinds are the stored versions; v1 has its own schema.
+            add::<k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler>(
+                &mut g, &mut names, info,
+            );
+            continue;
+        }
         crate::resources::with_typed_kinds!(add_schema!(info, &mut g, &mut names));
     }
     if gv == "apis/apps/v1" {

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::duration;
 
 mod apps;
+mod autoscaling;
 mod batch;
 mod certificates;
 mod corev1;
@@ -134,6 +135,7 @@ fn printer(kind: &str) -> &'static Printer {
         "LimitRange" => &quota::LIMIT_RANGE,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,
+        "HorizontalPodAutoscaler" => &autoscaling::HPA,
         "Role" | "ClusterRole" => &rbac::ROLE,
         "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
         _ => &DEFAULT,

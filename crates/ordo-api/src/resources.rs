@@ -532,6 +532,58 @@ pub static RESOURCES: &[ResourceInfo] = &[
         gen = false
     ),
     res!(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        ["hpa"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = true
+    ),
+    res!(
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        ["hpa"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = true
+    ),
+    res!(
+        "metrics.k8s.io",
+        "v1beta1",
+        "NodeMetrics",
+        "nodes",
+        "",
+        [],
+        [],
+        ns = false,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
+        "metrics.k8s.io",
+        "v1beta1",
+        "PodMetrics",
+        "pods",
+        "",
+        [],
+        [],
+        ns = true,
+        status = false,
+        scale = false,
+        gen = false
+    ),
+    res!(
         "rbac.authorization.k8s.io",
         "v1",
         "ClusterRoleBinding",
@@ -596,6 +648,17 @@ pub fn groups() -> Vec<&'static str> {
     out
 }
 
+/// The versions of an API group, the preferred (first listed in [`RESOURCES`]) first.
+pub fn versions(group: &str) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in RESOURCES.iter().filter(|r| r.group == group) {
+        if !out.contains(&r.version) {
+            out.push(r.version);
+        }
+    }
+    out
+}
+
 /// Looks a resource up by group, version and plural name.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
     RESOURCES
@@ -612,7 +675,22 @@ pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
 
 /// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
 pub fn is_stored(r: &ResourceInfo) -> bool {
-    !is_create_only(r) && !is_review(r)
+    !is_create_only(r) && !is_review(r) && !is_read_only(r)
+}
+
+/// Resources that are only read (`get`, `list`), computed by the server and never stored:
+/// `metrics.k8s.io` NodeMetrics and PodMetrics.
+pub fn is_read_only(r: &ResourceInfo) -> bool {
+    r.group == "metrics.k8s.io"
+}
+
+/// The version objects of a multi-version group are stored in (the group's preferred one):
+/// the `ResourceInfo` requests of `r`'s kind are converted to and from.
+pub fn storage_info(r: &ResourceInfo) -> &'static ResourceInfo {
+    RESOURCES
+        .iter()
+        .find(|s| s.group == r.group && s.kind == r.kind)
+        .expect("every served resource is in RESOURCES")
 }
 
 /// Resources whose only verb is `create`: the answer is computed, nothing is stored (pod
@@ -667,6 +745,7 @@ macro_rules! with_typed_kinds {
             ("apps", "Deployment") => k8s_openapi::api::apps::v1::Deployment,
             ("apps", "ReplicaSet") => k8s_openapi::api::apps::v1::ReplicaSet,
             ("apps", "StatefulSet") => k8s_openapi::api::apps::v1::StatefulSet,
+            ("autoscaling", "HorizontalPodAutoscaler") => k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
             ("batch", "Job") => k8s_openapi::api::batch::v1::Job,
             ("certificates.k8s.io", "CertificateSigningRequest") => k8s_openapi::api::certificates::v1::CertificateSigningRequest,
             ("coordination.k8s.io", "Lease") => k8s_openapi::api::coordination::v1::Lease,
@@ -705,7 +784,16 @@ macro_rules! typed_roundtrip {
 /// message upstream prints (`<Kind> in version "v1" cannot be handled as a <Kind>: ...`).
 pub fn decode(info: &ResourceInfo, obj: Value) -> Result<Decoded, String> {
     let original = obj.clone();
-    let typed = with_typed_kinds!(typed_roundtrip!(info.group, info.kind, obj)).map_err(|e| {
+    let typed = if (info.group, info.version, info.kind)
+        == ("autoscaling", "v1", "HorizontalPodAutoscaler")
+    {
+        // The typed kinds are the stored versions; v1 is decoded as itself.
+        serde_json::from_value::<k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler>(obj)
+            .and_then(serde_json::to_value)
+    } else {
+        with_typed_kinds!(typed_roundtrip!(info.group, info.kind, obj))
+    }
+    .map_err(|e| {
         format!(
             "{} in version \"{}\" cannot be handled as a {}: {e}",
             info.kind, info.version, info.kind

@@ -3,6 +3,7 @@
 //! prints them verbatim).
 
 mod apps;
+mod autoscaling;
 mod batch;
 mod certificates;
 mod container;
@@ -49,6 +50,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "PodDisruptionBudget" => policy::validate_pdb(obj),
         "Job" => batch::validate_job(obj),
         "DaemonSet" => daemonset::validate_daemonset(obj),
+        "HorizontalPodAutoscaler" => autoscaling::validate_hpa(obj),
         "PriorityClass" => scheduling::validate_priority_class(obj),
         "CertificateSigningRequest" => certificates::validate_csr(obj),
         "Namespace" => core::validate_namespace(obj),
@@ -99,6 +101,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "PodDisruptionBudget" => policy::validate_pdb_update(new, old),
         "Job" => batch::validate_job_update(new, old),
         "DaemonSet" => daemonset::validate_daemonset_update(new, old),
+        "HorizontalPodAutoscaler" => autoscaling::validate_hpa_update(new, old),
         "PriorityClass" => scheduling::validate_priority_class_update(new, old),
         "CertificateSigningRequest" => certificates::validate_csr_update(new, old),
         "Namespace" => meta_update(),

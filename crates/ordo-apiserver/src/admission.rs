@@ -296,6 +296,9 @@ pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
             obj["status"] = json!({"phase": "Pending"});
             add_finalizer(obj, "kubernetes.io/pv-protection");
         }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            obj["status"] = json!({"desiredReplicas": 0});
+        }
         ("batch", "Job") => {
             obj["status"] = json!({});
             ordo_api::defaults::generate_job_selector(obj);

@@ -21,6 +21,8 @@ const VERBS: &[&str] = &[
 fn verbs(r: &ResourceInfo) -> Vec<&'static str> {
     if resources::is_create_only(r) || resources::is_review(r) {
         vec!["create"]
+    } else if resources::is_read_only(r) {
+        vec!["get", "list"]
     } else {
         VERBS.to_vec()
     }
@@ -142,13 +144,18 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
 }
 
 fn aggregated_group(group: &str) -> Value {
-    let resources: Vec<Value> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group)
-        .map(aggregated_resource)
+    let versions: Vec<Value> = resources::versions(group)
+        .into_iter()
+        .map(|v| {
+            let resources: Vec<Value> = RESOURCES
+                .iter()
+                .filter(|r| r.group == group && r.version == v)
+                .map(aggregated_resource)
+                .collect();
+            json!({"version": v, "resources": resources, "freshness": "Current"})
+        })
         .collect();
-    let mut item =
-        json!({"versions": [{"version": "v1", "resources": resources, "freshness": "Current"}]});
+    let mut item = json!({"versions": versions});
     item["metadata"] = if group.is_empty() {
         json!({"creationTimestamp": null})
     } else {
@@ -173,8 +180,12 @@ pub(crate) fn legacy_api(server_address: &str) -> Value {
 }
 
 fn group_entry(g: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{g}/v1"), "version": "v1"});
-    json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
+    let gvs: Vec<Value> = resources::versions(g)
+        .into_iter()
+        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
+    let preferred = gvs.first().cloned().unwrap_or(Value::Null);
+    json!({"name": g, "versions": gvs, "preferredVersion": preferred})
 }
 
 /// Legacy `/apis` document.

@@ -13,6 +13,7 @@ mod audit;
 pub mod auth;
 mod bootstrap;
 mod certificates;
+mod convert;
 mod discovery;
 pub mod join;
 mod meta;
@@ -22,6 +23,7 @@ pub mod pki;
 mod priority;
 mod protobuf;
 mod proxy;
+mod resource_metrics;
 mod rest;
 mod router;
 mod table;
@@ -53,6 +55,9 @@ pub struct ApiServer {
     pub(crate) ca_cert_pem: String,
     /// Serializes the ResourceQuota admission's charges (see `admission/resource_quota.rs`).
     pub(crate) quota_lock: tokio::sync::Mutex<()>,
+    /// The latest resource metrics scraped from the node agents (`metrics.k8s.io`).
+    pub(crate) resource_metrics: resource_metrics::Samples,
+    metric_resolution: std::time::Duration,
 }
 
 /// The address a request came from (a request extension the HTTPS server adds).
@@ -75,6 +80,8 @@ pub struct Config {
     pub service_account_key_pem: String,
     /// The cluster CA certificate (PEM), put in token Secrets and `kube-root-ca.crt`.
     pub ca_cert_pem: String,
+    /// How often the node agents' resource metrics are scraped (`metrics.k8s.io`).
+    pub metric_resolution: std::time::Duration,
 }
 
 impl ApiServer {
@@ -102,6 +109,8 @@ impl ApiServer {
                 .context("reading the service account key")?,
             ca_cert_pem: cfg.ca_cert_pem,
             quota_lock: tokio::sync::Mutex::new(()),
+            resource_metrics: Default::default(),
+            metric_resolution: cfg.metric_resolution,
         });
         server.authz.start(server.store.clone());
         server.authz.wait_until(|st| st.primed()).await;
@@ -124,6 +133,10 @@ impl ApiServer {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
         let app = self.router();
         tokio::spawn(compaction_loop(self.store.clone()));
+        tokio::spawn(resource_metrics::scrape_loop(
+            self.clone(),
+            self.metric_resolution,
+        ));
         loop {
             let (tcp, peer) = match listener.accept().await {
                 Ok(x) => x,

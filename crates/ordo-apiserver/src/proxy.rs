@@ -95,6 +95,22 @@ fn waiting_reason(pod: &Value, container: &str) -> Option<String> {
     }
 }
 
+/// Where a Node's agent serves its endpoint: its `InternalIP` and
+/// `status.daemonEndpoints.kubeletEndpoint.Port`; None when it reports neither.
+pub(crate) fn kubelet_endpoint(node: &Value) -> Option<(String, u16)> {
+    let port = node
+        .pointer("/status/daemonEndpoints/kubeletEndpoint/Port")
+        .and_then(|p| p.as_u64())
+        .filter(|p| *p > 0 && *p <= u16::MAX as u64)?;
+    let addr = node
+        .pointer("/status/addresses")
+        .and_then(|a| a.as_array())
+        .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
+        .and_then(|x| x["address"].as_str())
+        .filter(|a| !a.is_empty())?;
+    Some((addr.to_string(), port as u16))
+}
+
 impl ApiServer {
     /// Proxies a pod subresource request to the agent of the pod's node.
     pub(crate) async fn proxy_pod(
@@ -129,22 +145,11 @@ impl ApiServer {
         let (node_obj, _) = self.read(node_info, None, &node).await.map_err(|_| {
             ApiError::unavailable(format!("node {node} of pod {name} is not registered"))
         })?;
-        let port = node_obj
-            .pointer("/status/daemonEndpoints/kubeletEndpoint/Port")
-            .and_then(|p| p.as_u64())
-            .unwrap_or(0);
-        let addr = node_obj
-            .pointer("/status/addresses")
-            .and_then(|a| a.as_array())
-            .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
-            .and_then(|x| x["address"].as_str())
-            .unwrap_or("")
-            .to_string();
-        if port == 0 || addr.is_empty() {
+        let Some((addr, port)) = kubelet_endpoint(&node_obj) else {
             return Err(ApiError::unavailable(format!(
                 "node {node} does not serve {sub} (no kubelet endpoint in its status)"
             )));
-        }
+        };
         let path = match sub {
             "portforward" => format!("/{agent}/{ns}/{name}"),
             _ => format!("/{agent}/{ns}/{name}/{container}"),
@@ -154,7 +159,7 @@ impl ApiServer {
             .query()
             .map(|q| format!("?{q}"))
             .unwrap_or_default();
-        let stream = tokio::net::TcpStream::connect((addr.as_str(), port as u16))
+        let stream = tokio::net::TcpStream::connect((addr.as_str(), port))
             .await
             .map_err(|e| {
                 ApiError::unavailable(format!(

@@ -274,6 +274,38 @@ async fn serve(
             .ok_or_else(not_found_path);
     }
     let target = parse_target(group, version, rest).ok_or_else(not_found_path)?;
+    if resources::is_read_only(target.info) {
+        return match (req.method(), &target.sub) {
+            (&Method::GET, None) if !query.flag("watch") => {
+                server
+                    .serve_resource_metrics(&target, &query, accept.contains("as=Table"))
+                    .await
+            }
+            _ => Err(ApiError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource ({} {path})",
+                req.method()
+            ))),
+        };
+    }
+    if !std::ptr::eq(resources::storage_info(target.info), target.info) {
+        let q = query.clone();
+        return crate::convert::serve_converted(server, req, target, &query, |req, t| {
+            dispatch(server, req, t, path, q, accept)
+        })
+        .await;
+    }
+    dispatch(server, req, target, path, query, accept).await
+}
+
+/// Serves an authorized request on a resource of its stored version.
+async fn dispatch(
+    server: &Arc<ApiServer>,
+    req: Request,
+    target: Target,
+    path: String,
+    query: Query,
+    accept: String,
+) -> Result<Response, ApiError> {
     let method = req.method().clone();
     let headers = req.headers().clone();
     if let Some(len) = headers

@@ -10,6 +10,7 @@ mod disruption;
 mod endpointslice;
 mod gc;
 mod history;
+mod hpa;
 mod job;
 mod namespace;
 mod ownership;
@@ -26,13 +27,14 @@ mod volume;
 /// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
 /// the `kube-root-ca.crt` ConfigMap; with `ca`, node client certificate requests are approved
 /// and signed ([`certificates`]); the scheduler talks through `scheduler` when given (its own
-/// credential).
+/// credential); HorizontalPodAutoscalers are synced every `hpa_sync_period`.
 pub async fn run(
     caches: ordo_client::Caches,
     volumes_dir: std::path::PathBuf,
     root_ca: String,
     ca: Option<std::sync::Arc<dyn certificates::CertificateAuthority>>,
     scheduler: Option<kube::Client>,
+    hpa_sync_period: std::time::Duration,
 ) -> anyhow::Result<()> {
     let scheduling = match scheduler {
         Some(c) => caches.with_client(c),
@@ -57,6 +59,7 @@ pub async fn run(
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
         job::run(caches.clone()),
+        hpa::run(caches.clone(), hpa_sync_period),
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),

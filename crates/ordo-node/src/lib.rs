@@ -16,6 +16,7 @@ pub mod image_gc;
 pub mod image_manager;
 pub mod ipam;
 pub mod lifecycle;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod probes;
@@ -107,10 +108,16 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
         .with_context(|| format!("listening on the node address {}", cfg.node_ip))?;
     facts.kubelet_port = listener.local_addr()?.port();
     let images = runc.as_ref().map(|r| r.images().clone());
+    let metrics = Arc::new(metrics::ResourceMetrics::new(
+        &cfg.node_name,
+        rt.clone(),
+        caches.get(),
+        runc.is_some(),
+    ));
     let streams = Arc::new(streaming::PodStreams::new(client.clone(), runc));
     let auth = streaming::auth::Auth::new(cfg.token.clone(), client.clone(), cfg.node_name.clone());
     tokio::spawn(async move {
-        if let Err(e) = streaming::serve(listener, auth, streams).await {
+        if let Err(e) = streaming::serve(listener, auth, streams, metrics).await {
             tracing::error!("the logs/exec endpoint stopped: {e:#}");
         }
     });

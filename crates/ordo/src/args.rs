@@ -55,7 +55,7 @@ impl ImageGcArgs {
 }
 
 /// A Go-style duration: numbers with units `h`, `m`, `s`, `ms` (`1h30m`, `90s`, `0s`).
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let mut total = std::time::Duration::ZERO;
     let mut rest = s.trim();
     if rest == "0" {

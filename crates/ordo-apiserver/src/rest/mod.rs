@@ -98,7 +98,7 @@ impl ApiServer {
     }
 
     /// Decodes a body through the typed schema, checks kind/apiVersion and unknown fields.
-    fn decode_body(
+    pub(crate) fn decode_body(
         &self,
         info: &ResourceInfo,
         mut obj: Value,

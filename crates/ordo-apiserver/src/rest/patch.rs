@@ -21,6 +21,9 @@ impl ApiServer {
         q: &Query,
     ) -> Result<(StatusCode, Value), ApiError> {
         let info = t.info;
+        // A patch in another version than the stored one applies to the object in its version.
+        let stored = ordo_api::resources::storage_info(info);
+        let converted = !std::ptr::eq(stored, info);
         let name = t.name.clone().unwrap_or_default();
         let ct = content_type
             .split(';')
@@ -49,6 +52,15 @@ impl ApiServer {
                     // Server-side apply creates missing objects.
                     let mut obj = patch_doc.clone();
                     meta_mut(&mut obj).insert("name".into(), json!(name));
+                    if converted {
+                        let t = Target {
+                            info: stored,
+                            ..t.clone()
+                        };
+                        return self
+                            .create(&t, crate::convert::to_stored(info, &obj), q)
+                            .await;
+                    }
                     return self.create(t, obj, q).await;
                 }
                 Err(e) => return Err(e),
@@ -60,6 +72,8 @@ impl ApiServer {
             }
             let base = if t.sub.as_deref() == Some("scale") {
                 scale_of(info, &old)?
+            } else if converted {
+                crate::convert::from_stored(info, &old)
             } else {
                 old.clone()
             };
@@ -84,6 +98,8 @@ impl ApiServer {
                 let mut n = old.clone();
                 n["spec"]["replicas"] = replicas;
                 n
+            } else if converted {
+                self.decode_body(stored, crate::convert::to_stored(info, &patched), q)?
             } else {
                 self.decode_body(info, patched, q)?
             };
@@ -93,7 +109,10 @@ impl ApiServer {
                     ..t.clone()
                 }
             } else {
-                t.clone()
+                Target {
+                    info: stored,
+                    ..t.clone()
+                }
             };
             match self.write_update(&write_target, &old, rev, new, q).await {
                 Ok(v) if t.sub.as_deref() == Some("scale") => {

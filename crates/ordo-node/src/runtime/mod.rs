@@ -167,6 +167,12 @@ pub trait Runtime: Send + Sync + 'static {
         None
     }
 
+    /// What each running container of the pod uses (CPU time and memory working set), for
+    /// the resource metrics endpoint ([`crate::metrics`]); empty (the default) when unknown.
+    async fn container_stats(&self, _pod: &Pod) -> Vec<crate::metrics::ContainerStats> {
+        Vec::new()
+    }
+
     /// A channel that carries a pod's UID each time one of its containers exits.
     fn subscribe_exits(&self) -> tokio::sync::broadcast::Receiver<String>;
 }

@@ -21,6 +21,7 @@ mod process;
 mod rootfs;
 pub mod security;
 pub mod service_env;
+mod stats;
 mod stdio;
 pub mod stdio_shim;
 mod storage;
@@ -797,6 +798,10 @@ impl Runtime for RuncRuntime {
         tokio::task::spawn_blocking(move || storage::pod_usage(&dir, &pod))
             .await
             .ok()
+    }
+
+    async fn container_stats(&self, pod: &Pod) -> Vec<crate::metrics::ContainerStats> {
+        self.stats_of(&uid_of(pod))
     }
 
     async fn list_pods(&self) -> Vec<String> {

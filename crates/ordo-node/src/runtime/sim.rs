@@ -77,10 +77,22 @@ fn planned_exit(pod: &Pod) -> Option<(Duration, i32)> {
     Some((Duration::from_millis(ms), code))
 }
 
+/// The pod annotation that sets the CPU each running container of a simulated pod uses, as a
+/// quantity of cores (`250m`), reported by the resource metrics endpoint (default 0); tests
+/// change it to drive `kubectl top` and the HorizontalPodAutoscaler.
+pub const CPU_ANNOTATION: &str = "sim.ordo.dev/cpu";
+
+/// The pod annotation that sets the memory working set of each running container of a
+/// simulated pod, as a quantity of bytes (`64Mi`; default 0).
+pub const MEMORY_ANNOTATION: &str = "sim.ordo.dev/memory";
+
 /// Simulated pods that become Running after `start_delay`.
 pub struct SimRuntime {
     start_delay: Duration,
     pods: Mutex<HashMap<String, SimPod>>,
+    /// Per container instance id: when CPU use was last computed (ms since the epoch) and the
+    /// CPU seconds used until then.
+    cpu: Mutex<HashMap<String, (i64, f64)>>,
     /// Carries a pod's uid when one of its containers exits on its own.
     exits: tokio::sync::broadcast::Sender<String>,
 }
@@ -91,6 +103,7 @@ impl SimRuntime {
         SimRuntime {
             start_delay,
             pods: Mutex::new(HashMap::new()),
+            cpu: Mutex::new(HashMap::new()),
             exits: tokio::sync::broadcast::channel(1024).0,
         }
     }
@@ -209,8 +222,54 @@ impl Runtime for SimRuntime {
     }
 
     async fn remove_pod(&self, uid: &str) -> anyhow::Result<()> {
-        self.pods.lock().unwrap().remove(uid);
+        if let Some(cs) = self.pods.lock().unwrap().remove(uid) {
+            let mut cpu = self.cpu.lock().unwrap();
+            for c in cs {
+                cpu.remove(&c.id);
+            }
+        }
         Ok(())
+    }
+
+    async fn container_stats(&self, pod: &Pod) -> Vec<crate::metrics::ContainerStats> {
+        let quantity = |key: &str| {
+            pod.annotations()
+                .get(key)
+                .and_then(|q| ordo_api::quantity::value(q))
+                .unwrap_or(0.0)
+                .max(0.0)
+        };
+        let (cores, memory) = (quantity(CPU_ANNOTATION), quantity(MEMORY_ANNOTATION));
+        let now = crate::status::now();
+        // Whole milliseconds, the resolution of the samples' timestamps, so that the rate
+        // computed from two samples is exactly the annotation's.
+        let now_ms = now.0.as_millisecond();
+        let pods = self.pods.lock().unwrap();
+        let Some(cs) = pods.get(&uid(pod)) else {
+            return Vec::new();
+        };
+        let mut cpu = self.cpu.lock().unwrap();
+        cs.iter()
+            .filter(|c| c.exited(&now).is_none())
+            .filter_map(|c| {
+                let started = c.started.as_ref()?.0;
+                // The annotation's rate holds since the last sample (since the start at first).
+                let (since, used) = cpu
+                    .get(&c.id)
+                    .copied()
+                    .unwrap_or((started.as_millisecond(), 0.0));
+                let elapsed = (now_ms - since).max(0) as f64 / 1000.0;
+                let used = used + cores * elapsed;
+                cpu.insert(c.id.clone(), (now_ms.max(since), used));
+                Some(crate::metrics::ContainerStats {
+                    name: c.name.clone(),
+                    cpu_seconds: used,
+                    memory_working_set: memory as u64,
+                    start_time: started.as_millisecond() as f64 / 1000.0,
+                    timestamp_ms: now_ms.max(since),
+                })
+            })
+            .collect()
     }
 
     async fn pod_status(&self, uid: &str) -> Option<Vec<(String, ContainerState)>> {
@@ -353,6 +412,49 @@ mod tests {
         rt.remove_pod("u1").await.unwrap();
         assert!(rt.pod_status("u1").await.is_none());
         assert!(rt.list_pods().await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn usage_annotations_drive_the_cumulative_cpu_and_memory() {
+        let rt = SimRuntime::new(Duration::ZERO);
+        let mut p = pod();
+        p.metadata.annotations = Some(
+            [
+                (CPU_ANNOTATION.to_string(), "500m".to_string()),
+                (MEMORY_ANNOTATION.to_string(), "64Mi".to_string()),
+            ]
+            .into(),
+        );
+        rt.prepare_sandbox(&p, None).await.unwrap();
+        let img = rt.ensure_image("nginx").await.unwrap().unwrap();
+        let c = Container {
+            name: "web".into(),
+            ..Default::default()
+        };
+        let id = rt.create_container(&p, &c, &img).await.unwrap();
+        rt.start_container(&p, &id).await.unwrap();
+        let first = rt.container_stats(&p).await;
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].name, "web");
+        assert_eq!(first[0].memory_working_set, 64 << 20);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let second = rt.container_stats(&p).await.remove(0);
+        let elapsed = (second.timestamp_ms - first[0].timestamp_ms) as f64 / 1000.0;
+        let rate = (second.cpu_seconds - first[0].cpu_seconds) / elapsed;
+        assert!((rate - 0.5).abs() < 1e-9, "{rate}");
+        // A new figure applies from the next sample on.
+        p.metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .insert(CPU_ANNOTATION.into(), "1".into());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let third = rt.container_stats(&p).await.remove(0);
+        let elapsed = (third.timestamp_ms - second.timestamp_ms) as f64 / 1000.0;
+        let rate = (third.cpu_seconds - second.cpu_seconds) / elapsed;
+        assert!((rate - 1.0).abs() < 1e-9, "{rate}");
+        rt.remove_pod("u1").await.unwrap();
+        assert!(rt.container_stats(&p).await.is_empty());
     }
 
     #[tokio::test]

@@ -170,16 +170,24 @@ pub struct LogFile {
 struct Shared {
     auth: auth::Auth,
     target: Arc<dyn StreamTarget>,
+    metrics: Arc<crate::metrics::ResourceMetrics>,
 }
 
-/// Serves the endpoint on `listener` until the task is dropped.
+/// Serves the endpoint on `listener` until the task is dropped: streams of `target`, and the
+/// resource metrics of `metrics` at `/metrics/resource`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     auth: auth::Auth,
     target: Arc<dyn StreamTarget>,
+    metrics: Arc<crate::metrics::ResourceMetrics>,
 ) -> anyhow::Result<()> {
-    let shared = Arc::new(Shared { auth, target });
+    let shared = Arc::new(Shared {
+        auth,
+        target,
+        metrics,
+    });
     let app = axum::Router::new()
+        .route("/metrics/resource", axum::routing::get(resource_metrics))
         .route(
             "/containerLogs/{ns}/{pod}/{container}",
             axum::routing::get(logs::logs),
@@ -199,6 +207,25 @@ pub async fn serve(
         .with_state(shared);
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// `/metrics/resource`: the node's and its containers' CPU and memory, in Prometheus text.
+async fn resource_metrics(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&shared, &axum::http::Method::GET, &headers).await {
+        return status_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+    }
+    let body = shared.metrics.document().await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// A `Status` error response.

@@ -87,6 +87,13 @@ pub(crate) struct ServerArgs {
     /// Event at the Metadata level (user, verb, resource, namespace, name, response code).
     #[arg(long, value_name = "FILE")]
     audit_log: Option<PathBuf>,
+    /// How often the node agents' resource metrics are scraped for `metrics.k8s.io` (`kubectl
+    /// top`, the HorizontalPodAutoscaler), metrics-server's `--metric-resolution`.
+    #[arg(long, default_value = "15s", value_parser = crate::args::parse_duration)]
+    metric_resolution: std::time::Duration,
+    /// How often each HorizontalPodAutoscaler is synced (kube-controller-manager's flag).
+    #[arg(long, default_value = "15s", value_parser = crate::args::parse_duration)]
+    horizontal_pod_autoscaler_sync_period: std::time::Duration,
     #[command(flatten)]
     image_gc: ImageGcArgs,
     #[command(flatten)]
@@ -145,6 +152,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
         audit_log: args.audit_log.clone(),
         service_account_key_pem: pki.service_account_key_pem.clone(),
         ca_cert_pem: pki.ca_cert_pem.clone(),
+        metric_resolution: args.metric_resolution,
     })
     .await?;
     let join_token = ordo_apiserver::join::JoinToken::load_or_create(data_dir)?;
@@ -211,6 +219,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
             pki.ca_cert_pem.clone(),
             Some(Arc::new(ClusterSigner(pki.ca()))),
             Some(scheduler),
+            args.horizontal_pod_autoscaler_sync_period,
         ));
         let agent = NodeFlags {
             runtime: args.runtime,

@@ -7,6 +7,7 @@
 //! `0`, `false` or `""` is kept, while other zero scalars are dropped, as Go's `omitempty` would.
 
 mod auth;
+mod autoscaling;
 mod batch;
 mod certificates;
 mod pod;
@@ -16,6 +17,7 @@ mod rbac;
 mod volume;
 
 pub(crate) use auth::*;
+pub(crate) use autoscaling::*;
 pub(crate) use batch::*;
 pub(crate) use certificates::CERTIFICATE_SIGNING_REQUEST;
 pub(crate) use pod::*;
