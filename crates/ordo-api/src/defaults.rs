@@ -58,6 +58,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         }),
         "StatefulSet" => statefulset(obj),
         "Job" => batch::job(obj),
+        "CronJob" => batch::cronjob(obj),
         "Deployment" => deployment(obj),
         "ReplicaSet" => {
             let spec = ensure_obj(obj, "spec");

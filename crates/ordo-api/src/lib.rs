@@ -3,6 +3,7 @@
 
 pub use k8s_openapi;
 
+pub mod cron;
 pub mod defaults;
 pub mod duration;
 pub mod host_ports;

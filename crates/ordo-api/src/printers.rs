@@ -127,6 +127,7 @@ fn printer(kind: &str) -> &'static Printer {
         "ReplicaSet" => &apps::REPLICA_SET,
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,
+        "CronJob" => &batch::CRON_JOB,
         "Role" | "ClusterRole" => &rbac::ROLE,
         "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
         _ => &DEFAULT,

@@ -287,6 +287,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
     res!(
         "batch",
         "v1",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        ["cj"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = true
+    ),
+    res!(
+        "batch",
+        "v1",
         "Job",
         "jobs",
         "job",
@@ -598,6 +611,7 @@ macro_rules! with_typed_kinds {
             ("apps", "Deployment") => k8s_openapi::api::apps::v1::Deployment,
             ("apps", "ReplicaSet") => k8s_openapi::api::apps::v1::ReplicaSet,
             ("apps", "StatefulSet") => k8s_openapi::api::apps::v1::StatefulSet,
+            ("batch", "CronJob") => k8s_openapi::api::batch::v1::CronJob,
             ("batch", "Job") => k8s_openapi::api::batch::v1::Job,
             ("coordination.k8s.io", "Lease") => k8s_openapi::api::coordination::v1::Lease,
             ("discovery.k8s.io", "EndpointSlice") => k8s_openapi::api::discovery::v1::EndpointSlice,

@@ -4,6 +4,7 @@
 
 mod apps;
 mod batch;
+mod cronjob;
 mod container;
 mod core;
 mod ephemeral;
@@ -44,6 +45,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "NetworkPolicy" => network_policy::validate_network_policy(obj),
         "PodDisruptionBudget" => policy::validate_pdb(obj),
         "Job" => batch::validate_job(obj),
+        "CronJob" => cronjob::validate_cronjob(obj),
         "PriorityClass" => scheduling::validate_priority_class(obj),
         "Namespace" => core::validate_namespace(obj),
         "Node" => core::validate_node(obj),
@@ -89,6 +91,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "NetworkPolicy" => network_policy::validate_network_policy_update(new, old),
         "PodDisruptionBudget" => policy::validate_pdb_update(new, old),
         "Job" => batch::validate_job_update(new, old),
+        "CronJob" => cronjob::validate_cronjob_update(new, old),
         "PriorityClass" => scheduling::validate_priority_class_update(new, old),
         "Namespace" => meta_update(),
         "Node" => core::validate_node_update(new, old),

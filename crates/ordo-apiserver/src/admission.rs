@@ -288,6 +288,7 @@ pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
             obj["status"] = json!({"phase": "Pending"});
             add_finalizer(obj, "kubernetes.io/pv-protection");
         }
+        ("batch", "CronJob") => obj["status"] = json!({}),
         ("batch", "Job") => {
             obj["status"] = json!({});
             ordo_api::defaults::generate_job_selector(obj);

@@ -3,6 +3,7 @@
 //! kind in the process) and writes through the API server.
 
 mod aggregation;
+mod cronjob;
 mod deployment;
 mod disruption;
 mod endpointslice;
@@ -34,6 +35,7 @@ pub async fn run(
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
         job::run(caches.clone()),
+        cronjob::run(caches.clone()),
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),

@@ -107,6 +107,7 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("apps/v1", "Deployment", &tables::DEPLOYMENT),
     ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
     ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
+    ("batch/v1", "CronJob", &tables::CRON_JOB),
     ("batch/v1", "Job", &tables::JOB),
     (
         "policy/v1",

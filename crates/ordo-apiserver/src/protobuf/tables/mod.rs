@@ -8,6 +8,7 @@
 
 mod auth;
 mod batch;
+mod cronjob;
 mod pod;
 mod policy;
 mod rbac;
@@ -15,6 +16,7 @@ mod volume;
 
 pub(crate) use auth::*;
 pub(crate) use batch::*;
+pub(crate) use cronjob::*;
 pub(crate) use pod::*;
 pub(crate) use policy::*;
 pub(crate) use rbac::*;
