@@ -115,8 +115,7 @@ pub fn parse_standard(spec: &str) -> Result<Schedule, String> {
             Some(i) => (&spec[eq + 1..i], spec[i..].trim()),
             None => (&spec[eq + 1..], ""),
         };
-        zone = load_location(name)
-            .map_err(|e| format!("provided bad location {name}: {e}"))?;
+        zone = load_location(name).map_err(|e| format!("provided bad location {name}: {e}"))?;
         spec = rest;
     }
     if spec.starts_with('@') {
@@ -258,7 +257,9 @@ fn parse_uint(expr: &str) -> Result<u32, String> {
         ));
     }
     let n: i64 = expr.parse().map_err(|_| {
-        format!("failed to parse int from {expr}: strconv.Atoi: parsing {expr:?}: value out of range")
+        format!(
+            "failed to parse int from {expr}: strconv.Atoi: parsing {expr:?}: value out of range"
+        )
     })?;
     if n < 0 {
         return Err(format!("negative number ({n}) not allowed: {expr}"));
@@ -322,9 +323,8 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
 /// Go's `time.Date` in `tz`: a wall clock time that does not exist (a spring-forward gap) or
 /// exists twice is resolved as Go resolves it.
 fn go_date(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
-    let offset_at = |utc: NaiveDateTime| {
-        i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc())
-    };
+    let offset_at =
+        |utc: NaiveDateTime| i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc());
     let guess = offset_at(naive);
     let mut utc = naive - Duration::seconds(guess);
     let actual = offset_at(utc);
@@ -337,7 +337,10 @@ fn go_date(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
 /// Go's `time.Date` normalisation of an out-of-range month or day.
 fn normalized(y: i32, m: i64, d: i64, time: chrono::NaiveTime) -> NaiveDateTime {
     let months = i64::from(y) * 12 + (m - 1);
-    let (y, m) = (months.div_euclid(12) as i32, months.rem_euclid(12) as u32 + 1);
+    let (y, m) = (
+        months.div_euclid(12) as i32,
+        months.rem_euclid(12) as u32 + 1,
+    );
     let first = NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default();
     (first + Duration::days(d - 1)).and_time(time)
 }
@@ -413,12 +416,7 @@ impl Schedule {
                 let l = local(t);
                 t = go_date(
                     tz,
-                    normalized(
-                        l.year(),
-                        l.month().into(),
-                        i64::from(l.day()) + 1,
-                        l.time(),
-                    ),
+                    normalized(l.year(), l.month().into(), i64::from(l.day()) + 1, l.time()),
                 );
                 // A daylight saving change can leave the day not at midnight.
                 let h = i64::from(local(t).hour());
@@ -484,15 +482,30 @@ mod tests {
     fn parse_errors_have_upstream_texts() {
         let err = |s| parse_standard(s).unwrap_err();
         assert_eq!(err("foo"), "expected exactly 5 fields, found 1: [foo]");
-        assert_eq!(err("* * * *"), "expected exactly 5 fields, found 4: [* * * *]");
-        assert_eq!(err("61 * * * *"), "end of range (61) above maximum (59): 61");
-        assert_eq!(err("* * 0 * *"), "beginning of range (0) below minimum (1): 0");
+        assert_eq!(
+            err("* * * *"),
+            "expected exactly 5 fields, found 4: [* * * *]"
+        );
+        assert_eq!(
+            err("61 * * * *"),
+            "end of range (61) above maximum (59): 61"
+        );
+        assert_eq!(
+            err("* * 0 * *"),
+            "beginning of range (0) below minimum (1): 0"
+        );
         assert_eq!(
             err("x * * * *"),
             "failed to parse int from x: strconv.Atoi: parsing \"x\": invalid syntax"
         );
-        assert_eq!(err("5-2 * * * *"), "beginning of range (5) beyond end of range (2): 5-2");
-        assert_eq!(err("*/0 * * * *"), "step of range should be a positive number: */0");
+        assert_eq!(
+            err("5-2 * * * *"),
+            "beginning of range (5) beyond end of range (2): 5-2"
+        );
+        assert_eq!(
+            err("*/0 * * * *"),
+            "step of range should be a positive number: */0"
+        );
         assert_eq!(err("@often"), "unrecognized descriptor: @often");
         assert_eq!(
             err("@every 1d"),
@@ -508,17 +521,44 @@ mod tests {
 
     #[test]
     fn next_times() {
-        assert_eq!(next("*/1 * * * *", "2026-12-07T23:50:12Z"), "2026-12-07T23:51:00+00:00");
-        assert_eq!(next("*/1 * * * *", "2026-12-07T23:51:00Z"), "2026-12-07T23:52:00+00:00");
-        assert_eq!(next("@hourly", "2026-12-07T23:50:12Z"), "2026-12-08T00:00:00+00:00");
-        assert_eq!(next("0 0 29 2 *", "2026-03-01T00:00:00Z"), "2028-02-29T00:00:00+00:00");
+        assert_eq!(
+            next("*/1 * * * *", "2026-12-07T23:50:12Z"),
+            "2026-12-07T23:51:00+00:00"
+        );
+        assert_eq!(
+            next("*/1 * * * *", "2026-12-07T23:51:00Z"),
+            "2026-12-07T23:52:00+00:00"
+        );
+        assert_eq!(
+            next("@hourly", "2026-12-07T23:50:12Z"),
+            "2026-12-08T00:00:00+00:00"
+        );
+        assert_eq!(
+            next("0 0 29 2 *", "2026-03-01T00:00:00Z"),
+            "2028-02-29T00:00:00+00:00"
+        );
         assert_eq!(next("0 0 30 2 *", "2026-03-01T00:00:00Z"), "");
         // Day of month OR day of week when both are restricted; AND when one is `*`.
-        assert_eq!(next("0 0 13 * 5", "2026-12-01T00:00:00Z"), "2026-12-04T00:00:00+00:00");
-        assert_eq!(next("0 0 * * 5", "2026-12-01T00:00:00Z"), "2026-12-04T00:00:00+00:00");
-        assert_eq!(next("@weekly", "2026-12-01T00:00:00Z"), "2026-12-06T00:00:00+00:00");
-        assert_eq!(next("@every 90s", "2026-12-01T00:00:00.5Z"), "2026-12-01T00:01:30+00:00");
-        assert_eq!(next("0 12 * * *", "2026-12-31T12:00:00Z"), "2027-01-01T12:00:00+00:00");
+        assert_eq!(
+            next("0 0 13 * 5", "2026-12-01T00:00:00Z"),
+            "2026-12-04T00:00:00+00:00"
+        );
+        assert_eq!(
+            next("0 0 * * 5", "2026-12-01T00:00:00Z"),
+            "2026-12-04T00:00:00+00:00"
+        );
+        assert_eq!(
+            next("@weekly", "2026-12-01T00:00:00Z"),
+            "2026-12-06T00:00:00+00:00"
+        );
+        assert_eq!(
+            next("@every 90s", "2026-12-01T00:00:00.5Z"),
+            "2026-12-01T00:01:30+00:00"
+        );
+        assert_eq!(
+            next("0 12 * * *", "2026-12-31T12:00:00Z"),
+            "2027-01-01T12:00:00+00:00"
+        );
     }
 
     #[test]
@@ -547,7 +587,10 @@ mod tests {
         // Fall back (2026-11-01, 02:00 EDT → 01:00 EST): 01:30 happens twice.
         let first = s("30 1 * * *").next(at("2026-11-01T04:00:00Z")).unwrap();
         assert_eq!(first, at("2026-11-01T05:30:00Z"));
-        assert_eq!(s("30 1 * * *").next(first), Some(at("2026-11-01T06:30:00Z")));
+        assert_eq!(
+            s("30 1 * * *").next(first),
+            Some(at("2026-11-01T06:30:00Z"))
+        );
         // A TZ= prefix sets the zone.
         assert_eq!(
             parse_standard("TZ=Asia/Tokyo 0 9 * * *")
@@ -555,7 +598,10 @@ mod tests {
                 .next(at("2026-12-07T00:00:00Z")),
             Some(at("2026-12-08T00:00:00Z"))
         );
-        assert_eq!(load_location("Mars/Base").unwrap_err(), "unknown time zone Mars/Base");
+        assert_eq!(
+            load_location("Mars/Base").unwrap_err(),
+            "unknown time zone Mars/Base"
+        );
         assert_eq!(load_location(""), Ok(Tz::UTC));
     }
 }

@@ -4,9 +4,9 @@
 
 mod apps;
 mod batch;
-mod cronjob;
 mod container;
 mod core;
+mod cronjob;
 mod ephemeral;
 mod meta;
 mod names;

@@ -147,7 +147,13 @@ fn cronjobs_schedule_forbid_replace_suspend_and_prune() {
         "{err}"
     );
     let long = "a".repeat(53);
-    let err = s.fails(&["create", "cronjob", &long, "--image=busybox", "--schedule=@hourly"]);
+    let err = s.fails(&[
+        "create",
+        "cronjob",
+        &long,
+        "--image=busybox",
+        "--schedule=@hourly",
+    ]);
     assert!(err.contains("must be no more than 52 characters"), "{err}");
     assert!(s.ok(&["get", "cj"]).contains("hello"));
     assert!(s.ok(&["get", "all"]).contains("cronjob.batch/hello"));
@@ -172,9 +178,14 @@ fn cronjobs_schedule_forbid_replace_suspend_and_prune() {
             && jsonpath(&s, "job/manual-2", "{.status.succeeded}") == "1"
     });
     let ev = events_of(&s, "hist");
-    assert!(ev.contains("SuccessfulDelete: Deleted job manual-1"), "{ev}");
     assert!(
-        ev.contains("UnexpectedJob: Saw a job that the controller did not create or forgot: manual-"),
+        ev.contains("SuccessfulDelete: Deleted job manual-1"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains(
+            "UnexpectedJob: Saw a job that the controller did not create or forgot: manual-"
+        ),
         "{ev}"
     );
     assert!(!jsonpath(&s, "cronjob/hist", "{.status.lastSuccessfulTime}").is_empty());
@@ -200,15 +211,24 @@ fn cronjobs_schedule_forbid_replace_suspend_and_prune() {
         ),
         "CronJob true"
     );
-    s.eventually(30, "hello's job complete and out of the active list", || {
-        jsonpath(&s, &format!("job/{first}"), "{.status.succeeded}") == "1"
-            && jsonpath(&s, "cronjob/hello", "{.status.active}").is_empty()
-            && !jsonpath(&s, "cronjob/hello", "{.status.lastSuccessfulTime}").is_empty()
-    });
+    s.eventually(
+        30,
+        "hello's job complete and out of the active list",
+        || {
+            jsonpath(&s, &format!("job/{first}"), "{.status.succeeded}") == "1"
+                && jsonpath(&s, "cronjob/hello", "{.status.active}").is_empty()
+                && !jsonpath(&s, "cronjob/hello", "{.status.lastSuccessfulTime}").is_empty()
+        },
+    );
     let ev = events_of(&s, "hello");
-    assert!(ev.contains(&format!("SuccessfulCreate: Created job {first}")), "{ev}");
     assert!(
-        ev.contains(&format!("SawCompletedJob: Saw completed job: {first}, status: Complete")),
+        ev.contains(&format!("SuccessfulCreate: Created job {first}")),
+        "{ev}"
+    );
+    assert!(
+        ev.contains(&format!(
+            "SawCompletedJob: Saw completed job: {first}, status: Complete"
+        )),
         "{ev}"
     );
     let t = table(&s.ok(&["get", "cronjob", "hello"]));
@@ -234,10 +254,15 @@ fn cronjobs_schedule_forbid_replace_suspend_and_prune() {
         let now = jobs_of(&s, "replace");
         !now.is_empty() && now != replace_first
     });
-    s.eventually(20, "the replaced job gone", || jobs_of(&s, "replace").len() == 1);
+    s.eventually(20, "the replaced job gone", || {
+        jobs_of(&s, "replace").len() == 1
+    });
     let ev = events_of(&s, "replace");
     assert!(
-        ev.contains(&format!("SuccessfulDelete: Deleted job {}", replace_first[0])),
+        ev.contains(&format!(
+            "SuccessfulDelete: Deleted job {}",
+            replace_first[0]
+        )),
         "{ev}"
     );
     s.eventually(20, "forbid's JobAlreadyActive", || {
@@ -255,7 +280,13 @@ fn cronjobs_schedule_forbid_replace_suspend_and_prune() {
 
     // Resuming a suspended CronJob starts the most recent missed run at once.
     assert!(jobs_of(&s, "sleepy").is_empty(), "suspended");
-    s.ok(&["patch", "cronjob", "sleepy", "-p", r#"{"spec":{"suspend":false}}"#]);
+    s.ok(&[
+        "patch",
+        "cronjob",
+        "sleepy",
+        "-p",
+        r#"{"spec":{"suspend":false}}"#,
+    ]);
     s.eventually(15, "sleepy's job after resume", || {
         jobs_of(&s, "sleepy").len() == 1
     });
@@ -273,5 +304,9 @@ fn chrono_secs(ts: &str) -> u64 {
         .args(["-u", "-d", ts, "+%s"])
         .output()
         .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }

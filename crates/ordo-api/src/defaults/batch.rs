@@ -113,11 +113,19 @@ mod tests {
         crate::defaults::apply_defaults("CronJob", &mut cj);
         let s = &cj["spec"];
         assert_eq!(
-            (&s["concurrencyPolicy"], &s["suspend"], &s["successfulJobsHistoryLimit"], &s["failedJobsHistoryLimit"]),
+            (
+                &s["concurrencyPolicy"],
+                &s["suspend"],
+                &s["successfulJobsHistoryLimit"],
+                &s["failedJobsHistoryLimit"]
+            ),
             (&json!("Allow"), &json!(false), &json!(3), &json!(1))
         );
         assert!(s["jobTemplate"]["spec"].get("backoffLimit").is_none());
-        assert_eq!(s["jobTemplate"]["spec"]["template"]["spec"]["dnsPolicy"], "ClusterFirst");
+        assert_eq!(
+            s["jobTemplate"]["spec"]["template"]["spec"]["dnsPolicy"],
+            "ClusterFirst"
+        );
     }
 
     #[test]

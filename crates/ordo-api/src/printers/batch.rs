@@ -9,6 +9,17 @@ use super::{
 };
 use crate::duration::{human_duration, parse_timestamp};
 
+/// The wide columns of Jobs and CronJobs (their pod template and selector).
+const CONTAINERS: Col = wide("Containers", "Names of each container in the template.");
+const IMAGES: Col = wide(
+    "Images",
+    "Images referenced by each container in the template.",
+);
+const SELECTOR: Col = wide(
+    "Selector",
+    "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+);
+
 const JOB_COLUMNS: &[Col] = &[
     NAME,
     super::col("Status", "Status of the job."),
@@ -18,15 +29,9 @@ const JOB_COLUMNS: &[Col] = &[
     ),
     super::col("Duration", "Time required to complete the job."),
     AGE,
-    wide("Containers", "Names of each container in the template."),
-    wide(
-        "Images",
-        "Images referenced by each container in the template.",
-    ),
-    wide(
-        "Selector",
-        "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
-    ),
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
 ];
 
 pub(crate) static JOB: Printer = Printer {
@@ -112,15 +117,9 @@ const CRON_JOB_COLUMNS: &[Col] = &[
         "Information when was the last time the job was successfully scheduled.",
     ),
     AGE,
-    wide("Containers", "Names of each container in the template."),
-    wide(
-        "Images",
-        "Images referenced by each container in the template.",
-    ),
-    wide(
-        "Selector",
-        "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
-    ),
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
 ];
 
 pub(crate) static CRON_JOB: Printer = Printer {
@@ -143,8 +142,11 @@ fn cron_job_cells(cj: &Value, now: DateTime<Utc>) -> Vec<Value> {
         None => "<unset>",
     };
     let job_spec = get(cj, &["spec", "jobTemplate", "spec"]);
-    let (containers, images) =
-        container_cells(job_spec.and_then(|s| s.get("template")).and_then(|t| t.get("spec")));
+    let (containers, images) = container_cells(
+        job_spec
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec")),
+    );
     vec![
         name(cj),
         str_at(cj, &["spec", "schedule"]).into(),

@@ -57,7 +57,9 @@ fn validate_cronjob_spec(spec: &Value, old: Option<&Value>) -> Errs {
     if let Some(v) = int(spec, "startingDeadlineSeconds") {
         nonneg(&mut errs, "spec.startingDeadlineSeconds", v);
     }
-    let old_zone = old.and_then(|o| present(o, "timeZone")).and_then(Value::as_str);
+    let old_zone = old
+        .and_then(|o| present(o, "timeZone"))
+        .and_then(Value::as_str);
     if old.is_none() || old_zone != time_zone {
         errs.extend(validate_time_zone(time_zone));
     }

@@ -83,9 +83,7 @@ fn active(status: &CronJobStatus) -> &[ObjectReference] {
 }
 
 fn in_active(status: &CronJobStatus, uid: &str) -> bool {
-    active(status)
-        .iter()
-        .any(|r| r.uid.as_deref() == Some(uid))
+    active(status).iter().any(|r| r.uid.as_deref() == Some(uid))
 }
 
 /// Drops the Job with `uid` from the active list.
@@ -324,7 +322,10 @@ pub fn job_for(cj: &CronJob, scheduled: DateTime<Utc>) -> Job {
     );
     Job {
         metadata: ObjectMeta {
-            name: Some(job_name(&cj.metadata.name.clone().unwrap_or_default(), scheduled)),
+            name: Some(job_name(
+                &cj.metadata.name.clone().unwrap_or_default(),
+                scheduled,
+            )),
             namespace: cj.metadata.namespace.clone(),
             labels: tmeta.labels,
             annotations: Some(annotations),

@@ -211,7 +211,8 @@ async fn start_job(
         Err(kube::Error::Api(s)) if s.reason == "AlreadyExists" => {
             let job = job_api.get(&start.job.name_any()).await?;
             // Someone else's Job, or ours already counted: nothing to do.
-            let ours = controller_of(&job.metadata).is_some_and(|r| r.uid == cj.uid().unwrap_or_default());
+            let ours =
+                controller_of(&job.metadata).is_some_and(|r| r.uid == cj.uid().unwrap_or_default());
             let uid = job.metadata.uid.clone().unwrap_or_default();
             let listed = status
                 .active

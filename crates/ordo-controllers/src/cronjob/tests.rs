@@ -19,8 +19,10 @@ fn cronjob(created: &str, spec: serde_json::Value) -> CronJob {
     for (k, v) in spec.as_object().unwrap() {
         base[k] = v.clone();
     }
-    serde_json::from_value(json!({"metadata": {"name": "hello", "namespace": "d", "uid": "cj-uid",
-        "creationTimestamp": created}, "spec": base, "status": {}}))
+    serde_json::from_value(
+        json!({"metadata": {"name": "hello", "namespace": "d", "uid": "cj-uid",
+        "creationTimestamp": created}, "spec": base, "status": {}}),
+    )
     .unwrap()
 }
 
@@ -62,7 +64,10 @@ fn first_job_at_the_next_minute() {
     assert_eq!(start.scheduled, at("2026-12-07T23:51:00Z"));
     let minutes = at("2026-12-07T23:51:00Z").timestamp() / 60;
     let job = &start.job;
-    assert_eq!(job.metadata.name.as_deref(), Some(format!("hello-{minutes}").as_str()));
+    assert_eq!(
+        job.metadata.name.as_deref(),
+        Some(format!("hello-{minutes}").as_str())
+    );
     let ann = job.metadata.annotations.as_ref().unwrap();
     assert_eq!(ann["a"], "b");
     assert_eq!(ann[SCHEDULED_TIMESTAMP_ANNOTATION], "2026-12-07T23:51:00Z");
@@ -103,14 +108,23 @@ fn missed_schedules_start_only_the_most_recent() {
 fn starting_deadline() {
     // Deadline 10 s: at 23:51:30 the 23:51 run is too late.
     let cj = with_status(
-        cronjob("2026-12-07T23:50:12Z", json!({"startingDeadlineSeconds": 10})),
+        cronjob(
+            "2026-12-07T23:50:12Z",
+            json!({"startingDeadlineSeconds": 10}),
+        ),
         json!({}),
     );
     let d = decide(&cj, &status_of(&cj), at("2026-12-07T23:51:30Z"));
     assert!(d.start.is_none());
-    assert!(d.events.is_empty(), "past the deadline no time is considered");
+    assert!(
+        d.events.is_empty(),
+        "past the deadline no time is considered"
+    );
     // Deadline 60 s at 23:51:30: still in time.
-    let cj = cronjob("2026-12-07T23:50:12Z", json!({"startingDeadlineSeconds": 60}));
+    let cj = cronjob(
+        "2026-12-07T23:50:12Z",
+        json!({"startingDeadlineSeconds": 60}),
+    );
     let d = decide(&cj, &status_of(&cj), at("2026-12-07T23:51:30Z"));
     assert_eq!(d.start.unwrap().scheduled, at("2026-12-07T23:51:00Z"));
     // A deadline shorter than the distance to the most recent time: MissSchedule.
@@ -137,7 +151,10 @@ fn forbid_and_replace() {
     let running = json!({"active": [{"kind": "Job", "name": "hello-1", "uid": "j1", "namespace": "d"}],
         "lastScheduleTime": "2026-12-07T23:50:00Z"});
     let forbid = with_status(
-        cronjob("2026-12-07T23:40:00Z", json!({"concurrencyPolicy": "Forbid"})),
+        cronjob(
+            "2026-12-07T23:40:00Z",
+            json!({"concurrencyPolicy": "Forbid"}),
+        ),
         running.clone(),
     );
     let d = decide(&forbid, &status_of(&forbid), at("2026-12-07T23:51:01Z"));
@@ -145,7 +162,10 @@ fn forbid_and_replace() {
     assert_eq!(reasons(&d.events), ["JobAlreadyActive"]);
     assert_eq!(d.requeue, Some(Duration::from_millis(59_100)));
     let replace = with_status(
-        cronjob("2026-12-07T23:40:00Z", json!({"concurrencyPolicy": "Replace"})),
+        cronjob(
+            "2026-12-07T23:40:00Z",
+            json!({"concurrencyPolicy": "Replace"}),
+        ),
         running.clone(),
     );
     let d = decide(&replace, &status_of(&replace), at("2026-12-07T23:51:01Z"));
@@ -219,20 +239,29 @@ fn observe_finished_and_unexpected_jobs() {
     let done = job("hello-1", "j1", "2026-12-07T23:41:00Z", Some("Complete"));
     let manual = job("manual", "m1", "2026-12-07T23:42:00Z", None);
     let o = observe(&cj, &[&done, &manual]);
+    assert_eq!(reasons(&o.events), ["SawCompletedJob", "UnexpectedJob"]);
     assert_eq!(
-        reasons(&o.events),
-        ["SawCompletedJob", "UnexpectedJob"]
+        o.events[0].message,
+        "Saw completed job: hello-1, status: Complete"
     );
-    assert_eq!(o.events[0].message, "Saw completed job: hello-1, status: Complete");
     assert_eq!(
         o.events[1].message,
         "Saw a job that the controller did not create or forgot: manual"
     );
-    let active: Vec<_> = o.status.active.iter().flatten().map(|r| r.name.clone().unwrap()).collect();
+    let active: Vec<_> = o
+        .status
+        .active
+        .iter()
+        .flatten()
+        .map(|r| r.name.clone().unwrap())
+        .collect();
     assert_eq!(active, ["hello-2"]);
     assert_eq!(o.missing.len(), 1, "hello-2 is not in the cache");
     // A Job that succeeded outside the active list still sets lastSuccessfulTime.
-    let o = observe(&cj, &[&job("old", "o1", "2026-12-07T23:30:00Z", Some("Complete"))]);
+    let o = observe(
+        &cj,
+        &[&job("old", "o1", "2026-12-07T23:30:00Z", Some("Complete"))],
+    );
     assert_eq!(
         o.status.last_successful_time.map(|t| to_chrono(&t)),
         Some(at("2026-12-07T23:30:00Z"))
