@@ -221,16 +221,31 @@ pub enum Missed {
     Many,
 }
 
-/// Upstream `mostRecentScheduleTime`: the earliest time considered (the last schedule time or
-/// the creation time, or the starting deadline), the most recent schedule time not after
-/// `now`, and how many were missed.
+/// What upstream's `mostRecentScheduleTime` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recent {
+    /// The earliest time considered: the last schedule time or the creation time, or the
+    /// start of the starting deadline's window.
+    pub earliest: DateTime<Utc>,
+    /// The most recent schedule time after `earliest` and not after now.
+    pub most_recent: Option<DateTime<Utc>>,
+    /// How many schedule times were missed.
+    pub missed: Missed,
+}
+
+/// Upstream `mostRecentScheduleTime` (see [`Recent`]).
 pub fn most_recent_schedule_time(
     cj: &CronJob,
     status: &CronJobStatus,
     now: DateTime<Utc>,
     schedule: &Schedule,
     with_deadline: bool,
-) -> Result<(DateTime<Utc>, Option<DateTime<Utc>>, Missed), String> {
+) -> Result<Recent, String> {
+    let recent = |earliest, most_recent, missed| Recent {
+        earliest,
+        most_recent,
+        missed,
+    };
     let mut earliest = status
         .last_schedule_time
         .as_ref()
@@ -249,16 +264,16 @@ pub fn most_recent_schedule_time(
         }
     }
     let Some(t1) = schedule.next(earliest) else {
-        return Ok((earliest, None, Missed::None));
+        return Ok(recent(earliest, None, Missed::None));
     };
     if now < t1 {
-        return Ok((earliest, None, Missed::None));
+        return Ok(recent(earliest, None, Missed::None));
     }
     let Some(t2) = schedule.next(t1) else {
-        return Ok((earliest, Some(t1), Missed::None));
+        return Ok(recent(earliest, Some(t1), Missed::None));
     };
     if now < t2 {
-        return Ok((earliest, Some(t1), Missed::None));
+        return Ok(recent(earliest, Some(t1), Missed::None));
     }
     let between = (t2 - t1 + Span::milliseconds(500)).num_seconds();
     if between < 1 {
@@ -277,7 +292,7 @@ pub fn most_recent_schedule_time(
     } else {
         Missed::Few
     };
-    Ok((earliest, most_recent, kind))
+    Ok(recent(earliest, most_recent, kind))
 }
 
 /// Upstream `nextScheduleTimeDuration`: how long until the next schedule time after the
@@ -290,7 +305,7 @@ pub fn requeue_after(
 ) -> Option<Duration> {
     let base = match most_recent_schedule_time(cj, status, now, schedule, false) {
         Err(_) => now,
-        Ok((earliest, recent, _)) => recent.unwrap_or(earliest),
+        Ok(r) => r.most_recent.unwrap_or(r.earliest),
     };
     let next = schedule.next(base)? + NEXT_SCHEDULE_DELTA;
     Some((next - now).to_std().unwrap_or(Duration::ZERO))
@@ -397,11 +412,17 @@ pub fn decide(cj: &CronJob, status: &CronJobStatus, now: DateTime<Utc>) -> Decis
             ));
             return d;
         }
-        Ok((_, None, _)) => {
+        Ok(Recent {
+            most_recent: None, ..
+        }) => {
             d.requeue = requeue(status);
             return d;
         }
-        Ok((_, Some(t), missed)) => {
+        Ok(Recent {
+            most_recent: Some(t),
+            missed,
+            ..
+        }) => {
             if missed == Missed::Many {
                 d.events.push(warning(
                     "TooManyMissedTimes",
