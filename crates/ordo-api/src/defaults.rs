@@ -61,6 +61,7 @@ pub fn apply_defaults(kind: &str, obj: &mut Value) {
         "StatefulSet" => statefulset(obj),
         "Job" => batch::job(obj),
         "HorizontalPodAutoscaler" => autoscaling::hpa(obj),
+        "CronJob" => batch::cronjob(obj),
         "Deployment" => deployment(obj),
         "DaemonSet" => daemonset(obj),
         "ReplicationController" => replication_controller(obj),

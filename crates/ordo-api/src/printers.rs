@@ -136,6 +136,7 @@ fn printer(kind: &str) -> &'static Printer {
         "ControllerRevision" => &apps::CONTROLLER_REVISION,
         "Job" => &batch::JOB,
         "HorizontalPodAutoscaler" => &autoscaling::HPA,
+        "CronJob" => &batch::CRON_JOB,
         "Role" | "ClusterRole" => &rbac::ROLE,
         "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
         _ => &DEFAULT,

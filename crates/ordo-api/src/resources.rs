@@ -339,6 +339,19 @@ pub static RESOURCES: &[ResourceInfo] = &[
     res!(
         "batch",
         "v1",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        ["cj"],
+        ["all"],
+        ns = true,
+        status = true,
+        scale = false,
+        gen = true
+    ),
+    res!(
+        "batch",
+        "v1",
         "Job",
         "jobs",
         "job",
@@ -746,6 +759,7 @@ macro_rules! with_typed_kinds {
             ("apps", "ReplicaSet") => k8s_openapi::api::apps::v1::ReplicaSet,
             ("apps", "StatefulSet") => k8s_openapi::api::apps::v1::StatefulSet,
             ("autoscaling", "HorizontalPodAutoscaler") => k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+            ("batch", "CronJob") => k8s_openapi::api::batch::v1::CronJob,
             ("batch", "Job") => k8s_openapi::api::batch::v1::Job,
             ("certificates.k8s.io", "CertificateSigningRequest") => k8s_openapi::api::certificates::v1::CertificateSigningRequest,
             ("coordination.k8s.io", "Lease") => k8s_openapi::api::coordination::v1::Lease,

@@ -9,6 +9,7 @@ mod certificates;
 mod container;
 mod core;
 mod daemonset;
+mod cronjob;
 mod ephemeral;
 mod meta;
 mod names;
@@ -51,6 +52,7 @@ pub fn validate_create(kind: &str, obj: &Value) -> Vec<Cause> {
         "Job" => batch::validate_job(obj),
         "DaemonSet" => daemonset::validate_daemonset(obj),
         "HorizontalPodAutoscaler" => autoscaling::validate_hpa(obj),
+        "CronJob" => cronjob::validate_cronjob(obj),
         "PriorityClass" => scheduling::validate_priority_class(obj),
         "CertificateSigningRequest" => certificates::validate_csr(obj),
         "Namespace" => core::validate_namespace(obj),
@@ -102,6 +104,7 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         "Job" => batch::validate_job_update(new, old),
         "DaemonSet" => daemonset::validate_daemonset_update(new, old),
         "HorizontalPodAutoscaler" => autoscaling::validate_hpa_update(new, old),
+        "CronJob" => cronjob::validate_cronjob_update(new, old),
         "PriorityClass" => scheduling::validate_priority_class_update(new, old),
         "CertificateSigningRequest" => certificates::validate_csr_update(new, old),
         "Namespace" => meta_update(),

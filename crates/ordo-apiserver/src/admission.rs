@@ -299,6 +299,7 @@ pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
         ("autoscaling", "HorizontalPodAutoscaler") => {
             obj["status"] = json!({"desiredReplicas": 0});
         }
+        ("batch", "CronJob") => obj["status"] = json!({}),
         ("batch", "Job") => {
             obj["status"] = json!({});
             ordo_api::defaults::generate_job_selector(obj);

@@ -5,6 +5,7 @@
 mod aggregation;
 pub mod certificates;
 mod daemonset;
+mod cronjob;
 mod deployment;
 mod disruption;
 mod endpointslice;
@@ -60,6 +61,7 @@ pub async fn run(
         disruption::run(caches.clone()),
         job::run(caches.clone()),
         hpa::run(caches.clone(), hpa_sync_period),
+        cronjob::run(caches.clone()),
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),

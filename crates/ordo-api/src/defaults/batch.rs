@@ -44,6 +44,17 @@ pub(super) fn job(obj: &mut Value) {
     copy_template_labels(obj);
 }
 
+/// `SetDefaults_CronJob` (batch/v1) and the pod defaults of its job template (the Job spec
+/// itself is not defaulted, as upstream: no completions or backoffLimit in the template).
+pub(super) fn cronjob(obj: &mut Value) {
+    let spec = ensure_obj(obj, "spec");
+    default_str(spec, "concurrencyPolicy", "Allow");
+    default_val(spec, "suspend", json!(false));
+    default_val(spec, "successfulJobsHistoryLimit", json!(3));
+    default_val(spec, "failedJobsHistoryLimit", json!(1));
+    template(ensure_obj(ensure_obj(spec, "jobTemplate"), "spec"));
+}
+
 /// Upstream's defaulting gives a Job without labels its template's labels.
 fn copy_template_labels(obj: &mut Value) {
     let labels = obj
@@ -94,6 +105,28 @@ pub fn generate_job_selector(obj: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cronjob_defaults() {
+        let mut cj = json!({"metadata": {"name": "c"}, "spec": {"schedule": "*/1 * * * *",
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "i"}]}}}}}});
+        crate::defaults::apply_defaults("CronJob", &mut cj);
+        let s = &cj["spec"];
+        assert_eq!(
+            (
+                &s["concurrencyPolicy"],
+                &s["suspend"],
+                &s["successfulJobsHistoryLimit"],
+                &s["failedJobsHistoryLimit"]
+            ),
+            (&json!("Allow"), &json!(false), &json!(3), &json!(1))
+        );
+        assert!(s["jobTemplate"]["spec"].get("backoffLimit").is_none());
+        assert_eq!(
+            s["jobTemplate"]["spec"]["template"]["spec"]["dnsPolicy"],
+            "ClusterFirst"
+        );
+    }
 
     #[test]
     fn job_defaults_and_generated_selector() {

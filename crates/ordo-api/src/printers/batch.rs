@@ -1,4 +1,4 @@
-//! Job printer (upstream `printJob`).
+//! Job and CronJob printers (upstream `printJob`, `printCronJob`).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -9,6 +9,17 @@ use super::{
 };
 use crate::duration::{human_duration, parse_timestamp};
 
+/// The wide columns of Jobs and CronJobs (their pod template and selector).
+const CONTAINERS: Col = wide("Containers", "Names of each container in the template.");
+const IMAGES: Col = wide(
+    "Images",
+    "Images referenced by each container in the template.",
+);
+const SELECTOR: Col = wide(
+    "Selector",
+    "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+);
+
 const JOB_COLUMNS: &[Col] = &[
     NAME,
     super::col("Status", "Status of the job."),
@@ -18,15 +29,9 @@ const JOB_COLUMNS: &[Col] = &[
     ),
     super::col("Duration", "Time required to complete the job."),
     AGE,
-    wide("Containers", "Names of each container in the template."),
-    wide(
-        "Images",
-        "Images referenced by each container in the template.",
-    ),
-    wide(
-        "Selector",
-        "A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
-    ),
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
 ];
 
 pub(crate) static JOB: Printer = Printer {
@@ -87,6 +92,75 @@ fn job_cells(job: &Value, now: DateTime<Utc>) -> Vec<Value> {
     ]
 }
 
+const CRON_JOB_COLUMNS: &[Col] = &[
+    NAME,
+    super::col(
+        "Schedule",
+        "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.",
+    ),
+    super::col(
+        "Timezone",
+        "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, this will default to the time zone of the kube-controller-manager process. The set of valid time zone names and the time zone offset is loaded from the system-wide time zone database by the API server during CronJob validation and the controller manager during execution. If no system-wide time zone database can be found a bundled version of the database is used instead. If the time zone name becomes invalid during the lifetime of a CronJob or due to a change in host configuration, the controller will stop creating new new Jobs and will create a system event with the reason UnknownTimeZone. More information can be found in https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#time-zones",
+    ),
+    super::typed(
+        "Suspend",
+        "boolean",
+        "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false.",
+    ),
+    super::typed(
+        "Active",
+        "integer",
+        "A list of pointers to currently running jobs.",
+    ),
+    super::col(
+        "Last Schedule",
+        "Information when was the last time the job was successfully scheduled.",
+    ),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+];
+
+pub(crate) static CRON_JOB: Printer = Printer {
+    columns: CRON_JOB_COLUMNS,
+    cells: cron_job_cells,
+};
+
+fn cron_job_cells(cj: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let last = match parse_timestamp(str_at(cj, &["status", "lastScheduleTime"])) {
+        Some(t) => human_duration(now - t),
+        None => "<none>".into(),
+    };
+    let zone = match get(cj, &["spec", "timeZone"]).and_then(Value::as_str) {
+        Some(z) => z.to_string(),
+        None => "<none>".into(),
+    };
+    let suspend = match get(cj, &["spec", "suspend"]).and_then(Value::as_bool) {
+        Some(true) => "True",
+        Some(false) => "False",
+        None => "<unset>",
+    };
+    let job_spec = get(cj, &["spec", "jobTemplate", "spec"]);
+    let (containers, images) = container_cells(
+        job_spec
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec")),
+    );
+    vec![
+        name(cj),
+        str_at(cj, &["spec", "schedule"]).into(),
+        zone.into(),
+        suspend.into(),
+        (arr_at(cj, &["status", "active"]).len() as i64).into(),
+        last.into(),
+        age(cj, now),
+        containers,
+        images,
+        format_label_selector(job_spec.and_then(|s| s.get("selector"))).into(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{names, row};
@@ -136,5 +210,43 @@ mod tests {
         let failed = json!({"metadata": {"name": "f"}, "spec": {"completions": 1},
             "status": {"failed": 7, "conditions": [{"type": "FailureTarget", "status": "True"}]}});
         assert_eq!(row("Job", &failed)[1], json!("FailureTarget"));
+    }
+
+    #[test]
+    fn cron_job_rows() {
+        assert_eq!(
+            names("CronJob"),
+            [
+                "Name",
+                "Schedule",
+                "Timezone",
+                "Suspend",
+                "Active",
+                "Last Schedule",
+                "Age",
+                "Containers*",
+                "Images*",
+                "Selector*"
+            ]
+        );
+        let cj = json!({"metadata": {"name": "hello", "creationTimestamp": "2026-11-25T14:20:00Z"},
+            "spec": {"schedule": "*/1 * * * *", "suspend": false,
+                     "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "hello", "image": "busybox"}]}}}}},
+            "status": {"active": [{"name": "hello-1"}], "lastScheduleTime": "2026-11-25T14:29:00Z"}});
+        assert_eq!(
+            row("CronJob", &cj),
+            [
+                json!("hello"),
+                json!("*/1 * * * *"),
+                json!("<none>"),
+                json!("False"),
+                json!(1),
+                json!("60s"),
+                json!("10m"),
+                json!("hello"),
+                json!("busybox"),
+                json!("<none>")
+            ]
+        );
     }
 }

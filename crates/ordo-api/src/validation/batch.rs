@@ -27,14 +27,14 @@ pub(crate) fn validate_job(job: &Value) -> Errs {
             "`selector` does not match template `labels`",
         ));
     }
-    errs.extend(validate_spec(spec));
+    errs.extend(validate_spec(spec, "spec", true));
     errs
 }
 
 /// `ValidateJobUpdate`: `ValidateJob` on the new object plus the fields that may not change.
 pub(crate) fn validate_job_update(new: &Value, old: &Value) -> Errs {
     let mut errs = meta::validate_object_meta_update(new, old);
-    errs.extend(validate_spec(spec_of(new)));
+    errs.extend(validate_spec(spec_of(new), "spec", true));
     let (n, o) = (spec_of(new), spec_of(old));
     let indexed = se(n, "completionMode") == "Indexed";
     // Elastic Indexed Jobs: completions may change together with parallelism.
@@ -122,8 +122,10 @@ fn go_int_ptr(v: Option<&Value>) -> String {
     }
 }
 
-/// `validateJobSpec`.
-fn validate_spec(spec: &Value) -> Errs {
+/// `validateJobSpec` (with `selector`: `ValidateJobSpec`, which also requires the selector and
+/// its match with the template labels) for the spec at `path`.
+pub(super) fn validate_spec(spec: &Value, path: &str, selector: bool) -> Errs {
+    let p = |s: &str| format!("{path}.{s}");
     let mut errs = Errs::new();
     for f in [
         "parallelism",
@@ -133,13 +135,13 @@ fn validate_spec(spec: &Value) -> Errs {
         "ttlSecondsAfterFinished",
     ] {
         if let Some(v) = int(spec, f) {
-            nonneg(&mut errs, child("spec", f), v);
+            nonneg(&mut errs, child(path, f), v);
         }
     }
     let mode = se(spec, "completionMode");
     if present(spec, "completionMode").is_some() && !matches!(mode, "NonIndexed" | "Indexed") {
         errs.push(Cause::not_supported(
-            "spec.completionMode",
+            p("completionMode"),
             mode,
             &["NonIndexed", "Indexed"],
         ));
@@ -147,42 +149,43 @@ fn validate_spec(spec: &Value) -> Errs {
     if mode == "Indexed" {
         if int(spec, "completions").is_none() {
             errs.push(Cause::required(
-                "spec.completions",
+                p("completions"),
                 "when completion mode is Indexed",
             ));
         }
-        if let Some(p) = int(spec, "parallelism").filter(|p| *p > MAX_INDEXED) {
+        if let Some(n) = int(spec, "parallelism").filter(|n| *n > MAX_INDEXED) {
             errs.push(Cause::invalid(
-                "spec.parallelism",
-                p,
+                p("parallelism"),
+                n,
                 &format!(
                     "must be less than or equal to {MAX_INDEXED} when completion mode is Indexed"
                 ),
             ));
         }
     }
-    if let Some(p) = present(spec, "podReplacementPolicy").and_then(Value::as_str) {
+    if let Some(policy) = present(spec, "podReplacementPolicy").and_then(Value::as_str) {
         let supported: &[&str] = if present(spec, "podFailurePolicy").is_some() {
             &["Failed"]
         } else {
             &["Failed", "TerminatingOrFailed"]
         };
-        if !supported.contains(&p) {
+        if !supported.contains(&policy) {
             errs.push(Cause::not_supported(
-                "spec.podReplacementPolicy",
-                p,
+                p("podReplacementPolicy"),
+                policy,
                 supported,
             ));
         }
     }
-    match present(spec, "selector") {
-        None => errs.push(Cause::required("spec.selector", "")),
+    match present(spec, "selector").filter(|_| selector) {
+        None if !selector => {}
+        None => errs.push(Cause::required(p("selector"), "")),
         Some(sel) => {
-            errs.extend(meta::validate_label_selector(Some(sel), "spec.selector"));
+            errs.extend(meta::validate_label_selector(Some(sel), &p("selector")));
             let labels = spec.pointer("/template/metadata/labels");
             if !meta::selector_is_empty(sel) && !meta::selector_matches(sel, labels) {
                 errs.push(Cause::invalid(
-                    "spec.template.metadata.labels",
+                    p("template.metadata.labels"),
                     go_map(labels.filter(|l| !l.is_null())),
                     "`selector` does not match template `labels`",
                 ));
@@ -192,7 +195,7 @@ fn validate_spec(spec: &Value) -> Errs {
     let template = spec.get("template").unwrap_or(&Value::Null);
     errs.extend(pod::validate_pod_template(
         template,
-        "spec.template",
+        &p("template"),
         PodOpts::default(),
     ));
     let restart = template
@@ -201,31 +204,31 @@ fn validate_spec(spec: &Value) -> Errs {
         .unwrap_or("");
     if matches!(restart, "Always" | "") {
         errs.push(Cause::required(
-            "spec.template.spec.restartPolicy",
+            p("template.spec.restartPolicy"),
             "valid values: \"OnFailure\", \"Never\"",
         ));
     } else if !matches!(restart, "OnFailure" | "Never") {
         errs.push(Cause::not_supported(
-            "spec.template.spec.restartPolicy",
+            p("template.spec.restartPolicy"),
             restart,
             &["OnFailure", "Never"],
         ));
     } else if present(spec, "podFailurePolicy").is_some() && restart != "Never" {
         errs.push(invalid_str(
-            "spec.template.spec.restartPolicy",
+            p("template.spec.restartPolicy"),
             restart,
             "only \"Never\" is supported when podFailurePolicy is specified",
         ));
     }
-    if let Some(p) = present(spec, "podFailurePolicy") {
-        validate_pod_failure_policy(spec, p, &mut errs);
+    if let Some(policy) = present(spec, "podFailurePolicy") {
+        validate_pod_failure_policy(spec, policy, path, &mut errs);
     }
     errs
 }
 
 /// `validatePodFailurePolicy`: each rule's action, and exactly one of its requirements.
-fn validate_pod_failure_policy(spec: &Value, policy: &Value, errs: &mut Errs) {
-    let rules_path = "spec.podFailurePolicy.rules";
+fn validate_pod_failure_policy(spec: &Value, policy: &Value, path: &str, errs: &mut Errs) {
+    let rules_path = &format!("{path}.podFailurePolicy.rules");
     for (i, rule) in arr(policy, "rules").iter().enumerate() {
         let path = index(rules_path, i);
         let action = se(rule, "action");

@@ -115,6 +115,7 @@ pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
     ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
     ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
     ("autoscaling/v1", "HorizontalPodAutoscaler", &tables::HPA_V1),
+    ("batch/v1", "CronJob", &tables::CRON_JOB),
     ("batch/v1", "Job", &tables::JOB),
     (
         "policy/v1",

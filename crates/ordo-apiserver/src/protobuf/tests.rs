@@ -281,8 +281,26 @@ fn decodes_a_job_as_kubectl_create_job_sends_it() {
 }
 
 #[test]
+fn decodes_a_cronjob_as_kubectl_create_cronjob_sends_it() {
+    let container = [s(1, "hello"), s(2, "busybox")].concat();
+    let pod_spec = [ld(2, &container), s(3, "OnFailure")].concat();
+    let job_spec = ld(6, &ld(2, &pod_spec));
+    let job_template = [ld(1, &s(1, "hello")), ld(2, &job_spec)].concat();
+    let spec = [s(1, "*/1 * * * *"), ld(5, &job_template)].concat();
+    let raw = [ld(1, &s(1, "hello")), ld(2, &spec)].concat();
+    let cj = decode(&body("batch/v1", "CronJob", &raw)).unwrap();
+    assert_eq!(cj["spec"]["schedule"], "*/1 * * * *");
+    assert_eq!(cj["spec"]["jobTemplate"]["metadata"]["name"], "hello");
+    let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(
+        (&pod["containers"][0]["image"], &pod["restartPolicy"]),
+        (&json!("busybox"), &json!("OnFailure"))
+    );
+}
+
+#[test]
 fn refuses_other_kinds_and_garbage() {
-    let err = decode(&body("batch/v1", "CronJob", &[])).unwrap_err();
+    let err = decode(&body("networking.k8s.io/v1", "Ingress", &[])).unwrap_err();
     assert!(err.contains("kubectl apply -f"), "{err}");
     assert!(err.contains("apps/v1 Deployment"), "{err}");
     assert!(decode(b"nope").is_err());
