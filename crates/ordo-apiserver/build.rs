@@ -238,6 +238,8 @@ fn parse_prost_attr(attr: &syn::Attribute) -> Option<(String, String, bool, u32)
         } else if let Some(m) = part.strip_prefix("btree_map =") {
             ty = "btree_map".into();
             let _ = m;
+        } else if part.starts_with("bytes =") {
+            ty = "bytes".into();
         } else if part == "repeated" {
             repeated = true;
         } else if ty == "btree_map" && map_value.is_empty() && !part.contains('=') {

@@ -82,7 +82,10 @@ pub(crate) fn decode(body: &[u8]) -> Result<Value, String> {
 pub(crate) fn encode(obj: &Value) -> Result<Vec<u8>, String> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
+    // CustomResourceDefinitions' JSONSchemaProps use `...OrArray`/`...OrBool` unions whose JSON
+    // is not their fields': they stay JSON.
     let msg = schema::root(api_version, kind)
+        .filter(|_| !api_version.starts_with("apiextensions.k8s.io/"))
         .ok_or_else(|| format!("no protobuf message is known for {api_version} {kind}"))?;
     let map = obj.as_object().ok_or("not an object")?;
     let mut raw = Vec::new();
