@@ -77,18 +77,48 @@ fn every_kubectl_create_subcommand() {
     eprintln!("{}", report.join("\n"));
     // The objects are what kubectl asked for.
     let get = |what: &str, path: &str| s.ok(&["get", what, "-o", &format!("jsonpath={path}")]);
-    assert_eq!(get("deployment/web", "{.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}"), "2 80");
-    assert_eq!(get("svc/np", "{.spec.type} {.spec.ports[0].port} {.spec.ports[0].targetPort}"), "NodePort 80 8080");
-    assert_eq!(get("svc/e", "{.spec.type} {.spec.externalName}"), "ExternalName example.com");
-    assert_eq!(get("secret/reg", "{.type}"), "kubernetes.io/dockerconfigjson");
+    assert_eq!(
+        get(
+            "deployment/web",
+            "{.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}"
+        ),
+        "2 80"
+    );
+    assert_eq!(
+        get(
+            "svc/np",
+            "{.spec.type} {.spec.ports[0].port} {.spec.ports[0].targetPort}"
+        ),
+        "NodePort 80 8080"
+    );
+    assert_eq!(
+        get("svc/e", "{.spec.type} {.spec.externalName}"),
+        "ExternalName example.com"
+    );
+    assert_eq!(
+        get("secret/reg", "{.type}"),
+        "kubernetes.io/dockerconfigjson"
+    );
     assert_eq!(get("secret/tls", "{.type}"), "kubernetes.io/tls");
-    assert_eq!(get("rolebinding/rb", "{.roleRef.name} {.subjects[0].name}"), "r robot");
-    assert_eq!(get("job/once", "{.spec.template.spec.containers[0].command[0]} {.spec.template.spec.restartPolicy}"), "true Never");
+    assert_eq!(
+        get("rolebinding/rb", "{.roleRef.name} {.subjects[0].name}"),
+        "r robot"
+    );
+    assert_eq!(
+        get(
+            "job/once",
+            "{.spec.template.spec.containers[0].command[0]} {.spec.template.spec.restartPolicy}"
+        ),
+        "true Never"
+    );
     if served.contains(&"poddisruptionbudgets.policy") {
         assert_eq!(get("pdb/pdb", "{.spec.minAvailable}"), "50%");
     }
     if served.contains(&"priorityclasses.scheduling.k8s.io") {
-        assert_eq!(get("priorityclass/high", "{.value} {.description}"), "1000 important");
+        assert_eq!(
+            get("priorityclass/high", "{.value} {.description}"),
+            "1000 important"
+        );
     }
     if served.contains(&"cronjobs.batch") {
         assert_eq!(get("cronjob/tick", "{.spec.schedule}"), "*/5 * * * *");
@@ -139,7 +169,13 @@ fn unwrap(body: &[u8]) -> (String, String, Vec<u8>) {
 #[test]
 fn protobuf_responses_read_with_k8s_pb() {
     let s = Server::start_with(&["--api-only"]);
-    s.ok(&["create", "deployment", "web", "--image=nginx:1.25.4", "--replicas=3"]);
+    s.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.25.4",
+        "--replicas=3",
+    ]);
     s.ok(&["create", "configmap", "cfg", "--from-literal=a=b"]);
     let pb = "application/vnd.kubernetes.protobuf";
 
@@ -156,7 +192,11 @@ fn protobuf_responses_read_with_k8s_pb() {
     let c = &spec.template.unwrap().spec.unwrap().containers[0];
     assert_eq!(c.image.as_deref(), Some("nginx:1.25.4"));
 
-    let (code, ct, body) = curl(&s, "/api/v1/namespaces/default/configmaps", &format!("{pb}, */*"));
+    let (code, ct, body) = curl(
+        &s,
+        "/api/v1/namespaces/default/configmaps",
+        &format!("{pb}, */*"),
+    );
     assert_eq!((code, ct.as_str()), (200, pb));
     let (_, k, raw) = unwrap(&body);
     assert_eq!(k, "ConfigMapList");
@@ -175,7 +215,10 @@ fn protobuf_responses_read_with_k8s_pb() {
         "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1",
         pb,
     );
-    assert_eq!((code, ct.as_str()), (200, "application/vnd.kubernetes.protobuf;stream=watch"));
+    assert_eq!(
+        (code, ct.as_str()),
+        (200, "application/vnd.kubernetes.protobuf;stream=watch")
+    );
     let mut names = Vec::new();
     let mut rest = body.as_slice();
     while rest.len() >= 4 {
@@ -188,7 +231,10 @@ fn protobuf_responses_read_with_k8s_pb() {
         let cm = core::ConfigMap::decode(raw.as_slice()).unwrap();
         names.push(cm.metadata.unwrap().name.unwrap());
     }
-    assert!(rest.is_empty() && names.contains(&"cfg".to_string()), "{names:?}");
+    assert!(
+        rest.is_empty() && names.contains(&"cfg".to_string()),
+        "{names:?}"
+    );
 
     // Errors are protobuf Statuses.
     let (code, ct, body) = curl(&s, "/api/v1/namespaces/default/pods/nope", pb);
@@ -196,7 +242,10 @@ fn protobuf_responses_read_with_k8s_pb() {
     let (_, k, raw) = unwrap(&body);
     assert_eq!(k, "Status");
     let st = meta::Status::decode(raw.as_slice()).unwrap();
-    assert_eq!((st.code, st.reason.as_deref()), (Some(404), Some("NotFound")));
+    assert_eq!(
+        (st.code, st.reason.as_deref()),
+        (Some(404), Some("NotFound"))
+    );
 
     // Tables stay JSON, as do JSON clients.
     let table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
@@ -204,6 +253,10 @@ fn protobuf_responses_read_with_k8s_pb() {
     assert_eq!((code, ct.as_str()), (200, "application/json"));
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["kind"], "Table");
-    let (_, ct, _) = curl(&s, "/api/v1/namespaces/default/configmaps", "application/json");
+    let (_, ct, _) = curl(
+        &s,
+        "/api/v1/namespaces/default/configmaps",
+        "application/json",
+    );
     assert_eq!(ct, "application/json");
 }

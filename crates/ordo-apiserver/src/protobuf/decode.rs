@@ -157,7 +157,12 @@ fn message_value(index: usize, b: &[u8], path: &str) -> Result<Value, String> {
 }
 
 /// One `map<string, V>` entry into `obj[spec.json]`.
-fn map_entry(obj: &mut Map<String, Value>, spec: &Spec, b: &[u8], path: &str) -> Result<(), String> {
+fn map_entry(
+    obj: &mut Map<String, Value>,
+    spec: &Spec,
+    b: &[u8],
+    path: &str,
+) -> Result<(), String> {
     let (mut key, mut val) = (String::new(), None);
     for (n, w) in fields(b)? {
         match (n, &w) {
@@ -213,7 +218,11 @@ pub(crate) fn decode_message(
             format!(
                 "field {n} of the protobuf message {} (at {}) is not one ordo decodes",
                 msg.name,
-                if path.is_empty() { "the top level" } else { path }
+                if path.is_empty() {
+                    "the top level"
+                } else {
+                    path
+                }
             )
         })?;
         let at = join(path, spec.json);

@@ -148,6 +148,6 @@ pub(crate) fn accept(header: &str) -> Accept {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod roundtrip;
+#[cfg(test)]
+mod tests;

@@ -97,7 +97,10 @@ fn a_cronjob_round_trips_through_k8s_pb() {
     );
     let encoded = encode(&v).unwrap();
     let (api_version, kind, raw) = raw_of(&encoded);
-    assert_eq!((api_version.as_str(), kind.as_str()), ("batch/v1", "CronJob"));
+    assert_eq!(
+        (api_version.as_str(), kind.as_str()),
+        ("batch/v1", "CronJob")
+    );
     assert_eq!(batch::CronJob::decode(raw.as_slice()).unwrap(), cj);
 }
 
@@ -127,14 +130,27 @@ fn int_or_string_and_quantity_maps_round_trip() {
         json!({"minAvailable": "50%", "selector": {"matchLabels": {"app": "web"}}})
     );
     let (_, _, raw) = raw_of(&encode(&v).unwrap());
-    assert_eq!(policy::PodDisruptionBudget::decode(raw.as_slice()).unwrap(), pdb);
+    assert_eq!(
+        policy::PodDisruptionBudget::decode(raw.as_slice()).unwrap(),
+        pdb
+    );
 
     let quota = core::ResourceQuota {
         metadata: meta_named("q"),
         spec: Some(core::ResourceQuotaSpec {
             hard: [
-                ("pods".to_string(), Quantity { string: Some("10".into()) }),
-                ("requests.cpu".to_string(), Quantity { string: Some("2".into()) }),
+                (
+                    "pods".to_string(),
+                    Quantity {
+                        string: Some("10".into()),
+                    },
+                ),
+                (
+                    "requests.cpu".to_string(),
+                    Quantity {
+                        string: Some("2".into()),
+                    },
+                ),
             ]
             .into(),
             scopes: vec!["BestEffort".into()],
@@ -192,19 +208,39 @@ fn times_inline_structs_raw_extensions_and_lists_round_trip() {
     let typed = core::PodList::decode(raw.as_slice()).unwrap();
     let p = &typed.items[0];
     let m = p.metadata.as_ref().unwrap();
-    assert_eq!(m.creation_timestamp.as_ref().unwrap().seconds, Some(1_700_000_000));
     assert_eq!(
-        m.managed_fields[0].fields_v1.as_ref().unwrap().raw.as_deref(),
+        m.creation_timestamp.as_ref().unwrap().seconds,
+        Some(1_700_000_000)
+    );
+    assert_eq!(
+        m.managed_fields[0]
+            .fields_v1
+            .as_ref()
+            .unwrap()
+            .raw
+            .as_deref(),
         Some(&br#"{"f:metadata":{}}"#[..])
     );
     let vol = &p.spec.as_ref().unwrap().volumes[0];
-    let cm = vol.volume_source.as_ref().unwrap().config_map.as_ref().unwrap();
+    let cm = vol
+        .volume_source
+        .as_ref()
+        .unwrap()
+        .config_map
+        .as_ref()
+        .unwrap();
     assert_eq!(cm.default_mode, Some(420));
-    assert_eq!(p.status.as_ref().unwrap().pod_ip.as_deref(), Some("10.0.0.5"));
+    assert_eq!(
+        p.status.as_ref().unwrap().pod_ip.as_deref(),
+        Some("10.0.0.5")
+    );
     // And decoding gives the JSON back, with each item's apiVersion/kind left out as upstream.
     let mut back = decode(&encoded).unwrap();
     let mut expected = list.clone();
-    expected["items"][0].as_object_mut().unwrap().remove("apiVersion");
+    expected["items"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("apiVersion");
     expected["items"][0].as_object_mut().unwrap().remove("kind");
     // `imageID: ""` is required in the API and kept; `restartCount: 0` likewise.
     back["items"][0]["status"]["containerStatuses"][0]
@@ -244,11 +280,17 @@ fn statuses_and_accept_headers() {
         accept("application/vnd.kubernetes.protobuf, */*"),
         Accept::Protobuf
     );
-    assert_eq!(accept("application/vnd.kubernetes.protobuf"), Accept::ProtobufOnly);
+    assert_eq!(
+        accept("application/vnd.kubernetes.protobuf"),
+        Accept::ProtobufOnly
+    );
     assert_eq!(
         accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json"),
         Accept::Json
     );
-    assert_eq!(accept("application/json, application/vnd.kubernetes.protobuf"), Accept::Json);
+    assert_eq!(
+        accept("application/json, application/vnd.kubernetes.protobuf"),
+        Accept::Json
+    );
     assert_eq!(accept(""), Accept::Json);
 }

@@ -320,9 +320,17 @@ fn the_generated_schema_covers_every_served_kind() {
         );
     }
     let spec = schema::root("v1", "Pod").unwrap().fields[1].ty;
-    let schema::Ty::Message(i) = spec else { panic!("{spec:?}") };
+    let schema::Ty::Message(i) = spec else {
+        panic!("{spec:?}")
+    };
     let names: Vec<&str> = schema::message(i).fields.iter().map(|f| f.json).collect();
-    for n in ["hostIPC", "hostPID", "nodeName", "dnsPolicy", "setHostnameAsFQDN"] {
+    for n in [
+        "hostIPC",
+        "hostPID",
+        "nodeName",
+        "dnsPolicy",
+        "setHostnameAsFQDN",
+    ] {
         assert!(names.contains(&n), "{n} in {names:?}");
     }
     let volume = schema::MESSAGES
@@ -349,9 +357,15 @@ fn decodes_bodies_captured_from_kubectl() {
     assert_eq!(cj["status"], json!({}));
 
     let job = decode(include_bytes!("testdata/create-jobs.bin")).unwrap();
-    assert_eq!((&job["apiVersion"], &job["kind"]), (&json!("batch/v1"), &json!("Job")));
+    assert_eq!(
+        (&job["apiVersion"], &job["kind"]),
+        (&json!("batch/v1"), &json!("Job"))
+    );
     let c = &job["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!((&c["image"], &c["command"]), (&json!("busybox"), &json!(["true"])));
+    assert_eq!(
+        (&c["image"], &c["command"]),
+        (&json!("busybox"), &json!(["true"]))
+    );
     assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
 
     let quota = decode(include_bytes!("testdata/create-resourcequotas.bin")).unwrap();
