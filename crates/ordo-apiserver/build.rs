@@ -346,9 +346,16 @@ fn main() {
         let _ = writeln!(out, "    Msg {{ path: {path:?}, name: {name:?}, fields: &[");
         let _ = module;
         for f in fields {
+            // k8s-pb's snake_case is not always k8s-openapi's (`non_resource_ur_ls`): match
+            // case- and underscore-insensitively too.
+            let norm = f.snake.replace('_', "").to_lowercase();
+            let by_norm = |m: &HashMap<String, String>| {
+                m.values().find(|j| j.to_lowercase() == norm).cloned()
+            };
             let json = api
-                .and_then(|s| s.json.get(&f.snake).cloned())
+                .and_then(|s| s.json.get(&f.snake).cloned().or_else(|| by_norm(&s.json)))
                 .or_else(|| global.get(&f.snake).cloned())
+                .or_else(|| by_norm(&global))
                 .unwrap_or_else(|| lower_camel(&f.snake));
             let required = api.is_some_and(|s| s.required.contains(&f.snake));
             // A message field k8s-openapi's struct lacks is a Go struct embedded inline.
@@ -357,6 +364,7 @@ fn main() {
                 && !f.repeated
                 && api.is_some_and(|s| {
                     !s.json.contains_key(&f.snake)
+                        && by_norm(&s.json).is_none()
                         && f.message
                             .as_ref()
                             .and_then(|m| messages.get(m))

@@ -338,6 +338,21 @@ fn the_generated_schema_covers_every_served_kind() {
         .find(|m| m.path == "api::core::v1::Volume")
         .unwrap();
     assert!(volume.fields.iter().any(|f| f.inline), "{volume:?}");
+    // Names k8s-pb's snake_case mangles (`non_resource_ur_ls`) keep their API spelling.
+    let all: Vec<&str> = schema::MESSAGES
+        .iter()
+        .flat_map(|m| m.fields.iter().map(|f| f.json))
+        .collect();
+    for n in [
+        "nonResourceURLs",
+        "podCIDRs",
+        "targetWWNs",
+        "apiGroup",
+        "uid",
+    ] {
+        assert!(all.contains(&n), "{n}");
+    }
+    assert!(!all.contains(&"nonResourceUrLs"));
 }
 
 /// Bodies captured from kubectl 1.33 (`kubectl create cronjob|job|quota|poddisruptionbudget`).
