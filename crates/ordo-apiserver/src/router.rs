@@ -77,10 +77,23 @@ async fn handle(State(server): State<Arc<ApiServer>>, req: Request) -> Response 
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let accept = crate::protobuf::accept(
+        req.headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    );
+    let watch = Query::parse(uri.query()).flag("watch") || uri.path().contains("/watch/");
     let mut attrs = None;
     let resp = match route(&server, req, &mut attrs).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
+    };
+    let resource = target_of(uri.path()).is_some();
+    let resp = if accept == crate::protobuf::Accept::Json || watch || !resource {
+        resp
+    } else {
+        protobuf_response(resp, accept).await
     };
     if let Some(log) = &server.audit {
         log.write(&crate::audit::Record {
@@ -101,6 +114,47 @@ async fn handle(State(server): State<Arc<ApiServer>>, req: Request) -> Response 
     }
     tracing::debug!(%method, uri = %uri, status = resp.status().as_u16(), elapsed_us = took.as_micros() as u64, "request");
     resp
+}
+
+/// A JSON response re-encoded as protobuf for a client that asked for it (`Accept:
+/// application/vnd.kubernetes.protobuf`), as kube-apiserver answers. Kinds without a protobuf
+/// message (tables, discovery, custom resources) stay JSON when the client also accepts JSON,
+/// and are refused with 406 Not Acceptable when it accepts protobuf only.
+async fn protobuf_response(resp: Response, accept: crate::protobuf::Accept) -> Response {
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/json");
+    if !is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return error_response(&ApiError::internal("cannot read the response body"));
+    };
+    let encoded = serde_json::from_slice::<Value>(&bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|v| crate::protobuf::encode(&v));
+    match encoded {
+        Ok(pb) => {
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::protobuf::MEDIA_TYPE),
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(pb))
+        }
+        Err(e) if accept == crate::protobuf::Accept::ProtobufOnly => {
+            tracing::debug!(error = %e, "no protobuf encoding for the response");
+            error_response(&ApiError {
+                code: 406,
+                reason: "NotAcceptable",
+                message: "only the following media types are accepted: application/json, application/yaml".into(),
+                details: None,
+            })
+        }
+        Err(_) => Response::from_parts(parts, Body::from(bytes)),
+    }
 }
 
 /// The answer to a request for a path anyone may read (upstream's `system:public-info-viewer`).
@@ -334,7 +388,8 @@ async fn dispatch(
     match (&method, target.name.is_some(), sub) {
         (&Method::GET, false, None) => {
             if query.flag("watch") {
-                server.watch(&target, &query, wants_table).await
+                let proto = crate::protobuf::accept(&accept) != crate::protobuf::Accept::Json;
+                server.watch(&target, &query, wants_table, proto).await
             } else {
                 server.list(&target, &query, wants_table).await
             }
@@ -557,11 +612,15 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
 }
 
 /// The body a list or watch stream is sent with.
-pub(crate) fn stream_response(body: Body) -> Response {
+pub(crate) fn stream_response(body: Body, proto: bool) -> Response {
     let mut r = Response::new(body);
     r.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(if proto {
+            "application/vnd.kubernetes.protobuf;stream=watch"
+        } else {
+            "application/json"
+        }),
     );
     r.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -1,303 +1,40 @@
-//! Request bodies in Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`), which
-//! kubectl's typed-client commands send (`kubectl create deployment|service|namespace|configmap|
-//! secret|serviceaccount`). The body is the magic `k8s\0` and a `runtime.Unknown` wrapping the
-//! object's message; it is decoded here, driven by the schema table in [`tables`], into the JSON
-//! the rest of the server works on (defaulting and validation then run as for a JSON body).
-//! Kinds outside the table, and fields the table does not know, are refused with a message naming
-//! them rather than decoded into a different object.
+//! Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`) for every kind k8s-pb
+//! knows: request bodies (what kubectl's typed-client commands send: `kubectl create <anything>`,
+//! `kubectl drain`'s evictions) are decoded into the JSON the rest of the server works on, and
+//! responses are encoded from that JSON for clients that ask for protobuf.
+//!
+//! A body is the magic `k8s\0` and a `runtime.Unknown {typeMeta, raw}` wrapping the object's
+//! message. The codec is generic: it walks a schema that `build.rs` generates from the sources of
+//! the `k8s-pb` crate (kube-rs's prost bindings of every upstream `generated.proto`), naming fields
+//! as k8s-openapi's serde does (the Go `json` tags). Design choice: k8s-pb ships prost structs but
+//! neither a file descriptor set nor serde, so the two ways to reach JSON were (a) converting each
+//! prost struct to and from its k8s-openapi twin — hand-written code for hundreds of types — or
+//! (b) a descriptor-driven codec; (b) is taken, with the descriptors read from k8s-pb's generated
+//! code at build time, so no kind needs code of its own and a new kind works once k8s-pb has it.
+//!
+//! The few messages whose JSON is not an object of their fields are handled by type (see
+//! [`schema::Special`]): `IntOrString` (number or string), `Quantity` (string), `Time` and
+//! `MicroTime` (RFC 3339), `Duration`, `RawExtension`/`FieldsV1` (embedded JSON, or an embedded
+//! protobuf object), and `{items}` string-list wrappers. Go structs embedded inline (a `Volume`'s
+//! `VolumeSource`, a `Probe`'s handler) are found by comparing with k8s-openapi's fields. Zero
+//! scalars are dropped as Go's `omitempty` drops them, except in required fields and the Go
+//! pointer fields of [`schema::POINTER_ZEROS`] (`replicas: 0`, `suspend: false` stay).
 
+mod decode;
+mod encode;
 mod schema;
-mod tables;
+mod wire;
 
-use base64::Engine;
-use schema::{Field as Spec, Kind, Msg};
 use serde_json::{Map, Value};
+use wire::{fields, put_bytes, text, Wire};
 
-const MAGIC: &[u8] = b"k8s\0";
+/// The first bytes of every protobuf-encoded object.
+pub(crate) const MAGIC: &[u8] = b"k8s\0";
 
-/// One field of a protobuf message, as read from the wire.
-enum Field<'a> {
-    Varint(u64),
-    Bytes(&'a [u8]),
-    Fixed,
-}
-fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, String> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *buf.get(*pos).ok_or("truncated varint")?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err("varint too long".into())
-}
+/// The media type of protobuf objects.
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
-/// The fields of a message, in wire order.
-fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, String> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let key = varint(buf, &mut pos)?;
-        let (number, wire) = (key >> 3, key & 7);
-        let field = match wire {
-            0 => Field::Varint(varint(buf, &mut pos)?),
-            1 | 5 => {
-                pos += if wire == 1 { 8 } else { 4 };
-                Field::Fixed
-            }
-            2 => {
-                let len = varint(buf, &mut pos)? as usize;
-                let end = pos
-                    .checked_add(len)
-                    .filter(|e| *e <= buf.len())
-                    .ok_or("truncated field")?;
-                let b = &buf[pos..end];
-                pos = end;
-                Field::Bytes(b)
-            }
-            w => return Err(format!("unsupported wire type {w}")),
-        };
-        out.push((number, field));
-    }
-    Ok(out)
-}
-
-fn text(b: &[u8]) -> Result<String, String> {
-    String::from_utf8(b.to_vec()).map_err(|_| "invalid UTF-8 in a string field".to_string())
-}
-
-/// `path.name`, for messages.
-fn join(path: &str, name: &str) -> String {
-    match (path.is_empty(), name.is_empty()) {
-        (_, true) => path.to_string(),
-        (true, false) => name.to_string(),
-        (false, false) => format!("{path}.{name}"),
-    }
-}
-
-/// The fields of a small fixed message (`IntOrString`, `Time`...) as (number, varint or bytes);
-/// any other field number is an error naming the message.
-fn small<'a>(
-    b: &'a [u8],
-    name: &str,
-    known: &[u64],
-    path: &str,
-) -> Result<Vec<(u64, Field<'a>)>, String> {
-    let fs = fields(b)?;
-    if let Some((n, _)) = fs.iter().find(|(n, _)| !known.contains(n)) {
-        return Err(format!(
-            "field {n} of the protobuf message {name} (at {path}) is not one ordo decodes"
-        ));
-    }
-    Ok(fs)
-}
-
-/// The value of a field of one of the special message kinds, or of a scalar kind.
-fn value(kind: Kind, field: &Field<'_>, path: &str) -> Result<Value, String> {
-    let b = match (kind, field) {
-        (Kind::Int, Field::Varint(v)) => return Ok(Value::from(*v as i64)),
-        (Kind::Bool, Field::Varint(v)) => return Ok(Value::Bool(*v != 0)),
-        (Kind::Int | Kind::Bool, _) => return Err(format!("{path}: expected a varint")),
-        (_, Field::Bytes(b)) => *b,
-        _ => return Err(format!("{path}: expected a length-delimited field")),
-    };
-    Ok(match kind {
-        Kind::Str => Value::String(text(b).map_err(|e| format!("{path}: {e}"))?),
-        Kind::Bytes => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
-        Kind::IntOrStr => {
-            let (mut ty, mut int, mut s) = (0, 0, String::new());
-            for (n, f) in small(b, "IntOrString", &[1, 2, 3], path)? {
-                match (n, f) {
-                    (1, Field::Varint(v)) => ty = v,
-                    (2, Field::Varint(v)) => int = v as i64 as i32,
-                    (3, Field::Bytes(x)) => s = text(x)?,
-                    _ => return Err(format!("{path}: malformed IntOrString")),
-                }
-            }
-            if ty == 1 {
-                Value::String(s)
-            } else {
-                Value::from(int)
-            }
-        }
-        Kind::Quantity => {
-            let mut s = String::new();
-            for (_, f) in small(b, "Quantity", &[1], path)? {
-                match f {
-                    Field::Bytes(x) => s = text(x)?,
-                    _ => return Err(format!("{path}: malformed Quantity")),
-                }
-            }
-            Value::String(if s.is_empty() { "0".into() } else { s })
-        }
-        Kind::Time => {
-            let (mut secs, mut nanos) = (0i64, 0u32);
-            for (n, f) in small(b, "Time", &[1, 2], path)? {
-                match (n, f) {
-                    (1, Field::Varint(v)) => secs = v as i64,
-                    (2, Field::Varint(v)) => nanos = v as u32,
-                    _ => return Err(format!("{path}: malformed Time")),
-                }
-            }
-            if secs == 0 && nanos == 0 {
-                Value::Null
-            } else {
-                let t = chrono::DateTime::from_timestamp(secs, nanos)
-                    .ok_or_else(|| format!("{path}: time out of range"))?;
-                Value::String(t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            }
-        }
-        Kind::Raw => {
-            let mut raw: &[u8] = &[];
-            for (_, f) in small(b, "RawExtension", &[1], path)? {
-                match f {
-                    Field::Bytes(x) => raw = x,
-                    _ => return Err(format!("{path}: malformed RawExtension")),
-                }
-            }
-            if raw.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_slice(raw)
-                    .map_err(|e| format!("{path}: the raw object is not JSON: {e}"))?
-            }
-        }
-        Kind::Int
-        | Kind::Bool
-        | Kind::Message(_)
-        | Kind::Inline(_)
-        | Kind::MapStr
-        | Kind::MapBytes
-        | Kind::MapQuantity => unreachable!("handled by the caller"),
-    })
-}
-
-/// Whether `v` is the zero value Go's `omitempty` leaves out.
-fn is_zero(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_i64() == Some(0),
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-/// Adds one `map<string, V>` entry to the object at `obj[name]`.
-fn map_entry(
-    obj: &mut Map<String, Value>,
-    spec: &Spec,
-    b: &[u8],
-    path: &str,
-) -> Result<(), String> {
-    let (mut key, mut val) = (String::new(), Value::Null);
-    for (n, f) in small(b, "map entry", &[1, 2], path)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => key = text(x)?,
-            (2, f) => {
-                let kind = match spec.kind {
-                    Kind::MapStr => Kind::Str,
-                    Kind::MapBytes => Kind::Bytes,
-                    _ => Kind::Quantity,
-                };
-                val = value(kind, &f, path)?;
-            }
-            _ => return Err(format!("{path}: malformed map entry")),
-        }
-    }
-    if val.is_null() {
-        val = match spec.kind {
-            Kind::MapQuantity => Value::String("0".into()),
-            _ => Value::String(String::new()),
-        };
-    }
-    let map = obj
-        .entry(spec.name)
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !map.is_object() {
-        *map = Value::Object(Map::new());
-    }
-    map.as_object_mut().expect("object").insert(key, val);
-    Ok(())
-}
-
-/// Decodes the message `msg` from `buf` into `obj`. `path` is the JSON path of `obj`, for errors.
-fn decode_message(
-    msg: &Msg,
-    buf: &[u8],
-    obj: &mut Map<String, Value>,
-    path: &str,
-) -> Result<(), String> {
-    for (n, field) in fields(buf)? {
-        let spec = msg.field(n).ok_or_else(|| {
-            format!(
-                "field {n} of the protobuf message {} (at {}) is not one ordo decodes",
-                msg.name,
-                if path.is_empty() {
-                    "the top level"
-                } else {
-                    path
-                }
-            )
-        })?;
-        let at = join(path, spec.name);
-        match (spec.kind, &field) {
-            (Kind::Inline(m), Field::Bytes(b)) => decode_message(m, b, obj, path)?,
-            (Kind::Message(m), Field::Bytes(b)) if spec.repeated => {
-                let mut item = Map::new();
-                decode_message(m, b, &mut item, &at)?;
-                push(obj, spec.name, Value::Object(item));
-            }
-            (Kind::Message(m), Field::Bytes(b)) => {
-                let slot = obj
-                    .entry(spec.name)
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if !slot.is_object() {
-                    *slot = Value::Object(Map::new());
-                }
-                decode_message(m, b, slot.as_object_mut().expect("object"), &at)?;
-            }
-            (Kind::MapStr | Kind::MapBytes | Kind::MapQuantity, Field::Bytes(b)) => {
-                map_entry(obj, spec, b, &at)?
-            }
-            (Kind::Inline(_) | Kind::Message(_) | Kind::MapStr, _)
-            | (Kind::MapBytes | Kind::MapQuantity, _) => {
-                return Err(format!("{at}: expected a length-delimited field"))
-            }
-            (Kind::Int | Kind::Bool, Field::Bytes(b)) if spec.repeated => {
-                // A packed repeated scalar.
-                let mut pos = 0;
-                while pos < b.len() {
-                    let v = varint(b, &mut pos)?;
-                    push(obj, spec.name, value(spec.kind, &Field::Varint(v), &at)?);
-                }
-            }
-            (kind, field) => {
-                let v = value(kind, field, &at)?;
-                // Special messages (IntOrString, Quantity, Time...) are Go structs: always kept.
-                let scalar = matches!(kind, Kind::Str | Kind::Int | Kind::Bool | Kind::Bytes);
-                if spec.repeated {
-                    push(obj, spec.name, v);
-                } else if spec.keep || !scalar || !is_zero(&v) {
-                    obj.insert(spec.name.to_string(), v);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Appends `v` to the array at `obj[name]`.
-fn push(obj: &mut Map<String, Value>, name: &str, v: Value) {
-    let arr = obj.entry(name).or_insert_with(|| Value::Array(Vec::new()));
-    if !arr.is_array() {
-        *arr = Value::Array(Vec::new());
-    }
-    arr.as_array_mut().expect("array").push(v);
-}
-
-/// Decodes a protobuf request body into the JSON object it stands for.
+/// Decodes a protobuf body (magic, `Unknown`, object) into the JSON object it stands for.
 pub(crate) fn decode(body: &[u8]) -> Result<Value, String> {
     let rest = body
         .strip_prefix(MAGIC)
@@ -306,17 +43,17 @@ pub(crate) fn decode(body: &[u8]) -> Result<Value, String> {
     let mut encoding = String::new();
     for (n, f) in fields(rest)? {
         match (n, f) {
-            (1, Field::Bytes(tm)) => {
+            (1, Wire::Bytes(tm)) => {
                 for (n, f) in fields(tm)? {
                     match (n, f) {
-                        (1, Field::Bytes(x)) => api_version = text(x)?,
-                        (2, Field::Bytes(x)) => kind = text(x)?,
+                        (1, Wire::Bytes(x)) => api_version = text(x)?,
+                        (2, Wire::Bytes(x)) => kind = text(x)?,
                         _ => {}
                     }
                 }
             }
-            (2, Field::Bytes(x)) => raw = x,
-            (3, Field::Bytes(x)) => encoding = text(x)?,
+            (2, Wire::Bytes(x)) => raw = x,
+            (3, Wire::Bytes(x)) => encoding = text(x)?,
             _ => {}
         }
     }
@@ -326,23 +63,91 @@ pub(crate) fn decode(body: &[u8]) -> Result<Value, String> {
         ));
     }
     let msg = schema::root(&api_version, &kind).ok_or_else(|| {
-        let known: Vec<String> = schema::ROOTS
-            .iter()
-            .map(|(v, k, _)| format!("{v} {k}"))
-            .collect();
         format!(
-            "protobuf bodies are decoded for {} only (got {api_version} {kind}); send JSON, e.g. with kubectl apply -f or kubectl create -f",
-            known.join(", ")
+            "no protobuf message is known for {api_version} {kind}; send JSON, e.g. with kubectl apply -f or kubectl create -f"
         )
     })?;
     let mut obj = Map::new();
     obj.insert("apiVersion".into(), Value::String(api_version.clone()));
     obj.insert("kind".into(), Value::String(kind.clone()));
-    decode_message(msg, raw, &mut obj, "").map_err(|e| {
+    decode::decode_message(msg, raw, &mut obj, "").map_err(|e| {
         format!("cannot decode the protobuf body of {api_version} {kind}: {e}; send JSON, e.g. with kubectl apply -f or kubectl create -f")
     })?;
     Ok(Value::Object(obj))
 }
 
+/// Encodes a JSON object (with `apiVersion` and `kind`) as protobuf: magic, `Unknown`, object.
+/// Errors when its kind has no protobuf message (tables, custom resources) or the JSON does not
+/// fit the message; the caller then answers in JSON.
+pub(crate) fn encode(obj: &Value) -> Result<Vec<u8>, String> {
+    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    // CustomResourceDefinitions' JSONSchemaProps use `...OrArray`/`...OrBool` unions whose JSON
+    // is not their fields': they stay JSON.
+    let msg = schema::root(api_version, kind)
+        .filter(|_| !api_version.starts_with("apiextensions.k8s.io/"))
+        .ok_or_else(|| format!("no protobuf message is known for {api_version} {kind}"))?;
+    let map = obj.as_object().ok_or("not an object")?;
+    let mut raw = Vec::new();
+    encode::encode_object(msg, map, &mut raw, "")?;
+    let mut type_meta = Vec::new();
+    put_bytes(&mut type_meta, 1, api_version.as_bytes());
+    put_bytes(&mut type_meta, 2, kind.as_bytes());
+    let mut out = MAGIC.to_vec();
+    put_bytes(&mut out, 1, &type_meta);
+    put_bytes(&mut out, 2, &raw);
+    put_bytes(&mut out, 3, b"");
+    put_bytes(&mut out, 4, b"");
+    Ok(out)
+}
+
+/// One frame of a protobuf watch stream (`;stream=watch`): a 4-byte big-endian length and a
+/// `WatchEvent {type, object: RawExtension{raw: encoded object}}` without magic or `Unknown`, as
+/// upstream's length-delimited framer writes it.
+pub(crate) fn watch_frame(event_type: &str, object: &Value) -> Result<Vec<u8>, String> {
+    let inner = encode(object)?;
+    let mut raw_ext = Vec::new();
+    put_bytes(&mut raw_ext, 1, &inner);
+    let mut ev = Vec::new();
+    put_bytes(&mut ev, 1, event_type.as_bytes());
+    put_bytes(&mut ev, 2, &raw_ext);
+    let mut out = (ev.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(&ev);
+    Ok(out)
+}
+
+/// What an `Accept` header asks for, by the first media range ordo can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accept {
+    /// JSON (or anything: `*/*`, YAML, tables).
+    Json,
+    /// Protobuf, with JSON acceptable as a fallback.
+    Protobuf,
+    /// Protobuf only: a kind without protobuf gets 406 Not Acceptable.
+    ProtobufOnly,
+}
+
+/// Reads an `Accept` header the way upstream's negotiation does: the first acceptable media range
+/// wins; `as=Table` and other conversions are JSON.
+pub(crate) fn accept(header: &str) -> Accept {
+    let ranges: Vec<&str> = header.split(',').map(str::trim).collect();
+    let is_proto = |r: &str| r.starts_with(MEDIA_TYPE) && !r.contains("as=");
+    let is_other = |r: &str| {
+        let media = r.split(';').next().unwrap_or("").trim();
+        matches!(
+            media,
+            "application/json" | "application/yaml" | "*/*" | "application/*"
+        )
+    };
+    match ranges.iter().position(|r| is_proto(r)) {
+        Some(p) if ranges[..p].iter().any(|r| is_other(r)) => Accept::Json,
+        Some(p) if ranges[p + 1..].iter().any(|r| is_other(r)) => Accept::Protobuf,
+        Some(_) => Accept::ProtobufOnly,
+        None => Accept::Json,
+    }
+}
+
+#[cfg(test)]
+mod roundtrip;
 #[cfg(test)]
 mod tests;

@@ -1,197 +1,210 @@
-//! The shape of the schema table ([`super::tables`]): messages, their fields and how each field's
-//! value turns into JSON.
+//! The protobuf schema, generated at build time (`build.rs`) from k8s-pb's prost messages, and
+//! the handful of apimachinery messages whose JSON form is not an object of their fields.
 
-use super::tables;
-
-/// How a field is encoded on the wire and written in JSON.
+/// How a field is encoded on the wire.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Kind {
-    /// `string` → JSON string.
+pub(crate) enum Ty {
+    /// `string`.
     Str,
-    /// `int32`/`int64` (varint, two's complement) → JSON number.
-    Int,
-    /// `bool` → JSON boolean.
+    /// `int32` (varint, sign-extended).
+    Int32,
+    /// `int64` (varint).
+    Int64,
+    /// `bool`.
     Bool,
-    /// `bytes` → base64 JSON string.
+    /// `bytes`, base64 in JSON.
     Bytes,
-    /// A nested message → JSON object.
-    Message(&'static Msg),
-    /// A Go struct embedded with `json:",inline"`: its fields go into the enclosing object.
-    Inline(&'static Msg),
-    /// `map<string, string>` → JSON object of strings.
+    /// `double` (fixed 64 bits).
+    Double,
+    /// A nested message, by index in [`MESSAGES`].
+    Message(usize),
+    /// `map<string, string>`.
     MapStr,
-    /// `map<string, bytes>` → JSON object of base64 strings.
+    /// `map<string, bytes>`.
     MapBytes,
-    /// `map<string, Quantity>` → JSON object of quantity strings.
-    MapQuantity,
-    /// `IntOrString {type, intVal, strVal}` → JSON number or string.
-    IntOrStr,
-    /// `Quantity {string}` → JSON string.
-    Quantity,
-    /// `Time {seconds, nanos}` → RFC 3339 string, `null` when zero.
-    Time,
-    /// `RawExtension`/`FieldsV1 {raw}` holding JSON → that JSON value.
-    Raw,
+    /// `map<string, Message>`.
+    MapMessage(usize),
 }
 
 /// One field of a message.
 #[derive(Debug)]
 pub(crate) struct Field {
     /// The protobuf field number.
-    pub(crate) number: u64,
-    /// The JSON name (empty for [`Kind::Inline`]).
-    pub(crate) name: &'static str,
-    /// How the value is decoded.
-    pub(crate) kind: Kind,
+    pub(crate) number: u32,
+    /// The JSON name (the Go `json` tag).
+    pub(crate) json: &'static str,
+    /// The wire type.
+    pub(crate) ty: Ty,
     /// `repeated`: a JSON array.
     pub(crate) repeated: bool,
-    /// Keep a zero scalar (`0`, `false`, `""`) instead of dropping it: the Go field is a pointer
-    /// or has no `omitempty`.
-    pub(crate) keep: bool,
+    /// Required in the API (not `Option` in k8s-openapi): a zero value stays in JSON.
+    pub(crate) required: bool,
+    /// A Go struct embedded with `json:",inline"`: its fields live in the enclosing object.
+    pub(crate) inline: bool,
 }
 
-/// A field of `kind` named `name` with number `number`.
-pub(crate) const fn f(number: u64, name: &'static str, kind: Kind) -> Field {
-    Field {
-        number,
-        name,
-        kind,
-        repeated: false,
-        keep: false,
-    }
-}
-
-impl Field {
-    /// The field is `repeated`.
-    pub(crate) const fn rep(mut self) -> Self {
-        self.repeated = true;
-        self
-    }
-
-    /// The field's zero value is meaningful and kept in JSON.
-    pub(crate) const fn keep(mut self) -> Self {
-        self.keep = true;
-        self
-    }
-}
-
-/// A protobuf message: its Go type name (for error messages) and its fields.
+/// A protobuf message.
 #[derive(Debug)]
 pub(crate) struct Msg {
-    /// The upstream type name, e.g. `PodSpec`.
+    /// The k8s-pb path, e.g. `api::core::v1::PodSpec`.
+    pub(crate) path: &'static str,
+    /// The Go type name, e.g. `PodSpec`.
     pub(crate) name: &'static str,
-    /// Every field ordo decodes.
+    /// Its fields, in declaration order.
     pub(crate) fields: &'static [Field],
 }
 
+include!(concat!(env!("OUT_DIR"), "/k8s_pb_schema.rs"));
+
+/// Messages whose JSON form is not an object of their fields (custom Go marshallers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Special {
+    /// A plain message.
+    None,
+    /// `IntOrString {type, intVal, strVal}` → number or string.
+    IntOrString,
+    /// `Quantity {string}` → string.
+    Quantity,
+    /// `Time {seconds, nanos}` → RFC 3339 with seconds, `null` when zero.
+    Time,
+    /// `MicroTime {seconds, nanos}` → RFC 3339 with microseconds.
+    MicroTime,
+    /// `Duration {duration}` (nanoseconds) → Go duration string.
+    Duration,
+    /// `RawExtension`, `FieldsV1`, apiextensions `JSON` `{raw}` → the JSON value they hold.
+    Raw,
+    /// A `{repeated string items}` wrapper (`ExtraValue`, `Verbs`) → array of strings.
+    StringList,
+}
+
 impl Msg {
-    /// The field numbered `number`, if the table has it.
-    pub(crate) fn field(&self, number: u64) -> Option<&'static Field> {
+    /// How this message is written in JSON.
+    pub(crate) fn special(&self) -> Special {
+        match self.path {
+            "apimachinery::pkg::util::intstr::IntOrString" => Special::IntOrString,
+            "apimachinery::pkg::api::resource::Quantity" => Special::Quantity,
+            "apimachinery::pkg::apis::meta::v1::Time" => Special::Time,
+            "apimachinery::pkg::apis::meta::v1::MicroTime" => Special::MicroTime,
+            "apimachinery::pkg::apis::meta::v1::Duration" => Special::Duration,
+            "apimachinery::pkg::runtime::RawExtension"
+            | "apimachinery::pkg::apis::meta::v1::FieldsV1"
+            | "apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON" => Special::Raw,
+            _ if self.fields.len() == 1
+                && self.fields[0].json == "items"
+                && self.fields[0].repeated
+                && matches!(self.fields[0].ty, Ty::Str) =>
+            {
+                Special::StringList
+            }
+            _ => Special::None,
+        }
+    }
+
+    /// The field numbered `number`.
+    pub(crate) fn field(&self, number: u32) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.number == number)
     }
 }
 
-/// The top-level kinds whose protobuf bodies are decoded, by (apiVersion, kind).
-pub(crate) static ROOTS: &[(&str, &str, &Msg)] = &[
-    ("v1", "ConfigMap", &tables::CONFIG_MAP),
-    ("v1", "Namespace", &tables::NAMESPACE),
-    (
-        "v1",
-        "PersistentVolumeClaim",
-        &tables::PERSISTENT_VOLUME_CLAIM,
-    ),
-    ("v1", "LimitRange", &tables::LIMIT_RANGE),
-    ("v1", "Pod", &tables::POD),
-    (
-        "v1",
-        "ReplicationController",
-        &tables::REPLICATION_CONTROLLER,
-    ),
-    ("v1", "ResourceQuota", &tables::RESOURCE_QUOTA),
-    ("v1", "Secret", &tables::SECRET),
-    ("v1", "Service", &tables::SERVICE),
-    ("v1", "ServiceAccount", &tables::SERVICE_ACCOUNT),
-    ("apps/v1", "Deployment", &tables::DEPLOYMENT),
-    ("apps/v1", "ReplicaSet", &tables::REPLICA_SET),
-    ("apps/v1", "StatefulSet", &tables::STATEFUL_SET),
-    ("autoscaling/v1", "HorizontalPodAutoscaler", &tables::HPA_V1),
-    ("batch/v1", "CronJob", &tables::CRON_JOB),
-    ("batch/v1", "Job", &tables::JOB),
-    (
-        "policy/v1",
-        "PodDisruptionBudget",
-        &tables::POD_DISRUPTION_BUDGET,
-    ),
-    ("policy/v1", "Eviction", &tables::EVICTION),
-    (
-        "scheduling.k8s.io/v1",
-        "PriorityClass",
-        &tables::PRIORITY_CLASS,
-    ),
-    ("v1", "DeleteOptions", &tables::DELETE_OPTIONS),
-    ("meta.k8s.io/v1", "DeleteOptions", &tables::DELETE_OPTIONS),
-    (
-        "authorization.k8s.io/v1",
-        "LocalSubjectAccessReview",
-        &tables::SUBJECT_ACCESS_REVIEW,
-    ),
-    (
-        "authorization.k8s.io/v1",
-        "SelfSubjectAccessReview",
-        &tables::SELF_SUBJECT_ACCESS_REVIEW,
-    ),
-    (
-        "authorization.k8s.io/v1",
-        "SelfSubjectRulesReview",
-        &tables::SELF_SUBJECT_RULES_REVIEW,
-    ),
-    (
-        "authorization.k8s.io/v1",
-        "SubjectAccessReview",
-        &tables::SUBJECT_ACCESS_REVIEW,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "ClusterRole",
-        &tables::CLUSTER_ROLE,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "ClusterRoleBinding",
-        &tables::CLUSTER_ROLE_BINDING,
-    ),
-    ("rbac.authorization.k8s.io/v1", "Role", &tables::ROLE),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "RoleBinding",
-        &tables::ROLE_BINDING,
-    ),
-    (
-        "authentication.k8s.io/v1",
-        "TokenRequest",
-        &tables::TOKEN_REQUEST,
-    ),
-    (
-        "authentication.k8s.io/v1",
-        "TokenReview",
-        &tables::TOKEN_REVIEW,
-    ),
-    (
-        "authentication.k8s.io/v1",
-        "SelfSubjectReview",
-        &tables::SELF_SUBJECT_REVIEW,
-    ),
-    (
-        "certificates.k8s.io/v1",
-        "CertificateSigningRequest",
-        &tables::CERTIFICATE_SIGNING_REQUEST,
-    ),
-];
-
-/// The message of a top-level kind.
-pub(crate) fn root(api_version: &str, kind: &str) -> Option<&'static Msg> {
-    ROOTS
-        .iter()
-        .find(|(v, k, _)| *v == api_version && *k == kind)
-        .map(|(_, _, m)| *m)
+/// The message at `index`.
+pub(crate) fn message(index: usize) -> &'static Msg {
+    &MESSAGES[index]
 }
+
+/// The message of a top-level object by (apiVersion, kind). Options and other
+/// `meta.k8s.io` messages (`DeleteOptions`, `Status`, `WatchEvent`) are accepted under any
+/// group-version, as upstream registers them in every group.
+pub(crate) fn root(api_version: &str, kind: &str) -> Option<&'static Msg> {
+    let find = |v: &str| {
+        ROOTS
+            .iter()
+            .find(|(rv, k, _)| *rv == v && *k == kind)
+            .map(|(_, _, i)| message(*i))
+    };
+    find(api_version).or_else(|| {
+        matches!(
+            kind,
+            "DeleteOptions"
+                | "Status"
+                | "WatchEvent"
+                | "ListOptions"
+                | "GetOptions"
+                | "CreateOptions"
+                | "UpdateOptions"
+                | "PatchOptions"
+        )
+        .then(|| find("meta.k8s.io/v1"))
+        .flatten()
+    })
+}
+
+/// JSON names of optional fields that are Go pointers: their zero value (`0`, `false`, `""`)
+/// means something and stays in JSON when decoded. Every other optional zero scalar is dropped,
+/// as Go's `omitempty` drops it (k8s-pb keeps no pointer-ness, so this list is the one piece of
+/// per-field knowledge the codec has; a field missing here only loses an explicit zero).
+pub(crate) const POINTER_ZEROS: &[&str] = &[
+    "activeDeadlineSeconds",
+    "allocateLoadBalancerNodePorts",
+    "allowPrivilegeEscalation",
+    "automountServiceAccountToken",
+    "backoffLimit",
+    "backoffLimitPerIndex",
+    "blockOwnerDeletion",
+    "collisionCount",
+    "completionMode",
+    "completions",
+    "containerName",
+    "controller",
+    "defaultMode",
+    "deletionGracePeriodSeconds",
+    "enableServiceLinks",
+    "expectedPods",
+    "expirationSeconds",
+    "failedIndexes",
+    "failedJobsHistoryLimit",
+    "fsGroup",
+    "gracePeriodSeconds",
+    "hostProcess",
+    "hostUsers",
+    "ignoreStoreReadErrorWithClusterBreakingPotential",
+    "immutable",
+    "lun",
+    "managedBy",
+    "manualSelector",
+    "maxFailedIndexes",
+    "minDomains",
+    "minReplicas",
+    "mode",
+    "optional",
+    "orphanDependents",
+    "parallelism",
+    "partition",
+    "podReplacementPolicy",
+    "priority",
+    "privileged",
+    "progressDeadlineSeconds",
+    "readOnlyRootFilesystem",
+    "ready",
+    "replicas",
+    "revisionHistoryLimit",
+    "runAsGroup",
+    "runAsNonRoot",
+    "runAsUser",
+    "setHostnameAsFQDN",
+    "shareProcessNamespace",
+    "started",
+    "startingDeadlineSeconds",
+    "storageClassName",
+    "succeededCount",
+    "succeededIndexes",
+    "successfulJobsHistoryLimit",
+    "suspend",
+    "targetCPUUtilizationPercentage",
+    "terminating",
+    "terminatingReplicas",
+    "terminationGracePeriodSeconds",
+    "timeoutSeconds",
+    "timeZone",
+    "tolerationSeconds",
+    "ttlSecondsAfterFinished",
+];

@@ -25,7 +25,9 @@ impl ApiServer {
         t: &Target,
         q: &Query,
         table: bool,
+        proto: bool,
     ) -> Result<Response, ApiError> {
+        let proto = proto && !table;
         let (label, field) = selectors(t, q)?;
         let info = t.info;
         let rv = q.get("resourceVersion").unwrap_or("").to_string();
@@ -65,6 +67,13 @@ impl ApiServer {
             } else {
                 json!({"type": ev["type"], "object": with_type(info_c, &ev["object"])})
             };
+            if proto {
+                let ty = ev["type"].as_str().unwrap_or_default();
+                match crate::protobuf::watch_frame(ty, &ev["object"]) {
+                    Ok(frame) => return bytes::Bytes::from(frame),
+                    Err(e) => tracing::warn!(error = %e, "cannot encode a watch event as protobuf"),
+                }
+            }
             let mut b = serde_json::to_vec(&ev).unwrap_or_default();
             b.push(b'\n');
             bytes::Bytes::from(b)
@@ -85,15 +94,17 @@ impl ApiServer {
                 );
                 let _ = tx.send(Ok(line)).await;
                 drop(tx);
-                return Ok(stream_response(axum::body::Body::from_stream(
-                    tokio_stream::wrappers::ReceiverStream::new(rx),
-                )));
+                return Ok(stream_response(
+                    axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
+                    proto,
+                ));
             }
             Err(e) => return Err(store_error(info, "", e)),
         };
         // Watchers without selectors and Tables all send the same line for a change: the
         // first one encodes it, the others reuse it.
-        let shared = (!table && label.is_empty() && field.is_empty()).then(|| self.clone());
+        let shared =
+            (!table && !proto && label.is_empty() && field.is_empty()).then(|| self.clone());
         tokio::spawn(async move {
             for l in lines {
                 if tx.send(Ok(encode(l, &mut first))).await.is_err() {
@@ -141,9 +152,10 @@ impl ApiServer {
                 }
             }
         });
-        Ok(stream_response(axum::body::Body::from_stream(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(stream_response(
+            axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
+            proto,
+        ))
     }
 }
 
