@@ -27,6 +27,7 @@ async fn start() -> Api {
         audit_log: None,
         service_account_key_pem: pki.service_account_key_pem.clone(),
         ca_cert_pem: pki.ca_cert_pem.clone(),
+        metric_resolution: std::time::Duration::from_secs(15),
     })
     .await
     .unwrap();

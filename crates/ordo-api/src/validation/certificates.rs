@@ -197,9 +197,10 @@ mod tests {
     use serde_json::json;
 
     fn csr(request: &str, signer: &str, usages: Value) -> Value {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(request);
         json!({"metadata": {"name": "node-csr-AbC_1"}, "spec": {
-            "request": { use base64::Engine; base64::engine::general_purpose::STANDARD.encode(request) },
-            "signerName": signer, "usages": usages}})
+            "request": encoded, "signerName": signer, "usages": usages}})
     }
 
     const PEM: &str =
