@@ -113,9 +113,25 @@ async fn health_and_version_are_public_everything_else_needs_the_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // Without credentials a request is anonymous, which RBAC allows nothing here (upstream's
+    // 403); a bad token is refused before that (401).
     let r = api
         .client
         .get(format!("{}/api/v1/pods", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["reason"], "Forbidden");
+    assert_eq!(
+        v["message"],
+        "pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API group \"\" at the cluster scope"
+    );
+    let r = api
+        .client
+        .get(format!("{}/api/v1/pods", api.base))
+        .bearer_auth("not-a-token")
         .send()
         .await
         .unwrap();

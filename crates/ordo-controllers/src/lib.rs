@@ -4,8 +4,8 @@
 
 mod aggregation;
 pub mod certificates;
-mod daemonset;
 mod cronjob;
+mod daemonset;
 mod deployment;
 mod disruption;
 mod endpointslice;

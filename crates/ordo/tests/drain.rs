@@ -9,8 +9,6 @@
 mod common;
 use common::*;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 const WEB: &str = r#"apiVersion: apps/v1
 kind: StatefulSet
@@ -148,21 +146,10 @@ fn scenario(s: &Server) {
     });
 
     // Drain the first node while watching the Ready count.
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let done = done.clone();
-        let probe = ServerRef {
-            kubeconfig: s.kubeconfig.clone(),
-        };
-        std::thread::spawn(move || {
-            let mut min = usize::MAX;
-            while !done.load(Ordering::SeqCst) {
-                min = min.min(probe.ready());
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            min
-        })
+    let probe = ServerRef {
+        kubeconfig: s.kubeconfig.clone(),
     };
+    let watch = MinWatch::start(move || probe.ready());
     let out = s.kubectl(&[
         "drain",
         &first,
@@ -170,8 +157,7 @@ fn scenario(s: &Server) {
         "--delete-emptydir-data",
         "--timeout=180s",
     ]);
-    done.store(true, Ordering::SeqCst);
-    let min_ready = watcher.join().unwrap();
+    let min_ready = watch.stop();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

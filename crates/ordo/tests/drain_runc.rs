@@ -8,10 +8,8 @@
 
 mod common;
 use common::real_pods::*;
-use common::{sim_agent, Server};
+use common::{sim_agent, MinWatch, Server};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 const WEB: &str = r#"apiVersion: apps/v1
 kind: StatefulSet
@@ -94,21 +92,17 @@ fn scenario(s: &Server) {
         pods.len() == 3 && pods.iter().all(|p| p.1 && p.0 == first)
     });
     s.eventually(30, "the budget to allow one disruption", || {
-        s.ok(&["get", "pdb", "web", "-o", "jsonpath={.status.disruptionsAllowed}"]) == "1"
+        s.ok(&[
+            "get",
+            "pdb",
+            "web",
+            "-o",
+            "jsonpath={.status.disruptionsAllowed}",
+        ]) == "1"
     });
     s.ok(&["uncordon", "node-2"]);
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (done, kubeconfig) = (done.clone(), s.kubeconfig.clone());
-        std::thread::spawn(move || {
-            let mut min = usize::MAX;
-            while !done.load(Ordering::SeqCst) {
-                min = min.min(web_pods(&kubeconfig).iter().filter(|p| p.1).count());
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            min
-        })
-    };
+    let kubeconfig = s.kubeconfig.clone();
+    let watch = MinWatch::start(move || web_pods(&kubeconfig).iter().filter(|p| p.1).count());
     let out = s.kubectl(&[
         "drain",
         &first,
@@ -116,8 +110,7 @@ fn scenario(s: &Server) {
         "--delete-emptydir-data",
         "--timeout=180s",
     ]);
-    done.store(true, Ordering::SeqCst);
-    let min_ready = watcher.join().unwrap();
+    let min_ready = watch.stop();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -131,7 +124,10 @@ fn scenario(s: &Server) {
         "the budget never held an eviction back: {text}"
     );
     assert!(text.contains(&format!("node/{first} drained")), "{text}");
-    assert!(min_ready >= 2, "only {min_ready} Ready pods during the drain: {text}");
+    assert!(
+        min_ready >= 2,
+        "only {min_ready} Ready pods during the drain: {text}"
+    );
     s.eventually(60, "3 Ready pods on node-2", || {
         let pods = web_pods(&s.kubeconfig);
         pods.len() == 3 && pods.iter().all(|p| p.1 && p.0 == "node-2")

@@ -394,3 +394,34 @@ pub fn server_node_beside_node2(s: &Server) -> String {
         "jsonpath={.items[?(@.metadata.name!=\"node-2\")].metadata.name}",
     ])
 }
+
+/// The least value `count` gives, sampled every 100 ms on a thread from [`MinWatch::start`] until
+/// [`MinWatch::stop`] (for "never fewer than N Ready during a drain").
+pub struct MinWatch {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<usize>,
+}
+
+impl MinWatch {
+    /// Starts sampling.
+    pub fn start(count: impl Fn() -> usize + Send + 'static) -> MinWatch {
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = done.clone();
+        let handle = std::thread::spawn(move || {
+            let mut min = usize::MAX;
+            while !stop.load(Ordering::SeqCst) {
+                min = min.min(count());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            min
+        });
+        MinWatch { done, handle }
+    }
+
+    /// Stops sampling: the least value seen.
+    pub fn stop(self) -> usize {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.handle.join().unwrap()
+    }
+}
