@@ -20,6 +20,9 @@ use ordo_client::{Caches, Shared};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A test of whether a request is of one kind (upstream's `csrRecognizer`).
+type Recognizer = fn(&CertificateSigningRequest, &Subject) -> bool;
+
 /// The signer of kubelets' client certificates.
 pub const KUBELET_CLIENT_SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
 /// The signer of other API client certificates.
@@ -151,7 +154,7 @@ async fn approve_if_allowed(
     let Ok(subject) = ctx.ca.subject(pem) else {
         return Ok(());
     };
-    let recognizers: [(fn(&CertificateSigningRequest, &Subject) -> bool, &str, &str); 2] = [
+    let recognizers: [(Recognizer, &str, &str); 2] = [
         (
             is_self_node_client_cert,
             "selfnodeclient",

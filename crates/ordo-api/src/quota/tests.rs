@@ -34,8 +34,13 @@ fn pods_are_charged_and_refused_beyond_the_quota() {
         list_to_json(&charges[0].1),
         json!({"pods": "2", "requests.cpu": "750m"})
     );
-    let err =
-        check_request(&[q.clone()], &Evaluator::Pod, &pod("b", Some("600m")), None).unwrap_err();
+    let err = check_request(
+        std::slice::from_ref(&q),
+        &Evaluator::Pod,
+        &pod("b", Some("600m")),
+        None,
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         "exceeded quota: compute, requested: requests.cpu=600m, used: requests.cpu=500m, limited: requests.cpu=1"
@@ -88,24 +93,24 @@ fn services_claims_and_counts() {
     let svc = json!({"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 80}, {"port": 81}]}});
     let svc_ev = Evaluator::for_resource("", "services");
     assert_eq!(
-        check_request(&[q.clone()], &svc_ev, &svc, None).unwrap_err(),
+        check_request(std::slice::from_ref(&q), &svc_ev, &svc, None).unwrap_err(),
         "exceeded quota: objects, requested: services.nodeports=2, used: services.nodeports=0, limited: services.nodeports=1"
     );
     // An update that turns a ClusterIP Service into a NodePort one is charged the difference.
     let old = json!({"metadata": {"name": "s", "resourceVersion": "3"}, "spec": {"type": "ClusterIP", "ports": [{"port": 80}]}});
     let new =
         json!({"metadata": {"name": "s"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}});
-    let c = check_request(&[q.clone()], &svc_ev, &new, Some(&old)).unwrap();
+    let c = check_request(std::slice::from_ref(&q), &svc_ev, &new, Some(&old)).unwrap();
     assert_eq!(c[0].1["services.nodeports"].canonical(), "1");
 
     let claim = json!({"metadata": {"name": "c"}, "spec": {"storageClassName": "fast", "resources": {"requests": {"storage": "2Gi"}}}});
     assert_eq!(
-        check_request(&[q.clone()], &Evaluator::Claim, &claim, None).unwrap_err(),
+        check_request(std::slice::from_ref(&q), &Evaluator::Claim, &claim, None).unwrap_err(),
         "exceeded quota: objects, requested: requests.storage=2Gi, used: requests.storage=0, limited: requests.storage=1Gi"
     );
     let deploy = Evaluator::for_resource("apps", "deployments");
     assert_eq!(
-        check_request(&[q.clone()], &deploy, &json!({"metadata": {"name": "d"}}), None).unwrap_err(),
+        check_request(std::slice::from_ref(&q), &deploy, &json!({"metadata": {"name": "d"}}), None).unwrap_err(),
         "exceeded quota: objects, requested: count/deployments.apps=1, used: count/deployments.apps=1, limited: count/deployments.apps=1"
     );
     let cm = Evaluator::for_resource("", "configmaps");
@@ -118,12 +123,21 @@ fn scopes_select_pods() {
     let mut q = quota("be", json!({"pods": "1"}), json!({"pods": "1"}));
     q["spec"]["scopes"] = json!(["BestEffort"]);
     // A pod with requests is not in the BestEffort scope: not charged.
-    assert!(
-        check_request(&[q.clone()], &Evaluator::Pod, &pod("a", Some("1")), None)
-            .unwrap()
-            .is_empty()
-    );
-    assert!(check_request(&[q.clone()], &Evaluator::Pod, &pod("b", None), None).is_err());
+    assert!(check_request(
+        std::slice::from_ref(&q),
+        &Evaluator::Pod,
+        &pod("a", Some("1")),
+        None
+    )
+    .unwrap()
+    .is_empty());
+    assert!(check_request(
+        std::slice::from_ref(&q),
+        &Evaluator::Pod,
+        &pod("b", None),
+        None
+    )
+    .is_err());
     // Scoped quotas never apply to other kinds.
     let cm = Evaluator::for_resource("", "configmaps");
     assert!(!cm.matches(&q, &json!({})));

@@ -146,11 +146,11 @@ pub(crate) fn rate(prev: &Point, cur: &Point) -> Option<Usage> {
 /// A CPU figure as metrics-server prints it: a quantity of nanocores in its canonical form
 /// (`250m`, `2`, `123456n`).
 pub(crate) fn cpu_quantity(nanocores: u64) -> String {
-    if nanocores % 1_000_000_000 == 0 {
+    if nanocores.is_multiple_of(1_000_000_000) {
         format!("{}", nanocores / 1_000_000_000)
-    } else if nanocores % 1_000_000 == 0 {
+    } else if nanocores.is_multiple_of(1_000_000) {
         format!("{}m", nanocores / 1_000_000)
-    } else if nanocores % 1_000 == 0 {
+    } else if nanocores.is_multiple_of(1_000) {
         format!("{}u", nanocores / 1_000)
     } else {
         format!("{nanocores}n")

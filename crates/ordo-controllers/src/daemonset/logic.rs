@@ -229,11 +229,11 @@ fn sort_pods(pods: &mut [&Pod]) {
                 .and_then(|s| s.node_name.as_ref())
                 .is_some_and(|n| !n.is_empty())
         };
-        scheduled(*b)
-            .cmp(&scheduled(*a))
+        scheduled(b)
+            .cmp(&scheduled(a))
             .then_with(|| {
                 let t = |p: &Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
-                t(*a).cmp(&t(*b))
+                t(a).cmp(&t(b))
             })
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
     });
