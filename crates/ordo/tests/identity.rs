@@ -382,7 +382,14 @@ spec:
   containers:
   - name: kubectl
     image: busybox:1.28
-    command: [/kubectl, auth, whoami, -o, "jsonpath={.status.userInfo.username}"]
+    command:
+    - sh
+    - -c
+    - |
+      /kubectl auth whoami -o jsonpath={.status.userInfo.username}; echo
+      /kubectl get configmaps -o name 2>&1
+      /kubectl get secrets 2>&1
+      exit 0
     volumeMounts: [{name: kubectl, mountPath: /kubectl, readOnly: true}]
   volumes:
   - name: kubectl
@@ -409,6 +416,14 @@ fn real_pods_use_their_service_account_token() {
         s.eventually(30, "the default ServiceAccount", || {
             s.kubectl(&["get", "sa", "default"]).status.success()
         });
+        // The pods' ServiceAccount may read what `view` grants in its namespace, no more.
+        s.ok(&[
+            "create",
+            "rolebinding",
+            "default-view",
+            "--clusterrole=view",
+            "--serviceaccount=default:default",
+        ]);
         s.apply(TOKEN_POD);
         let logs = logs_when(s, "reader", |l| l.lines().count() >= 4);
         let lines: Vec<&str> = logs.lines().collect();
@@ -432,10 +447,13 @@ fn real_pods_use_their_service_account_token() {
             pod_field(s, "whoami", ".status.phase") == "Succeeded"
                 || pod_field(s, "whoami", ".status.phase") == "Failed"
         });
+        // It can do what its RoleBinding grants and gets upstream's 403 for the rest.
         let out = s.kubectl(&["logs", "whoami"]);
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "system:serviceaccount:default:default",
+            "system:serviceaccount:default:default\n\
+             configmap/kube-root-ca.crt\n\
+             Error from server (Forbidden): secrets is forbidden: User \"system:serviceaccount:default:default\" cannot list resource \"secrets\" in API group \"\" in the namespace \"default\"\n",
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
