@@ -31,7 +31,8 @@ pub(crate) fn node_kubeconfig_path(data_dir: &Path) -> PathBuf {
     data_dir.join("pki").join("node.kubeconfig")
 }
 
-async fn client_of(kubeconfig: &str) -> Result<kube::Client> {
+/// A client for the kubeconfig text `kubeconfig`.
+pub(crate) async fn client_of(kubeconfig: &str) -> Result<kube::Client> {
     let doc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
     let cfg = kube::Config::from_custom_kubeconfig(doc, &Default::default()).await?;
     Ok(kube::Client::try_from(cfg)?)

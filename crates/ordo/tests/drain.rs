@@ -149,32 +149,7 @@ fn scenario(s: &Server) {
     let probe = ServerRef {
         kubeconfig: s.kubeconfig.clone(),
     };
-    let watch = MinWatch::start(move || probe.ready());
-    let out = s.kubectl(&[
-        "drain",
-        &first,
-        "--ignore-daemonsets",
-        "--delete-emptydir-data",
-        "--timeout=180s",
-    ]);
-    let min_ready = watch.stop();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains(&format!("node/{first} cordoned")), "{text}");
-    assert!(text.contains("evicting pod default/web-"), "{text}");
-    assert!(
-        text.contains("Cannot evict pod as it would violate the pod's disruption budget."),
-        "the budget never held an eviction back: {text}"
-    );
-    assert!(text.contains(&format!("node/{first} drained")), "{text}");
-    assert!(
-        min_ready >= 2,
-        "only {min_ready} Ready pods during the drain: {text}"
-    );
+    drain_within_budget(s, &first, 2, move || probe.ready());
     s.eventually(60, "3 Ready pods on node-2", || {
         let pods = web_pods(s);
         pods.len() == 3 && pods.iter().all(|p| p.2 && p.1 == "node-2")

@@ -8,7 +8,7 @@
 
 mod common;
 use common::real_pods::*;
-use common::{sim_agent, MinWatch, Server};
+use common::{drain_within_budget, sim_agent, Server};
 use std::process::Command;
 
 const WEB: &str = r#"apiVersion: apps/v1
@@ -102,32 +102,9 @@ fn scenario(s: &Server) {
     });
     s.ok(&["uncordon", "node-2"]);
     let kubeconfig = s.kubeconfig.clone();
-    let watch = MinWatch::start(move || web_pods(&kubeconfig).iter().filter(|p| p.1).count());
-    let out = s.kubectl(&[
-        "drain",
-        &first,
-        "--ignore-daemonsets",
-        "--delete-emptydir-data",
-        "--timeout=180s",
-    ]);
-    let min_ready = watch.stop();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains(&format!("node/{first} cordoned")), "{text}");
-    assert!(text.contains("evicting pod default/web-"), "{text}");
-    assert!(
-        text.contains("Cannot evict pod as it would violate the pod's disruption budget."),
-        "the budget never held an eviction back: {text}"
-    );
-    assert!(text.contains(&format!("node/{first} drained")), "{text}");
-    assert!(
-        min_ready >= 2,
-        "only {min_ready} Ready pods during the drain: {text}"
-    );
+    drain_within_budget(s, &first, 2, move || {
+        web_pods(&kubeconfig).iter().filter(|p| p.1).count()
+    });
     s.eventually(60, "3 Ready pods on node-2", || {
         let pods = web_pods(&s.kubeconfig);
         pods.len() == 3 && pods.iter().all(|p| p.1 && p.0 == "node-2")

@@ -126,11 +126,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
             }
         }
     };
-    let doc = kube::config::Kubeconfig::from_yaml(&kubeconfig)?;
-    let cfg =
-        kube::Config::from_custom_kubeconfig(doc, &kube::config::KubeConfigOptions::default())
-            .await?;
-    let client = kube::Client::try_from(cfg)?;
+    let client = bootstrap::client_of(&kubeconfig).await?;
     // One cache per kind in the process, the pod cache holding this node's pods only.
     let caches = ordo_client::Caches::for_node(client.clone(), &node_name);
     let node_ip = match args.node_ip {

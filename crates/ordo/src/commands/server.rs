@@ -2,6 +2,7 @@
 //! scheduler, cluster DNS, the service proxy and the local node agent, in one process.
 
 use crate::args::{DataDirArgs, ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::bootstrap::client_of;
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
 use anyhow::{Context, Result};
@@ -313,15 +314,6 @@ fn dns_config(args: &ServerArgs) -> Result<Option<ordo_dns::DnsConfig>> {
         domain: "cluster.local".into(),
         service_cidr: args.service_cidr.clone(),
     }))
-}
-
-/// A client for the kubeconfig text `kubeconfig`.
-async fn client_of(kubeconfig: &str) -> Result<kube::Client> {
-    let doc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
-    let cfg =
-        kube::Config::from_custom_kubeconfig(doc, &kube::config::KubeConfigOptions::default())
-            .await?;
-    Ok(kube::Client::try_from(cfg)?)
 }
 
 /// The cluster CA as the certificate controllers use it.

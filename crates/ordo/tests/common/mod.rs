@@ -425,3 +425,41 @@ impl MinWatch {
         self.handle.join().unwrap()
     }
 }
+
+/// `kubectl drain NODE --ignore-daemonsets --delete-emptydir-data --timeout=180s` of a node
+/// whose `web` pods a PodDisruptionBudget guards, while `ready` is sampled: checks that the drain
+/// succeeded, cordoned the node, evicted `web` pods, was held back by the budget at least once,
+/// and that `ready` never fell below `min`.
+pub fn drain_within_budget(
+    s: &Server,
+    node: &str,
+    min: usize,
+    ready: impl Fn() -> usize + Send + 'static,
+) {
+    let watch = MinWatch::start(ready);
+    let out = s.kubectl(&[
+        "drain",
+        node,
+        "--ignore-daemonsets",
+        "--delete-emptydir-data",
+        "--timeout=180s",
+    ]);
+    let min_ready = watch.stop();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("node/{node} cordoned")), "{text}");
+    assert!(text.contains("evicting pod default/web-"), "{text}");
+    assert!(
+        text.contains("Cannot evict pod as it would violate the pod's disruption budget."),
+        "the budget never held an eviction back: {text}"
+    );
+    assert!(text.contains(&format!("node/{node} drained")), "{text}");
+    assert!(
+        min_ready >= min,
+        "only {min_ready} Ready pods during the drain: {text}"
+    );
+}
