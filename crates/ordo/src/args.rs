@@ -54,6 +54,24 @@ impl ImageGcArgs {
     }
 }
 
+/// How the node agent refreshes projected ServiceAccount tokens.
+#[derive(clap::Args)]
+pub(crate) struct TokenRefreshArgs {
+    /// Request a pod's projected ServiceAccount token again after this percentage of its
+    /// lifetime (the kubelet's 80). Hidden: only tests that watch a running pod read a rotated
+    /// token lower it, since the API's shortest token lives 10 minutes.
+    #[arg(long, hide = true, default_value_t = ordo_node::runtime::runc::DEFAULT_REFRESH_AFTER_PERCENT,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    token_refresh_percent: u8,
+}
+
+impl TokenRefreshArgs {
+    /// Sets the refresh point for this process's token manager.
+    pub(crate) fn apply(&self) {
+        ordo_node::runtime::runc::set_token_refresh_after_percent(self.token_refresh_percent);
+    }
+}
+
 /// A Go-style duration: numbers with units `h`, `m`, `s`, `ms` (`1h30m`, `90s`, `0s`).
 pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let mut total = std::time::Duration::ZERO;

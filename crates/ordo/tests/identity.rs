@@ -4,7 +4,8 @@
 //! ServiceAccounts and pods stop working; legacy token Secrets are filled in; the OIDC
 //! discovery documents; pods get the ServiceAccount token volume unless they opt out. With
 //! real pods (needs root and runc): a pod reads its mounted token, which TokenReview accepts,
-//! and a pod runs the real kubectl with its in-cluster configuration.
+//! and a pod runs the real kubectl with its in-cluster configuration; a running pod reads its
+//! projected token again after the node agent rotated it.
 
 mod common;
 use common::real_pods::*;
@@ -462,5 +463,89 @@ fn real_pods_use_their_service_account_token() {
         s.ok(&["delete", "pod", "reader", "--wait=true"]);
         let r = review(s, token, &[]);
         assert_ne!(r["status"]["authenticated"], true, "{r}");
+    });
+}
+
+/// A pod whose process prints its projected token each time the file's content changes.
+const ROTATING_POD: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: rotating}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.28
+    command:
+    - sh
+    - -c
+    - |
+      last=
+      while true; do
+        cur=$(cat /tokens/vault)
+        if [ "$cur" != "$last" ]; then echo "$cur"; last="$cur"; fi
+        sleep 1
+      done
+    volumeMounts: [{name: tokens, mountPath: /tokens, readOnly: true}]
+  volumes:
+  - name: tokens
+    projected:
+      sources:
+      - serviceAccountToken: {path: vault, audience: vault, expirationSeconds: 600}
+"#;
+
+/// The claims of a JWT, unverified.
+fn claims(jwt: &str) -> Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+#[ignore = "needs root and runc (scripts/test.sh runs these as root with --include-ignored)"]
+fn running_pods_read_their_rotated_projected_token() {
+    // The shortest token the API issues lives 10 minutes and the kubelet rotates it after 8;
+    // the agent is told to rotate after 2 % of the lifetime (12 s) so the test need not wait.
+    // Everything else is as in production: the refresher's 30 s check, the TokenRequest bound
+    // to the pod, the atomic writer swapping the volume under the running process.
+    busybox_scenario_with(&["--token-refresh-percent", "2"], |s| {
+        s.eventually(30, "the default ServiceAccount", || {
+            s.kubectl(&["get", "sa", "default"]).status.success()
+        });
+        s.apply(ROTATING_POD);
+        let logs = logs_when(s, "rotating", |l| l.lines().count() >= 2);
+        let tokens: Vec<&str> = logs.lines().collect();
+        let (first, second) = (tokens[0], tokens[1]);
+        assert_ne!(first, second);
+        let (c1, c2) = (claims(first), claims(second));
+        for c in [&c1, &c2] {
+            assert_eq!(c["aud"], serde_json::json!(["vault"]), "{c}");
+            assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 600);
+            assert_eq!(c["kubernetes.io"]["pod"]["name"], "rotating", "{c}");
+        }
+        let age = c2["iat"].as_i64().unwrap() - c1["iat"].as_i64().unwrap();
+        assert!(
+            (12..=60).contains(&age),
+            "the second token was issued {age} s after the first"
+        );
+        // Both are valid for their audience (the old one until it expires, as upstream) and
+        // for no other.
+        for t in [first, second] {
+            let r = review(s, t, &["vault"]);
+            assert_eq!(r["status"]["authenticated"], true, "{r}");
+            assert_eq!(
+                r["status"]["user"]["extra"]["authentication.kubernetes.io/pod-name"],
+                serde_json::json!(["rotating"])
+            );
+            assert_ne!(review(s, t, &[])["status"]["authenticated"], true);
+        }
+        // The same process read both: the container was never restarted.
+        assert_eq!(
+            pod_field(s, "rotating", ".status.containerStatuses[0].restartCount"),
+            "0"
+        );
     });
 }

@@ -32,6 +32,9 @@ pub use stdio::{Chunk, ContainerIo};
 
 pub use files::Dns;
 use files::{read_json, write_json};
+pub use volumes::tokens::{
+    set_refresh_after_percent as set_token_refresh_after_percent, DEFAULT_REFRESH_AFTER_PERCENT,
+};
 
 use super::{ContainerExit, ContainerState, ImageInfo, PulledImage, Runtime, StartedContainer};
 use crate::image::credentials::Credential;

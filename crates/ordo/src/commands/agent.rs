@@ -64,6 +64,8 @@ pub(crate) struct AgentArgs {
     #[command(flatten)]
     image_gc: ImageGcArgs,
     #[command(flatten)]
+    token_refresh: crate::args::TokenRefreshArgs,
+    #[command(flatten)]
     log: LogArgs,
 }
 
@@ -73,6 +75,7 @@ pub(crate) fn run(args: AgentArgs) -> Result<()> {
 }
 
 async fn agent(args: &AgentArgs) -> Result<()> {
+    args.token_refresh.apply();
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let node_name = args.node_name.clone().unwrap_or_else(host_name);

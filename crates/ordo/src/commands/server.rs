@@ -98,6 +98,8 @@ pub(crate) struct ServerArgs {
     #[command(flatten)]
     image_gc: ImageGcArgs,
     #[command(flatten)]
+    token_refresh: crate::args::TokenRefreshArgs,
+    #[command(flatten)]
     log: LogArgs,
 }
 
@@ -124,6 +126,7 @@ pub(crate) fn run(args: ServerArgs) -> Result<()> {
 
 async fn server(args: &ServerArgs) -> Result<()> {
     let started = std::time::Instant::now();
+    args.token_refresh.apply();
     let data_dir = &args.data.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;

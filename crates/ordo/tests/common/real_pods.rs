@@ -279,7 +279,12 @@ pub fn node_clean(s: &Server) {
 /// Runs `scenario` on a runc server with the busybox test image, then deletes every pod and
 /// checks that the node is left clean.
 pub fn busybox_scenario(scenario: impl FnOnce(&Server)) {
-    let Some((data, _lock)) = with_real_pods_importing(&["busybox-1.28.tar"], &[], |server| {
+    busybox_scenario_with(&[], scenario)
+}
+
+/// [`busybox_scenario`] with extra server flags.
+pub fn busybox_scenario_with(extra: &[&str], scenario: impl FnOnce(&Server)) {
+    let Some((data, _lock)) = with_real_pods_importing(&["busybox-1.28.tar"], extra, |server| {
         let s = server.as_ref().unwrap();
         scenario(s);
         s.ok(&["delete", "pod", "--all", "--wait=false"]);

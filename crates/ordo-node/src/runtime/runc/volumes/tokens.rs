@@ -1,6 +1,7 @@
 //! The ServiceAccount tokens of `serviceAccountToken` projections, as the kubelet's token
 //! manager gets them: a TokenRequest bound to the pod (`serviceaccounts/NAME/token`), kept in
-//! a cache and requested again once 80 % of its lifetime has passed or it is 24 hours old.
+//! a cache and requested again once 80 % of its lifetime has passed or it is 24 hours old
+//! (the percentage can be lowered for tests that watch a rotation: [`set_refresh_after_percent`]).
 //! The refresher ([`super::refresh::Refresher`]) asks [`TokenManager::needs_refresh`] about its
 //! pods periodically and rewrites their volumes with the new tokens.
 
@@ -8,6 +9,7 @@ use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, T
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount, ServiceAccountTokenProjection, Volume};
 use kube::api::{Api, PostParams};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 /// A token older than this is refreshed whatever its lifetime (the kubelet's `maxTTL`).
@@ -15,11 +17,29 @@ pub const MAX_TTL_SECONDS: i64 = 24 * 3600;
 /// The validity asked when the projection says none (the API's default).
 pub const DEFAULT_EXPIRATION_SECONDS: i64 = 3600;
 
+/// The share of a token's lifetime after which the kubelet requests a new one.
+pub const DEFAULT_REFRESH_AFTER_PERCENT: u8 = 80;
+
+static REFRESH_AFTER_PERCENT: AtomicI64 = AtomicI64::new(DEFAULT_REFRESH_AFTER_PERCENT as i64);
+
+/// Makes this process refresh tokens after `percent` (1-100) of their lifetime instead of
+/// 80 %; only the tests that watch a running pod read a rotated token lower it (the API's
+/// shortest token lives 10 minutes).
+pub fn set_refresh_after_percent(percent: u8) {
+    REFRESH_AFTER_PERCENT.store(i64::from(percent.clamp(1, 100)), Ordering::Relaxed);
+}
+
 /// Whether a token issued for `ttl` seconds that expires at `exp` must be requested again at
-/// `now` (seconds): after 80 % of its lifetime, or once it is [`MAX_TTL_SECONDS`] old.
+/// `now` (seconds): after 80 % of its lifetime (see [`set_refresh_after_percent`]), or once it
+/// is [`MAX_TTL_SECONDS`] old.
 pub fn requires_refresh(now: i64, exp: i64, ttl: i64) -> bool {
+    requires_refresh_after(now, exp, ttl, REFRESH_AFTER_PERCENT.load(Ordering::Relaxed))
+}
+
+/// [`requires_refresh`] with the share of the lifetime given.
+fn requires_refresh_after(now: i64, exp: i64, ttl: i64, percent: i64) -> bool {
     let iat = exp - ttl;
-    now >= iat + MAX_TTL_SECONDS || now >= exp - ttl * 20 / 100
+    now >= iat + MAX_TTL_SECONDS || now >= exp - ttl * (100 - percent) / 100
 }
 
 /// The key of a projection's token in [`super::projection::Objects::tokens`].
@@ -179,23 +199,23 @@ mod tests {
 
     #[test]
     fn refresh_at_80_percent_of_the_lifetime_or_after_a_day() {
+        let at80 = |now, exp, ttl| requires_refresh_after(now, exp, ttl, 80);
         let iat = 1_000_000;
         let (ttl, exp) = (3600, iat + 3600);
-        assert!(!requires_refresh(iat, exp, ttl));
-        assert!(!requires_refresh(iat + 2879, exp, ttl));
-        assert!(requires_refresh(iat + 2880, exp, ttl));
-        assert!(requires_refresh(exp + 1, exp, ttl));
+        assert!(!at80(iat, exp, ttl));
+        assert!(!at80(iat + 2879, exp, ttl));
+        assert!(at80(iat + 2880, exp, ttl));
+        assert!(at80(exp + 1, exp, ttl));
         // A token of 10 minutes: after 8.
-        assert!(!requires_refresh(iat + 479, iat + 600, 600));
-        assert!(requires_refresh(iat + 480, iat + 600, 600));
+        assert!(!at80(iat + 479, iat + 600, 600));
+        assert!(at80(iat + 480, iat + 600, 600));
         // A token of a week: after a day, not 80 % of a week.
         let week = 7 * 24 * 3600;
-        assert!(!requires_refresh(
-            iat + MAX_TTL_SECONDS - 1,
-            iat + week,
-            week
-        ));
-        assert!(requires_refresh(iat + MAX_TTL_SECONDS, iat + week, week));
+        assert!(!at80(iat + MAX_TTL_SECONDS - 1, iat + week, week));
+        assert!(at80(iat + MAX_TTL_SECONDS, iat + week, week));
+        // The lowered share of the rotation tests: a token of 10 minutes after 12 s.
+        assert!(!requires_refresh_after(iat + 11, iat + 600, 600, 2));
+        assert!(requires_refresh_after(iat + 12, iat + 600, 600, 2));
     }
 
     #[test]
