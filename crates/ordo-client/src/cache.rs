@@ -368,6 +368,8 @@ pub struct Caches {
     typed: Arc<Mutex<HashMap<TypeId, AnyShared>>>,
     dynamic: Arc<Mutex<HashMap<DynamicKey, Arc<Shared<DynamicObject>>>>>,
     pod_fields: Option<String>,
+    /// [`Caches::may_watch`]'s answers by kind.
+    allowed: Arc<tokio::sync::Mutex<HashMap<TypeId, bool>>>,
 }
 
 impl Caches {
@@ -379,6 +381,7 @@ impl Caches {
             typed: Default::default(),
             dynamic: Default::default(),
             pod_fields: None,
+            allowed: Default::default(),
         }
     }
 
@@ -403,6 +406,48 @@ impl Caches {
             client,
             ..self.clone()
         }
+    }
+
+    /// Whether the reader may list and watch every object of kind `K` (a cache of it can fill):
+    /// a node's own credential may read only the Secrets and ConfigMaps its pods use. Asked once
+    /// per kind with a SelfSubjectAccessReview (false when it cannot be asked).
+    pub async fn may_watch<K>(&self) -> bool
+    where
+        K: Resource<DynamicType = ()> + 'static,
+    {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
+        let mut allowed = self.allowed.lock().await;
+        if let Some(a) = allowed.get(&TypeId::of::<K>()) {
+            return *a;
+        }
+        let mut answer = true;
+        for verb in ["list", "watch"] {
+            let review = SelfSubjectAccessReview {
+                spec: SelfSubjectAccessReviewSpec {
+                    resource_attributes: Some(ResourceAttributes {
+                        verb: Some(verb.into()),
+                        group: Some(K::group(&()).into_owned()),
+                        resource: Some(K::plural(&()).into_owned()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let api = Api::<SelfSubjectAccessReview>::all(self.reader.clone());
+            match api.create(&Default::default(), &review).await {
+                Ok(r) => answer &= r.status.is_some_and(|s| s.allowed),
+                Err(e) => {
+                    // Not remembered: asked again next time.
+                    tracing::warn!("asking whether {verb} {} is allowed: {e}", K::plural(&()));
+                    return false;
+                }
+            }
+        }
+        allowed.insert(TypeId::of::<K>(), answer);
+        answer
     }
 
     /// The shared cache of kind `K`, started on first use.

@@ -67,6 +67,9 @@ pub struct AgentConfig {
     pub service_proxy: bool,
     /// runc runtime: when unused images are removed ([`image_gc`]).
     pub image_gc: image_gc::GcPolicy,
+    /// The node runs the control plane (`ordo server`'s own node; see
+    /// [`node::HostFacts::control_plane`]).
+    pub control_plane: bool,
 }
 
 /// How long each pod gets to stop when the agent stops its pods on exit.
@@ -101,6 +104,7 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
     };
     let mut facts = node::HostFacts::probe(cfg.runtime, &rt.version());
     facts.node_ip = cfg.node_ip.to_string();
+    facts.control_plane = cfg.control_plane;
     // The logs/exec endpoint the API server proxies to, on a free port so that several
     // servers can share a machine.
     let listener = tokio::net::TcpListener::bind((cfg.node_ip, 0))

@@ -57,6 +57,10 @@ pub struct HostFacts {
     pub kubelet_port: u16,
     /// The node's `InternalIP` (default [`HOST_IP`]).
     pub node_ip: String,
+    /// The node runs the control plane (`ordo server`'s own node): labelled
+    /// `node-role.kubernetes.io/control-plane`, as kubeadm labels such nodes. Agents' nodes
+    /// have no role label (a kubelet may not set one, NodeRestriction forbids it).
+    pub control_plane: bool,
 }
 
 fn read(path: &str) -> Option<String> {
@@ -101,6 +105,7 @@ impl HostFacts {
         HostFacts {
             kubelet_port: 10250,
             node_ip: HOST_IP.into(),
+            control_plane: false,
             hostname,
             cpu,
             memory_ki,
@@ -228,15 +233,18 @@ fn node_status(
 }
 
 fn labels(name: &str, facts: &HostFacts) -> BTreeMap<String, String> {
+    let role = facts
+        .control_plane
+        .then_some(("node-role.kubernetes.io/control-plane", ""));
     [
         ("beta.kubernetes.io/arch", facts.architecture.as_str()),
         ("beta.kubernetes.io/os", "linux"),
         ("kubernetes.io/arch", facts.architecture.as_str()),
         ("kubernetes.io/hostname", name),
         ("kubernetes.io/os", "linux"),
-        ("node-role.kubernetes.io/control-plane", ""),
     ]
     .into_iter()
+    .chain(role)
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
 }
@@ -456,7 +464,11 @@ mod tests {
 
     #[test]
     fn node_object_has_what_kubectl_shows() {
-        let facts = HostFacts::probe(RuntimeKind::Sim, "sim://0.1");
+        let mut facts = HostFacts::probe(RuntimeKind::Sim, "sim://0.1");
+        let agent = node_object("node-2", &facts, &now());
+        let labels = agent.metadata.labels.as_ref().unwrap();
+        assert!(!labels.contains_key("node-role.kubernetes.io/control-plane"));
+        facts.control_plane = true;
         let n = node_object("node-1", &facts, &now());
         let labels = n.metadata.labels.as_ref().unwrap();
         assert_eq!(labels["node-role.kubernetes.io/control-plane"], "");

@@ -44,6 +44,7 @@ impl NodeFlags<'_> {
             insecure_registries: self.insecure_registries.to_vec(),
             image_gc: self.image_gc.clone(),
             service_proxy,
+            control_plane: false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The pod's image pull secrets, as the kubelet's `getPullSecretsForPod` retrieves them: each
 //! named in `spec.imagePullSecrets` (the API server's ServiceAccount admission copies the
 //! ServiceAccount's there), from the process's Secret cache, or by a GET when the cache does
-//! not have it yet. Secrets that cannot be retrieved are left out, with the kubelet's
+//! not have it yet or this node may not list Secrets (a joined node's own credential). Secrets that cannot be retrieved are left out, with the kubelet's
 //! `FailedToRetrieveImagePullSecret` warning: the pull then goes ahead without them.
 
 use super::Agent;
@@ -27,10 +27,15 @@ impl Agent {
             return Vec::new();
         }
         let ns = pod.namespace().unwrap_or_default();
-        let cache = self.caches.get::<Secret>();
+        // A node's own credential may read only its pods' Secrets, not fill a cache of all.
+        let cache = if self.caches.may_watch::<Secret>().await {
+            Some(self.caches.get::<Secret>())
+        } else {
+            None
+        };
         let (mut found, mut failed) = (Vec::new(), Vec::new());
         for name in names {
-            if let Some(s) = cache.get(&ns, name) {
+            if let Some(s) = cache.as_ref().and_then(|c| c.get(&ns, name)) {
                 found.push((*s).clone());
                 continue;
             }

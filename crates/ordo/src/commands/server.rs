@@ -225,7 +225,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
             Some(scheduler),
             args.horizontal_pod_autoscaler_sync_period,
         ));
-        let agent = NodeFlags {
+        let mut agent = NodeFlags {
             runtime: args.runtime,
             data_dir,
             bridge: &args.bridge,
@@ -241,6 +241,8 @@ async fn server(args: &ServerArgs) -> Result<()> {
             args.stop_pods_on_exit,
             proxy.is_some(),
         );
+        // The server's own node runs the control plane.
+        agent.control_plane = true;
         if let Some(dns) = dns_config(args)? {
             background.spawn(ordo_dns::run(caches.clone(), dns));
         }

@@ -10,12 +10,18 @@
 //! token manager ([`super::tokens`]) says they must be (80 % of their lifetime), checked every
 //! [`TOKEN_CHECK_PERIOD`].
 //!
+//! A node that joined with its own credential (`system:node:NAME`) may not list Secrets and
+//! ConfigMaps, only read those its pods use: when the caches are refused, the refresher reads
+//! each object its pods use by name every [`GET_PERIOD`] instead (the kubelet's `Cache`
+//! change-detection strategy).
+//!
 //! The runtime [`Refresher::register`]s a pod once its sandbox exists (or it was adopted) and
 //! [`Refresher::unregister`]s it before removing its directory; nothing is written after that.
 
 use super::projection::{self, NodeAllocatable, Objects};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Volume};
+use kube::api::Api;
 use kube::{Resource, ResourceExt};
 use ordo_client::{Caches, Change, Shared};
 use std::collections::{HashMap, HashSet};
@@ -25,6 +31,9 @@ use std::sync::{Arc, Mutex};
 
 /// How often the tokens of registered pods are checked for refresh.
 pub const TOKEN_CHECK_PERIOD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How often a node that may not list Secrets and ConfigMaps reads again those its pods use.
+pub const GET_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A pod whose volumes are kept fresh.
 #[derive(Clone)]
@@ -116,24 +125,49 @@ impl Refresher {
         if self.started.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (config_maps, secrets) = self
-            .objects
-            .get_or_init(|| (self.caches.get(), self.caches.get()))
-            .clone();
         tracing::info!(
             "refreshing configMap, secret, downwardAPI and projected volumes of node {node}"
         );
-        tokio::spawn(
-            self.clone()
-                .follow_objects(config_maps, |v| projection::references(v).0),
-        );
-        tokio::spawn(
-            self.clone()
-                .follow_objects(secrets, |v| projection::references(v).1),
-        );
         tokio::spawn(self.clone().watch_pods(node.to_string()));
         tokio::spawn(self.clone().check_tokens());
-        tokio::spawn(self.clone().work());
+        tokio::spawn(self.clone().follow());
+    }
+
+    /// Follows the Secrets and ConfigMaps the pods read, through the shared caches or, when
+    /// this node may not list them, by reading each by name every [`GET_PERIOD`]; then
+    /// rewrites dirty pods' volumes.
+    async fn follow(self: Arc<Self>) {
+        let whole_kinds = self.caches.may_watch::<ConfigMap>().await
+            && self.caches.may_watch::<Secret>().await;
+        if whole_kinds {
+            let (config_maps, secrets) = self
+                .objects
+                .get_or_init(|| (self.caches.get(), self.caches.get()))
+                .clone();
+            tokio::spawn(
+                self.clone()
+                    .follow_objects(config_maps.clone(), |v| projection::references(v).0),
+            );
+            tokio::spawn(
+                self.clone()
+                    .follow_objects(secrets.clone(), |v| projection::references(v).1),
+            );
+            tokio::join!(config_maps.ready(), secrets.ready());
+        } else {
+            tracing::info!(
+                "this node may not list Secrets and ConfigMaps: reading those its pods use by name every {}s",
+                GET_PERIOD.as_secs()
+            );
+            let me = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(GET_PERIOD);
+                loop {
+                    tick.tick().await;
+                    me.touch_all();
+                }
+            });
+        }
+        self.work(whole_kinds).await
     }
 
     /// Marks dirty the pods in `ns` with a volume that `refs` says reads `name`.
@@ -260,6 +294,34 @@ impl Refresher {
         }
     }
 
+    /// The config maps and secrets the pod's volumes read, each read by name from the API
+    /// (for a node that may not list them). Absent ones are left out, as from the caches.
+    async fn read_objects(&self, pod: &Pod) -> Result<Objects, kube::Error> {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let client = self.caches.client();
+        let mut out = Objects::default();
+        for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+            let (cms, secret_names) = projection::references(v);
+            for n in cms {
+                if let Some(o) = Api::<ConfigMap>::namespaced(client.clone(), ns)
+                    .get_opt(&n)
+                    .await?
+                {
+                    out.config_maps.insert(n, o);
+                }
+            }
+            for n in secret_names {
+                if let Some(o) = Api::<Secret>::namespaced(client.clone(), ns)
+                    .get_opt(&n)
+                    .await?
+                {
+                    out.secrets.insert(n, o);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The cached config maps and secrets the pod's volumes read.
     fn objects(&self, pod: &Pod) -> Objects {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
@@ -303,12 +365,9 @@ impl Refresher {
         }
     }
 
-    /// Rewrites the volumes of dirty pods, once the caches hold every object.
-    async fn work(self: Arc<Self>) {
-        let Some((config_maps, secrets)) = self.objects.get() else {
-            return;
-        };
-        tokio::join!(config_maps.ready(), secrets.ready());
+    /// Rewrites the volumes of dirty pods: from the caches (`whole_kinds`, once they hold
+    /// every object) or from single reads.
+    async fn work(self: Arc<Self>, whole_kinds: bool) {
         loop {
             let batch: Vec<Registered> = {
                 let mut st = self.state.lock().unwrap();
@@ -328,7 +387,21 @@ impl Refresher {
                 if !self.state.lock().unwrap().pods.contains_key(&uid) {
                     continue;
                 }
-                let mut objects = self.objects(&r.pod);
+                let mut objects = if whole_kinds {
+                    self.objects(&r.pod)
+                } else {
+                    match self.read_objects(&r.pod).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            tracing::warn!(
+                                "pod {}/{}: reading the objects its volumes use: {e}",
+                                r.pod.namespace().unwrap_or_default(),
+                                r.pod.name_any()
+                            );
+                            continue;
+                        }
+                    }
+                };
                 self.tokens(&r.pod, &mut objects).await;
                 let changed = super::refresh(&r.pod, &r.dir, &objects, &self.node);
                 if !changed.is_empty() {
