@@ -11,29 +11,6 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `ordo agent ...` arguments of the join command in the server's log.
-fn join_command(s: &Server) -> Vec<String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = s.log();
-        if let Some(line) = log
-            .lines()
-            .find(|l| l.trim_start().starts_with("ordo agent --server"))
-        {
-            return line
-                .split_whitespace()
-                .skip(2)
-                .map(str::to_string)
-                .collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no join command in the log:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn agent_command(args: &[String], name: &str, data: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
     cmd.arg("agent")
@@ -102,7 +79,7 @@ fn text(o: &Output) -> String {
 #[test]
 fn a_machine_joins_with_the_printed_command_and_gets_its_own_identity() {
     let s = Server::start_with(&["--sim-start-delay-ms", "200"]);
-    let args = join_command(&s);
+    let args = s.join_command();
     assert_eq!(
         args.iter()
             .step_by(2)

@@ -131,6 +131,29 @@ impl Server {
         panic!("ordo server did not become ready; log:\n{}", self.log());
     }
 
+    /// The `ordo agent ...` arguments of the join command the server printed in its log.
+    pub fn join_command(&self) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if let Some(line) = log
+                .lines()
+                .find(|l| l.trim_start().starts_with("ordo agent --server"))
+            {
+                return line
+                    .split_whitespace()
+                    .skip(2)
+                    .map(str::to_string)
+                    .collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no join command in the log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()

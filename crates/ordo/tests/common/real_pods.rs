@@ -32,6 +32,16 @@ pub const TEST_IMAGES: &[&str] = &["busybox-1.28.tar", "nginx-1.25.4.tar", "ngin
 /// A runc server (with `extra` flags) whose node has the `archives` of the test images waiting
 /// in its import folder.
 pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    stage_images(archives, dir.path());
+    let mut flags = vec!["--bridge", BRIDGE];
+    flags.extend_from_slice(extra);
+    Server::start_runc_in(dir, &flags)
+}
+
+/// Builds the test images (once) and puts the `archives` into the import folder of a node's
+/// data dir `data`, which imports them at start.
+pub fn stage_images(archives: &[&str], data: &Path) {
     let images = repo().join("target/test-images");
     let st = Command::new("bash")
         .arg(repo().join("images/build.sh"))
@@ -39,15 +49,11 @@ pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
         .status()
         .unwrap();
     assert!(st.success(), "images/build.sh failed");
-    let dir = tempfile::tempdir().unwrap();
-    let import = dir.path().join("images/import");
+    let import = data.join("images/import");
     std::fs::create_dir_all(&import).unwrap();
     for a in archives {
         std::fs::copy(images.join(a), import.join(a)).unwrap();
     }
-    let mut flags = vec!["--bridge", BRIDGE];
-    flags.extend_from_slice(extra);
-    Server::start_runc_in(dir, &flags)
 }
 
 pub fn curl(url: &str) -> Option<String> {

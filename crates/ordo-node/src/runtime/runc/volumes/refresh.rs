@@ -137,8 +137,8 @@ impl Refresher {
     /// this node may not list them, by reading each by name every [`GET_PERIOD`]; then
     /// rewrites dirty pods' volumes.
     async fn follow(self: Arc<Self>) {
-        let whole_kinds = self.caches.may_watch::<ConfigMap>().await
-            && self.caches.may_watch::<Secret>().await;
+        let whole_kinds =
+            self.caches.may_watch::<ConfigMap>().await && self.caches.may_watch::<Secret>().await;
         if whole_kinds {
             let (config_maps, secrets) = self
                 .objects
