@@ -15,43 +15,26 @@ struct Asset {
     body: &'static [u8],
 }
 
-/// Every file of the page (hand-written HTML, CSS and JavaScript; no build step).
+/// An embedded file of `ui/` with its media type.
+macro_rules! asset {
+    ($name:literal, $type:literal) => {
+        Asset {
+            name: $name,
+            content_type: $type,
+            body: include_bytes!(concat!("../ui/", $name)),
+        }
+    };
+}
+
+/// Every file of the page (hand-written HTML, CSS and JavaScript modules; no build step).
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "index.html",
-        content_type: "text/html; charset=utf-8",
-        body: include_bytes!("../ui/index.html"),
-    },
-    Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../ui/style.css"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../ui/api.js"),
-    },
-    Asset {
-        name: "model.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../ui/model.js"),
-    },
-    Asset {
-        name: "view.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../ui/view.js"),
-    },
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../ui/app.js"),
-    },
-    Asset {
-        name: "favicon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../ui/favicon.svg"),
-    },
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("api.js", "text/javascript; charset=utf-8"),
+    asset!("model.js", "text/javascript; charset=utf-8"),
+    asset!("view.js", "text/javascript; charset=utf-8"),
+    asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("favicon.svg", "image/svg+xml"),
 ];
 
 /// The page may load and connect to its own origin only.
@@ -179,6 +162,18 @@ mod tests {
             serve(&Method::POST, "/ui/", &h).status(),
             StatusCode::METHOD_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn every_file_of_the_page_is_served() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        for f in std::fs::read_dir(dir).unwrap() {
+            let name = f.unwrap().file_name().into_string().unwrap();
+            assert!(
+                ASSETS.iter().any(|a| a.name == name),
+                "ui/{name} is not in ASSETS"
+            );
+        }
     }
 
     #[test]

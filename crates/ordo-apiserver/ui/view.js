@@ -31,15 +31,19 @@ function table(caption, head, rows, cls) {
 
 const REV_WORDS = { update: "update revision", current: "current revision", other: "older revision", none: "" };
 
-/** One pod tile: ordinal, state in words, revision, address, node, DNS name, claims. */
-function podTile(set, t) {
+/** One pod tile: ordinal, state in words, revision (and its change cause), address, node, DNS name, claims. */
+function podTile(set, t, causes) {
+  const cause = causes.get(t.rev) || "";
   const words = [
     t.name,
     t.state.text,
     t.rev ? `revision ${m.shortRev(set, t.rev)} (${REV_WORDS[t.revKind]})` : "",
+    cause ? `change cause: ${cause}` : "",
     t.pod ? `restarts ${t.restarts}` : "",
     t.ip ? `IP ${t.ip}` : "",
     t.node ? `node ${t.node}` : "",
+    t.dns ? `DNS name ${t.dns}` : "",
+    ...t.claims.map((c) => `claim ${c.name} ${c.capacity} ${c.phase}`),
     t.surplus ? "above the replica count" : "",
   ].filter(Boolean);
   const claims = t.claims.map((c) => h("li", {}, `${c.name} ${c.capacity} ${c.phase}`));
@@ -56,7 +60,7 @@ function podTile(set, t) {
       "aria-label": words.join(", "),
     },
     h("div", { class: "tile-head" }, h("span", { class: "ord" }, `#${t.ordinal}`), h("span", { class: "state" }, t.state.text)),
-    t.rev ? h("div", { class: "rev" }, `rev ${m.shortRev(set, t.rev)}`, h("span", { class: "revkind" }, ` ${t.revKind}`)) : null,
+    t.rev ? h("div", { class: "rev", title: cause || null }, `rev ${m.shortRev(set, t.rev)}`, h("span", { class: "revkind" }, ` ${t.revKind}`)) : null,
     t.pod ? h("div", { class: "small" }, `${t.ip || "no IP"} · ${t.node || "unscheduled"} · restarts ${t.restarts}`) : null,
     t.dns ? h("div", { class: "dns small", title: t.dns }, t.dns) : null,
     claims.length ? h("ul", { class: "claims small", "aria-label": "claims" }, claims) : null,
@@ -95,7 +99,7 @@ function partitionLine(p) {
 }
 
 /** The row of tiles of a set, with the partition line where it falls. */
-function tileRow(set, tiles, partition) {
+function tileRow(set, tiles, partition, causes) {
   const shown = m.collapse(tiles);
   const items = [];
   let placed = partition <= 0;
@@ -105,7 +109,7 @@ function tileRow(set, tiles, partition) {
       items.push(partitionLine(partition));
       placed = true;
     }
-    items.push(t.range ? rangeTile(set, t) : podTile(set, t));
+    items.push(t.range ? rangeTile(set, t) : podTile(set, t, causes));
   }
   return h("ol", { class: "tiles", "aria-label": `pods of ${set.metadata.name} by ordinal${shown !== tiles ? ", collapsed into ranges" : ""}` }, items);
 }
@@ -168,14 +172,16 @@ function events(evs) {
 export function statefulSet(set, data) {
   const r = m.rollout(set);
   const tiles = m.tilesOf(set, data.pods, data.pvcs);
+  const revs = m.historyOf(set, data.revisions);
+  const causes = new Map(revs.map((x) => [x.name, x.cause]));
   return h(
     "section",
     { class: "sts", "data-set": set.metadata.name, "aria-labelledby": `h-${set.metadata.name}` },
     h("h3", { id: `h-${set.metadata.name}` }, `StatefulSet ${set.metadata.name}`, h("span", { class: "small" }, ` service ${set.spec.serviceName || "-"} · ${m.imagesOf(set.spec.template)}`)),
     progress(set, r),
     actions(set),
-    tileRow(set, tiles, r.partition),
-    h("details", { open: true }, h("summary", {}, "History and events"), history(set, m.historyOf(set, data.revisions)), events(m.eventsOf(set, data.events))),
+    tileRow(set, tiles, r.partition, causes),
+    h("details", { open: true }, h("summary", {}, "History and events"), history(set, revs), events(m.eventsOf(set, data.events))),
   );
 }
 

@@ -187,15 +187,7 @@ fn web_view_walkthrough_in_chromium() {
     let s = server.unwrap();
     // What kubectl sees after the page's actions: 5 replicas (the view user's scale was
     // refused), the rolled-back image.
-    let sts = |path: &str| {
-        s.ok(&[
-            "get",
-            "sts",
-            "nginx-statefulset",
-            "-o",
-            &format!("jsonpath={{{path}}}"),
-        ])
-    };
+    let sts = |path: &str| common::sts::set_field(&s, "nginx-statefulset", path);
     assert_eq!(sts(".spec.replicas"), "5");
     assert_eq!(
         sts(".spec.template.spec.containers[0].image"),

@@ -10,7 +10,7 @@
 
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -46,6 +46,30 @@ async function waitForStdin(word) {
   while (!stdinLines.includes(word)) await new Promise((r) => (stdinWaiter = r));
   stdinLines.splice(stdinLines.indexOf(word), 1);
 }
+
+/** A second set: claims from a volumeClaimTemplate, and a partition at ordinal 2. */
+const WEB = `apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {clusterIP: None, selector: {app: web}, ports: [{port: 80, name: web}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: web
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 2}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: nginx, image: "nginx:1.25.4", volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]}
+  volumeClaimTemplates:
+  - metadata: {name: www}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`;
 
 let shot = 0;
 async function screenshot(page, name) {
@@ -106,9 +130,13 @@ async function record(page, name, cond) {
 }
 const recorded = (page, name) => page.evaluate((name) => window.__order[name], name);
 
-/** Figures of the first load: bytes transferred and paint times from Chromium's timing API. */
-async function firstLoad(page) {
-  await page.goto(URL_, { waitUntil: "load" });
+/**
+ * Figures of a load of the page (a first one with `goto`, or a reload that revalidates the
+ * cached assets): bytes transferred and paint times from Chromium's timing API.
+ */
+async function firstLoad(page, reload = false) {
+  if (reload) await page.reload({ waitUntil: "load" });
+  else await page.goto(URL_, { waitUntil: "load" });
   await page.waitForSelector("#signin:not([hidden])");
   return page.evaluate(() => {
     const nav = performance.getEntriesByType("navigation")[0];
@@ -143,10 +171,18 @@ async function errorText(page, needle) {
 }
 
 async function walkthrough(page) {
+  for (const f of readdirSync(SHOTS)) if (/^\d\d-.*\.png$/.test(f)) rmSync(join(SHOTS, f));
   step("first load");
   const load = await firstLoad(page);
   result("first_load", load);
   await screenshot(page, "sign-in");
+
+  step("a wrong token is refused with the API's message");
+  await signIn(page, "not-a-token");
+  await page.waitForFunction(() => document.getElementById("signin-error").textContent !== "", null, { timeout: T });
+  const refused = await page.textContent("#signin-error");
+  result("wrong_token", refused);
+  check(/unauthorized/i.test(refused), `401 message: ${refused}`);
 
   step("sign in as admin");
   await signIn(page, env("ADMIN_TOKEN"), "kubernetes-admin");
@@ -242,6 +278,34 @@ async function walkthrough(page) {
   await page.click(`button[data-action="restart"][data-set="${SET}"]`);
   await eventually("restartedAt in the template", () => stsField(".spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt") !== "");
 
+  step("a set with claims and a partition: only ordinals at or above it are updated");
+  kubectl("apply", "-f", "-", { stdin: WEB });
+  const web = (sel) => `section.sts[data-set="web"] ${sel}`;
+  await page.waitForFunction((sel) => {
+    const t = [...document.querySelectorAll(sel)];
+    return t.length === 3 && t.every((e) => e.dataset.state === "ready") && t[0].querySelector(".claims").textContent === "www-web-0 1Gi Bound";
+  }, web("li.tile"), { timeout: T });
+  kubectl("set", "image", "statefulset/web", "nginx=nginx:1.26.1");
+  kubectl("annotate", "statefulset/web", "kubernetes.io/change-cause=canary: nginx 1.26.1 above the partition");
+  await page.waitForFunction((sel) => {
+    const t = [...document.querySelectorAll(sel)];
+    return t.length === 3 && t.every((e) => e.dataset.state === "ready") && t.map((e) => e.dataset.revKind).join() === "current,current,update" &&
+      (t[2].getAttribute("aria-label") || "").includes("change cause: canary");
+  }, web("li.tile"), { timeout: T });
+  const order = await page.$$eval(web("ol.tiles > li"), (els) => els.map((e) => (e.classList.contains("partition") ? "|" : e.dataset.ordinal)).join(""));
+  check(order === "01|2", `the partition line between ordinals 1 and 2: ${order}`);
+  await screenshot(page, "partition-and-claims");
+  await page.locator(`section.sts[data-set="web"]`).screenshot({ path: join(SHOTS, "readme-partition-and-claims.png") });
+
+  step("keyboard: tiles are focusable and arrow keys move between them");
+  await page.focus(web('li.tile[data-ordinal="0"]'));
+  await page.keyboard.press("ArrowRight");
+  check((await page.evaluate(() => document.activeElement.dataset.ordinal)) === "1", "ArrowRight to ordinal 1");
+  await page.keyboard.press("End");
+  check((await page.evaluate(() => document.activeElement.dataset.ordinal)) === "2", "End to ordinal 2");
+  await page.keyboard.press("Tab");
+  check((await page.evaluate(() => document.activeElement.getAttribute("aria-label"))) === "Delete pod web-2", "Tab to the tile's Delete button");
+
   step("a view-only user sees the 403 message when scaling");
   await signIn(page, env("VIEW_TOKEN"), "system:serviceaccount:default:viewer");
   await page.waitForSelector(`section.sts[data-set="${SET}"] li.tile`, { timeout: T });
@@ -262,6 +326,7 @@ async function walkthrough(page) {
 /** MODE=measure: the first-load figures, then the page with the set at 1000 replicas. */
 async function measure(page) {
   result("first_load", await firstLoad(page));
+  result("reload", await firstLoad(page, true));
   await signIn(page, env("ADMIN_TOKEN"), "kubernetes-admin");
   kubectl("apply", "-f", "-", { stdin: readFileSync(env("MANIFEST"), "utf8") });
   kubectl("scale", "sts", SET, "--replicas=1000");
@@ -289,6 +354,13 @@ async function measure(page) {
   await page.reload({ waitUntil: "load" });
   await page.waitForSelector(`section.sts[data-set="${SET}"] li.tile`, { timeout: T });
   result("1000_reload_to_tiles_ms", Date.now() - reload);
+  // Ten pods made unready split the range tile in three.
+  kubectl("annotate", "pods", ...Array.from({ length: 10 }, (_, i) => `${SET}-${500 + i}`), "sim.ordo.dev/ready=false");
+  await page.waitForFunction((set) => {
+    const t = [...document.querySelectorAll(`section.sts[data-set="${set}"] li.tile`)];
+    return t.length === 3 && t[1].dataset.state === "unready" && t[1].dataset.to === "509";
+  }, SET, { timeout: T });
+  result("1000_tiles_with_10_unready", await page.$$eval(`section.sts[data-set="${SET}"] li.tile`, (els) => els.map((e) => e.getAttribute("aria-label"))));
   await screenshot(page, "measure-1000-replicas");
 }
 
