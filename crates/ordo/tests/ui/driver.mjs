@@ -149,6 +149,11 @@ async function firstLoad(page, reload = false) {
       firstPaintMs: paint["first-paint"],
       firstContentfulPaintMs: paint["first-contentful-paint"],
       loadMs: Math.round(nav.loadEventEnd),
+      // Where the time went: TCP+TLS set-up, the page's first byte and last byte.
+      connectMs: Math.round(nav.connectEnd - nav.connectStart),
+      htmlFirstByteMs: Math.round(nav.responseStart),
+      htmlDoneMs: Math.round(nav.responseEnd),
+      domContentLoadedMs: Math.round(nav.domContentLoadedEventEnd),
     };
   });
 }
