@@ -6,7 +6,8 @@
 //! carry the signed-in identity). Screenshots go to `target/ui-screenshots/`.
 //!
 //! Needs `/usr/bin/chromium` and the driver's `node_modules` (`scripts/install-deps.sh`); the
-//! test fails, not passes, without them.
+//! test fails, not passes, without them. `web_view_model_unit_tests` runs the page's pure
+//! functions under Node's test runner (`tests/ui/model.test.mjs`).
 
 mod common;
 use common::{Server, WALKTHROUGH};
@@ -192,6 +193,28 @@ fn web_view_walkthrough_in_chromium() {
     assert_eq!(
         sts(".spec.template.spec.containers[0].image"),
         "nginx:1.25.4"
+    );
+}
+
+/// The page's pure functions (`ordo-apiserver/ui/model.js`: tiles, states, ranges, history,
+/// events, endpoints, the restart patch) under Node's test runner.
+#[test]
+fn web_view_model_unit_tests() {
+    let out = Command::new("node")
+        .args(["--experimental-detect-module", "--test", "model.test.mjs"])
+        .current_dir(driver_dir())
+        .output()
+        .expect("running node (scripts/install-deps.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let count = |what: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("# {what} ")))
+            .and_then(|n| n.trim().parse::<usize>().ok())
+    };
+    assert!(
+        out.status.success() && count("fail") == Some(0) && count("pass") >= Some(8),
+        "model.test.mjs failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

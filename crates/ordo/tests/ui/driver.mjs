@@ -332,6 +332,11 @@ async function walkthrough(page) {
 async function measure(page) {
   result("first_load", await firstLoad(page));
   result("reload", await firstLoad(page, true));
+  // A running browser's first visit: renderer and connection warm, HTTP cache emptied.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.clearBrowserCache");
+  await page.goto(new URL("/version", URL_).href);
+  result("warm_browser_first_load", await firstLoad(page));
   await signIn(page, env("ADMIN_TOKEN"), "kubernetes-admin");
   kubectl("apply", "-f", "-", { stdin: readFileSync(env("MANIFEST"), "utf8") });
   kubectl("scale", "sts", SET, "--replicas=1000");
