@@ -302,6 +302,23 @@ async function walkthrough(page) {
   await screenshot(page, "partition-and-claims");
   await page.locator(`section.sts[data-set="web"]`).screenshot({ path: join(SHOTS, "readme-partition-and-claims.png") });
 
+  step("a Deployment beside them, with its ReplicaSet");
+  kubectl("create", "deployment", "hello", "--image=nginx:1.25.4", "--replicas=2");
+  await page.waitForFunction(() => {
+    const c = document.querySelector("#deps-body caption");
+    const cells = [...document.querySelectorAll("#deps-body td")].map((td) => td.textContent);
+    return c && c.textContent === "Deployment hello: 2/2 ready" && cells.some((t) => t.startsWith("hello-")) && cells.includes("nginx=nginx:1.25.4");
+  }, null, { timeout: T });
+
+  step("the namespace picker follows another namespace and comes back");
+  await page.fill("#ns", "kube-system");
+  await page.press("#ns", "Enter");
+  await page.waitForSelector("#sets-body:has-text('No StatefulSets in kube-system.')", { timeout: T });
+  check(new URL(page.url()).hash === "#ns=kube-system", "the namespace is in the address");
+  await page.fill("#ns", "default");
+  await page.press("#ns", "Enter");
+  await page.waitForSelector('section.sts[data-set="web"] li.tile[data-state="ready"]', { timeout: T });
+
   step("keyboard: tiles are focusable and arrow keys move between them");
   await page.focus(web('li.tile[data-ordinal="0"]'));
   await page.keyboard.press("ArrowRight");
