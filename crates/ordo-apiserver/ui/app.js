@@ -24,6 +24,7 @@ const state = {
   ns: "",
   data: {}, // kind → Map(name → object)
   errors: {}, // kind → ApiError of its last failed request, while it fails
+  loaded: new Set(), // kinds listed at least once
   informers: [],
   nsInformer: null,
   actionError: "",
