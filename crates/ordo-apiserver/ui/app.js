@@ -168,9 +168,10 @@ const ACTIONS = {
     const input = document.querySelector(`input.replicas[data-set="${CSS.escape(name)}"]`);
     const n = Number(input.value);
     if (!Number.isInteger(n) || n < 0) return act("", () => Promise.reject(new Error("replicas must be a whole number ≥ 0")));
-    return act(`statefulset.apps/${name} scaled to ${n}`, () =>
-      request("PATCH", base() + encodeURIComponent(name) + "/scale", { spec: { replicas: n } }, "application/merge-patch+json"),
-    );
+    return act(`statefulset.apps/${name} scaled to ${n}`, async () => {
+      await request("PATCH", base() + encodeURIComponent(name) + "/scale", { spec: { replicas: n } }, "application/merge-patch+json");
+      delete input.dataset.typed; // applied: the field follows the set again
+    });
   },
   // `kubectl rollout restart`: a new restartedAt annotation in the pod template.
   restart: (b) =>
@@ -278,6 +279,10 @@ function init() {
     if (b && ACTIONS[b.dataset.action]) ACTIONS[b.dataset.action](b);
   });
   $("main").addEventListener("keydown", onKey);
+  // A replica count being typed is kept through re-renders until it is applied.
+  $("main").addEventListener("input", (e) => {
+    if (e.target.classList.contains("replicas")) e.target.dataset.typed = "1";
+  });
   if (signedIn()) showMain();
   else showSignIn("");
 }

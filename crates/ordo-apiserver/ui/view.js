@@ -234,9 +234,9 @@ export function services(list) {
 
 /**
  * Updates `old` in place to look like `neu` (a freshly built copy), touching only what differs,
- * so that focus, a half-typed number and a button being clicked survive a watch event. Extra or
+ * so that focus, a number being typed and a button being clicked survive a watch event. Extra or
  * missing trailing children are appended or removed (tiles are in ordinal order). The user's
- * choice to open or close a <details> is kept.
+ * choice to open or close a <details>, and a replica count typed but not yet applied, are kept.
  */
 export function morph(old, neu) {
   if (old.isEqualNode(neu)) return;
@@ -245,14 +245,18 @@ export function morph(old, neu) {
     else old.replaceWith(neu);
     return;
   }
+  // The user's state: whether a <details> is open, and `data-typed` on a field being edited.
+  const kept = (name) => (name === "open" && old.nodeName === "DETAILS") || name === "data-typed";
   for (const a of [...old.attributes]) {
-    if (!neu.hasAttribute(a.name) && !(a.name === "open" && old.nodeName === "DETAILS")) old.removeAttribute(a.name);
+    if (!neu.hasAttribute(a.name) && !kept(a.name)) old.removeAttribute(a.name);
   }
   for (const a of [...neu.attributes]) {
-    if (a.name === "open" && old.nodeName === "DETAILS") continue;
+    if (kept(a.name)) continue;
     if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
   }
   if (old.nodeName === "PROGRESS") old.value = neu.value;
+  // A number field shows the live value unless the user typed in it (app.js marks it).
+  if (old.nodeName === "INPUT" && !old.hasAttribute("data-typed") && old.value !== neu.getAttribute("value")) old.value = neu.getAttribute("value");
   const oc = [...old.childNodes];
   const nc = [...neu.childNodes];
   for (let i = 0; i < Math.min(oc.length, nc.length); i++) morph(oc[i], nc[i]);
