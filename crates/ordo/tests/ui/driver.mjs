@@ -25,7 +25,11 @@ const T = 60000; // per wait
 
 function kubectl(...args) {
   const input = args.length && typeof args[args.length - 1] === "object" ? args.pop().stdin : undefined;
-  return execFileSync(env("KUBECTL"), ["--kubeconfig", env("KUBECONFIG"), ...args], { input, encoding: "utf8" });
+  try {
+    return execFileSync(env("KUBECTL"), ["--kubeconfig", env("KUBECONFIG"), ...args], { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+  } catch (e) {
+    throw new Error(`kubectl ${args.join(" ")}: ${e.stderr || e.message}`);
+  }
 }
 const stsField = (path) => kubectl("get", "sts", SET, "-o", `jsonpath={${path}}`);
 const result = (name, v) => console.log(`RESULT ${name} ${JSON.stringify(v)}`);
