@@ -27,6 +27,7 @@ mod resource_metrics;
 mod rest;
 mod router;
 mod table;
+mod ui;
 
 use anyhow::{Context, Result};
 use hyper_util::rt::{TokioExecutor, TokioIo};

@@ -178,6 +178,14 @@ async fn route(
     req: Request,
     audited: &mut Option<auth::Attributes>,
 ) -> Result<Response, ApiError> {
+    // The web view's static assets hold no data and need no credentials (see `ui.rs`).
+    if crate::ui::is_ui(req.uri().path()) {
+        return Ok(crate::ui::serve(
+            req.method(),
+            req.uri().path(),
+            req.headers(),
+        ));
+    }
     let path = req.uri().path().trim_end_matches('/').to_string();
     let path = if path.is_empty() {
         "/".to_string()

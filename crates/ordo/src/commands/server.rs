@@ -256,6 +256,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
     }
     eprintln!("ordo server ready in {} ms", started.elapsed().as_millis());
     eprintln!("  API         {url}");
+    eprintln!("  web view    {}/ui/", url.trim_end_matches('/'));
     eprintln!("  store       {engine}");
     eprintln!("  data dir    {}", data_dir.display());
     eprintln!(

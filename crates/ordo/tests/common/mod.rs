@@ -63,7 +63,17 @@ impl Server {
 
     /// Starts a server with the given `--runtime` (clap refuses the flag twice).
     pub fn start_in_with_runtime(dir: tempfile::TempDir, runtime: &str, extra: &[&str]) -> Server {
-        let port = free_port();
+        Self::start_on_port(dir, free_port(), runtime, extra)
+    }
+
+    /// [`Server::start_in_with_runtime`] on a given port (a restart where clients stay pointed
+    /// at the old address).
+    pub fn start_on_port(
+        dir: tempfile::TempDir,
+        port: u16,
+        runtime: &str,
+        extra: &[&str],
+    ) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
