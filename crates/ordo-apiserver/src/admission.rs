@@ -5,6 +5,7 @@
 //! `ServiceAccount`, `LimitRanger` in `admission/limit_ranger.rs` and `ResourceQuota` in
 //! `admission/resource_quota.rs`), and what is released when an object goes.
 
+mod default_tolerations;
 mod limit_ranger;
 mod resource_quota;
 mod service_account;
@@ -281,6 +282,7 @@ pub(crate) fn prepare_create(info: &ResourceInfo, obj: &mut Value) {
             }
         }
         ("", "Pod") => {
+            default_tolerations::add_default_tolerations(obj);
             let qos = qos_class(obj);
             obj["status"] = json!({"phase": "Pending", "qosClass": qos});
             if obj.pointer("/spec/serviceAccountName").is_none() {

@@ -14,6 +14,7 @@ mod history;
 mod hpa;
 mod job;
 mod namespace;
+pub mod nodelifecycle;
 mod ownership;
 mod placement;
 mod pod_control;
@@ -28,7 +29,8 @@ mod volume;
 /// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
 /// the `kube-root-ca.crt` ConfigMap; with `ca`, node client certificate requests are approved
 /// and signed ([`certificates`]); the scheduler talks through `scheduler` when given (its own
-/// credential); HorizontalPodAutoscalers are synced every `hpa_sync_period`.
+/// credential); HorizontalPodAutoscalers are synced every `hpa_sync_period`; nodes that stop
+/// reporting are handled with the timings of `node_lifecycle`.
 pub async fn run(
     caches: ordo_client::Caches,
     volumes_dir: std::path::PathBuf,
@@ -36,6 +38,7 @@ pub async fn run(
     ca: Option<std::sync::Arc<dyn certificates::CertificateAuthority>>,
     scheduler: Option<kube::Client>,
     hpa_sync_period: std::time::Duration,
+    node_lifecycle: nodelifecycle::Config,
 ) -> anyhow::Result<()> {
     let scheduling = match scheduler {
         Some(c) => caches.with_client(c),
@@ -65,6 +68,7 @@ pub async fn run(
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),
+        nodelifecycle::run(caches.clone(), node_lifecycle),
         signing,
     )?;
     Ok(())

@@ -95,6 +95,13 @@ pub(crate) struct ServerArgs {
     /// How often each HorizontalPodAutoscaler is synced (kube-controller-manager's flag).
     #[arg(long, default_value = "15s", value_parser = crate::args::parse_duration)]
     horizontal_pod_autoscaler_sync_period: std::time::Duration,
+    /// How long a node may go without posting its status or renewing its Lease before it is
+    /// marked `Unknown` and tainted unreachable (kube-controller-manager's flag).
+    #[arg(long, default_value = "50s", value_parser = crate::args::parse_duration)]
+    node_monitor_grace_period: std::time::Duration,
+    /// How often the node lifecycle controller checks the nodes.
+    #[arg(long, default_value = "5s", value_parser = crate::args::parse_duration)]
+    node_monitor_period: std::time::Duration,
     #[command(flatten)]
     image_gc: ImageGcArgs,
     #[command(flatten)]
@@ -224,6 +231,10 @@ async fn server(args: &ServerArgs) -> Result<()> {
             Some(Arc::new(ClusterSigner(pki.ca()))),
             Some(scheduler),
             args.horizontal_pod_autoscaler_sync_period,
+            ordo_controllers::nodelifecycle::Config {
+                monitor_period: args.node_monitor_period,
+                grace_period: args.node_monitor_grace_period,
+            },
         ));
         let mut agent = NodeFlags {
             runtime: args.runtime,
