@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod invariants;
 pub mod real_pods;
 pub mod sts;
 pub mod terminal;
