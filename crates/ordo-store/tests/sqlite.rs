@@ -404,3 +404,48 @@ async fn bench_get_patch_16_clients() {
     let wal = std::fs::metadata(dir.path().join("db.sqlite-wal")).map_or(0, |m| m.len());
     eprintln!("WAL file: {} KiB", wal / 1024);
 }
+
+/// The message of a store that refused to open.
+fn refusal(path: &Path) -> String {
+    match SqliteStore::open(path) {
+        Ok(_) => panic!("a damaged database was opened"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let s = open(&dir, "db.sqlite");
+        for i in 0..2000 {
+            s.create(&format!("k/{i:05}"), vec![b'x'; 1000])
+                .await
+                .unwrap();
+        }
+    }
+    // Reopened and closed: the WAL is checkpointed into the main file.
+    drop(open(&dir, "db.sqlite"));
+    let _ = std::fs::remove_file(dir.path().join("db.sqlite-wal"));
+    let _ = std::fs::remove_file(dir.path().join("db.sqlite-shm"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 1_000_000, "{} bytes", bytes.len());
+    // Garbage over pages in the middle (the tables' b-tree pages), header intact.
+    let mid = bytes.len() / 2;
+    for (i, b) in bytes[mid..mid + 64 * 1024].iter_mut().enumerate() {
+        *b = (i * 7 % 251) as u8;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let msg = refusal(&path);
+    assert!(
+        msg.contains(&format!("the database {} is damaged", path.display())),
+        "{msg}"
+    );
+    assert!(msg.contains("ordo will not serve from it"), "{msg}");
+    // Not a database at all.
+    let other = dir.path().join("notes.txt");
+    std::fs::write(&other, "x".repeat(8192)).unwrap();
+    let msg = refusal(&other);
+    assert!(msg.contains("is damaged (file is not a database)"), "{msg}");
+}

@@ -176,8 +176,9 @@ impl SqliteStore {
     /// Opens the database at `path` with explicit options.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
         let path = path.as_ref().to_path_buf();
-        let conn = schema::open_connection(&path).map_err(db_err)?;
-        let (revision, compacted) = schema::init(&conn).map_err(db_err)?;
+        let conn = schema::open_connection(&path).map_err(|e| schema::open_err(&path, e))?;
+        schema::check_integrity(&conn, &path)?;
+        let (revision, compacted) = schema::init(&conn).map_err(|e| schema::open_err(&path, e))?;
         let shared = Arc::new(Shared::default());
         shared.revision.store(revision, Ordering::SeqCst);
         shared.compacted.store(compacted, Ordering::SeqCst);

@@ -46,6 +46,51 @@ pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {e}"))
 }
 
+/// Whether `e` says the file is not a (sound) SQLite database.
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// The error for a damaged database file: ordo refuses to serve from it and says what to do.
+fn damaged(path: &Path, detail: &str) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the database {} is damaged ({detail}): ordo will not serve from it. Restore the file \
+         from a backup, or move it (with its -wal and -shm files) away to start with an empty store",
+        path.display()
+    ))
+}
+
+/// [`db_err`] for errors at opening, where damage gets [`damaged`]'s message.
+pub(super) fn open_err(path: &Path, e: rusqlite::Error) -> StoreError {
+    if is_damage(&e) {
+        damaged(path, &e.to_string())
+    } else {
+        db_err(e)
+    }
+}
+
+/// Checks the database's structure (`PRAGMA quick_check`: every page and index, not the
+/// contents' meaning) before anything is served from it.
+pub(super) fn check_integrity(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check(5)")
+        .map_err(|e| open_err(path, e))?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| open_err(path, e))?;
+    if rows.len() == 1 && rows[0] == "ok" {
+        return Ok(());
+    }
+    Err(damaged(
+        path,
+        &format!("sqlite quick_check: {}", rows.join("; ")),
+    ))
+}
+
 /// Opens a connection with the pragmas every connection of the engine uses.
 pub(super) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
