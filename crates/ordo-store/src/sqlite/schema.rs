@@ -43,6 +43,17 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', 1), ('revision', 0), 
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) fn db_err(e: rusqlite::Error) -> StoreError {
+    db_error(&e)
+}
+
+/// [`db_err`] of a borrowed error (one failed commit answers several writers).
+pub(super) fn db_error(e: &rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return StoreError::Unavailable(format!(
+            "sqlite: {e}: the write was not stored; free space on the filesystem of ordo's data \
+             directory and retry (ordo resumes by itself)"
+        ));
+    }
     StoreError::Unavailable(format!("sqlite: {e}"))
 }
 

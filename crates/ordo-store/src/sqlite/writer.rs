@@ -171,9 +171,8 @@ impl Writer {
             Err(e) => {
                 tracing::error!(error = %e, writes = replies.len(), "sqlite group commit failed");
                 self.purge_pending = false;
-                let msg = e.to_string();
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError::Unavailable(format!("sqlite: {msg}"))));
+                    let _ = reply.send(Err(super::schema::db_error(&e)));
                 }
             }
         }
