@@ -13,6 +13,7 @@ mod gc;
 mod history;
 mod hpa;
 mod job;
+pub mod leader;
 mod namespace;
 mod ownership;
 mod placement;
@@ -24,23 +25,21 @@ mod scheduler;
 mod statefulset;
 mod volume;
 
-/// Runs every controller and the scheduler until one fails; the local-path provisioner puts
+/// Runs every controller (kube-controller-manager's part, the garbage collector included;
+/// not the scheduler, see [`run_scheduler`]) until one fails; the local-path provisioner puts
 /// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
 /// the `kube-root-ca.crt` ConfigMap; with `ca`, node client certificate requests are approved
-/// and signed ([`certificates`]); the scheduler talks through `scheduler` when given (its own
-/// credential); HorizontalPodAutoscalers are synced every `hpa_sync_period`.
+/// and signed ([`certificates`]); HorizontalPodAutoscalers are synced every `hpa_sync_period`.
+///
+/// Dropping the future stops every controller: none leaves a task behind that writes (what
+/// [`leader::Elector`] relies on when the lease is lost).
 pub async fn run(
     caches: ordo_client::Caches,
     volumes_dir: std::path::PathBuf,
     root_ca: String,
     ca: Option<std::sync::Arc<dyn certificates::CertificateAuthority>>,
-    scheduler: Option<kube::Client>,
     hpa_sync_period: std::time::Duration,
 ) -> anyhow::Result<()> {
-    let scheduling = match scheduler {
-        Some(c) => caches.with_client(c),
-        None => caches.clone(),
-    };
     let signing = async {
         match ca {
             Some(ca) => certificates::run(caches.clone(), ca).await,
@@ -56,7 +55,6 @@ pub async fn run(
         daemonset::run(caches.clone()),
         gc::run(caches.clone()),
         namespace::run(caches.clone()),
-        scheduler::run(scheduling),
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
         job::run(caches.clone()),
@@ -68,4 +66,10 @@ pub async fn run(
         signing,
     )?;
     Ok(())
+}
+
+/// Runs the scheduler (kube-scheduler's part) until it fails; `caches` carry the scheduler's
+/// own credential. Dropping the future stops it, bindings in flight included.
+pub async fn run_scheduler(caches: ordo_client::Caches) -> anyhow::Result<()> {
+    scheduler::run(caches).await
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod etcd;
 pub mod real_pods;
 pub mod sts;
 pub mod terminal;

@@ -1,0 +1,276 @@
+//! End-to-end: two `ordo server --store etcd` processes on one etcd both serve the API, while
+//! the controllers and the scheduler run on one of them at a time, elected through the
+//! `kube-system` Leases `kube-controller-manager` and `kube-scheduler`; a SIGKILLed leader hands
+//! both over to the other within the lease time, with no action done twice.
+
+mod common;
+use common::etcd::start_etcd;
+use common::{collect, Server};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const LEASES: [&str; 2] = ["kube-controller-manager", "kube-scheduler"];
+
+/// The identity a server elects with, from its start-up banner.
+fn identity(s: &Server) -> String {
+    let mut id = String::new();
+    s.eventually(10, "the start-up banner", || {
+        let log = s.log();
+        match log.lines().find(|l| l.contains("controllers by leases")) {
+            Some(line) => {
+                id = line.rsplit(" as ").next().unwrap().trim().to_string();
+                true
+            }
+            None => false,
+        }
+    });
+    id
+}
+
+/// `holderIdentity` and `leaseTransitions` of a `kube-system` Lease, as `s` serves it.
+fn lease(s: &Server, name: &str) -> (String, String) {
+    let out = s.ok(&[
+        "get",
+        "lease",
+        "-n",
+        "kube-system",
+        name,
+        "-o",
+        "jsonpath={.spec.holderIdentity} {.spec.leaseTransitions}",
+    ]);
+    let (h, t) = out.split_once(' ').unwrap_or((&out, ""));
+    (h.to_string(), t.to_string())
+}
+
+fn holds_both(s: &Server, who: &str) -> bool {
+    LEASES.iter().all(|l| {
+        s.kubectl(&[
+            "get",
+            "lease",
+            "-n",
+            "kube-system",
+            l,
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ])
+        .stdout
+            == who.as_bytes()
+    })
+}
+
+/// A StatefulSet and a ReplicaSet (whose pods have generated names, so that a second active
+/// controller would show as extra pods), pinned to `node`.
+fn workloads(node: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: web}}
+spec:
+  serviceName: web
+  replicas: 3
+  podManagementPolicy: Parallel
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      nodeSelector: {{kubernetes.io/hostname: {node}}}
+      containers: [{{name: c, image: busybox}}]
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {{name: rs}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: rs}}}}
+  template:
+    metadata: {{labels: {{app: rs}}}}
+    spec:
+      nodeSelector: {{kubernetes.io/hostname: {node}}}
+      containers: [{{name: c, image: busybox}}]
+"#
+    )
+}
+
+fn ready(s: &Server, kind: &str, name: &str) -> String {
+    String::from_utf8_lossy(
+        &s.kubectl(&["get", kind, name, "-o", "jsonpath={.status.readyReplicas}"])
+            .stdout,
+    )
+    .to_string()
+}
+
+#[test]
+fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions() {
+    let etcd = start_etcd();
+    let flags = |node: &'static str| {
+        vec![
+            "--store".to_string(),
+            "etcd".into(),
+            "--etcd-endpoints".into(),
+            etcd.url.clone(),
+            "--node-name".into(),
+            node.into(),
+        ]
+    };
+    let a_flags = flags("server-a");
+    let a = Server::start_with(&a_flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let a_id = identity(&a);
+    a.eventually(20, "server-a to hold both leases", || holds_both(&a, &a_id));
+
+    // A second server on the same etcd shares the first one's CA, ServiceAccount signing key,
+    // admin token and join token: its data dir starts with a copy of `DATA/pki` (its serving
+    // certificate is made anew for its own address).
+    let b_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(b_dir.path().join("pki")).unwrap();
+    for f in ["ca.crt", "ca.key", "sa.key", "token", "join-token"] {
+        std::fs::copy(
+            a.data_dir().join("pki").join(f),
+            b_dir.path().join("pki").join(f),
+        )
+        .unwrap();
+    }
+    let b_flags = flags("server-b");
+    let b = Server::start_in(
+        b_dir,
+        &b_flags.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let b_id = identity(&b);
+    assert_ne!(a_id, b_id);
+    assert!(
+        b_id.contains('_'),
+        "identity {b_id} is not <hostname>_<uuid>"
+    );
+    // Both serve the API; `kubectl get leases` on either shows the one holder.
+    let out = b.ok(&["get", "leases", "-n", "kube-system"]);
+    for l in LEASES {
+        assert!(
+            out.lines()
+                .any(|row| row.starts_with(l) && row.contains(&a_id)),
+            "{out}"
+        );
+    }
+    // The second server keeps trying (every 2 s) and never leads while the first renews.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(holds_both(&a, &a_id));
+    assert!(b
+        .log()
+        .contains("attempting to acquire leader lease kube-system/kube-controller-manager"));
+    assert!(
+        !b.log().contains("successfully acquired lease"),
+        "{}",
+        b.log()
+    );
+    let acquired = |s: &Server| s.log().matches("successfully acquired lease").count();
+    assert_eq!(acquired(&a), 2, "{}", a.log());
+
+    // Every pod the survivor ever serves, by name, with every uid seen for it.
+    let mut watch = b
+        .kubectl_command(&["get", "pods", "-w", "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let watched = collect(watch.stdout.take().unwrap());
+    b.apply(&workloads("server-b"));
+    b.eventually(30, "3 web and 2 rs pods ready", || {
+        ready(&b, "sts", "web") == "3" && ready(&b, "rs", "rs") == "2"
+    });
+
+    // kubectl pointed at the survivor, every 200 ms throughout the hand-over.
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (failures, done) = (failures.clone(), done.clone());
+        let cmd = b.kubectl_command(&["get", "pods,sts,rs,leases", "-A"]);
+        let (prog, args): (String, Vec<String>) = (
+            cmd.get_program().to_string_lossy().into(),
+            cmd.get_args().map(|a| a.to_string_lossy().into()).collect(),
+        );
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            while !done.load(Ordering::SeqCst) {
+                let out = std::process::Command::new(&prog)
+                    .args(&args)
+                    .output()
+                    .unwrap();
+                if !out.status.success() {
+                    failures
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&out.stderr).into());
+                }
+                runs += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            runs
+        })
+    };
+
+    let killed = Instant::now();
+    let a_log = a.log();
+    drop(a.kill9());
+    // Work for the new leader: the old one is gone, nobody acts until the takeover.
+    b.ok(&["scale", "sts", "web", "--replicas=5"]);
+    b.ok(&["scale", "rs", "rs", "--replicas=4"]);
+    b.eventually(30, "server-b to take both leases", || holds_both(&b, &b_id));
+    let took = killed.elapsed();
+    // Taken after the lease duration (15 s) since the last renewal was seen, tried every
+    // retry period (2 s, jittered up to 1.2 times more).
+    assert!(
+        took <= Duration::from_secs(15 + 5),
+        "took {took:?} to take over"
+    );
+    for l in LEASES {
+        assert_eq!(lease(&b, l), (b_id.clone(), "1".to_string()), "{l}");
+    }
+    b.eventually(30, "5 web and 4 rs pods ready", || {
+        ready(&b, "sts", "web") == "5" && ready(&b, "rs", "rs") == "4"
+    });
+    // Settle, so that a late duplicate would show.
+    std::thread::sleep(Duration::from_secs(3));
+    done.store(true, Ordering::SeqCst);
+    let runs = sampler.join().unwrap();
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let failures = failures.lock().unwrap().clone();
+    assert!(runs > 10, "only {runs} kubectl runs");
+    assert!(
+        failures.is_empty(),
+        "kubectl against the survivor failed {} times: {failures:?}",
+        failures.len()
+    );
+    assert_eq!(acquired(&b), 2, "{}", b.log());
+
+    let text = watched.lock().unwrap().clone();
+    let mut uids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for pod in serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>() {
+        let pod = pod.unwrap();
+        let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+        let uid = pod["metadata"]["uid"].as_str().unwrap().to_string();
+        uids.entry(name).or_default().insert(uid);
+    }
+    let web: Vec<&String> = uids.keys().filter(|n| n.starts_with("web-")).collect();
+    assert_eq!(
+        web,
+        ["web-0", "web-1", "web-2", "web-3", "web-4"],
+        "StatefulSet pods seen: {uids:?}"
+    );
+    let rs = uids.keys().filter(|n| n.starts_with("rs-")).count();
+    assert_eq!(rs, 4, "ReplicaSet pods ever created: {uids:?}");
+    for (name, set) in &uids {
+        assert_eq!(set.len(), 1, "pod {name} was created {} times", set.len());
+    }
+    let deleted = b.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=SuccessfulDelete",
+        "-o",
+        "name",
+    ]);
+    assert!(deleted.is_empty(), "pods deleted: {deleted}");
+    let _ = a_log;
+}
