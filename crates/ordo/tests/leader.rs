@@ -102,6 +102,20 @@ fn ready(s: &Server, kind: &str, name: &str) -> String {
     .to_string()
 }
 
+/// A data dir for another server of `first`'s cluster: a copy of its `DATA/pki` secrets.
+fn sharing_pki(first: &Server) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pki")).unwrap();
+    for f in ["ca.crt", "ca.key", "sa.key", "token", "join-token"] {
+        std::fs::copy(
+            first.data_dir().join("pki").join(f),
+            dir.path().join("pki").join(f),
+        )
+        .unwrap();
+    }
+    dir
+}
+
 #[test]
 fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions() {
     let etcd = start_etcd();
@@ -123,15 +137,7 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
     // A second server on the same etcd shares the first one's CA, ServiceAccount signing key,
     // admin token and join token: its data dir starts with a copy of `DATA/pki` (its serving
     // certificate is made anew for its own address).
-    let b_dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(b_dir.path().join("pki")).unwrap();
-    for f in ["ca.crt", "ca.key", "sa.key", "token", "join-token"] {
-        std::fs::copy(
-            a.data_dir().join("pki").join(f),
-            b_dir.path().join("pki").join(f),
-        )
-        .unwrap();
-    }
+    let b_dir = sharing_pki(&a);
     let b_flags = flags("server-b");
     let b = Server::start_in(
         b_dir,
@@ -273,4 +279,31 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
     ]);
     assert!(deleted.is_empty(), "pods deleted: {deleted}");
     let _ = a_log;
+
+    // A leader stopped gracefully (SIGTERM) gives its leases up: a third server takes them
+    // within a retry period or two, not a lease duration.
+    let c_flags = flags("server-c");
+    let c = Server::start_in(
+        sharing_pki(&b),
+        &c_flags.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let c_id = identity(&c);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(holds_both(&c, &b_id));
+    let mut b = b;
+    let stopped = Instant::now();
+    b.stop();
+    assert!(
+        b.log()
+            .contains("released lease kube-system/kube-controller-manager"),
+        "{}",
+        b.log()
+    );
+    c.eventually(10, "server-c to take both leases", || holds_both(&c, &c_id));
+    let took_over = stopped.elapsed();
+    assert!(
+        took_over < Duration::from_secs(8),
+        "took {took_over:?} after a graceful stop"
+    );
+    eprintln!("hand-over after SIGKILL: {took:?}; after SIGTERM: {took_over:?}");
 }
