@@ -15,6 +15,7 @@ mod hpa;
 mod job;
 pub mod leader;
 mod namespace;
+pub mod nodeipam;
 mod ownership;
 mod placement;
 mod pod_control;
@@ -29,7 +30,8 @@ mod volume;
 /// not the scheduler, see [`run_scheduler`]) until one fails; the local-path provisioner puts
 /// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
 /// the `kube-root-ca.crt` ConfigMap; with `ca`, node client certificate requests are approved
-/// and signed ([`certificates`]); HorizontalPodAutoscalers are synced every `hpa_sync_period`.
+/// and signed ([`certificates`]); HorizontalPodAutoscalers are synced every `hpa_sync_period`;
+/// nodes get their pod CIDR from `pod_cidr` ([`nodeipam`]).
 ///
 /// Dropping the future stops every controller: none leaves a task behind that writes (what
 /// [`leader::Elector`] relies on when the lease is lost).
@@ -39,6 +41,7 @@ pub async fn run(
     root_ca: String,
     ca: Option<std::sync::Arc<dyn certificates::CertificateAuthority>>,
     hpa_sync_period: std::time::Duration,
+    pod_cidr: String,
 ) -> anyhow::Result<()> {
     let signing = async {
         match ca {
@@ -63,6 +66,7 @@ pub async fn run(
         aggregation::run(caches.clone()),
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),
+        nodeipam::run(caches.clone(), pod_cidr),
         signing,
     )?;
     Ok(())

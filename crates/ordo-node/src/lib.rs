@@ -136,6 +136,21 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
         rt.clone(),
         events,
     )?;
+    // Real pods reach the pods of other nodes through routes to their pod CIDRs.
+    let routing = {
+        let (caches, me, own) = (
+            caches.clone(),
+            cfg.node_name.clone(),
+            registered.pod_cidr.clone(),
+        );
+        let real = cfg.runtime == RuntimeKind::Runc;
+        async move {
+            if !real {
+                return std::future::pending().await;
+            }
+            network::routes::run(caches, me, own).await
+        }
+    };
     let heartbeat = tokio::spawn(node::heartbeat(
         client,
         cfg.node_name.clone(),
@@ -155,6 +170,7 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
     };
     tokio::select! {
         r = agent.run(caches.get()) => r,
+        r = routing => r,
         r = heartbeat => match r {
             Ok(r) => r,
             Err(e) => anyhow::bail!("node heartbeat panicked: {e}"),

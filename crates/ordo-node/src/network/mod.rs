@@ -9,9 +9,11 @@
 //! The bridge, the service route, `net.ipv4.ip_forward=1` and `net.bridge.bridge-nf-call-iptables=1`
 //! exist only while at least one pod namespace exists: tearing down the last pod restores the
 //! host as it was.
-//! Links, addresses and routes are set with rtnetlink; nothing shells out to `ip`.
+//! Links, addresses and routes are set with rtnetlink; nothing shells out to `ip`. Routes to
+//! the other nodes' pod CIDRs are kept by [`routes`].
 
 pub mod netns;
+pub mod routes;
 
 use anyhow::Context;
 use futures::TryStreamExt;
@@ -270,8 +272,26 @@ fn setup_blocking(
             .with_context(|| format!("attaching {host} to {bridge}"))?;
         // Hairpin: a pod's connection to its own Service comes back out of the port it
         // entered (br_netfilter DNATs it and bridges it back), as with kubelet's hairpin-veth.
-        let hairpin = format!("/sys/class/net/{host}/brport/hairpin_mode");
-        std::fs::write(&hairpin, "1").with_context(|| format!("setting {hairpin}"))?;
+        // Set through netlink (`ip link set X type bridge_slave hairpin on`), not through
+        // /sys/class/net, which shows the links of the namespace that mounted /sys: an agent
+        // started in another network namespace with `nsenter --net` sees the host's there.
+        {
+            use netlink_packet_route::link::{
+                InfoBridgePort, InfoPortData, InfoPortKind, LinkAttribute, LinkInfo,
+            };
+            let mut set = h.link().set(host_idx);
+            set.message_mut()
+                .attributes
+                .push(LinkAttribute::LinkInfo(vec![
+                    LinkInfo::PortKind(InfoPortKind::Bridge),
+                    LinkInfo::PortData(InfoPortData::BridgePort(vec![
+                        InfoBridgePort::HairpinMode(true),
+                    ])),
+                ]));
+            set.execute()
+                .await
+                .with_context(|| format!("setting hairpin mode on {host}"))?;
+        }
         h.link().set(host_idx).up().execute().await?;
         let peer_idx = link_index(&h, &peer)
             .await?

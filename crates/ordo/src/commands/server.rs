@@ -233,9 +233,10 @@ async fn server(args: &ServerArgs) -> Result<()> {
         let caches = ordo_client::Caches::new(client.clone());
         let signer: Arc<dyn ordo_controllers::certificates::CertificateAuthority> =
             Arc::new(ClusterSigner(pki.ca()));
-        let (root_ca, hpa_period) = (
+        let (root_ca, hpa_period, pod_cidr) = (
             pki.ca_cert_pem.clone(),
             args.horizontal_pod_autoscaler_sync_period,
+            args.pod_cidr.clone(),
         );
         let controllers = {
             let caches = caches.clone();
@@ -246,6 +247,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
                     root_ca.clone(),
                     Some(signer.clone()),
                     hpa_period,
+                    pod_cidr.clone(),
                 )
             }
         };

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod etcd;
+pub mod netns;
 pub mod real_pods;
 pub mod sts;
 pub mod terminal;
@@ -19,6 +20,8 @@ pub const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 pub struct Server {
     child: Child,
     pub dir: tempfile::TempDir,
+    /// The address it listens on (loopback unless [`Server::start_bound`]).
+    pub host: String,
     pub port: u16,
     pub kubeconfig: PathBuf,
     cache: tempfile::TempDir,
@@ -64,6 +67,16 @@ impl Server {
 
     /// Starts a server with the given `--runtime` (clap refuses the flag twice).
     pub fn start_in_with_runtime(dir: tempfile::TempDir, runtime: &str, extra: &[&str]) -> Server {
+        Self::start_bound(dir, "127.0.0.1", runtime, extra)
+    }
+
+    /// Starts a server listening on `host` (an address of this machine) instead of loopback.
+    pub fn start_bound(
+        dir: tempfile::TempDir,
+        host: &str,
+        runtime: &str,
+        extra: &[&str],
+    ) -> Server {
         let port = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -75,7 +88,7 @@ impl Server {
             .arg("--data-dir")
             .arg(dir.path())
             .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("{host}:{port}"))
             .args(["--runtime", runtime, "--log", "info"])
             .args(extra)
             // Only real-pod tests (run one at a time) take the cluster DNS address; the others
@@ -105,6 +118,7 @@ impl Server {
         let s = Server {
             child,
             dir,
+            host: host.to_string(),
             port,
             kubeconfig,
             cache: tempfile::tempdir().unwrap(),
@@ -118,10 +132,13 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if self.kubeconfig.exists()
-                && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && std::net::TcpStream::connect((self.host.as_str(), self.port)).is_ok()
             {
                 let out = Command::new("curl")
-                    .args(["-sk", &format!("https://127.0.0.1:{}/readyz", self.port)])
+                    .args([
+                        "-sk",
+                        &format!("https://{}:{}/readyz", self.host, self.port),
+                    ])
                     .output();
                 if out.map(|o| o.stdout == b"ok").unwrap_or(false) {
                     return;
