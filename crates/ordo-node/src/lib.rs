@@ -76,6 +76,11 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// then runs the pods bound to it.
 pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Result<()> {
     let client = caches.client().clone();
+    // Held until the agent ends.
+    let _bridge_claim = match cfg.runtime {
+        RuntimeKind::Runc => Some(network::claim_bridge(&cfg.bridge)?),
+        RuntimeKind::Sim => None,
+    };
     let runc = match cfg.runtime {
         RuntimeKind::Sim => None,
         RuntimeKind::Runc => {
