@@ -2,7 +2,8 @@
 //! with its own `ordo agent` joined with the join token, see `common/netns.rs`): each node gets
 //! a pod CIDR of its own from the server's node IPAM, pods reach pods of the other node by
 //! their addresses through the agents' host-gateway routes, and a node that leaves takes its
-//! route and its pod CIDR with it.
+//! route and its pod CIDR with it. Every node answers cluster DNS: a pod resolves the other
+//! node's pod by name (headless Service) and reaches it through a ClusterIP Service.
 
 mod common;
 use common::netns::Cluster;
@@ -14,9 +15,11 @@ fn web_pod(name: &str, node: &str, text: &str) -> String {
     format!(
         r#"apiVersion: v1
 kind: Pod
-metadata: {{name: {name}}}
+metadata: {{name: {name}, labels: {{app: mn, who: {name}}}}}
 spec:
   nodeName: {node}
+  hostname: {name}
+  subdomain: peers
   terminationGracePeriodSeconds: 1
   containers:
   - name: web
@@ -64,6 +67,9 @@ fn pods_on_two_nodes_reach_each_other_through_routes_to_allocated_pod_cidrs() {
     );
     assert_eq!(field(s, "node", &n1, ".spec.podCIDRs[0]"), cidr1);
 
+    s.apply(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: peers}\nspec: {clusterIP: None, selector: {app: mn}, ports: [{port: 8080}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-b}\nspec: {selector: {who: b}, ports: [{port: 80, targetPort: 8080}]}\n",
+    );
     s.apply(&web_pod("a", &n1, "hello-from-a"));
     s.apply(&web_pod("b", &n2, "hello-from-b"));
     s.eventually(90, "pods a and b Running", || {
@@ -140,6 +146,35 @@ fn pods_on_two_nodes_reach_each_other_through_routes_to_allocated_pod_cidrs() {
                 state.join("\n")
             );
         }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+
+    // Cluster DNS on each node: the other node's pod by name (headless Service), and a
+    // ClusterIP Service whose only endpoint is on the other node.
+    let fetch = |from: &str, url: &str| {
+        let o = s.kubectl(&["exec", from, "--", "timeout", "5", "wget", "-qO-", url]);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let by_name = fetch("a", "http://b.peers:8080/");
+        let back = fetch("b", "http://a.peers:8080/");
+        let by_service = fetch("a", "http://svc-b/");
+        if by_name.trim() == "hello-from-b"
+            && back.trim() == "hello-from-a"
+            && by_service.trim() == "hello-from-b"
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "by name: {by_name}; back: {back}; by service: {by_service}\n{}",
+            c.agent_logs()
+        );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
 

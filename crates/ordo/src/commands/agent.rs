@@ -41,9 +41,14 @@ pub(crate) struct AgentArgs {
     /// Pod network bridge (runc runtime).
     #[arg(long, default_value = "ordo0")]
     bridge: String,
-    /// Cluster DNS address written into pods' resolv.conf.
+    /// Cluster DNS address written into pods' resolv.conf; with the runc runtime this node
+    /// answers on it (port 53, on the pod bridge), as every node of the cluster does.
     #[arg(long, default_value = "10.96.0.10")]
     cluster_dns: std::net::Ipv4Addr,
+    /// Resolvers for names outside cluster.local (ADDR[:PORT],...); default: the host's
+    /// /etc/resolv.conf nameservers; `none` disables forwarding.
+    #[arg(long, value_delimiter = ',')]
+    dns_upstream: Vec<String>,
     /// This node's address (InternalIP, pods' hostIP; the API server reaches the logs/exec
     /// endpoint there). Default: the local address that routes to the API server.
     #[arg(long)]
@@ -168,22 +173,50 @@ async fn agent(args: &AgentArgs) -> Result<()> {
         cluster_dns: args.cluster_dns,
     }
     .agent_config(node_name, node_ip, api_token, false, proxy.is_some());
+    // NetworkPolicy peers and DNS answers may be pods of any node: the caches of the proxy and
+    // the DNS hold them all.
+    let cluster = ordo_client::Caches::new(client.clone());
     let proxying = async {
         match &proxy {
-            // NetworkPolicy peers may be pods of any node: the proxy's caches hold them all.
-            Some((cfg, _)) => {
-                ordo_proxy::run(ordo_client::Caches::new(client.clone()), cfg.clone()).await
-            }
+            Some((cfg, _)) => ordo_proxy::run(cluster.clone(), cfg.clone()).await,
             None => std::future::pending().await,
+        }
+    };
+    let dns = match args.runtime {
+        RuntimeKind::Runc => Some(dns_config(args)?),
+        RuntimeKind::Sim => None,
+    };
+    let answering = async {
+        match dns {
+            Some(cfg) => {
+                if let Err(e) = ordo_dns::run(cluster.clone(), cfg).await {
+                    tracing::warn!("the cluster DNS of this node stopped: {e:#}");
+                }
+                std::future::pending().await
+            }
+            None => std::future::pending::<()>().await,
         }
     };
     let r = tokio::select! {
         r = ordo_node::run(caches.clone(), agent) => r,
         r = proxying => r.context("the service proxy failed"),
+        () = answering => Ok(()),
         _ = shutdown_signal() => { eprintln!("ordo agent: shutting down"); Ok(()) }
     };
     remove_proxy(&proxy).await;
     r
+}
+
+/// This node's cluster DNS: on `--cluster-dns`, port 53.
+fn dns_config(args: &AgentArgs) -> Result<ordo_dns::DnsConfig> {
+    let listen = std::net::SocketAddr::from((args.cluster_dns, 53));
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    Ok(ordo_dns::DnsConfig {
+        listen,
+        upstreams: ordo_dns::parse_upstreams(&args.dns_upstream, &resolv, listen)?,
+        domain: "cluster.local".into(),
+        service_cidr: args.service_cidr.clone(),
+    })
 }
 
 /// The local address the kernel would use to reach the host of `url` (a UDP "connect" sends

@@ -230,6 +230,8 @@ impl Cluster {
                 .args(["--node-name", &m.name, "--node-ip", &addr])
                 .args(["--runtime", "runc", "--bridge", &m.bridge])
                 .args(["--image-gc-high-threshold=100", "--log", "info"])
+                // Names outside the cluster are not forwarded: nothing leaves the test.
+                .args(["--dns-upstream", "none"])
                 .arg("--data-dir")
                 .arg(m.data.path())
                 .stdout(Stdio::null())
