@@ -37,10 +37,10 @@ impl CidrSet {
     /// The `/24`s of `cluster` (`10.244.0.0/16`); `None` if it is not IPv4 or smaller than one.
     pub fn new(cluster: &str) -> Option<CidrSet> {
         let (addr, len) = parse_cidr(cluster)?;
-        if len > NODE_MASK || len < 8 {
+        if !(8..=NODE_MASK).contains(&len) {
             return None;
         }
-        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        let mask = u32::MAX << (32 - len);
         Some(CidrSet {
             base: u32::from(addr) & mask,
             count: 1 << (NODE_MASK - len),

@@ -16,7 +16,7 @@
 //! mounts and pod namespaces, then the node namespaces (their veths go with them) and the
 //! underlay bridge.
 
-use super::real_pods::{helper_processes, pause_processes, repo};
+use super::real_pods::{kill_pods_of, repo};
 use super::Server;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -79,35 +79,7 @@ impl Machine {
     /// Removes what the agent's pods left on the host (after the agent stopped).
     fn clean_up(&mut self) {
         self.stop_agent();
-        let data = self.data.path();
-        for pid in [pause_processes(data), helper_processes(data, "stdio-shim")].concat() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-        let root = data.join("runc");
-        if let Ok(out) = Command::new("runc")
-            .arg("--root")
-            .arg(&root)
-            .args(["list", "-q"])
-            .output()
-        {
-            for id in String::from_utf8_lossy(&out.stdout).lines() {
-                let _ = Command::new("runc")
-                    .arg("--root")
-                    .arg(&root)
-                    .args(["delete", "--force", id])
-                    .status();
-            }
-        }
-        let d = data.to_string_lossy().to_string();
-        for l in std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains(&d))
-        {
-            if let Some(mp) = l.split(' ').nth(4) {
-                let _ = Command::new("umount").args(["-l", mp]).status();
-            }
-        }
+        kill_pods_of(self.data.path());
         if let Ok(rd) = std::fs::read_dir("/run/netns") {
             for e in rd.filter_map(|e| e.ok()) {
                 let name = e.file_name().to_string_lossy().to_string();

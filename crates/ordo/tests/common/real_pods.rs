@@ -121,10 +121,9 @@ pub fn helper_processes(data: &Path, subcommand: &str) -> Vec<i32> {
         .collect()
 }
 
-/// Best-effort removal of everything a failed test may have left (containers by their runc
-/// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
-/// stopped.
-pub fn force_cleanup(data: &Path) {
+/// Kills what the pods of the data dir `data` left running (pause holders, stdio shims, runc
+/// containers) and unmounts what is mounted under it.
+pub fn kill_pods_of(data: &Path) {
     // The holders of shared process namespaces and the stdio shims, by their pids (their
     // command lines name the data dir).
     let helpers = [pause_processes(data), helper_processes(data, "stdio-shim")];
@@ -156,6 +155,13 @@ pub fn force_cleanup(data: &Path) {
             let _ = Command::new("umount").args(["-l", mp]).status();
         }
     }
+}
+
+/// Best-effort removal of everything a failed test may have left (containers by their runc
+/// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
+/// stopped.
+pub fn force_cleanup(data: &Path) {
+    kill_pods_of(data);
     if let Ok(rd) = std::fs::read_dir("/run/netns") {
         for e in rd.filter_map(|e| e.ok()).filter(|e| {
             e.file_name()
