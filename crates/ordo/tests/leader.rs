@@ -5,7 +5,7 @@
 
 mod common;
 use common::etcd::start_etcd;
-use common::{collect, Server};
+use common::{collect, sharing_pki, Server};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,20 +100,6 @@ fn ready(s: &Server, kind: &str, name: &str) -> String {
             .stdout,
     )
     .to_string()
-}
-
-/// A data dir for another server of `first`'s cluster: a copy of its `DATA/pki` secrets.
-fn sharing_pki(first: &Server) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("pki")).unwrap();
-    for f in ["ca.crt", "ca.key", "sa.key", "token", "join-token"] {
-        std::fs::copy(
-            first.data_dir().join("pki").join(f),
-            dir.path().join("pki").join(f),
-        )
-        .unwrap();
-    }
-    dir
 }
 
 #[test]

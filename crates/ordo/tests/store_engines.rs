@@ -3,7 +3,7 @@
 
 mod common;
 use common::etcd::start_etcd;
-use common::{table, Server, WALKTHROUGH};
+use common::{sharing_pki, table, Server, WALKTHROUGH};
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {
@@ -86,14 +86,47 @@ fn etcd_engine_serves_kubectl() {
     let sts = table(&s.ok(&["get", "sts"]));
     assert_eq!(sts[1][..2], ["nginx-statefulset", "0/5"]);
     assert!(s.log().contains("store       etcd"), "{}", s.log());
-    // A second server on the same etcd sees the same objects.
-    let s2 = Server::start_with(&[
-        "--api-only",
-        "--store",
-        "etcd",
-        "--etcd-endpoints",
-        &etcd.url,
-    ]);
+    // A second server on the same etcd must share the first one's CA and keys: with a PKI of
+    // its own it refuses to start.
+    let fresh = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("timeout")
+        .arg("30")
+        .arg(env!("CARGO_BIN_EXE_ordo"))
+        .args([
+            "server",
+            "--api-only",
+            "--bind",
+            "127.0.0.1:0",
+            "--log",
+            "error",
+        ])
+        .args([
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            &etcd.url,
+            "--data-dir",
+        ])
+        .arg(fresh.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the store holds a cluster with another CA"),
+        "{err}"
+    );
+    // With a copy of the first one's DATA/pki it serves the same objects.
+    let s2 = Server::start_in(
+        sharing_pki(&s),
+        &[
+            "--api-only",
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            &etcd.url,
+        ],
+    );
     assert_eq!(
         s2.ok(&[
             "get",

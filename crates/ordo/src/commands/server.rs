@@ -161,6 +161,10 @@ async fn server(args: &ServerArgs) -> Result<()> {
     })
     .await?;
     let join_token = ordo_apiserver::join::JoinToken::load_or_create(data_dir)?;
+    if args.store == StoreKind::Etcd {
+        // Several servers may share the store: they must share the cluster's CA and keys.
+        api.check_cluster_ca().await?;
+    }
     api.ensure_join(&join_token, &url).await?;
     let ca_hash = ordo_apiserver::join::ca_cert_hash(&pki.ca_cert_pem)?;
     let tls = pki.server_config()?;

@@ -311,6 +311,21 @@ impl Drop for Server {
     }
 }
 
+/// A data dir for a further server of `first`'s cluster on a shared store: a copy of its
+/// `DATA/pki` secrets (the server makes its own serving certificate).
+pub fn sharing_pki(first: &Server) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pki")).unwrap();
+    for f in ["ca.crt", "ca.key", "sa.key", "token", "join-token"] {
+        std::fs::copy(
+            first.data_dir().join("pki").join(f),
+            dir.path().join("pki").join(f),
+        )
+        .unwrap();
+    }
+    dir
+}
+
 /// Collects what `r` yields (a child's output), on a thread, into a string.
 pub fn collect(
     mut r: impl std::io::Read + Send + 'static,
