@@ -293,3 +293,82 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
     );
     eprintln!("hand-over after SIGKILL: {took:?}; after SIGTERM: {took_over:?}");
 }
+
+/// Sends `signal` (`STOP`, `CONT`) to the server, by its PID.
+fn signal(s: &Server, signal: &str) {
+    let st = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &s.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn a_frozen_leader_that_wakes_up_stops_leading_and_keeps_serving() {
+    let etcd = start_etcd();
+    let flags = |node: &str| {
+        vec![
+            "--store".to_string(),
+            "etcd".into(),
+            "--etcd-endpoints".into(),
+            etcd.url.clone(),
+            "--node-name".into(),
+            node.into(),
+        ]
+    };
+    let a_flags = flags("server-a");
+    let a = Server::start_with(&a_flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let a_id = identity(&a);
+    a.eventually(20, "server-a to hold both leases", || holds_both(&a, &a_id));
+    let b_flags = flags("server-b");
+    let b = Server::start_in(
+        sharing_pki(&a),
+        &b_flags.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let b_id = identity(&b);
+    // Frozen (as by a long pause): it renews nothing, and the other takes over.
+    signal(&a, "STOP");
+    let frozen = Instant::now();
+    b.eventually(30, "server-b to take both leases", || holds_both(&b, &b_id));
+    assert!(
+        frozen.elapsed() <= Duration::from_secs(20),
+        "{:?}",
+        frozen.elapsed()
+    );
+    signal(&a, "CONT");
+    // Awake again, it finds the leases held by another and stops its controllers and its
+    // scheduler, while it keeps serving the API.
+    a.eventually(20, "server-a to stop leading", || {
+        let log = a.log();
+        LEASES.iter().all(|l| {
+            log.contains(&format!(
+                "failed to renew lease kube-system/{l}: stopped leading"
+            ))
+        })
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(holds_both(&a, &b_id), "{}", a.log());
+    assert_eq!(
+        a.log().matches("successfully acquired lease").count(),
+        2,
+        "{}",
+        a.log()
+    );
+    let events = b.ok(&[
+        "get",
+        "events",
+        "-n",
+        "kube-system",
+        "--field-selector",
+        "reason=LeaderElection",
+        "-o",
+        "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+    ]);
+    for who in [
+        format!("{a_id} became leader"),
+        format!("{b_id} became leader"),
+        format!("{a_id} stopped leading"),
+    ] {
+        assert!(events.contains(&who), "no event {who:?}: {events}");
+    }
+}

@@ -300,6 +300,11 @@ impl Server {
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
+    /// The server process's PID (for signals such as SIGSTOP).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
