@@ -158,6 +158,56 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
     let acquired = |s: &Server| s.log().matches("successfully acquired lease").count();
     assert_eq!(acquired(&a), 2, "{}", a.log());
 
+    // A node agent that knows both servers (joined with the printed join command): it talks to
+    // the first and fails over to the second when the first stops answering.
+    let join = a.log();
+    let join: Vec<&str> = join
+        .lines()
+        .find(|l| l.contains("ordo agent --server"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let flag = |f: &str| join[join.iter().position(|w| *w == f).unwrap() + 1].to_string();
+    let worker_dir = tempfile::tempdir().unwrap();
+    let _worker = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
+            .arg("agent")
+            .arg("--server")
+            .arg(format!(
+                "https://127.0.0.1:{},https://127.0.0.1:{}",
+                a.port, b.port
+            ))
+            .args(["--join-token", &flag("--join-token")])
+            .args(["--ca-cert-hash", &flag("--ca-cert-hash")])
+            .args([
+                "--runtime",
+                "sim",
+                "--node-name",
+                "worker",
+                "--node-ip",
+                "127.0.0.1",
+            ])
+            .arg("--data-dir")
+            .arg(worker_dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(worker_dir.path().join("agent.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let worker_log =
+        || std::fs::read_to_string(worker_dir.path().join("agent.log")).unwrap_or_default();
+    b.eventually(30, "node worker Ready", || {
+        b.kubectl(&[
+            "get",
+            "node",
+            "worker",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+        .stdout
+            == b"True"
+    });
+
     // Every pod the survivor ever serves, by name, with every uid seen for it.
     let mut watch = b
         .kubectl_command(&["get", "pods", "-w", "-o", "json"])
@@ -166,7 +216,7 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
         .spawn()
         .unwrap();
     let watched = collect(watch.stdout.take().unwrap());
-    b.apply(&workloads("server-b"));
+    b.apply(&workloads("worker"));
     b.eventually(30, "3 web and 2 rs pods ready", || {
         ready(&b, "sts", "web") == "3" && ready(&b, "rs", "rs") == "2"
     });
@@ -218,9 +268,15 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
     for l in LEASES {
         assert_eq!(lease(&b, l), (b_id.clone(), "1".to_string()), "{l}");
     }
+    // Their new pods run on the worker, which now talks to the survivor.
     b.eventually(30, "5 web and 4 rs pods ready", || {
         ready(&b, "sts", "web") == "5" && ready(&b, "rs", "rs") == "4"
     });
+    assert!(
+        worker_log().contains(&format!("failing over to https://127.0.0.1:{}", b.port)),
+        "{}",
+        worker_log()
+    );
     // Settle, so that a late duplicate would show.
     std::thread::sleep(Duration::from_secs(3));
     done.store(true, Ordering::SeqCst);
@@ -292,6 +348,16 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
         "took {took_over:?} after a graceful stop"
     );
     eprintln!("hand-over after SIGKILL: {took:?}; after SIGTERM: {took_over:?}");
+}
+
+/// A child process killed (by its PID) and reaped when dropped, on panic too.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Sends `signal` (`STOP`, `CONT`) to the server, by its PID.

@@ -10,9 +10,11 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub(crate) struct AgentArgs {
-    /// URL of the API server (`https://HOST:6443`).
-    #[arg(long)]
-    server: String,
+    /// URL of the API server (`https://HOST:6443`); several, comma separated, for a cluster
+    /// of servers: the agent joins through the first and moves on to the next when the one it
+    /// talks to stops answering.
+    #[arg(long, value_delimiter = ',', required = true)]
+    server: Vec<String>,
     /// The join token `ordo server` prints (`ID.SECRET`): exchanged once for this node's own
     /// credential (`system:node:NAME`), kept in `DATA/pki/node.kubeconfig`.
     #[arg(long, conflicts_with = "token_file")]
@@ -96,7 +98,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
                 ),
             };
             let kc = bootstrap::node_kubeconfig(
-                &args.server,
+                &args.server[0],
                 &args.data_dir,
                 &node_name,
                 &token,
@@ -117,7 +119,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
                 format!("reading the CA certificate from {}", ca_file.display())
             })?;
             (
-                ordo_apiserver::pki::kubeconfig(&args.server, &ca, "agent", &token),
+                ordo_apiserver::pki::kubeconfig(&args.server[0], &ca, "agent", &token),
                 token,
             )
         }
@@ -131,15 +133,15 @@ async fn agent(args: &AgentArgs) -> Result<()> {
             }
         }
     };
-    let client = bootstrap::client_of(&kubeconfig).await?;
+    let client = bootstrap::failover_client_of(&kubeconfig, &args.server).await?;
     // One cache per kind in the process, the pod cache holding this node's pods only.
     let caches = ordo_client::Caches::for_node(client.clone(), &node_name);
     let node_ip = match args.node_ip {
         Some(ip) => ip,
-        None => route_source(&args.server).with_context(|| {
+        None => route_source(&args.server[0]).with_context(|| {
             format!(
                 "finding the local address that reaches {}; give --node-ip",
-                args.server
+                args.server[0]
             )
         })?,
     };
@@ -161,7 +163,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
         "ordo agent: node {node_name} ({node_ip}, runtime {:?}, service proxy {}) joining {}",
         args.runtime,
         proxy_summary(&proxy),
-        args.server
+        args.server.join(",")
     );
     let agent = NodeFlags {
         runtime: args.runtime,
