@@ -272,6 +272,13 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
     b.eventually(30, "5 web and 4 rs pods ready", || {
         ready(&b, "sts", "web") == "5" && ready(&b, "rs", "rs") == "4"
     });
+    // Exactly once: the agent kept to the first server while it answered.
+    assert_eq!(
+        worker_log().matches("failing over to").count(),
+        1,
+        "{}",
+        worker_log()
+    );
     assert!(
         worker_log().contains(&format!("failing over to https://127.0.0.1:{}", b.port)),
         "{}",
