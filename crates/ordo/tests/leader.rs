@@ -4,7 +4,7 @@
 //! both over to the other within the lease time, with no action done twice.
 
 mod common;
-use common::etcd::start_etcd;
+use common::etcd::{start_etcd, Etcd};
 use common::{collect, sharing_pki, Server};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
@@ -61,6 +61,26 @@ fn holds_both(s: &Server, who: &str) -> bool {
     })
 }
 
+/// The flags of a server of the cluster on `etcd` whose node is `node`.
+fn flags<'a>(etcd: &'a Etcd, node: &'a str) -> [&'a str; 6] {
+    [
+        "--store",
+        "etcd",
+        "--etcd-endpoints",
+        &etcd.url,
+        "--node-name",
+        node,
+    ]
+}
+
+/// The first server on `etcd` (`server-a`), once it holds both leases; with its identity.
+fn first_leader(etcd: &Etcd) -> (Server, String) {
+    let a = Server::start_with(&flags(etcd, "server-a"));
+    let a_id = identity(&a);
+    a.eventually(20, "server-a to hold both leases", || holds_both(&a, &a_id));
+    (a, a_id)
+}
+
 /// A StatefulSet and a ReplicaSet (whose pods have generated names, so that a second active
 /// controller would show as extra pods), pinned to `node`.
 fn workloads(node: &str) -> String {
@@ -105,30 +125,12 @@ fn ready(s: &Server, kind: &str, name: &str) -> String {
 #[test]
 fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions() {
     let etcd = start_etcd();
-    let flags = |node: &'static str| {
-        vec![
-            "--store".to_string(),
-            "etcd".into(),
-            "--etcd-endpoints".into(),
-            etcd.url.clone(),
-            "--node-name".into(),
-            node.into(),
-        ]
-    };
-    let a_flags = flags("server-a");
-    let a = Server::start_with(&a_flags.iter().map(String::as_str).collect::<Vec<_>>());
-    let a_id = identity(&a);
-    a.eventually(20, "server-a to hold both leases", || holds_both(&a, &a_id));
+    let (a, a_id) = first_leader(&etcd);
 
     // A second server on the same etcd shares the first one's CA, ServiceAccount signing key,
     // admin token and join token: its data dir starts with a copy of `DATA/pki` (its serving
     // certificate is made anew for its own address).
-    let b_dir = sharing_pki(&a);
-    let b_flags = flags("server-b");
-    let b = Server::start_in(
-        b_dir,
-        &b_flags.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let b = Server::start_in(sharing_pki(&a), &flags(&etcd, "server-b"));
     let b_id = identity(&b);
     assert_ne!(a_id, b_id);
     assert!(
@@ -331,11 +333,7 @@ fn a_killed_leader_hands_controllers_and_scheduler_over_without_double_actions()
 
     // A leader stopped gracefully (SIGTERM) gives its leases up: a third server takes them
     // within a retry period or two, not a lease duration.
-    let c_flags = flags("server-c");
-    let c = Server::start_in(
-        sharing_pki(&b),
-        &c_flags.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let c = Server::start_in(sharing_pki(&b), &flags(&etcd, "server-c"));
     let c_id = identity(&c);
     std::thread::sleep(Duration::from_secs(3));
     assert!(holds_both(&c, &b_id));
@@ -379,25 +377,8 @@ fn signal(s: &Server, signal: &str) {
 #[test]
 fn a_frozen_leader_that_wakes_up_stops_leading_and_keeps_serving() {
     let etcd = start_etcd();
-    let flags = |node: &str| {
-        vec![
-            "--store".to_string(),
-            "etcd".into(),
-            "--etcd-endpoints".into(),
-            etcd.url.clone(),
-            "--node-name".into(),
-            node.into(),
-        ]
-    };
-    let a_flags = flags("server-a");
-    let a = Server::start_with(&a_flags.iter().map(String::as_str).collect::<Vec<_>>());
-    let a_id = identity(&a);
-    a.eventually(20, "server-a to hold both leases", || holds_both(&a, &a_id));
-    let b_flags = flags("server-b");
-    let b = Server::start_in(
-        sharing_pki(&a),
-        &b_flags.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let (a, a_id) = first_leader(&etcd);
+    let b = Server::start_in(sharing_pki(&a), &flags(&etcd, "server-b"));
     let b_id = identity(&b);
     // Frozen (as by a long pause): it renews nothing, and the other takes over.
     signal(&a, "STOP");

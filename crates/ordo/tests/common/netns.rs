@@ -16,7 +16,7 @@
 //! mounts and pod namespaces, then the node namespaces (their veths go with them) and the
 //! underlay bridge.
 
-use super::real_pods::{kill_pods_of, repo};
+use super::real_pods::{kill_pods_of, test_images};
 use super::Server;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -145,15 +145,7 @@ impl Cluster {
             nodes: vec![],
         };
         let join = cluster.join_command();
-        let images = repo().join("target/test-images");
-        if !archives.is_empty() {
-            let st = Command::new("bash")
-                .arg(repo().join("images/build.sh"))
-                .arg(&images)
-                .status()
-                .unwrap();
-            assert!(st.success(), "images/build.sh failed");
-        }
+        let images = test_images();
         for i in 1..=n {
             let netns = format!("ordomn-{i}");
             let addr = format!("192.168.213.{}", 10 + i);

@@ -29,9 +29,8 @@ pub fn can_run() -> bool {
 /// The archives `images/build.sh` builds.
 pub const TEST_IMAGES: &[&str] = &["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"];
 
-/// A runc server (with `extra` flags) whose node has the `archives` of the test images waiting
-/// in its import folder.
-pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
+/// The folder of the test image archives, built by `images/build.sh` if missing.
+pub fn test_images() -> PathBuf {
     let images = repo().join("target/test-images");
     let st = Command::new("bash")
         .arg(repo().join("images/build.sh"))
@@ -39,6 +38,13 @@ pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
         .status()
         .unwrap();
     assert!(st.success(), "images/build.sh failed");
+    images
+}
+
+/// A runc server (with `extra` flags) whose node has the `archives` of the test images waiting
+/// in its import folder.
+pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
+    let images = test_images();
     let dir = tempfile::tempdir().unwrap();
     let import = dir.path().join("images/import");
     std::fs::create_dir_all(&import).unwrap();
