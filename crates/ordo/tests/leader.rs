@@ -386,7 +386,7 @@ fn a_frozen_leader_that_wakes_up_stops_leading_and_keeps_serving() {
     let frozen = Instant::now();
     b.eventually(30, "server-b to take both leases", || holds_both(&b, &b_id));
     assert!(
-        frozen.elapsed() <= Duration::from_secs(20),
+        frozen.elapsed() <= Duration::from_secs(27),
         "{:?}",
         frozen.elapsed()
     );
