@@ -384,6 +384,32 @@ impl ApiServer {
     }
 
     /// `kube-public/cluster-info`: a kubeconfig with the server and the CA, no credentials.
+    /// Fails when the store already holds a cluster whose CA (in `cluster-info`) is not this
+    /// server's: a further server on a shared store (etcd) must start with a copy of the first
+    /// one's `DATA/pki`, or it would replace the CA that agents pin and sign ServiceAccount
+    /// tokens the others refuse.
+    pub async fn check_cluster_ca(&self) -> Result<()> {
+        let (ns, name) = CLUSTER_INFO;
+        let theirs = match self.read(info("", "configmaps"), Some(ns), name).await {
+            Ok((cm, _)) => cm
+                .pointer("/data/kubeconfig")
+                .and_then(Value::as_str)
+                .and_then(|k| {
+                    k.lines()
+                        .find_map(|l| l.trim().strip_prefix("certificate-authority-data:"))
+                        .map(|v| v.trim().to_string())
+                }),
+            Err(e) if e.code == 404 => None,
+            Err(e) => anyhow::bail!("reading cluster-info: {}", e.message),
+        };
+        match theirs {
+            Some(ca) if ca != b64(&self.ca_cert_pem) => anyhow::bail!(
+                "the store holds a cluster with another CA: copy DATA/pki (ca.crt, ca.key, sa.key, token, join-token) of one of its servers into this server's data directory before starting it"
+            ),
+            _ => Ok(()),
+        }
+    }
+
     async fn ensure_cluster_info(&self, server_url: &str) -> Result<()> {
         let (ns, name) = CLUSTER_INFO;
         let kubeconfig = format!(

@@ -262,11 +262,13 @@ where
     /// over an object's life), pinging `notify` when one of them changes.
     pub fn new(cache: &Shared<K>, keep: fn(&K) -> bool, notify: Arc<Notify>) -> View<K> {
         let objects: Arc<Mutex<HashMap<ObjectRef<K>, Arc<K>>>> = Default::default();
-        let (map, dt) = (objects.clone(), cache.dt.clone());
+        // Weak: the task ends with the View (a controller cancelled with its leader lease).
+        let (map, dt) = (Arc::downgrade(&objects), cache.dt.clone());
         let key = move |o: &K| ObjectRef::from_obj_with(o, dt.clone());
         let mut changes = Box::pin(cache.changes());
         tokio::spawn(async move {
             while let Some(change) = changes.next().await {
+                let Some(map) = map.upgrade() else { break };
                 let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
                 let touched = match change {
                     Change::Apply(o) if keep(&o) => {

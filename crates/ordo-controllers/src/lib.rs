@@ -13,8 +13,10 @@ mod gc;
 mod history;
 mod hpa;
 mod job;
+pub mod leader;
 mod namespace;
 pub mod nodelifecycle;
+pub mod nodeipam;
 mod ownership;
 mod placement;
 mod pod_control;
@@ -25,25 +27,25 @@ mod scheduler;
 mod statefulset;
 mod volume;
 
-/// Runs every controller and the scheduler until one fails; the local-path provisioner puts
+/// Runs every controller (kube-controller-manager's part, the garbage collector included;
+/// not the scheduler, see [`run_scheduler`]) until one fails; the local-path provisioner puts
 /// volume directories in `volumes_dir`; `root_ca` (PEM) is published in every namespace as
 /// the `kube-root-ca.crt` ConfigMap; with `ca`, node client certificate requests are approved
-/// and signed ([`certificates`]); the scheduler talks through `scheduler` when given (its own
-/// credential); HorizontalPodAutoscalers are synced every `hpa_sync_period`; nodes that stop
-/// reporting are handled with the timings of `node_lifecycle`.
+/// and signed ([`certificates`]); HorizontalPodAutoscalers are synced every `hpa_sync_period`;
+/// nodes get their pod CIDR from `pod_cidr` ([`nodeipam`]); nodes that stop reporting are
+/// handled with the timings of `node_lifecycle` ([`nodelifecycle`]).
+///
+/// Dropping the future stops every controller: none leaves a task behind that writes (what
+/// [`leader::Elector`] relies on when the lease is lost).
 pub async fn run(
     caches: ordo_client::Caches,
     volumes_dir: std::path::PathBuf,
     root_ca: String,
     ca: Option<std::sync::Arc<dyn certificates::CertificateAuthority>>,
-    scheduler: Option<kube::Client>,
     hpa_sync_period: std::time::Duration,
     node_lifecycle: nodelifecycle::Config,
+    pod_cidr: String,
 ) -> anyhow::Result<()> {
-    let scheduling = match scheduler {
-        Some(c) => caches.with_client(c),
-        None => caches.clone(),
-    };
     let signing = async {
         match ca {
             Some(ca) => certificates::run(caches.clone(), ca).await,
@@ -59,7 +61,6 @@ pub async fn run(
         daemonset::run(caches.clone()),
         gc::run(caches.clone()),
         namespace::run(caches.clone()),
-        scheduler::run(scheduling),
         endpointslice::run(caches.clone()),
         disruption::run(caches.clone()),
         job::run(caches.clone()),
@@ -69,7 +70,14 @@ pub async fn run(
         volume::run(caches.clone(), volumes_dir),
         root_ca::run(caches.clone(), root_ca),
         nodelifecycle::run(caches.clone(), node_lifecycle),
+        nodeipam::run(caches.clone(), pod_cidr),
         signing,
     )?;
     Ok(())
+}
+
+/// Runs the scheduler (kube-scheduler's part) until it fails; `caches` carry the scheduler's
+/// own credential. Dropping the future stops it, bindings in flight included.
+pub async fn run_scheduler(caches: ordo_client::Caches) -> anyhow::Result<()> {
+    scheduler::run(caches).await
 }

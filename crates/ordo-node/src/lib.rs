@@ -79,6 +79,11 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// then runs the pods bound to it.
 pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Result<()> {
     let client = caches.client().clone();
+    // Held until the agent ends.
+    let _bridge_claim = match cfg.runtime {
+        RuntimeKind::Runc => Some(network::claim_bridge(&cfg.bridge)?),
+        RuntimeKind::Sim => None,
+    };
     let runc = match cfg.runtime {
         RuntimeKind::Sim => None,
         RuntimeKind::Runc => {
@@ -140,6 +145,21 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
         rt.clone(),
         events,
     )?;
+    // Real pods reach the pods of other nodes through routes to their pod CIDRs.
+    let routing = {
+        let (caches, me, own) = (
+            caches.clone(),
+            cfg.node_name.clone(),
+            registered.pod_cidr.clone(),
+        );
+        let real = cfg.runtime == RuntimeKind::Runc;
+        async move {
+            if !real {
+                return std::future::pending().await;
+            }
+            network::routes::run(caches, me, own).await
+        }
+    };
     let heartbeat = tokio::spawn(node::heartbeat(
         client,
         cfg.node_name.clone(),
@@ -159,6 +179,7 @@ pub async fn run(caches: ordo_client::Caches, cfg: AgentConfig) -> anyhow::Resul
     };
     tokio::select! {
         r = agent.run(caches.get()) => r,
+        r = routing => r,
         r = heartbeat => match r {
             Ok(r) => r,
             Err(e) => anyhow::bail!("node heartbeat panicked: {e}"),

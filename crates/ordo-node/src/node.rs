@@ -39,7 +39,8 @@ pub struct HostFacts {
     pub memory_ki: u64,
     /// How many pods the node takes (`status.capacity.pods`).
     pub pods: String,
-    /// The pod CIDR the node asks for (`spec.podCIDR`).
+    /// The pod CIDR the node gives itself (`spec.podCIDR`); empty: the node IPAM controller
+    /// allocates one (real pods: their addresses are routed between nodes).
     pub pod_cidr: String,
     /// `nodeInfo.kernelVersion` (`/proc/sys/kernel/osrelease`).
     pub kernel_version: String,
@@ -88,7 +89,7 @@ impl HostFacts {
             })
             .unwrap_or(1024 * 1024);
         let (cpu, memory_ki, pods, pod_cidr) = match kind {
-            RuntimeKind::Runc => (host_cpus.to_string(), host_mem_ki, "110", "10.244.0.0/24"),
+            RuntimeKind::Runc => (host_cpus.to_string(), host_mem_ki, "110", ""),
             RuntimeKind::Sim => ("512".to_string(), 2u64 << 30, "64512", "10.244.0.0/16"),
         };
         let os_image = read("/etc/os-release")
@@ -272,8 +273,8 @@ pub fn node_object(name: &str, facts: &HostFacts, now: &Time) -> Node {
             ..Default::default()
         },
         spec: Some(NodeSpec {
-            pod_cidr: Some(facts.pod_cidr.clone()),
-            pod_cidrs: Some(vec![facts.pod_cidr.clone()]),
+            pod_cidr: Some(facts.pod_cidr.clone()).filter(|c| !c.is_empty()),
+            pod_cidrs: Some(vec![facts.pod_cidr.clone()]).filter(|_| !facts.pod_cidr.is_empty()),
             ..Default::default()
         }),
         status: Some(node_status(facts, name, &BTreeMap::new(), now)),
@@ -324,7 +325,7 @@ pub async fn register(
         .as_ref()
         .and_then(|s| s.pod_cidr.clone())
         .filter(|c| !c.is_empty());
-    if current_cidr.is_none() {
+    if current_cidr.is_none() && !facts.pod_cidr.is_empty() {
         meta_patch["spec"] = json!({"podCIDR": facts.pod_cidr, "podCIDRs": [facts.pod_cidr]});
     }
     let node = api
@@ -341,7 +342,11 @@ pub async fn register(
     )
     .await?;
     let uid = node.metadata.uid.clone().unwrap_or_default();
-    let pod_cidr = current_cidr.unwrap_or_else(|| facts.pod_cidr.clone());
+    let pod_cidr = match current_cidr {
+        Some(c) => c,
+        None if !facts.pod_cidr.is_empty() => facts.pod_cidr.clone(),
+        None => allocated_cidr(&api, name).await?,
+    };
     renew_lease(client, name, &uid).await?;
     events.node("Normal", "Starting", "Starting kubelet.".into());
     for reason in [
@@ -376,6 +381,23 @@ pub async fn register(
         pod_cidr,
         since,
     })
+}
+
+/// Waits until the node IPAM controller has given node `name` its pod CIDR (as the kubelet
+/// waits for `spec.podCIDR`).
+async fn allocated_cidr(api: &Api<Node>, name: &str) -> anyhow::Result<String> {
+    let mut told = false;
+    loop {
+        let node = api.get(name).await?;
+        if let Some(c) = node.spec.and_then(|s| s.pod_cidr).filter(|c| !c.is_empty()) {
+            return Ok(c);
+        }
+        if !told {
+            tracing::info!("node {name}: waiting for a pod CIDR from the node IPAM controller");
+            told = true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
 }
 
 /// Renews the node's Lease, creating it when missing.
@@ -494,6 +516,6 @@ mod tests {
         assert!(st.capacity.as_ref().unwrap().contains_key("pods"));
         let runc = HostFacts::probe(RuntimeKind::Runc, "runc://1.1");
         assert_eq!(runc.pods, "110");
-        assert_eq!(runc.pod_cidr, "10.244.0.0/24");
+        assert_eq!(runc.pod_cidr, "");
     }
 }

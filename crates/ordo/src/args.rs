@@ -72,6 +72,48 @@ impl TokenRefreshArgs {
     }
 }
 
+/// Leader election of the controllers and the scheduler (kube-controller-manager's and
+/// kube-scheduler's flags and defaults).
+#[derive(clap::Args)]
+pub(crate) struct LeaderElectArgs {
+    /// Run the controllers and the scheduler only while holding the `kube-system` Leases
+    /// `kube-controller-manager` and `kube-scheduler`, so that several servers can share one
+    /// etcd. Default: on with `--store etcd`, off with SQLite (one server by construction).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub(crate) leader_elect: Option<bool>,
+    /// How long a leader's claim stands after it was last seen renewed.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub(crate) leader_elect_lease_duration: std::time::Duration,
+    /// How long a leader keeps trying to renew before it stops leading.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub(crate) leader_elect_renew_deadline: std::time::Duration,
+    /// How often candidates try to acquire and the leader renews.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub(crate) leader_elect_retry_period: std::time::Duration,
+}
+
+impl LeaderElectArgs {
+    /// The timings, checked as upstream checks them (lease duration > renew deadline >
+    /// retry period × 1.2).
+    pub(crate) fn timings(&self) -> anyhow::Result<ordo_controllers::leader::Timings> {
+        let t = ordo_controllers::leader::Timings {
+            lease_duration: self.leader_elect_lease_duration,
+            renew_deadline: self.leader_elect_renew_deadline,
+            retry_period: self.leader_elect_retry_period,
+        };
+        if t.lease_duration <= t.renew_deadline {
+            anyhow::bail!("leaseDuration must be greater than renewDeadline");
+        }
+        if t.renew_deadline <= t.retry_period.mul_f64(1.2) {
+            anyhow::bail!("renewDeadline must be greater than retryPeriod*JitterFactor");
+        }
+        if t.retry_period.is_zero() {
+            anyhow::bail!("retryPeriod must be greater than zero");
+        }
+        Ok(t)
+    }
+}
+
 /// A Go-style duration: numbers with units `h`, `m`, `s`, `ms` (`1h30m`, `90s`, `0s`).
 pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let mut total = std::time::Duration::ZERO;

@@ -38,6 +38,86 @@ pub(crate) async fn client_of(kubeconfig: &str) -> Result<kube::Client> {
     Ok(kube::Client::try_from(cfg)?)
 }
 
+/// How often the failover client checks its current server, and after how many failed checks
+/// in a row it moves on to the next.
+const FAILOVER_CHECK: Duration = Duration::from_secs(2);
+const FAILOVER_AFTER: u32 = 3;
+
+/// A client for the kubeconfig text `kubeconfig` that talks to one of `servers` (the cluster's
+/// API servers, sharing its CA) at a time: the first at start; when `/readyz` of the current
+/// one has failed [`FAILOVER_AFTER`] checks in a row, every request goes to the next. Watches
+/// on the lost server end with its connections and are resumed on the next one by their
+/// watchers. A background task (on the current runtime) does the checks.
+pub(crate) async fn failover_client_of(
+    kubeconfig: &str,
+    servers: &[String],
+) -> Result<kube::Client> {
+    use kube::client::ConfigExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    if servers.len() < 2 {
+        return client_of(kubeconfig).await;
+    }
+    let doc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
+    let cfg = kube::Config::from_custom_kubeconfig(doc, &Default::default()).await?;
+    let bases: Vec<hyper::Uri> = servers
+        .iter()
+        .map(|s| s.parse().with_context(|| format!("parsing server URL {s}")))
+        .collect::<Result<_>>()?;
+    let bases = Arc::new(bases);
+    let current = Arc::new(AtomicUsize::new(0));
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(Duration::from_secs(5)));
+    let https = cfg.rustls_https_connector_with_connector(http)?;
+    let hyper_client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https);
+    let (to, at) = (bases.clone(), current.clone());
+    let service = tower::ServiceBuilder::new()
+        .layer(cfg.base_uri_layer())
+        .map_request(move |mut req: hyper::Request<kube::client::Body>| {
+            let base = &to[at.load(Ordering::Relaxed) % to.len()];
+            let mut parts = req.uri().clone().into_parts();
+            parts.scheme = base.scheme().cloned();
+            parts.authority = base.authority().cloned();
+            if let Ok(uri) = hyper::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+            req
+        })
+        .option_layer(cfg.auth_layer()?)
+        .map_err(tower::BoxError::from)
+        .service(hyper_client);
+    let client = kube::Client::new(service, cfg.default_namespace);
+    let checker = client.clone();
+    tokio::spawn(async move {
+        let mut failed = 0;
+        loop {
+            tokio::time::sleep(FAILOVER_CHECK).await;
+            let req = hyper::Request::get("/readyz").body(Vec::new());
+            let ok = match req {
+                Ok(r) => tokio::time::timeout(FAILOVER_CHECK, checker.request_text(r))
+                    .await
+                    .is_ok_and(|r| r.is_ok()),
+                Err(_) => false,
+            };
+            failed = if ok { 0 } else { failed + 1 };
+            if failed >= FAILOVER_AFTER {
+                let from = current.fetch_add(1, Ordering::Relaxed) % bases.len();
+                let to = (from + 1) % bases.len();
+                tracing::warn!(
+                    "API server {} unreachable: failing over to {}",
+                    bases[from],
+                    bases[to]
+                );
+                failed = 0;
+            }
+        }
+    });
+    Ok(client)
+}
+
 /// The cluster CA: from the file, or from `cluster-info` when its key matches the pin.
 async fn cluster_ca(server: &str, source: &CaSource<'_>) -> Result<String> {
     let ca = match source {

@@ -2,8 +2,8 @@
 //! kubectl the same way as the embedded SQLite store.
 
 mod common;
-use common::{table, Server, WALKTHROUGH};
-use std::process::{Child, Command, Stdio};
+use common::etcd::start_etcd;
+use common::{sharing_pki, table, Server, WALKTHROUGH};
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {
@@ -64,75 +64,6 @@ fn acknowledged_writes_survive_kill_9() {
     assert!(rv_after > rv_before, "{rv_after} > {rv_before}");
 }
 
-struct Etcd {
-    child: Child,
-    _dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_etcd() -> Etcd {
-    assert!(
-        std::path::Path::new("/usr/bin/etcd").exists(),
-        "etcd is not installed: run scripts/install-deps.sh (Debian package etcd-server)"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let (client, peer) = (free_port(), free_port());
-    let url = format!("http://127.0.0.1:{client}");
-    let peer_url = format!("http://127.0.0.1:{peer}");
-    let mut child = Command::new("/usr/bin/etcd")
-        .args(["--name", "default", "--data-dir"])
-        .arg(dir.path().join("etcd"))
-        .args([
-            "--listen-client-urls",
-            &url,
-            "--advertise-client-urls",
-            &url,
-            "--listen-peer-urls",
-            &peer_url,
-            "--initial-advertise-peer-urls",
-            &peer_url,
-        ])
-        .args(["--initial-cluster", &format!("default={peer_url}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::time::Instant::now() < deadline {
-        let ok = Command::new("curl")
-            .args(["-s", &format!("{url}/health")])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains("true"))
-            .unwrap_or(false);
-        if ok {
-            return Etcd {
-                child,
-                _dir: dir,
-                url,
-            };
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("etcd did not become healthy");
-}
-
 #[test]
 fn etcd_engine_serves_kubectl() {
     let etcd = start_etcd();
@@ -155,14 +86,47 @@ fn etcd_engine_serves_kubectl() {
     let sts = table(&s.ok(&["get", "sts"]));
     assert_eq!(sts[1][..2], ["nginx-statefulset", "0/5"]);
     assert!(s.log().contains("store       etcd"), "{}", s.log());
-    // A second server on the same etcd sees the same objects.
-    let s2 = Server::start_with(&[
-        "--api-only",
-        "--store",
-        "etcd",
-        "--etcd-endpoints",
-        &etcd.url,
-    ]);
+    // A second server on the same etcd must share the first one's CA and keys: with a PKI of
+    // its own it refuses to start.
+    let fresh = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("timeout")
+        .arg("30")
+        .arg(env!("CARGO_BIN_EXE_ordo"))
+        .args([
+            "server",
+            "--api-only",
+            "--bind",
+            "127.0.0.1:0",
+            "--log",
+            "error",
+        ])
+        .args([
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            &etcd.url,
+            "--data-dir",
+        ])
+        .arg(fresh.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the store holds a cluster with another CA"),
+        "{err}"
+    );
+    // With a copy of the first one's DATA/pki it serves the same objects.
+    let s2 = Server::start_in(
+        sharing_pki(&s),
+        &[
+            "--api-only",
+            "--store",
+            "etcd",
+            "--etcd-endpoints",
+            &etcd.url,
+        ],
+    );
     assert_eq!(
         s2.ok(&[
             "get",

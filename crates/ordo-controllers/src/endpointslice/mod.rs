@@ -61,10 +61,11 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
         ctx.endpoints.ready(),
         ctx.nodes.ready()
     );
-    tokio::spawn(clean_up_deleted_services(ctx.clone()));
+    // Joined, not spawned: dropping the controller (its leader lease lost) stops it too.
+    let clean_up = clean_up_deleted_services(ctx.clone());
     let services = ctx.services.store();
     let map_ctx = ctx.clone();
-    Controller::for_stream(ctx.services.stream(), ctx.services.store())
+    let controller = Controller::for_stream(ctx.services.stream(), ctx.services.store())
         .watches_stream(ctx.pods.stream(), move |pod: Pod| {
             services_of(&services, &map_ctx, &pod)
         })
@@ -77,8 +78,8 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
             if let Err(e) = res {
                 tracing::debug!("endpointslice controller: {e}");
             }
-        })
-        .await;
+        });
+    tokio::join!(controller, clean_up);
     Ok(())
 }
 

@@ -329,6 +329,9 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let mut node_stream = caches.get::<Node>().changes().boxed();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<BindResult>();
     let permits = Arc::new(Semaphore::new(BIND_CONCURRENCY));
+    // Bindings and unschedulable marks in flight: owned here, so that dropping the scheduler
+    // (its leader lease lost) aborts them too.
+    let mut in_flight = tokio::task::JoinSet::new();
     let mut s = Scheduler::default();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -348,6 +351,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
             },
             Some((uid, ok, retry)) = done_rx.recv() => s.bind_done(&uid, ok, retry),
             _ = tick.tick() => s.requeue(Instant::now()),
+            Some(_) = in_flight.join_next() => {}
         }
         for action in s.schedule(Instant::now()) {
             match action {
@@ -358,7 +362,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
                         done_tx.clone(),
                         permits.clone(),
                     );
-                    tokio::spawn(async move {
+                    in_flight.spawn(async move {
                         let _permit = permits.acquire().await;
                         let r = bind(&client, &pod, &node).await;
                         let uid = uid_of(&pod);
@@ -396,7 +400,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
                         recorder_for(&recorders, &pod),
                         permits.clone(),
                     );
-                    tokio::spawn(async move {
+                    in_flight.spawn(async move {
                         let permit = permits.acquire().await;
                         mark_unschedulable(&client, &pod, &message).await;
                         drop(permit);

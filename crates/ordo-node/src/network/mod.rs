@@ -9,9 +9,11 @@
 //! The bridge, the service route, `net.ipv4.ip_forward=1` and `net.bridge.bridge-nf-call-iptables=1`
 //! exist only while at least one pod namespace exists: tearing down the last pod restores the
 //! host as it was.
-//! Links, addresses and routes are set with rtnetlink; nothing shells out to `ip`.
+//! Links, addresses and routes are set with rtnetlink; nothing shells out to `ip`. Routes to
+//! the other nodes' pod CIDRs are kept by [`routes`].
 
 pub mod netns;
+pub mod routes;
 
 use anyhow::Context;
 use futures::TryStreamExt;
@@ -50,6 +52,28 @@ impl NetworkConfig {
             state_dir: state_dir.into(),
             cluster_dns: Some(Ipv4Addr::new(10, 96, 0, 10)),
             service_proxy: false,
+        }
+    }
+}
+
+/// Where agents claim their bridge names (host-wide, whatever network namespace they run in).
+const CLAIMS_DIR: &str = "/run/ordo";
+
+/// Claims bridge name `bridge` on this host for the calling agent's life (an exclusive `flock`
+/// released when the process ends). Pod namespaces are named `<bridge>-<uid>` in the host-wide
+/// `/run/netns`, and an agent takes every such namespace for one of its pods: two agents on one
+/// host (each in a network namespace of its own) must use different bridge names.
+pub fn claim_bridge(bridge: &str) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(CLAIMS_DIR).with_context(|| format!("creating {CLAIMS_DIR}"))?;
+    let path = Path::new(CLAIMS_DIR).join(format!("bridge-{bridge}.lock"));
+    let f = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another ordo on this host uses the pod bridge name {bridge:?} (its pods' network namespaces would mix with this node's): give this one another --bridge"
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::new(e).context(format!("locking {}", path.display())))
         }
     }
 }
@@ -179,6 +203,37 @@ fn connect() -> anyhow::Result<Handle> {
     Ok(handle)
 }
 
+/// Turns hairpin mode on for bridge port `index`: what `ip link set X type bridge_slave hairpin
+/// on` sends, an RTM_NEWLINK of the existing link with the port's bridge data (the kernel reads
+/// port data in new-link requests only).
+async fn set_hairpin(h: &Handle, index: u32) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST};
+    use netlink_packet_route::link::{
+        InfoBridgePort, InfoPortData, InfoPortKind, LinkAttribute, LinkInfo, LinkMessage,
+    };
+    use netlink_packet_route::RouteNetlinkMessage;
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::PortKind(InfoPortKind::Bridge),
+        LinkInfo::PortData(InfoPortData::BridgePort(vec![InfoBridgePort::HairpinMode(
+            true,
+        )])),
+    ]));
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewLink(msg));
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+    let mut responses = h.clone().request(req)?;
+    while let Some(m) = responses.next().await {
+        if let NetlinkPayload::Error(e) = m.payload {
+            if e.code.is_some() {
+                anyhow::bail!("netlink: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The index of link `name` in the calling thread's namespace (an ioctl: reading link
 /// messages makes netlink-packet-route warn about newer kernels' attributes).
 async fn link_index(_h: &Handle, name: &str) -> anyhow::Result<Option<u32>> {
@@ -270,8 +325,12 @@ fn setup_blocking(
             .with_context(|| format!("attaching {host} to {bridge}"))?;
         // Hairpin: a pod's connection to its own Service comes back out of the port it
         // entered (br_netfilter DNATs it and bridges it back), as with kubelet's hairpin-veth.
-        let hairpin = format!("/sys/class/net/{host}/brport/hairpin_mode");
-        std::fs::write(&hairpin, "1").with_context(|| format!("setting {hairpin}"))?;
+        // Set through netlink (`ip link set X type bridge_slave hairpin on`), not through
+        // /sys/class/net, which shows the links of the namespace that mounted /sys: an agent
+        // started in another network namespace with `nsenter --net` sees the host's there.
+        set_hairpin(&h, host_idx)
+            .await
+            .with_context(|| format!("setting hairpin mode on {host}"))?;
         h.link().set(host_idx).up().execute().await?;
         let peer_idx = link_index(&h, &peer)
             .await?

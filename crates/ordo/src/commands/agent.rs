@@ -10,9 +10,11 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub(crate) struct AgentArgs {
-    /// URL of the API server (`https://HOST:6443`).
-    #[arg(long)]
-    server: String,
+    /// URL of the API server (`https://HOST:6443`); several, comma separated, for a cluster
+    /// of servers: the agent joins through the first and moves on to the next when the one it
+    /// talks to stops answering.
+    #[arg(long, value_delimiter = ',', required = true)]
+    server: Vec<String>,
     /// The join token `ordo server` prints (`ID.SECRET`): exchanged once for this node's own
     /// credential (`system:node:NAME`), kept in `DATA/pki/node.kubeconfig`.
     #[arg(long, conflicts_with = "token_file")]
@@ -41,9 +43,14 @@ pub(crate) struct AgentArgs {
     /// Pod network bridge (runc runtime).
     #[arg(long, default_value = "ordo0")]
     bridge: String,
-    /// Cluster DNS address written into pods' resolv.conf.
+    /// Cluster DNS address written into pods' resolv.conf; with the runc runtime this node
+    /// answers on it (port 53, on the pod bridge), as every node of the cluster does.
     #[arg(long, default_value = "10.96.0.10")]
     cluster_dns: std::net::Ipv4Addr,
+    /// Resolvers for names outside cluster.local (ADDR[:PORT],...); default: the host's
+    /// /etc/resolv.conf nameservers; `none` disables forwarding.
+    #[arg(long, value_delimiter = ',')]
+    dns_upstream: Vec<String>,
     /// This node's address (InternalIP, pods' hostIP; the API server reaches the logs/exec
     /// endpoint there). Default: the local address that routes to the API server.
     #[arg(long)]
@@ -94,7 +101,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
                 ),
             };
             let kc = bootstrap::node_kubeconfig(
-                &args.server,
+                &args.server[0],
                 &args.data_dir,
                 &node_name,
                 &token,
@@ -115,7 +122,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
                 format!("reading the CA certificate from {}", ca_file.display())
             })?;
             (
-                ordo_apiserver::pki::kubeconfig(&args.server, &ca, "agent", &token),
+                ordo_apiserver::pki::kubeconfig(&args.server[0], &ca, "agent", &token),
                 token,
             )
         }
@@ -129,15 +136,15 @@ async fn agent(args: &AgentArgs) -> Result<()> {
             }
         }
     };
-    let client = bootstrap::client_of(&kubeconfig).await?;
+    let client = bootstrap::failover_client_of(&kubeconfig, &args.server).await?;
     // One cache per kind in the process, the pod cache holding this node's pods only.
     let caches = ordo_client::Caches::for_node(client.clone(), &node_name);
     let node_ip = match args.node_ip {
         Some(ip) => ip,
-        None => route_source(&args.server).with_context(|| {
+        None => route_source(&args.server[0]).with_context(|| {
             format!(
                 "finding the local address that reaches {}; give --node-ip",
-                args.server
+                args.server[0]
             )
         })?,
     };
@@ -159,7 +166,7 @@ async fn agent(args: &AgentArgs) -> Result<()> {
         "ordo agent: node {node_name} ({node_ip}, runtime {:?}, service proxy {}) joining {}",
         args.runtime,
         proxy_summary(&proxy),
-        args.server
+        args.server.join(",")
     );
     let agent = NodeFlags {
         runtime: args.runtime,
@@ -171,22 +178,50 @@ async fn agent(args: &AgentArgs) -> Result<()> {
         cluster_dns: args.cluster_dns,
     }
     .agent_config(node_name, node_ip, api_token, false, proxy.is_some());
+    // NetworkPolicy peers and DNS answers may be pods of any node: the caches of the proxy and
+    // the DNS hold them all.
+    let cluster = ordo_client::Caches::new(client.clone());
     let proxying = async {
         match &proxy {
-            // NetworkPolicy peers may be pods of any node: the proxy's caches hold them all.
-            Some((cfg, _)) => {
-                ordo_proxy::run(ordo_client::Caches::new(client.clone()), cfg.clone()).await
-            }
+            Some((cfg, _)) => ordo_proxy::run(cluster.clone(), cfg.clone()).await,
             None => std::future::pending().await,
+        }
+    };
+    let dns = match args.runtime {
+        RuntimeKind::Runc => Some(dns_config(args)?),
+        RuntimeKind::Sim => None,
+    };
+    let answering = async {
+        match dns {
+            Some(cfg) => {
+                if let Err(e) = ordo_dns::run(cluster.clone(), cfg).await {
+                    tracing::warn!("the cluster DNS of this node stopped: {e:#}");
+                }
+                std::future::pending().await
+            }
+            None => std::future::pending::<()>().await,
         }
     };
     let r = tokio::select! {
         r = ordo_node::run(caches.clone(), agent) => r,
         r = proxying => r.context("the service proxy failed"),
+        () = answering => Ok(()),
         _ = shutdown_signal() => { eprintln!("ordo agent: shutting down"); Ok(()) }
     };
     remove_proxy(&proxy).await;
     r
+}
+
+/// This node's cluster DNS: on `--cluster-dns`, port 53.
+fn dns_config(args: &AgentArgs) -> Result<ordo_dns::DnsConfig> {
+    let listen = std::net::SocketAddr::from((args.cluster_dns, 53));
+    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    Ok(ordo_dns::DnsConfig {
+        listen,
+        upstreams: ordo_dns::parse_upstreams(&args.dns_upstream, &resolv, listen)?,
+        domain: "cluster.local".into(),
+        service_cidr: args.service_cidr.clone(),
+    })
 }
 
 /// The local address the kernel would use to reach the host of `url` (a UDP "connect" sends

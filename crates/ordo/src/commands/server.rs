@@ -1,7 +1,9 @@
 //! `ordo server`: the store, the API server, and (unless `--api-only`) the controllers, the
 //! scheduler, cluster DNS, the service proxy and the local node agent, in one process.
 
-use crate::args::{DataDirArgs, ImageGcArgs, LogArgs, RuntimeKind, ServiceProxyKind};
+use crate::args::{
+    DataDirArgs, ImageGcArgs, LeaderElectArgs, LogArgs, RuntimeKind, ServiceProxyKind,
+};
 use crate::bootstrap::client_of;
 use crate::node::{host_name, proxy_config, proxy_summary, remove_proxy, shutdown_signal};
 use crate::node::{NodeFlags, Proxy};
@@ -103,6 +105,8 @@ pub(crate) struct ServerArgs {
     #[arg(long, default_value = "5s", value_parser = crate::args::parse_duration)]
     node_monitor_period: std::time::Duration,
     #[command(flatten)]
+    leader: LeaderElectArgs,
+    #[command(flatten)]
     image_gc: ImageGcArgs,
     #[command(flatten)]
     token_refresh: crate::args::TokenRefreshArgs,
@@ -167,6 +171,10 @@ async fn server(args: &ServerArgs) -> Result<()> {
     })
     .await?;
     let join_token = ordo_apiserver::join::JoinToken::load_or_create(data_dir)?;
+    if args.store == StoreKind::Etcd {
+        // Several servers may share the store: they must share the cluster's CA and keys.
+        api.check_cluster_ca().await?;
+    }
     api.ensure_join(&join_token, &url).await?;
     let ca_hash = ordo_apiserver::join::ca_cert_hash(&pki.ca_cert_pem)?;
     let tls = pki.server_config()?;
@@ -199,6 +207,19 @@ async fn server(args: &ServerArgs) -> Result<()> {
         None
     };
     let mut background = tokio::task::JoinSet::new();
+    // The controllers and the scheduler under leader election: told to stop (and give their
+    // leases up) at shutdown.
+    let mut elections = tokio::task::JoinSet::new();
+    let (stop_elections, stop_rx) = tokio::sync::watch::channel(false);
+    let leader_elect = match args
+        .leader
+        .leader_elect
+        .unwrap_or(args.store == StoreKind::Etcd)
+    {
+        true => Some(args.leader.timings()?),
+        false => None,
+    };
+    let mut leading = "always (no leader election)".to_string();
     if !args.api_only {
         // Each component talks with a credential of its own (client certificates made at each
         // start, kept in memory), as kube-controller-manager, kube-scheduler, kube-proxy and
@@ -223,19 +244,60 @@ async fn server(args: &ServerArgs) -> Result<()> {
             .unwrap_or_else(|| data_dir.join("volumes"));
         // One reflector per kind in the process, shared by the controllers, the scheduler,
         // the DNS, the proxy and the node agent.
-        let caches = ordo_client::Caches::new(client);
-        background.spawn(ordo_controllers::run(
-            caches.clone(),
-            volumes_dir,
+        let caches = ordo_client::Caches::new(client.clone());
+        let signer: Arc<dyn ordo_controllers::certificates::CertificateAuthority> =
+            Arc::new(ClusterSigner(pki.ca()));
+        let (root_ca, hpa_period, pod_cidr) = (
             pki.ca_cert_pem.clone(),
-            Some(Arc::new(ClusterSigner(pki.ca()))),
-            Some(scheduler),
             args.horizontal_pod_autoscaler_sync_period,
-            ordo_controllers::nodelifecycle::Config {
-                monitor_period: args.node_monitor_period,
-                grace_period: args.node_monitor_grace_period,
-            },
-        ));
+            args.pod_cidr.clone(),
+        );
+        let node_lifecycle = ordo_controllers::nodelifecycle::Config {
+            monitor_period: args.node_monitor_period,
+            grace_period: args.node_monitor_grace_period,
+        };
+        let controllers = {
+            let caches = caches.clone();
+            move || {
+                ordo_controllers::run(
+                    caches.clone(),
+                    volumes_dir.clone(),
+                    root_ca.clone(),
+                    Some(signer.clone()),
+                    hpa_period,
+                    node_lifecycle,
+                    pod_cidr.clone(),
+                )
+            }
+        };
+        let scheduling = {
+            let caches = caches.with_client(scheduler.clone());
+            move || ordo_controllers::run_scheduler(caches.clone())
+        };
+        if let Some(timings) = leader_elect {
+            // Upstream's identity: `<hostname>_<uuid>`, one per process.
+            let identity = format!("{}_{}", host_name(), uuid::Uuid::new_v4());
+            let elect = |client: kube::Client, lease: &str, component: &str| {
+                ordo_controllers::leader::Elector::new(
+                    client,
+                    "kube-system",
+                    lease,
+                    &identity,
+                    component,
+                    timings,
+                )
+            };
+            let kcm = elect(client, "kube-controller-manager", "kube-controller-manager");
+            let sched = elect(scheduler, "kube-scheduler", "default-scheduler");
+            elections.spawn(kcm.run(controllers, stop_rx.clone()));
+            elections.spawn(sched.run(scheduling, stop_rx.clone()));
+            leading = format!(
+                "by leases kube-system/kube-controller-manager and kube-scheduler as {identity}"
+            );
+        } else {
+            background.spawn(controllers());
+            background.spawn(scheduling());
+        }
         let mut agent = NodeFlags {
             runtime: args.runtime,
             data_dir,
@@ -280,6 +342,9 @@ async fn server(args: &ServerArgs) -> Result<()> {
     );
     eprintln!("  dns         {}", args.cluster_dns);
     eprintln!("  proxy       {}", proxy_summary(&proxy));
+    if !args.api_only {
+        eprintln!("  controllers {leading}");
+    }
     eprintln!("  kubeconfig  {}", kubeconfig.display());
     eprintln!("export KUBECONFIG={}", kubeconfig.display());
     eprintln!(
@@ -291,6 +356,13 @@ async fn server(args: &ServerArgs) -> Result<()> {
         biased;
         _ = shutdown_signal() => {
             eprintln!("ordo server: shutting down");
+            // The controllers and the scheduler stop and give their leases up, so that another
+            // server takes over at once.
+            let _ = stop_elections.send(true);
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                while elections.join_next().await.is_some() {}
+            })
+            .await;
             if args.stop_pods_on_exit && !args.api_only {
                 // The node agent saw the signal too; it returns once its pods are stopped.
                 eprintln!("ordo server: stopping this node's pods");
@@ -299,6 +371,13 @@ async fn server(args: &ServerArgs) -> Result<()> {
             Ok(())
         }
         r = serving => r.map_err(anyhow::Error::from).and_then(|r| r),
+        Some(r) = elections.join_next() => {
+            match r {
+                Ok(Ok(())) => Err(anyhow::anyhow!("leader election stopped")),
+                Ok(Err(e)) => Err(anyhow::Error::from(e).context("leader election")),
+                Err(e) => Err(anyhow::anyhow!("leader election panicked: {e}")),
+            }
+        }
         Some(r) = background.join_next() => {
             match r {
                 Ok(Ok(())) => Err(anyhow::anyhow!("a controller or the node agent stopped")),
@@ -308,6 +387,7 @@ async fn server(args: &ServerArgs) -> Result<()> {
         }
     };
     background.abort_all();
+    elections.abort_all();
     remove_proxy(&proxy).await;
     r
 }

@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod invariants;
+pub mod etcd;
+pub mod netns;
 pub mod real_pods;
 pub mod sts;
 pub mod terminal;
@@ -19,6 +21,8 @@ pub const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 pub struct Server {
     child: Child,
     pub dir: tempfile::TempDir,
+    /// The address it listens on (loopback unless [`Server::start_bound`]).
+    pub host: String,
     pub port: u16,
     pub kubeconfig: PathBuf,
     cache: tempfile::TempDir,
@@ -64,13 +68,34 @@ impl Server {
 
     /// Starts a server with the given `--runtime` (clap refuses the flag twice).
     pub fn start_in_with_runtime(dir: tempfile::TempDir, runtime: &str, extra: &[&str]) -> Server {
-        Self::start_on_port(dir, free_port(), runtime, extra)
+        Self::start_at(dir, "127.0.0.1", free_port(), runtime, extra)
     }
 
     /// [`Server::start_in_with_runtime`] on a given port (a restart where clients stay pointed
     /// at the old address).
     pub fn start_on_port(
         dir: tempfile::TempDir,
+        port: u16,
+        runtime: &str,
+        extra: &[&str],
+    ) -> Server {
+        Self::start_at(dir, "127.0.0.1", port, runtime, extra)
+    }
+
+    /// Starts a server listening on `host` (an address of this machine) instead of loopback.
+    pub fn start_bound(
+        dir: tempfile::TempDir,
+        host: &str,
+        runtime: &str,
+        extra: &[&str],
+    ) -> Server {
+        Self::start_at(dir, host, free_port(), runtime, extra)
+    }
+
+    /// Starts a server on `host:port`.
+    fn start_at(
+        dir: tempfile::TempDir,
+        host: &str,
         port: u16,
         runtime: &str,
         extra: &[&str],
@@ -85,7 +110,7 @@ impl Server {
             .arg("--data-dir")
             .arg(dir.path())
             .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("{host}:{port}"))
             .args(["--runtime", runtime, "--log", "info"])
             .args(extra)
             // Only real-pod tests (run one at a time) take the cluster DNS address; the others
@@ -115,6 +140,7 @@ impl Server {
         let s = Server {
             child,
             dir,
+            host: host.to_string(),
             port,
             kubeconfig,
             cache: tempfile::tempdir().unwrap(),
@@ -128,10 +154,13 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if self.kubeconfig.exists()
-                && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && std::net::TcpStream::connect((self.host.as_str(), self.port)).is_ok()
             {
                 let out = Command::new("curl")
-                    .args(["-sk", &format!("https://127.0.0.1:{}/readyz", self.port)])
+                    .args([
+                        "-sk",
+                        &format!("https://{}:{}/readyz", self.host, self.port),
+                    ])
                     .output();
                 if out.map(|o| o.stdout == b"ok").unwrap_or(false) {
                     return;
@@ -316,6 +345,11 @@ impl Server {
         std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 
+    /// The server process's PID (for signals such as SIGSTOP).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
@@ -325,6 +359,21 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A data dir for a further server of `first`'s cluster on a shared store: a copy of its
+/// `DATA/pki` secrets (the server makes its own serving certificate).
+pub fn sharing_pki(first: &Server) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pki")).unwrap();
+    for f in ["ca.crt", "ca.key", "sa.key", "token", "join-token"] {
+        std::fs::copy(
+            first.data_dir().join("pki").join(f),
+            dir.path().join("pki").join(f),
+        )
+        .unwrap();
+    }
+    dir
 }
 
 /// Collects what `r` yields (a child's output), on a thread, into a string.

@@ -29,6 +29,29 @@ pub fn can_run() -> bool {
 /// The archives `images/build.sh` builds.
 pub const TEST_IMAGES: &[&str] = &["busybox-1.28.tar", "nginx-1.25.4.tar", "nginx-1.26.1.tar"];
 
+/// The folder of the test image archives, built by `images/build.sh` if missing.
+pub fn test_images() -> PathBuf {
+    let images = repo().join("target/test-images");
+    let st = Command::new("bash")
+        .arg(repo().join("images/build.sh"))
+        .arg(&images)
+        .status()
+        .unwrap();
+    assert!(st.success(), "images/build.sh failed");
+    images
+}
+
+/// Puts the `archives` of the test images into the import folder of a node's data dir `data`,
+/// which imports them at start.
+pub fn stage_images(archives: &[&str], data: &Path) {
+    let images = test_images();
+    let import = data.join("images/import");
+    std::fs::create_dir_all(&import).unwrap();
+    for a in archives {
+        std::fs::copy(images.join(a), import.join(a)).unwrap();
+    }
+}
+
 /// A runc server (with `extra` flags) whose node has the `archives` of the test images waiting
 /// in its import folder.
 pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
@@ -37,23 +60,6 @@ pub fn runc_server_with(archives: &[&str], extra: &[&str]) -> Server {
     let mut flags = vec!["--bridge", BRIDGE];
     flags.extend_from_slice(extra);
     Server::start_runc_in(dir, &flags)
-}
-
-/// Builds the test images (once) and puts the `archives` into the import folder of a node's
-/// data dir `data`, which imports them at start.
-pub fn stage_images(archives: &[&str], data: &Path) {
-    let images = repo().join("target/test-images");
-    let st = Command::new("bash")
-        .arg(repo().join("images/build.sh"))
-        .arg(&images)
-        .status()
-        .unwrap();
-    assert!(st.success(), "images/build.sh failed");
-    let import = data.join("images/import");
-    std::fs::create_dir_all(&import).unwrap();
-    for a in archives {
-        std::fs::copy(images.join(a), import.join(a)).unwrap();
-    }
 }
 
 pub fn curl(url: &str) -> Option<String> {
@@ -127,10 +133,9 @@ pub fn helper_processes(data: &Path, subcommand: &str) -> Vec<i32> {
         .collect()
 }
 
-/// Best-effort removal of everything a failed test may have left (containers by their runc
-/// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
-/// stopped.
-pub fn force_cleanup(data: &Path) {
+/// Kills what the pods of the data dir `data` left running (pause holders, stdio shims, runc
+/// containers) and unmounts what is mounted under it.
+pub fn kill_pods_of(data: &Path) {
     // The holders of shared process namespaces and the stdio shims, by their pids (their
     // command lines name the data dir).
     let helpers = [pause_processes(data), helper_processes(data, "stdio-shim")];
@@ -162,6 +167,13 @@ pub fn force_cleanup(data: &Path) {
             let _ = Command::new("umount").args(["-l", mp]).status();
         }
     }
+}
+
+/// Best-effort removal of everything a failed test may have left (containers by their runc
+/// ids, mounts, namespaces, the bridge, the nftables table, ip_forward), after the server
+/// stopped.
+pub fn force_cleanup(data: &Path) {
+    kill_pods_of(data);
     if let Ok(rd) = std::fs::read_dir("/run/netns") {
         for e in rd.filter_map(|e| e.ok()).filter(|e| {
             e.file_name()
