@@ -179,6 +179,10 @@ pub(crate) fn init_tracing(filter: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        // A log that cannot be written (its disk full) is dropped: reporting that with
+        // `eprintln!` to the same full stderr would panic the thread that logged, such as the
+        // store's writer, and stop every write after the disk had room again.
+        .log_internal_errors(false)
         .init();
 }
 
