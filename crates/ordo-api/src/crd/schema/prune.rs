@@ -1,0 +1,45 @@
+//! Pruning (upstream `structuralpruning`): fields a structural schema does not declare are
+//! dropped, except under `x-kubernetes-preserve-unknown-fields`; `apiVersion`, `kind` and
+//! `metadata` are kept at the root and in embedded resources.
+
+use super::{embedded, preserves, property};
+use serde_json::Value;
+
+/// Drops from `obj` the fields `schema` does not declare.
+pub fn prune(schema: &Value, obj: &mut Value) {
+    prune_node(schema, obj, true);
+}
+
+fn prune_node(s: &Value, v: &mut Value, root: bool) {
+    match v {
+        Value::Object(m) => {
+            let keep_meta = root || embedded(s);
+            let preserve = preserves(s);
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                if keep_meta && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                match property(s, &k) {
+                    Some(ps) => {
+                        if let Some(child) = m.get_mut(&k) {
+                            prune_node(ps, child, false);
+                        }
+                    }
+                    None if preserve || s["additionalProperties"] == true => {}
+                    None => {
+                        m.remove(&k);
+                    }
+                }
+            }
+        }
+        Value::Array(a) => {
+            if let Some(items) = s.get("items").filter(|i| i.is_object()) {
+                for e in a {
+                    prune_node(items, e, false);
+                }
+            }
+        }
+        _ => {}
+    }
+}
