@@ -250,6 +250,11 @@ async fn serve(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if is_public(&path) {
         return public(&path);
     }
@@ -272,7 +277,15 @@ async fn serve(
                     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
                 };
                 let body = serde_json::to_vec(&doc).unwrap_or_default();
-                return Ok(([(header::CONTENT_TYPE, ct)], body).into_response());
+                let etag = discovery::etag(&body);
+                if if_none_match.as_deref() == Some(etag.as_str()) {
+                    return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+                }
+                return Ok((
+                    [(header::CONTENT_TYPE, ct.to_string()), (header::ETAG, etag)],
+                    body,
+                )
+                    .into_response());
             }
             let doc = if core {
                 discovery::legacy_api(&server.advertise)
@@ -421,6 +434,7 @@ async fn dispatch(
             let obj = parse_body(&content_type, &body)?;
             let (code, v) = server.create(&target, obj, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;
+            settle_crd(server, &target, Some(&v), false).await;
             Ok(json_response(code, &v))
         }
         (&Method::POST, true, Some("token")) if target.info.plural == "serviceaccounts" => {
@@ -468,6 +482,7 @@ async fn dispatch(
             let obj = parse_body(&content_type, &body)?;
             let (c, v) = server.update(&target, obj, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;
+            settle_crd(server, &target, Some(&v), false).await;
             Ok(json_response(c, &v))
         }
         (&Method::PUT, true, Some("scale")) if target.info.scale => {
@@ -488,6 +503,7 @@ async fn dispatch(
             let body = read_body(req).await?;
             let (c, v) = server.patch(&target, &content_type, &body, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;
+            settle_crd(server, &target, Some(&v), false).await;
             Ok(json_response(c, &v))
         }
         (&Method::DELETE, true, None) => {
@@ -495,6 +511,7 @@ async fn dispatch(
             let opts = parse_body(&content_type, &body)?;
             let (c, v) = server.delete(&target, &query, opts).await?;
             settle_rbac(server, &target, None).await;
+            settle_crd(server, &target, Some(&v), true).await;
             Ok(json_response(c, &v))
         }
         (&Method::POST, true, Some("binding")) if target.info.plural == "pods" => {
@@ -555,6 +572,22 @@ async fn settle_rbac(server: &ApiServer, t: &Target, written: Option<&Value>) {
         .authz
         .settle(t.info.plural, t.ns().unwrap_or(""), &name, rev)
         .await;
+}
+
+/// After a write of a CRD, runs the CRD controllers (`crd.rs`): at once after a create or
+/// an update, so that the new resources are served when the client hears back; in the
+/// background after a delete, which waits for the CRD's objects to go.
+async fn settle_crd(server: &Arc<ApiServer>, t: &Target, written: Option<&Value>, deleted: bool) {
+    if !crate::crd::is_crd(t.info) || t.ns.is_some() {
+        return;
+    }
+    let name = written
+        .and_then(|v| v.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| t.name.clone())
+        .unwrap_or_default();
+    server.crd_changed(&name, deleted).await;
 }
 
 pub(crate) fn too_large() -> ApiError {

@@ -13,8 +13,10 @@ const AGE_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the
 /// The printer columns of a version: those declared, or `Age` when none are.
 fn declared(cr: &CustomResource) -> Vec<Value> {
     if cr.columns.is_empty() {
-        vec![json!({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
-                    "description": AGE_DESCRIPTION})]
+        vec![
+            json!({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
+                    "description": AGE_DESCRIPTION}),
+        ]
     } else {
         cr.columns.clone()
     }
@@ -37,10 +39,7 @@ pub fn columns(cr: &CustomResource) -> Vec<Value> {
 
 /// The cells of `obj`'s row, one per [`columns`].
 pub fn cells(cr: &CustomResource, obj: &Value, now: DateTime<Utc>) -> Vec<Value> {
-    let mut out = vec![obj
-        .pointer("/metadata/name")
-        .cloned()
-        .unwrap_or(json!(""))];
+    let mut out = vec![obj.pointer("/metadata/name").cloned().unwrap_or(json!(""))];
     for c in declared(cr) {
         let path = c["jsonPath"].as_str().unwrap_or("");
         let cell = match (jsonpath(obj, path), c["type"].as_str()) {

@@ -101,9 +101,10 @@ pub fn eval<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
             Step::Field(f) => cur.get(f)?,
             Step::Index(i) => cur.get(*i)?,
             Step::All => cur.as_array()?.first()?,
-            Step::Filter(fields, want) => cur.as_array()?.iter().find(|e| {
-                fields.iter().try_fold(*e, |v, f| v.get(f)) == Some(want)
-            })?,
+            Step::Filter(fields, want) => cur
+                .as_array()?
+                .iter()
+                .find(|e| fields.iter().try_fold(*e, |v, f| v.get(f)) == Some(want))?,
         };
     }
     Some(cur)

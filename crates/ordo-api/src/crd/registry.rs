@@ -52,7 +52,12 @@ fn leak(s: &str) -> &'static str {
 }
 
 fn leak_list(v: &[String]) -> &'static [&'static str] {
-    Box::leak(v.iter().map(|s| leak(s)).collect::<Vec<_>>().into_boxed_slice())
+    Box::leak(
+        v.iter()
+            .map(|s| leak(s))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
 }
 
 /// The interned `ResourceInfo` equal to `want`'s fields.
@@ -76,8 +81,14 @@ fn intern(
             && r.kind == kind
             && r.plural == plural
             && r.singular == singular
-            && r.short_names.iter().copied().eq(short.iter().map(String::as_str))
-            && r.categories.iter().copied().eq(cats.iter().map(String::as_str))
+            && r.short_names
+                .iter()
+                .copied()
+                .eq(short.iter().map(String::as_str))
+            && r.categories
+                .iter()
+                .copied()
+                .eq(cats.iter().map(String::as_str))
             && r.namespaced == namespaced
             && r.status == status
             && r.scale == scale
@@ -297,7 +308,9 @@ mod tests {
 
     #[test]
     fn versions_are_ordered_as_upstream() {
-        let mut v = vec!["v1alpha1", "foo", "v1", "v2beta1", "v1beta2", "v2", "v1beta1"];
+        let mut v = vec![
+            "v1alpha1", "foo", "v1", "v2beta1", "v1beta2", "v2", "v1beta1",
+        ];
         v.sort_by(|a, b| version_order(a, b));
         assert_eq!(
             v,
@@ -322,10 +335,17 @@ mod tests {
         let v2 = find("reg.example.com", "v2", "gadgets").unwrap();
         assert!(std::ptr::eq(v2.storage, v1.info));
         assert!(find("reg.example.com", "v0", "gadgets").is_none());
-        assert_eq!(find_kind("reg.example.com", "Gadget").unwrap().info.version, "v2");
+        assert_eq!(
+            find_kind("reg.example.com", "Gadget").unwrap().info.version,
+            "v2"
+        );
         let g = generation();
         install(&crd);
-        assert_eq!(generation(), g, "an unchanged CRD does not change discovery");
+        assert_eq!(
+            generation(),
+            g,
+            "an unchanged CRD does not change discovery"
+        );
         uninstall("gadgets.reg.example.com");
         assert!(find("reg.example.com", "v1", "gadgets").is_none());
     }

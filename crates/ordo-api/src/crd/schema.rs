@@ -43,7 +43,7 @@ pub(crate) fn property<'a>(s: &'a Value, k: &str) -> Option<&'a Value> {
 /// Prunes, defaults and validates a custom object against its version's schema; returns
 /// the validation causes (empty when valid). `obj` is changed in place.
 pub fn prepare(schema: &Value, obj: &mut Value) -> Vec<crate::status::Cause> {
-    prune(schema, obj);
+    let _ = prune(schema, obj);
     apply_defaults(schema, obj);
     validate(schema, obj)
 }

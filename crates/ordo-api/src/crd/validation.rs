@@ -18,10 +18,19 @@ pub fn apply_crd_defaults(crd: &mut Value) {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        if names.get("singular").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if names
+            .get("singular")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             names.insert("singular".into(), json!(kind.to_ascii_lowercase()));
         }
-        if names.get("listKind").and_then(Value::as_str).is_none_or(str::is_empty) && !kind.is_empty() {
+        if names
+            .get("listKind")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+            && !kind.is_empty()
+        {
             names.insert("listKind".into(), json!(format!("{kind}List")));
         }
     }
@@ -78,7 +87,10 @@ pub fn validate_crd(crd: &Value) -> Vec<Cause> {
         .cloned()
         .unwrap_or_default();
     if versions.is_empty() {
-        errs.push(Cause::required("spec.versions", "must have exactly one version marked as storage version"));
+        errs.push(Cause::required(
+            "spec.versions",
+            "must have exactly one version marked as storage version",
+        ));
     } else {
         let storage = versions.iter().filter(|v| v["storage"] == true).count();
         if storage != 1 {
@@ -102,11 +114,20 @@ pub fn validate_crd(crd: &Value) -> Vec<Cause> {
                 &dns1035_label_errors(vn).join(","),
             ));
         } else if seen.contains(&vn) {
-            errs.push(Cause::invalid("spec.versions", go_versions(&versions), "must contain unique version names"));
+            errs.push(Cause::invalid(
+                "spec.versions",
+                go_versions(&versions),
+                "must contain unique version names",
+            ));
         }
         seen.push(vn);
         if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
-            structural(schema, &format!("{path}.schema.openAPIV3Schema"), true, &mut errs);
+            structural(
+                schema,
+                &format!("{path}.schema.openAPIV3Schema"),
+                true,
+                &mut errs,
+            );
         }
         for (j, c) in v
             .get("additionalPrinterColumns")
@@ -132,7 +153,11 @@ pub fn validate_crd(crd: &Value) -> Vec<Cause> {
             if jp.is_empty() {
                 errs.push(Cause::required(format!("{cp}.jsonPath"), ""));
             } else if !super::jsonpath::is_valid(jp) {
-                errs.push(Cause::invalid(format!("{cp}.jsonPath"), go_quote(jp), "must be a simple json path"));
+                errs.push(Cause::invalid(
+                    format!("{cp}.jsonPath"),
+                    go_quote(jp),
+                    "must be a simple json path",
+                ));
             }
         }
     }
@@ -152,7 +177,10 @@ fn go_versions(versions: &[Value]) -> String {
             )
         })
         .collect();
-    format!("[]apiextensions.CustomResourceDefinitionVersion{{{}}}", parts.join(", "))
+    format!(
+        "[]apiextensions.CustomResourceDefinitionVersion{{{}}}",
+        parts.join(", ")
+    )
 }
 
 /// `ValidateCustomResourceDefinitionNames`.
@@ -183,7 +211,10 @@ fn names(n: &Value, path: &str) -> Vec<Cause> {
             errs.push(Cause::invalid(
                 format!("{path}.kind"),
                 go_quote(kind),
-                &format!("may have mixed case, but should otherwise match: {}", e.join(",")),
+                &format!(
+                    "may have mixed case, but should otherwise match: {}",
+                    e.join(",")
+                ),
             ));
         }
     }
@@ -204,7 +235,11 @@ fn names(n: &Value, path: &str) -> Vec<Cause> {
         .flatten()
         .enumerate()
     {
-        dns(&mut errs, format!("{path}.shortNames[{i}]"), sn.as_str().unwrap_or(""));
+        dns(
+            &mut errs,
+            format!("{path}.shortNames[{i}]"),
+            sn.as_str().unwrap_or(""),
+        );
     }
     errs
 }
@@ -213,8 +248,14 @@ fn names(n: &Value, path: &str) -> Vec<Cause> {
 /// (unless `x-kubernetes-int-or-string` or `x-kubernetes-preserve-unknown-fields`), and the
 /// root is an object.
 fn structural(s: &Value, path: &str, root: bool, errs: &mut Vec<Cause>) {
-    let typed = s.get("type").and_then(Value::as_str).is_some_and(|t| !t.is_empty());
-    if !typed && s["x-kubernetes-int-or-string"] != true && s["x-kubernetes-preserve-unknown-fields"] != true {
+    let typed = s
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty());
+    if !typed
+        && s["x-kubernetes-int-or-string"] != true
+        && s["x-kubernetes-preserve-unknown-fields"] != true
+    {
         errs.push(Cause::required(
             format!("{path}.type"),
             "must not be empty for specified object fields",
@@ -247,10 +288,18 @@ fn structural(s: &Value, path: &str, root: bool, errs: &mut Vec<Cause>) {
 /// rules and an immutable group.
 pub fn validate_crd_update(new: &Value, old: &Value) -> Vec<Cause> {
     let mut errs = crate::validation::validate_custom_meta_update(new, old);
-    errs.extend(validate_crd(new).into_iter().filter(|c| !c.field.starts_with("metadata.")));
+    errs.extend(
+        validate_crd(new)
+            .into_iter()
+            .filter(|c| !c.field.starts_with("metadata.")),
+    );
     let (ng, og) = (s(new, "/spec/group"), s(old, "/spec/group"));
     if ng != og {
-        errs.push(Cause::invalid("spec.group", go_quote(ng), "field is immutable"));
+        errs.push(Cause::invalid(
+            "spec.group",
+            go_quote(ng),
+            "field is immutable",
+        ));
     }
     errs
 }
@@ -305,7 +354,8 @@ mod tests {
         assert!(m.len() == 1 && m[0].starts_with("spec.versions: Invalid value: []apiextensions.CustomResourceDefinitionVersion{"), "{m:?}");
         assert!(m[0].ends_with(": must have exactly one version marked as storage version"));
         let mut c = crd();
-        c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["x"] = json!({});
+        c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            ["x"] = json!({});
         assert_eq!(
             msgs(c),
             ["spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[x].type: Required value: must not be empty for specified object fields"]

@@ -128,7 +128,11 @@ impl ApiServer {
         obj["kind"] = json!(info.kind);
         obj["apiVersion"] = json!(info.api_version());
         let mode = FieldValidation::from_query(q)?;
-        let decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
+        let mut decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
+        if let Some(schema) = ordo_api::crd::by_info(info).and_then(|c| c.schema.clone()) {
+            // Custom objects: the fields the schema does not declare are pruned.
+            decoded.unknown_fields = ordo_api::crd::schema::prune(&schema, &mut decoded.object);
+        }
         if mode == FieldValidation::Strict && !decoded.unknown_fields.is_empty() {
             let list: Vec<String> = decoded
                 .unknown_fields

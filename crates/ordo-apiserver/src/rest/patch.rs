@@ -96,7 +96,7 @@ impl ApiServer {
                     .cloned()
                     .unwrap_or(json!(0));
                 let mut n = old.clone();
-                n["spec"]["replicas"] = replicas;
+                super::scale::set_replicas(info, &mut n, replicas);
                 n
             } else if converted {
                 self.decode_body(stored, crate::convert::to_stored(info, &patched), q)?

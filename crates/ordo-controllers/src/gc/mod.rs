@@ -9,6 +9,7 @@ pub mod graph;
 
 use graph::{Action, Node, Policy};
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{ApiResource, DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::Client;
@@ -50,18 +51,12 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     )
     .with_idle(Duration::from_secs(5));
     let mut kinds = Vec::new();
-    for (ar, namespaced) in discover(&client).await {
-        if ordo_client::kinds::is_event(&ar) {
-            continue;
-        }
-        let cache = caches.metadata(&ar);
-        cache.on_change(pacer.notify());
-        kinds.push(Kind {
-            ar,
-            namespaced,
-            cache,
-        });
-    }
+    add_new_kinds(&caches, &client, &pacer, &mut kinds).await;
+    // Custom resources come and go with their CRDs: discovery is read again when the
+    // established CRDs change (upstream's collector resyncs its monitors from discovery).
+    let crds = caches.get::<CustomResourceDefinition>();
+    crds.on_change(pacer.notify());
+    let mut crds_seen = established_crds(&crds);
     let sets = caches.get::<StatefulSet>();
     for k in &kinds {
         if tokio::time::timeout(Duration::from_secs(30), k.cache.ready())
@@ -78,12 +73,62 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let mut ordered = HashSet::new();
     loop {
         pacer.next().await;
+        let now = established_crds(&crds);
+        if now != crds_seen {
+            crds_seen = now;
+            add_new_kinds(&caches, &client, &pacer, &mut kinds).await;
+        }
         // A pass looks at every object; while objects keep changing, passes would follow each
         // other back to back (tens of ms each at 20,000 pods). Rest for several times as long
         // as the pass computed (its requests aside), so the collector takes at most about a
         // tenth of a core.
         let computed = scan(&client, &kinds, &sets, &mut ordered).await;
         pacer.passed(computed);
+    }
+}
+
+/// Names and generations of the established CRDs.
+fn established_crds(crds: &Shared<CustomResourceDefinition>) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = crds
+        .state()
+        .iter()
+        .filter(|c| {
+            c.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                })
+        })
+        .map(|c| {
+            (
+                c.metadata.name.clone().unwrap_or_default(),
+                c.metadata.generation.unwrap_or(0),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Adds the kinds discovery reports that are not followed yet.
+async fn add_new_kinds(caches: &Caches, client: &Client, pacer: &Pacer, kinds: &mut Vec<Kind>) {
+    for (ar, namespaced) in discover(client).await {
+        if ordo_client::kinds::is_event(&ar)
+            || kinds.iter().any(|k| {
+                k.ar.group == ar.group && k.ar.version == ar.version && k.ar.plural == ar.plural
+            })
+        {
+            continue;
+        }
+        let cache = caches.metadata(&ar);
+        cache.on_change(pacer.notify());
+        kinds.push(Kind {
+            ar,
+            namespaced,
+            cache,
+        });
     }
 }
 

@@ -27,7 +27,7 @@ fn default_node(s: &Value, v: &mut Value) {
                                 m.insert(k.clone(), d.clone());
                             }
                             None => {
-                                m.remove(k);
+                                m.shift_remove(k);
                             }
                         },
                         _ => {}

@@ -18,13 +18,14 @@ pub(crate) fn valid(format: &str, s: &str) -> bool {
         }
         "ipv4" => s.parse::<Ipv4Addr>().is_ok(),
         "ipv6" => s.parse::<Ipv6Addr>().is_ok(),
-        "cidr" => s
-            .split_once('/')
-            .is_some_and(|(a, m)| match (a.parse::<IpAddr>(), m.parse::<u8>()) {
-                (Ok(IpAddr::V4(_)), Ok(m)) => m <= 32,
-                (Ok(IpAddr::V6(_)), Ok(m)) => m <= 128,
-                _ => false,
-            }),
+        "cidr" => {
+            s.split_once('/')
+                .is_some_and(|(a, m)| match (a.parse::<IpAddr>(), m.parse::<u8>()) {
+                    (Ok(IpAddr::V4(_)), Ok(m)) => m <= 32,
+                    (Ok(IpAddr::V6(_)), Ok(m)) => m <= 128,
+                    _ => false,
+                })
+        }
         "hostname" => hostname(s),
         "email" => s
             .split_once('@')

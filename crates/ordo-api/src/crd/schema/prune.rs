@@ -5,12 +5,23 @@
 use super::{embedded, preserves, property};
 use serde_json::Value;
 
-/// Drops from `obj` the fields `schema` does not declare.
-pub fn prune(schema: &Value, obj: &mut Value) {
-    prune_node(schema, obj, true);
+/// Drops from `obj` the fields `schema` does not declare; returns their paths
+/// (`spec.bogus`, `spec.list[0].x`), which `fieldValidation` reports.
+pub fn prune(schema: &Value, obj: &mut Value) -> Vec<String> {
+    let mut pruned = Vec::new();
+    prune_node(schema, obj, true, "", &mut pruned);
+    pruned
 }
 
-fn prune_node(s: &Value, v: &mut Value, root: bool) {
+fn child(path: &str, k: &str) -> String {
+    if path.is_empty() {
+        k.to_string()
+    } else {
+        format!("{path}.{k}")
+    }
+}
+
+fn prune_node(s: &Value, v: &mut Value, root: bool, path: &str, pruned: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             let keep_meta = root || embedded(s);
@@ -23,20 +34,21 @@ fn prune_node(s: &Value, v: &mut Value, root: bool) {
                 match property(s, &k) {
                     Some(ps) => {
                         if let Some(child) = m.get_mut(&k) {
-                            prune_node(ps, child, false);
+                            prune_node(ps, child, false, &self::child(path, &k), pruned);
                         }
                     }
                     None if preserve || s["additionalProperties"] == true => {}
                     None => {
-                        m.remove(&k);
+                        m.shift_remove(&k);
+                        pruned.push(child(path, &k));
                     }
                 }
             }
         }
         Value::Array(a) => {
             if let Some(items) = s.get("items").filter(|i| i.is_object()) {
-                for e in a {
-                    prune_node(items, e, false);
+                for (i, e) in a.iter_mut().enumerate() {
+                    prune_node(items, e, false, &format!("{path}[{i}]"), pruned);
                 }
             }
         }

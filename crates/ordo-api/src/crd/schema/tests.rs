@@ -98,7 +98,10 @@ fn list_types_and_embedded_resources() {
     );
     assert_eq!(
         messages(json!({"spec": {"size": "small", "template": {"spec": {}}}})),
-        ["spec.template.apiVersion: Required value", "spec.template.kind: Required value"]
+        [
+            "spec.template.apiVersion: Required value",
+            "spec.template.kind: Required value"
+        ]
     );
 }
 
@@ -111,7 +114,16 @@ fn pruning_keeps_declared_and_preserved_fields() {
                  "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                               "spec": {}, "junk": 1}},
         "status": {"ready": true, "other": 1}});
-    prune(&schema(), &mut o);
+    let pruned = prune(&schema(), &mut o);
+    assert_eq!(
+        pruned,
+        [
+            "unknown",
+            "spec.bogus",
+            "spec.template.junk",
+            "status.other"
+        ]
+    );
     assert_eq!(
         o,
         json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"},

@@ -256,7 +256,12 @@ fn number(s: &Value, f: f64, v: &Value, path: &str, errs: &mut Vec<Cause>) {
         if s["exclusiveMaximum"] == true {
             if f >= max {
                 let m = go_float(max);
-                invalid(errs, path, v, format!("{path} in body should be less than {m}"));
+                invalid(
+                    errs,
+                    path,
+                    v,
+                    format!("{path} in body should be less than {m}"),
+                );
             }
         } else if f > max {
             let m = go_float(max);
@@ -272,7 +277,12 @@ fn number(s: &Value, f: f64, v: &Value, path: &str, errs: &mut Vec<Cause>) {
         if s["exclusiveMinimum"] == true {
             if f <= min {
                 let m = go_float(min);
-                invalid(errs, path, v, format!("{path} in body should be greater than {m}"));
+                invalid(
+                    errs,
+                    path,
+                    v,
+                    format!("{path} in body should be greater than {m}"),
+                );
             }
         } else if f < min {
             let m = go_float(min);
@@ -288,7 +298,12 @@ fn number(s: &Value, f: f64, v: &Value, path: &str, errs: &mut Vec<Cause>) {
         let q = f / m;
         if (q - q.round()).abs() > 1e-9 {
             let ms = go_float(m);
-            invalid(errs, path, v, format!("{path} in body should be a multiple of {ms}"));
+            invalid(
+                errs,
+                path,
+                v,
+                format!("{path} in body should be a multiple of {ms}"),
+            );
         }
     }
     if s["format"] == "int32" && (f < i32::MIN as f64 || f > i32::MAX as f64) {
