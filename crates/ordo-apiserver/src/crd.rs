@@ -73,7 +73,7 @@ pub(crate) fn prepare_custom_create(cr: &CustomResource, obj: &mut Value) -> Vec
     meta_mut(obj).insert("generation".into(), json!(1));
     let mut errs = ordo_api::validation::validate_custom_meta(obj, cr.info.namespaced);
     if let Some(schema) = &cr.schema {
-        errs.extend(crd::schema::prepare(schema, obj));
+        errs.extend(crd::schema::prepare(schema, obj, None));
     }
     errs
 }
@@ -88,7 +88,7 @@ pub(crate) fn prepare_custom_update(
 ) -> Vec<Cause> {
     let mut errs = ordo_api::validation::validate_custom_meta_update(new, old);
     if let Some(schema) = &cr.schema {
-        errs.extend(crd::schema::prepare(schema, new));
+        errs.extend(crd::schema::prepare(schema, new, Some(old)));
     }
     if !status_write {
         let strip = |v: &Value| {
@@ -179,6 +179,20 @@ fn name_conflict(crd: &Value, others: &[Value]) -> Option<String> {
 }
 
 impl ApiServer {
+    /// Upstream refuses new objects of a CRD being deleted.
+    pub(crate) async fn check_crd_not_terminating(
+        &self,
+        cr: &CustomResource,
+    ) -> Result<(), ApiError> {
+        let (crd, _) = self.read(crd_info(), None, &cr.crd).await?;
+        if crd.pointer("/metadata/deletionTimestamp").is_some() {
+            return Err(ApiError::method_not_allowed(
+                "create not allowed while custom resource definition is terminating",
+            ));
+        }
+        Ok(())
+    }
+
     /// Installs the CRDs found in the store (at start) and resumes the cleanup of deleted ones.
     pub(crate) async fn prime_crds(self: &Arc<Self>) -> anyhow::Result<()> {
         let page = self.store.list(&crd_info().key_prefix(), None, 0).await?;

@@ -53,6 +53,9 @@ spec:
             type: object
             description: What a widget should be.
             required: [size]
+            x-kubernetes-validations:
+            - rule: self.replicas <= 10
+              message: at most 10 replicas
             properties:
               replicas:
                 type: integer
@@ -181,6 +184,14 @@ fn custom_resources_are_served_validated_and_removed_with_their_crd() {
         "{err}"
     );
 
+    let err = stderr_of_apply(&s, &widget("bad", "  size: small\n  replicas: 11\n"), &[]);
+    assert!(
+        err.contains(
+            "The Widget \"bad\" is invalid: spec: Invalid value: \"object\": at most 10 replicas"
+        ),
+        "{err}"
+    );
+
     // Unknown fields: refused with strict validation, pruned otherwise.
     let err = stderr_of_apply(&s, &widget("w2", "  size: large\n  bogus: 1\n"), &[]);
     assert!(err.contains("unknown field \"spec.bogus\""), "{err}");
@@ -283,6 +294,22 @@ fn custom_resources_are_served_validated_and_removed_with_their_crd() {
     s.eventually(20, "the owned ConfigMap to be collected", || {
         !s.kubectl(&["get", "configmap", "owned"]).status.success()
     });
+
+    // A namespace's custom objects go with it.
+    s.ok(&["create", "namespace", "scratch"]);
+    s.ok_stdin(
+        &["apply", "-n", "scratch", "-f", "-"],
+        &widget("w9", "  size: small\n"),
+    );
+    s.ok(&["delete", "namespace", "scratch", "--timeout=30s"]);
+    assert!(!s.kubectl(&["get", "namespace", "scratch"]).status.success());
+
+    // Strategic merge patches are refused for custom resources, as upstream.
+    let err = s.fails(&["patch", "wd", "w1", "-p", r#"{"spec":{"replicas":3}}"#]);
+    assert!(
+        err.contains("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"),
+        "{err}"
+    );
 
     // Deleting the CRD deletes its objects, then the CRD, and the resource goes.
     s.ok(&["delete", "crd", "widgets.example.com", "--timeout=30s"]);

@@ -3,6 +3,7 @@
 //! (`prune`), defaults filled in (`defaults`), then the object is validated (`validate`) with
 //! kube-openapi's messages turned into field causes as apiextensions-apiserver does.
 
+mod cel;
 mod defaults;
 mod formats;
 mod prune;
@@ -11,6 +12,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use self::cel::compile_error;
+pub use self::cel::validate_rules;
 pub use defaults::apply_defaults;
 pub use prune::prune;
 pub use validate::validate;
@@ -40,10 +43,15 @@ pub(crate) fn property<'a>(s: &'a Value, k: &str) -> Option<&'a Value> {
         .or_else(|| s.get("additionalProperties").filter(|a| a.is_object()))
 }
 
-/// Prunes, defaults and validates a custom object against its version's schema; returns
-/// the validation causes (empty when valid). `obj` is changed in place.
-pub fn prepare(schema: &Value, obj: &mut Value) -> Vec<crate::status::Cause> {
+/// Prunes, defaults and validates a custom object against its version's schema, then
+/// evaluates its CEL rules (when the schema holds; `old` is the object before an update);
+/// returns the validation causes (empty when valid). `obj` is changed in place.
+pub fn prepare(schema: &Value, obj: &mut Value, old: Option<&Value>) -> Vec<crate::status::Cause> {
     let _ = prune(schema, obj);
     apply_defaults(schema, obj);
-    validate(schema, obj)
+    let errs = validate(schema, obj);
+    if !errs.is_empty() {
+        return errs;
+    }
+    validate_rules(schema, obj, old)
 }

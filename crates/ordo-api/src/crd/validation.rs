@@ -268,6 +268,22 @@ fn structural(s: &Value, path: &str, root: bool, errs: &mut Vec<Cause>) {
             "must be object at the root",
         ));
     }
+    for (i, r) in s
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let rule = r["rule"].as_str().unwrap_or("");
+        if let Some(e) = super::schema::compile_error(rule) {
+            errs.push(Cause::invalid(
+                format!("{path}.x-kubernetes-validations[{i}].rule"),
+                go_quote(rule),
+                &format!("compilation failed: {e}"),
+            ));
+        }
+    }
     if let Some(props) = s.get("properties").and_then(Value::as_object) {
         for (k, p) in props {
             if root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {

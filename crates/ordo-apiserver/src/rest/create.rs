@@ -61,6 +61,9 @@ impl ApiServer {
             }
         }
         let custom = ordo_api::crd::by_info(info);
+        if let Some(cr) = &custom {
+            self.check_crd_not_terminating(cr).await?;
+        }
         let causes = if let Some(cr) = &custom {
             crate::crd::prepare_custom_create(cr, &mut obj)
         } else if crate::crd::is_crd(info) {

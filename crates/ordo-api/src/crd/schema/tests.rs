@@ -28,7 +28,7 @@ fn schema() -> serde_json::Value {
 
 fn messages(obj: serde_json::Value) -> Vec<String> {
     let mut o = obj;
-    prepare(&schema(), &mut o)
+    prepare(&schema(), &mut o, None)
         .into_iter()
         .map(|c| format!("{}: {}", c.field, c.message))
         .collect()
@@ -137,7 +137,7 @@ fn pruning_keeps_declared_and_preserved_fields() {
 #[test]
 fn defaults_fill_missing_fields() {
     let mut o = json!({"spec": {"size": "small", "replicas": null}});
-    assert!(prepare(&schema(), &mut o).is_empty());
+    assert!(prepare(&schema(), &mut o, None).is_empty());
     assert_eq!(o["spec"]["replicas"], 1);
     assert_eq!(o["spec"]["nested"], json!({"mode": "fast"}));
     let mut kept = json!({"spec": {"size": "small", "replicas": 3, "nested": {"mode": "slow"}}});
@@ -154,4 +154,40 @@ fn go_floats() {
     assert_eq!(go_float(0.00001), "1e-05");
     assert_eq!(go_float(1000000.0), "1e+06");
     assert_eq!(go_float(123456.0), "123456");
+}
+
+#[test]
+fn cel_rules_read_as_upstream() {
+    let s = json!({"type": "object", "properties": {"spec": {"type": "object",
+        "x-kubernetes-validations": [
+            {"rule": "self.min <= self.max", "message": "min must not exceed max"},
+            {"rule": "self.max <= 100"},
+            {"rule": "self.max >= oldSelf.max", "message": "max may not shrink", "fieldPath": ".max",
+             "reason": "FieldValueForbidden"}],
+        "properties": {"min": {"type": "integer"}, "max": {"type": "integer"},
+                       "name": {"type": "string", "x-kubernetes-validations": [
+                           {"rule": "self.startsWith('w')", "messageExpression": "'name ' + self + ' must start with w'"}]}}}}});
+    let msgs = |o: serde_json::Value, old: Option<serde_json::Value>| -> Vec<String> {
+        let mut o = o;
+        prepare(&s, &mut o, old.as_ref())
+            .into_iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect()
+    };
+    assert!(msgs(json!({"spec": {"min": 1, "max": 2}}), None).is_empty());
+    assert_eq!(
+        msgs(json!({"spec": {"min": 300, "max": 200, "name": "x"}}), None),
+        [
+            "spec: Invalid value: \"object\": min must not exceed max",
+            "spec: Invalid value: \"object\": failed rule: self.max <= 100",
+            "spec.name: Invalid value: \"string\": name x must start with w",
+        ]
+    );
+    assert_eq!(
+        msgs(
+            json!({"spec": {"min": 1, "max": 5}}),
+            Some(json!({"spec": {"min": 1, "max": 9}}))
+        ),
+        ["spec.max: Forbidden: max may not shrink"]
+    );
 }
