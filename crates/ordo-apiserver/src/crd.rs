@@ -443,7 +443,7 @@ mod tests {
         let b = json!({"metadata": {"name": "gadgets.x.io"}, "spec": {"group": "x.io"},
             "status": {"acceptedNames": {"plural": "gadgets", "kind": "Gadget", "shortNames": ["wd"]}}});
         assert_eq!(
-            name_conflict(&a, &[b.clone()]).as_deref(),
+            name_conflict(&a, std::slice::from_ref(&b)).as_deref(),
             Some("\"wd\" is already in use")
         );
         let mut c = b;
