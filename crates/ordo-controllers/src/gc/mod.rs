@@ -9,7 +9,6 @@ pub mod graph;
 
 use graph::{Action, Node, Policy};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{ApiResource, DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::Client;
@@ -52,11 +51,10 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     .with_idle(Duration::from_secs(5));
     let mut kinds = Vec::new();
     add_new_kinds(&caches, &client, &pacer, &mut kinds).await;
-    // Custom resources come and go with their CRDs: discovery is read again when the
-    // established CRDs change (upstream's collector resyncs its monitors from discovery).
-    let crds = caches.get::<CustomResourceDefinition>();
-    crds.on_change(pacer.notify());
-    let mut crds_seen = established_crds(&crds);
+    // Custom resources come and go with their CRDs: discovery is read again when the CRDs
+    // change (upstream's collector resyncs its monitors from discovery). The CRDs are one of
+    // the kinds followed, so their metadata cache already wakes the collector.
+    let mut crds_seen = crd_versions(&kinds);
     let sets = caches.get::<StatefulSet>();
     for k in &kinds {
         if tokio::time::timeout(Duration::from_secs(30), k.cache.ready())
@@ -73,7 +71,7 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let mut ordered = HashSet::new();
     loop {
         pacer.next().await;
-        let now = established_crds(&crds);
+        let now = crd_versions(&kinds);
         if now != crds_seen {
             crds_seen = now;
             add_new_kinds(&caches, &client, &pacer, &mut kinds).await;
@@ -87,27 +85,20 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     }
 }
 
-/// Names and generations of the established CRDs.
-fn established_crds(crds: &Shared<CustomResourceDefinition>) -> Vec<(String, i64)> {
-    let mut out: Vec<(String, i64)> = crds
-        .state()
+/// Names and resource versions of the CRDs (empty when CRDs are not served).
+fn crd_versions(kinds: &[Kind]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(k) = kinds
         .iter()
-        .filter(|c| {
-            c.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True")
-                })
-        })
-        .map(|c| {
-            (
-                c.metadata.name.clone().unwrap_or_default(),
-                c.metadata.generation.unwrap_or(0),
-            )
-        })
-        .collect();
+        .find(|k| k.ar.group == "apiextensions.k8s.io" && k.ar.plural == "customresourcedefinitions")
+    {
+        k.cache.each(&mut |m: &ObjectMeta| {
+            out.push((
+                m.name.clone().unwrap_or_default(),
+                m.resource_version.clone().unwrap_or_default(),
+            ))
+        });
+    }
     out.sort();
     out
 }
