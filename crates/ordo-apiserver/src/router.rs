@@ -354,7 +354,10 @@ async fn serve(
             ))),
         };
     }
-    if !std::ptr::eq(resources::storage_info(target.info), target.info) {
+    // A custom resource's watch in another version than the stored one streams the stored
+    // objects typed as the requested version (the `None` conversion strategy).
+    let custom_watch = query.flag("watch") && ordo_api::crd::by_info(target.info).is_some();
+    if !custom_watch && !std::ptr::eq(resources::storage_info(target.info), target.info) {
         let q = query.clone();
         return crate::convert::serve_converted(server, req, target, &query, |req, t| {
             dispatch(server, req, t, path, q, accept)

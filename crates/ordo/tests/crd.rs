@@ -260,6 +260,20 @@ fn custom_resources_are_served_validated_and_removed_with_their_crd() {
         "5"
     );
 
+    // Client-side apply again (a merge patch), describe, delete -f.
+    let out = s.apply(&widget("w3", "  size: small\n"));
+    assert!(out.contains("widget.example.com/w3 created"), "{out}");
+    let out = s.apply(&widget("w3", "  size: large\n"));
+    assert!(out.contains("widget.example.com/w3 configured"), "{out}");
+    assert_eq!(
+        s.ok(&["get", "wd", "w3", "-o", "jsonpath={.spec.size}"]),
+        "large"
+    );
+    let described = s.ok(&["describe", "wd", "w1"]);
+    assert!(described.contains("Kind:         Widget"), "{described}");
+    let out = s.ok_stdin(&["delete", "-f", "-"], &widget("w3", "  size: large\n"));
+    assert!(out.contains("widget.example.com \"w3\" deleted"), "{out}");
+
     // OpenAPI: kubectl explain.
     let explain = s.ok(&["explain", "widgets.spec"]);
     assert!(explain.contains("What a widget should be."), "{explain}");
@@ -360,6 +374,7 @@ spec:
         "--timeout=10s",
     ]);
     let watch = common::sts::JsonWatch::start(&s, "gizmos", &[]);
+    let beta_watch = common::sts::JsonWatch::start(&s, "gizmos.v1beta1.tools.example.org", &[]);
     s.apply("apiVersion: tools.example.org/v1\nkind: Gizmo\nmetadata: {name: g1}\nanything: {goes: 1}\n");
     let rows = table(&s.ok(&["get", "gizmos"]));
     assert_eq!(rows[0], ["NAME", "AGE"]);
@@ -378,6 +393,11 @@ spec:
             .values()
             .iter()
             .any(|e| e["type"] == "ADDED" && e["object"]["metadata"]["name"] == "g1")
+    });
+    s.eventually(10, "the v1beta1 watch to see g1 in its version", || {
+        beta_watch.values().iter().any(|e| {
+            e["type"] == "ADDED" && e["object"]["apiVersion"] == "tools.example.org/v1beta1"
+        })
     });
     s.ok(&["delete", "gizmo", "g1"]);
     s.eventually(10, "the watch to see g1 deleted", || {

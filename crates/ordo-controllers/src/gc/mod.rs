@@ -88,10 +88,9 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
 /// Names and resource versions of the CRDs (empty when CRDs are not served).
 fn crd_versions(kinds: &[Kind]) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    if let Some(k) = kinds
-        .iter()
-        .find(|k| k.ar.group == "apiextensions.k8s.io" && k.ar.plural == "customresourcedefinitions")
-    {
+    if let Some(k) = kinds.iter().find(|k| {
+        k.ar.group == "apiextensions.k8s.io" && k.ar.plural == "customresourcedefinitions"
+    }) {
         k.cache.each(&mut |m: &ObjectMeta| {
             out.push((
                 m.name.clone().unwrap_or_default(),
