@@ -26,6 +26,8 @@ spec:
   - name: v1
     served: true
     storage: true
+    selectableFields:
+    - jsonPath: .spec.size
     subresources:
       status: {}
       scale:
@@ -216,6 +218,20 @@ fn custom_resources_are_served_validated_and_removed_with_their_crd() {
     ]);
     assert_eq!(names.trim(), "widget.example.com/w1");
     assert!(s.ok(&["get", "all"]).contains("widget.example.com/w1"));
+    let names = s.ok(&[
+        "get",
+        "widgets",
+        "--field-selector",
+        "spec.size=large",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(names.trim(), "widget.example.com/w2");
+    let err = s.fails(&["get", "widgets", "--field-selector", "spec.color=blue"]);
+    assert!(
+        err.contains("field label not supported: spec.color"),
+        "{err}"
+    );
 
     // Scale and status subresources; generation follows spec changes only.
     s.ok(&["scale", "widget", "w1", "--replicas=5"]);
@@ -405,5 +421,72 @@ spec:
             .values()
             .iter()
             .any(|e| e["type"] == "DELETED" && e["object"]["metadata"]["name"] == "g1")
+    });
+}
+
+#[test]
+fn names_must_not_conflict_and_crds_survive_a_restart() {
+    let s = Server::start();
+    s.apply(WIDGETS);
+    s.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+        "--timeout=10s",
+    ]);
+    s.apply(&widget("w1", "  size: small\n"));
+    // A second CRD of the group may not take a name in use.
+    s.apply(
+        r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, kind: Gadget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#,
+    );
+    let crd = json_of(&s, &["get", "crd", "gadgets.example.com", "-o", "json"]);
+    let cond = |t: &str| {
+        crd["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == t)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(cond("NamesAccepted")["status"], "False");
+    assert_eq!(cond("NamesAccepted")["reason"], "NameConflict");
+    assert_eq!(cond("NamesAccepted")["message"], "\"wd\" is already in use");
+    assert_eq!(cond("Established")["status"], "False");
+    assert!(!s.kubectl(&["get", "gadgets"]).status.success());
+
+    // A change of names is served at once.
+    s.ok(&[
+        "patch",
+        "crd",
+        "widgets.example.com",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"names":{"shortNames":["wd","wdg"]}}}"#,
+    ]);
+    assert_eq!(
+        s.ok(&["get", "wdg", "-o", "name"]).trim(),
+        "widget.example.com/w1"
+    );
+
+    // After a restart the CRD is served again with its objects.
+    let dir = s.kill9();
+    let s = Server::start_in(dir, &[]);
+    s.eventually(20, "widgets to be served after the restart", || {
+        s.kubectl(&["get", "wd", "w1"]).status.success()
     });
 }

@@ -70,6 +70,7 @@ mod tests {
             columns,
             scale: None,
             list_kind: "XList".into(),
+            selectable_fields: Vec::new(),
         }
     }
 

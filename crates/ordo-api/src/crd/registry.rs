@@ -36,6 +36,8 @@ pub struct CustomResource {
     pub scale: Option<ScalePaths>,
     /// `listKind`.
     pub list_kind: String,
+    /// `selectableFields` of this version, as field selector labels (`spec.color`).
+    pub selectable_fields: Vec<String>,
 }
 
 #[derive(Default)]
@@ -188,6 +190,14 @@ fn entries(crd: &Value) -> Vec<Arc<CustomResource>> {
                     .unwrap_or_default(),
                 scale,
                 list_kind: list_kind.clone(),
+                selectable_fields: v
+                    .get("selectableFields")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["jsonPath"].as_str())
+                    .map(|p| p.trim_start_matches('.').to_string())
+                    .collect(),
             })
         })
         .collect();
@@ -247,6 +257,7 @@ pub fn install(crd: &Value) {
                     || a.schema != b.schema
                     || a.columns != b.columns
                     || a.scale != b.scale
+                    || a.selectable_fields != b.selectable_fields
             })
     });
     reg.by_crd.insert(name, new);

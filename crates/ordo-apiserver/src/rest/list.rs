@@ -29,6 +29,10 @@ fn field_supported(info: &ResourceInfo, field: &str) -> bool {
     if matches!(field, "metadata.name" | "metadata.namespace") {
         return true;
     }
+    if let Some(cr) = ordo_api::crd::by_info(info) {
+        // A CRD's `selectableFields`.
+        return cr.selectable_fields.iter().any(|f| f == field);
+    }
     match (info.group, info.kind) {
         ("", "Pod") => matches!(
             field,
