@@ -324,6 +324,17 @@ fn custom_resources_are_served_validated_and_removed_with_their_crd() {
     s.eventually(20, "the owned ConfigMap to be collected", || {
         !s.kubectl(&["get", "configmap", "owned"]).status.success()
     });
+    // ... and of a widget owned by a ConfigMap.
+    s.ok(&["create", "configmap", "owner"]);
+    let uid = s.ok(&["get", "configmap", "owner", "-o", "jsonpath={.metadata.uid}"]);
+    s.apply(&widget("dependent", "  size: small\n").replace(
+        "metadata:\n",
+        &format!("metadata:\n  ownerReferences:\n  - {{apiVersion: v1, kind: ConfigMap, name: owner, uid: {uid}}}\n"),
+    ));
+    s.ok(&["delete", "configmap", "owner"]);
+    s.eventually(20, "the dependent widget to be collected", || {
+        !s.kubectl(&["get", "wd", "dependent"]).status.success()
+    });
 
     // A namespace's custom objects go with it.
     s.ok(&["create", "namespace", "scratch"]);

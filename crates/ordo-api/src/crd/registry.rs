@@ -182,7 +182,13 @@ fn entries(crd: &Value) -> Vec<Arc<CustomResource>> {
                 info: make(v),
                 storage,
                 crd: crd_name.clone(),
-                schema: v.pointer("/schema/openAPIV3Schema").cloned(),
+                schema: v.pointer("/schema/openAPIV3Schema").cloned().map(|mut s| {
+                    // `spec.preserveUnknownFields: true` (from v1beta1): nothing is pruned.
+                    if spec["preserveUnknownFields"] == true {
+                        s["x-kubernetes-preserve-unknown-fields"] = Value::Bool(true);
+                    }
+                    s
+                }),
                 columns: v
                     .get("additionalPrinterColumns")
                     .and_then(Value::as_array)

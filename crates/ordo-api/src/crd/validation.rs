@@ -121,13 +121,17 @@ pub fn validate_crd(crd: &Value) -> Vec<Cause> {
             ));
         }
         seen.push(vn);
-        if let Some(schema) = v.pointer("/schema/openAPIV3Schema") {
-            structural(
+        match v.pointer("/schema/openAPIV3Schema") {
+            Some(schema) => structural(
                 schema,
                 &format!("{path}.schema.openAPIV3Schema"),
                 true,
                 &mut errs,
-            );
+            ),
+            None => errs.push(Cause::required(
+                format!("{path}.schema.openAPIV3Schema"),
+                "schemas are required",
+            )),
         }
         for (j, c) in v
             .get("additionalPrinterColumns")
@@ -357,6 +361,12 @@ mod tests {
         assert_eq!(
             msgs(c),
             ["metadata.name: Invalid value: \"widget.example.com\": must be spec.names.plural+\".\"+spec.group"]
+        );
+        let mut c = crd();
+        c["spec"]["versions"][0].as_object_mut().unwrap().remove("schema");
+        assert_eq!(
+            msgs(c),
+            ["spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"]
         );
         let mut c = crd();
         c["spec"]["scope"] = json!("Global");
