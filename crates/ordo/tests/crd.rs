@@ -326,7 +326,13 @@ fn custom_resources_are_served_validated_and_removed_with_their_crd() {
     });
     // ... and of a widget owned by a ConfigMap.
     s.ok(&["create", "configmap", "owner"]);
-    let uid = s.ok(&["get", "configmap", "owner", "-o", "jsonpath={.metadata.uid}"]);
+    let uid = s.ok(&[
+        "get",
+        "configmap",
+        "owner",
+        "-o",
+        "jsonpath={.metadata.uid}",
+    ]);
     s.apply(&widget("dependent", "  size: small\n").replace(
         "metadata:\n",
         &format!("metadata:\n  ownerReferences:\n  - {{apiVersion: v1, kind: ConfigMap, name: owner, uid: {uid}}}\n"),

@@ -363,7 +363,10 @@ mod tests {
             ["metadata.name: Invalid value: \"widget.example.com\": must be spec.names.plural+\".\"+spec.group"]
         );
         let mut c = crd();
-        c["spec"]["versions"][0].as_object_mut().unwrap().remove("schema");
+        c["spec"]["versions"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("schema");
         assert_eq!(
             msgs(c),
             ["spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"]
