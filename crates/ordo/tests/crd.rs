@@ -421,6 +421,33 @@ spec:
         &["get", "--raw", "/apis/tools.example.org/v1beta1/gizmos/g1"],
     );
     assert_eq!(beta["apiVersion"], "tools.example.org/v1beta1");
+    // The storage version moves to v1beta1: stored versions grow, objects read in any version.
+    s.ok(&[
+        "patch",
+        "crd",
+        "gizmos.tools.example.org",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/versions/0/storage","value":true},{"op":"replace","path":"/spec/versions/1/storage","value":false}]"#,
+    ]);
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "crd",
+            "gizmos.tools.example.org",
+            "-o",
+            "jsonpath={.status.storedVersions}"
+        ]),
+        r#"["v1","v1beta1"]"#
+    );
+    let beta = json_of(
+        &s,
+        &["get", "--raw", "/apis/tools.example.org/v1beta1/gizmos/g1"],
+    );
+    assert_eq!(beta["apiVersion"], "tools.example.org/v1beta1");
+    let v1 = json_of(&s, &["get", "gizmo", "g1", "-o", "json"]);
+    assert_eq!(v1["apiVersion"], "tools.example.org/v1");
+    assert_eq!(v1["anything"]["goes"], 1);
     s.eventually(10, "the watch to see g1", || {
         watch
             .values()

@@ -92,7 +92,17 @@ impl ApiServer {
             .await
             .map_err(|e| store_error(info, name, e))?
         {
-            Some(kv) => Ok((object_from_kv(&kv)?, kv.mod_revision)),
+            Some(kv) => {
+                let mut obj = object_from_kv(&kv)?;
+                if ordo_api::crd::by_info(info).is_some() {
+                    // A custom object stored by an earlier storage version reads as this one
+                    // (the `None` conversion strategy).
+                    if let Some(o) = obj.as_object_mut() {
+                        o.insert("apiVersion".into(), json!(info.api_version()));
+                    }
+                }
+                Ok((obj, kv.mod_revision))
+            }
             None => Err(ApiError::not_found(info.group, info.plural, name)),
         }
     }
