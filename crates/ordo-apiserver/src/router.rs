@@ -453,10 +453,11 @@ async fn dispatch(
         (&Method::DELETE, false, None) => {
             let body = read_body(req).await?;
             let opts = parse_body(&content_type, &body)?;
-            server
-                .delete_collection(&target, &query, opts)
-                .await
-                .map(|v| json_response(StatusCode::OK, &v))
+            let v = server.delete_collection(&target, &query, opts).await?;
+            for item in v["items"].as_array().into_iter().flatten() {
+                settle_crd(server, &target, Some(item), true).await;
+            }
+            Ok(json_response(StatusCode::OK, &v))
         }
         (&Method::GET, true, None) => server.get(&target, &query, wants_table).await,
         (&Method::GET, true, Some("status")) if target.info.status => {

@@ -533,4 +533,15 @@ spec:
     s.eventually(20, "widgets to be served after the restart", || {
         s.kubectl(&["get", "wd", "w1"]).status.success()
     });
+
+    // A DELETE of the CRD collection cleans up each CRD as a DELETE of one does.
+    s.ok(&[
+        "delete",
+        "--raw",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    ]);
+    s.eventually(20, "every CRD to go", || {
+        s.ok(&["get", "crd", "-o", "name"]).trim().is_empty()
+    });
+    assert!(!s.kubectl(&["get", "wd"]).status.success());
 }
