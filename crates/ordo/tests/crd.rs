@@ -285,6 +285,31 @@ fn custom_resources_are_served_validated_and_removed_with_their_crd() {
         s.ok(&["get", "wd", "w3", "-o", "jsonpath={.spec.size}"]),
         "large"
     );
+    s.ok(&["label", "wd", "w3", "tier=gold"]);
+    s.ok(&["annotate", "wd", "w3", "note=kept"]);
+    assert_eq!(
+        s.ok(&[
+            "get",
+            "wd",
+            "-l",
+            "tier=gold",
+            "-o",
+            "jsonpath={.items[*].metadata.annotations.note}"
+        ]),
+        "kept"
+    );
+    let out = s.ok_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        &widget("w4", "  size: small\n"),
+    );
+    assert!(
+        out.contains("widget.example.com/w4 serverside-applied"),
+        "{out}"
+    );
+    assert_eq!(
+        s.ok(&["get", "wd", "w4", "-o", "jsonpath={.spec.color}"]),
+        "blue"
+    );
     let described = s.ok(&["describe", "wd", "w1"]);
     assert!(described.contains("Kind:         Widget"), "{described}");
     let out = s.ok_stdin(&["delete", "-f", "-"], &widget("w3", "  size: large\n"));
