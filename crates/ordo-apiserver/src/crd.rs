@@ -295,6 +295,13 @@ impl ApiServer {
             }
         };
         new["status"]["conditions"] = json!(conditions);
+        // Served before `Established` is written: whoever sees the condition (or the CRD
+        // change) and reads discovery finds the resources.
+        if established {
+            crd::install(&new);
+        } else {
+            crd::uninstall(name);
+        }
         if new != crd {
             match self
                 .store
@@ -305,11 +312,6 @@ impl ApiServer {
                 Err(ordo_store::StoreError::Conflict { .. }) => return Ok(false),
                 Err(e) => return Err(crate::rest::store_error(info, name, e)),
             }
-        }
-        if established {
-            crd::install(&new);
-        } else {
-            crd::uninstall(name);
         }
         Ok(true)
     }

@@ -17,6 +17,7 @@ pub use self::cel::validate_rules;
 pub use defaults::apply_defaults;
 pub use prune::prune;
 pub use validate::validate;
+pub(crate) use validate::validate_at;
 
 use serde_json::Value;
 

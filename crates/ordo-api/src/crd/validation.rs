@@ -272,6 +272,18 @@ fn structural(s: &Value, path: &str, root: bool, errs: &mut Vec<Cause>) {
             "must be object at the root",
         ));
     }
+    if let Some(d) = s.get("default") {
+        // Defaults must match the schema they are declared in.
+        let mut node = s.clone();
+        if let Some(o) = node.as_object_mut() {
+            o.remove("default");
+        }
+        errs.extend(super::schema::validate_at(
+            &node,
+            d,
+            &format!("{path}.default"),
+        ));
+    }
     for (i, r) in s
         .get("x-kubernetes-validations")
         .and_then(Value::as_array)
@@ -370,6 +382,13 @@ mod tests {
         assert_eq!(
             msgs(c),
             ["spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"]
+        );
+        let mut c = crd();
+        c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+            ["x"]["default"] = json!(1);
+        assert_eq!(
+            msgs(c),
+            ["spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[x].default: Invalid value: \"integer\": spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[x].default in body must be of type string: \"integer\""]
         );
         let mut c = crd();
         c["spec"]["scope"] = json!("Global");

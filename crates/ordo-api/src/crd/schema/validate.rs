@@ -33,6 +33,14 @@ pub fn validate(schema: &Value, obj: &Value) -> Vec<Cause> {
     errs
 }
 
+/// The causes of `v` not matching `schema`, field paths starting at `path` (the defaults of a
+/// CRD's schema are validated so).
+pub(crate) fn validate_at(schema: &Value, v: &Value, path: &str) -> Vec<Cause> {
+    let mut errs = Vec::new();
+    node(schema, v, path, &mut errs);
+    errs
+}
+
 fn child(path: &str, k: &str) -> String {
     if path.is_empty() {
         k.to_string()
