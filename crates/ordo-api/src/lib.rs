@@ -4,6 +4,7 @@
 pub use k8s_openapi;
 
 pub mod conversion;
+pub mod crd;
 pub mod cron;
 pub mod defaults;
 pub mod duration;

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 /// The group-versions served, as OpenAPI v3 path keys (`api/v1`, `apis/apps/v1`).
 pub fn group_versions() -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for r in RESOURCES {
+    for r in RESOURCES.iter().chain(crate::crd::infos()) {
         let key = r.gv_path().trim_start_matches('/').to_string();
         if !out.contains(&key) {
             out.push(key);
@@ -36,7 +36,57 @@ macro_rules! add_schema {
     };
 }
 
+/// Whether `gv` is served by custom resources only.
+pub fn is_custom(gv: &str) -> bool {
+    RESOURCES
+        .iter()
+        .all(|r| r.gv_path().trim_start_matches('/') != gv)
+}
+
+/// The component name upstream gives a custom kind: the group reversed, the version, the
+/// kind (`com.example.v1.Widget`).
+fn custom_schema_name(info: &ResourceInfo) -> String {
+    let mut parts: Vec<&str> = info.group.split('.').collect();
+    parts.reverse();
+    format!("{}.{}.{}", parts.join("."), info.version, info.kind)
+}
+
+/// The schemas of a group-version served by CRDs: each kind's `openAPIV3Schema` with
+/// `apiVersion`, `kind` and `metadata` (ObjectMeta) declared.
+fn custom_schemas_for(gv: &str) -> (Map<String, Value>, Vec<(String, &'static ResourceInfo)>) {
+    let mut g = SchemaSettings::openapi3().into_generator();
+    g.subschema_for::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>();
+    let mut schemas = g.take_definitions(true);
+    let mut names = Vec::new();
+    for info in crate::crd::infos()
+        .into_iter()
+        .filter(|r| r.gv_path().trim_start_matches('/') == gv)
+    {
+        let Some(cr) = crate::crd::find(info.group, info.version, info.plural) else {
+            continue;
+        };
+        let mut schema = cr
+            .schema
+            .clone()
+            .unwrap_or(json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+        if !schema["properties"].is_object() {
+            schema["properties"] = json!({});
+        }
+        let props = &mut schema["properties"];
+        props["apiVersion"] = json!({"type": "string", "description": "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"});
+        props["kind"] = json!({"type": "string", "description": "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"});
+        props["metadata"] = json!({"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"});
+        let name = custom_schema_name(info);
+        schemas.insert(name.clone(), schema);
+        names.push((name, info));
+    }
+    (schemas, names)
+}
+
 fn schemas_for(gv: &str) -> (Map<String, Value>, Vec<(String, &'static ResourceInfo)>) {
+    if is_custom(gv) {
+        return custom_schemas_for(gv);
+    }
     let mut g = SchemaSettings::openapi3().into_generator();
     let mut names = Vec::new();
     for info in RESOURCES

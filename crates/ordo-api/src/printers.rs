@@ -139,8 +139,32 @@ fn printer(kind: &str) -> &'static Printer {
         "CronJob" => &batch::CRON_JOB,
         "Role" | "ClusterRole" => &rbac::ROLE,
         "RoleBinding" | "ClusterRoleBinding" => &rbac::BINDING,
+        "CustomResourceDefinition" => &CREATED_AT,
         _ => &DEFAULT,
     }
+}
+
+/// Upstream's default table convertor (kinds served without a printer, such as CRDs): Name
+/// and `Created At`, the creation timestamp itself.
+static CREATED_AT: Printer = Printer {
+    columns: &[
+        NAME,
+        typed(
+            "Created At",
+            "date",
+            "CreationTimestamp is a timestamp representing the server time when this object was created.",
+        ),
+    ],
+    cells: created_at_cells,
+};
+
+fn created_at_cells(o: &Value, _now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        name(o),
+        get(o, &["metadata", "creationTimestamp"])
+            .cloned()
+            .unwrap_or(Value::Null),
+    ]
 }
 
 /// Fallback for kinds without a printer: Name and Age.

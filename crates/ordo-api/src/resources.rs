@@ -648,12 +648,33 @@ pub static RESOURCES: &[ResourceInfo] = &[
         scale = false,
         gen = false
     ),
+    res!(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        ["crd", "crds"],
+        ["api-extensions"],
+        ns = false,
+        status = true,
+        scale = false,
+        gen = true
+    ),
 ];
+
+/// Every resource served now: the static table, then the custom resources of established
+/// CustomResourceDefinitions (`crate::crd`).
+pub fn all() -> Vec<&'static ResourceInfo> {
+    let mut out: Vec<&'static ResourceInfo> = RESOURCES.iter().collect();
+    out.extend(crate::crd::infos());
+    out
+}
 
 /// The API groups served, in discovery order (`""` first).
 pub fn groups() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for r in RESOURCES {
+    for r in all() {
         if !out.contains(&r.group) {
             out.push(r.group);
         }
@@ -661,13 +682,16 @@ pub fn groups() -> Vec<&'static str> {
     out
 }
 
-/// The versions of an API group, the preferred (first listed in [`RESOURCES`]) first.
+/// The versions of an API group, the preferred (first listed) first.
 pub fn versions(group: &str) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for r in RESOURCES.iter().filter(|r| r.group == group) {
+    for r in all().into_iter().filter(|r| r.group == group) {
         if !out.contains(&r.version) {
             out.push(r.version);
         }
+    }
+    if RESOURCES.iter().all(|r| r.group != group) {
+        out.sort_by(|a, b| crate::crd::registry_version_order(a, b));
     }
     out
 }
@@ -677,6 +701,7 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
     RESOURCES
         .iter()
         .find(|r| r.group == group && r.version == version && r.plural == plural)
+        .or_else(|| crate::crd::find(group, version, plural).map(|c| c.info))
 }
 
 /// Looks a resource up by group and kind.
@@ -684,6 +709,7 @@ pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
     RESOURCES
         .iter()
         .find(|r| r.group == group && r.kind == kind)
+        .or_else(|| crate::crd::find_kind(group, kind).map(|c| c.info))
 }
 
 /// Whether objects of this resource can be stored (bindings are a create-only verb on pods).
@@ -700,10 +726,17 @@ pub fn is_read_only(r: &ResourceInfo) -> bool {
 /// The version objects of a multi-version group are stored in (the group's preferred one):
 /// the `ResourceInfo` requests of `r`'s kind are converted to and from.
 pub fn storage_info(r: &ResourceInfo) -> &'static ResourceInfo {
-    RESOURCES
+    if let Some(s) = RESOURCES
         .iter()
         .find(|s| s.group == r.group && s.kind == r.kind)
-        .expect("every served resource is in RESOURCES")
+    {
+        return s;
+    }
+    match crate::crd::find(r.group, r.version, r.plural) {
+        Some(c) => c.storage,
+        // A custom resource whose CRD went away while a request was under way.
+        None => Box::leak(Box::new(*r)),
+    }
 }
 
 /// Resources whose only verb is `create`: the answer is computed, nothing is stored (pod
@@ -779,6 +812,7 @@ macro_rules! with_typed_kinds {
             ("rbac.authorization.k8s.io", "ClusterRole") => k8s_openapi::api::rbac::v1::ClusterRole,
             ("rbac.authorization.k8s.io", "RoleBinding") => k8s_openapi::api::rbac::v1::RoleBinding,
             ("rbac.authorization.k8s.io", "Role") => k8s_openapi::api::rbac::v1::Role,
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
         })
     };
 }

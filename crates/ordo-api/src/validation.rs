@@ -147,3 +147,23 @@ fn concat(mut a: Vec<Cause>, b: Vec<Cause>) -> Vec<Cause> {
     a.extend(b);
     a
 }
+
+/// `ValidateObjectMeta` of a custom object on create (names are DNS subdomains).
+pub fn validate_custom_meta(obj: &Value, namespaced: bool) -> Vec<Cause> {
+    meta::validate_object_meta(obj, Some(namespaced), NameRule::Subdomain)
+}
+
+/// `ValidateObjectMetaUpdate` of a custom object.
+pub fn validate_custom_meta_update(new: &Value, old: &Value) -> Vec<Cause> {
+    meta::validate_object_meta_update(new, old)
+}
+
+/// `IsDNS1035Label`'s messages for `s` (empty when valid).
+pub(crate) fn dns1035_label_errors(s: &str) -> Vec<String> {
+    names::dns1035_label(s)
+}
+
+/// `IsDNS1123Subdomain`'s messages for `s` (empty when valid).
+pub(crate) fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
+    names::dns1123_subdomain(s)
+}

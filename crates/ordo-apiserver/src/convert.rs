@@ -22,14 +22,28 @@ use std::sync::Arc;
 pub(crate) fn to_stored(info: &ResourceInfo, obj: &Value) -> Value {
     match (info.group, info.version, info.kind) {
         ("autoscaling", "v1", "HorizontalPodAutoscaler") => conversion::hpa_v1_to_v2(obj),
+        // Custom resources: the `None` conversion strategy rewrites apiVersion only.
+        _ if ordo_api::crd::by_info(info).is_some() => {
+            with_api_version(obj, resources::storage_info(info).api_version())
+        }
         _ => obj.clone(),
     }
+}
+
+/// `obj` with `apiVersion` set (when it is an object).
+fn with_api_version(obj: &Value, api_version: String) -> Value {
+    let mut o = obj.clone();
+    if let Some(m) = o.as_object_mut() {
+        m.insert("apiVersion".into(), json!(api_version));
+    }
+    o
 }
 
 /// A stored object in `info`'s version.
 pub(crate) fn from_stored(info: &ResourceInfo, obj: &Value) -> Value {
     match (info.group, info.version, info.kind) {
         ("autoscaling", "v1", "HorizontalPodAutoscaler") => conversion::hpa_v2_to_v1(obj),
+        _ if ordo_api::crd::by_info(info).is_some() => with_api_version(obj, info.api_version()),
         _ => obj.clone(),
     }
 }
@@ -100,7 +114,7 @@ where
     let stored_av = stored.api_version();
     if v["apiVersion"] == json!(stored_av) && v["kind"] == json!(stored.kind) {
         v = from_stored(info, &v);
-    } else if v["kind"] == json!(format!("{}List", stored.kind)) {
+    } else if v["kind"] == json!(crate::table::list_kind(stored)) {
         v["apiVersion"] = json!(info.api_version());
         if let Some(items) = v.get_mut("items").and_then(Value::as_array_mut) {
             for i in items.iter_mut() {

@@ -1,6 +1,6 @@
 //! API discovery: aggregated (apidiscovery.k8s.io/v2) and legacy documents, and `/version`.
 
-use ordo_api::resources::{self, ResourceInfo, RESOURCES};
+use ordo_api::resources::{self, ResourceInfo};
 use serde_json::{json, Value};
 
 /// The content type kubectl requires to use aggregated discovery.
@@ -147,8 +147,8 @@ fn aggregated_group(group: &str) -> Value {
     let versions: Vec<Value> = resources::versions(group)
         .into_iter()
         .map(|v| {
-            let resources: Vec<Value> = RESOURCES
-                .iter()
+            let resources: Vec<Value> = resources::all()
+                .into_iter()
                 .filter(|r| r.group == group && r.version == v)
                 .map(aggregated_resource)
                 .collect();
@@ -211,8 +211,8 @@ pub(crate) fn legacy_group(group: &str) -> Option<Value> {
 
 /// Legacy `APIResourceList` of one group-version.
 pub(crate) fn legacy_resources(group: &str, version: &str) -> Option<Value> {
-    let list: Vec<&ResourceInfo> = RESOURCES
-        .iter()
+    let list: Vec<&ResourceInfo> = resources::all()
+        .into_iter()
         .filter(|r| r.group == group && r.version == version)
         .collect();
     if list.is_empty() {
@@ -260,4 +260,13 @@ pub(crate) fn version() -> Value {
         "compiler": "rustc",
         "platform": "linux/amd64",
     })
+}
+
+/// The ETag of a discovery document (upstream sends one with aggregated discovery, and
+/// answers 304 to a matching `If-None-Match`), so caches see a new CRD's resources at once.
+pub(crate) fn etag(body: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    format!("\"{:016X}\"", h.finish())
 }

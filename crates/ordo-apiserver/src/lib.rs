@@ -14,6 +14,7 @@ pub mod auth;
 mod bootstrap;
 mod certificates;
 mod convert;
+mod crd;
 mod discovery;
 pub mod join;
 mod meta;
@@ -58,6 +59,8 @@ pub struct ApiServer {
     pub(crate) quota_lock: tokio::sync::Mutex<()>,
     /// The latest resource metrics scraped from the node agents (`metrics.k8s.io`).
     pub(crate) resource_metrics: resource_metrics::Samples,
+    /// One CRD reconciliation at a time (see `crd.rs`).
+    pub(crate) crd_lock: tokio::sync::Mutex<()>,
     metric_resolution: std::time::Duration,
 }
 
@@ -111,12 +114,14 @@ impl ApiServer {
             ca_cert_pem: cfg.ca_cert_pem,
             quota_lock: tokio::sync::Mutex::new(()),
             resource_metrics: Default::default(),
+            crd_lock: tokio::sync::Mutex::new(()),
             metric_resolution: cfg.metric_resolution,
         });
         server.authz.start(server.store.clone());
         server.authz.wait_until(|st| st.primed()).await;
         bootstrap::ensure_defaults(&server, cfg.advertise).await?;
         auth::rbac::policy::ensure(&server).await?;
+        server.prime_crds().await?;
         Ok(server)
     }
 

@@ -21,11 +21,20 @@ impl OpenApiCache {
             ordo_api::resources::RESOURCES.len(),
         )
             .hash(&mut h);
+        if ordo_api::openapi::is_custom(gv) {
+            // Changes with the CRDs.
+            ordo_api::crd::generation().hash(&mut h);
+        }
         format!("{:016X}", h.finish())
     }
 
     /// The OpenAPI v3 document of a group-version, built once.
     pub(crate) fn document(&self, gv: &str) -> Option<Arc<Vec<u8>>> {
+        if ordo_api::openapi::is_custom(gv) {
+            // Custom resources change with their CRDs: built at each request.
+            let doc = ordo_api::openapi::document(gv)?;
+            return Some(Arc::new(serde_json::to_vec(&doc).ok()?));
+        }
         let mut cache = self.documents.lock().ok()?;
         if let Some(d) = cache.get(gv) {
             return Some(d.clone());

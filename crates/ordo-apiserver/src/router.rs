@@ -258,6 +258,11 @@ async fn serve(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if is_public(&path) {
         return public(&path);
     }
@@ -280,7 +285,15 @@ async fn serve(
                     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
                 };
                 let body = serde_json::to_vec(&doc).unwrap_or_default();
-                return Ok(([(header::CONTENT_TYPE, ct)], body).into_response());
+                let etag = discovery::etag(&body);
+                if if_none_match.as_deref() == Some(etag.as_str()) {
+                    return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+                }
+                return Ok((
+                    [(header::CONTENT_TYPE, ct.to_string()), (header::ETAG, etag)],
+                    body,
+                )
+                    .into_response());
             }
             let doc = if core {
                 discovery::legacy_api(&server.advertise)
@@ -349,7 +362,10 @@ async fn serve(
             ))),
         };
     }
-    if !std::ptr::eq(resources::storage_info(target.info), target.info) {
+    // A custom resource's watch in another version than the stored one streams the stored
+    // objects typed as the requested version (the `None` conversion strategy).
+    let custom_watch = query.flag("watch") && ordo_api::crd::by_info(target.info).is_some();
+    if !custom_watch && !std::ptr::eq(resources::storage_info(target.info), target.info) {
         let q = query.clone();
         return crate::convert::serve_converted(server, req, target, &query, |req, t| {
             dispatch(server, req, t, path, q, accept)
@@ -429,6 +445,7 @@ async fn dispatch(
             let obj = parse_body(&content_type, &body)?;
             let (code, v) = server.create(&target, obj, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;
+            settle_crd(server, &target, Some(&v), false).await;
             Ok(json_response(code, &v))
         }
         (&Method::POST, true, Some("token")) if target.info.plural == "serviceaccounts" => {
@@ -444,10 +461,11 @@ async fn dispatch(
         (&Method::DELETE, false, None) => {
             let body = read_body(req).await?;
             let opts = parse_body(&content_type, &body)?;
-            server
-                .delete_collection(&target, &query, opts)
-                .await
-                .map(|v| json_response(StatusCode::OK, &v))
+            let v = server.delete_collection(&target, &query, opts).await?;
+            for item in v["items"].as_array().into_iter().flatten() {
+                settle_crd(server, &target, Some(item), true).await;
+            }
+            Ok(json_response(StatusCode::OK, &v))
         }
         (&Method::GET, true, None) => server.get(&target, &query, wants_table).await,
         (&Method::GET, true, Some("status")) if target.info.status => {
@@ -476,6 +494,7 @@ async fn dispatch(
             let obj = parse_body(&content_type, &body)?;
             let (c, v) = server.update(&target, obj, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;
+            settle_crd(server, &target, Some(&v), false).await;
             Ok(json_response(c, &v))
         }
         (&Method::PUT, true, Some("scale")) if target.info.scale => {
@@ -496,6 +515,7 @@ async fn dispatch(
             let body = read_body(req).await?;
             let (c, v) = server.patch(&target, &content_type, &body, &query).await?;
             settle_rbac(server, &target, Some(&v)).await;
+            settle_crd(server, &target, Some(&v), false).await;
             Ok(json_response(c, &v))
         }
         (&Method::DELETE, true, None) => {
@@ -503,6 +523,7 @@ async fn dispatch(
             let opts = parse_body(&content_type, &body)?;
             let (c, v) = server.delete(&target, &query, opts).await?;
             settle_rbac(server, &target, None).await;
+            settle_crd(server, &target, Some(&v), true).await;
             Ok(json_response(c, &v))
         }
         (&Method::POST, true, Some("binding")) if target.info.plural == "pods" => {
@@ -563,6 +584,22 @@ async fn settle_rbac(server: &ApiServer, t: &Target, written: Option<&Value>) {
         .authz
         .settle(t.info.plural, t.ns().unwrap_or(""), &name, rev)
         .await;
+}
+
+/// After a write of a CRD, runs the CRD controllers (`crd.rs`): at once after a create or
+/// an update, so that the new resources are served when the client hears back; in the
+/// background after a delete, which waits for the CRD's objects to go.
+async fn settle_crd(server: &Arc<ApiServer>, t: &Target, written: Option<&Value>, deleted: bool) {
+    if !crate::crd::is_crd(t.info) || t.ns.is_some() {
+        return;
+    }
+    let name = written
+        .and_then(|v| v.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| t.name.clone())
+        .unwrap_or_default();
+    server.crd_changed(&name, deleted).await;
 }
 
 pub(crate) fn too_large() -> ApiError {

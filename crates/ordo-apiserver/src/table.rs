@@ -22,7 +22,7 @@ pub(crate) fn to_table(
         .collect();
     let mut t = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": rv}, "rows": rows});
     if with_columns {
-        t["columnDefinitions"] = json!(printers::columns(info.kind));
+        t["columnDefinitions"] = json!(columns(info));
     }
     t
 }
@@ -34,7 +34,7 @@ pub(crate) fn table_row(
     include: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Value {
-    let mut row = json!({"cells": printers::cells(info.kind, o, now)});
+    let mut row = json!({"cells": cells(info, o, now)});
     match include {
         "None" => {}
         "Object" => row["object"] = with_type(info, o),
@@ -61,4 +61,33 @@ pub(crate) fn with_type_owned(info: &ResourceInfo, mut o: Value) -> Value {
         m.insert("apiVersion".into(), json!(info.api_version()));
     }
     o
+}
+
+/// The Table columns of a resource: its CRD's printer columns for a custom resource,
+/// else the built-in printer's.
+pub(crate) fn columns(info: &ResourceInfo) -> Vec<Value> {
+    match ordo_api::crd::by_info(info) {
+        Some(cr) => ordo_api::crd::columns(&cr),
+        None => printers::columns(info.kind),
+    }
+}
+
+/// The cells of one row, matching [`columns`].
+pub(crate) fn cells(
+    info: &ResourceInfo,
+    o: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Value> {
+    match ordo_api::crd::by_info(info) {
+        Some(cr) => ordo_api::crd::cells(&cr, o, now),
+        None => printers::cells(info.kind, o, now),
+    }
+}
+
+/// The kind of a list of `info`'s objects (a CRD's `listKind`, else `<Kind>List`).
+pub(crate) fn list_kind(info: &ResourceInfo) -> String {
+    match ordo_api::crd::by_info(info) {
+        Some(cr) => cr.list_kind.clone(),
+        None => format!("{}List", info.kind),
+    }
 }

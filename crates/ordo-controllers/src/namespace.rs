@@ -71,6 +71,21 @@ pub fn decide(ns: &Namespace) -> Decision {
     }
 }
 
+/// The kinds of `ctx`, plus the namespaced kinds discovery reports now that were not served
+/// when the controller started (custom resources), listed when needed.
+async fn with_custom_kinds(ctx: &Ctx) -> Vec<(ApiResource, Option<Arc<dyn MetadataCache>>)> {
+    let mut kinds = ctx.kinds.clone();
+    for (ar, namespaced) in discover(&ctx.client).await {
+        let known = kinds
+            .iter()
+            .any(|(k, _)| k.group == ar.group && k.version == ar.version && k.plural == ar.plural);
+        if namespaced && !known {
+            kinds.push((ar, None));
+        }
+    }
+    kinds
+}
+
 /// Runs the namespace controller.
 pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let client = caches.client().clone();
@@ -145,7 +160,8 @@ async fn reconcile(obj: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> 
                 ..Default::default()
             };
             let mut content = Content::default();
-            for (ar, cache) in &ctx.kinds {
+            let kinds = with_custom_kinds(&ctx).await;
+            for (ar, cache) in &kinds {
                 let kapi = api_for(&ctx.client, ar, true, Some(&name));
                 // (name, being deleted, finalizers) of each object in the namespace.
                 let mut live = Vec::new();
@@ -183,7 +199,7 @@ async fn reconcile(obj: Arc<Namespace>, ctx: Arc<Ctx>) -> Result<Action, Error> 
             if content.total() == 0 && content.failures.is_empty() {
                 // The caches may lag behind objects created just before the deletion: the
                 // namespace is finalized only once the API itself shows it empty.
-                for (ar, _) in &ctx.kinds {
+                for (ar, _) in &kinds {
                     let kapi = api_for(&ctx.client, ar, true, Some(&name));
                     match kapi.list_metadata(&ListParams::default()).await {
                         Ok(list) => content.add(

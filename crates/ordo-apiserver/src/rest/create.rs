@@ -60,31 +60,22 @@ impl ApiServer {
                 m.remove("generation");
             }
         }
-        defaults::apply_defaults(info.kind, &mut obj);
-        admission::prepare_create(info, &mut obj);
-        if info.kind == "PersistentVolumeClaim" && info.group.is_empty() {
-            self.admit_default_storage_class(&mut obj).await?;
+        let custom = ordo_api::crd::by_info(info);
+        if let Some(cr) = &custom {
+            self.check_crd_not_terminating(cr).await?;
         }
-        if let (Some(ns), "Pod", "") = (&ns, info.kind, info.group) {
-            self.admit_limit_range_defaults(info, ns, &mut obj).await?;
-            self.admit_service_account(ns, &mut obj).await?;
-            self.admit_service_account_token(ns, &mut obj).await?;
-            self.admit_pod_priority(&name, &mut obj).await?;
-        }
-        if info.kind == "PriorityClass" {
-            self.admit_priority_class(&obj).await?;
-        }
-        if info.kind == "CertificateSigningRequest" {
-            crate::certificates::prepare_create(&mut obj);
-        }
-        if let (Some(ns), "Secret", "") = (&ns, info.kind, info.group) {
-            self.fill_legacy_token_secret(ns, &mut obj).await?;
-        }
-        let causes = validation::validate_create(info.kind, &obj);
+        let causes = if let Some(cr) = &custom {
+            crate::crd::prepare_custom_create(cr, &mut obj)
+        } else if crate::crd::is_crd(info) {
+            crate::crd::prepare_crd_create(&mut obj)
+        } else {
+            self.prepare_builtin_create(info, ns.as_deref(), &name, &mut obj)
+                .await?
+        };
         if !causes.is_empty() {
             return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
         }
-        if info.kind == "CertificateSigningRequest" {
+        if info.kind == "CertificateSigningRequest" && custom.is_none() {
             crate::certificates::admit_create(&obj, &name)?;
         }
         crate::auth::admit_write(
@@ -127,6 +118,39 @@ impl ApiServer {
                 Err(store_error(info, &name, e))
             }
         }
+    }
+
+    /// Defaulting, the built-in admission steps before validation, and validation of a new
+    /// object of a built-in kind.
+    async fn prepare_builtin_create(
+        &self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        obj: &mut Value,
+    ) -> Result<Vec<ordo_api::status::Cause>, ApiError> {
+        let name = name.to_string();
+        defaults::apply_defaults(info.kind, obj);
+        admission::prepare_create(info, obj);
+        if info.kind == "PersistentVolumeClaim" && info.group.is_empty() {
+            self.admit_default_storage_class(obj).await?;
+        }
+        if let (Some(ns), "Pod", "") = (ns, info.kind, info.group) {
+            self.admit_limit_range_defaults(info, ns, obj).await?;
+            self.admit_service_account(ns, obj).await?;
+            self.admit_service_account_token(ns, obj).await?;
+            self.admit_pod_priority(&name, obj).await?;
+        }
+        if info.kind == "PriorityClass" {
+            self.admit_priority_class(obj).await?;
+        }
+        if info.kind == "CertificateSigningRequest" {
+            crate::certificates::prepare_create(obj);
+        }
+        if let (Some(ns), "Secret", "") = (ns, info.kind, info.group) {
+            self.fill_legacy_token_secret(ns, obj).await?;
+        }
+        Ok(validation::validate_create(info.kind, obj))
     }
 
     async fn check_namespace_open(

@@ -139,6 +139,26 @@ impl ApiServer {
                 }
                 _ => {}
             }
+            if crate::crd::is_crd(info) {
+                // Upstream's CRD storage: a deleted CRD waits for its objects to go.
+                let f = json!(ordo_api::crd::CLEANUP_FINALIZER);
+                if !finalizers.contains(&f) && old.pointer("/metadata/deletionTimestamp").is_none()
+                {
+                    finalizers.push(f);
+                }
+                if new.pointer("/metadata/deletionTimestamp").is_none() {
+                    let mut conditions = new["status"]["conditions"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    conditions.retain(|c| c["type"] != "Terminating");
+                    conditions.push(json!({"type": "Terminating", "status": "True",
+                        "reason": "InstanceDeletionPending",
+                        "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+                        "lastTransitionTime": now_rfc3339()}));
+                    new["status"]["conditions"] = json!(conditions);
+                }
+            }
             if !finalizers.is_empty() {
                 meta_mut(&mut new).insert("finalizers".into(), json!(finalizers));
                 keep = true;
@@ -254,7 +274,7 @@ impl ApiServer {
             }
         }
         Ok(
-            json!({"kind": format!("{}List", t.info.kind), "apiVersion": t.info.api_version(), "metadata": {"resourceVersion": page.revision.to_string()}, "items": deleted}),
+            json!({"kind": crate::table::list_kind(t.info), "apiVersion": t.info.api_version(), "metadata": {"resourceVersion": page.revision.to_string()}, "items": deleted}),
         )
     }
 }

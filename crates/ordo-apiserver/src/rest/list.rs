@@ -29,6 +29,10 @@ fn field_supported(info: &ResourceInfo, field: &str) -> bool {
     if matches!(field, "metadata.name" | "metadata.namespace") {
         return true;
     }
+    if let Some(cr) = ordo_api::crd::by_info(info) {
+        // A CRD's `selectableFields`.
+        return cr.selectable_fields.iter().any(|f| f == field);
+    }
     match (info.group, info.kind) {
         ("", "Pod") => matches!(
             field,
@@ -243,7 +247,7 @@ impl ApiServer {
         let head = if table {
             json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
         } else {
-            json!({"kind": format!("{}List", info.kind), "apiVersion": info.api_version(), "metadata": meta})
+            json!({"kind": crate::table::list_kind(info), "apiVersion": info.api_version(), "metadata": meta})
         };
         let mut out = serde_json::to_vec(&head).unwrap_or_default();
         out.pop(); // the closing brace
@@ -258,7 +262,7 @@ impl ApiServer {
         out.push(b']');
         if table {
             out.extend_from_slice(b",\"columnDefinitions\":");
-            let _ = serde_json::to_writer(&mut out, &ordo_api::printers::columns(info.kind));
+            let _ = serde_json::to_writer(&mut out, &crate::table::columns(info));
         }
         out.push(b'}');
         Ok(json_bytes_response(StatusCode::OK, out))

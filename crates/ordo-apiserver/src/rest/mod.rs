@@ -92,7 +92,17 @@ impl ApiServer {
             .await
             .map_err(|e| store_error(info, name, e))?
         {
-            Some(kv) => Ok((object_from_kv(&kv)?, kv.mod_revision)),
+            Some(kv) => {
+                let mut obj = object_from_kv(&kv)?;
+                if ordo_api::crd::by_info(info).is_some() {
+                    // A custom object stored by an earlier storage version reads as this one
+                    // (the `None` conversion strategy).
+                    if let Some(o) = obj.as_object_mut() {
+                        o.insert("apiVersion".into(), json!(info.api_version()));
+                    }
+                }
+                Ok((obj, kv.mod_revision))
+            }
             None => Err(ApiError::not_found(info.group, info.plural, name)),
         }
     }
@@ -128,7 +138,11 @@ impl ApiServer {
         obj["kind"] = json!(info.kind);
         obj["apiVersion"] = json!(info.api_version());
         let mode = FieldValidation::from_query(q)?;
-        let decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
+        let mut decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
+        if let Some(schema) = ordo_api::crd::by_info(info).and_then(|c| c.schema.clone()) {
+            // Custom objects: the fields the schema does not declare are pruned.
+            decoded.unknown_fields = ordo_api::crd::schema::prune(&schema, &mut decoded.object);
+        }
         if mode == FieldValidation::Strict && !decoded.unknown_fields.is_empty() {
             let list: Vec<String> = decoded
                 .unknown_fields

@@ -39,6 +39,16 @@ impl ApiServer {
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
             other => return Err(ApiError::unsupported_media_type(other)),
         };
+        if ct == "application/strategic-merge-patch+json" && ordo_api::crd::by_info(info).is_some()
+        {
+            // Custom resources have no patch strategies (upstream refuses this media type).
+            return Err(ApiError {
+                code: 415,
+                reason: "UnsupportedMediaType",
+                message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml".into(),
+                details: None,
+            });
+        }
         let pinned = patch_doc
             .pointer("/metadata/resourceVersion")
             .and_then(|v| v.as_str())
@@ -96,7 +106,7 @@ impl ApiServer {
                     .cloned()
                     .unwrap_or(json!(0));
                 let mut n = old.clone();
-                n["spec"]["replicas"] = replicas;
+                super::scale::set_replicas(info, &mut n, replicas);
                 n
             } else if converted {
                 self.decode_body(stored, crate::convert::to_stored(info, &patched), q)?

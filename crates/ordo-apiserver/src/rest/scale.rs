@@ -54,7 +54,7 @@ impl ApiServer {
             ));
         }
         let mut new = old.clone();
-        new["spec"]["replicas"] = json!(replicas);
+        set_replicas(t.info, &mut new, json!(replicas));
         let v = self
             .write_update(
                 &Target {
@@ -71,8 +71,52 @@ impl ApiServer {
     }
 }
 
+/// Sets the replicas a Scale writes: `spec.replicas`, or a custom resource's
+/// `specReplicasPath` (a dotted path of fields).
+pub(crate) fn set_replicas(info: &ResourceInfo, obj: &mut Value, replicas: Value) {
+    let path = ordo_api::crd::by_info(info)
+        .and_then(|c| c.scale.clone())
+        .map(|s| s.spec_replicas)
+        .unwrap_or_else(|| ".spec.replicas".into());
+    let mut cur = obj;
+    let fields: Vec<&str> = path.trim_start_matches('.').split('.').collect();
+    for (i, f) in fields.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        if i + 1 == fields.len() {
+            cur[*f] = replicas;
+            return;
+        }
+        cur = &mut cur[*f];
+    }
+}
+
+/// The autoscaling/v1 Scale of a custom resource with a `scale` subresource.
+fn custom_scale_of(paths: &ordo_api::crd::ScalePaths, obj: &Value) -> Value {
+    let m = obj.get("metadata").cloned().unwrap_or(json!({}));
+    let get = |p: &str| ordo_api::crd::jsonpath(obj, p).cloned();
+    let mut status = json!({"replicas": get(&paths.status_replicas).unwrap_or(json!(0))});
+    if let Some(sel) = paths.label_selector.as_deref().and_then(get) {
+        status["selector"] = sel;
+    }
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": m.get("name"), "namespace": m.get("namespace"), "uid": m.get("uid"),
+            "resourceVersion": m.get("resourceVersion"), "creationTimestamp": m.get("creationTimestamp"),
+        },
+        "spec": {"replicas": get(&paths.spec_replicas).unwrap_or(json!(0))},
+        "status": status,
+    })
+}
+
 /// The autoscaling/v1 Scale of a workload.
 pub(crate) fn scale_of(info: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
+    if let Some(paths) = ordo_api::crd::by_info(info).and_then(|c| c.scale.clone()) {
+        return Ok(custom_scale_of(&paths, obj));
+    }
     let mut sel = obj.pointer("/spec/selector").cloned().unwrap_or(json!({}));
     if info.kind == "ReplicationController" {
         // The v1 selector is a plain label map.

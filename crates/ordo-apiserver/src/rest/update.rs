@@ -142,14 +142,35 @@ impl ApiServer {
             m.remove("managedFields");
             m.remove("resourceVersion");
         }
-        defaults::apply_defaults(info.kind, &mut new);
+        let custom = ordo_api::crd::by_info(info);
+        let crd = crate::crd::is_crd(info);
+        if custom.is_some() || crd {
+            let status_write = t.sub.as_deref() == Some("status");
+            let causes = match &custom {
+                Some(cr) => crate::crd::prepare_custom_update(cr, &mut new, old, status_write),
+                None => crate::crd::prepare_crd_update(&mut new, old, status_write),
+            };
+            if crd && !status_write && old.get("spec") != new.get("spec") {
+                let g = old
+                    .pointer("/metadata/generation")
+                    .and_then(|g| g.as_i64())
+                    .unwrap_or(0)
+                    + 1;
+                meta_mut(&mut new).insert("generation".into(), json!(g));
+            }
+            if !causes.is_empty() {
+                return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
+            }
+        } else {
+            defaults::apply_defaults(info.kind, &mut new);
+        }
         if t.sub.as_deref() == Some("ephemeralcontainers") {
             let causes = validation::validate_ephemeral_containers_update(&new, old);
             if !causes.is_empty() {
                 return Err(ApiError::invalid(info.group, info.kind, &name, &causes));
             }
         }
-        if t.sub.is_none() {
+        if t.sub.is_none() && custom.is_none() && !crd {
             if info.generation && old.get("spec") != new.get("spec") {
                 let g = old
                     .pointer("/metadata/generation")

@@ -50,18 +50,11 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     )
     .with_idle(Duration::from_secs(5));
     let mut kinds = Vec::new();
-    for (ar, namespaced) in discover(&client).await {
-        if ordo_client::kinds::is_event(&ar) {
-            continue;
-        }
-        let cache = caches.metadata(&ar);
-        cache.on_change(pacer.notify());
-        kinds.push(Kind {
-            ar,
-            namespaced,
-            cache,
-        });
-    }
+    add_new_kinds(&caches, &client, &pacer, &mut kinds).await;
+    // Custom resources come and go with their CRDs: discovery is read again when the CRDs
+    // change (upstream's collector resyncs its monitors from discovery). The CRDs are one of
+    // the kinds followed, so their metadata cache already wakes the collector.
+    let mut crds_seen = crd_versions(&kinds);
     let sets = caches.get::<StatefulSet>();
     for k in &kinds {
         if tokio::time::timeout(Duration::from_secs(30), k.cache.ready())
@@ -78,12 +71,54 @@ pub async fn run(caches: Caches) -> anyhow::Result<()> {
     let mut ordered = HashSet::new();
     loop {
         pacer.next().await;
+        let now = crd_versions(&kinds);
+        if now != crds_seen {
+            crds_seen = now;
+            add_new_kinds(&caches, &client, &pacer, &mut kinds).await;
+        }
         // A pass looks at every object; while objects keep changing, passes would follow each
         // other back to back (tens of ms each at 20,000 pods). Rest for several times as long
         // as the pass computed (its requests aside), so the collector takes at most about a
         // tenth of a core.
         let computed = scan(&client, &kinds, &sets, &mut ordered).await;
         pacer.passed(computed);
+    }
+}
+
+/// Names and resource versions of the CRDs (empty when CRDs are not served).
+fn crd_versions(kinds: &[Kind]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(k) = kinds.iter().find(|k| {
+        k.ar.group == "apiextensions.k8s.io" && k.ar.plural == "customresourcedefinitions"
+    }) {
+        k.cache.each(&mut |m: &ObjectMeta| {
+            out.push((
+                m.name.clone().unwrap_or_default(),
+                m.resource_version.clone().unwrap_or_default(),
+            ))
+        });
+    }
+    out.sort();
+    out
+}
+
+/// Adds the kinds discovery reports that are not followed yet.
+async fn add_new_kinds(caches: &Caches, client: &Client, pacer: &Pacer, kinds: &mut Vec<Kind>) {
+    for (ar, namespaced) in discover(client).await {
+        if ordo_client::kinds::is_event(&ar)
+            || kinds.iter().any(|k| {
+                k.ar.group == ar.group && k.ar.version == ar.version && k.ar.plural == ar.plural
+            })
+        {
+            continue;
+        }
+        let cache = caches.metadata(&ar);
+        cache.on_change(pacer.notify());
+        kinds.push(Kind {
+            ar,
+            namespaced,
+            cache,
+        });
     }
 }
 
