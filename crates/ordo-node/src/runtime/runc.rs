@@ -162,6 +162,16 @@ impl RuncRuntime {
         };
         let version = runc.version().await?;
         nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")?;
+        // A container made but never started was being set up when the agent died (between
+        // `runc create` and `runc start`, perhaps before its meta.json was written): nothing
+        // adopts it (only running, started containers are), and its `runc init` would wait for
+        // ever in its cgroup. Found by the SIGKILL fault runs (tests/faults_runc.rs).
+        for id in runc.list_in("created").await {
+            tracing::info!("removing container {id}, created but never started before a restart");
+            if let Err(e) = runc.delete(&id).await {
+                tracing::warn!("{e:#}");
+            }
+        }
         for d in ["pods", "runc", "network"] {
             std::fs::create_dir_all(cfg.data_dir.join(d))?;
         }

@@ -261,6 +261,18 @@ impl Runc {
         Ok(())
     }
 
+    /// The ids of the containers runc knows in `status` (`created`: made but never started).
+    pub async fn list_in(&self, status: &str) -> Vec<String> {
+        let Ok(out) = self.cmd().args(["list", "--format", "json"]).output().await else {
+            return Vec::new();
+        };
+        let all: Vec<State> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        all.into_iter()
+            .filter(|s| s.status == status)
+            .map(|s| s.id)
+            .collect()
+    }
+
     /// `runc state`; None when runc does not know the container.
     pub async fn state(&self, id: &str) -> Option<State> {
         let out = self.cmd().arg("state").arg(id).output().await.ok()?;
