@@ -15,6 +15,8 @@ mod bootstrap;
 mod certificates;
 mod convert;
 mod discovery;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod join;
 mod meta;
 mod metrics;

@@ -16,7 +16,8 @@ mod scale;
 mod update;
 mod watch;
 
-pub(crate) use list::matches;
+pub(crate) use list::{matches, parse_continue};
+pub(crate) use patch::{apply_patch, parse_patch};
 pub(crate) use watch::LineCache;
 
 use crate::meta::{meta_mut, Query};
@@ -101,50 +102,60 @@ impl ApiServer {
     pub(crate) fn decode_body(
         &self,
         info: &ResourceInfo,
-        mut obj: Value,
+        obj: Value,
         q: &Query,
     ) -> Result<Value, ApiError> {
-        if !obj.is_object() {
-            return Err(ApiError::bad_request(format!(
-                "the body of the request was not a {} object",
-                info.kind
-            )));
-        }
-        let kind_ok = obj
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .is_none_or(|k| k == info.kind);
-        let av_ok = obj
-            .get("apiVersion")
-            .and_then(|k| k.as_str())
-            .is_none_or(|a| a == info.api_version());
-        if !kind_ok || !av_ok {
-            return Err(ApiError::bad_request(format!(
-                "the API version in the data ({}) does not match the expected API version ({})",
-                obj.get("apiVersion").and_then(|a| a.as_str()).unwrap_or(""),
-                info.api_version()
-            )));
-        }
-        obj["kind"] = json!(info.kind);
-        obj["apiVersion"] = json!(info.api_version());
-        let mode = FieldValidation::from_query(q)?;
-        let decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
-        if mode == FieldValidation::Strict && !decoded.unknown_fields.is_empty() {
-            let list: Vec<String> = decoded
-                .unknown_fields
-                .iter()
-                .map(|f| format!("unknown field \"{f}\""))
-                .collect();
-            return Err(ApiError::bad_request(format!(
-                "strict decoding error: {}",
-                list.join(", ")
-            )));
-        }
-        if mode == FieldValidation::Warn {
-            for f in &decoded.unknown_fields {
-                tracing::info!(kind = info.kind, "unknown field \"{f}\" dropped");
-            }
-        }
-        Ok(decoded.object)
+        decode_object(info, obj, q)
     }
+}
+
+/// Decodes a body through the typed schema, checks kind/apiVersion and unknown fields
+/// (what [`ApiServer::decode_body`] does; free of the server's state).
+pub(crate) fn decode_object(
+    info: &ResourceInfo,
+    mut obj: Value,
+    q: &Query,
+) -> Result<Value, ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the body of the request was not a {} object",
+            info.kind
+        )));
+    }
+    let kind_ok = obj
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .is_none_or(|k| k == info.kind);
+    let av_ok = obj
+        .get("apiVersion")
+        .and_then(|k| k.as_str())
+        .is_none_or(|a| a == info.api_version());
+    if !kind_ok || !av_ok {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({}) does not match the expected API version ({})",
+            obj.get("apiVersion").and_then(|a| a.as_str()).unwrap_or(""),
+            info.api_version()
+        )));
+    }
+    obj["kind"] = json!(info.kind);
+    obj["apiVersion"] = json!(info.api_version());
+    let mode = FieldValidation::from_query(q)?;
+    let decoded = resources::decode(info, obj).map_err(ApiError::bad_request)?;
+    if mode == FieldValidation::Strict && !decoded.unknown_fields.is_empty() {
+        let list: Vec<String> = decoded
+            .unknown_fields
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
+        return Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            list.join(", ")
+        )));
+    }
+    if mode == FieldValidation::Warn {
+        for f in &decoded.unknown_fields {
+            tracing::info!(kind = info.kind, "unknown field \"{f}\" dropped");
+        }
+    }
+    Ok(decoded.object)
 }
