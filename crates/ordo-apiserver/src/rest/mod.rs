@@ -51,11 +51,26 @@ pub(crate) fn object_from_kv(kv: &KeyValue) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-/// Serialised form of an object for the store (without `resourceVersion`).
-pub(crate) fn to_bytes(obj: &Value) -> Vec<u8> {
+/// Largest object stored, in bytes of its stored form: etcd's default request limit
+/// (`--max-request-bytes`, 1.5 MiB), which bounds objects in a Kubernetes cluster.
+pub(crate) const MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
+/// Serialised form of an object for the store (without `resourceVersion`); an object larger
+/// than [`MAX_OBJECT_BYTES`] is refused as etcd refuses it (kube-apiserver passes etcd's
+/// message on in a 500 Status).
+pub(crate) fn to_bytes(obj: &Value) -> Result<Vec<u8>, ApiError> {
     let mut o = obj.clone();
     meta_mut(&mut o).remove("resourceVersion");
-    serde_json::to_vec(&o).unwrap_or_default()
+    let bytes = serde_json::to_vec(&o).unwrap_or_default();
+    if bytes.len() > MAX_OBJECT_BYTES {
+        return Err(ApiError {
+            code: 500,
+            reason: "",
+            message: "etcdserver: request is too large".into(),
+            details: None,
+        });
+    }
+    Ok(bytes)
 }
 
 /// `fieldValidation`: how unknown fields are treated.
@@ -158,4 +173,21 @@ pub(crate) fn decode_object(
         }
     }
     Ok(decoded.object)
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn objects_over_1_5_mib_are_refused_as_etcd_refuses_them() {
+        let obj = |n: usize| json!({"metadata": {"name": "a", "resourceVersion": "7"}, "data": {"k": "x".repeat(n)}});
+        let ok = to_bytes(&obj(MAX_OBJECT_BYTES - 100)).unwrap();
+        assert!(ok.len() <= MAX_OBJECT_BYTES);
+        assert!(!String::from_utf8(ok).unwrap().contains("resourceVersion"));
+        let e = to_bytes(&obj(MAX_OBJECT_BYTES)).unwrap_err();
+        assert_eq!((e.code, e.reason), (500, ""));
+        assert_eq!(e.message, "etcdserver: request is too large");
+        assert!(e.to_status().get("reason").is_none());
+    }
 }
