@@ -17,3 +17,5 @@ if [ "$(id -u)" = 0 ]; then
          --skip measure_a_sync_of_1000_services --skip measure_web_view_with_1000_pods)
 fi
 cargo test --workspace --no-fail-fast -- --test-threads=2 "${extra[@]}"
+# Every fuzz target over its saved corpus and for a few seconds more (scripts/fuzz.sh).
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
