@@ -17,3 +17,9 @@ if [ "$(id -u)" = 0 ]; then
          --skip measure_a_sync_of_1000_services --skip measure_web_view_with_1000_pods)
 fi
 cargo test --workspace --no-fail-fast -- --test-threads=2 "${extra[@]}"
+# Every fuzz target over its saved corpus and for FUZZ_SECONDS more (scripts/fuzz.sh), when asked:
+# its nightly sanitizer build takes 20+ minutes cold, more than CI's budget leaves, and a
+# quantity overflow it found is not fixed yet (see README, "Bad input").
+if [ -n "${FUZZ_SECONDS:-}" ]; then
+  bash scripts/fuzz.sh "$FUZZ_SECONDS"
+fi

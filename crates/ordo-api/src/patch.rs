@@ -71,13 +71,55 @@ fn merge_into(doc: &mut Value, patch: &Value) {
     }
 }
 
+/// Most operations a JSON patch may hold (upstream's `maxJSONPatchOperations`).
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// Most bytes the `copy` operations of one JSON patch may add to the document (upstream's
+/// `JSONPatchMaxCopyBytes`, the size of the largest request body): without it, a few dozen
+/// copies of the whole document onto itself grow it past any memory.
+pub const MAX_JSON_PATCH_COPY_BYTES: usize = 3 * 1024 * 1024;
+
 /// Applies a JSON patch (RFC 6902, a list of operations) to `original`.
 pub fn json_patch(original: &Value, patch: &Value) -> Result<Value, String> {
     let ops: json_patch::Patch =
         serde_json::from_value(patch.clone()).map_err(|e| format!("invalid JSON patch: {e}"))?;
     let mut doc = original.clone();
-    json_patch::patch(&mut doc, &ops).map_err(|e| format!("the JSON patch failed: {e}"))?;
+    let mut copied = 0usize;
+    for (i, op) in ops.0.iter().enumerate() {
+        if let json_patch::PatchOperation::Copy(c) = op {
+            let size = doc
+                .pointer(c.from.as_str())
+                .map(json_size)
+                .unwrap_or_default();
+            copied = copied.saturating_add(size);
+            if copied > MAX_JSON_PATCH_COPY_BYTES {
+                return Err(format!("Unable to complete the copy, the accumulated size increase of copy is {copied}, exceeding the limit {MAX_JSON_PATCH_COPY_BYTES}"));
+            }
+        }
+        // `doc` is a copy thrown away on error: no undo log is needed.
+        json_patch::patch_unsafe(&mut doc, std::slice::from_ref(op)).map_err(|mut e| {
+            e.operation = i;
+            format!("the JSON patch failed: {e}")
+        })?;
+    }
     Ok(doc)
+}
+
+/// The length of `v` encoded as compact JSON, without encoding it.
+fn json_size(v: &Value) -> usize {
+    match v {
+        Value::Null => 4,
+        Value::Bool(b) => 4 + usize::from(!b),
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => 2 + a.len().saturating_sub(1) + a.iter().map(json_size).sum::<usize>(),
+        Value::Object(m) => {
+            2 + m.len().saturating_sub(1)
+                + m.iter()
+                    .map(|(k, v)| k.len() + 3 + json_size(v))
+                    .sum::<usize>()
+        }
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {

@@ -248,6 +248,10 @@ impl ApiError {
         if let Some(d) = &self.details {
             v["details"] = d.clone();
         }
+        if self.reason.is_empty() {
+            // Go's `omitempty`: an unknown reason is left out.
+            v.as_object_mut().expect("object").remove("reason");
+        }
         v
     }
 }

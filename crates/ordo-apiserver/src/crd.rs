@@ -305,7 +305,7 @@ impl ApiServer {
         if new != crd {
             match self
                 .store
-                .update(&info.key(None, name), crate::rest::to_bytes(&new), rev)
+                .update(&info.key(None, name), crate::rest::to_bytes(&new)?, rev)
                 .await
             {
                 Ok(_) => {}
@@ -350,7 +350,7 @@ impl ApiServer {
             crd["status"]["conditions"] = json!(conditions.clone());
             match self
                 .store
-                .update(&info.key(None, name), crate::rest::to_bytes(&crd), rev)
+                .update(&info.key(None, name), crate::rest::to_bytes(&crd)?, rev)
                 .await
             {
                 Ok(kv) => rev = kv.mod_revision,
@@ -420,7 +420,7 @@ impl ApiServer {
             self.store.delete(&key, Some(rev)).await.map(|_| ())
         } else {
             self.store
-                .update(&key, crate::rest::to_bytes(&crd), rev)
+                .update(&key, crate::rest::to_bytes(&crd)?, rev)
                 .await
                 .map(|_| ())
         };

@@ -16,6 +16,8 @@ mod certificates;
 mod convert;
 mod crd;
 mod discovery;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod join;
 mod meta;
 mod metrics;
@@ -40,6 +42,17 @@ use tower::Service;
 
 /// Largest request body accepted (upstream's limit): larger ones get 413.
 pub(crate) const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// How long a client has to finish its TLS handshake, and then each request's headers: kube-apiserver's
+/// `ReadHeaderTimeout` (32 s), so slow clients cannot hold connections open. Tests shorten it
+/// with `ORDO_HEADER_READ_TIMEOUT_SECS`.
+fn header_read_timeout() -> std::time::Duration {
+    let secs = std::env::var("ORDO_HEADER_READ_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    std::time::Duration::from_secs(secs)
+}
 
 /// Shared state of the API server.
 pub struct ApiServer {
@@ -143,6 +156,7 @@ impl ApiServer {
             self.clone(),
             self.metric_resolution,
         ));
+        let header_timeout = header_read_timeout();
         loop {
             let (tcp, peer) = match listener.accept().await {
                 Ok(x) => x,
@@ -156,10 +170,14 @@ impl ApiServer {
             let acceptor = acceptor.clone();
             let app = app.clone();
             tokio::spawn(async move {
-                let tls = match acceptor.accept(tcp).await {
-                    Ok(t) => t,
-                    Err(e) => {
+                let tls = match tokio::time::timeout(header_timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(e)) => {
                         tracing::debug!(%peer, "TLS handshake failed: {e}");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
                         return;
                     }
                 };
@@ -182,7 +200,12 @@ impl ApiServer {
                         async move { app.call(req).await }
                     },
                 );
-                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let mut builder =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout);
                 if let Err(e) = builder
                     .serve_connection_with_upgrades(TokioIo::new(tls), svc)
                     .await

@@ -95,3 +95,43 @@ pub(crate) fn parse_body(content_type: &str, body: &[u8]) -> Result<Value, ApiEr
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deeply_nested_bodies_are_bad_requests() {
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_body("application/json", deep(100).as_bytes()).is_ok());
+        for ct in ["application/json", "application/yaml"] {
+            let e = parse_body(ct, deep(100_000).as_bytes()).unwrap_err();
+            assert_eq!(e.code, 400, "{ct}");
+            assert!(
+                e.message.contains("recursion limit exceeded"),
+                "{ct}: {}",
+                e.message
+            );
+        }
+        // YAML aliases expanding without bound (a "billion laughs") are refused too.
+        let mut doc = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..9 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            doc += &format!(
+                "l{i}: &l{i} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            );
+        }
+        let e = parse_body("application/yaml", doc.as_bytes()).unwrap_err();
+        assert_eq!(e.code, 400);
+        assert!(
+            e.message.starts_with("error decoding YAML"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -603,9 +603,7 @@ async fn settle_crd(server: &Arc<ApiServer>, t: &Target, written: Option<&Value>
 }
 
 pub(crate) fn too_large() -> ApiError {
-    ApiError::too_large(
-        "the server has received a request that is too large: limit is 3145728 bytes",
-    )
+    ApiError::too_large("Request entity too large: limit is 3145728")
 }
 
 fn not_found_path() -> ApiError {

@@ -562,3 +562,31 @@ fn json_patch_ops() {
     assert!(json_patch(&json!({"a":1}), &json!([{"op":"remove","path":"/b"}])).is_err());
     assert!(json_patch(&json!({"a":1}), &json!({"op":"remove"})).is_err());
 }
+
+#[test]
+fn json_patch_copies_are_bounded() {
+    // Each copy doubles the document: 40 of them would need terabytes.
+    let mut ops = vec![json!({"op": "add", "path": "/a", "value": "x".repeat(1000)})];
+    for i in 0..40 {
+        ops.push(json!({"op": "copy", "from": "", "path": format!("/k{i}")}));
+    }
+    let err = json_patch(&json!({}), &json!(ops)).unwrap_err();
+    assert!(
+        err.starts_with("Unable to complete the copy, the accumulated size increase of copy is "),
+        "{err}"
+    );
+    assert!(err.ends_with("exceeding the limit 3145728"), "{err}");
+    // Copies under the limit apply, and errors name the failing operation.
+    let out = json_patch(
+        &json!({"a": 1}),
+        &json!([{"op": "copy", "from": "/a", "path": "/b"}, {"op": "copy", "from": "/b", "path": "/c"}]),
+    )
+    .unwrap();
+    assert_eq!(out, json!({"a": 1, "b": 1, "c": 1}));
+    let err = json_patch(
+        &json!({"a": 1}),
+        &json!([{"op": "test", "path": "/a", "value": 1}, {"op": "remove", "path": "/x"}]),
+    )
+    .unwrap_err();
+    assert!(err.contains("operation '/1'"), "{err}");
+}

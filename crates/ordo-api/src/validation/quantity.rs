@@ -140,10 +140,11 @@ impl Quantity {
     }
 
     /// `Quantity.Add`: the sum keeps this quantity's format, or takes `other`'s when this is zero.
+    /// Sums beyond the range saturate (upstream's decimals have none; 10²⁹ units is past any use).
     pub fn add(&self, other: &Quantity) -> Quantity {
         let base = if self.nanos == 0 { other } else { self };
         Quantity {
-            nanos: self.nanos + other.nanos,
+            nanos: self.nanos.saturating_add(other.nanos),
             ..*base
         }
     }
@@ -152,7 +153,7 @@ impl Quantity {
     pub fn sub(&self, other: &Quantity) -> Quantity {
         let base = if self.nanos == 0 { other } else { self };
         Quantity {
-            nanos: self.nanos - other.nanos,
+            nanos: self.nanos.saturating_sub(other.nanos),
             ..*base
         }
     }
@@ -197,5 +198,21 @@ mod tests {
         assert!(Quantity::parse("abc").is_none());
         assert!(Quantity::parse("1Xi").is_none());
         assert!(Quantity::parse("1Gi").unwrap().nanos > Quantity::parse("1G").unwrap().nanos);
+    }
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    #[test]
+    fn huge_sums_saturate_instead_of_overflowing() {
+        // Found by the `quantity` fuzz target: adding this to itself overflowed (a panic with
+        // debug assertions, a wrapped negative quota sum without).
+        let q = Quantity::parse("111111111111111111111111111111").unwrap();
+        assert_eq!(q.add(&q).nanos, i128::MAX);
+        let n = Quantity::parse("-111111111111111111111111111111").unwrap();
+        assert_eq!(n.sub(&q).nanos, i128::MIN);
+        let _ = q.add(&q).canonical();
     }
 }

@@ -205,6 +205,41 @@ fn push(obj: &mut Map<String, Value>, name: &str, v: Value) {
     arr.as_array_mut().expect("array").push(v);
 }
 
+/// Most messages nested in one another (embedded objects included): deeper bodies are refused
+/// rather than recursing without bound.
+pub(crate) const MAX_DEPTH: usize = 100;
+
+thread_local! {
+    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of message nesting, left when dropped.
+struct Level;
+
+impl Level {
+    fn enter(path: &str) -> Result<Level, String> {
+        let d = DEPTH.with(|d| d.get()) + 1;
+        if d > MAX_DEPTH {
+            let at = if path.is_empty() {
+                "the top level"
+            } else {
+                path
+            };
+            return Err(format!(
+                "the object is nested more than {MAX_DEPTH} levels deep (at {at})"
+            ));
+        }
+        DEPTH.with(|c| c.set(d));
+        Ok(Level)
+    }
+}
+
+impl Drop for Level {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
 /// Decodes the message `msg` from `buf` into `obj`; `path` is the JSON path of `obj`, for errors.
 /// Fields the schema does not have are refused, naming the message and path.
 pub(crate) fn decode_message(
@@ -213,6 +248,7 @@ pub(crate) fn decode_message(
     obj: &mut Map<String, Value>,
     path: &str,
 ) -> Result<(), String> {
+    let _level = Level::enter(path)?;
     for (n, w) in fields(buf)? {
         let spec = msg.field(n).ok_or_else(|| {
             format!(

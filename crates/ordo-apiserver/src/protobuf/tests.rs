@@ -395,3 +395,22 @@ fn decodes_bodies_captured_from_kubectl() {
         json!({"minAvailable": "50%", "selector": {"matchLabels": {"app": "web"}}})
     );
 }
+
+/// A ControllerRevision whose `data` embeds a ControllerRevision, `depth` times.
+fn nested_revisions(depth: usize) -> Vec<u8> {
+    let mut b = body("apps/v1", "ControllerRevision", &vi(3, 1));
+    for _ in 0..depth {
+        // data (2) is a RawExtension whose raw (1) is a whole protobuf body.
+        b = body("apps/v1", "ControllerRevision", &ld(2, &ld(1, &b)));
+    }
+    b
+}
+
+#[test]
+fn deeply_nested_bodies_are_refused_not_overflowing_the_stack() {
+    let v = decode(&nested_revisions(20)).unwrap();
+    assert_eq!(v["data"]["data"]["kind"], "ControllerRevision");
+    // Each level recursed: 5,000 levels (200 kB) overflowed the stack and aborted the server.
+    let e = decode(&nested_revisions(5_000)).unwrap_err();
+    assert!(e.contains("nested more than 100 levels deep"), "{e}");
+}

@@ -61,7 +61,7 @@ impl ApiServer {
             conds.insert(0, cond);
             new["status"]["conditions"] = json!(conds);
             let key = t.info.key(t.ns(), &name);
-            match self.store.update(&key, to_bytes(&new), rev).await {
+            match self.store.update(&key, to_bytes(&new)?, rev).await {
                 Ok(_) => {
                     return Ok(
                         json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),

@@ -102,7 +102,7 @@ impl ApiServer {
             return Ok((StatusCode::CREATED, obj));
         }
         let key = info.key(ns.as_deref(), &name);
-        match self.store.create(&key, to_bytes(&obj)).await {
+        match self.store.create(&key, to_bytes(&obj)?).await {
             Ok(kv) => {
                 meta_mut(&mut obj)
                     .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));

@@ -214,7 +214,7 @@ impl ApiServer {
                 if opts.dry_run {
                     return Ok((StatusCode::OK, new));
                 }
-                match self.store.update(&key, to_bytes(&new), rev).await {
+                match self.store.update(&key, to_bytes(&new)?, rev).await {
                     Ok(kv) => {
                         meta_mut(&mut new)
                             .insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));

@@ -123,7 +123,7 @@ impl ApiServer {
                         let pdb_name = pdb["metadata"]["name"].as_str().unwrap_or_default();
                         match self
                             .store
-                            .update(&info.key(t.ns(), pdb_name), to_bytes(&pdb), rev)
+                            .update(&info.key(t.ns(), pdb_name), to_bytes(&pdb)?, rev)
                             .await
                         {
                             Ok(_) => {}

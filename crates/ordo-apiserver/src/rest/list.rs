@@ -114,14 +114,7 @@ impl ApiServer {
         let info = t.info;
         let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
         let (mut start, token_rev) = match q.get("continue").filter(|c| !c.is_empty()) {
-            Some(c) => {
-                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(c)
-                    .map_err(|_| ApiError::bad_request("continue key is not valid"))?;
-                let v: Value = serde_json::from_slice(&raw)
-                    .map_err(|_| ApiError::bad_request("continue key is not valid"))?;
-                (v["start"].as_str().map(str::to_string), v["rv"].as_i64())
-            }
+            Some(c) => parse_continue(c)?,
             None => (None, None),
         };
         let prefix = info.ns_prefix(t.ns());
@@ -290,4 +283,14 @@ impl ApiServer {
             ),
         })
     }
+}
+
+/// The start key and revision of a `continue` token (base64url of `{"start", "rv"}`).
+pub(crate) fn parse_continue(c: &str) -> Result<(Option<String>, Option<i64>), ApiError> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| ApiError::bad_request("continue key is not valid"))?;
+    let v: Value = serde_json::from_slice(&raw)
+        .map_err(|_| ApiError::bad_request("continue key is not valid"))?;
+    Ok((v["start"].as_str().map(str::to_string), v["rv"].as_i64()))
 }

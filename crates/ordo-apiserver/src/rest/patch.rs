@@ -31,14 +31,7 @@ impl ApiServer {
             .unwrap_or("")
             .trim()
             .to_string();
-        let patch_doc: Value = match ct.as_str() {
-            "application/apply-patch+yaml" => crate::meta::parse_body("yaml", body)?,
-            "application/json-patch+json"
-            | "application/merge-patch+json"
-            | "application/strategic-merge-patch+json" => serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
-            other => return Err(ApiError::unsupported_media_type(other)),
-        };
+        let patch_doc = parse_patch(&ct, body)?;
         if ct == "application/strategic-merge-patch+json" && ordo_api::crd::by_info(info).is_some()
         {
             // Custom resources have no patch strategies (upstream refuses this media type).
@@ -92,14 +85,7 @@ impl ApiServer {
             } else {
                 info.kind
             };
-            let patched = match ct.as_str() {
-                "application/json-patch+json" => {
-                    patch::json_patch(&base, &patch_doc).map_err(|e| ApiError::invalid_patch(&e))?
-                }
-                "application/merge-patch+json" => patch::json_merge_patch(&base, &patch_doc),
-                _ => patch::strategic_merge_patch(kind, &base, &patch_doc)
-                    .map_err(|e| ApiError::invalid_patch(&e))?,
-            };
+            let patched = apply_patch(&ct, kind, &base, &patch_doc)?;
             let new = if t.sub.as_deref() == Some("scale") {
                 let replicas = patched
                     .pointer("/spec/replicas")
@@ -134,5 +120,64 @@ impl ApiServer {
             }
         }
         Err(ApiError::modified(info.group, info.plural, &name))
+    }
+}
+
+/// Decodes a patch body of media type `ct` (without parameters).
+pub(crate) fn parse_patch(ct: &str, body: &[u8]) -> Result<Value, ApiError> {
+    match ct {
+        "application/apply-patch+yaml" => crate::meta::parse_body("yaml", body),
+        "application/json-patch+json"
+        | "application/merge-patch+json"
+        | "application/strategic-merge-patch+json" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}"))),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// Applies a decoded patch of media type `ct` to `base`, an object of `kind`.
+pub(crate) fn apply_patch(
+    ct: &str,
+    kind: &str,
+    base: &Value,
+    patch_doc: &Value,
+) -> Result<Value, ApiError> {
+    match ct {
+        "application/json-patch+json" => {
+            let ops = patch_doc.as_array().map_or(0, Vec::len);
+            if ops > patch::MAX_JSON_PATCH_OPERATIONS {
+                return Err(ApiError::too_large(format!(
+                    "Request entity too large: The allowed maximum operations in a JSON patch is {}, got {ops}",
+                    patch::MAX_JSON_PATCH_OPERATIONS
+                )));
+            }
+            patch::json_patch(base, patch_doc).map_err(|e| ApiError::invalid_patch(&e))
+        }
+        "application/merge-patch+json" => Ok(patch::json_merge_patch(base, patch_doc)),
+        _ => patch::strategic_merge_patch(kind, base, patch_doc)
+            .map_err(|e| ApiError::invalid_patch(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_patches_hold_at_most_10000_operations() {
+        let op = json!({"op": "test", "path": "/a", "value": 1});
+        let ct = "application/json-patch+json";
+        let ok = Value::Array(vec![op.clone(); 10_000]);
+        assert_eq!(
+            apply_patch(ct, "Pod", &json!({"a": 1}), &ok).unwrap(),
+            json!({"a": 1})
+        );
+        let big = Value::Array(vec![op; 10_001]);
+        let e = apply_patch(ct, "Pod", &json!({"a": 1}), &big).unwrap_err();
+        assert_eq!((e.code, e.reason), (413, "RequestEntityTooLarge"));
+        assert_eq!(
+            e.message,
+            "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001"
+        );
     }
 }

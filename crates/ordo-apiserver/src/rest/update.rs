@@ -257,7 +257,7 @@ impl ApiServer {
         }
         let kv = self
             .store
-            .update(&key, to_bytes(&new), rev)
+            .update(&key, to_bytes(&new)?, rev)
             .await
             .map_err(|e| store_error(info, &name, e))?;
         if info.kind == "Service" {

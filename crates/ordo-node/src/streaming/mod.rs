@@ -35,6 +35,8 @@ use std::sync::Arc;
 
 pub use portforward::PodPorts;
 pub use proto::exit_status;
+#[doc(hidden)]
+pub use spdy::fuzz_frames as fuzz_spdy_frames;
 
 /// The subprotocols offered in the WebSocket handshake.
 const PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];

@@ -129,7 +129,9 @@ fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            // Bytes, not `&s[..]`: a non-ASCII character after `%` is no char boundary.
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(b);
                 i += 3;
                 continue;
@@ -144,6 +146,15 @@ fn decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_before_non_ascii_is_kept_not_a_panic() {
+        // Found by the websocket fuzz target: `%` followed by a multi-byte character sliced
+        // the string inside that character and panicked.
+        let p = url_pairs("command=echo%\u{d2}0hi&stdin=true");
+        assert_eq!(p[0], ("command".to_string(), "echo%\u{d2}0hi".to_string()));
+        assert_eq!(p[1], ("stdin".to_string(), "true".to_string()));
+    }
 
     #[test]
     fn query_decoding() {

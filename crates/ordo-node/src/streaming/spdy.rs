@@ -122,6 +122,32 @@ pub(super) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Resu
     })
 }
 
+/// Runs raw client bytes through the frame reader, the header block decoder of SYN_STREAM
+/// frames and the resize parser, as a connection would (for the fuzz targets in `fuzz/`).
+/// Returns how many frames were read.
+#[doc(hidden)]
+pub fn fuzz_frames(mut data: &[u8]) -> usize {
+    let mut headers = super::spdy_headers::HeaderDecoder::default();
+    let mut n = 0;
+    while let Ok(f) = futures::executor::block_on(read_frame(&mut data)) {
+        n += 1;
+        match f.control {
+            Some(SYN_STREAM) => {
+                if let Some(block) = f.payload.get(10..) {
+                    let _ = headers.decode(block);
+                }
+            }
+            None => {
+                for line in f.payload.split(|b| *b == b'\n') {
+                    let _ = super::proto::parse_resize(line);
+                }
+            }
+            _ => {}
+        }
+    }
+    n
+}
+
 /// A control frame (SPDY version 3).
 pub fn control_frame(ty: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0x80, 0x03];

@@ -94,6 +94,11 @@ pub fn dictionary() -> Vec<u8> {
     d
 }
 
+/// Most bytes a decompressed header block may have: Go's `http.DefaultMaxHeaderBytes` (1 MiB),
+/// the limit on the request headers of the connection's upgrade. Without it, a 16 MiB frame of
+/// compressed zeros inflated to gigabytes.
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
+
 /// The receiving side of a connection's header compression.
 pub struct HeaderDecoder {
     z: flate2::Decompress,
@@ -111,9 +116,13 @@ impl HeaderDecoder {
     /// Decompresses one header block and returns its (lowercase name, value) pairs; a value
     /// holding several NUL-separated values is returned as is.
     pub fn decode(&mut self, block: &[u8]) -> anyhow::Result<Vec<(String, String)>> {
-        let mut out: Vec<u8> = Vec::with_capacity(block.len() * 4 + 256);
+        let mut out: Vec<u8> = Vec::with_capacity((block.len() * 4 + 256).min(MAX_HEADER_BYTES));
         let mut input = block;
         loop {
+            anyhow::ensure!(
+                out.len() <= MAX_HEADER_BYTES,
+                "SPDY header block larger than {MAX_HEADER_BYTES} bytes"
+            );
             if out.capacity() - out.len() < 1024 {
                 out.reserve(4096);
             }
@@ -216,6 +225,19 @@ mod tests {
             assert_eq!(get(&pairs, "port"), Some("80"));
             assert_eq!(get(&pairs, "requestid"), Some(id.as_str()));
         }
+    }
+
+    #[test]
+    fn inflating_header_blocks_are_bounded() {
+        // 64 MiB of zeros compress to about 64 kB.
+        let mut z = flate2::Compress::new(flate2::Compression::best(), true);
+        let zeros = vec![0u8; 64 << 20];
+        let mut out = Vec::with_capacity(1 << 20);
+        z.compress_vec(&zeros, &mut out, flate2::FlushCompress::Sync)
+            .unwrap();
+        assert!(out.len() < 1 << 20);
+        let e = HeaderDecoder::default().decode(&out).unwrap_err();
+        assert_eq!(e.to_string(), "SPDY header block larger than 1048576 bytes");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-pub mod invariants;
 pub mod etcd;
+pub mod invariants;
 pub mod netns;
 pub mod real_pods;
 pub mod sts;

@@ -27,6 +27,9 @@ pub struct Runc {
 /// What `runc state` reports.
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct State {
+    /// The container's id (in `runc list`; absent in `runc state` of older runc).
+    #[serde(default)]
+    pub id: String,
     pub status: String,
     pub pid: i32,
 }
