@@ -5,6 +5,11 @@
 #   scripts/fuzz.sh 600          # ten minutes per target
 #   FUZZ_TARGETS="patch dns" scripts/fuzz.sh 3600
 set -euo pipefail
+# What the fuzz targets need: a nightly toolchain and cargo-fuzz (installed when missing).
+if command -v rustup >/dev/null && ! rustup toolchain list | grep -q '^nightly'; then
+  rustup toolchain install nightly --profile minimal
+fi
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-15}"
 # The nightly, instrumented build has a target dir of its own (never the stable one's files).

@@ -35,8 +35,3 @@ if [ ! -d "$ui_tests/node_modules/playwright-core" ] \
   (cd "$ui_tests" && npm ci --no-audit --no-fund --loglevel=error \
     && cp package-lock.json node_modules/.package-lock.json.installed)
 fi
-# The fuzz targets (scripts/fuzz.sh): a nightly toolchain and cargo-fuzz.
-if command -v rustup >/dev/null && ! rustup toolchain list | grep -q '^nightly'; then
-  rustup toolchain install nightly --profile minimal
-fi
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
