@@ -18,4 +18,5 @@ pub mod quota;
 pub mod resources;
 pub mod selector;
 pub mod status;
+pub mod taints;
 pub mod validation;

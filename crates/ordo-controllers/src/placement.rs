@@ -6,20 +6,7 @@ use k8s_openapi::api::core::v1::{Node, PodSpec, Taint, Toleration};
 use ordo_api::selector::node_requirement_holds;
 use std::collections::BTreeMap;
 
-/// Whether one of `tolerations` tolerates the taint `key=value:effect` (`ToleratesTaint`).
-pub fn tolerates(tolerations: &[Toleration], key: &str, value: &str, effect: &str) -> bool {
-    tolerations.iter().any(|t| {
-        let effect_ok = t
-            .effect
-            .as_deref()
-            .is_none_or(|e| e.is_empty() || e == effect);
-        let key_ok = match t.operator.as_deref().unwrap_or("Equal") {
-            "Exists" => t.key.as_deref().is_none_or(|k| k.is_empty() || k == key),
-            _ => t.key.as_deref() == Some(key) && t.value.as_deref().unwrap_or("") == value,
-        };
-        effect_ok && key_ok
-    })
-}
+pub use ordo_api::taints::tolerates;
 
 /// The first taint of `taints` that `filter` selects and no toleration tolerates
 /// (`FindMatchingUntoleratedTaint`).

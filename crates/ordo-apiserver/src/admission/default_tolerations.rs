@@ -4,23 +4,12 @@
 //! `--default-unreachable-toleration-seconds`), so its pods leave a failed node after five
 //! minutes rather than at once.
 
+use k8s_openapi::api::core::v1::Toleration;
+use ordo_api::taints::tolerates;
 use serde_json::{json, Value};
 
 /// The seconds a pod tolerates a not-ready or unreachable node by default.
 pub(crate) const DEFAULT_TOLERATION_SECONDS: i64 = 300;
-
-/// Whether toleration `t` tolerates the `NoExecute` taint `key` (upstream `ToleratesTaint`;
-/// these taints have no value).
-fn tolerates(t: &Value, key: &str) -> bool {
-    let effect = t["effect"].as_str().unwrap_or("");
-    let effect_ok = effect.is_empty() || effect == "NoExecute";
-    let t_key = t["key"].as_str().unwrap_or("");
-    let key_ok = match t["operator"].as_str().unwrap_or("Equal") {
-        "Exists" => t_key.is_empty() || t_key == key,
-        _ => t_key == key && t["value"].as_str().unwrap_or("").is_empty(),
-    };
-    effect_ok && key_ok
-}
 
 /// Adds the default tolerations to pod `obj` where it has none of its own for those taints.
 pub(crate) fn add_default_tolerations(obj: &mut Value) {
@@ -34,11 +23,16 @@ pub(crate) fn add_default_tolerations(obj: &mut Value) {
     let Some(list) = list.as_array_mut() else {
         return;
     };
+    // Entries that do not parse are left to validation, which refuses them.
+    let own: Vec<Toleration> = list
+        .iter()
+        .filter_map(|t| serde_json::from_value(t.clone()).ok())
+        .collect();
     for key in [
         "node.kubernetes.io/not-ready",
         "node.kubernetes.io/unreachable",
     ] {
-        if !list.iter().any(|t| tolerates(t, key)) {
+        if !tolerates(&own, key, "", "NoExecute") {
             list.push(
                 json!({"key": key, "operator": "Exists", "effect": "NoExecute",
                 "tolerationSeconds": DEFAULT_TOLERATION_SECONDS}),

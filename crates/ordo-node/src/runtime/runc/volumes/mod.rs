@@ -110,6 +110,30 @@ fn own_by_fs_group(pod: &Pod, v: &Volume, h: &HostVolume) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Reads the config maps and secrets volume `v` of a pod in `ns` refers to into `out`, each by
+/// name (absent ones are left out).
+pub(super) async fn read_referenced(
+    v: &Volume,
+    ns: &str,
+    client: &kube::Client,
+    out: &mut Objects,
+) -> Result<(), kube::Error> {
+    let (cms, secrets) = projection::references(v);
+    for name in cms {
+        let api = Api::<ConfigMap>::namespaced(client.clone(), ns);
+        if let Some(m) = api.get_opt(&name).await? {
+            out.config_maps.insert(name, m);
+        }
+    }
+    for name in secrets {
+        let api = Api::<Secret>::namespaced(client.clone(), ns);
+        if let Some(s) = api.get_opt(&name).await? {
+            out.secrets.insert(name, s);
+        }
+    }
+    Ok(())
+}
+
 /// Reads the config maps and secrets `v` refers to (absent ones are left out), and gets the
 /// ServiceAccount tokens its projections show.
 async fn fetch(
@@ -118,19 +142,11 @@ async fn fetch(
     ns: &str,
     c: Option<&kube::Client>,
 ) -> anyhow::Result<Objects> {
-    let (cms, secrets) = projection::references(v);
     let mut out = Objects::default();
-    for name in cms {
-        let api = Api::<ConfigMap>::namespaced(client(c)?, ns);
-        if let Some(m) = api.get_opt(&name).await? {
-            out.config_maps.insert(name, m);
-        }
-    }
-    for name in secrets {
-        let api = Api::<Secret>::namespaced(client(c)?, ns);
-        if let Some(s) = api.get_opt(&name).await? {
-            out.secrets.insert(name, s);
-        }
+    let (cms, secrets) = projection::references(v);
+    // Without a client, only volumes that read nothing from the API can be written.
+    if !cms.is_empty() || !secrets.is_empty() {
+        read_referenced(v, ns, &client(c)?, &mut out).await?;
     }
     if tokens::token_sources(v).next().is_some() {
         out.tokens = tokens::manager().tokens_for(&client(c)?, pod, v).await?;

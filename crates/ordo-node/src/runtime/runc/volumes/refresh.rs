@@ -21,7 +21,6 @@
 use super::projection::{self, NodeAllocatable, Objects};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Volume};
-use kube::api::Api;
 use kube::{Resource, ResourceExt};
 use ordo_client::{Caches, Change, Shared};
 use std::collections::{HashMap, HashSet};
@@ -301,23 +300,7 @@ impl Refresher {
         let client = self.caches.client();
         let mut out = Objects::default();
         for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
-            let (cms, secret_names) = projection::references(v);
-            for n in cms {
-                if let Some(o) = Api::<ConfigMap>::namespaced(client.clone(), ns)
-                    .get_opt(&n)
-                    .await?
-                {
-                    out.config_maps.insert(n, o);
-                }
-            }
-            for n in secret_names {
-                if let Some(o) = Api::<Secret>::namespaced(client.clone(), ns)
-                    .get_opt(&n)
-                    .await?
-                {
-                    out.secrets.insert(n, o);
-                }
-            }
+            super::read_referenced(v, ns, client, &mut out).await?;
         }
         Ok(out)
     }
